@@ -18,7 +18,8 @@ interface Addon {
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-export const addonPath = join(root, 'build/Release/tetra.node');
+// TETRA_ADDON points at another build of the addon (tests use it to exercise the fallback).
+export const addonPath = process.env.TETRA_ADDON || join(root, 'build/Release/tetra.node');
 
 export type NativeLoad = { backend: NativeBackend; warning?: string } | { backend: null; error: string };
 

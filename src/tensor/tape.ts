@@ -1,0 +1,204 @@
+// A small tape-based autograd over coarse ops. Each op runs one forward kernel now and records
+// the matching fused backward kernel; backward() replays the records in reverse. Model code then
+// reads like the equations (x = add(x, attn(rmsnorm(x)))) while every gradient is one kernel call.
+//
+// Backward kernels accumulate (+=) into gradients, so a tensor used twice (a residual stream, tied
+// embeddings) simply receives both contributions. Ops on tensors that need no gradient record
+// nothing, so inference runs through the same code without a tape cost.
+import type { Backend, FloatArray } from './backend.ts';
+import { alloc, Tensor, type DType } from './tensor.ts';
+
+type Backward = () => void;
+
+function last(shape: readonly number[]): number { return shape[shape.length - 1]; }
+
+function sameShape(op: string, a: Tensor, b: Tensor): void {
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new Error(`${op}: shapes [${a.shape}] and [${b.shape}] differ`);
+  }
+}
+
+export class Tape {
+  readonly backend: Backend<any>;
+  readonly dtype: DType;
+  private records: Backward[] = [];
+
+  constructor(backend: Backend<any>, dtype: DType = 'f32') {
+    this.backend = backend;
+    this.dtype = dtype;
+  }
+
+  private out(shape: readonly number[], needsGrad: boolean): Tensor {
+    return Tensor.zeros(shape, this.dtype, { requiresGrad: needsGrad });
+  }
+
+  private record(needsGrad: boolean, fn: Backward): void {
+    if (needsGrad) this.records.push(fn);
+  }
+
+  private check(t: Tensor, what: string): void {
+    if (t.dtype !== this.dtype) throw new Error(`${what}: tensor is ${t.dtype}, tape computes in ${this.dtype}`);
+  }
+
+  /** Number of recorded backward steps (for tests and memory accounting). */
+  get length(): number { return this.records.length; }
+
+  /** Seeds d(loss)/d(loss) = 1 and runs every recorded backward step in reverse, then clears. */
+  backward(loss: Tensor): void {
+    if (loss.size !== 1) throw new Error(`backward: loss must have one element, has shape [${loss.shape}]`);
+    loss.ensureGrad()[0] += 1;
+    for (let i = this.records.length - 1; i >= 0; i--) this.records[i]();
+    this.records = [];
+  }
+
+  /** Drops the records without running them (e.g. after an evaluation forward pass). */
+  clear(): void { this.records = []; }
+
+  // ------------------------------------------------------------------------------------------ ops
+
+  /** y = x @ W^T, x [..., C], W [OC, C] (PyTorch/GGUF layout: one row per output). */
+  linear(x: Tensor, w: Tensor): Tensor {
+    this.check(x, 'linear x'); this.check(w, 'linear w');
+    const C = last(x.shape), [OC, WC] = w.shape;
+    if (w.shape.length !== 2 || WC !== C) throw new Error(`linear: x [${x.shape}] needs W [OC, ${C}], got [${w.shape}]`);
+    const N = x.size / C;
+    const needs = x.requiresGrad || w.requiresGrad;
+    const y = this.out([...x.shape.slice(0, -1), OC], needs);
+    const be = this.backend;
+    be.gemm({ transA: false, transB: true, M: N, N: OC, K: C, alpha: 1, A: x.data, lda: C, B: w.data, ldb: C, beta: 0, C: y.data, ldc: OC });
+    this.record(needs, () => {
+      const dy = y.grad;
+      if (!dy) return;
+      // y = x W^T  =>  dx += dy W,  dW += dy^T x
+      if (x.requiresGrad) be.gemm({ transA: false, transB: false, M: N, N: C, K: OC, alpha: 1, A: dy, lda: OC, B: w.data, ldb: C, beta: 1, C: x.ensureGrad(), ldc: C });
+      if (w.requiresGrad) be.gemm({ transA: true, transB: false, M: OC, N: C, K: N, alpha: 1, A: dy, lda: OC, B: x.data, ldb: C, beta: 1, C: w.ensureGrad(), ldc: C });
+    });
+    return y;
+  }
+
+  /** out = a + b (same shapes): the residual connection. */
+  add(a: Tensor, b: Tensor): Tensor {
+    sameShape('add', a, b);
+    const needs = a.requiresGrad || b.requiresGrad;
+    const y = this.out(a.shape, needs);
+    const be = this.backend;
+    be.add(y.data, a.data, b.data, y.size);
+    this.record(needs, () => {
+      const dy = y.grad;
+      if (!dy) return;
+      if (a.requiresGrad) be.axpy(a.ensureGrad(), 1, dy, y.size);
+      if (b.requiresGrad) be.axpy(b.ensureGrad(), 1, dy, y.size);
+    });
+    return y;
+  }
+
+  /** Rows of wte picked by token ids: tokens of shape S give [...S, C]. */
+  embedding(tokens: Int32Array, shape: readonly number[], wte: Tensor): Tensor {
+    const [V, C] = wte.shape;
+    const N = tokens.length;
+    if (shape.reduce((p, d) => p * d, 1) !== N) throw new Error(`embedding: shape [${shape}] does not hold ${N} tokens`);
+    const y = this.out([...shape, C], wte.requiresGrad);
+    const be = this.backend;
+    be.embeddingForward(y.data, wte.data, tokens, N, C, V);
+    this.record(wte.requiresGrad, () => {
+      if (y.grad) be.embeddingBackward(wte.ensureGrad(), y.grad, tokens, N, C, V);
+    });
+    return y;
+  }
+
+  /** RMSNorm over the last axis with a learned gain. */
+  rmsnorm(x: Tensor, w: Tensor, eps = 1e-5): Tensor {
+    const C = last(x.shape);
+    if (w.size !== C) throw new Error(`rmsnorm: weight has ${w.size} elements, x's last axis ${C}`);
+    const N = x.size / C;
+    const needs = x.requiresGrad || w.requiresGrad;
+    const y = this.out(x.shape, needs);
+    const rstd = alloc(this.dtype, N);
+    const be = this.backend;
+    be.rmsnormForward(y.data, rstd, x.data, w.data, N, C, eps);
+    this.record(needs, () => {
+      if (!y.grad) return;
+      // The kernel writes both gradients; scratch stands in for whichever is not wanted.
+      const dx = x.requiresGrad ? x.ensureGrad() : alloc(this.dtype, x.size);
+      const dw = w.requiresGrad ? w.ensureGrad() : alloc(this.dtype, C);
+      be.rmsnormBackward(dx, dw, y.grad, x.data, w.data, rstd, N, C);
+    });
+    return y;
+  }
+
+  /** Rotary position embedding on x [B, T, NH, HS]; positions start at pos0. */
+  rope(x: Tensor, cos: FloatArray, sin: FloatArray, pos0 = 0): Tensor {
+    if (x.shape.length !== 4) throw new Error(`rope: x must be [B, T, NH, HS], got [${x.shape}]`);
+    const [B, T, NH, HS] = x.shape;
+    const y = this.out(x.shape, x.requiresGrad);
+    const be = this.backend;
+    be.ropeForward(y.data, x.data, cos, sin, B, T, NH, HS, pos0);
+    this.record(x.requiresGrad, () => {
+      if (y.grad) be.ropeBackward(x.ensureGrad(), y.grad, cos, sin, B, T, NH, HS, pos0);
+    });
+    return y;
+  }
+
+  /** Causal self-attention, q [B, Tq, NH, HS], k and v [B, Tk, NH, HS]; scale defaults to 1/sqrt(HS). */
+  attention(q: Tensor, k: Tensor, v: Tensor, scale?: number): Tensor {
+    if (q.shape.length !== 4 || k.shape.length !== 4) throw new Error(`attention: q, k, v must be [B, T, NH, HS]; got q [${q.shape}], k [${k.shape}]`);
+    sameShape('attention k/v', k, v);
+    const [B, Tq, NH, HS] = q.shape;
+    const Tk = k.shape[1];
+    if (k.shape[0] !== B || k.shape[2] !== NH || k.shape[3] !== HS || Tk < Tq) {
+      throw new Error(`attention: k [${k.shape}] does not match q [${q.shape}] (needs the same B, NH, HS and Tk >= Tq)`);
+    }
+    const s = scale ?? 1 / Math.sqrt(HS);
+    const needs = q.requiresGrad || k.requiresGrad || v.requiresGrad;
+    const y = this.out(q.shape, needs);
+    const lse = alloc(this.dtype, B * NH * Tq);
+    const be = this.backend;
+    be.attentionForward(y.data, lse, q.data, k.data, v.data, B, Tq, Tk, NH, HS, s);
+    this.record(needs, () => {
+      if (!y.grad) return;
+      const dq = q.requiresGrad ? q.ensureGrad() : alloc(this.dtype, q.size);
+      const dk = k.requiresGrad ? k.ensureGrad() : alloc(this.dtype, k.size);
+      const dv = v.requiresGrad ? v.ensureGrad() : alloc(this.dtype, v.size);
+      be.attentionBackward(dq, dk, dv, y.grad, q.data, k.data, v.data, y.data, lse, B, Tq, Tk, NH, HS, s);
+    });
+    return y;
+  }
+
+  /** SwiGLU on x [..., 2H] laid out [gate | up]: silu(gate) * up, shape [..., H]. */
+  swiglu(x: Tensor): Tensor {
+    const H2 = last(x.shape);
+    if (H2 % 2) throw new Error(`swiglu: last axis ${H2} must be even ([gate | up])`);
+    const H = H2 / 2, N = x.size / H2;
+    const y = this.out([...x.shape.slice(0, -1), H], x.requiresGrad);
+    const be = this.backend;
+    be.swigluForward(y.data, x.data, N, H);
+    this.record(x.requiresGrad, () => {
+      if (y.grad) be.swigluBackward(x.ensureGrad(), y.grad, x.data, N, H);
+    });
+    return y;
+  }
+
+  /**
+   * Mean softmax cross-entropy over the rows whose target is not ignoreIndex: logits [..., V],
+   * targets one per row. Returns a one-element tensor (0 when every row is ignored).
+   */
+  crossEntropy(logits: Tensor, targets: Int32Array, ignoreIndex = -1): Tensor {
+    const V = last(logits.shape), N = logits.size / V;
+    if (targets.length !== N) throw new Error(`crossEntropy: ${N} rows of logits but ${targets.length} targets`);
+    let count = 0;
+    for (let i = 0; i < N; i++) if (targets[i] !== ignoreIndex) count++;
+    const losses = alloc(this.dtype, N), lse = alloc(this.dtype, N);
+    const be = this.backend;
+    be.crossEntropyForward(losses, lse, logits.data, targets, N, V, ignoreIndex);
+    let sum = 0;
+    for (let i = 0; i < N; i++) sum += losses[i];
+    const y = this.out([1], logits.requiresGrad);
+    y.data[0] = count ? sum / count : 0;
+    this.record(logits.requiresGrad, () => {
+      if (!y.grad || !count) return;
+      const dlosses = alloc(this.dtype, N).fill(y.grad[0] / count);
+      be.crossEntropyBackward(logits.ensureGrad(), dlosses, logits.data, lse, targets, N, V, ignoreIndex);
+    });
+    return y;
+  }
+}
