@@ -1,0 +1,105 @@
+// The autograd tape end to end: a 2-layer toy transformer (RMSNorm, RoPE attention, SwiGLU,
+// residuals, tied embeddings, masked cross-entropy) checked against finite differences in
+// float64 on the reference backend, and native against reference in float32.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { refBackend, ropeTables, Tape, Tensor, type Backend, type DType, type FloatArray } from '../../src/tensor/index.ts';
+import { assertClose, randn64, requireNative, rng } from '../helpers.ts';
+import { assertGradClose, numericGrad } from '../gradcheck.ts';
+
+const B = 2, T = 5, C = 8, NH = 2, HS = 4, H = 12, V = 11, L = 2;
+
+function makeParams(dtype: DType, seed: number): Record<string, Tensor> {
+  const r = rng(seed);
+  const p: Record<string, Tensor> = {};
+  const add = (name: string, shape: number[], scale: number, offset = 0) => {
+    const x = randn64(shape.reduce((a, b) => a * b, 1), r, scale).map((v) => v + offset);
+    p[name] = new Tensor(dtype === 'f64' ? x : Float32Array.from(x), shape, { requiresGrad: true, name });
+  };
+  add('wte', [V, C], 0.5);
+  for (let l = 0; l < L; l++) {
+    add(`ln1.${l}`, [C], 0.2, 1);
+    for (const w of ['wq', 'wk', 'wv', 'wo']) add(`${w}.${l}`, [C, C], 0.4);
+    add(`ln2.${l}`, [C], 0.2, 1);
+    add(`wup.${l}`, [2 * H, C], 0.4);
+    add(`wdown.${l}`, [C, H], 0.4);
+  }
+  add('lnf', [C], 0.2, 1);
+  return p;
+}
+
+const r = rng(7);
+const tokens = Int32Array.from({ length: B * T }, () => Math.floor(r() * V));
+const targets = Int32Array.from({ length: B * T }, (_, i) => (i % 4 === 3 ? -1 : Math.floor(r() * V)));
+
+function forward(tape: Tape, p: Record<string, Tensor>): Tensor {
+  const { cos, sin } = ropeTables(T, HS, 10000, tape.dtype);
+  let x = tape.embedding(tokens, [B, T], p.wte);                       // (B, T, C)
+  for (let l = 0; l < L; l++) {
+    const h = tape.rmsnorm(x, p[`ln1.${l}`]);
+    const q = tape.rope(tape.linear(h, p[`wq.${l}`]).reshape([B, T, NH, HS]), cos, sin);
+    const k = tape.rope(tape.linear(h, p[`wk.${l}`]).reshape([B, T, NH, HS]), cos, sin);
+    const v = tape.linear(h, p[`wv.${l}`]).reshape([B, T, NH, HS]);
+    const a = tape.attention(q, k, v).reshape([B, T, C]);
+    x = tape.add(x, tape.linear(a, p[`wo.${l}`]));
+    const m = tape.swiglu(tape.linear(tape.rmsnorm(x, p[`ln2.${l}`]), p[`wup.${l}`])); // (B, T, H)
+    x = tape.add(x, tape.linear(m, p[`wdown.${l}`]));
+  }
+  const logits = tape.linear(tape.rmsnorm(x, p.lnf), p.wte);         // tied head: (B, T, V)
+  return tape.crossEntropy(logits, targets, -1);
+}
+
+function lossAndGrads(be: Backend<any>, dtype: DType, p: Record<string, Tensor>): { loss: number; grads: Record<string, FloatArray> } {
+  for (const t of Object.values(p)) t.zeroGrad();
+  const tape = new Tape(be, dtype);
+  const loss = forward(tape, p);
+  tape.backward(loss);
+  return { loss: loss.data[0], grads: Object.fromEntries(Object.entries(p).map(([k, t]) => [k, t.grad!])) };
+}
+
+describe('tape autograd on a 2-layer toy transformer', () => {
+  // Tied embeddings make wte's gradient the sum of two paths; dropping either fails this check.
+  it('matches finite differences for every parameter (float64, reference backend)', () => {
+    const p = makeParams('f64', 1);
+    const { loss, grads } = lossAndGrads(refBackend, 'f64', p);
+    assert.ok(loss > 0 && Number.isFinite(loss));
+    for (const [name, t] of Object.entries(p)) {
+      const f = () => forward(new Tape(refBackend, 'f64'), p).data[0];
+      const numeric = numericGrad(f, t.data as Float64Array);
+      assertGradClose(grads[name] as Float64Array, numeric, name, 1e-5);
+    }
+  });
+
+  const { native, skip } = requireNative();
+  it('gives the same loss and gradients on the native backend as on the reference (float32)', { skip }, () => {
+    const pr = makeParams('f32', 1), pn = makeParams('f32', 1);
+    const ref = lossAndGrads(refBackend, 'f32', pr);
+    const nat = lossAndGrads(native!, 'f32', pn);
+    assert.ok(Math.abs(ref.loss - nat.loss) <= 1e-5 * Math.abs(ref.loss), `loss ${nat.loss} vs ${ref.loss}`);
+    for (const name of Object.keys(pr)) assertClose(nat.grads[name], ref.grads[name], 2e-3, name);
+  });
+
+  it('records nothing when no input needs a gradient (inference)', () => {
+    const p = makeParams('f64', 2);
+    const frozen = Object.fromEntries(Object.entries(p).map(([k, t]) => [k, new Tensor(t.data, t.shape)]));
+    const tape = new Tape(refBackend, 'f64');
+    forward(tape, frozen);
+    assert.equal(tape.length, 0);
+  });
+});
+
+describe('Tensor', () => {
+  it('shares data and gradient between a tensor and its reshaped view', () => {
+    const t = Tensor.zeros([2, 6], 'f32', { requiresGrad: true });
+    const v = t.reshape([2, 2, 3]);
+    v.ensureGrad()[5] = 3;
+    v.data[1] = 4;
+    assert.equal(t.grad![5], 3);
+    assert.equal(t.data[1], 4);
+  });
+
+  it('rejects a shape that does not match its data, naming both sizes', () => {
+    assert.throws(() => new Tensor(new Float32Array(5), [2, 3]), /shape \[2,3\] needs 6 elements, data has 5/);
+    assert.throws(() => Tensor.zeros([4]).reshape([3]), /cannot become \[3\]/);
+  });
+});
