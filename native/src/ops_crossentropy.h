@@ -8,9 +8,9 @@ void cross_entropy_forward(float* losses, float* lse, const float* logits, const
 #pragma omp parallel for schedule(static) if (N * V * 4 > kParallelMinWork)
   for (int64_t n = 0; n < N; n++) {
     const float* __restrict x = logits + n * V;
-    float mx = -FLT_MAX;
+    float mx = -FLT_MAX;  // max as a select, not fmaxf: see softmax_forward
 #pragma omp simd reduction(max : mx)
-    for (int64_t v = 0; v < V; v++) mx = fmaxf(mx, x[v]);
+    for (int64_t v = 0; v < V; v++) mx = x[v] > mx ? x[v] : mx;
     float sum = 0;
 #pragma omp simd reduction(+ : sum)
     for (int64_t v = 0; v < V; v++) sum += exp_approx(x[v] - mx);
