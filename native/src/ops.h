@@ -1,20 +1,19 @@
-// Elementwise, normalisation, embedding, RoPE, SwiGLU, softmax, cross-entropy and AdamW kernels.
-// Included inside an anonymous namespace by isa_impl.h. Semantics: native/src/kernels.h.
-// PLACEHOLDER: empty bodies until the kernels land.
-void add(float*, const float*, const float*, int64_t) {}
-void axpy(float*, float, const float*, int64_t) {}
-void scale(float*, float, int64_t) {}
-double sum_squares(const float*, int64_t) { return 0; }
-void embedding_forward(float*, const float*, const int32_t*, int64_t, int64_t) {}
-void embedding_backward(float*, const float*, const int32_t*, int64_t, int64_t) {}
-void rmsnorm_forward(float*, float*, const float*, const float*, int64_t, int64_t, float) {}
-void rmsnorm_backward(float*, float*, const float*, const float*, const float*, const float*, int64_t, int64_t) {}
-void rope_forward(float*, const float*, const float*, const float*, int64_t, int64_t, int64_t, int64_t, int64_t) {}
-void rope_backward(float*, const float*, const float*, const float*, int64_t, int64_t, int64_t, int64_t, int64_t) {}
-void swiglu_forward(float*, const float*, int64_t, int64_t) {}
-void swiglu_backward(float*, const float*, const float*, int64_t, int64_t) {}
-void cross_entropy_forward(float*, float*, const float*, const int32_t*, int64_t, int64_t, int32_t) {}
-void cross_entropy_backward(float*, const float*, const float*, const float*, const int32_t*, int64_t, int64_t, int32_t) {}
-void softmax_forward(float*, const float*, int64_t, int64_t, float, bool) {}
-void softmax_backward(float*, const float*, const float*, int64_t, int64_t, float) {}
-void adamw_step(float*, const float*, float*, float*, int64_t, float, float, float, float, float, int64_t, float) {}
+// Non-GEMM, non-attention kernels: elementwise ops and reductions, embedding, RMSNorm, RoPE,
+// SwiGLU, row softmax, softmax cross-entropy and AdamW, one header per family. Included inside an
+// anonymous namespace by isa_impl.h and so compiled once per ISA (generic, avx2, avx512) from this
+// one source: the loops are written for GCC's auto-vectoriser, with `omp simd` where a reduction
+// must be allowed to reassociate. Semantics: native/src/kernels.h and src/tensor/backend.ts; the
+// plain-loop references are src/tensor/ref/*.ts.
+//
+// Threads: OpenMP over rows (or over channel blocks) only when an op's work exceeds
+// kParallelMinWork. Every reduction is split the same way whatever the thread count, so results
+// are bitwise identical with 1 or 2 threads.
+#include "ops_math.h"
+#include "ops_elementwise.h"
+#include "ops_embedding.h"
+#include "ops_rmsnorm.h"
+#include "ops_rope.h"
+#include "ops_swiglu.h"
+#include "ops_softmax.h"
+#include "ops_crossentropy.h"
+#include "ops_adamw.h"
