@@ -88,6 +88,9 @@ inline void ukernel(int64_t kc, const float* __restrict Ap, const float* __restr
   for (int i = 0; i < R; i++)
 #pragma GCC unroll 4
     for (int v = 0; v < kNV; v++) acc[i][v] = vzero();
+  // The C tile is touched only after the K loop: start fetching it now.
+  for (int i = 0; i < mr; i++) vprefetch(C + i * ldc), vprefetch(C + i * ldc + kNR - 1);
+#pragma GCC unroll 4
   for (int64_t p = 0; p < kc; p++) {
     Vec b[kNV];
 #pragma GCC unroll 4
