@@ -206,9 +206,11 @@ inline Plan plan_rows(int64_t M, int nt) {
   Plan pl;
   pl.splitRows = nt > 1 && M >= int64_t(nt) * kMR * 4;
   int64_t blocks = (M + kMC - 1) / kMC;
-  if (pl.splitRows) blocks = (blocks + nt - 1) / nt * nt;  // equal shares for every thread
+  // Threads take row blocks dynamically (see gemm_packed); a few blocks per thread let a thread
+  // that the OS preempts (this machine is shared) hand its share to the others.
+  if (pl.splitRows) blocks = max_i64(blocks, int64_t(nt) * 4);
   int64_t mc = (M + blocks - 1) / blocks;
-  pl.mc = min_i64(kMC, (mc + kMR - 1) / kMR * kMR);
+  pl.mc = min_i64(kMC, max_i64(2 * kMR, (mc + kMR - 1) / kMR * kMR));
   pl.mblocks = (M + pl.mc - 1) / pl.mc;
   return pl;
 }
@@ -231,7 +233,7 @@ inline void gemm_packed(const GemmArgs& g, const float* A, const float* B, float
       const float* Bblk = g.transB ? B + jc * g.ldb + pc : B + pc * g.ldb + jc;
       pack_b(q0 * kNR, min_i64(q1 * kNR, nc), kc, Bblk, g.ldb, g.transB, Bpack);
       team_barrier(nt);
-      for (int64_t ib = pl.splitRows ? tid : 0; ib < pl.mblocks; ib += pl.splitRows ? nt : 1) {
+      auto block = [&](int64_t ib) {
         const int64_t ic = ib * pl.mc, mc = min_i64(pl.mc, g.M - ic);
         const float* Ablk = g.transA ? A + pc * g.lda + ic : A + ic * g.lda + pc;
         pack_a(mc, kc, Ablk, g.lda, g.transA, Apack);
@@ -244,6 +246,13 @@ inline void gemm_packed(const GemmArgs& g, const float* A, const float* B, float
             ukernel<kMR>(kc, Apack + ir * kc, bp, kNR, C + (ic + ir) * g.ldc + jc + j, g.ldc, g.alpha, beta, mr, nr);
           }
         }
+      };
+      if (pl.splitRows) {
+        // Dynamic, not tid-strided: on a shared machine one thread may lose its core for a while.
+#pragma omp for schedule(dynamic, 1) nowait
+        for (int64_t ib = 0; ib < pl.mblocks; ib++) block(ib);
+      } else {
+        for (int64_t ib = 0; ib < pl.mblocks; ib++) block(ib);
       }
       team_barrier(nt);  // nobody repacks B while another thread still reads it
     }
