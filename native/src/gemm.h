@@ -197,56 +197,66 @@ inline void pack_b(int64_t j0, int64_t j1, int64_t kc, const float* B, int64_t l
 
 // ---------------------------------------------------------------------------- packed path
 
-// One thread's share of one GEMM: the rows [r0, r1) x columns [c0, c1) of C, serially, with
-// this thread's own packing buffers (Bpack: kKC * kNC floats, Apack: kMC * kKC).
-inline void gemm_packed(const GemmArgs& g, const float* A, const float* B, float* C, float* Bpack, float* Apack,
-                        int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
-  // Equal row blocks of at most kMC rows (a ragged sliver of 2 rows would waste a tile pass).
-  const int64_t rows = r1 - r0, blocks = (rows + kMC - 1) / kMC;
-  const int64_t mcb = min_i64(kMC, ((rows + blocks - 1) / blocks + kMR - 1) / kMR * kMR);
-  for (int64_t jc = c0; jc < c1; jc += kNC) {
-    const int64_t nc = min_i64(kNC, c1 - jc);
+struct Plan {
+  int64_t mc, mblocks;  // MC-row blocks of C
+  bool splitRows;       // threads take whole row blocks (else: each takes a share of the columns)
+};
+
+inline Plan plan_rows(int64_t M, int nt) {
+  Plan pl;
+  pl.splitRows = nt > 1 && M >= int64_t(nt) * kMR * 4;
+  int64_t blocks = (M + kMC - 1) / kMC;
+  // Threads take row blocks dynamically (see gemm_packed); a few blocks per thread let a thread
+  // that the OS preempts (this machine is shared) hand its share to the others.
+  if (pl.splitRows) blocks = max_i64(blocks, int64_t(nt) * 4);
+  int64_t mc = (M + blocks - 1) / blocks;
+  pl.mc = min_i64(kMC, max_i64(2 * kMR, (mc + kMR - 1) / kMR * kMR));
+  pl.mblocks = (M + pl.mc - 1) / pl.mc;
+  return pl;
+}
+
+// One GEMM (one batch item), run by every thread of a team of nt (tid in [0, nt)); with nt == 1
+// it is plain serial code. Bpack is shared by the team and holds kKC * kNC floats.
+inline void gemm_packed(const GemmArgs& g, const float* A, const float* B, float* C, float* Bpack,
+                        float* Apack, int tid, int nt) {
+  const Plan pl = plan_rows(g.M, nt);
+  for (int64_t jc = 0; jc < g.N; jc += kNC) {
+    const int64_t nc = min_i64(kNC, g.N - jc);
+    const int64_t nsl = (nc + kNR - 1) / kNR;
+    // Columns this thread computes when the team splits columns rather than rows.
+    const int64_t s0 = pl.splitRows ? 0 : nsl * tid / nt, s1 = pl.splitRows ? nsl : nsl * (tid + 1) / nt;
+    // Slivers this thread packs: an even share (any share works: the barrier publishes them all).
+    const int64_t q0 = nsl * tid / nt, q1 = nsl * (tid + 1) / nt;
     for (int64_t pc = 0; pc < g.K; pc += kKC) {
       const int64_t kc = min_i64(kKC, g.K - pc);
       const float beta = pc == 0 ? g.beta : 1.f;
-      pack_b(0, nc, kc, g.transB ? B + jc * g.ldb + pc : B + pc * g.ldb + jc, g.ldb, g.transB, Bpack);
-      for (int64_t ic = r0; ic < r1; ic += mcb) {
-        const int64_t mc = min_i64(mcb, r1 - ic);
-        pack_a(mc, kc, g.transA ? A + pc * g.lda + ic : A + ic * g.lda + pc, g.lda, g.transA, Apack);
-        for (int64_t j = 0; j < nc; j += kNR) {
+      const float* Bblk = g.transB ? B + jc * g.ldb + pc : B + pc * g.ldb + jc;
+      pack_b(q0 * kNR, min_i64(q1 * kNR, nc), kc, Bblk, g.ldb, g.transB, Bpack);
+      team_barrier(nt);
+      auto block = [&](int64_t ib) {
+        const int64_t ic = ib * pl.mc, mc = min_i64(pl.mc, g.M - ic);
+        const float* Ablk = g.transA ? A + pc * g.lda + ic : A + ic * g.lda + pc;
+        pack_a(mc, kc, Ablk, g.lda, g.transA, Apack);
+        for (int64_t s = s0; s < s1; s++) {
+          const int64_t j = s * kNR;
           const int nr = (int)min_i64(kNR, nc - j);
+          const float* bp = Bpack + j * kc;
           for (int64_t ir = 0; ir < mc; ir += kMR) {
             const int mr = (int)min_i64(kMR, mc - ir);
-            ukernel<kMR>(kc, Apack + ir * kc, Bpack + j * kc, kNR, C + (ic + ir) * g.ldc + jc + j, g.ldc, g.alpha,
-                         beta, mr, nr);
+            ukernel<kMR>(kc, Apack + ir * kc, bp, kNR, C + (ic + ir) * g.ldc + jc + j, g.ldc, g.alpha, beta, mr, nr);
           }
         }
+      };
+      if (pl.splitRows) {
+        // Dynamic, not tid-strided: on a shared machine one thread may lose its core for a while.
+#pragma omp for schedule(dynamic, 1) nowait
+        for (int64_t ib = 0; ib < pl.mblocks; ib++) block(ib);
+      } else {
+        for (int64_t ib = 0; ib < pl.mblocks; ib++) block(ib);
       }
+      team_barrier(nt);  // nobody repacks B while another thread still reads it
     }
   }
-}
-
-// How a team splits one GEMM: a grid of independent rectangles of C, each packing its own slices
-// of A and B, handed out dynamically. No barriers: this machine is shared, and when another
-// process takes a core, a thread waiting at a barrier for the preempted one burns its own time
-// slice (measured: a 128x512x768 GEMM at 2 threads fell from ~110 to ~3 GFLOP/s with two
-// barriers per KC slice). Packing A once per column piece and B once per row piece costs about
-// 1/(2*piece) per flop, so pieces stay >= 96 rows and >= 64 columns; ~4 pieces per thread.
-struct Grid { int64_t rstep, cstep, rows, cols; };
-inline Grid plan_grid(int64_t M, int64_t N, int nt) {
-  int64_t pr = 1, pn = 1;
-  while (nt > 1 && pr * pn < 4 * nt) {
-    const bool canR = M / (pr + 1) >= 96, canC = N / (pn + 1) >= 64;
-    if (canR && (!canC || M / pr >= N / pn)) pr++;
-    else if (canC) pn++;
-    else break;
-  }
-  Grid gr;
-  gr.rstep = ((M + pr - 1) / pr + kMR - 1) / kMR * kMR;
-  gr.cstep = ((N + pn - 1) / pn + kNR - 1) / kNR * kNR;
-  gr.rows = (M + gr.rstep - 1) / gr.rstep;
-  gr.cols = (N + gr.cstep - 1) / gr.cstep;
-  return gr;
 }
 
 // ---------------------------------------------------------------------------- few rows (M <= MR)
@@ -355,18 +365,11 @@ inline bool reserve(const GemmArgs& g, Path path) {
 }
 
 // Runs one batch item on a team of nt threads (tid in [0, nt)), after reserve() on each thread.
-inline void gemm_one(const GemmArgs& g, Path path, const float* A, const float* B, float* C, int tid, int nt) {
+inline void gemm_one(const GemmArgs& g, Path path, const float* A, const float* B, float* C, float* Bshared,
+                     int tid, int nt) {
   switch (path) {
     case Path::Packed: {
-      float *Ap = tl_buffer(0, kMC * kKC), *Bp = tl_buffer(1, kKC * kNC);
-      if (nt == 1) { gemm_packed(g, A, B, C, Bp, Ap, 0, g.M, 0, g.N); return; }
-      const Grid gr = plan_grid(g.M, g.N, nt);
-      // Inside the team's parallel region; the implicit barrier at its end is the only wait.
-#pragma omp for schedule(dynamic, 1) nowait
-      for (int64_t it = 0; it < gr.rows * gr.cols; it++) {
-        const int64_t r0 = it / gr.cols * gr.rstep, c0 = it % gr.cols * gr.cstep;
-        gemm_packed(g, A, B, C, Bp, Ap, r0, min_i64(g.M, r0 + gr.rstep), c0, min_i64(g.N, c0 + gr.cstep));
-      }
+      gemm_packed(g, A, B, C, Bshared, tl_buffer(0, kMC * kKC), tid, nt);
       return;
     }
     case Path::FewRowsNN: {
@@ -450,13 +453,14 @@ void gemm(const GemmArgs& g) {
   if (nt == 1 || perItem) {
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int64_t b = 0; b < g.batch; b++) {
-      if (reserve(g, path)) gemm_one(g, path, itemA(b), itemB(b), itemC(b), 0, 1);
+      if (reserve(g, path)) gemm_one(g, path, itemA(b), itemB(b), itemC(b), tl_buffer(1, 0), 0, 1);
       else gemm_naive(g, itemA(b), itemB(b), itemC(b));
     }
     return;
   }
-  // One team splits each item.
+  // One team splits each item; the calling thread's B buffer is the team's shared packed panel.
   bool failed = !reserve(g, path);
+  float* Bshared = tl_buffer(1, 0);
   if (!failed) {
 #pragma omp parallel num_threads(nt)
     {
@@ -474,7 +478,7 @@ void gemm(const GemmArgs& g) {
 #pragma omp atomic read
       stop = failed;
       if (!stop)
-        for (int64_t b = 0; b < g.batch; b++) gemm_one(g, path, itemA(b), itemB(b), itemC(b), tid, team);
+        for (int64_t b = 0; b < g.batch; b++) gemm_one(g, path, itemA(b), itemB(b), itemC(b), Bshared, tid, team);
     }
   }
   if (failed)
