@@ -1,20 +1,486 @@
-// GEMM kernels. Included inside an anonymous namespace by isa_impl.h.
-// PLACEHOLDER: naive loops until the blocked kernel lands.
-void gemm(const GemmArgs& a) {
-  for (int64_t b = 0; b < a.batch; b++) {
-    const float* A = a.A + b * a.strideA;
-    const float* B = a.B + b * a.strideB;
-    float* C = a.C + b * a.strideC;
-    for (int64_t i = 0; i < a.M; i++)
-      for (int64_t j = 0; j < a.N; j++) {
-        float s = 0;
-        for (int64_t p = 0; p < a.K; p++) {
-          float x = a.transA ? A[p * a.lda + i] : A[i * a.lda + p];
-          float y = a.transB ? B[j * a.ldb + p] : B[p * a.ldb + j];
-          s += x * y;
+// fp32 GEMM. Included inside an anonymous namespace by isa_impl.h (once per ISA).
+//
+//   C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b]        (semantics: GemmArgs in kernels.h)
+//
+// BLIS-style: for each NC-column panel of op(B) and KC-deep slice of K, op(B) is packed into
+// NR-column slivers (shared by the team), then each MC-row block of op(A) is packed into MR-row
+// slivers (per thread) and a register-blocked MR x NR FMA micro-kernel sweeps the block. Packing
+// absorbs the transposes, so the micro-kernel only ever sees one layout; ragged edges are packed
+// with zeros and written back through a small tile. Two shortcuts skip packing where it does not
+// pay: few rows of C (decode-style GEMV, M <= MR) and few columns with contiguous dot products.
+#include "gemm_vec.h"
+
+namespace gemm_impl {
+
+// ---------------------------------------------------------------------------- reference
+
+// The plain triple loop (same as src/tensor/ref/gemm.ts): the fallback when a packing buffer
+// cannot be allocated, and what the fast path below must agree with.
+inline void gemm_naive(const GemmArgs& a, const float* A, const float* B, float* C) {
+  for (int64_t i = 0; i < a.M; i++)
+    for (int64_t j = 0; j < a.N; j++) {
+      float s = 0;
+      for (int64_t p = 0; p < a.K; p++) {
+        float x = a.transA ? A[p * a.lda + i] : A[i * a.lda + p];
+        float y = a.transB ? B[j * a.ldb + p] : B[p * a.ldb + j];
+        s += x * y;
+      }
+      float& c = C[i * a.ldc + j];
+      c = a.beta == 0.f ? a.alpha * s : a.alpha * s + a.beta * c;
+    }
+}
+
+// ---------------------------------------------------------------------------- tuning
+
+// Blocking for this machine's Zen cores (32 KiB L1d, 512 KiB L2 per core, shared L3):
+// a KC x NR sliver of B (256 x 16 floats = 16 KiB on AVX2) stays in L1 while the micro-kernel
+// streams an MC x KC block of A (<= 240 KiB) from L2; the KC x NC panel of B lives in L3.
+constexpr int64_t kKC = 256;
+constexpr int64_t kMC = (240 / kMR) * kMR;
+constexpr int64_t kNC = (4096 / kNR) * kNR;
+
+// Below this many flops a GEMM runs on one thread. An OpenMP team start costs ~7 us; one core
+// does ~75 GFLOP/s, so splitting a GEMM over 2 threads only wins once it takes more than ~15 us
+// alone (about 1 MFLOP). kParallelMinWork (common.h) is the floor for cheaper ops.
+constexpr int64_t kGemmParallelMinFlops = int64_t(1) << 20;
+
+// ---------------------------------------------------------------------------- buffers
+
+// Grow-only, 64-byte aligned, one per thread and slot: slot 0 packs A, slot 1 packs B (the
+// calling thread's slot 1 is shared by the team). Never freed: OpenMP pool threads persist, and a
+// fresh malloc per call of these sizes would mmap and page-fault every time.
+inline float* tl_buffer(int slot, int64_t n) {
+  static thread_local float* ptr[2] = {nullptr, nullptr};
+  static thread_local int64_t cap[2] = {0, 0};
+  if (cap[slot] < n) {
+    free(ptr[slot]);
+    ptr[slot] = nullptr;
+    cap[slot] = 0;
+    void* q = nullptr;
+    if (posix_memalign(&q, 64, size_t(n) * sizeof(float)) != 0) return nullptr;
+    ptr[slot] = (float*)q;
+    cap[slot] = n;
+  }
+  return ptr[slot];
+}
+
+inline void team_barrier(int nt) {
+#ifdef _OPENMP
+  if (nt > 1) {
+#pragma omp barrier
+  }
+#else
+  (void)nt;
+#endif
+}
+
+// ---------------------------------------------------------------------------- micro-kernel
+
+// C[0:mr, 0:nr] = alpha * sum_p Ap[p] (x) Bp[p] + beta * C, for an R x NR register tile.
+// Ap: kc steps of kMR floats (packed A sliver; only the first R are read).
+// Bp: kc rows of NR floats, bstride apart (a packed sliver, or B itself when it is not packed).
+// beta == 0 never reads C. Partial tiles (mr < R or nr < NR) go through a local tile.
+template <int R>
+inline void ukernel(int64_t kc, const float* __restrict Ap, const float* __restrict Bp, int64_t bstride,
+                    float* C, int64_t ldc, float alpha, float beta, int mr, int nr) {
+  Vec acc[R][kNV];
+#pragma GCC unroll 16
+  for (int i = 0; i < R; i++)
+#pragma GCC unroll 4
+    for (int v = 0; v < kNV; v++) acc[i][v] = vzero();
+  // The C tile is touched only after the K loop: start fetching it now.
+  for (int i = 0; i < mr; i++) vprefetch(C + i * ldc), vprefetch(C + i * ldc + kNR - 1);
+#pragma GCC unroll 4
+  for (int64_t p = 0; p < kc; p++) {
+    Vec b[kNV];
+#pragma GCC unroll 4
+    for (int v = 0; v < kNV; v++) b[v] = vload(Bp + v * W);
+#pragma GCC unroll 16
+    for (int i = 0; i < R; i++) {
+      Vec a = vset1(Ap[i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < kNV; v++) acc[i][v] = vfma(a, b[v], acc[i][v]);
+    }
+    Ap += kMR;
+    Bp += bstride;
+  }
+  Vec va = vset1(alpha);
+  if (mr == R && nr == kNR) {
+    Vec vb = vset1(beta);
+#pragma GCC unroll 16
+    for (int i = 0; i < R; i++) {
+      float* c = C + i * ldc;
+#pragma GCC unroll 4
+      for (int v = 0; v < kNV; v++) {
+        Vec r = vmul(acc[i][v], va);
+        if (beta != 0.f) r = vfma(vb, vload(c + v * W), r);
+        vstore(c + v * W, r);
+      }
+    }
+    return;
+  }
+  float tile[R * kNR];
+  for (int i = 0; i < R; i++)
+    for (int v = 0; v < kNV; v++) vstore(tile + i * kNR + v * W, vmul(acc[i][v], va));
+  for (int i = 0; i < mr; i++) {
+    float* c = C + i * ldc;
+    const float* t = tile + i * kNR;
+    if (beta == 0.f)
+      for (int j = 0; j < nr; j++) c[j] = t[j];
+    else
+      for (int j = 0; j < nr; j++) c[j] = t[j] + beta * c[j];
+  }
+}
+
+// ---------------------------------------------------------------------------- packing
+
+// op(A)[i][p] = transA ? A[p*lda + i] : A[i*lda + p]. Packs rows [0, mc) x cols [0, kc) of op(A)
+// (A already offset to the block's corner) into MR-row slivers: sliver s holds kc steps of kMR
+// floats, rows past mc are zero.
+inline void pack_a(int64_t mc, int64_t kc, const float* A, int64_t lda, bool transA, float* Ap) {
+  for (int64_t i0 = 0; i0 < mc; i0 += kMR, Ap += kMR * kc) {
+    int mr = (int)min_i64(kMR, mc - i0);
+    if (!transA) {
+      const float* a = A + i0 * lda;
+      if (mr == kMR) {
+        for (int64_t p = 0; p < kc; p++)
+#pragma GCC unroll 16
+          for (int i = 0; i < kMR; i++) Ap[p * kMR + i] = a[i * lda + p];
+      } else {
+        for (int64_t p = 0; p < kc; p++)
+          for (int i = 0; i < kMR; i++) Ap[p * kMR + i] = i < mr ? a[i * lda + p] : 0.f;
+      }
+    } else {
+      const float* a = A + i0;
+      if (mr == kMR) {
+        for (int64_t p = 0; p < kc; p++)
+#pragma GCC unroll 16
+          for (int i = 0; i < kMR; i++) Ap[p * kMR + i] = a[p * lda + i];
+      } else {
+        for (int64_t p = 0; p < kc; p++)
+          for (int i = 0; i < kMR; i++) Ap[p * kMR + i] = i < mr ? a[p * lda + i] : 0.f;
+      }
+    }
+  }
+}
+
+// op(B)[p][j] = transB ? B[j*ldb + p] : B[p*ldb + j]. Packs cols [j0, j1) (multiples of kNR
+// except a ragged end at nc) x rows [0, kc) of op(B) into NR-column slivers of kc x kNR floats,
+// stored at Bp + (j0 / kNR) * kNR * kc; columns past nc are zero.
+inline void pack_b(int64_t j0, int64_t j1, int64_t kc, const float* B, int64_t ldb, bool transB, float* Bp) {
+  for (int64_t j = j0; j < j1; j += kNR) {
+    float* d = Bp + j * kc;  // (j / kNR) * kNR * kc
+    int nr = (int)min_i64(kNR, j1 - j);
+    if (!transB) {
+      const float* b = B + j;
+      if (nr == kNR) {
+        for (int64_t p = 0; p < kc; p++)
+#pragma GCC unroll 4
+          for (int v = 0; v < kNV; v++) vstore(d + p * kNR + v * W, vload(b + p * ldb + v * W));
+      } else {
+        for (int64_t p = 0; p < kc; p++)
+          for (int jj = 0; jj < kNR; jj++) d[p * kNR + jj] = jj < nr ? b[p * ldb + jj] : 0.f;
+      }
+    } else {
+      const float* b = B + j * ldb;
+      if (nr == kNR) {
+        for (int64_t p = 0; p < kc; p++)
+#pragma GCC unroll 32
+          for (int jj = 0; jj < kNR; jj++) d[p * kNR + jj] = b[jj * ldb + p];
+      } else {
+        for (int64_t p = 0; p < kc; p++)
+          for (int jj = 0; jj < kNR; jj++) d[p * kNR + jj] = jj < nr ? b[jj * ldb + p] : 0.f;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------- packed path
+
+struct Plan {
+  int64_t mc, mblocks;  // MC-row blocks of C
+  bool splitRows;       // threads take whole row blocks (else: each takes a share of the columns)
+};
+
+inline Plan plan_rows(int64_t M, int nt) {
+  Plan pl;
+  pl.splitRows = nt > 1 && M >= int64_t(nt) * kMR * 4;
+  int64_t blocks = (M + kMC - 1) / kMC;
+  // Threads take row blocks dynamically (see gemm_packed); a few blocks per thread let a thread
+  // that the OS preempts (this machine is shared) hand its share to the others.
+  if (pl.splitRows) blocks = max_i64(blocks, int64_t(nt) * 4);
+  int64_t mc = (M + blocks - 1) / blocks;
+  pl.mc = min_i64(kMC, max_i64(2 * kMR, (mc + kMR - 1) / kMR * kMR));
+  pl.mblocks = (M + pl.mc - 1) / pl.mc;
+  return pl;
+}
+
+// One GEMM (one batch item), run by every thread of a team of nt (tid in [0, nt)); with nt == 1
+// it is plain serial code. Bpack is shared by the team and holds kKC * kNC floats.
+inline void gemm_packed(const GemmArgs& g, const float* A, const float* B, float* C, float* Bpack,
+                        float* Apack, int tid, int nt) {
+  const Plan pl = plan_rows(g.M, nt);
+  for (int64_t jc = 0; jc < g.N; jc += kNC) {
+    const int64_t nc = min_i64(kNC, g.N - jc);
+    const int64_t nsl = (nc + kNR - 1) / kNR;
+    // Columns this thread computes when the team splits columns rather than rows.
+    const int64_t s0 = pl.splitRows ? 0 : nsl * tid / nt, s1 = pl.splitRows ? nsl : nsl * (tid + 1) / nt;
+    // Slivers this thread packs: an even share (any share works: the barrier publishes them all).
+    const int64_t q0 = nsl * tid / nt, q1 = nsl * (tid + 1) / nt;
+    for (int64_t pc = 0; pc < g.K; pc += kKC) {
+      const int64_t kc = min_i64(kKC, g.K - pc);
+      const float beta = pc == 0 ? g.beta : 1.f;
+      const float* Bblk = g.transB ? B + jc * g.ldb + pc : B + pc * g.ldb + jc;
+      pack_b(q0 * kNR, min_i64(q1 * kNR, nc), kc, Bblk, g.ldb, g.transB, Bpack);
+      team_barrier(nt);
+      auto block = [&](int64_t ib) {
+        const int64_t ic = ib * pl.mc, mc = min_i64(pl.mc, g.M - ic);
+        const float* Ablk = g.transA ? A + pc * g.lda + ic : A + ic * g.lda + pc;
+        pack_a(mc, kc, Ablk, g.lda, g.transA, Apack);
+        for (int64_t s = s0; s < s1; s++) {
+          const int64_t j = s * kNR;
+          const int nr = (int)min_i64(kNR, nc - j);
+          const float* bp = Bpack + j * kc;
+          for (int64_t ir = 0; ir < mc; ir += kMR) {
+            const int mr = (int)min_i64(kMR, mc - ir);
+            ukernel<kMR>(kc, Apack + ir * kc, bp, kNR, C + (ic + ir) * g.ldc + jc + j, g.ldc, g.alpha, beta, mr, nr);
+          }
         }
-        float c = a.beta == 0.f ? 0.f : a.beta * C[i * a.ldc + j];
-        C[i * a.ldc + j] = a.alpha * s + c;
+      };
+      if (pl.splitRows) {
+        // Dynamic, not tid-strided: on a shared machine one thread may lose its core for a while.
+#pragma omp for schedule(dynamic, 1) nowait
+        for (int64_t ib = 0; ib < pl.mblocks; ib++) block(ib);
+      } else {
+        for (int64_t ib = 0; ib < pl.mblocks; ib++) block(ib);
+      }
+      team_barrier(nt);  // nobody repacks B while another thread still reads it
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------- few rows (M <= MR)
+
+// Decode-style shapes: op(A) has a handful of rows, so B dominates the traffic and packing it
+// would read it twice. op(A) (tiny) is packed into one sliver over all of K and the micro-kernel
+// reads B rows in place; only a ragged last column sliver is packed. Columns [n0, n1) (n0 a
+// multiple of kNR).
+template <int R>
+inline void gemm_few_rows_nn(const GemmArgs& g, const float* Ap, const float* B, float* C, int64_t n0, int64_t n1) {
+  for (int64_t j = n0; j < n1; j += kNR) {
+    const int nr = (int)min_i64(kNR, n1 - j);
+    if (nr == kNR) {
+      ukernel<R>(g.K, Ap, B + j, g.ldb, C + j, g.ldc, g.alpha, g.beta, (int)g.M, nr);
+    } else {
+      float* bp = tl_buffer(1, g.K * kNR);  // sized by reserve()
+      pack_b(0, nr, g.K, B + j, g.ldb, false, bp);
+      ukernel<R>(g.K, Ap, bp, kNR, C + j, g.ldc, g.alpha, g.beta, (int)g.M, nr);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------- dot products
+
+// out(l, r) = alpha * dot(L[l], Rm[r]) + beta * out(l, r) for l < nl (<= 2 per call), r in
+// [r0, r1): rows of length K, contiguous along K (L rows K apart, Rm rows ldr apart).
+// out(l, r) = C[l*cl + r*cr]. Used when op(A) has few rows and op(B) = B^T (rows of B are the
+// columns of op(B)), and mirrored when op(B) has few columns and A is not transposed.
+template <int NL>
+inline void dot_block(int64_t K, const float* L, const float* Rm, int64_t ldr, int64_t r0, int64_t r1, float* C,
+                      int64_t cl, int64_t cr, float alpha, float beta) {
+  constexpr int NRW = 4;
+  int64_t r = r0;
+  auto finish = [&](int64_t rr, int l, float s) {
+    float& c = C[l * cl + rr * cr];
+    c = beta == 0.f ? alpha * s : alpha * s + beta * c;
+  };
+  for (; r + NRW <= r1; r += NRW) {
+    Vec acc[NL][NRW];
+    for (int l = 0; l < NL; l++)
+      for (int q = 0; q < NRW; q++) acc[l][q] = vzero();
+    const float* rp = Rm + r * ldr;
+    int64_t p = 0;
+    for (; p + W <= K; p += W) {
+      Vec x[NRW];
+#pragma GCC unroll 4
+      for (int q = 0; q < NRW; q++) x[q] = vload(rp + q * ldr + p);
+#pragma GCC unroll 2
+      for (int l = 0; l < NL; l++) {
+        Vec a = vload(L + l * K + p);
+#pragma GCC unroll 4
+        for (int q = 0; q < NRW; q++) acc[l][q] = vfma(a, x[q], acc[l][q]);
+      }
+    }
+    for (int l = 0; l < NL; l++)
+      for (int q = 0; q < NRW; q++) {
+        float s = vsum(acc[l][q]);
+        for (int64_t pp = p; pp < K; pp++) s += L[l * K + pp] * rp[q * ldr + pp];
+        finish(r + q, l, s);
       }
   }
+  for (; r < r1; r++) {
+    Vec acc[NL];
+    for (int l = 0; l < NL; l++) acc[l] = vzero();
+    const float* rp = Rm + r * ldr;
+    int64_t p = 0;
+    for (; p + W <= K; p += W) {
+      Vec x = vload(rp + p);
+      for (int l = 0; l < NL; l++) acc[l] = vfma(vload(L + l * K + p), x, acc[l]);
+    }
+    for (int l = 0; l < NL; l++) {
+      float s = vsum(acc[l]);
+      for (int64_t pp = p; pp < K; pp++) s += L[l * K + pp] * rp[pp];
+      finish(r, l, s);
+    }
+  }
+}
+
+inline void dot_rows(int64_t nl, int64_t K, const float* L, const float* Rm, int64_t ldr, int64_t r0, int64_t r1,
+                     float* C, int64_t cl, int64_t cr, float alpha, float beta) {
+  int64_t l = 0;
+  for (; l + 2 <= nl; l += 2) dot_block<2>(K, L + l * K, Rm, ldr, r0, r1, C + l * cl, cl, cr, alpha, beta);
+  if (l < nl) dot_block<1>(K, L + l * K, Rm, ldr, r0, r1, C + l * cl, cl, cr, alpha, beta);
+}
+
+// ---------------------------------------------------------------------------- dispatch
+
+// Which path one GEMM takes (same for every batch item).
+enum class Path { Packed, FewRowsNN, DotFewRows, DotFewCols };
+
+inline Path choose_path(const GemmArgs& g) {
+  if (g.M <= kMR) return g.transB ? Path::DotFewRows : Path::FewRowsNN;
+  if (g.N <= 4 && !g.transA) return Path::DotFewCols;
+  return Path::Packed;
+}
+
+// Sizes this thread's packing buffers for a path; false if memory ran out.
+inline bool reserve(const GemmArgs& g, Path path) {
+  switch (path) {
+    case Path::Packed: return tl_buffer(0, kMC * kKC) && tl_buffer(1, kKC * kNC);
+    case Path::FewRowsNN: return tl_buffer(0, g.K * kMR) && tl_buffer(1, g.K * kNR);
+    case Path::DotFewRows: return tl_buffer(0, g.M * g.K) != nullptr;
+    case Path::DotFewCols: return tl_buffer(1, g.N * g.K) != nullptr;
+  }
+  return false;
+}
+
+// Runs one batch item on a team of nt threads (tid in [0, nt)), after reserve() on each thread.
+inline void gemm_one(const GemmArgs& g, Path path, const float* A, const float* B, float* C, float* Bshared,
+                     int tid, int nt) {
+  switch (path) {
+    case Path::Packed: {
+      gemm_packed(g, A, B, C, Bshared, tl_buffer(0, kMC * kKC), tid, nt);
+      return;
+    }
+    case Path::FewRowsNN: {
+      // Every thread packs the tiny op(A) itself (M x K floats) and takes a share of the columns.
+      float* Ap = tl_buffer(0, g.K * kMR);
+      pack_a(g.M, g.K, A, g.lda, g.transA, Ap);
+      const int64_t nsl = (g.N + kNR - 1) / kNR;
+      const int64_t n0 = nsl * tid / nt * kNR, n1 = min_i64(g.N, nsl * (tid + 1) / nt * kNR);
+      if (n0 >= n1) return;
+      switch (g.M) {
+#define TETRA_GEMM_ROWS(r) case r: gemm_few_rows_nn<(r <= kMR ? r : kMR)>(g, Ap, B, C, n0, n1); break;
+        TETRA_GEMM_ROWS(1) TETRA_GEMM_ROWS(2) TETRA_GEMM_ROWS(3) TETRA_GEMM_ROWS(4)
+        TETRA_GEMM_ROWS(5) TETRA_GEMM_ROWS(6) TETRA_GEMM_ROWS(7) TETRA_GEMM_ROWS(8)
+        TETRA_GEMM_ROWS(9) TETRA_GEMM_ROWS(10) TETRA_GEMM_ROWS(11) TETRA_GEMM_ROWS(12)
+#undef TETRA_GEMM_ROWS
+        default: gemm_few_rows_nn<kMR>(g, Ap, B, C, n0, n1);
+      }
+      return;
+    }
+    case Path::DotFewRows: {
+      // op(A) rows made contiguous (copied if A is transposed); B's rows are op(B)'s columns.
+      const float* L = A;
+      if (g.transA || g.lda != g.K) {
+        float* t = tl_buffer(0, g.M * g.K);
+        for (int64_t i = 0; i < g.M; i++)
+          for (int64_t p = 0; p < g.K; p++) t[i * g.K + p] = g.transA ? A[p * g.lda + i] : A[i * g.lda + p];
+        L = t;
+      }
+      const int64_t r0 = g.N * tid / nt, r1 = g.N * (tid + 1) / nt;
+      dot_rows(g.M, g.K, L, B, g.ldb, r0, r1, C, g.ldc, 1, g.alpha, g.beta);
+      return;
+    }
+    case Path::DotFewCols: {
+      // Mirror image: op(B)'s few columns made contiguous, rows of A (not transposed) dotted with them.
+      const float* L = B;
+      if (!g.transB || g.ldb != g.K) {
+        float* t = tl_buffer(1, g.N * g.K);
+        for (int64_t j = 0; j < g.N; j++)
+          for (int64_t p = 0; p < g.K; p++) t[j * g.K + p] = g.transB ? B[j * g.ldb + p] : B[p * g.ldb + j];
+        L = t;
+      }
+      const int64_t r0 = g.M * tid / nt, r1 = g.M * (tid + 1) / nt;
+      dot_rows(g.N, g.K, L, A, g.lda, r0, r1, C, 1, g.ldc, g.alpha, g.beta);
+      return;
+    }
+  }
+}
+
+// C = beta * C (K == 0: the product is empty). beta == 0 writes zeros without reading C.
+inline void scale_c(const GemmArgs& g, float* C) {
+  for (int64_t i = 0; i < g.M; i++)
+    for (int64_t j = 0; j < g.N; j++) {
+      float& c = C[i * g.ldc + j];
+      c = g.beta == 0.f ? 0.f : g.beta * c;
+    }
+}
+
+}  // namespace gemm_impl
+
+// ---------------------------------------------------------------------------- entry point
+
+void gemm(const GemmArgs& g) {
+  using namespace gemm_impl;
+  if (g.M <= 0 || g.N <= 0 || g.batch <= 0) return;
+  auto itemA = [&](int64_t b) { return g.A + b * g.strideA; };
+  auto itemB = [&](int64_t b) { return g.B + b * g.strideB; };
+  auto itemC = [&](int64_t b) { return g.C + b * g.strideC; };
+  if (g.K <= 0) {
+    for (int64_t b = 0; b < g.batch; b++) scale_c(g, itemC(b));
+    return;
+  }
+  const Path path = choose_path(g);
+  const int64_t flops = 2 * g.M * g.N * g.K;
+  int nt = (int)min_i64(max_threads(), 256);
+  if (flops * g.batch < max_i64(kGemmParallelMinFlops, kParallelMinWork)) nt = 1;
+#ifdef _OPENMP
+  if (omp_in_parallel()) nt = 1;  // called from inside a parallel region: stay on this thread
+#endif
+  // Many small items (attention heads): one whole item per thread beats splitting each item.
+  const bool perItem = nt > 1 && g.batch >= nt && (flops < 4 * kGemmParallelMinFlops || g.batch >= 4 * nt);
+  if (nt == 1 || perItem) {
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int64_t b = 0; b < g.batch; b++) {
+      if (reserve(g, path)) gemm_one(g, path, itemA(b), itemB(b), itemC(b), tl_buffer(1, 0), 0, 1);
+      else gemm_naive(g, itemA(b), itemB(b), itemC(b));
+    }
+    return;
+  }
+  // One team splits each item; the calling thread's B buffer is the team's shared packed panel.
+  bool failed = !reserve(g, path);
+  float* Bshared = tl_buffer(1, 0);
+  if (!failed) {
+#pragma omp parallel num_threads(nt)
+    {
+#ifdef _OPENMP
+      const int tid = omp_get_thread_num(), team = omp_get_num_threads();
+#else
+      const int tid = 0, team = 1;
+#endif
+      if (tid != 0 && !reserve(g, path)) {
+#pragma omp atomic write
+        failed = true;
+      }
+      team_barrier(team);
+      bool stop;
+#pragma omp atomic read
+      stop = failed;
+      if (!stop)
+        for (int64_t b = 0; b < g.batch; b++) gemm_one(g, path, itemA(b), itemB(b), itemC(b), Bshared, tid, team);
+    }
+  }
+  if (failed)
+    for (int64_t b = 0; b < g.batch; b++) gemm_naive(g, itemA(b), itemB(b), itemC(b));
 }
