@@ -16,6 +16,14 @@
 // Helpers live in attn_detail:: so they cannot collide with other kernel headers' names once all
 // of them share isa_impl.h's anonymous namespace.
 
+// GCC 12 reports its own AVX-512 intrinsics' deliberately undefined pass-through operands
+// (_mm512_undefined_ps) as maybe-uninitialized once inlined here (GCC bug 105593, fixed in 13).
+#if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define TETRA_ATTN_POP_DIAGNOSTIC
+#endif
+
 namespace attn_detail {
 
 constexpr int64_t BQ = 32;  // query rows per tile
@@ -32,6 +40,19 @@ inline vfloat vload(const float* p) { return _mm512_loadu_ps(p); }
 inline void vstore(float* p, vfloat x) { _mm512_storeu_ps(p, x); }
 inline vfloat vset1(float x) { return _mm512_set1_ps(x); }
 inline vfloat vfma(vfloat a, vfloat b, vfloat c) { return _mm512_fmadd_ps(a, b, c); }
+inline vfloat vadd(vfloat a, vfloat b) { return _mm512_add_ps(a, b); }
+inline vfloat vsub(vfloat a, vfloat b) { return _mm512_sub_ps(a, b); }
+inline vfloat vmul(vfloat a, vfloat b) { return _mm512_mul_ps(a, b); }
+inline vfloat vmax(vfloat a, vfloat b) { return _mm512_max_ps(a, b); }
+inline float vsum(vfloat x) { return _mm512_reduce_add_ps(x); }
+inline float vhmax(vfloat x) { return _mm512_reduce_max_ps(x); }
+inline vfloat vround(vfloat x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+// 2^n for integral n in [-126, 127], and 0 in the lanes where keep is false.
+inline vfloat vpow2_or_zero(vfloat n, vfloat x, float lo) {
+  const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+  const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(lo), _CMP_GT_OQ);
+  return _mm512_maskz_mov_ps(keep, _mm512_castsi512_ps(bits));
+}
 #elif defined(__AVX2__) && defined(__FMA__)
 #define TETRA_ATTN_VW 8
 typedef __m256 vfloat;
@@ -39,19 +60,48 @@ inline vfloat vload(const float* p) { return _mm256_loadu_ps(p); }
 inline void vstore(float* p, vfloat x) { _mm256_storeu_ps(p, x); }
 inline vfloat vset1(float x) { return _mm256_set1_ps(x); }
 inline vfloat vfma(vfloat a, vfloat b, vfloat c) { return _mm256_fmadd_ps(a, b, c); }
+inline vfloat vadd(vfloat a, vfloat b) { return _mm256_add_ps(a, b); }
+inline vfloat vsub(vfloat a, vfloat b) { return _mm256_sub_ps(a, b); }
+inline vfloat vmul(vfloat a, vfloat b) { return _mm256_mul_ps(a, b); }
+inline vfloat vmax(vfloat a, vfloat b) { return _mm256_max_ps(a, b); }
+inline float vsum(vfloat x) {
+  __m128 h = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+  return _mm_cvtss_f32(h);
+}
+inline float vhmax(vfloat x) {
+  __m128 h = _mm_max_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+  return _mm_cvtss_f32(h);
+}
+inline vfloat vround(vfloat x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+inline vfloat vpow2_or_zero(vfloat n, vfloat x, float lo) {
+  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  const __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(lo), _CMP_GT_OQ);
+  return _mm256_and_ps(keep, _mm256_castsi256_ps(bits));
+}
 #endif
 
-// exp(x) for x <= 88 (attention only ever takes exp of a score minus a bound on it), written as
-// branch-free plain arithmetic so a loop of it auto-vectorises in every ISA build; a libm expf
-// call per score cost more than both tile products together at HS = 32. x < -87 (including
-// -inf, the causal mask) gives exactly 0. exp(x) = 2^n * exp(r), n = round(x / ln2),
-// |r| <= ln2/2, exp(r) by its degree-7 Taylor polynomial (truncation error < 5e-9 relative).
+// exp(x) for x <= 88 (attention only takes exp of a score minus a bound on it). A libm expf call
+// per score cost more than both tile products together at HS = 32, and the plain-C version of
+// this does not auto-vectorise here: under the default -ftrapping-math GCC will not if-convert
+// the float compare that zeroes masked lanes. So: intrinsics in the vector builds, the same
+// arithmetic in scalar form for generic. x < -87 (including -inf, the causal mask) gives exactly
+// 0. exp(x) = 2^n * exp(r), n = round(x / ln2), |r| <= ln2/2, exp(r) by its degree-7 Taylor
+// polynomial (truncation error < 5e-9 relative).
+constexpr float kExpLo = -87.0f;
+constexpr float kLog2e = 1.44269504088896341f;
+constexpr float kLn2Hi = 0.693145751953125f;  // ln2 split in two so n * ln2_hi is exact
+constexpr float kLn2Lo = 1.42860682030941723e-6f;
+
 inline float exp_bounded(float x) {
-  const float xc = x < -87.0f ? -87.0f : x;
+  const float xc = x > kExpLo ? x : kExpLo;
   // Round to nearest by adding 1.5 * 2^23: the sum has no fraction bits left.
-  const float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  float r = xc - n * 0.693145751953125f;  // ln2 split in two so n * ln2_hi is exact
-  r = r - n * 1.42860682030941723e-6f;
+  const float n = (xc * kLog2e + 12582912.0f) - 12582912.0f;
+  float r = xc - n * kLn2Hi;
+  r = r - n * kLn2Lo;
   float p = 1.0f / 5040;
   p = p * r + 1.0f / 720;
   p = p * r + 1.0f / 120;
@@ -60,11 +110,29 @@ inline float exp_bounded(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  const int32_t bits = ((int32_t)n + 127) << 23;  // 2^n; n in [-126, 128)
+  const int32_t bits = x > kExpLo ? ((int32_t)n + 127) << 23 : 0;  // 2^n, or 0
   float two_n;
   std::memcpy(&two_n, &bits, sizeof two_n);
-  return x < -87.0f ? 0.0f : p * two_n;
+  return p * two_n;
 }
+
+#ifdef TETRA_ATTN_VW
+inline vfloat vexp_bounded(vfloat x) {
+  const vfloat xc = vmax(x, vset1(kExpLo));
+  const vfloat n = vround(vmul(xc, vset1(kLog2e)));
+  vfloat r = vfma(n, vset1(-kLn2Hi), xc);
+  r = vfma(n, vset1(-kLn2Lo), r);
+  vfloat p = vset1(1.0f / 5040);
+  p = vfma(p, r, vset1(1.0f / 720));
+  p = vfma(p, r, vset1(1.0f / 120));
+  p = vfma(p, r, vset1(1.0f / 24));
+  p = vfma(p, r, vset1(1.0f / 6));
+  p = vfma(p, r, vset1(0.5f));
+  p = vfma(p, r, vset1(1.0f));
+  p = vfma(p, r, vset1(1.0f));
+  return vmul(p, vpow2_or_zero(n, x, kExpLo));
+}
+#endif
 
 // ---------------------------------------------------------------------------- tile product
 // C[M x N] += A[M x K] * B[K x N] with A(i, p) = A[i*ars + p*acs] (so A may be read transposed),
@@ -133,29 +201,38 @@ inline void transpose_tile(float* t, const float* x, int64_t ld, int64_t cols, i
       for (int64_t c = cols; c < BK; c++) t[d * BK + c] = 0.0f;
 }
 
-// Largest of s[0..BK), in 8 lanes so it vectorises without reassociation flags.
+// Largest of s[0..BK).
 inline float row_max(const float* s) {
-  float lane[8];
-  for (int l = 0; l < 8; l++) lane[l] = s[l];
-  for (int64_t c = 8; c < BK; c += 8)
-    for (int l = 0; l < 8; l++) lane[l] = s[c + l] > lane[l] ? s[c + l] : lane[l];
-  float mx = lane[0];
-  for (int l = 1; l < 8; l++) mx = lane[l] > mx ? lane[l] : mx;
+#ifdef TETRA_ATTN_VW
+  vfloat m = vload(s);
+  for (int64_t c = VW; c < BK; c += VW) m = vmax(m, vload(s + c));
+  return vhmax(m);
+#else
+  float mx = s[0];
+  for (int64_t c = 1; c < BK; c++) mx = s[c] > mx ? s[c] : mx;
   return mx;
+#endif
 }
 
-// s[c] = exp(s[c] - sub) over the whole tile row; returns the sum (8 lanes, as above).
-inline float row_exp_sum(float* s, float sub) {
-  float lane[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  for (int64_t c = 0; c < BK; c += 8)
-    for (int l = 0; l < 8; l++) {
-      const float p = exp_bounded(s[c + l] - sub);
-      s[c + l] = p;
-      lane[l] += p;
-    }
+// s[c] = exp(a * s[c] - sub) over the whole tile row; returns the sum.
+inline float row_exp_sum(float* s, float a, float sub) {
+#ifdef TETRA_ATTN_VW
+  const vfloat va = vset1(a), vs = vset1(sub);
+  vfloat sum = vset1(0.0f);
+  for (int64_t c = 0; c < BK; c += VW) {
+    const vfloat p = vexp_bounded(vsub(vmul(va, vload(s + c)), vs));
+    vstore(s + c, p);
+    sum = vadd(sum, p);
+  }
+  return vsum(sum);
+#else
   float sum = 0;
-  for (int l = 0; l < 8; l++) sum += lane[l];
+  for (int64_t c = 0; c < BK; c++) {
+    s[c] = exp_bounded(a * s[c] - sub);
+    sum += s[c];
+  }
   return sum;
+#endif
 }
 
 inline int thread_id() {
@@ -211,7 +288,7 @@ inline void forward_tile(float* out, float* lse, const float* q, const float* k,
       const float mt = row_max(s);
       const float mx = mt > m[r] ? mt : m[r];
       const float alpha = exp_bounded(m[r] - mx);  // rescales what earlier tiles summed; 0 at first
-      l[r] = l[r] * alpha + row_exp_sum(s, mx);
+      l[r] = l[r] * alpha + row_exp_sum(s, 1.0f, mx);
       m[r] = mx;
       if (alpha != 1.0f)
         for (int64_t d = 0; d < HS; d++) O[r * HS + d] *= alpha;
@@ -265,8 +342,9 @@ inline void backward_key_tile(float* dqh, int64_t dq_ld, float* dk, float* dv, c
     for (int64_t r = 0; r < rows; r++) {
       float* p = P + r * BK;
       const int64_t visible = min_i64(off + i0 + r - j0 + 1, cols);
-      const float L = lseh[i0 + r];
-      for (int64_t c = 0; c < BK; c++) p[c] = exp_bounded(c < visible ? scale * p[c] - L : -INFINITY);
+      for (int64_t c = 0; c < BK; c++) p[c] *= scale;  // then mask, so any sign of scale works
+      for (int64_t c = max_i64(visible, 0); c < BK; c++) p[c] = -INFINITY;
+      row_exp_sum(p, 1.0f, lseh[i0 + r]);
     }
     // forward: out = P V, so dV += P^T dO and dP = dO V^T
     tile_gemm(dVt, HS, P, 1, BK, dot, ld, cols, HS, rows);
@@ -398,3 +476,8 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   std::free(dq_copies);
   std::free(D);
 }
+
+#ifdef TETRA_ATTN_POP_DIAGNOSTIC
+#pragma GCC diagnostic pop
+#undef TETRA_ATTN_POP_DIAGNOSTIC
+#endif
