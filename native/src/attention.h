@@ -29,6 +29,11 @@ namespace attn_detail {
 constexpr int64_t BQ = 32;  // query rows per tile
 constexpr int64_t BK = 64;  // keys per tile (the vectorised score-row width)
 
+// Score columns computed for a tile with `cols` keys: whole tiles compute BK, short ones (the
+// last tile, all of decode at Tk < 64, T = 64 in blocks of 32 queries) round up to 16 so the
+// vector loops need no tails in any build.
+inline int64_t score_width(int64_t cols) { int64_t w = (cols + 15) / 16 * 16; return w < BK ? w : BK; }
+
 // ---------------------------------------------------------------------------- vector helpers
 // One vector type per ISA; the generic build has none and uses the plain loops below, which the
 // compiler auto-vectorises as far as baseline SSE2 allows. __AVX512F__ is tested first because
@@ -192,34 +197,33 @@ inline void tile_gemm(float* C, int64_t ldc, const float* A, int64_t ars, int64_
 
 // ---------------------------------------------------------------------------- small row helpers
 
-// t[d*BK + c] = x[c*ld + d] for c < cols, 0 for cols <= c < BK: a K or V tile as [HS, BK].
-inline void transpose_tile(float* t, const float* x, int64_t ld, int64_t cols, int64_t HS) {
+// t[d*BK + c] = x[c*ld + d] for c < cols, 0 for cols <= c < nc: a K or V tile as [HS, BK].
+inline void transpose_tile(float* t, const float* x, int64_t ld, int64_t cols, int64_t nc, int64_t HS) {
   for (int64_t c = 0; c < cols; c++)
     for (int64_t d = 0; d < HS; d++) t[d * BK + c] = x[c * ld + d];
-  if (cols < BK)
-    for (int64_t d = 0; d < HS; d++)
-      for (int64_t c = cols; c < BK; c++) t[d * BK + c] = 0.0f;
+  for (int64_t d = 0; d < HS; d++)
+    for (int64_t c = cols; c < nc; c++) t[d * BK + c] = 0.0f;
 }
 
-// Largest of s[0..BK).
-inline float row_max(const float* s) {
+// Largest of s[0..n), n a multiple of 16.
+inline float row_max(const float* s, int64_t n) {
 #ifdef TETRA_ATTN_VW
   vfloat m = vload(s);
-  for (int64_t c = VW; c < BK; c += VW) m = vmax(m, vload(s + c));
+  for (int64_t c = VW; c < n; c += VW) m = vmax(m, vload(s + c));
   return vhmax(m);
 #else
   float mx = s[0];
-  for (int64_t c = 1; c < BK; c++) mx = s[c] > mx ? s[c] : mx;
+  for (int64_t c = 1; c < n; c++) mx = s[c] > mx ? s[c] : mx;
   return mx;
 #endif
 }
 
-// s[c] = exp(a * s[c] - sub) over the whole tile row; returns the sum.
-inline float row_exp_sum(float* s, float a, float sub) {
+// s[c] = exp(a * s[c] - sub) for c in [0, n), n a multiple of 16; returns the sum.
+inline float row_exp_sum(float* s, int64_t n, float a, float sub) {
 #ifdef TETRA_ATTN_VW
   const vfloat va = vset1(a), vs = vset1(sub);
   vfloat sum = vset1(0.0f);
-  for (int64_t c = 0; c < BK; c += VW) {
+  for (int64_t c = 0; c < n; c += VW) {
     const vfloat p = vexp_bounded(vsub(vmul(va, vload(s + c)), vs));
     vstore(s + c, p);
     sum = vadd(sum, p);
@@ -227,7 +231,7 @@ inline float row_exp_sum(float* s, float a, float sub) {
   return vsum(sum);
 #else
   float sum = 0;
-  for (int64_t c = 0; c < BK; c++) {
+  for (int64_t c = 0; c < n; c++) {
     s[c] = exp_bounded(a * s[c] - sub);
     sum += s[c];
   }
@@ -273,22 +277,22 @@ inline void forward_tile(float* out, float* lse, const float* q, const float* k,
   const int64_t kend = off + i0 + rows;  // one past the last key the last row sees: tiles above
                                          // the diagonal are never visited
   for (int64_t j0 = 0; j0 < kend; j0 += BK) {
-    const int64_t cols = min_i64(BK, kend - j0);
-    transpose_tile(Kt, kh + j0 * ld, ld, cols, HS);
+    const int64_t cols = min_i64(BK, kend - j0), nc = score_width(cols);
+    transpose_tile(Kt, kh + j0 * ld, ld, cols, nc, HS);
     std::memset(S, 0, sizeof(float) * rows * BK);
-    tile_gemm(S, BK, Qs, HS, 1, Kt, BK, rows, BK, HS);  // S = (scale Q) K^T
+    tile_gemm(S, BK, Qs, HS, 1, Kt, BK, rows, nc, HS);  // S = (scale Q) K^T
     for (int64_t r = 0; r < rows; r++) {
       float* s = S + r * BK;
       const int64_t visible = min_i64(off + i0 + r - j0 + 1, cols);  // keys j0..j0+visible-1
       if (visible <= 0) {  // the whole tile is in this row's future: it adds nothing
-        std::memset(s, 0, sizeof(float) * BK);
+        std::memset(s, 0, sizeof(float) * nc);
         continue;
       }
-      for (int64_t c = visible; c < BK; c++) s[c] = -INFINITY;
-      const float mt = row_max(s);
+      for (int64_t c = visible; c < nc; c++) s[c] = -INFINITY;
+      const float mt = row_max(s, nc);
       const float mx = mt > m[r] ? mt : m[r];
       const float alpha = exp_bounded(m[r] - mx);  // rescales what earlier tiles summed; 0 at first
-      l[r] = l[r] * alpha + row_exp_sum(s, 1.0f, mx);
+      l[r] = l[r] * alpha + row_exp_sum(s, nc, 1.0f, mx);
       m[r] = mx;
       if (alpha != 1.0f)
         for (int64_t d = 0; d < HS; d++) O[r * HS + d] *= alpha;
@@ -314,7 +318,7 @@ inline void backward_key_tile(float* dqh, int64_t dq_ld, float* dk, float* dv, c
                               const float* k, const float* v, const float* lse, const float* D, int64_t b, int64_t h,
                               int64_t j0, int64_t Tq, int64_t Tk, int64_t NH, int64_t HS, float scale, float* ws) {
   const int64_t ld = NH * HS, off = Tk - Tq;
-  const int64_t cols = min_i64(BK, Tk - j0);
+  const int64_t cols = min_i64(BK, Tk - j0), nc = score_width(cols);
   float* Kt = ws;              // [HS, BK]
   float* Vt = Kt + HS * BK;    // [HS, BK]
   float* dKt = Vt + HS * BK;   // [BK, HS]  this tile's dk, summed over query tiles
@@ -324,8 +328,8 @@ inline void backward_key_tile(float* dqh, int64_t dq_ld, float* dk, float* dv, c
 
   const float* kt = k + (b * Tk + j0) * ld + h * HS;
   const float* vt = v + (b * Tk + j0) * ld + h * HS;
-  transpose_tile(Kt, kt, ld, cols, HS);
-  transpose_tile(Vt, vt, ld, cols, HS);
+  transpose_tile(Kt, kt, ld, cols, nc, HS);
+  transpose_tile(Vt, vt, ld, cols, nc, HS);
   std::memset(dKt, 0, sizeof(float) * cols * HS);
   std::memset(dVt, 0, sizeof(float) * cols * HS);
 
@@ -338,24 +342,24 @@ inline void backward_key_tile(float* dqh, int64_t dq_ld, float* dk, float* dv, c
 
     // forward: P = exp(scale * Q K^T - lse) under the causal mask
     std::memset(P, 0, sizeof(float) * rows * BK);
-    tile_gemm(P, BK, qt, ld, 1, Kt, BK, rows, BK, HS);
+    tile_gemm(P, BK, qt, ld, 1, Kt, BK, rows, nc, HS);
     for (int64_t r = 0; r < rows; r++) {
       float* p = P + r * BK;
       const int64_t visible = min_i64(off + i0 + r - j0 + 1, cols);
-      for (int64_t c = 0; c < BK; c++) p[c] *= scale;  // then mask, so any sign of scale works
-      for (int64_t c = max_i64(visible, 0); c < BK; c++) p[c] = -INFINITY;
-      row_exp_sum(p, 1.0f, lseh[i0 + r]);
+      for (int64_t c = 0; c < nc; c++) p[c] *= scale;  // then mask, so any sign of scale works
+      for (int64_t c = max_i64(visible, 0); c < nc; c++) p[c] = -INFINITY;
+      row_exp_sum(p, nc, 1.0f, lseh[i0 + r]);
     }
     // forward: out = P V, so dV += P^T dO and dP = dO V^T
     tile_gemm(dVt, HS, P, 1, BK, dot, ld, cols, HS, rows);
     std::memset(dS, 0, sizeof(float) * rows * BK);
-    tile_gemm(dS, BK, dot, ld, 1, Vt, BK, rows, BK, HS);
+    tile_gemm(dS, BK, dot, ld, 1, Vt, BK, rows, nc, HS);
     // softmax: dS = P * (dP - rowsum(dP * P)), and rowsum(dP * P) = rowsum(dO * O) = D
     for (int64_t r = 0; r < rows; r++) {
       const float Di = D[i0 + r];
       float* ds = dS + r * BK;
       const float* p = P + r * BK;
-      for (int64_t c = 0; c < BK; c++) ds[c] = scale * p[c] * (ds[c] - Di);
+      for (int64_t c = 0; c < nc; c++) ds[c] = scale * p[c] * (ds[c] - Di);
     }
     // forward: S = scale * Q K^T, so dQ += scale dS K and dK += scale dS^T Q
     tile_gemm(dqh + i0 * dq_ld, dq_ld, dS, BK, 1, kt, ld, rows, HS, cols);
