@@ -10,7 +10,7 @@
 // with an online softmax (running max m and sum l per row), so at most one BQ x BK tile of the
 // Tq x Tk score matrix exists per thread. Backward (FlashAttention-2 order): for each key tile,
 // walk the query tiles at or below the diagonal, rebuild P = exp(S - lse), and accumulate dk, dv
-// for the tile in registers-to-L1 scratch; dq is accumulated directly (no two threads share a
+// for the tile in per-thread scratch; dq is accumulated directly (no two threads share a
 // (b, h) pair) or, when there are fewer pairs than threads, into per-thread copies summed at the end.
 //
 // Helpers live in attn_detail:: so they cannot collide with other kernel headers' names once all
