@@ -8,7 +8,9 @@
 //
 // Forward: for each (b, h, query tile of BQ rows), walk key tiles of BK keys up to the diagonal
 // with an online softmax (running max m and sum l per row), so at most one BQ x BK tile of the
-// Tq x Tk score matrix exists per thread. Backward (FlashAttention-2 order): for each key tile,
+// Tq x Tk score matrix exists per thread. With fewer query tiles than threads (decode at batch 1
+// with few heads) the keys are split into ranges whose partial max, sum and output are merged.
+// Backward (FlashAttention-2 order): for each key tile,
 // walk the query tiles at or below the diagonal, rebuild P = exp(S - lse), and accumulate dk, dv
 // for the tile in per-thread scratch; dq is accumulated directly (no two threads share a
 // (b, h) pair) or, when there are fewer pairs than threads, into per-thread copies summed at the end.
@@ -254,9 +256,11 @@ inline float* alloc_floats(int64_t n) { return static_cast<float*>(std::malloc(s
 // Floats of per-thread scratch forward_tile needs.
 inline int64_t forward_scratch(int64_t HS) { return 2 * BQ * HS + HS * BK + BQ * BK + 2 * BQ; }
 
-// Query rows i0..i0+rows of head (b, h), against every key they may see, written to out and lse.
-inline void forward_tile(float* out, float* lse, const float* q, const float* k, const float* v, int64_t b,
-                         int64_t h, int64_t i0, int64_t rows, int64_t Tq, int64_t Tk, int64_t NH, int64_t HS,
+// Query rows i0..i0+rows of head (b, h) against the keys in [kbeg, kstop) they may see (kbeg a
+// multiple of BK), leaving the unnormalised output O and the running max m and sum l in ws
+// (forward_scratch_outputs says where).
+inline void forward_tile(const float* q, const float* k, const float* v, int64_t b, int64_t h, int64_t i0,
+                         int64_t rows, int64_t kbeg, int64_t kstop, int64_t Tq, int64_t Tk, int64_t NH, int64_t HS,
                          float scale, float* ws) {
   const int64_t ld = NH * HS, off = Tk - Tq;
   float* Qs = ws;             // [rows, HS]  scale * q, so S below is already scaled
@@ -274,9 +278,9 @@ inline void forward_tile(float* out, float* lse, const float* q, const float* k,
 
   const float* kh = k + b * Tk * ld + h * HS;
   const float* vh = v + b * Tk * ld + h * HS;
-  const int64_t kend = off + i0 + rows;  // one past the last key the last row sees: tiles above
-                                         // the diagonal are never visited
-  for (int64_t j0 = 0; j0 < kend; j0 += BK) {
+  // One past the last key the last row sees: tiles above the diagonal are never visited.
+  const int64_t kend = min_i64(off + i0 + rows, kstop);
+  for (int64_t j0 = kbeg; j0 < kend; j0 += BK) {
     const int64_t cols = min_i64(BK, kend - j0), nc = score_width(cols);
     transpose_tile(Kt, kh + j0 * ld, ld, cols, nc, HS);
     std::memset(S, 0, sizeof(float) * rows * BK);
@@ -299,11 +303,23 @@ inline void forward_tile(float* out, float* lse, const float* q, const float* k,
     }
     tile_gemm(O, HS, S, BK, 1, vh + j0 * ld, ld, rows, HS, cols);  // O += P V
   }
+}
 
-  float* ot = out + (b * Tq + i0) * ld + h * HS;
+// Where forward_tile leaves O [rows, HS], m [rows] and l [rows] in its scratch.
+inline float* scratch_O(float* ws, int64_t HS) { return ws + BQ * HS; }
+inline float* scratch_m(float* ws, int64_t HS) { return ws + 2 * BQ * HS + HS * BK + BQ * BK; }
+inline float* scratch_l(float* ws, int64_t HS) { return scratch_m(ws, HS) + BQ; }
+
+// out = O / l and lse = m + log(l) for the rows forward_tile left in ws.
+inline void forward_finish(float* out, float* lse, float* ws, int64_t b, int64_t h, int64_t i0, int64_t rows,
+                           int64_t Tq, int64_t NH, int64_t HS) {
+  const float* O = scratch_O(ws, HS);
+  const float* m = scratch_m(ws, HS);
+  const float* l = scratch_l(ws, HS);
+  float* ot = out + (b * Tq + i0) * NH * HS + h * HS;
   for (int64_t r = 0; r < rows; r++) {
     const float inv = 1.0f / l[r];
-    for (int64_t d = 0; d < HS; d++) ot[r * ld + d] = O[r * HS + d] * inv;
+    for (int64_t d = 0; d < HS; d++) ot[r * NH * HS + d] = O[r * HS + d] * inv;
     lse[(b * NH + h) * Tq + i0 + r] = m[r] + std::log(l[r]);
   }
 }
@@ -402,19 +418,69 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
   using namespace attn_detail;
   const int64_t nqt = (Tq + BQ - 1) / BQ;
   const int64_t units = B * NH * nqt;
-  const bool parallel = attention_work(B, Tq, Tk, NH, HS) >= kParallelMinWork && units > 1;
-#pragma omp parallel if (parallel)
-  {
-    float* ws = alloc_floats(forward_scratch(HS));
-    // Later query tiles see more keys: hand them out first so the dynamic schedule ends even.
+  const bool parallel = attention_work(B, Tq, Tk, NH, HS) >= kParallelMinWork && units > 0;
+  const int threads = parallel ? max_threads() : 1;
+  const int64_t nkt = (Tk + BK - 1) / BK;
+
+  if (units >= threads || nkt < 2 * threads) {
+    // Query tiles in parallel; each owns its rows of out and lse.
+#pragma omp parallel if (parallel && units > 1)
+    {
+      float* ws = alloc_floats(forward_scratch(HS));
+      // Later query tiles see more keys: hand them out first so the dynamic schedule ends even.
 #pragma omp for schedule(dynamic, 1)
-    for (int64_t u = 0; u < units; u++) {
-      const int64_t qt = nqt - 1 - u / (B * NH), bh = u % (B * NH);
-      const int64_t i0 = qt * BQ;
-      forward_tile(out, lse, q, k, v, bh / NH, bh % NH, i0, min_i64(BQ, Tq - i0), Tq, Tk, NH, HS, scale, ws);
+      for (int64_t u = 0; u < units; u++) {
+        const int64_t qt = nqt - 1 - u / (B * NH), bh = u % (B * NH);
+        const int64_t i0 = qt * BQ, rows = min_i64(BQ, Tq - i0);
+        forward_tile(q, k, v, bh / NH, bh % NH, i0, rows, 0, Tk, Tq, Tk, NH, HS, scale, ws);
+        forward_finish(out, lse, ws, bh / NH, bh % NH, i0, rows, Tq, NH, HS);
+      }
+      std::free(ws);
     }
-    std::free(ws);
+    return;
   }
+
+  // Fewer query tiles than threads over a long key range: decode (Tq = 1) at batch 1 with few
+  // heads. Split each tile's keys into `parts` ranges of whole key tiles, run them in parallel
+  // with their own running max and sum, then merge: M = max m_p, l = sum l_p exp(m_p - M),
+  // O = sum O_p exp(m_p - M).
+  // Two ranges per thread, so one descheduled or slower thread does not hold up the rest.
+  const int64_t parts = min_i64((threads + units - 1) / units * 2, nkt);
+  const int64_t span = (nkt + parts - 1) / parts * BK;  // keys per range, whole tiles
+  const int64_t per = forward_scratch(HS);
+  float* partial = alloc_floats(units * parts * per);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (int64_t w = 0; w < units * parts; w++) {
+    const int64_t u = w / parts, p = w % parts;
+    const int64_t qt = u / (B * NH), bh = u % (B * NH);
+    const int64_t i0 = qt * BQ, rows = min_i64(BQ, Tq - i0);
+    float* ws = partial + w * per;
+    forward_tile(q, k, v, bh / NH, bh % NH, i0, rows, p * span, (p + 1) * span, Tq, Tk, NH, HS, scale, ws);
+  }
+  for (int64_t u = 0; u < units; u++) {
+    const int64_t qt = u / (B * NH), bh = u % (B * NH);
+    const int64_t i0 = qt * BQ, rows = min_i64(BQ, Tq - i0);
+    float* first = partial + u * parts * per;
+    float* O = scratch_O(first, HS);
+    float* m = scratch_m(first, HS);
+    float* l = scratch_l(first, HS);
+    for (int64_t p = 1; p < parts; p++) {
+      float* ws = first + p * per;
+      const float* Op = scratch_O(ws, HS);
+      const float* mp = scratch_m(ws, HS);
+      const float* lp = scratch_l(ws, HS);
+      for (int64_t r = 0; r < rows; r++) {
+        if (mp[r] == -INFINITY) continue;  // this range was wholly in the row's future
+        const float M = mp[r] > m[r] ? mp[r] : m[r];
+        const float a = exp_bounded(m[r] - M), ap = exp_bounded(mp[r] - M);
+        for (int64_t d = 0; d < HS; d++) O[r * HS + d] = O[r * HS + d] * a + Op[r * HS + d] * ap;
+        l[r] = l[r] * a + lp[r] * ap;
+        m[r] = M;
+      }
+    }
+    forward_finish(out, lse, first, bh / NH, bh % NH, i0, rows, Tq, NH, HS);
+  }
+  std::free(partial);
 }
 
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
