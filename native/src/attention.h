@@ -1,7 +1,553 @@
-// Fused causal self-attention, forward and backward. Included inside an anonymous namespace by
-// isa_impl.h. Semantics: native/src/kernels.h.
-// PLACEHOLDER: empty bodies until the kernels land.
-void attention_forward(float*, float*, const float*, const float*, const float*, int64_t, int64_t, int64_t,
-                       int64_t, int64_t, float) {}
-void attention_backward(float*, float*, float*, const float*, const float*, const float*, const float*,
-                        const float*, const float*, int64_t, int64_t, int64_t, int64_t, int64_t, float) {}
+// Fused causal self-attention, forward and backward, flash style. Included inside an anonymous
+// namespace by isa_impl.h (compiled once per ISA). Semantics: native/src/kernels.h; the plain
+// reference is src/tensor/ref/attention.ts.
+//
+// q [B, Tq, NH, HS]; k, v [B, Tk, NH, HS]; out [B, Tq, NH, HS]; lse [B, NH, Tq]. Query i sits at
+// position off + i (off = Tk - Tq) and sees keys 0..off+i. One head's time steps are ld = NH*HS
+// floats apart, so tiles are read in place with that row stride; nothing is permuted.
+//
+// Forward: for each (b, h, query tile of BQ rows), walk key tiles of BK keys up to the diagonal
+// with an online softmax (running max m and sum l per row), so at most one BQ x BK tile of the
+// Tq x Tk score matrix exists per thread. With fewer query tiles than threads (decode at batch 1
+// with few heads) the keys are split into ranges whose partial max, sum and output are merged.
+// Backward (FlashAttention-2 order): for each key tile,
+// walk the query tiles at or below the diagonal, rebuild P = exp(S - lse), and accumulate dk, dv
+// for the tile in per-thread scratch; dq is accumulated directly (no two threads share a
+// (b, h) pair) or, when there are fewer pairs than threads, into per-thread copies summed at the end.
+//
+// Helpers live in attn_detail:: so they cannot collide with other kernel headers' names once all
+// of them share isa_impl.h's anonymous namespace.
+
+// GCC 12 reports its own AVX-512 intrinsics' deliberately undefined pass-through operands
+// (_mm512_undefined_ps) as maybe-uninitialized once inlined here (GCC bug 105593, fixed in 13).
+#if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define TETRA_ATTN_POP_DIAGNOSTIC
+#endif
+
+namespace attn_detail {
+
+constexpr int64_t BQ = 32;  // query rows per tile
+constexpr int64_t BK = 64;  // keys per tile (the vectorised score-row width)
+
+// Score columns computed for a tile with `cols` keys: whole tiles compute BK, short ones (the
+// last tile, all of decode at Tk < 64, T = 64 in blocks of 32 queries) round up to 16 so the
+// vector loops need no tails in any build.
+inline int64_t score_width(int64_t cols) { int64_t w = (cols + 15) / 16 * 16; return w < BK ? w : BK; }
+
+// ---------------------------------------------------------------------------- vector helpers
+// One vector type per ISA; the generic build has none and uses the plain loops below, which the
+// compiler auto-vectorises as far as baseline SSE2 allows. __AVX512F__ is tested first because
+// the avx512 translation unit also defines __AVX2__.
+#if defined(__AVX512F__)
+#define TETRA_ATTN_VW 16
+typedef __m512 vfloat;
+inline vfloat vload(const float* p) { return _mm512_loadu_ps(p); }
+inline void vstore(float* p, vfloat x) { _mm512_storeu_ps(p, x); }
+inline vfloat vset1(float x) { return _mm512_set1_ps(x); }
+inline vfloat vfma(vfloat a, vfloat b, vfloat c) { return _mm512_fmadd_ps(a, b, c); }
+inline vfloat vadd(vfloat a, vfloat b) { return _mm512_add_ps(a, b); }
+inline vfloat vsub(vfloat a, vfloat b) { return _mm512_sub_ps(a, b); }
+inline vfloat vmul(vfloat a, vfloat b) { return _mm512_mul_ps(a, b); }
+inline vfloat vmax(vfloat a, vfloat b) { return _mm512_max_ps(a, b); }
+inline float vsum(vfloat x) { return _mm512_reduce_add_ps(x); }
+inline float vhmax(vfloat x) { return _mm512_reduce_max_ps(x); }
+inline vfloat vround(vfloat x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+// 2^n for integral n in [-126, 127], and 0 in the lanes where keep is false.
+inline vfloat vpow2_or_zero(vfloat n, vfloat x, float lo) {
+  const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+  const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(lo), _CMP_GT_OQ);
+  return _mm512_maskz_mov_ps(keep, _mm512_castsi512_ps(bits));
+}
+#elif defined(__AVX2__) && defined(__FMA__)
+#define TETRA_ATTN_VW 8
+typedef __m256 vfloat;
+inline vfloat vload(const float* p) { return _mm256_loadu_ps(p); }
+inline void vstore(float* p, vfloat x) { _mm256_storeu_ps(p, x); }
+inline vfloat vset1(float x) { return _mm256_set1_ps(x); }
+inline vfloat vfma(vfloat a, vfloat b, vfloat c) { return _mm256_fmadd_ps(a, b, c); }
+inline vfloat vadd(vfloat a, vfloat b) { return _mm256_add_ps(a, b); }
+inline vfloat vsub(vfloat a, vfloat b) { return _mm256_sub_ps(a, b); }
+inline vfloat vmul(vfloat a, vfloat b) { return _mm256_mul_ps(a, b); }
+inline vfloat vmax(vfloat a, vfloat b) { return _mm256_max_ps(a, b); }
+inline float vsum(vfloat x) {
+  __m128 h = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+  return _mm_cvtss_f32(h);
+}
+inline float vhmax(vfloat x) {
+  __m128 h = _mm_max_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
+  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+  return _mm_cvtss_f32(h);
+}
+inline vfloat vround(vfloat x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+inline vfloat vpow2_or_zero(vfloat n, vfloat x, float lo) {
+  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  const __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(lo), _CMP_GT_OQ);
+  return _mm256_and_ps(keep, _mm256_castsi256_ps(bits));
+}
+#endif
+
+// exp(x) for x <= 88 (attention only takes exp of a score minus a bound on it). A libm expf call
+// per score cost more than both tile products together at HS = 32, and the plain-C version of
+// this does not auto-vectorise here: under the default -ftrapping-math GCC will not if-convert
+// the float compare that zeroes masked lanes. So: intrinsics in the vector builds, the same
+// arithmetic in scalar form for generic. x < -87 (including -inf, the causal mask) gives exactly
+// 0. exp(x) = 2^n * exp(r), n = round(x / ln2), |r| <= ln2/2, exp(r) by its degree-7 Taylor
+// polynomial (truncation error < 5e-9 relative).
+constexpr float kExpLo = -87.0f;
+constexpr float kLog2e = 1.44269504088896341f;
+constexpr float kLn2Hi = 0.693145751953125f;  // ln2 split in two so n * ln2_hi is exact
+constexpr float kLn2Lo = 1.42860682030941723e-6f;
+
+inline float exp_bounded(float x) {
+  const float xc = x > kExpLo ? x : kExpLo;
+  // Round to nearest by adding 1.5 * 2^23: the sum has no fraction bits left.
+  const float n = (xc * kLog2e + 12582912.0f) - 12582912.0f;
+  float r = xc - n * kLn2Hi;
+  r = r - n * kLn2Lo;
+  float p = 1.0f / 5040;
+  p = p * r + 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const int32_t bits = x > kExpLo ? ((int32_t)n + 127) << 23 : 0;  // 2^n, or 0
+  float two_n;
+  std::memcpy(&two_n, &bits, sizeof two_n);
+  return p * two_n;
+}
+
+#ifdef TETRA_ATTN_VW
+inline vfloat vexp_bounded(vfloat x) {
+  const vfloat xc = vmax(x, vset1(kExpLo));
+  const vfloat n = vround(vmul(xc, vset1(kLog2e)));
+  vfloat r = vfma(n, vset1(-kLn2Hi), xc);
+  r = vfma(n, vset1(-kLn2Lo), r);
+  vfloat p = vset1(1.0f / 5040);
+  p = vfma(p, r, vset1(1.0f / 720));
+  p = vfma(p, r, vset1(1.0f / 120));
+  p = vfma(p, r, vset1(1.0f / 24));
+  p = vfma(p, r, vset1(1.0f / 6));
+  p = vfma(p, r, vset1(0.5f));
+  p = vfma(p, r, vset1(1.0f));
+  p = vfma(p, r, vset1(1.0f));
+  return vmul(p, vpow2_or_zero(n, x, kExpLo));
+}
+#endif
+
+// ---------------------------------------------------------------------------- tile product
+// C[M x N] += A[M x K] * B[K x N] with A(i, p) = A[i*ars + p*acs] (so A may be read transposed),
+// B rows ldb apart and C rows ldc apart, both contiguous along N. Every product of the kernel
+// (Q K^T, P V, dO V^T, P^T dO, dS K, dS^T Q) is this shape once K and V tiles are transposed.
+
+#ifdef TETRA_ATTN_VW
+constexpr int64_t VW = TETRA_ATTN_VW;
+
+// MR rows x NV vectors of C held in registers across the whole K loop.
+template <int MR, int NV>
+inline void tile_kernel(float* C, int64_t ldc, const float* A, int64_t ars, int64_t acs, const float* B, int64_t ldb,
+                        int64_t K) {
+  vfloat acc[MR][NV];
+  for (int i = 0; i < MR; i++)
+    for (int v = 0; v < NV; v++) acc[i][v] = vload(C + i * ldc + v * VW);
+  for (int64_t p = 0; p < K; p++) {
+    vfloat b[NV];
+    for (int v = 0; v < NV; v++) b[v] = vload(B + p * ldb + v * VW);
+    for (int i = 0; i < MR; i++) {
+      const vfloat a = vset1(A[i * ars + p * acs]);
+      for (int v = 0; v < NV; v++) acc[i][v] = vfma(a, b[v], acc[i][v]);
+    }
+  }
+  for (int i = 0; i < MR; i++)
+    for (int v = 0; v < NV; v++) vstore(C + i * ldc + v * VW, acc[i][v]);
+}
+
+template <int NV>
+inline void tile_columns(float* C, int64_t ldc, const float* A, int64_t ars, int64_t acs, const float* B,
+                         int64_t ldb, int64_t M, int64_t K) {
+  int64_t i = 0;
+  for (; i + 4 <= M; i += 4) tile_kernel<4, NV>(C + i * ldc, ldc, A + i * ars, ars, acs, B, ldb, K);
+  for (; i < M; i++) tile_kernel<1, NV>(C + i * ldc, ldc, A + i * ars, ars, acs, B, ldb, K);
+}
+#endif
+
+inline void tile_gemm(float* C, int64_t ldc, const float* A, int64_t ars, int64_t acs, const float* B, int64_t ldb,
+                      int64_t M, int64_t N, int64_t K) {
+  int64_t n = 0;
+#ifdef TETRA_ATTN_VW
+  for (; n + 2 * VW <= N; n += 2 * VW) tile_columns<2>(C + n, ldc, A, ars, acs, B + n, ldb, M, K);
+  for (; n + VW <= N; n += VW) tile_columns<1>(C + n, ldc, A, ars, acs, B + n, ldb, M, K);
+#endif
+  // The generic build does everything here; vector builds only the last N % VW columns
+  // (HS = 17 leaves one).
+  if (n == N) return;
+  for (int64_t i = 0; i < M; i++) {
+    float* c = C + i * ldc;
+    for (int64_t p = 0; p < K; p++) {
+      const float a = A[i * ars + p * acs];
+      const float* b = B + p * ldb;
+      for (int64_t j = n; j < N; j++) c[j] += a * b[j];
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------- small row helpers
+
+// t[d*BK + c] = x[c*ld + d] for c < cols, 0 for cols <= c < nc: a K or V tile as [HS, BK].
+inline void transpose_tile(float* t, const float* x, int64_t ld, int64_t cols, int64_t nc, int64_t HS) {
+  for (int64_t c = 0; c < cols; c++)
+    for (int64_t d = 0; d < HS; d++) t[d * BK + c] = x[c * ld + d];
+  for (int64_t d = 0; d < HS; d++)
+    for (int64_t c = cols; c < nc; c++) t[d * BK + c] = 0.0f;
+}
+
+// Largest of s[0..n), n a multiple of 16.
+inline float row_max(const float* s, int64_t n) {
+#ifdef TETRA_ATTN_VW
+  vfloat m = vload(s);
+  for (int64_t c = VW; c < n; c += VW) m = vmax(m, vload(s + c));
+  return vhmax(m);
+#else
+  float mx = s[0];
+  for (int64_t c = 1; c < n; c++) mx = s[c] > mx ? s[c] : mx;
+  return mx;
+#endif
+}
+
+// s[c] = exp(a * s[c] - sub) for c in [0, n), n a multiple of 16; returns the sum.
+inline float row_exp_sum(float* s, int64_t n, float a, float sub) {
+#ifdef TETRA_ATTN_VW
+  const vfloat va = vset1(a), vs = vset1(sub);
+  vfloat sum = vset1(0.0f);
+  for (int64_t c = 0; c < n; c += VW) {
+    const vfloat p = vexp_bounded(vsub(vmul(va, vload(s + c)), vs));
+    vstore(s + c, p);
+    sum = vadd(sum, p);
+  }
+  return vsum(sum);
+#else
+  float sum = 0;
+  for (int64_t c = 0; c < n; c++) {
+    s[c] = exp_bounded(a * s[c] - sub);
+    sum += s[c];
+  }
+  return sum;
+#endif
+}
+
+inline int thread_id() {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+inline float* alloc_floats(int64_t n) { return static_cast<float*>(std::malloc(sizeof(float) * (n > 0 ? n : 1))); }
+
+// ---------------------------------------------------------------------------- forward
+
+// Floats of per-thread scratch forward_tile needs.
+inline int64_t forward_scratch(int64_t HS) { return 2 * BQ * HS + HS * BK + BQ * BK + 2 * BQ; }
+
+// Query rows i0..i0+rows of head (b, h) against the keys in [kbeg, kstop) they may see (kbeg a
+// multiple of BK), leaving the unnormalised output O and the running max m and sum l in ws
+// (forward_scratch_outputs says where).
+inline void forward_tile(const float* q, const float* k, const float* v, int64_t b, int64_t h, int64_t i0,
+                         int64_t rows, int64_t kbeg, int64_t kstop, int64_t Tq, int64_t Tk, int64_t NH, int64_t HS,
+                         float scale, float* ws) {
+  const int64_t ld = NH * HS, off = Tk - Tq;
+  float* Qs = ws;             // [rows, HS]  scale * q, so S below is already scaled
+  float* O = Qs + BQ * HS;    // [rows, HS]  unnormalised output
+  float* Kt = O + BQ * HS;    // [HS, BK]    key tile, transposed
+  float* S = Kt + HS * BK;    // [rows, BK]  scores, then probabilities (unnormalised)
+  float* m = S + BQ * BK;     // [rows]      running max
+  float* l = m + BQ;          // [rows]      running sum of exp(score - m)
+
+  const float* qt = q + (b * Tq + i0) * ld + h * HS;
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t d = 0; d < HS; d++) Qs[r * HS + d] = scale * qt[r * ld + d];
+  std::memset(O, 0, sizeof(float) * rows * HS);
+  for (int64_t r = 0; r < rows; r++) { m[r] = -INFINITY; l[r] = 0.0f; }
+
+  const float* kh = k + b * Tk * ld + h * HS;
+  const float* vh = v + b * Tk * ld + h * HS;
+  // One past the last key the last row sees: tiles above the diagonal are never visited.
+  const int64_t kend = min_i64(off + i0 + rows, kstop);
+  for (int64_t j0 = kbeg; j0 < kend; j0 += BK) {
+    const int64_t cols = min_i64(BK, kend - j0), nc = score_width(cols);
+    transpose_tile(Kt, kh + j0 * ld, ld, cols, nc, HS);
+    std::memset(S, 0, sizeof(float) * rows * BK);
+    tile_gemm(S, BK, Qs, HS, 1, Kt, BK, rows, nc, HS);  // S = (scale Q) K^T
+    for (int64_t r = 0; r < rows; r++) {
+      float* s = S + r * BK;
+      const int64_t visible = min_i64(off + i0 + r - j0 + 1, cols);  // keys j0..j0+visible-1
+      if (visible <= 0) {  // the whole tile is in this row's future: it adds nothing
+        std::memset(s, 0, sizeof(float) * nc);
+        continue;
+      }
+      for (int64_t c = visible; c < nc; c++) s[c] = -INFINITY;
+      const float mt = row_max(s, nc);
+      const float mx = mt > m[r] ? mt : m[r];
+      const float alpha = exp_bounded(m[r] - mx);  // rescales what earlier tiles summed; 0 at first
+      l[r] = l[r] * alpha + row_exp_sum(s, nc, 1.0f, mx);
+      m[r] = mx;
+      if (alpha != 1.0f)
+        for (int64_t d = 0; d < HS; d++) O[r * HS + d] *= alpha;
+    }
+    tile_gemm(O, HS, S, BK, 1, vh + j0 * ld, ld, rows, HS, cols);  // O += P V
+  }
+}
+
+// Where forward_tile leaves O [rows, HS], m [rows] and l [rows] in its scratch.
+inline float* scratch_O(float* ws, int64_t HS) { return ws + BQ * HS; }
+inline float* scratch_m(float* ws, int64_t HS) { return ws + 2 * BQ * HS + HS * BK + BQ * BK; }
+inline float* scratch_l(float* ws, int64_t HS) { return scratch_m(ws, HS) + BQ; }
+
+// out = O / l and lse = m + log(l) for the rows forward_tile left in ws.
+inline void forward_finish(float* out, float* lse, float* ws, int64_t b, int64_t h, int64_t i0, int64_t rows,
+                           int64_t Tq, int64_t NH, int64_t HS) {
+  const float* O = scratch_O(ws, HS);
+  const float* m = scratch_m(ws, HS);
+  const float* l = scratch_l(ws, HS);
+  float* ot = out + (b * Tq + i0) * NH * HS + h * HS;
+  for (int64_t r = 0; r < rows; r++) {
+    const float inv = 1.0f / l[r];
+    for (int64_t d = 0; d < HS; d++) ot[r * NH * HS + d] = O[r * HS + d] * inv;
+    lse[(b * NH + h) * Tq + i0 + r] = m[r] + std::log(l[r]);
+  }
+}
+
+// ---------------------------------------------------------------------------- backward
+
+inline int64_t backward_scratch(int64_t HS) { return 4 * HS * BK + 2 * BQ * BK; }
+
+// Key tile j0..j0+BK of head (b, h): dk and dv for those keys, and their share of dq (added at
+// dqh, whose rows are dq_ld apart). D[i] = rowsum(dout_i * out_i) for this head.
+inline void backward_key_tile(float* dqh, int64_t dq_ld, float* dk, float* dv, const float* dout, const float* q,
+                              const float* k, const float* v, const float* lse, const float* D, int64_t b, int64_t h,
+                              int64_t j0, int64_t Tq, int64_t Tk, int64_t NH, int64_t HS, float scale, float* ws) {
+  const int64_t ld = NH * HS, off = Tk - Tq;
+  const int64_t cols = min_i64(BK, Tk - j0), nc = score_width(cols);
+  float* Kt = ws;              // [HS, BK]
+  float* Vt = Kt + HS * BK;    // [HS, BK]
+  float* dKt = Vt + HS * BK;   // [BK, HS]  this tile's dk, summed over query tiles
+  float* dVt = dKt + BK * HS;  // [BK, HS]
+  float* P = dVt + BK * HS;    // [BQ, BK]
+  float* dS = P + BQ * BK;     // [BQ, BK]  dP, then scale * dS
+
+  const float* kt = k + (b * Tk + j0) * ld + h * HS;
+  const float* vt = v + (b * Tk + j0) * ld + h * HS;
+  transpose_tile(Kt, kt, ld, cols, nc, HS);
+  transpose_tile(Vt, vt, ld, cols, nc, HS);
+  std::memset(dKt, 0, sizeof(float) * cols * HS);
+  std::memset(dVt, 0, sizeof(float) * cols * HS);
+
+  const float* lseh = lse + (b * NH + h) * Tq;
+  // Queries before j0 - off cannot see this tile: start at the diagonal.
+  for (int64_t i0 = max_i64(0, j0 - off); i0 < Tq; i0 += BQ) {
+    const int64_t rows = min_i64(BQ, Tq - i0);
+    const float* qt = q + (b * Tq + i0) * ld + h * HS;
+    const float* dot = dout + (b * Tq + i0) * ld + h * HS;
+
+    // forward: P = exp(scale * Q K^T - lse) under the causal mask
+    std::memset(P, 0, sizeof(float) * rows * BK);
+    tile_gemm(P, BK, qt, ld, 1, Kt, BK, rows, nc, HS);
+    for (int64_t r = 0; r < rows; r++) {
+      float* p = P + r * BK;
+      const int64_t visible = min_i64(off + i0 + r - j0 + 1, cols);
+      for (int64_t c = 0; c < nc; c++) p[c] *= scale;  // then mask, so any sign of scale works
+      for (int64_t c = max_i64(visible, 0); c < nc; c++) p[c] = -INFINITY;
+      row_exp_sum(p, nc, 1.0f, lseh[i0 + r]);
+    }
+    // forward: out = P V, so dV += P^T dO and dP = dO V^T
+    tile_gemm(dVt, HS, P, 1, BK, dot, ld, cols, HS, rows);
+    std::memset(dS, 0, sizeof(float) * rows * BK);
+    tile_gemm(dS, BK, dot, ld, 1, Vt, BK, rows, nc, HS);
+    // softmax: dS = P * (dP - rowsum(dP * P)), and rowsum(dP * P) = rowsum(dO * O) = D
+    for (int64_t r = 0; r < rows; r++) {
+      const float Di = D[i0 + r];
+      float* ds = dS + r * BK;
+      const float* p = P + r * BK;
+      for (int64_t c = 0; c < nc; c++) ds[c] = scale * p[c] * (ds[c] - Di);
+    }
+    // forward: S = scale * Q K^T, so dQ += scale dS K and dK += scale dS^T Q
+    tile_gemm(dqh + i0 * dq_ld, dq_ld, dS, BK, 1, kt, ld, rows, HS, cols);
+    tile_gemm(dKt, HS, dS, 1, BK, qt, ld, cols, HS, rows);
+  }
+
+  float* dkt = dk + (b * Tk + j0) * ld + h * HS;
+  float* dvt = dv + (b * Tk + j0) * ld + h * HS;
+  for (int64_t c = 0; c < cols; c++)
+    for (int64_t d = 0; d < HS; d++) {
+      dkt[c * ld + d] += dKt[c * HS + d];
+      dvt[c * ld + d] += dVt[c * HS + d];
+    }
+}
+
+// D[i] = dout_i . out_i for the Tq queries of head (b, h).
+inline void backward_rowdots(float* D, const float* dout, const float* out, int64_t b, int64_t h, int64_t Tq,
+                             int64_t NH, int64_t HS) {
+  const int64_t ld = NH * HS;
+  for (int64_t i = 0; i < Tq; i++) {
+    const float* a = dout + (b * Tq + i) * ld + h * HS;
+    const float* o = out + (b * Tq + i) * ld + h * HS;
+    float s = 0;
+    for (int64_t d = 0; d < HS; d++) s += a[d] * o[d];
+    D[i] = s;
+  }
+}
+
+// Multiply-adds one pass of either direction costs, roughly (the causal half of Tq x Tk x HS x 2).
+inline int64_t attention_work(int64_t B, int64_t Tq, int64_t Tk, int64_t NH, int64_t HS) {
+  return B * NH * Tq * (Tk - Tq / 2) * HS * 2;
+}
+
+}  // namespace attn_detail
+
+// ---------------------------------------------------------------------------- entry points
+
+void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int64_t B, int64_t Tq,
+                       int64_t Tk, int64_t NH, int64_t HS, float scale) {
+  using namespace attn_detail;
+  const int64_t nqt = (Tq + BQ - 1) / BQ;
+  const int64_t units = B * NH * nqt;
+  const bool parallel = attention_work(B, Tq, Tk, NH, HS) >= kParallelMinWork && units > 0;
+  const int threads = parallel ? max_threads() : 1;
+  const int64_t nkt = (Tk + BK - 1) / BK;
+
+  if (units >= threads || nkt < 2 * threads) {
+    // Query tiles in parallel; each owns its rows of out and lse.
+#pragma omp parallel if (parallel && units > 1)
+    {
+      float* ws = alloc_floats(forward_scratch(HS));
+      // Later query tiles see more keys: hand them out first so the dynamic schedule ends even.
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t u = 0; u < units; u++) {
+        const int64_t qt = nqt - 1 - u / (B * NH), bh = u % (B * NH);
+        const int64_t i0 = qt * BQ, rows = min_i64(BQ, Tq - i0);
+        forward_tile(q, k, v, bh / NH, bh % NH, i0, rows, 0, Tk, Tq, Tk, NH, HS, scale, ws);
+        forward_finish(out, lse, ws, bh / NH, bh % NH, i0, rows, Tq, NH, HS);
+      }
+      std::free(ws);
+    }
+    return;
+  }
+
+  // Fewer query tiles than threads over a long key range: decode (Tq = 1) at batch 1 with few
+  // heads. Split each tile's keys into `parts` ranges of whole key tiles, run them in parallel
+  // with their own running max and sum, then merge: M = max m_p, l = sum l_p exp(m_p - M),
+  // O = sum O_p exp(m_p - M).
+  // Two ranges per thread, so one descheduled or slower thread does not hold up the rest.
+  const int64_t parts = min_i64((threads + units - 1) / units * 2, nkt);
+  const int64_t span = (nkt + parts - 1) / parts * BK;  // keys per range, whole tiles
+  const int64_t per = forward_scratch(HS);
+  float* partial = alloc_floats(units * parts * per);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+  for (int64_t w = 0; w < units * parts; w++) {
+    const int64_t u = w / parts, p = w % parts;
+    const int64_t qt = u / (B * NH), bh = u % (B * NH);
+    const int64_t i0 = qt * BQ, rows = min_i64(BQ, Tq - i0);
+    float* ws = partial + w * per;
+    forward_tile(q, k, v, bh / NH, bh % NH, i0, rows, p * span, (p + 1) * span, Tq, Tk, NH, HS, scale, ws);
+  }
+  for (int64_t u = 0; u < units; u++) {
+    const int64_t qt = u / (B * NH), bh = u % (B * NH);
+    const int64_t i0 = qt * BQ, rows = min_i64(BQ, Tq - i0);
+    float* first = partial + u * parts * per;
+    float* O = scratch_O(first, HS);
+    float* m = scratch_m(first, HS);
+    float* l = scratch_l(first, HS);
+    for (int64_t p = 1; p < parts; p++) {
+      float* ws = first + p * per;
+      const float* Op = scratch_O(ws, HS);
+      const float* mp = scratch_m(ws, HS);
+      const float* lp = scratch_l(ws, HS);
+      for (int64_t r = 0; r < rows; r++) {
+        if (mp[r] == -INFINITY) continue;  // this range was wholly in the row's future
+        const float M = mp[r] > m[r] ? mp[r] : m[r];
+        const float a = exp_bounded(m[r] - M), ap = exp_bounded(mp[r] - M);
+        for (int64_t d = 0; d < HS; d++) O[r * HS + d] = O[r * HS + d] * a + Op[r * HS + d] * ap;
+        l[r] = l[r] * a + lp[r] * ap;
+        m[r] = M;
+      }
+    }
+    forward_finish(out, lse, first, bh / NH, bh % NH, i0, rows, Tq, NH, HS);
+  }
+  std::free(partial);
+}
+
+void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
+                        const float* v, const float* out, const float* lse, int64_t B, int64_t Tq, int64_t Tk,
+                        int64_t NH, int64_t HS, float scale) {
+  using namespace attn_detail;
+  if (B * NH * Tq == 0) return;
+  const int64_t ld = NH * HS;
+  const int64_t nkt = (Tk + BK - 1) / BK;
+  const bool parallel = attention_work(B, Tq, Tk, NH, HS) >= kParallelMinWork;
+  const int threads = parallel ? max_threads() : 1;
+
+  if (B * NH >= threads || nkt == 1) {
+    // Heads in parallel: the (b, h) pairs' dq, dk, dv slices are disjoint, so no races.
+#pragma omp parallel if (parallel && B * NH > 1)
+    {
+      float* ws = alloc_floats(backward_scratch(HS));
+      float* D = alloc_floats(Tq);
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t bh = 0; bh < B * NH; bh++) {
+        const int64_t b = bh / NH, h = bh % NH;
+        backward_rowdots(D, dout, out, b, h, Tq, NH, HS);
+        float* dqh = dq + b * Tq * ld + h * HS;
+        for (int64_t j = 0; j < nkt; j++)
+          backward_key_tile(dqh, ld, dk, dv, dout, q, k, v, lse, D, b, h, j * BK, Tq, Tk, NH, HS, scale, ws);
+      }
+      std::free(D);
+      std::free(ws);
+    }
+    return;
+  }
+
+  // Fewer heads than threads (B * NH = 1 at batch 1 with one head): key tiles of one head in
+  // parallel. Their dk, dv rows are disjoint, but all of them add to every later query's dq, so
+  // each thread sums dq into its own [Tq, HS] copy and the copies are added at the end.
+  float* D = alloc_floats(Tq);
+  float* dq_copies = alloc_floats(int64_t(threads) * Tq * HS);
+  for (int64_t bh = 0; bh < B * NH; bh++) {
+    const int64_t b = bh / NH, h = bh % NH;
+    backward_rowdots(D, dout, out, b, h, Tq, NH, HS);
+    // Zeroed here, not by each thread: the runtime may start fewer threads than asked for.
+    std::memset(dq_copies, 0, sizeof(float) * threads * Tq * HS);
+#pragma omp parallel num_threads(threads)
+    {
+      float* mine = dq_copies + int64_t(thread_id()) * Tq * HS;
+      float* ws = alloc_floats(backward_scratch(HS));
+      // Early key tiles meet the most queries; dynamic scheduling in order balances the tail.
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t j = 0; j < nkt; j++)
+        backward_key_tile(mine, HS, dk, dv, dout, q, k, v, lse, D, b, h, j * BK, Tq, Tk, NH, HS, scale, ws);
+      std::free(ws);
+      // The implicit barrier above means every copy is complete.
+#pragma omp for schedule(static)
+      for (int64_t i = 0; i < Tq; i++) {
+        float* dqi = dq + (b * Tq + i) * ld + h * HS;
+        for (int t = 0; t < threads; t++) {
+          const float* c = dq_copies + (int64_t(t) * Tq + i) * HS;
+          for (int64_t d = 0; d < HS; d++) dqi[d] += c[d];
+        }
+      }
+    }
+  }
+  std::free(dq_copies);
+  std::free(D);
+}
+
+#ifdef TETRA_ATTN_POP_DIAGNOSTIC
+#pragma GCC diagnostic pop
+#undef TETRA_ATTN_POP_DIAGNOSTIC
+#endif
