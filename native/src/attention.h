@@ -94,34 +94,15 @@ inline vfloat vpow2_or_zero(vfloat n, vfloat x, float lo) {
 // exp(x) for x <= 88 (attention only takes exp of a score minus a bound on it). A libm expf call
 // per score cost more than both tile products together at HS = 32, and the plain-C version of
 // this does not auto-vectorise here: under the default -ftrapping-math GCC will not if-convert
-// the float compare that zeroes masked lanes. So: intrinsics in the vector builds, the same
-// arithmetic in scalar form for generic. x < -87 (including -inf, the causal mask) gives exactly
-// 0. exp(x) = 2^n * exp(r), n = round(x / ln2), |r| <= ln2/2, exp(r) by its degree-7 Taylor
+// the float compare that zeroes masked lanes. So: intrinsics in the vector builds (vexp_bounded),
+// and the scalar paths use ops_math.h's exp_approx, the same method. x < -87 (including -inf,
+// the causal mask) gives exactly 0. exp(x) = 2^n * exp(r), n = round(x / ln2), |r| <= ln2/2, exp(r) by its degree-7 Taylor
 // polynomial (truncation error < 5e-9 relative).
 constexpr float kExpLo = -87.0f;
 constexpr float kLog2e = 1.44269504088896341f;
 constexpr float kLn2Hi = 0.693145751953125f;  // ln2 split in two so n * ln2_hi is exact
 constexpr float kLn2Lo = 1.42860682030941723e-6f;
 
-inline float exp_bounded(float x) {
-  const float xc = x > kExpLo ? x : kExpLo;
-  // Round to nearest by adding 1.5 * 2^23: the sum has no fraction bits left.
-  const float n = (xc * kLog2e + 12582912.0f) - 12582912.0f;
-  float r = xc - n * kLn2Hi;
-  r = r - n * kLn2Lo;
-  float p = 1.0f / 5040;
-  p = p * r + 1.0f / 720;
-  p = p * r + 1.0f / 120;
-  p = p * r + 1.0f / 24;
-  p = p * r + 1.0f / 6;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  const int32_t bits = x > kExpLo ? ((int32_t)n + 127) << 23 : 0;  // 2^n, or 0
-  float two_n;
-  std::memcpy(&two_n, &bits, sizeof two_n);
-  return p * two_n;
-}
 
 #ifdef TETRA_ATTN_VW
 inline vfloat vexp_bounded(vfloat x) {
@@ -234,7 +215,7 @@ inline float row_exp_sum(float* s, int64_t n, float a, float sub) {
 #else
   float sum = 0;
   for (int64_t c = 0; c < n; c++) {
-    s[c] = exp_bounded(a * s[c] - sub);
+    s[c] = exp_approx(a * s[c] - sub);
     sum += s[c];
   }
   return sum;
@@ -295,7 +276,7 @@ inline void forward_tile(const float* q, const float* k, const float* v, int64_t
       for (int64_t c = visible; c < nc; c++) s[c] = -INFINITY;
       const float mt = row_max(s, nc);
       const float mx = mt > m[r] ? mt : m[r];
-      const float alpha = exp_bounded(m[r] - mx);  // rescales what earlier tiles summed; 0 at first
+      const float alpha = exp_approx(m[r] - mx);  // rescales what earlier tiles summed; 0 at first
       l[r] = l[r] * alpha + row_exp_sum(s, nc, 1.0f, mx);
       m[r] = mx;
       if (alpha != 1.0f)
@@ -472,7 +453,7 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
       for (int64_t r = 0; r < rows; r++) {
         if (mp[r] == -INFINITY) continue;  // this range was wholly in the row's future
         const float M = mp[r] > m[r] ? mp[r] : m[r];
-        const float a = exp_bounded(m[r] - M), ap = exp_bounded(mp[r] - M);
+        const float a = exp_approx(m[r] - M), ap = exp_approx(mp[r] - M);
         for (int64_t d = 0; d < HS; d++) O[r * HS + d] = O[r * HS + d] * a + Op[r * HS + d] * ap;
         l[r] = l[r] * a + lp[r] * ap;
         m[r] = M;
