@@ -21,19 +21,22 @@ function sameShape(op: string, a: Tensor, b: Tensor): void {
 export class Tape {
   readonly backend: Backend<any>;
   readonly dtype: DType;
+  /** False for inference: nothing is recorded even for parameters that require gradients. */
+  readonly grad: boolean;
   private records: Backward[] = [];
 
-  constructor(backend: Backend<any>, dtype: DType = 'f32') {
+  constructor(backend: Backend<any>, dtype: DType = 'f32', opts: { grad?: boolean } = {}) {
     this.backend = backend;
     this.dtype = dtype;
+    this.grad = opts.grad ?? true;
   }
 
   private out(shape: readonly number[], needsGrad: boolean): Tensor {
-    return Tensor.zeros(shape, this.dtype, { requiresGrad: needsGrad });
+    return Tensor.zeros(shape, this.dtype, { requiresGrad: needsGrad && this.grad });
   }
 
   private record(needsGrad: boolean, fn: Backward): void {
-    if (needsGrad) this.records.push(fn);
+    if (needsGrad && this.grad) this.records.push(fn);
   }
 
   private check(t: Tensor, what: string): void {

@@ -86,6 +86,15 @@ describe('tape autograd on a 2-layer toy transformer', () => {
     forward(tape, frozen);
     assert.equal(tape.length, 0);
   });
+
+  it('records nothing on a no-grad tape, even for parameters that require gradients', () => {
+    const p = makeParams('f64', 2);
+    const tape = new Tape(refBackend, 'f64', { grad: false });
+    const loss = forward(tape, p);
+    assert.equal(tape.length, 0);
+    assert.equal(loss.requiresGrad, false);
+    assert.equal(loss.data[0], forward(new Tape(refBackend, 'f64'), p).data[0]);
+  });
 });
 
 describe('Tensor', () => {

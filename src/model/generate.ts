@@ -1,0 +1,125 @@
+// Text generation with a KV cache, batched over several sequences: prefill each prompt, then
+// decode all unfinished sequences together one token per step. Yields each token as it is
+// chosen (for streaming) and returns the finished generations.
+import { Rng, type Backend } from '../tensor/index.ts';
+import type { GPT } from './gpt.ts';
+import { KVCache, step } from './kvcache.ts';
+import { logSoftmax, sample, topLogprobs, validateSampling, type SamplingOptions, type TokenLogprob } from './sampling.ts';
+
+export interface GenerateOptions extends SamplingOptions {
+  maxTokens: number;
+  seed?: number;
+  /** Token ids that end a sequence (not included in its output), e.g. end of turn. */
+  stopTokens?: readonly number[];
+  /** Strings that end a sequence; the text is cut before the first one. Needs decode. */
+  stopStrings?: readonly string[];
+  decode?: (ids: number[]) => string;
+  /** Report each chosen token's logprob and this many top alternatives (0 = just the chosen one). */
+  logprobs?: number;
+}
+
+export interface GeneratedToken {
+  seq: number;
+  token: number;
+  logprob?: number;
+  top?: TokenLogprob[];
+}
+
+export interface Generation {
+  tokens: number[];
+  logprobs: { logprob: number; top: TokenLogprob[] }[] | null;
+  /** 'stop': a stop token or string; 'length': maxTokens or the context window ran out. */
+  finishReason: 'stop' | 'length';
+  /** The decoded completion (cut before a stop string), when decode was given. */
+  text?: string;
+}
+
+export function* generateStream(model: GPT, backend: Backend<Float32Array>, prompts: Int32Array[], o: GenerateOptions): Generator<GeneratedToken, Generation[]> {
+  validateSampling(o);
+  if (!Number.isInteger(o.maxTokens) || o.maxTokens < 0) throw new Error(`maxTokens must be a non-negative integer, got ${o.maxTokens}`);
+  if (o.stopStrings?.length && !o.decode) throw new Error('stopStrings need a decode function');
+  const ctx = model.config.contextLength;
+  prompts.forEach((p, i) => {
+    if (p.length === 0) throw new Error(`prompt ${i} is empty`);
+    if (p.length > ctx) throw new Error(`prompt ${i} has ${p.length} tokens; the model's context length is ${ctx}`);
+  });
+  const stopTokens = new Set(o.stopTokens ?? []);
+  const seqs = prompts.map((p, i) => ({
+    cache: new KVCache(model.config),
+    next: p,
+    rng: new Rng((o.seed ?? Date.now()) + i * 0x9e3779b9),
+    out: { tokens: [], logprobs: o.logprobs === undefined ? null : [], finishReason: 'length' } as Generation,
+    done: o.maxTokens === 0,
+  }));
+
+  while (true) {
+    const live = seqs.map((s, i) => ({ s, i })).filter(({ s }) => !s.done);
+    if (!live.length) break;
+    const logits = step(model, backend, live.map(({ s }) => ({ cache: s.cache, tokens: s.next })));
+    const V = model.config.vocabSize;
+    for (let j = 0; j < live.length; j++) {
+      const { s, i } = live[j];
+      const row = logits.subarray(j * V, (j + 1) * V);
+      const token = sample(row, o, s.rng);
+      if (stopTokens.has(token)) { s.done = true; s.out.finishReason = 'stop'; continue; }
+      const event: GeneratedToken = { seq: i, token };
+      if (s.out.logprobs) {
+        const lp = logSoftmax(row);
+        event.logprob = lp[token];
+        event.top = topLogprobs(lp, o.logprobs!);
+        s.out.logprobs.push({ logprob: event.logprob, top: event.top });
+      }
+      s.out.tokens.push(token);
+      yield event;
+      if (o.stopStrings?.length) {
+        const text = o.decode!(s.out.tokens);
+        const cut = Math.min(...o.stopStrings.map((st) => { const k = text.indexOf(st); return k < 0 ? Infinity : k; }));
+        if (cut !== Infinity) { s.done = true; s.out.finishReason = 'stop'; s.out.text = text.slice(0, cut); continue; }
+      }
+      if (s.out.tokens.length >= o.maxTokens || s.cache.length >= s.cache.capacity) { s.done = true; continue; }
+      s.next = Int32Array.of(token);
+    }
+  }
+  for (const s of seqs) if (o.decode && s.out.text === undefined) s.out.text = o.decode(s.out.tokens);
+  return seqs.map((s) => s.out);
+}
+
+/** generateStream run to the end. */
+export function generate(model: GPT, backend: Backend<Float32Array>, prompts: Int32Array[], o: GenerateOptions): Generation[] {
+  const it = generateStream(model, backend, prompts, o);
+  for (;;) {
+    const r = it.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * Log-likelihood of a continuation given a context (lm-evaluation-harness' loglikelihood): the
+ * sum of log p(cont_i | context, cont_<i), and whether greedy decoding would have produced the
+ * continuation. When context + continuation exceed the window, the context is cut on the left.
+ */
+export function scoreContinuation(model: GPT, backend: Backend<Float32Array>, context: ArrayLike<number>, continuation: ArrayLike<number>):
+  { logprob: number; greedy: boolean; tokens: TokenLogprob[] } {
+  if (continuation.length === 0) throw new Error('scoreContinuation: continuation is empty');
+  const all = Int32Array.from([...Array.from(context), ...Array.from(continuation)]);
+  const ctx = model.config.contextLength;
+  if (continuation.length > ctx) throw new Error(`scoreContinuation: continuation has ${continuation.length} tokens; the context length is ${ctx}`);
+  // Predicting token i needs tokens 0..i-1, so the input is all but the last token, at most ctx long.
+  const input = all.subarray(Math.max(0, all.length - 1 - ctx), all.length - 1);
+  if (input.length === 0) throw new Error('scoreContinuation: context is empty (a continuation needs at least one token before it)');
+  const logits = step(model, backend, [{ cache: new KVCache(model.config), tokens: input }], true);
+  const V = model.config.vocabSize;
+  let logprob = 0, greedy = true;
+  const tokens: TokenLogprob[] = [];
+  for (let j = 0; j < continuation.length; j++) {
+    const row = input.length - continuation.length + j;
+    const lp = logSoftmax(logits.subarray(row * V, (row + 1) * V));
+    const tok = continuation[j];
+    logprob += lp[tok];
+    tokens.push({ token: tok, logprob: lp[tok] });
+    let best = 0;
+    for (let v = 1; v < V; v++) if (lp[v] > lp[best]) best = v;
+    if (best !== tok) greedy = false;
+  }
+  return { logprob, greedy, tokens };
+}

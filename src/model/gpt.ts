@@ -1,0 +1,97 @@
+// The GPT: token embedding, nLayer blocks of (RMSNorm -> causal self-attention with RoPE ->
+// residual, RMSNorm -> SwiGLU MLP -> residual), final RMSNorm, LM head (tied or not). No biases.
+//
+// One block function serves training and inference: they differ only in how attention finds its
+// keys and values (the whole batch here, or a KV cache per sequence), passed in as `attend`.
+import { Rng, ropeTables, Tape, Tensor, type FloatArray } from '../tensor/index.ts';
+import { headSize, paramShapes, validateConfig, type GPTConfig } from './config.ts';
+
+/** Given a layer's q, k, v projections [N, C] (N rows of tokens), returns attention output [N, C]. */
+export type Attend = (tape: Tape, layer: number, q: Tensor, k: Tensor, v: Tensor) => Tensor;
+
+export class GPT {
+  readonly config: GPTConfig;
+  readonly params: Map<string, Tensor>;
+  readonly rope: { cos: FloatArray; sin: FloatArray };
+
+  constructor(config: GPTConfig, params: Map<string, FloatArray>, opts: { requiresGrad?: boolean } = {}) {
+    validateConfig(config);
+    this.config = config;
+    this.params = new Map();
+    for (const [name, shape] of paramShapes(config)) {
+      const data = params.get(name);
+      if (!data) throw new Error(`GPT: parameter '${name}' is missing`);
+      const n = shape.reduce((a, b) => a * b, 1);
+      if (data.length !== n) throw new Error(`GPT: parameter '${name}' has ${data.length} values, shape [${shape}] needs ${n}`);
+      this.params.set(name, new Tensor(data, shape, { requiresGrad: opts.requiresGrad ?? true, name }));
+    }
+    this.rope = ropeTables(config.contextLength, headSize(config), config.ropeBase);
+  }
+
+  /**
+   * Fresh weights from a seed: matrices ~ N(0, 0.02), the two projections that write into the
+   * residual stream (wo, w_down) scaled by 1/sqrt(2 * nLayer) so the stream's variance does not
+   * grow with depth (GPT-2's rule); RMSNorm gains 1.
+   */
+  static init(config: GPTConfig, seed: number): GPT {
+    const rng = new Rng(seed);
+    const params = new Map<string, FloatArray>();
+    const residualScale = 1 / Math.sqrt(2 * config.nLayer);
+    for (const [name, shape] of paramShapes(config)) {
+      const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+      if (shape.length === 1) data.fill(1);
+      else {
+        const std = /\.(wo|w_down)$/.test(name) ? 0.02 * residualScale : 0.02;
+        for (let i = 0; i < data.length; i++) data[i] = rng.normal() * std;
+      }
+      params.set(name, data);
+    }
+    return new GPT(config, params);
+  }
+
+  p(name: string): Tensor {
+    const t = this.params.get(name);
+    if (!t) throw new Error(`GPT: no parameter '${name}'`);
+    return t;
+  }
+
+  /** The residual stream after every block, then the final norm and LM head: logits [N, V]. */
+  run(tape: Tape, tokens: Int32Array, attend: Attend): Tensor {
+    const c = this.config;
+    let x = tape.embedding(tokens, [tokens.length], this.p('wte'));          // (N, C)
+    for (let l = 0; l < c.nLayer; l++) {
+      const b = `blocks.${l}.`;
+      const h = tape.rmsnorm(x, this.p(b + 'attn_norm'), c.normEps);
+      const q = tape.linear(h, this.p(b + 'wq')), k = tape.linear(h, this.p(b + 'wk')), v = tape.linear(h, this.p(b + 'wv'));
+      x = tape.add(x, tape.linear(attend(tape, l, q, k, v), this.p(b + 'wo')));
+      const m = tape.linear(tape.rmsnorm(x, this.p(b + 'mlp_norm'), c.normEps), this.p(b + 'w_gate_up')); // (N, 2H)
+      x = tape.add(x, tape.linear(tape.swiglu(m), this.p(b + 'w_down')));
+    }
+    const head = c.tiedEmbeddings ? this.p('wte') : this.p('lm_head');
+    return tape.linear(tape.rmsnorm(x, this.p('norm_f'), c.normEps), head);  // (N, V)
+  }
+
+  /**
+   * Training / evaluation: tokens [B*T] as B sequences of T, positions 0..T-1.
+   * Returns logits [B*T, V] and, with targets, the mean cross-entropy over non-ignored targets.
+   */
+  forward(tape: Tape, tokens: Int32Array, B: number, T: number, targets?: Int32Array, ignoreIndex = -1): { logits: Tensor; loss?: Tensor } {
+    const c = this.config;
+    if (tokens.length !== B * T) throw new Error(`forward: ${tokens.length} tokens is not B*T = ${B}*${T}`);
+    if (T > c.contextLength) throw new Error(`forward: sequence length ${T} exceeds the model's context length ${c.contextLength}`);
+    const NH = c.nHead, HS = headSize(c);
+    const { cos, sin } = this.rope;
+    const attend: Attend = (tp, _l, q, k, v) => {
+      const qr = tp.rope(q.reshape([B, T, NH, HS]), cos, sin);
+      const kr = tp.rope(k.reshape([B, T, NH, HS]), cos, sin);
+      return tp.attention(qr, kr, v.reshape([B, T, NH, HS])).reshape([B * T, c.nEmbd]);
+    };
+    const logits = this.run(tape, tokens, attend);
+    return { logits, loss: targets ? tape.crossEntropy(logits, targets, ignoreIndex) : undefined };
+  }
+
+  /** Weights as a name -> data map (for checkpoints and export). */
+  weights(): Map<string, Float32Array> {
+    return new Map([...this.params].map(([k, t]) => [k, t.data as Float32Array]));
+  }
+}
