@@ -46,10 +46,13 @@ export class Tape {
   /** Number of recorded backward steps (for tests and memory accounting). */
   get length(): number { return this.records.length; }
 
-  /** Seeds d(loss)/d(loss) = 1 and runs every recorded backward step in reverse, then clears. */
-  backward(loss: Tensor): void {
+  /**
+   * Seeds d(loss)/d(loss) = seed (1, or 1/k when accumulating k micro-batches) and runs every
+   * recorded backward step in reverse, then clears.
+   */
+  backward(loss: Tensor, seed = 1): void {
     if (loss.size !== 1) throw new Error(`backward: loss must have one element, has shape [${loss.shape}]`);
-    loss.ensureGrad()[0] += 1;
+    loss.ensureGrad()[0] += seed;
     for (let i = this.records.length - 1; i >= 0; i--) this.records[i]();
     this.records = [];
   }

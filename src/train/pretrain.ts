@@ -1,0 +1,197 @@
+// Pretraining: next-token prediction on a corpus directory's token shards.
+//
+// Each step accumulates gradients over `accum` micro-batches of B x T tokens, clips the global
+// norm, and takes one AdamW step at the scheduled learning rate. Every evalEvery steps the mean
+// validation loss (and bits per byte) is measured on the held-out shards; every sampleEvery steps
+// a sample is written to the log. Checkpoints hold everything a run's future depends on (weights,
+// optimizer moments, data position, RNG state, step), so a run killed at any moment resumes from
+// its last checkpoint and produces exactly the losses the uninterrupted run would have.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Progress, ShardLoader, readManifest, type LoaderPosition } from '../data/index.ts';
+import { flopsPerToken, generate, GPT, paramCount, validateConfig, type GPTConfig } from '../model/index.ts';
+import { Rng, Tape, type Backend } from '../tensor/index.ts';
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { AdamW, type AdamWConfig } from './optimizer.ts';
+import { learningRate, type Schedule } from './schedule.ts';
+
+export interface TrainConfig {
+  /** Corpus directory (manifest.json + shards). */
+  data: string;
+  /** Run directory: checkpoints/, metrics.jsonl, config. */
+  out: string;
+  model: GPTConfig;
+  batchSize: number;
+  seqLen: number;
+  accum: number;
+  steps: number;
+  optimizer: AdamWConfig;
+  schedule: Omit<Schedule, 'total' | 'lr'>;
+  seed: number;
+  evalEvery: number;
+  evalBatches: number;
+  sampleEvery: number;
+  checkpointEvery: number;
+  keepCheckpoints: number;
+  /** Peak FLOP/s of the machine for MFU. */
+  peakFlops: number;
+  /** Tokenizer reference recorded in checkpoints; decode turns sample ids into text. */
+  tokenizer: { name: string; path?: string; sha256?: string };
+  decode?: (ids: number[]) => string;
+}
+
+export interface StepMetrics {
+  step: number;
+  tokens: number;
+  loss: number;
+  lr: number;
+  grad_norm: number;
+  tok_per_s: number;
+  mfu: number;
+  val_loss?: number;
+  val_bpb?: number;
+  sample?: string;
+}
+
+export interface TrainResult { step: number; loss: number; valLoss?: number; resumedFrom?: number }
+
+export function validateTrainConfig(c: TrainConfig): void {
+  validateConfig(c.model);
+  const pos = (k: keyof TrainConfig, v: number) => {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`train: ${String(k)} must be a positive integer, got ${v}`);
+  };
+  pos('batchSize', c.batchSize); pos('seqLen', c.seqLen); pos('accum', c.accum); pos('steps', c.steps);
+  pos('evalBatches', c.evalBatches); pos('keepCheckpoints', c.keepCheckpoints);
+  if (c.seqLen > c.model.contextLength) {
+    throw new Error(`train: seqLen ${c.seqLen} exceeds the model's context length ${c.model.contextLength}`);
+  }
+  if (!(c.optimizer.lr > 0)) throw new Error(`train: lr must be > 0, got ${c.optimizer.lr}`);
+}
+
+/** Bytes of text per token in the corpus, for converting loss to bits per byte. */
+function bytesPerToken(dataDir: string): number {
+  const m = readManifest(dataDir);
+  let bytes = 0, tokens = 0;
+  for (const s of m.sources) { bytes += s.keptBytes; tokens += s.tokens.train + s.tokens.val; }
+  return tokens ? bytes / tokens : 1;
+}
+
+export function evaluate(model: GPT, backend: Backend<Float32Array>, data: string, B: number, T: number, batches: number, seed: number): number {
+  const loader = new ShardLoader({ dir: data, split: 'val', B, T, seed });
+  const n = Math.min(batches, loader.batchesPerEpoch);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const b = loader.next();
+    const { loss } = model.forward(new Tape(backend, 'f32', { grad: false }), b.inputs, B, T, b.targets);
+    sum += loss!.data[0];
+  }
+  loader.close();
+  return sum / n;
+}
+
+export function train(c: TrainConfig, backend: Backend<Float32Array>, opts: { log?: (line: string) => void; signal?: AbortSignal } = {}): TrainResult {
+  validateTrainConfig(c);
+  const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
+  const manifest = readManifest(c.data);
+  if (manifest.tokenizer.vocabSize > c.model.vocabSize) {
+    throw new Error(`train: the corpus's tokenizer has ${manifest.tokenizer.vocabSize} ids, the model's vocabSize is ${c.model.vocabSize}`);
+  }
+  const ckptRoot = join(c.out, 'checkpoints');
+  mkdirSync(ckptRoot, { recursive: true });
+  const metricsPath = join(c.out, 'metrics.jsonl');
+
+  // ---- fresh start or resume
+  let model: GPT, opt: AdamW, rng: Rng, position: LoaderPosition | undefined, step = 0, tokens = 0, resumedFrom: number | undefined;
+  const latest = latestCheckpoint(ckptRoot);
+  if (latest) {
+    const ck = loadCheckpoint(latest);
+    if (JSON.stringify(ck.config) !== JSON.stringify(c.model)) {
+      throw new Error(`train: ${latest} holds a model with config ${JSON.stringify(ck.config)}, not the requested ${JSON.stringify(c.model)}; use another --out`);
+    }
+    model = new GPT(ck.config, ck.params);
+    opt = new AdamW(model.params, backend, c.optimizer);
+    if (!ck.optimizer) throw new Error(`train: ${latest} has no optimizer state to resume from`);
+    for (const [k, v] of ck.optimizer.m) opt.m.get(k)!.set(v);
+    for (const [k, v] of ck.optimizer.v) opt.v.get(k)!.set(v);
+    opt.step = ck.optimizer.step;
+    const meta = ck.meta as { step: number; tokens: number; position: LoaderPosition; rng: { s: number; spare: number | null } };
+    step = meta.step; tokens = meta.tokens; position = meta.position; rng = Rng.from(meta.rng);
+    resumedFrom = step;
+    // Steps logged after this checkpoint were lost with the process; they will be run again.
+    writeFileSync(metricsPath, readMetrics(c.out).filter((m) => m.step <= step).map((m) => JSON.stringify(m) + '\n').join(''));
+    log(`resuming from ${latest} at step ${step}`);
+  } else {
+    model = GPT.init(c.model, c.seed);
+    opt = new AdamW(model.params, backend, c.optimizer);
+    rng = new Rng(c.seed ^ 0x5eed);
+    if (existsSync(metricsPath)) throw new Error(`train: ${metricsPath} exists but no checkpoint does; use a fresh --out`);
+  }
+  const loader = new ShardLoader({ dir: c.data, split: 'train', B: c.batchSize, T: c.seqLen, seed: c.seed, position });
+  const sched: Schedule = { ...c.schedule, lr: c.optimizer.lr, total: c.steps };
+  const flops = flopsPerToken(c.model, c.seqLen);
+  const bpt = bytesPerToken(c.data);
+  const tokensPerStep = c.batchSize * c.seqLen * c.accum;
+  log(`model: ${paramCount(c.model).toLocaleString()} parameters, ${(flops / 1e6).toFixed(1)} MFLOP/token; ${tokensPerStep} tokens/step; ${c.steps} steps`);
+
+  const save = () => {
+    const dir = join(ckptRoot, `step-${String(step).padStart(7, '0')}`);
+    saveCheckpoint(dir, {
+      config: c.model,
+      params: model.weights(),
+      optimizer: { m: opt.m, v: opt.v, step: opt.step, hyper: { ...c.optimizer } },
+      tokenizer: c.tokenizer,
+      meta: { step, tokens, position: loader.position, rng: rng.state(), data: c.data },
+    }, { root: ckptRoot, keep: c.keepCheckpoints });
+  };
+
+  const startStep = step;
+  const progress = new Progress(startStep ? `train (resumed at ${startStep})` : 'train', c.steps - startStep, 'steps');
+  let last: StepMetrics | undefined;
+  let lastVal: number | undefined;
+  while (step < c.steps) {
+    if (opts.signal?.aborted) { log(`stopping at step ${step} (interrupted); checkpoint saved`); save(); break; }
+    const t0 = performance.now();
+    const lr = learningRate(sched, step);
+    opt.zeroGrad();
+    let lossSum = 0;
+    for (let a = 0; a < c.accum; a++) {
+      const batch = loader.next();
+      const tape = new Tape(backend);
+      const { loss } = model.forward(tape, batch.inputs, c.batchSize, c.seqLen, batch.targets);
+      tape.backward(loss!, 1 / c.accum);
+      lossSum += loss!.data[0];
+    }
+    const gradNorm = opt.update(lr);
+    step++;
+    tokens += tokensPerStep;
+    const seconds = (performance.now() - t0) / 1000;
+    const m: StepMetrics = {
+      step, tokens, loss: lossSum / c.accum, lr, grad_norm: gradNorm,
+      tok_per_s: tokensPerStep / seconds, mfu: (flops * tokensPerStep) / seconds / c.peakFlops,
+    };
+    if (c.evalEvery > 0 && (step % c.evalEvery === 0 || step === c.steps)) {
+      m.val_loss = lastVal = evaluate(model, backend, c.data, c.batchSize, c.seqLen, c.evalBatches, c.seed);
+      m.val_bpb = m.val_loss / Math.LN2 / bpt;
+    }
+    if (c.sampleEvery > 0 && step % c.sampleEvery === 0 && c.decode) {
+      const prompt = Int32Array.of(manifest.tokenizer.eotId);
+      const [g] = generate(model, backend, [prompt], { maxTokens: 48, temperature: 0.8, topK: 40, seed: c.seed + step, stopTokens: [manifest.tokenizer.eotId] });
+      m.sample = c.decode(g.tokens);
+    }
+    appendFileSync(metricsPath, JSON.stringify(m) + '\n');
+    progress.update(step - startStep, `loss ${m.loss.toFixed(4)}${m.val_loss !== undefined ? ` val ${m.val_loss.toFixed(4)}` : ''} lr ${lr.toExponential(2)} ${m.tok_per_s.toFixed(0)} tok/s mfu ${(m.mfu * 100).toFixed(1)}%`);
+    if (m.sample !== undefined) log(`sample at step ${step}: ${JSON.stringify(m.sample)}`);
+    if ((c.checkpointEvery > 0 && step % c.checkpointEvery === 0) || step === c.steps) save();
+    last = m;
+  }
+  progress.done();
+  loader.close();
+  return { step, loss: last?.loss ?? NaN, valLoss: lastVal, resumedFrom };
+}
+
+/** Metrics lines of a run, in order. */
+export function readMetrics(out: string): StepMetrics[] {
+  const p = join(out, 'metrics.jsonl');
+  if (!existsSync(p)) return [];
+  return readFileSync(p, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
