@@ -35,7 +35,7 @@ export interface RenderOptions {
 
 export interface Rendered {
   ids: number[];
-  /** 1 where the token is a training target (assistant content and its <|end|>). */
+  /** 1 where the token is a training target (assistant content and its <|end|>); all 0 in a prompt. */
   mask: Uint8Array;
   /** Index in ids of the first slot of each image, in message order. */
   imagePositions: number[];
@@ -120,7 +120,7 @@ function render(tok: Tokenizer, messages: readonly ChatMessage[], opts: RenderOp
     ids.push(...b.ids);
     mask.push(...b.mask);
   }
-  if (prompt) { ids.push(tok.special('<|assistant|>')); mask.push(0); }
+  if (prompt) { ids.push(tok.special('<|assistant|>')); mask.fill(0); mask.push(0); } // inference: nothing to train on
   let truncated = false;
   if (limit !== undefined && ids.length > limit) {
     if (prompt) throw new ContextOverflowError(ids.length, limit);
