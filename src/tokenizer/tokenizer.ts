@@ -17,6 +17,9 @@ const NO_RANK = 0x7fffffff;
 // The chunk cache is dropped when it reaches this many entries, bounding memory on text with
 // endless distinct chunks (random bytes, hashes) at the cost of refilling it.
 const CACHE_LIMIT = 1 << 17;
+// Chunks longer than this many bytes take the heap-based merge: the plain loop rescans all parts
+// per merge, which is quadratic (64 KB of emoji took 2.2 s; a long whitespace run as bad).
+const LONG_PIECE = 256;
 
 export class Tokenizer {
   readonly vocab: ByteVocab;
@@ -134,6 +137,7 @@ export class Tokenizer {
     if (n === 1) { out.push(vocab.lookup(buf, 0, 1)); return; }
     const whole = vocab.lookup(buf, 0, n);
     if (whole >= 0) { out.push(whole); return; }
+    if (n > LONG_PIECE) { bpeLong(vocab, buf, n, out); return; }
     if (this.pos.length < n + 1) { this.pos = new Int32Array(n + 1); this.ranks = new Int32Array(n + 1); }
     const pos = this.pos, ranks = this.ranks;
     for (let i = 0; i <= n; i++) pos[i] = i;
@@ -196,4 +200,65 @@ export class Tokenizer {
     if (s) return s;
     throw new RangeError(`token id ${id} is outside this tokenizer (BPE ids 0..${this.vocab.size - 1}, specials ${[...this.specialText.keys()].join(', ')})`);
   }
+}
+
+/**
+ * The same merge rule in O(n log n) for long chunks: parts form a linked list by start offset; a
+ * min-heap holds candidate pairs keyed by (rank, start of left part), so the lowest rank wins and
+ * ties go leftmost, exactly as in the scan. A heap entry records where its right part ended; after
+ * merges around it that no longer matches and the entry is skipped.
+ */
+function bpeLong(vocab: ByteVocab, buf: Uint8Array, n: number, out: number[]): void {
+  const end = new Int32Array(n); // end[start] = end of the part starting there; -1 once merged away
+  const prev = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) { end[i] = i + 1; prev[i] = i - 1; }
+  prev[n] = n - 1;
+  let size = 0;
+  let keys = new Float64Array(n), ends = new Int32Array(n);
+  const less = (i: number, j: number) => keys[i] < keys[j];
+  const push = (start: number, stop: number) => {
+    const r = vocab.lookup(buf, start, stop);
+    if (r < 0) return;
+    if (size === keys.length) {
+      const k2 = new Float64Array(size * 2); k2.set(keys); keys = k2;
+      const e2 = new Int32Array(size * 2); e2.set(ends); ends = e2;
+    }
+    let i = size++;
+    keys[i] = r * 4294967296 + start; ends[i] = stop;
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (!less(i, up)) break;
+      const k = keys[i]; keys[i] = keys[up]; keys[up] = k;
+      const e = ends[i]; ends[i] = ends[up]; ends[up] = e;
+      i = up;
+    }
+  };
+  const popTop = () => {
+    size--;
+    keys[0] = keys[size]; ends[0] = ends[size];
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let m = i;
+      if (l < size && less(l, m)) m = l;
+      if (r < size && less(r, m)) m = r;
+      if (m === i) break;
+      const k = keys[i]; keys[i] = keys[m]; keys[m] = k;
+      const e = ends[i]; ends[i] = ends[m]; ends[m] = e;
+      i = m;
+    }
+  };
+  for (let i = 0; i + 1 < n; i++) push(i, i + 2);
+  while (size > 0) {
+    const start = keys[0] % 4294967296, stop = ends[0];
+    popTop();
+    const mid = end[start];
+    if (mid < 0 || mid >= n || end[mid] !== stop) continue; // stale
+    end[start] = stop;
+    end[mid] = -1;
+    prev[stop] = start;
+    if (stop < n) push(start, end[stop]);
+    if (start > 0) push(prev[start], stop);
+  }
+  for (let i = 0; i < n; i = end[i]) out.push(vocab.lookup(buf, i, end[i]));
 }

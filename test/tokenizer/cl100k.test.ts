@@ -52,6 +52,26 @@ describe('cl100k encoding', () => {
     }
   });
 
+  it('gives js-tiktoken ids on chunks long enough for the heap-based merge', () => {
+    sameAsRef('🤖'.repeat(300));
+    sameAsRef('x' + ' '.repeat(700) + 'y');
+    sameAsRef('ab'.repeat(200) + 'cdé'.repeat(100));
+    const r = rng(3);
+    const letters = [...'abcdefghijklmnopqrstuvwxyzéàжλ中の한'];
+    for (let n = 0; n < 5; n++) {
+      let s = ' ';
+      for (let i = 0; i < 400; i++) s += letters[Math.floor(r() * letters.length)];
+      sameAsRef(s);
+    }
+  });
+
+  it('encodes a 256 KB single chunk in well under a second (no quadratic merge)', () => {
+    const t0 = performance.now();
+    const ids = tok.encode('🤖'.repeat(65536));
+    assert.equal(ids.length, 3 * 65536);
+    assert.ok(performance.now() - t0 < 1000, `took ${(performance.now() - t0).toFixed(0)} ms`);
+  });
+
   it('splits text into chunks that concatenate back to the text', () => {
     for (const t of VARIED) assert.equal(pretokenize(t).join(''), t);
   });
