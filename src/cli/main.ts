@@ -3,8 +3,10 @@ import { formatFlags, parseFlags, UsageError } from './args.ts';
 import type { Command } from './command.ts';
 import { info } from './info.ts';
 import { start } from './start.ts';
+import { tokenize } from './tokenize.ts';
+import { tokenizer } from './tokenizer.ts';
 
-const commands: Command[] = [start, info];
+const commands: Command[] = [start, info, tokenize, tokenizer];
 
 function help(): string {
   const w = Math.max(...commands.map((c) => c.name.length));
