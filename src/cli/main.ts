@@ -1,10 +1,11 @@
 // The `tetra` command: one file per subcommand, listed here.
 import { formatFlags, parseFlags, UsageError } from './args.ts';
 import type { Command } from './command.ts';
+import { data } from './data.ts';
 import { info } from './info.ts';
 import { start } from './start.ts';
 
-const commands: Command[] = [start, info];
+const commands: Command[] = [start, info, data];
 
 function help(): string {
   const w = Math.max(...commands.map((c) => c.name.length));
