@@ -67,13 +67,16 @@ export function frenchNumber(n: number): string {
   return rest ? `${head} ${frenchNumber(rest)}` : head;
 }
 
-interface Question { key: string; text: string; answer: string | number; sentence: string; french: string; oneWord: string }
+// "one hundred and five" is not one word: from 100 up the numeral is the one-word answer.
+const oneWordNumber = (n: number): string => (n < 100 ? englishNumber(n) : String(n));
+
+export interface Question { key: string; text: string; answer: string | number; sentence: string; french: string; oneWord: string }
 
 function question(r: () => number, words: string[]): Question {
   const k = randInt(r, 0, 3);
   if (k === 0) {
     const a = randInt(r, 0, 99), b = randInt(r, 0, 99), s = a + b;
-    return { key: `add:${a}+${b}`, text: `What is ${a} + ${b}?`, answer: s, sentence: `${a} + ${b} is ${s}.`, french: `${a} plus ${b} font ${frenchNumber(s)}.`, oneWord: englishNumber(s) };
+    return { key: `add:${a}+${b}`, text: `What is ${a} + ${b}?`, answer: s, sentence: `${a} + ${b} is ${s}.`, french: `${a} plus ${b} font ${frenchNumber(s)}.`, oneWord: oneWordNumber(s) };
   }
   const w = pick(r, words);
   if (k === 1) return { key: `len:${w}`, text: `How many letters are in the word "${w}"?`, answer: w.length, sentence: `The word "${w}" has ${w.length} letters.`, french: `Le mot « ${w} » a ${frenchNumber(w.length)} lettres.`, oneWord: englishNumber(w.length) };
