@@ -79,7 +79,9 @@ export async function buildCorpus(o: BuildOptions): Promise<Manifest> {
   const docs = { train: 0, val: 0 };
   const sources: SourceStats[] = [];
   const totalDocs = [...extractStats.values()].reduce((a, s) => a + s.documents, 0);
-  const prog = new Progress('dedup+tokenise', totalDocs, 'docs', log);
+  // progress in bytes: documents range from 20-byte fortunes to 2 MB manuals, so a document
+  // count gives a useless ETA
+  const prog = new Progress('dedup+tokenise', [...extractStats.values()].reduce((a, s) => a + s.textBytes, 0), 'bytes', log);
   let seen = 0;
   for (const s of chosen) {
     const es = extractStats.get(s.name)!;
@@ -88,7 +90,7 @@ export async function buildCorpus(o: BuildOptions): Promise<Manifest> {
     for await (const line of rl) {
       if (!line) continue;
       const { text } = JSON.parse(line) as { id: string; text: string };
-      seen++;
+      seen += Buffer.byteLength(text, 'utf8');
       const hash = sha256Hex(text);
       if (!exact.add(text)) { st.exactDuplicates++; prog.update(seen); continue; }
       if (!near.add(text)) { st.nearDuplicates++; prog.update(seen); continue; }

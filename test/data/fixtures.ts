@@ -56,6 +56,8 @@ export function writeWordNet(dir: string): void {
   put(dir, 'data.adv', header);
 }
 
+const LONG_FORTUNE = 'The fixture said: a watched test never fails, and a flaky test never fails while anyone is looking, but both of them fail together the moment the change is merged into main on a quiet Friday';
+
 /** A fixture root with wordnet, devil (dictd), fortunes, man and python-doc sources. */
 export function writeSourceTree(root: string): void {
   writeWordNet(join(root, 'wordnet/dict'));
@@ -66,8 +68,8 @@ export function writeSourceTree(root: string): void {
     ['MOON', 'MOON, n.  The lamp the night forgot to switch off; entry written for the tests here.'],
   ]);
   put(root, 'usr/share/games/fortunes/testing', [
-    'The fixture said: a watched test never fails, until it is merged into main on a Friday afternoon.',
-    'The fixture said: a watched test never fails, until it is merged into main on a Friday evening.', // near duplicate
+    `${LONG_FORTUNE} afternoon.`,
+    `${LONG_FORTUNE} evening.`, // near duplicate: 40 words, one differs (Jaccard 35/37)
     'Short.',
     'Every build is reproducible once, and every bug is reproducible never, says the fixture.',
   ].join('\n%\n') + '\n');
