@@ -1,12 +1,13 @@
 // The `tetra` command: one file per subcommand, listed here.
 import { formatFlags, parseFlags, UsageError } from './args.ts';
 import type { Command } from './command.ts';
+import { data } from './data.ts';
 import { info } from './info.ts';
 import { start } from './start.ts';
 import { tokenize } from './tokenize.ts';
 import { tokenizer } from './tokenizer.ts';
 
-const commands: Command[] = [start, info, tokenize, tokenizer];
+const commands: Command[] = [start, info, tokenize, tokenizer, data];
 
 function help(): string {
   const w = Math.max(...commands.map((c) => c.name.length));

@@ -38,6 +38,8 @@ export interface TrainConfig {
   /** Tokenizer reference recorded in checkpoints; decode turns sample ids into text. */
   tokenizer: { name: string; path?: string; sha256?: string };
   decode?: (ids: number[]) => string;
+  /** Continue from the newest checkpoint in out (required when one exists; an error when none does). */
+  resume: boolean;
 }
 
 export interface StepMetrics {
@@ -103,6 +105,8 @@ export function train(c: TrainConfig, backend: Backend<Float32Array>, opts: { lo
   // ---- fresh start or resume
   let model: GPT, opt: AdamW, rng: Rng, position: LoaderPosition | undefined, step = 0, tokens = 0, resumedFrom: number | undefined;
   const latest = latestCheckpoint(ckptRoot);
+  if (latest && !c.resume) throw new Error(`train: ${c.out} already holds checkpoints (newest ${latest}); pass --resume to continue it or choose another --out`);
+  if (!latest && c.resume) throw new Error(`train: --resume given but ${ckptRoot} holds no checkpoint`);
   if (latest) {
     const ck = loadCheckpoint(latest);
     if (JSON.stringify(ck.config) !== JSON.stringify(c.model)) {

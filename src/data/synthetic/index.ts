@@ -1,0 +1,5 @@
+// Synthetic task generators: one file per task, all with fixed seeds and held-out eval splits.
+export * from './common.ts';
+export { generateArithmetic, solve, ARITHMETIC_TASK, type ArithmeticOp, type ArithmeticOptions } from './arithmetic.ts';
+export { generateDictionary, DICTIONARY_TASK, type DictionaryKind, type DictionaryOptions } from './dictionary.ts';
+export { generateInstructions, englishNumber, frenchNumber, answerFor, INSTRUCTIONS_TASK, STYLES, SYSTEM_MESSAGES, COMMON_WORDS, type InstructionStyle, type InstructionOptions } from './instructions.ts';
