@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildCorpus, ByteEncoder, MissingSourceError, readManifest, readShard, SOURCES, ShardLoader } from './imports.ts';
+import { buildCorpus, ByteEncoder, loadEncoder, MissingSourceError, readManifest, readShard, SOURCES, ShardLoader } from './imports.ts';
+import { saveTokenizer, trainBpe } from '../../src/tokenizer/index.ts';
 import { tempDir, writeSourceTree } from './fixtures.ts';
 
 const FIXTURE_SOURCES = ['wordnet', 'devil', 'fortunes', 'man', 'python-doc'];
@@ -58,6 +59,27 @@ describe('tetra data build (fixture sources)', () => {
     assert.deepEqual(m.splits, first.splits);
     const loader = new ShardLoader({ dir: out, split: 'train', B: 2, T: 16, seed: 1 });
     assert.equal(loader.next().inputs.length, 32);
+  });
+
+  it('tokenises with a trained BPE tokenizer file: the shards decode to the same documents', async () => {
+    const texts = [...decodeAll(out, 'train'), ...decodeAll(out, 'val')];
+    const tok = trainBpe(texts, { vocabSize: 300 }).tokenizer;
+    const path = join(tempDir(), 'tok.json');
+    saveTokenizer(tok, path);
+    const bpeOut = tempDir();
+    const m = await buildCorpus({ name: 'fx-bpe', out: bpeOut, root, sources, encoder: await loadEncoder(path), valFraction: 0.3, shardMaxTokens: 1024, log: null });
+    assert.equal(m.tokenizer.name, path);
+    assert.equal(m.tokenizer.vocabSize, tok.idLimit);
+    const eot = tok.special('<|endoftext|>');
+    const docs: string[] = [];
+    for (const split of ['train', 'val'] as const) {
+      let cur: number[] = [];
+      for (const sh of m.splits[split].shards) for (const id of readShard(join(bpeOut, sh.file)).tokens) {
+        if (id === eot) { docs.push(tok.decode(cur)); cur = []; } else cur.push(id);
+      }
+    }
+    assert.deepEqual(docs.sort(), texts.sort());
+    assert.ok(m.splits.train.tokens + m.splits.val.tokens < texts.reduce((s, t) => s + Buffer.byteLength(t) + 1, 0), 'BPE uses fewer tokens than bytes');
   });
 
   it('a missing source is an error naming the package to install, unless excluded', async () => {
