@@ -92,7 +92,7 @@ export const data: Command = {
   flags: {
     out: { type: 'string', help: 'output directory (default ./data/<name> for build/check, ./data/synth for synth)' },
     name: { type: 'string', help: 'build/check: corpus name', default: 'corpus' },
-    tokenizer: { type: 'string', help: "build: 'bytes' (UTF-8 bytes + end-of-text 256); a BPE tokenizer file once src/tokenizer lands", default: 'bytes' },
+    tokenizer: { type: 'string', help: "build: 'bytes' (UTF-8 bytes, specials from 256), 'cl100k', or a file from `tetra tokenizer train`", default: 'bytes' },
     sources: { type: 'string', help: `build: comma-separated sources to use (default all: ${SOURCES.map((s) => s.name).join(',')})` },
     exclude: { type: 'string', help: 'build: comma-separated sources to leave out (a missing source is otherwise an error)' },
     root: { type: 'string', help: 'build: filesystem root the source paths are under (tests use a fixture tree)', default: '/' },

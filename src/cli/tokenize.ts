@@ -2,14 +2,13 @@
 // reverse. Encodes the raw stdin bytes (invalid UTF-8 included) and decodes to raw bytes with no
 // newline added, so `tetra tokenize | tetra tokenize --decode` gives the input back exactly.
 import type { Command } from './command.ts';
-import { cl100k, loadTokenizer, type Tokenizer } from '../tokenizer/index.ts';
+import { openTokenizer, type Tokenizer } from '../tokenizer/index.ts';
 
 export class InputError extends Error {}
 
-export async function openTokenizer(encoding: string): Promise<Tokenizer> {
-  if (encoding === 'cl100k' || encoding === 'cl100k_base') return cl100k();
+async function openEncoding(encoding: string): Promise<Tokenizer> {
   try {
-    return loadTokenizer(encoding);
+    return await openTokenizer(encoding);
   } catch (e) {
     throw new InputError(`--encoding: ${(e as Error).message}`);
   }
@@ -45,12 +44,12 @@ export const tokenize: Command = {
   summary: 'text on stdin -> {"tokens", "count"} (or --decode ids -> text) with cl100k or a tokenizer file',
   usage: 'tetra tokenize [--encoding cl100k|FILE] [--decode] < input',
   flags: {
-    encoding: { type: 'string', help: 'cl100k (GPT-4) or a tokenizer file from `tetra tokenizer train`', default: 'cl100k' },
+    encoding: { type: 'string', help: 'cl100k (GPT-4), bytes, or a tokenizer file from `tetra tokenizer train`', default: 'cl100k' },
     decode: { type: 'boolean', help: 'read {"tokens": [...]} or [ids...] and print the text' },
   },
   async run(flags) {
     try {
-      const tok = await openTokenizer(String(flags.encoding));
+      const tok = await openEncoding(String(flags.encoding));
       const input = await readStdin();
       if (flags.decode) {
         let ids: number[];

@@ -1,6 +1,6 @@
 // Tokenisation is injected: the data pipeline only needs text -> ids, the vocabulary size (for
-// the shard dtype) and the end-of-text id that separates documents. The byte-level encoder here
-// needs no tokenizer file, which keeps the pipeline's tests hermetic.
+// the shard dtype) and the end-of-text id that separates documents. The byte-level tokenizer ("bytes") needs no file, which keeps the pipeline's tests hermetic.
+import { openTokenizer } from '../tokenizer/index.ts';
 
 export interface TextEncoder {
   /** Token ids of `text`, each in [0, vocabSize). */
@@ -12,24 +12,12 @@ export interface TextEncoder {
   name: string;
 }
 
-/** ids = the UTF-8 bytes of the text; 256 = end of text. */
-export class ByteEncoder implements TextEncoder {
-  readonly vocabSize = 257;
-  readonly eotId = 256;
-  readonly name = 'bytes';
-  encode(text: string): Uint8Array {
-    return Buffer.from(text, 'utf8');
-  }
-}
-
 /**
- * Resolves `--tokenizer`: "bytes" (the byte-level encoder above), "cl100k" (GPT-4's ranks), or
- * the path of a tokenizer file written by `tetra tokenizer train`. Documents end with
- * <|endoftext|>; the vocabulary size counts the special ids too (they index the embedding).
+ * Resolves `--tokenizer` (bytes, cl100k or a tokenizer file: see src/tokenizer/open.ts).
+ * Documents end with <|endoftext|>; the vocabulary size counts the special ids too (they index
+ * the embedding).
  */
 export async function loadEncoder(spec: string): Promise<TextEncoder> {
-  if (spec === 'bytes') return new ByteEncoder();
-  const { cl100k, loadTokenizer } = await import('../tokenizer/index.ts');
-  const tok = spec === 'cl100k' ? await cl100k() : loadTokenizer(spec);
+  const tok = await openTokenizer(spec);
   return { encode: (t) => tok.encode(t), vocabSize: tok.idLimit, eotId: tok.special('<|endoftext|>'), name: spec };
 }

@@ -1,6 +1,6 @@
 // Public surface of src/data: the corpus pipeline, token shards and their loader, and the
 // synthetic task generators.
-export { ByteEncoder, loadEncoder, type TextEncoder } from './encoder.ts';
+export { loadEncoder, type TextEncoder } from './encoder.ts';
 export { buildCorpus, MissingSourceError, NORMALISATION, type BuildOptions } from './build.ts';
 export { SOURCES, sourceByName, findFiles, type TextSource, type RawDocument } from './sources.ts';
 export { normalizeText, stripHtml, stripTroff, stripPod, stripRst, stripInfo, stripGcide, decodeEntities } from './normalize.ts';

@@ -12,3 +12,4 @@ export {
   renderConversation, renderPrompt, ContextOverflowError, DEFAULT_IMAGE_SLOTS,
   type ChatMessage, type ChatPart, type ChatRole, type RenderOptions, type Rendered,
 } from './chat.ts';
+export { byteTokenizer, openTokenizer, openTokenizerRef, tokenizerRef } from './open.ts';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Progress, ShardLoader, readManifest, type LoaderPosition } from '../data/index.ts';
 import { flopsPerToken, generate, GPT, paramCount, validateConfig, type GPTConfig } from '../model/index.ts';
 import { Rng, Tape, type Backend } from '../tensor/index.ts';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { latestCheckpoint, loadCheckpoint, saveRotating } from './checkpoint.ts';
 import { AdamW, type AdamWConfig } from './optimizer.ts';
 import { learningRate, type Schedule } from './schedule.ts';
 
@@ -118,8 +118,9 @@ export function train(c: TrainConfig, backend: Backend<Float32Array>, opts: { lo
     for (const [k, v] of ck.optimizer.m) opt.m.get(k)!.set(v);
     for (const [k, v] of ck.optimizer.v) opt.v.get(k)!.set(v);
     opt.step = ck.optimizer.step;
-    const meta = ck.meta as { step: number; tokens: number; position: LoaderPosition; rng: { s: number; spare: number | null } };
-    step = meta.step; tokens = meta.tokens; position = meta.position; rng = Rng.from(meta.rng);
+    step = ck.meta.step; tokens = ck.meta.tokensSeen;
+    position = ck.meta.dataPosition as LoaderPosition;
+    rng = Rng.from(ck.meta.rngState as { s: number; spare: number | null });
     resumedFrom = step;
     // Steps logged after this checkpoint were lost with the process; they will be run again.
     writeFileSync(metricsPath, readMetrics(c.out).filter((m) => m.step <= step).map((m) => JSON.stringify(m) + '\n').join(''));
@@ -137,16 +138,12 @@ export function train(c: TrainConfig, backend: Backend<Float32Array>, opts: { lo
   const tokensPerStep = c.batchSize * c.seqLen * c.accum;
   log(`model: ${paramCount(c.model).toLocaleString()} parameters, ${(flops / 1e6).toFixed(1)} MFLOP/token; ${tokensPerStep} tokens/step; ${c.steps} steps`);
 
-  const save = () => {
-    const dir = join(ckptRoot, `step-${String(step).padStart(7, '0')}`);
-    saveCheckpoint(dir, {
-      config: c.model,
-      params: model.weights(),
-      optimizer: { m: opt.m, v: opt.v, step: opt.step, hyper: { ...c.optimizer } },
-      tokenizer: c.tokenizer,
-      meta: { step, tokens, position: loader.position, rng: rng.state(), data: c.data },
-    }, { root: ckptRoot, keep: c.keepCheckpoints });
-  };
+  const save = () => saveRotating(ckptRoot, {
+    config: c.model,
+    params: model.weights(),
+    optimizer: { m: opt.m, v: opt.v, step: opt.step, hyper: { ...c.optimizer } },
+    meta: { step, tokensSeen: tokens, tokenizer: c.tokenizer, dataPosition: loader.position, rngState: rng.state(), metrics: last ? { ...last } : {} },
+  }, c.keepCheckpoints);
 
   const startStep = step;
   const progress = new Progress(startStep ? `train (resumed at ${startStep})` : 'train', c.steps - startStep, 'steps');
@@ -179,7 +176,7 @@ export function train(c: TrainConfig, backend: Backend<Float32Array>, opts: { lo
     }
     if (c.sampleEvery > 0 && step % c.sampleEvery === 0 && c.decode) {
       const prompt = Int32Array.of(manifest.tokenizer.eotId);
-      const [g] = generate(model, backend, [prompt], { maxTokens: 48, temperature: 0.8, topK: 40, seed: c.seed + step, stopTokens: [manifest.tokenizer.eotId] });
+      const [g] = generate(model, backend, [prompt], { maxTokens: 48, temperature: 0.8, topK: 40, seed: rng.int(2 ** 31), stopTokens: [manifest.tokenizer.eotId] });
       m.sample = c.decode(g.tokens);
     }
     appendFileSync(metricsPath, JSON.stringify(m) + '\n');

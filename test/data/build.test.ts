@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildCorpus, ByteEncoder, loadEncoder, MissingSourceError, readManifest, readShard, SOURCES, ShardLoader } from './imports.ts';
+import { buildCorpus, loadEncoder, MissingSourceError, readManifest, readShard, SOURCES, ShardLoader } from './imports.ts';
 import { saveTokenizer, trainBpe } from '../../src/tokenizer/index.ts';
 import { tempDir, writeSourceTree } from './fixtures.ts';
 
@@ -12,13 +12,17 @@ const sources = SOURCES.filter((s) => FIXTURE_SOURCES.includes(s.name));
 const bin = join(import.meta.dirname, '../../bin/tetra.js');
 const tetra = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
 
+// The byte tokenizer: ids 0..255 are bytes, <|endoftext|> is 257 (after <|bos|> at 256).
+const EOT = 257;
+const bytes = await loadEncoder('bytes');
+
 function decodeAll(dir: string, split: 'train' | 'val'): string[] {
   const m = readManifest(dir, { verify: true });
   const ids = m.splits[split].shards.flatMap((s) => [...readShard(join(dir, s.file)).tokens]);
   const docs: string[] = [];
   let cur: number[] = [];
   for (const id of ids) {
-    if (id === 256) { docs.push(Buffer.from(cur).toString('utf8')); cur = []; } else cur.push(id);
+    if (id === EOT) { docs.push(Buffer.from(cur).toString('utf8')); cur = []; } else cur.push(id);
   }
   return docs;
 }
@@ -27,7 +31,7 @@ describe('tetra data build (fixture sources)', () => {
   const root = tempDir();
   writeSourceTree(root);
   const out = tempDir();
-  const build = () => buildCorpus({ name: 'fx', out, root, sources, encoder: new ByteEncoder(), valFraction: 0.3, shardMaxTokens: 1024, log: null });
+  const build = () => buildCorpus({ name: 'fx', out, root, sources, encoder: bytes, valFraction: 0.3, shardMaxTokens: 1024, log: null });
 
   it('extracts, normalises, dedups and records each source with its licence and sizes', async () => {
     const m = await build();
@@ -86,7 +90,7 @@ describe('tetra data build (fixture sources)', () => {
     const root2 = tempDir();
     writeSourceTree(root2);
     rmSync(join(root2, 'usr/share/dictd'), { recursive: true });
-    const o = { name: 'fx', out: tempDir(), root: root2, sources, encoder: new ByteEncoder(), log: null };
+    const o = { name: 'fx', out: tempDir(), root: root2, sources, encoder: bytes, log: null };
     await assert.rejects(buildCorpus(o), (e: unknown) => e instanceof MissingSourceError && /devil \(package dict-devil: apt-get install dict-devil\)/.test(e.message) && /--exclude devil/.test(e.message));
     const m = await buildCorpus({ ...o, exclude: ['devil'] });
     assert.deepEqual(m.excludedSources.map((s) => s.name), ['devil']);
