@@ -41,3 +41,12 @@ export function formatFlags(spec: Record<string, FlagSpec>): string {
   const w = Math.max(0, ...rows.map((r) => r[0].length));
   return rows.map(([a, b]) => `  ${a.padEnd(w)}  ${b}`).join('\n');
 }
+
+/** A numeric flag checked against its range: a usage error naming the flag and the limits. */
+export function numberFlag(flags: Flags, name: string, lo: number, hi: number, cmd: string, integer = true): number {
+  const v = flags[name] as number;
+  if (!(v >= lo && v <= hi) || (integer && !Number.isInteger(v))) {
+    throw new UsageError(`${cmd}: --${name} must be ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}], got ${v}`);
+  }
+  return v;
+}

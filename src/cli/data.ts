@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { UsageError, type Flags } from './args.ts';
+import { numberFlag, UsageError, type Flags } from './args.ts';
 import type { Command } from './command.ts';
 import {
   buildCorpus, generateArithmetic, generateDictionary, generateInstructions, loadEncoder, ManifestError, MissingSourceError, readManifest, readShard,
@@ -16,11 +16,7 @@ import {
 
 const TASKS = ['arithmetic', 'dictionary', 'instructions'] as const;
 
-function num(flags: Flags, name: string, lo: number, hi: number, integer = true): number {
-  const v = flags[name] as number;
-  if (!(v >= lo && v <= hi) || (integer && !Number.isInteger(v))) throw new UsageError(`tetra data: --${name} must be ${integer ? 'an integer' : 'a number'} in [${lo}, ${hi}], got ${v}`);
-  return v;
-}
+const num = (flags: Flags, name: string, lo: number, hi: number, integer = true) => numberFlag(flags, name, lo, hi, 'tetra data', integer);
 
 function list(v: unknown): string[] {
   return typeof v === 'string' && v ? v.split(',').map((s) => s.trim()).filter(Boolean) : [];

@@ -2,12 +2,14 @@
 import { formatFlags, parseFlags, UsageError } from './args.ts';
 import type { Command } from './command.ts';
 import { data } from './data.ts';
+import { generateCommand } from './generate.ts';
 import { info } from './info.ts';
 import { start } from './start.ts';
 import { tokenize } from './tokenize.ts';
 import { tokenizer } from './tokenizer.ts';
+import { trainCommand } from './train.ts';
 
-const commands: Command[] = [start, info, tokenize, tokenizer, data];
+const commands: Command[] = [start, info, tokenize, tokenizer, data, trainCommand, generateCommand];
 
 function help(): string {
   const w = Math.max(...commands.map((c) => c.name.length));
@@ -45,6 +47,9 @@ export async function main(argv: string[]): Promise<number> {
       console.error(e.message);
       return 2;
     }
-    throw e;
+    // Anything else is a failure of the job, reported in one line; the stack is for developers.
+    if (process.env.TETRA_DEBUG) throw e;
+    console.error(`tetra ${name}: ${(e as Error).message ?? e}`);
+    return 1;
   }
 }

@@ -91,7 +91,7 @@ export function evaluate(model: GPT, backend: Backend<Float32Array>, data: strin
   return sum / n;
 }
 
-export function train(c: TrainConfig, backend: Backend<Float32Array>, opts: { log?: (line: string) => void; signal?: AbortSignal } = {}): TrainResult {
+export async function train(c: TrainConfig, backend: Backend<Float32Array>, opts: { log?: (line: string) => void; signal?: AbortSignal } = {}): Promise<TrainResult> {
   validateTrainConfig(c);
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const manifest = readManifest(c.data);
@@ -150,6 +150,8 @@ export function train(c: TrainConfig, backend: Backend<Float32Array>, opts: { lo
   let last: StepMetrics | undefined;
   let lastVal: number | undefined;
   while (step < c.steps) {
+    // Let signal handlers run between steps (the step itself is synchronous).
+    await new Promise((r) => setImmediate(r));
     if (opts.signal?.aborted) { log(`stopping at step ${step} (interrupted); checkpoint saved`); save(); break; }
     const t0 = performance.now();
     const lr = learningRate(sched, step);

@@ -1,0 +1,56 @@
+// `tetra generate`: stream a continuation of a prompt from a checkpoint to the terminal.
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { generateStream, GPT } from '../model/index.ts';
+import { defaultBackend } from '../tensor/index.ts';
+import { openTokenizerRef, StreamDecoder } from '../tokenizer/index.ts';
+import { latestCheckpoint, loadCheckpoint } from '../train/index.ts';
+import { numberFlag, UsageError } from './args.ts';
+import type { Command } from './command.ts';
+
+/** A checkpoint directory, or a run directory whose newest checkpoint is meant. */
+export function resolveCheckpoint(path: string): string {
+  const p = resolve(path);
+  if (existsSync(join(p, 'checkpoint.json'))) return p;
+  const latest = latestCheckpoint(existsSync(join(p, 'checkpoints')) ? join(p, 'checkpoints') : p);
+  if (!latest) throw new UsageError(`tetra generate: ${p} is neither a checkpoint nor a run directory with checkpoints`);
+  return latest;
+}
+
+export const generateCommand: Command = {
+  name: 'generate',
+  summary: 'stream a continuation of --prompt from a checkpoint',
+  usage: 'tetra generate --checkpoint DIR --prompt TEXT [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]',
+  flags: {
+    checkpoint: { type: 'string', help: 'checkpoint directory (or a run directory: its newest checkpoint)' },
+    prompt: { type: 'string', help: 'text to continue', default: '' },
+    'max-tokens': { type: 'number', help: 'tokens to generate', default: 200 },
+    temperature: { type: 'number', help: '0 = greedy', default: 0.8 },
+    'top-k': { type: 'number', help: 'keep the k most likely tokens (0 = off)', default: 40 },
+    'top-p': { type: 'number', help: 'nucleus sampling threshold (1 = off)', default: 1 },
+    seed: { type: 'number', help: 'sampling seed', default: 1 },
+  },
+  async run(f) {
+    const cmd = 'tetra generate';
+    if (!f.checkpoint) throw new UsageError(`${cmd}: --checkpoint DIR is required`);
+    const ck = loadCheckpoint(resolveCheckpoint(String(f.checkpoint)), { withOptimizer: false });
+    const tok = await openTokenizerRef(ck.meta.tokenizer ?? {});
+    const model = new GPT(ck.config, ck.params, { requiresGrad: false });
+    // Pretraining documents are separated by <|endoftext|>, so a prompt starts after one.
+    const eot = tok.special('<|endoftext|>');
+    const prompt = Int32Array.from([eot, ...tok.encode(String(f.prompt))]);
+    const out = new StreamDecoder(tok);
+    const it = generateStream(model, defaultBackend(), [prompt], {
+      maxTokens: numberFlag(f, 'max-tokens', 0, ck.config.contextLength, cmd),
+      temperature: numberFlag(f, 'temperature', 0, 100, cmd, false),
+      topK: numberFlag(f, 'top-k', 0, 1 << 20, cmd),
+      topP: numberFlag(f, 'top-p', 1e-6, 1, cmd, false),
+      seed: numberFlag(f, 'seed', 0, 2 ** 31, cmd),
+      stopTokens: [eot],
+    });
+    process.stdout.write(String(f.prompt));
+    for (let r = it.next(); !r.done; r = it.next()) process.stdout.write(out.push(r.value.token));
+    process.stdout.write(out.flush() + '\n');
+    return 0;
+  },
+};
