@@ -17,6 +17,7 @@ import { exportGGUF } from '../../src/train/gguf.ts';
 import { argmax, logSoftmax, randomParams, referenceLogits, tinyVocab, type ForwardVariant } from './llama-fixture.ts';
 
 type NLC = typeof import('node-llama-cpp');
+type Token = import('node-llama-cpp').Token;
 let nlc: NLC | null = null;
 let skip: string | undefined;
 try {
@@ -54,7 +55,7 @@ async function llamaLogProbs(path: string, kvType: 'F32' | 'F16'): Promise<{ log
     const seq = context.getSequence();
     // temperature 1 with every filter off: the probabilities are the plain softmax of the logits.
     const opts = { temperature: 1, topK: config.vocabSize, topP: 1, minP: 0, seed: 1 };
-    const out = await seq.controlledEvaluate(prompt.map((t) => [t, { generateNext: { probabilities: true, options: opts } }] as const));
+    const out = await seq.controlledEvaluate(prompt.map((t) => [t as Token, { generateNext: { probabilities: true, options: opts } }] as const));
     const logp = out.map((o, i) => {
       const probs = o?.next.probabilities;
       assert.ok(probs, `no probabilities at position ${i}`);
@@ -110,7 +111,7 @@ describe('llama.cpp runs the exported GGUF like our forward pass', { skip }, () 
       assert.equal(md.llama.context_length, config.contextLength);
       assert.equal(md.tokenizer.ggml.pre, 'dbrx');
       const merged = tokenizer.tokens.findIndex((t) => t.length === 2 && t[0] === 'Ġ');
-      assert.equal(model.detokenize([65, merged]), `A ${tokenizer.tokens[merged][1]}`, 'gpt2 byte spelling decodes');
+      assert.equal(model.detokenize([65 as Token, merged as Token]), `A ${tokenizer.tokens[merged][1]}`, 'gpt2 byte spelling decodes');
       const d = maxDiff(logp, want);
       console.log(`  F32: max |log p llama.cpp - log p reference| = ${d.toExponential(2)} over ${prompt.length} positions x ${config.vocabSize} tokens`);
       assert.ok(d < F32_TOL, `F32 log-prob difference ${d} exceeds ${F32_TOL}`);
