@@ -16,12 +16,28 @@ import type { GPTConfig } from '../../src/model/config.ts';
 import { exportGGUF } from '../../src/train/gguf.ts';
 import { argmax, logSoftmax, randomParams, referenceLogits, tinyVocab, type ForwardVariant } from './llama-fixture.ts';
 
-type NLC = typeof import('node-llama-cpp');
-type Token = import('node-llama-cpp').Token;
+// The slice of node-llama-cpp's API used here, typed locally so `tsc` passes on machines where the
+// optional dependency is not installed (the import below is by a computed name for the same reason).
+interface NlcModel {
+  trainContextSize: number; embeddingVectorSize: number; typeDescription: string;
+  tokens: { bos: number | null; eos: number | null };
+  fileInfo: { metadata: unknown };
+  detokenize(tokens: number[]): string;
+  createContext(o: object): Promise<{ getSequence(): NlcSequence; dispose(): Promise<void> }>;
+  dispose(): Promise<void>;
+}
+interface NlcSequence {
+  controlledEvaluate(input: [number, object][]): Promise<({ next: { probabilities?: Map<number, number> } } | undefined)[]>;
+}
+interface NLC {
+  getLlama(o: object): Promise<{ loadModel(o: object): Promise<NlcModel> }>;
+  LlamaLogLevel: { error: string };
+}
 let nlc: NLC | null = null;
 let skip: string | undefined;
 try {
-  nlc = await import('node-llama-cpp');
+  const name = 'node-llama-cpp';
+  nlc = (await import(name)) as NLC;
 } catch (e) {
   skip = `node-llama-cpp cannot be imported (optional dependency): ${(e as Error).message.split('\n')[0]}`;
   if (process.env.TETRA_REQUIRE_LLAMACPP === '1') throw new Error(`${skip} (TETRA_REQUIRE_LLAMACPP=1)`);
@@ -44,7 +60,7 @@ const F32_TOL = 1e-4;
 const F16_TOL = 0.1;
 
 /** Log-probabilities llama.cpp gives the next token after each prompt prefix. */
-async function llamaLogProbs(path: string, kvType: 'F32' | 'F16'): Promise<{ logp: Float64Array[]; model: Awaited<ReturnType<Awaited<ReturnType<NLC['getLlama']>>['loadModel']>> }> {
+async function llamaLogProbs(path: string, kvType: 'F32' | 'F16'): Promise<{ logp: Float64Array[]; model: NlcModel }> {
   const llama = await nlc!.getLlama({ gpu: false, build: 'never', logLevel: nlc!.LlamaLogLevel.error });
   const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
   const context = await model.createContext({
@@ -55,7 +71,7 @@ async function llamaLogProbs(path: string, kvType: 'F32' | 'F16'): Promise<{ log
     const seq = context.getSequence();
     // temperature 1 with every filter off: the probabilities are the plain softmax of the logits.
     const opts = { temperature: 1, topK: config.vocabSize, topP: 1, minP: 0, seed: 1 };
-    const out = await seq.controlledEvaluate(prompt.map((t) => [t as Token, { generateNext: { probabilities: true, options: opts } }] as const));
+    const out = await seq.controlledEvaluate(prompt.map((t): [number, object] => [t, { generateNext: { probabilities: true, options: opts } }]));
     const logp = out.map((o, i) => {
       const probs = o?.next.probabilities;
       assert.ok(probs, `no probabilities at position ${i}`);
@@ -111,7 +127,7 @@ describe('llama.cpp runs the exported GGUF like our forward pass', { skip }, () 
       assert.equal(md.llama.context_length, config.contextLength);
       assert.equal(md.tokenizer.ggml.pre, 'dbrx');
       const merged = tokenizer.tokens.findIndex((t) => t.length === 2 && t[0] === 'Ġ');
-      assert.equal(model.detokenize([65 as Token, merged as Token]), `A ${tokenizer.tokens[merged][1]}`, 'gpt2 byte spelling decodes');
+      assert.equal(model.detokenize([65, merged]), `A ${tokenizer.tokens[merged][1]}`, 'gpt2 byte spelling decodes');
       const d = maxDiff(logp, want);
       console.log(`  F32: max |log p llama.cpp - log p reference| = ${d.toExponential(2)} over ${prompt.length} positions x ${config.vocabSize} tokens`);
       assert.ok(d < F32_TOL, `F32 log-prob difference ${d} exceeds ${F32_TOL}`);
