@@ -1,5 +1,6 @@
 // Tokenisation is injected: the data pipeline only needs text -> ids, the vocabulary size (for
 // the shard dtype) and the end-of-text id that separates documents. The byte-level tokenizer ("bytes") needs no file, which keeps the pipeline's tests hermetic.
+import { resolve } from 'node:path';
 import { openTokenizer } from '../tokenizer/index.ts';
 
 export interface TextEncoder {
@@ -19,5 +20,7 @@ export interface TextEncoder {
  */
 export async function loadEncoder(spec: string): Promise<TextEncoder> {
   const tok = await openTokenizer(spec);
-  return { encode: (t) => tok.encode(t), vocabSize: tok.idLimit, eotId: tok.special('<|endoftext|>'), name: spec };
+  // A file is recorded by absolute path so a later `tetra train` finds it from any directory.
+  const name = spec === 'bytes' || spec === 'cl100k' || spec === 'cl100k_base' ? spec : resolve(spec);
+  return { encode: (t) => tok.encode(t), vocabSize: tok.idLimit, eotId: tok.special('<|endoftext|>'), name };
 }

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { buildCorpus, loadEncoder, MissingSourceError, readManifest, readShard, SOURCES, ShardLoader } from './imports.ts';
 import { saveTokenizer, trainBpe } from '../../src/tokenizer/index.ts';
 import { tempDir, writeSourceTree } from './fixtures.ts';
@@ -72,7 +72,7 @@ describe('tetra data build (fixture sources)', () => {
     saveTokenizer(tok, path);
     const bpeOut = tempDir();
     const m = await buildCorpus({ name: 'fx-bpe', out: bpeOut, root, sources, encoder: await loadEncoder(path), valFraction: 0.3, shardMaxTokens: 1024, log: null });
-    assert.equal(m.tokenizer.name, path);
+    assert.equal(m.tokenizer.name, resolve(path));
     assert.equal(m.tokenizer.vocabSize, tok.idLimit);
     const eot = tok.special('<|endoftext|>');
     const docs: string[] = [];
