@@ -110,7 +110,7 @@ describe('FairQueue', () => {
     assert.equal(q.queueDepth(), 1);
     ac.abort();
     await waiting;
-    assert.deepEqual(seen, []);
+    assert.equal(seen.length, 0);
     hold();
     for await (const x of q.run('c', new AbortController().signal, body)) { seen.push(x); if (x === 2) break; }
     assert.deepEqual(seen, [1, 2]);
