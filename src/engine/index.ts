@@ -7,3 +7,4 @@ export {
   type JsonConstraint, type JsonConstraintOptions, type ConstrainedPickOptions, type JsonType,
 } from './json-constraint.ts';
 export { UpstreamEngine, type UpstreamOptions } from './upstream.ts';
+export { LlamaCppEngine, loadNodeLlamaCpp, NODE_LLAMA_CPP_VERSION, type LlamaCppOptions } from './llamacpp.ts';
