@@ -39,6 +39,8 @@ export interface SamplingParams {
 
 export interface ChatRequest extends SamplingParams {
   messages: EngineMessage[];
+  /** Who is asking (API key id): the engine's fair queue serves clients round-robin. Absent = one shared lane. */
+  client?: string;
 }
 
 /** A raw-prompt completion (/v1/completions), used for log-likelihood scoring by evaluators. */
@@ -46,6 +48,8 @@ export interface CompletionRequest extends SamplingParams {
   prompt: string;
   /** Return the prompt's own tokens (with logprobs when requested) before the completion. */
   echo: boolean;
+  /** As ChatRequest.client. */
+  client?: string;
 }
 
 export interface TokenLogprobInfo {

@@ -503,6 +503,8 @@ export interface ExportOptions {
   dtype?: GGMLType;
   name?: string;
   alignment?: number;
+  /** A Jinja chat template (tokenizer.chat_template) for runtimes that render chats from the file, e.g. node-llama-cpp. */
+  chatTemplate?: string;
 }
 
 /** Maps tetra parameter names to llama.cpp tensors with ggml dims; w_gate_up is split into gate and up. */
@@ -569,6 +571,7 @@ export function llamaMetadata(config: GPTConfig, opts: ExportOptions): GGUFKV[] 
   if (tok.eosId !== undefined) kv.push(u32('tokenizer.ggml.eos_token_id', tok.eosId));
   if (tok.padId !== undefined) kv.push(u32('tokenizer.ggml.padding_token_id', tok.padId));
   kv.push({ key: 'tokenizer.ggml.add_bos_token', type: 'bool', value: tok.addBos ?? false });
+  if (opts.chatTemplate !== undefined) kv.push(str('tokenizer.chat_template', opts.chatTemplate));
   return kv;
 }
 
