@@ -84,6 +84,8 @@ export interface SandboxResult {
   truncated: boolean;
   wallMs: number;
   isolation: Isolation;
+  /** The per-run uid the code ran as (root 'namespaces' mode), else null. */
+  uid: number | null;
 }
 
 export class SandboxUnavailableError extends Error {
@@ -169,10 +171,9 @@ echo $? > "$H/status"
 /** Per-run uid for root mode: high, random, and outside any range useradd hands out. */
 const freshUid = (): number => 1_500_000_000 + Math.floor(Math.random() * 500_000_000);
 
-function namespacesCommand(dir: string, python: string, l: Required<SandboxLimits>, readOnly: string[]): [string, string[]] {
+function namespacesCommand(dir: string, python: string, l: Required<SandboxLimits>, readOnly: string[], uid: number | null): [string, string[]] {
   // RLIMIT_NPROC counts the real uid's processes system-wide. As root each run gets a fresh uid,
   // so the count starts at 0; in a user namespace the uid is the caller's, so add what it already runs.
-  const uid = isRoot() ? freshUid() : null;
   const nproc = uid === null ? l.maxProcesses + userProcessCount() : l.maxProcesses;
   return ['unshare', [...nsFlags(), '--', '/bin/sh', '-c', SETUP, 'tetra-sandbox', dir, uid === null ? '' : String(uid),
     String(Math.max(1, Math.ceil(l.cpuSeconds))), String(l.memoryBytes), String(nproc), String(l.maxFileBytes), String(l.maxOpenFiles),
@@ -238,7 +239,8 @@ export async function runSandboxed(code: string, o: SandboxOptions = {}): Promis
     else mkdirSync(join(dir, 'root'));
     chmodSync(dir, 0o700);
     writeFileSync(join(work, 'main.py'), isolation === 'none' ? AUDIT_PREAMBLE + '\n' + code : code, { mode: 0o600 });
-    const [cmd, args] = isolation === 'namespaces' ? namespacesCommand(dir, python, l, o.readOnlyPaths ?? []) : unsandboxedCommand(work, python, l);
+    const uid = isolation === 'namespaces' && isRoot() ? freshUid() : null;
+    const [cmd, args] = isolation === 'namespaces' ? namespacesCommand(dir, python, l, o.readOnlyPaths ?? [], uid) : unsandboxedCommand(work, python, l);
     const r = await runBounded(cmd, args, isolation === 'none' ? work : '/', l, o.signal);
     let exitCode = r.exitCode, sig = r.signal;
     if (isolation === 'namespaces' && !r.killedBy) {
@@ -252,7 +254,7 @@ export async function runSandboxed(code: string, o: SandboxOptions = {}): Promis
       }
     }
     const status: SandboxStatus = r.killedBy ?? (sig === 'SIGXCPU' ? 'cpu-limit' : sig ? 'killed' : exitCode === 0 ? 'ok' : 'error');
-    return { status, exitCode: r.killedBy ? null : exitCode, signal: r.killedBy ? 'SIGKILL' : sig, stdout: r.stdout, stderr: r.stderr, truncated: r.truncated, wallMs: r.wallMs, isolation };
+    return { status, exitCode: r.killedBy ? null : exitCode, signal: r.killedBy ? 'SIGKILL' : sig, stdout: r.stdout, stderr: r.stderr, truncated: r.truncated, wallMs: r.wallMs, isolation, uid };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -15,13 +15,13 @@ const skip = support.ok ? false : `no namespaces here: ${support.reason}`;
 const python = spawnSync('/usr/bin/python3', ['-c', 'pass']).status === 0;
 
 const leftoverDirs = () => readdirSync(tmpdir()).filter((n) => n.startsWith('tetra-sandbox-')).length;
-/** Processes still running under the per-run uids the sandbox hands out (>= 1.5e9). */
-function sandboxProcesses(): number {
+/** Processes still running as the run's uid (or, without one, any per-run uid >= 1.5e9). */
+function sandboxProcesses(runUid: number | null): number {
   let n = 0;
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
-      if (uid >= 1_500_000_000) n++;
+      if (runUid === null ? uid >= 1_500_000_000 : uid === runUid) n++;
     } catch { /* exited meanwhile */ }
   }
   return n;
@@ -49,7 +49,7 @@ describe('sandbox (namespaces)', { skip: skip || (!python && 'no /usr/bin/python
   it('a fork bomb hits the process limit and everything it spawned is gone afterwards', async () => {
     const r = await runSandboxed('import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass', { wallSeconds: 3, cpuSeconds: 2, maxProcesses: 8 });
     assert.ok(['timeout', 'cpu-limit', 'killed'].includes(r.status), `status ${r.status}`);
-    assert.equal(sandboxProcesses(), 0, 'no sandbox process survives');
+    assert.equal(sandboxProcesses(r.uid), 0, 'no sandbox process survives');
     assert.ok(hostStillRunsProcesses());
   });
 
@@ -100,14 +100,14 @@ describe('sandbox (namespaces)', { skip: skip || (!python && 'no /usr/bin/python
   it('an infinite loop is killed at its CPU limit', async () => {
     const r = await runSandboxed('while True:\n    pass', { cpuSeconds: 1, wallSeconds: 30 });
     assert.ok(r.status === 'cpu-limit' || r.status === 'killed', `status ${r.status}`);
-    assert.equal(sandboxProcesses(), 0);
+    assert.equal(sandboxProcesses(r.uid), 0);
   });
 
   it('a sleeping program is killed at the wall-clock limit', async () => {
     const r = await runSandboxed('import time\ntime.sleep(600)', { wallSeconds: 1 });
     assert.equal(r.status, 'timeout');
     assert.equal(r.signal, 'SIGKILL');
-    assert.equal(sandboxProcesses(), 0);
+    assert.equal(sandboxProcesses(r.uid), 0);
   });
 
   it('printing a gigabyte is cut at the output cap without Node buffering it', async () => {
@@ -136,7 +136,7 @@ describe('sandbox (namespaces)', { skip: skip || (!python && 'no /usr/bin/python
     const r = await runSandboxed('import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(600)\nelse:\n    time.sleep(600)', { wallSeconds: 1 });
     assert.equal(r.status, 'timeout');
     await new Promise((res) => setTimeout(res, 200));
-    assert.equal(sandboxProcesses(), 0);
+    assert.equal(sandboxProcesses(r.uid), 0);
   });
 
   it('aborts when the caller aborts', async () => {
