@@ -11,3 +11,5 @@ export * from './metrics.ts';
 export { runEval, instantiate, sampleOrder, SHUFFLE_SEED, DEFAULT_SEED, type RunOptions, type RunResult } from './runner.ts';
 export { RunRecorder, RunDatabase, readRunLog, newRunId, runsDir, defaultDbPath, type RunSpec, type LoggedEvent, type RunLog } from './recorder.ts';
 export { pythonShuffle, MersenneTwister } from './pyrandom.ts';
+export { openRun, sampleRows, summaryTable, htmlReport, reliabilitySvg, metricRows, verdictOf, type SampleRow } from './report.ts';
+export { compareRuns, formatComparison, type Comparison, type MetricDiff, type Flip } from './compare.ts';

@@ -97,7 +97,7 @@ export async function runEval(o: RunOptions): Promise<RunResult> {
       throw new Error(`${o.resumePath} ran with --seed ${rc.seed} --max-samples ${rc.max_samples ?? 'all'}; resume with the same values (got ${seed}, ${o.maxSamples ?? 'all'})`);
     }
     recorder = r.recorder;
-    for (const [id, data] of r.finished) finished.set(id, { ...data, sampleId: id });
+    for (const [id, data] of r.finished) finished.set(id, { ...(data.result as Record<string, unknown>), sampleId: id });
   } else {
     const runId = newRunId();
     const path = o.recordPath ?? join(runsDir(), `${runId}_${safeName(fnNames.join(','))}_${safeName(spec.key)}.jsonl`);
@@ -132,8 +132,9 @@ export async function runEval(o: RunOptions): Promise<RunResult> {
       };
       try {
         const r = await inst.template.evalSample(samples[index], ctx);
-        const { sampleId: _, ...data } = r;
-        recorder.record({ type: 'sample_result', sampleId, data });
+        const { sampleId: _, ...result } = r;
+        // The ideal rides along so reports and comparisons can show it for every template.
+        recorder.record({ type: 'sample_result', sampleId, data: { result, ideal: samples[index].ideal ?? null } });
         results.set(sampleId, { ...r, sampleId });
         done++;
         progress.update(done);

@@ -20,8 +20,7 @@ export { ResponseCache, cached } from './cache.ts';
 export { withRetries, isRetryable, retryAfterMs, RetriesExhaustedError, type RetryOptions } from './retry.ts';
 
 export class DummyCompletionFn implements CompletionFn {
-  readonly name = 'dummy';
-  constructor(private readonly text = 'dummy completion') {}
+  constructor(private readonly text = 'dummy completion', readonly name = 'dummy') {}
   async chat(): Promise<Completion> { return { texts: [this.text] }; }
   async complete(): Promise<Completion> { return { texts: [this.text] }; }
 }
@@ -67,7 +66,7 @@ export function resolveCompletionFn(name: string, o: ResolveOptions): Completion
       if (typeof a.checkpoint !== 'string') throw new Error(`${entry.file}: completion function "${name}" needs args.checkpoint (a directory)`);
       fn = new CheckpointCompletionFn(resolve(dirname(entry.file), a.checkpoint));
     } else if (entry.cls === 'tetra.dummy' || entry.cls === 'evals.completion_fns.dummy:DummyCompletionFn') {
-      return new DummyCompletionFn(typeof a.text === 'string' ? a.text : undefined);
+      return new DummyCompletionFn(typeof a.text === 'string' ? a.text : undefined, name);
     } else {
       throw new Error(`${entry.file}: completion function "${name}" has unknown class "${entry.cls}" (known: ${[...OPENAI_CLASSES, 'tetra.checkpoint', 'tetra.dummy'].join(', ')})`);
     }

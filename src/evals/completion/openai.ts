@@ -6,6 +6,7 @@
 // tries, retry-after honoured, the same behaviour for every call.
 import OpenAI from 'openai';
 import type { Completion, CompletionFn, CompletionOptions, EvalMessage, LoglikelihoodRequest, LoglikelihoodResult } from '../types.ts';
+import { httpFetch } from './http-fetch.ts';
 import { withRetries, type RetryOptions } from './retry.ts';
 
 export interface OpenAICompatibleOptions {
@@ -31,7 +32,7 @@ export class OpenAICompatible implements CompletionFn {
     if (!o.model) throw new Error('an OpenAI-compatible completion function needs a model name (--model)');
     this.name = `${o.model}@${o.baseURL}`;
     // Local servers often need no key; the client insists on one, so send a placeholder.
-    this.client = new OpenAI({ baseURL: o.baseURL, apiKey: o.apiKey || 'none', maxRetries: 0, timeout: o.timeoutMs ?? 120_000 });
+    this.client = new OpenAI({ baseURL: o.baseURL, apiKey: o.apiKey || 'none', maxRetries: 0, timeout: o.timeoutMs ?? 120_000, fetch: httpFetch as unknown as typeof fetch });
   }
 
   private params(opts: CompletionOptions): Record<string, unknown> {
