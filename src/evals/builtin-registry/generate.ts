@@ -1,0 +1,70 @@
+// Writes the generated data of tetra's built-in evals (arithmetic and logic puzzles) from fixed
+// seeds; the hand-written sets (steerability, refusal) are edited as JSONL directly. A test checks
+// that the committed files equal this output. Regenerate with:
+//   npx tsx src/evals/builtin-registry/generate.ts
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { generateArithmetic, seededRandom, pick } from '../../data/synthetic/index.ts';
+import type { Sample } from '../types.ts';
+
+export const DATA_DIR = join(import.meta.dirname, 'data');
+
+/** 100 held-out problems of the synthetic arithmetic task (its eval split: never in SFT data). */
+export function arithmeticSamples(): Sample[] {
+  return generateArithmetic({ seed: 4242, count: 100, split: 'eval', maxDigits: 4 }).map((s) => ({
+    input: [{ role: 'system', content: 'Answer with the number only.' }, ...s.input],
+    ideal: s.ideal,
+  }));
+}
+
+// ---------------------------------------------------------------------------- logic puzzles
+// Orderings with a unique answer: n people, the n-1 adjacent comparisons of a hidden order given
+// in shuffled order (each stated either way round), then a question about a position.
+const NAMES = ['Ada', 'Bram', 'Cleo', 'Dev', 'Esme', 'Farid', 'Gus', 'Hana', 'Ivo', 'June', 'Kofi', 'Lena'];
+const RELATIONS = [
+  { more: 'is taller than', less: 'is shorter than', top: 'the tallest', bottom: 'the shortest' },
+  { more: 'is older than', less: 'is younger than', top: 'the oldest', bottom: 'the youngest' },
+  { more: 'finished the race before', less: 'finished the race after', top: 'the first to finish', bottom: 'the last to finish' },
+  { more: 'has more marbles than', less: 'has fewer marbles than', top: 'the one with the most marbles', bottom: 'the one with the fewest marbles' },
+];
+
+export function logicSamples(count = 60): Sample[] {
+  const r = seededRandom(7, 'tetra-logic');
+  const out: Sample[] = [];
+  const seen = new Set<string>();
+  while (out.length < count) {
+    const n = 3 + Math.floor(r() * 3); // 3..5 people
+    const pool = [...NAMES];
+    const order: string[] = []; // order[0] is "top"
+    for (let i = 0; i < n; i++) order.push(pool.splice(Math.floor(r() * pool.length), 1)[0]);
+    const rel = pick(r, RELATIONS);
+    const facts = order.slice(0, -1).map((a, i) => (r() < 0.5 ? `${a} ${rel.more} ${order[i + 1]}.` : `${order[i + 1]} ${rel.less} ${a}.`));
+    for (let i = facts.length - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [facts[i], facts[j]] = [facts[j], facts[i]]; }
+    const askTop = r() < 0.5;
+    const people = [...order].sort().join(', ');
+    const question = `${people} are compared. ${facts.join(' ')} Who is ${askTop ? rel.top : rel.bottom}?`;
+    if (seen.has(question)) continue;
+    seen.add(question);
+    out.push({
+      input: [{ role: 'system', content: 'Solve the puzzle. Answer with the name only.' }, { role: 'user', content: question }],
+      ideal: askTop ? order[0] : order[n - 1],
+    });
+  }
+  return out;
+}
+
+export const GENERATED: Record<string, () => Sample[]> = {
+  'tetra-arithmetic/samples.jsonl': arithmeticSamples,
+  'tetra-logic/samples.jsonl': logicSamples,
+};
+
+export const jsonl = (xs: readonly unknown[]): string => xs.map((x) => JSON.stringify(x)).join('\n') + '\n';
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
+  for (const [rel, make] of Object.entries(GENERATED)) {
+    const path = join(DATA_DIR, rel);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, jsonl(make()));
+    console.log(`wrote ${path}`);
+  }
+}

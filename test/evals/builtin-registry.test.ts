@@ -1,0 +1,88 @@
+// The built-in registry loads through the core's registry and templates unchanged, its generated
+// data equals generate.ts' output, and a model that answers each ideal in the requested form
+// scores 1 (so the graders and the data agree).
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import '../../src/evals/templates/index.ts';
+import '../../src/evals/benchmark-classes.ts';
+import { Registry } from '../../src/evals/registry.ts';
+import { instantiate } from '../../src/evals/runner.ts';
+import { DATA_DIR, GENERATED, jsonl } from '../../src/evals/builtin-registry/generate.ts';
+import type { CompletionFn, EvalMessage, Sample } from '../../src/evals/types.ts';
+import { makeCtx } from './fixtures/context.ts';
+
+const root = join(import.meta.dirname, '../../src/evals/builtin-registry');
+const fx = (...p: string[]) => join(import.meta.dirname, 'fixtures', ...p);
+
+/** Answers every prompt with the first ideal of the sample whose input it was given. */
+function oracle(samples: Sample[]): CompletionFn {
+  const key = (m: EvalMessage[] | string) => JSON.stringify(m);
+  const answers = new Map(samples.map((s) => [key(s.input), Array.isArray(s.ideal) ? s.ideal[0] : s.ideal ?? '']));
+  return {
+    name: 'oracle',
+    chat: async (messages) => ({ texts: [answers.get(key(messages.filter((m) => m.role !== 'system' || !m.name))) ?? answers.get(key(messages)) ?? ''] }),
+    complete: async (prompt) => ({ texts: [answers.get(key(prompt)) ?? ''] }),
+  };
+}
+
+describe('built-in registry', () => {
+  // The core registry holds the model-graded specs (closedqa) the refusal eval uses.
+  const reg = new Registry([join(root, '..', 'core-registry'), root]);
+
+  it('generated data files equal generate.ts output (regenerate with npx tsx src/evals/builtin-registry/generate.ts)', () => {
+    for (const [rel, make] of Object.entries(GENERATED)) assert.equal(readFileSync(join(DATA_DIR, rel), 'utf8'), jsonl(make()), rel);
+  });
+
+  it('logic puzzles have unique answers that follow from the facts', () => {
+    for (const s of GENERATED['tetra-logic/samples.jsonl']()) {
+      const q = (s.input as EvalMessage[])[1].content;
+      const facts = [...q.matchAll(/(\w+) (is taller than|is older than|finished the race before|has more marbles than|is shorter than|is younger than|finished the race after|has fewer marbles than) (\w+)\./g)];
+      const above = new Map<string, string>(); // person -> the one right below
+      for (const [, a, rel, b] of facts) {
+        const more = /taller|older|before|more/.test(rel);
+        above.set(more ? a : b, more ? b : a);
+      }
+      const people = new Set([...above.keys(), ...above.values()]);
+      const top = [...people].filter((p) => ![...above.values()].includes(p));
+      const bottom = [...people].filter((p) => !above.has(p));
+      assert.equal(top.length, 1); assert.equal(bottom.length, 1);
+      const askTop = /tallest|oldest|first to finish|most marbles/.test(q);
+      assert.equal(s.ideal, askTop ? top[0] : bottom[0], q);
+    }
+  });
+
+  it('the tetra-builtin set names evals that all instantiate with their samples', async () => {
+    const names = reg.evalSet('tetra-builtin');
+    assert.equal(names.length, 7);
+    for (const name of names) {
+      const inst = await instantiate(reg, reg.eval(name));
+      const samples = await inst.samples();
+      assert.ok(samples.length >= 6, `${name} has samples`);
+    }
+  });
+
+  for (const name of ['tetra-arithmetic', 'tetra-logic', 'tetra-steer-uppercase', 'tetra-steer-json', 'tetra-steer-one-word', 'tetra-refusal-harmful']) {
+    it(`${name}: a model answering the ideal in the asked form scores 1`, async () => {
+      const inst = await instantiate(reg, reg.eval(name));
+      const samples = (await inst.samples()).slice(0, 10);
+      const fn = oracle(samples);
+      const rs = [];
+      for (const [i, s] of samples.entries()) rs.push(await inst.template.evalSample(s, makeCtx([fn], i)));
+      const m = inst.template.aggregate(rs);
+      assert.equal(m.accuracy, 1, JSON.stringify(m));
+    });
+  }
+
+  it('benchmark entries load public-format files through the tetra.* classes', async () => {
+    process.env.TETRA_BENCHMARKS = fx('..', 'fixtures-root-that-does-not-exist');
+    const mmlu = await instantiate(reg, { ...reg.eval('mmlu'), args: { dir: fx('mmlu'), k: 1 } });
+    assert.equal((await mmlu.samples()).length, 6);
+    const tqa = await instantiate(reg, { ...reg.eval('truthfulqa-mc2'), args: { task: 'mc2', path: fx('truthfulqa', 'mc_task.json') } });
+    assert.equal((await tqa.samples()).length, 3);
+    const he = await instantiate(reg, reg.eval('humaneval'));
+    assert.throws(() => he.samples(), /cannot read benchmark file .*humaneval.*Benchmarks and sandbox/);
+    delete process.env.TETRA_BENCHMARKS;
+  });
+});
