@@ -6,8 +6,8 @@ import type { EngineEvent, EngineMessage, EnginePart, TokenLogprobInfo } from '.
 import { account, authenticate, checkContext, newId, resolveModel, type GatewayOptions, type RequestState, type Served } from './context.ts';
 import { ApiError, invalid } from './errors.ts';
 import { parseJson, readBody, sendEvent, sendJson, startEventStream, type BodyLimits } from './http.ts';
-import { loadImage, type ImageLimits } from './images.ts';
-import { validateChat, type InputMessage } from './validate.ts';
+import { loadImage, parseDataUrl, type ImageLimits } from './images.ts';
+import { validateChat, type InputMessage, type InputPart } from './validate.ts';
 
 export interface LogprobContent {
   token: string;
@@ -18,13 +18,25 @@ export interface LogprobContent {
 
 const toContent = (l: TokenLogprobInfo): LogprobContent => ({ token: l.token, logprob: l.logprob, bytes: l.bytes, top_logprobs: l.top });
 
-async function loadImages(messages: InputMessage[], limits: ImageLimits, signal: AbortSignal): Promise<EngineMessage[]> {
+type Loaded = Map<InputPart, { data: Uint8Array; mime: string }>;
+
+/** Data URLs are decoded and header-checked up front (cheap, local), so bad or oversized images get their 400/413 whatever the model. */
+function decodeDataUrls(messages: InputMessage[], limits: ImageLimits): Loaded {
+  const out: Loaded = new Map();
+  for (const m of messages) {
+    if (typeof m.content === 'string') continue;
+    for (const p of m.content) if (p.type === 'image_url' && p.url.startsWith('data:')) out.set(p, parseDataUrl(p.url, p.param, limits));
+  }
+  return out;
+}
+
+async function loadImages(messages: InputMessage[], loaded: Loaded, limits: ImageLimits, signal: AbortSignal): Promise<EngineMessage[]> {
   return Promise.all(messages.map(async (m): Promise<EngineMessage> => {
     const base = m.name === undefined ? {} : { name: m.name };
     if (typeof m.content === 'string') return { role: m.role, content: m.content, ...base };
     const parts = await Promise.all(m.content.map(async (p): Promise<EnginePart> => {
       if (p.type === 'text') return p;
-      const img = await loadImage(p.url, p.param, limits, signal);
+      const img = loaded.get(p) ?? await loadImage(p.url, p.param, limits, signal);
       return { type: 'image', data: img.data, mime: img.mime, ...(p.detail ? { detail: p.detail } : {}) };
     }));
     return { role: m.role, content: parts, ...base };
@@ -44,6 +56,7 @@ export async function chatCompletions(o: GatewayOptions, body: BodyLimits, image
   const { snapshot, engine } = served;
   st.model = snapshot.id;
   const p = input.params;
+  const loaded = decodeDataUrls(input.messages, images);
   if (input.imageCount > 0) {
     if (!snapshot.imageInput || !engine.capabilities.imageInput) {
       throw new ApiError(400, `The model ${input.model} does not accept image input; send text only, or use a model whose /v1/models entry has image_input: true.`, 'invalid_request_error', 'messages', 'image_input_not_supported');
@@ -57,7 +70,7 @@ export async function chatCompletions(o: GatewayOptions, body: BodyLimits, image
 
   const abort = new AbortController();
   res.on('close', () => { if (!res.writableFinished) abort.abort(); });
-  const messages = await loadImages(input.messages, images, abort.signal);
+  const messages = await loadImages(input.messages, loaded, images, abort.signal);
   st.promptTokens = await engine.countChatTokens(messages);
   const maxTokens = checkContext(served.window, st.promptTokens, p.maxTokens);
   const admission = await o.limits.admit(principal, st.promptTokens + maxTokens * p.n);

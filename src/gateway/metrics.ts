@@ -29,8 +29,9 @@ export class BasicMetrics implements GatewayMetrics {
   observe(o: RequestObservation): void {
     const rk = `route="${o.route}",model="${o.model}",status="${o.status}"`;
     this.requests.set(rk, (this.requests.get(rk) ?? 0) + 1);
-    if (o.promptTokens) this.add(this.tokens, `model="${o.model}",kind="prompt"`, o.promptTokens);
-    if (o.completionTokens) this.add(this.tokens, `model="${o.model}",kind="completion"`, o.completionTokens);
+    const served = o.status < 400;
+    if (served && o.promptTokens) this.add(this.tokens, `model="${o.model}",kind="prompt"`, o.promptTokens);
+    if (served && o.completionTokens) this.add(this.tokens, `model="${o.model}",kind="completion"`, o.completionTokens);
     const lk = `route="${o.route}",model="${o.model}"`;
     let h = this.latency.get(lk);
     if (!h) this.latency.set(lk, (h = { buckets: BUCKETS_S.map(() => 0), sum: 0, count: 0 }));
