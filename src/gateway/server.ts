@@ -96,7 +96,7 @@ export function createGateway(o: GatewayOptions): Gateway {
   }
 
   // Node's own request timeout answers with a bare 408; ours (bodyTimeoutMs) fires first and uses the envelope.
-  const server = createServer({ requestTimeout: body.timeoutMs + 5_000, headersTimeout: 20_000, keepAliveTimeout: 5_000 }, handle);
+  const server = createServer({ requestTimeout: body.timeoutMs + 5_000, headersTimeout: Math.min(20_000, body.timeoutMs + 5_000), keepAliveTimeout: 5_000 }, handle);
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Malformed HTTP (bad request line, oversized headers): answer in the envelope when the socket still can.
     if (!socket.writable || err.code === 'ECONNRESET') { socket.destroy(); return; }
