@@ -81,7 +81,7 @@ describe('HTTP API', () => {
   });
 
   it('lists snapshots and aliases with windows, prices and deprecation dates', async () => {
-    const list = await (await fetch(s.url + '/v1/models')).json();
+    const list: any = await (await fetch(s.url + '/v1/models')).json();
     assert.equal(list.object, 'list');
     const byId = Object.fromEntries(list.data.map((m: any) => [m.id, m]));
     assert.deepEqual(Object.keys(byId).sort(), ['tetra', 'tetra-2026-11-28', 'tetra-long', 'tetra-long-2026-11-28']);
@@ -91,7 +91,7 @@ describe('HTTP API', () => {
     assert.equal(byId[SNAPSHOT_LONG].context_window, 256);
     assert.deepEqual(byId['tetra-long'].pricing, { prompt_per_1k: 0.06, completion_per_1k: 0.12, currency: 'USD' });
     assert.equal(byId[SNAPSHOT].deprecation_date, '2027-06-14');
-    const one = await (await fetch(s.url + '/v1/models/tetra-long')).json();
+    const one: any = await (await fetch(s.url + '/v1/models/tetra-long')).json();
     assert.equal(one.snapshot, SNAPSHOT_LONG);
     const missing = await fetch(s.url + '/v1/models/gpt-9');
     assertEnvelope({ status: missing.status, json: await missing.json() }, 404, 'model_not_found');
@@ -208,7 +208,7 @@ describe('HTTP API', () => {
   });
 
   it('serves /healthz and /metrics, and wraps unknown routes and methods in the envelope', async () => {
-    const h = await (await fetch(s.url + '/healthz')).json();
+    const h: any = await (await fetch(s.url + '/healthz')).json();
     assert.equal(h.status, 'ok');
     const m = await (await fetch(s.url + '/metrics')).text();
     assert.match(m, /tetra_requests_total\{route="\/v1\/chat\/completions",model="tetra-2026-11-28",status="200"\} \d+/);
