@@ -5,19 +5,12 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
-import { deflateSync } from 'node:zlib';
 import { fetchImage, DEFAULT_IMAGE_LIMITS } from '../../src/gateway/images.ts';
-import { post, serve, sseEvents, SNAPSHOT, SNAPSHOT_LONG, type Served } from './fixture.ts';
+import { png, post, serve, sseEvents, SNAPSHOT, SNAPSHOT_LONG, type Served } from './fixture.ts';
 
 const NO_SPECIALS = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [256 + i, -100]));
 const chat = (over: Record<string, unknown> = {}) => ({ model: 'tetra', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, temperature: 0, logit_bias: NO_SPECIALS, ...over });
 
-/** A PNG whose header claims w x h RGBA (the pixel data is a tiny valid-looking zlib stream). */
-export function png(w: number, h: number): Buffer {
-  const chunk = (type: string, data: Buffer) => { const b = Buffer.alloc(12 + data.length); b.writeUInt32BE(data.length, 0); b.write(type, 4, 'ascii'); data.copy(b, 8); return b; };
-  const ihdr = Buffer.alloc(13); ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 6;
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
-}
 const imagePart = (url: string) => ({ type: 'image_url', image_url: { url } });
 const dataUrl = (b: Buffer) => `data:image/png;base64,${b.toString('base64')}`;
 

@@ -5,6 +5,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { BuiltinEngine, openBuiltinEngine } from '../../src/engine/index.ts';
 import { Catalog, createGateway, MemoryLedger, parseCatalog, reportOnlyLimits, staticKeyAuth, loopbackAuth, type Gateway, type GatewayOptions } from '../../src/gateway/index.ts';
 import { configFromDepth, GPT } from '../../src/model/index.ts';
@@ -62,4 +63,11 @@ export function sseEvents(text: string): string[] {
     if (!block.startsWith('data: ')) throw new Error(`not an SSE data block: ${JSON.stringify(block.slice(0, 80))}`);
     return block.slice(6);
   });
+}
+
+/** A PNG whose header claims w x h RGBA (the pixel data is a tiny valid-looking zlib stream). */
+export function png(w: number, h: number): Buffer {
+  const chunk = (type: string, data: Buffer) => { const b = Buffer.alloc(12 + data.length); b.writeUInt32BE(data.length, 0); b.write(type, 4, 'ascii'); data.copy(b, 8); return b; };
+  const ihdr = Buffer.alloc(13); ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr[8] = 8; ihdr[9] = 6;
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(64))), chunk('IEND', Buffer.alloc(0))]);
 }
