@@ -117,7 +117,7 @@ function makeCase(i: number, r: R): Case {
   if (roll < 0.91) return json('huge-numbers', { ...validChat(r), [pick(r, ['n', 'max_tokens', 'max_completion_tokens', 'top_logprobs', 'seed', 'temperature'])]: pick(r, [1e308, 2 ** 53 + 2, -1e308, 1e15, 129, 1 << 21]) });
   if (roll < 0.94) {
     const c = json('headers', validChat(r));
-    c.headers = pick(r, [{ 'content-type': 'text/plain' }, { 'content-encoding': 'gzip' }, { 'content-type': 'application/json', authorization: 'Bearer ' + 'x'.repeat(int(r, 0, 3000)) }, {}]);
+    c.headers = pick<Record<string, string>>(r, [{ 'content-type': 'text/plain' }, { 'content-encoding': 'gzip' }, { 'content-type': 'application/json', authorization: 'Bearer ' + 'x'.repeat(int(r, 0, 3000)) }, {}]);
     return c;
   }
   if (roll < 0.97) return { kind: 'route', method: pick(r, ['GET', 'PUT', 'DELETE', 'PATCH', 'POST']), path: pick(r, ['/', '/v1', '/v1/models/%E0%A4%A', '/v1/models/' + 'a'.repeat(300), '/v1/chat/completions?x=1', '/metrics', '/healthz', '/v1/models', '/../etc/passwd', '/v1/completions/']), headers: {}, body: Buffer.alloc(0) };
