@@ -1,6 +1,7 @@
-// Public surface of src/engine: the ChatEngine contract and its backends (builtin is added by the
-// gateway work), the fair queue every engine uses, and the JSON constraint for response_format.
+// Public surface of src/engine: the ChatEngine contract and its backends (builtin, llamacpp,
+// upstream), the fair queue every engine uses, and the JSON constraint for response_format.
 export * from './types.ts';
+export { BuiltinEngine, openBuiltinEngine } from './builtin.ts';
 export { FairQueue, QueueAbortedError } from './queue.ts';
 export {
   createJsonConstraint, constraintFor, pickConstrained, tokenBytesOf, JsonSchemaError,
