@@ -2,7 +2,7 @@
 // full catalog config. Prints `listening on http://HOST:PORT` on stdout once it accepts requests.
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { openBuiltinEngine, type ChatEngine } from '../engine/index.ts';
+import { LlamaCppEngine, openBuiltinEngine, UpstreamEngine, type ChatEngine } from '../engine/index.ts';
 import {
   Catalog, CatalogError, createGateway, DEFAULT_PLAN, isLoopback, loadCatalogFile, loopbackAuth, MemoryLedger, parseCatalog,
   reportOnlyLimits, staticKeyAuth, type Auth, type CatalogConfig, type EngineSpec, type Plan,
@@ -21,6 +21,25 @@ export const engineOpeners: Record<string, (spec: EngineSpec) => Promise<ChatEng
   builtin: (spec) => {
     if (typeof spec.checkpoint !== 'string') throw new UsageError(`${cmd}: a builtin engine needs "checkpoint": DIR`);
     return openBuiltinEngine(resolveCheckpoint(spec.checkpoint));
+  },
+  llamacpp: (spec) => {
+    if (typeof spec.gguf !== 'string') throw new UsageError(`${cmd}: a llamacpp engine needs "gguf": FILE`);
+    return LlamaCppEngine.open({
+      modelPath: spec.gguf,
+      ...(typeof spec.threads === 'number' ? { threads: spec.threads } : {}),
+      ...(typeof spec.context_size === 'number' ? { contextSize: spec.context_size } : {}),
+      ...(typeof spec.concurrency === 'number' ? { concurrency: spec.concurrency } : {}),
+    });
+  },
+  upstream: async (spec) => {
+    if (typeof spec.url !== 'string') throw new UsageError(`${cmd}: an upstream engine needs "url": BASE_URL (e.g. http://localhost:8000/v1)`);
+    return new UpstreamEngine({
+      baseURL: spec.url,
+      model: typeof spec.model === 'string' ? spec.model : 'default',
+      ...(typeof spec.key === 'string' ? { apiKey: spec.key } : {}),
+      ...(typeof spec.context_window === 'number' ? { contextWindow: spec.context_window } : {}),
+      ...(typeof spec.image_input === 'boolean' ? { imageInput: spec.image_input } : {}),
+    });
   },
 };
 

@@ -3,8 +3,9 @@
 // a StreamDecoder with the tail that could still become a stop string held back, so a client
 // never sees text that a stop string later removes. One request runs at a time (the kernels
 // already use every core); others wait in a FIFO queue and leave it when their client does.
-import { GPT, generateStream, KVCache, logSoftmax, step, topLogprobs, type GeneratedToken, type Generation } from '../model/index.ts';
-import { defaultBackend, type Backend } from '../tensor/index.ts';
+import { GPT, generateStream, KVCache, logSoftmax, sample, step, topLogprobs, type GeneratedToken, type Generation } from '../model/index.ts';
+import { defaultBackend, Rng, type Backend } from '../tensor/index.ts';
+import { constraintFor, JsonSchemaError, pickConstrained, tokenBytesOf } from './json-constraint.ts';
 import { ContextOverflowError, openTokenizerRef, renderPrompt, StreamDecoder, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
 import { loadCheckpoint } from '../train/index.ts';
 import { EngineError, type ChatEngine, type ChatRequest, type CompletionRequest, type EngineCapabilities, type EngineEvent, type EngineMessage, type SamplingParams, type TokenLogprobInfo } from './types.ts';
@@ -32,10 +33,11 @@ interface Choice {
 
 export class BuiltinEngine implements ChatEngine {
   readonly kind = 'builtin';
-  readonly capabilities: EngineCapabilities = { imageInput: false, logprobs: true, jsonSchema: false, completions: true };
+  readonly capabilities: EngineCapabilities = { imageInput: false, logprobs: true, jsonSchema: true, completions: true };
   private busy = false;
   private readonly waiters: (() => void)[] = [];
   private readonly stopIds: number[];
+  private readonly tokenBytes: (id: number) => Uint8Array | null;
   private readonly utf8 = new TextDecoder();
 
   constructor(readonly model: GPT, readonly tok: Tokenizer, readonly backend: Backend<Float32Array> = defaultBackend()) {
@@ -44,6 +46,7 @@ export class BuiltinEngine implements ChatEngine {
     }
     // Every special token ends a reply: <|end|> closes the turn, the others never belong in text.
     this.stopIds = Object.values(tok.specials);
+    this.tokenBytes = tokenBytesOf(tok);
   }
 
   contextWindow(): number { return this.model.config.contextLength; }
@@ -105,11 +108,26 @@ export class BuiltinEngine implements ChatEngine {
 
   // ------------------------------------------------------------------------------- generation
 
-  /** Logit edits before sampling: ids the tokenizer cannot decode, logit_bias, presence/frequency penalties. */
+  /**
+   * Logit edits before sampling: ids the tokenizer cannot decode, logit_bias, presence/frequency
+   * penalties, and for response_format json_* the JSON constraint. The constraint picks the token
+   * itself (rejection sampling from the distribution restricted to tokens that keep the text a
+   * valid JSON prefix; see json-constraint.ts) and leaves only that token's logit finite, so the
+   * generator's own sampler can only take it; once the value is complete only end tokens remain.
+   */
   private logitsHook(p: SamplingParams): (seq: number, logits: Float32Array, generated: readonly number[]) => void {
     const V = this.model.config.vocabSize, limit = this.tok.idLimit;
     const bias = Object.entries(p.logitBias).map(([k, v]) => [Number(k), v] as const).filter(([k]) => k < V);
-    return (_seq, logits, generated) => {
+    const json = p.responseFormat.type === 'text' ? null : {
+      // At most two whitespace characters in a row: JSON mode answers compactly (a small model
+      // left free pads with whitespace until it runs out of tokens).
+      constraints: Array.from({ length: p.n }, () => constraintFor(p.responseFormat, { maxWhitespaceRun: 2 })!),
+      pushed: new Array<number>(p.n).fill(0),
+      rngs: Array.from({ length: p.n }, (_, i) => new Rng((p.seed ?? 0) + 7919 * i)),
+      ends: new Set(this.stopIds),
+    };
+    const only = (logits: Float32Array, id: number) => { logits.fill(-Infinity); logits[id] = 0; };
+    return (seq, logits, generated) => {
       for (let v = limit; v < V; v++) logits[v] = -Infinity;
       for (const [k, b] of bias) logits[k] += b;
       if (p.presencePenalty || p.frequencyPenalty) {
@@ -117,6 +135,13 @@ export class BuiltinEngine implements ChatEngine {
         for (const t of generated) counts.set(t, (counts.get(t) ?? 0) + 1);
         for (const [t, c] of counts) logits[t] -= p.presencePenalty + p.frequencyPenalty * c;
       }
+      if (!json) return;
+      const c = json.constraints[seq];
+      for (; json.pushed[seq] < generated.length; json.pushed[seq]++) c.push(this.tokenBytes(generated[json.pushed[seq]])!);
+      if (c.done()) return only(logits, this.tok.special('<|end|>'));
+      const id = pickConstrained(c, logits, this.tokenBytes, (l) => sample(l, { temperature: p.temperature, topP: p.topP || 1 }, json.rngs[seq]), { endTokens: json.ends });
+      if (id < 0) throw new EngineError('the model cannot continue the JSON value with any token of its vocabulary', 500, 'engine_unavailable', 'response_format');
+      only(logits, id);
     };
   }
 
@@ -178,8 +203,11 @@ export class BuiltinEngine implements ChatEngine {
   }
 
   async *chat(req: ChatRequest, signal: AbortSignal): AsyncGenerator<EngineEvent> {
-    if (req.responseFormat.type !== 'text') {
-      throw new EngineError(`response_format ${req.responseFormat.type} is not supported by the builtin model yet (no JSON constraint); omit response_format.`, 400, 'unsupported_capability', 'response_format');
+    if (req.responseFormat.type === 'json_schema') {
+      try { constraintFor(req.responseFormat); } catch (e) {
+        if (e instanceof JsonSchemaError) throw new EngineError(`response_format.json_schema.schema: ${e.message}`, 400, 'invalid_request', 'response_format');
+        throw e;
+      }
     }
     const prompt = this.render(req.messages);
     const maxTokens = this.checkWindow(prompt.length, req.maxTokens, 'messages');

@@ -93,10 +93,26 @@ describe('builtin engine', () => {
     assert.deepEqual(r.usage, { promptTokens: ids.length, completionTokens: 0 });
   });
 
-  it('refuses images, json modes and prompts beyond its window with EngineErrors', async () => {
+  it('constrains output to JSON: json_object parses, json_schema output matches the schema', async () => {
+    for (const temperature of [0, 1]) {
+      const obj = await collect(engine.chat(base({ temperature, seed: 3, maxTokens: 120, responseFormat: { type: 'json_object' }, logitBias: {} }), never));
+      if (obj.done[0] === 'stop') assert.equal(typeof JSON.parse(obj.texts[0]), 'object');
+      else assert.doesNotThrow(() => obj.texts[0].length, 'a random model may run out of tokens inside a string');
+      const schema = { type: 'object', properties: { ok: { type: 'boolean' }, size: { enum: ['small', 'large'] } }, required: ['ok', 'size'], additionalProperties: false };
+      const r = await collect(engine.chat(base({ temperature, seed: 5, maxTokens: 200, responseFormat: { type: 'json_schema', name: 's', schema }, logitBias: {} }), never));
+      assert.equal(r.done[0], 'stop', r.texts[0]);
+      const v = JSON.parse(r.texts[0]);
+      assert.deepEqual(Object.keys(v).sort(), ['ok', 'size']);
+      assert.equal(typeof v.ok, 'boolean');
+      assert.ok(['small', 'large'].includes(v.size));
+    }
+    await assert.rejects(collect(engine.chat(base({ responseFormat: { type: 'json_schema', name: 's', schema: { type: 'string', pattern: 'a' } } }), never)),
+      (e: EngineError) => e.param === 'response_format' && /pattern/.test(e.message));
+  });
+
+  it('refuses images and prompts beyond its window with EngineErrors', async () => {
     const img = { role: 'user' as const, content: [{ type: 'image' as const, data: new Uint8Array(4), mime: 'image/png' }] };
     await assert.rejects(collect(engine.chat(base({ messages: [img] }), never)), (e: EngineError) => e.code === 'unsupported_capability' && /image input/.test(e.message));
-    await assert.rejects(collect(engine.chat(base({ responseFormat: { type: 'json_object' } }), never)), (e: EngineError) => e.code === 'unsupported_capability' && e.param === 'response_format');
     await assert.rejects(collect(engine.chat(base({ messages: [{ role: 'user', content: 'x'.repeat(300) }] }), never)), (e: EngineError) => e.code === 'context_length_exceeded' && /256/.test(e.message));
     await assert.rejects(collect(engine.chat(base({ maxTokens: 250 }), never)), (e: EngineError) => e.code === 'context_length_exceeded');
   });

@@ -66,8 +66,8 @@ describe('openai client against tetra serve', () => {
     await assert.rejects(client.chat.completions.create({ ...base, messages: [{ role: 'user', content: 'x'.repeat(200) }] }),
       (e: any) => e instanceof OpenAI.BadRequestError && e.code === 'context_length_exceeded' && /128 tokens/.test(e.message));
     await assert.rejects(client.chat.completions.create({
-      ...base, response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'object', properties: { a: { type: 'number' } } }, strict: true } },
-    }), (e: any) => e instanceof OpenAI.BadRequestError && e.param === 'response_format');
+      ...base, response_format: { type: 'json_schema', json_schema: { name: 'answer', schema: { type: 'string', pattern: '^a' }, strict: true } },
+    }), (e: any) => e instanceof OpenAI.BadRequestError && e.param === 'response_format' && /pattern/.test(e.message));
     await assert.rejects(client.chat.completions.create({
       ...base, messages: [{ role: 'user', content: [{ type: 'text', text: 'what is it?' }, { type: 'image_url', image_url: { url: `data:image/png;base64,${png(8, 8).toString('base64')}` } }] }],
     }), (e: any) => e instanceof OpenAI.BadRequestError && /does not accept image input/.test(e.message));
