@@ -111,7 +111,7 @@ export class KeyStore {
   }
 
   list(): ApiKeyRecord[] {
-    return this.db.prepare<[], KeyRow>('SELECT * FROM api_keys ORDER BY created_at, id').all().map(toRecord);
+    return this.db.prepare<[], KeyRow>('SELECT * FROM api_keys ORDER BY rowid').all().map(toRecord);
   }
 
   /** Revokes by id (`key_...`) or prefix (`sk-tetra-...`); returns the record, or null if no such key. */

@@ -20,8 +20,8 @@ import { GovernanceError, type Admission, type Limits, type Plan, type Principal
 /** Go-style durations, as OpenAI sends them: 300ms, 1s, 17.28s, 6m0s, 1h2m3s. */
 export function formatDuration(ms: number): string {
   if (!(ms > 0)) return '0s';
-  if (ms < 1000) return `${Math.ceil(ms)}ms`;
   const totalMs = Math.ceil(ms);
+  if (totalMs < 1000) return `${totalMs}ms`;
   const h = Math.floor(totalMs / 3_600_000);
   const m = Math.floor((totalMs % 3_600_000) / 60_000);
   const s = (totalMs % 60_000) / 1000;
