@@ -13,9 +13,13 @@ import { Redis } from 'ioredis';
 import { GovernanceError, type Admission, type Principal } from './governance.ts';
 import { checkEstimate, limitHeaders, limitSubject, refusalError, type ManagedLimits, type Refusal } from './limits.ts';
 
+// ARGV[1] is the time in ms to use, or '' for Redis's own clock (only tests pass a time).
 const COMMON = `
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+local now
+if ARGV[1] ~= '' then now = tonumber(ARGV[1]) else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+end
 local function level(key, cap)
   local v = redis.call('HMGET', key, 'level', 'ts')
   if not v[1] then return cap end
@@ -31,13 +35,13 @@ end
 `;
 
 // KEYS: request bucket, token bucket, usage-cap log (sorted set of admission times)
-// ARGV: rpm, tpm, estimated tokens, cap messages (0 = no cap), cap window ms, unique member
+// ARGV: now, rpm, tpm, estimated tokens, cap messages (0 = no cap), cap window ms, unique member
 // Returns: status (0 admitted, 1 too large, 2 requests, 3 tokens, 4 usage cap), request level,
 // token level, oldest admission in the cap window, now. Levels go back as strings: Redis would
 // truncate Lua numbers to integers.
 const ADMIT = `${COMMON}
-local rpm, tpm, est = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local capN, capW = tonumber(ARGV[4]), tonumber(ARGV[5])
+local rpm, tpm, est = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local capN, capW = tonumber(ARGV[5]), tonumber(ARGV[6])
 local rl = level(KEYS[1], rpm)
 local tl = level(KEYS[2], tpm)
 local count, oldest = 0, '0'
@@ -57,17 +61,17 @@ else
   save(KEYS[1], rl, rpm)
   save(KEYS[2], tl, tpm)
   if capN > 0 then
-    redis.call('ZADD', KEYS[3], string.format('%.3f', now), ARGV[6])
+    redis.call('ZADD', KEYS[3], string.format('%.3f', now), ARGV[7])
     redis.call('PEXPIRE', KEYS[3], math.ceil(capW) + 1000)
   end
 end
 return {status, string.format('%.6f', rl), string.format('%.6f', tl), oldest, string.format('%.3f', now)}
 `;
 
-// KEYS: token bucket. ARGV: tpm, estimate - actual (refund if positive, charge if negative).
+// KEYS: token bucket. ARGV: now, tpm, estimate - actual (refund if positive, charge if negative).
 const SETTLE = `${COMMON}
-local tpm = tonumber(ARGV[1])
-local l = level(KEYS[1], tpm) + tonumber(ARGV[2])
+local tpm = tonumber(ARGV[2])
+local l = level(KEYS[1], tpm) + tonumber(ARGV[3])
 if l > tpm then l = tpm end
 save(KEYS[1], l, tpm)
 return string.format('%.6f', l)
@@ -99,19 +103,34 @@ function unavailable(e: unknown): GovernanceError {
 
 const REFUSALS: Record<number, Refusal['kind']> = { 1: 'too_large', 2: 'requests', 3: 'tokens', 4: 'usage_cap' };
 
-export class RedisLimits implements ManagedLimits {
-  constructor(
-    private readonly redis: Redis,
-    readonly describe = 'shared through Redis',
-    /** Namespace for the keys, so several deployments (or tests) can share one Redis. */
-    private readonly namespace = 'tetra:rl',
-  ) {}
+export interface RedisLimitsOptions {
+  describe?: string;
+  /** Prefix for the keys, so several deployments (or tests) can share one Redis. */
+  namespace?: string;
+  /** A clock in ms instead of Redis's TIME: for tests that must not see refill mid-burst. */
+  now?: () => number;
+}
 
-  static fromUrl(url: string, describe?: string, namespace?: string): RedisLimits {
+export class RedisLimits implements ManagedLimits {
+  readonly describe: string;
+  private readonly namespace: string;
+  private readonly now?: () => number;
+
+  constructor(private readonly redis: Redis, opts: RedisLimitsOptions = {}) {
+    this.describe = opts.describe ?? 'shared through Redis';
+    this.namespace = opts.namespace ?? 'tetra:rl';
+    this.now = opts.now;
+  }
+
+  static fromUrl(url: string, opts: RedisLimitsOptions = {}): RedisLimits {
     const redis = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 2000, connectTimeout: 2000 });
     // Without a listener ioredis prints every failed reconnect; admissions report the failure.
     redis.on('error', () => {});
-    return new RedisLimits(redis, describe, namespace);
+    return new RedisLimits(redis, opts);
+  }
+
+  private time(): string {
+    return this.now ? String(this.now()) : '';
   }
 
   private keys(subject: string): string[] {
@@ -128,7 +147,7 @@ export class RedisLimits implements ManagedLimits {
     let out: [number, string, string, string, string];
     try {
       out = (await admitScript.run(this.redis, keys, [
-        plan.rpm, plan.tpm, est, cap ? cap.messages : 0, cap ? cap.windowHours * 3_600_000 : 0, randomUUID(),
+        this.time(), plan.rpm, plan.tpm, est, cap ? cap.messages : 0, cap ? cap.windowHours * 3_600_000 : 0, randomUUID(),
       ])) as typeof out;
     } catch (e) {
       throw unavailable(e);
@@ -148,7 +167,7 @@ export class RedisLimits implements ManagedLimits {
         checkEstimate(actual);
         if (actual === est) return;
         try {
-          await settleScript.run(this.redis, [keys[1]], [plan.tpm, est - actual]);
+          await settleScript.run(this.redis, [keys[1]], [this.time(), plan.tpm, est - actual]);
         } catch (e) {
           throw unavailable(e);
         }
@@ -158,5 +177,10 @@ export class RedisLimits implements ManagedLimits {
 
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  /** Drops the connection without waiting for Redis (for a Redis that is gone). */
+  disconnectNow(): void {
+    this.redis.disconnect();
   }
 }

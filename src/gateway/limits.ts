@@ -164,7 +164,7 @@ export class MemoryLimits implements ManagedLimits {
 export async function createLimits(env: NodeJS.ProcessEnv = process.env): Promise<ManagedLimits> {
   if (env.REDIS_URL) {
     const { RedisLimits } = await import('./limits-redis.ts');
-    return RedisLimits.fromUrl(env.REDIS_URL, `shared through Redis at ${redactUrl(env.REDIS_URL)}`);
+    return RedisLimits.fromUrl(env.REDIS_URL, { describe: `shared through Redis at ${redactUrl(env.REDIS_URL)}` });
   }
   return new MemoryLimits();
 }
