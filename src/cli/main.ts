@@ -4,12 +4,14 @@ import type { Command } from './command.ts';
 import { data } from './data.ts';
 import { generateCommand } from './generate.ts';
 import { info } from './info.ts';
+import { keysCommand } from './keys.ts';
 import { start } from './start.ts';
 import { tokenize } from './tokenize.ts';
 import { tokenizer } from './tokenizer.ts';
 import { trainCommand } from './train.ts';
+import { usageCommand } from './usage.ts';
 
-const commands: Command[] = [start, info, tokenize, tokenizer, data, trainCommand, generateCommand];
+const commands: Command[] = [start, info, tokenize, tokenizer, data, trainCommand, generateCommand, keysCommand, usageCommand];
 
 function help(): string {
   const w = Math.max(...commands.map((c) => c.name.length));

@@ -177,6 +177,9 @@ export class GatewayMetrics {
     if (o.firstTokenMs !== undefined) this.firstToken.observe({ model: o.model }, o.firstTokenMs / 1000);
   }
 
+  /** A 429, by the limit that refused it: 'requests', 'tokens' or 'usage_cap'. */
+  observeRefusal(limit: string): void { this.rateLimited.inc({ limit }); }
+
   /** Pair each enter with one leave (in a finally) so the gauge cannot drift. */
   enterQueue(model: string): void { this.queueDepth.inc({ model }); }
   leaveQueue(model: string): void { this.queueDepth.dec({ model }); }

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { KeyStore, maskKey } from '../../src/gateway/keys.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tetra-keys-'));
@@ -76,5 +77,38 @@ describe('the API key store', () => {
     const { key, record } = store.create('default');
     assert.equal(maskKey(key), `${record.prefix}...`);
     assert.equal(maskKey('sk-something-else-1234'), 'sk-***1234');
+  });
+});
+
+describe('tetra keys', () => {
+  const bin = join(import.meta.dirname, '../../bin/tetra.js');
+  const tetra = (args: string[], home: string) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, TETRA_HOME: home } });
+
+  it('creates a key printed alone on stdout, lists it without the secret, and revokes it', () => {
+    const home = tmp();
+    const c = tetra(['keys', 'create', '--plan', 'default', '--name', 'alice'], home);
+    assert.equal(c.status, 0, c.stderr);
+    const key = c.stdout.trim();
+    assert.match(key, /^sk-tetra-\w{51}$/);
+    assert.match(c.stderr, /only time the key is shown/);
+    const l = tetra(['keys', 'list'], home);
+    assert.match(l.stdout, new RegExp(`key_${key.slice(9, 17)}\\s+${key.slice(0, 17)}\\.\\.\\.\\s+default\\s+alice`));
+    assert.ok(!l.stdout.includes(key.slice(17)));
+    assert.equal(new KeyStore(join(home, 'tetra.db')).verify(key).ok, true);
+    const r = tetra(['keys', 'revoke', key.slice(0, 17)], home);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(new KeyStore(join(home, 'tetra.db')).verify(key).ok, false);
+  });
+
+  it('refuses a plan that is not in the plans file, and unknown actions, with one line and exit 2', () => {
+    const home = tmp();
+    const c = tetra(['keys', 'create', '--plan', 'gold'], home);
+    assert.equal(c.status, 2);
+    assert.equal(c.stderr.trim(), "tetra keys create: no plan 'gold' in built-in (plans: default)");
+    assert.equal(tetra(['keys', 'create'], home).status, 2);
+    assert.equal(tetra(['keys', 'rotate'], home).status, 2);
+    const r = tetra(['keys', 'revoke', 'key_nope'], home);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /no key 'key_nope'/);
   });
 });

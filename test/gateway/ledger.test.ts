@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LedgerRow } from '../../src/gateway/governance.ts';
@@ -90,5 +91,32 @@ describe('the usage ledger', () => {
     assert.equal(r.promptTokens, 7);
     assert.equal(r.status, 200);
     console.log(`# kill -9 after ${ok.length} answers (${sent} sent, ${failed} failed); ${ledger.count()} rows, none missing`);
+  });
+});
+
+describe('tetra usage', () => {
+  const bin = join(import.meta.dirname, '../../bin/tetra.js');
+  it('prints usage by key, model and day with a total line, or JSON', () => {
+    const dir = tmp();
+    const db = join(dir, 'tetra.db');
+    const ledger = new SqliteLedger(db);
+    ledger.record(row({ requestId: 'a' }));
+    ledger.record(row({ requestId: 'b', keyId: null, model: 'tetra-small-0001', cost: 0 }));
+    ledger.close();
+    const t = spawnSync(process.execPath, [bin, 'usage', '--db', db], { encoding: 'utf8' });
+    assert.equal(t.status, 0, t.stderr);
+    const lines = t.stdout.trim().split('\n');
+    assert.match(lines[0], /^KEY\s+MODEL\s+DAY\s+REQUESTS\s+ERRORS\s+PROMPT\s+COMPLETION\s+COST\s+AVG_MS\s+MAX_MS$/);
+    assert.match(lines[1], /^\(loopback\)\s+tetra-small-0001\s+2026-03-14\s+1\s+0\s+1000\s+500\s+\$0\.0000/);
+    assert.match(lines[2], /^key_a\s+gpt-4-0314\s+2026-03-14\s+1\s+0\s+1000\s+500\s+\$0\.0600/);
+    assert.match(lines[3], /^total\s+2\s+0\s+2000\s+1000\s+\$0\.0600/);
+    const j = spawnSync(process.execPath, [bin, 'usage', '--db', db, '--by', 'model', '--json'], { encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(j.stdout).map((r: { model: string; requests: number }) => [r.model, r.requests]), [['gpt-4-0314', 1], ['tetra-small-0001', 1]]);
+    const bad = spawnSync(process.execPath, [bin, 'usage', '--db', db, '--since', 'yesterday'], { encoding: 'utf8' });
+    assert.equal(bad.status, 2);
+    assert.equal(bad.stderr.trim(), "tetra usage: --since must be a date like 2026-03-14, got 'yesterday'");
+    const none = spawnSync(process.execPath, [bin, 'usage', '--db', join(dir, 'nope.db')], { encoding: 'utf8' });
+    assert.equal(none.status, 1);
+    assert.match(none.stderr, /no ledger at .*nope\.db/);
   });
 });
