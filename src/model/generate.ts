@@ -16,6 +16,8 @@ export interface GenerateOptions extends SamplingOptions {
   decode?: (ids: number[]) => string;
   /** Report each chosen token's logprob and this many top alternatives (0 = just the chosen one). */
   logprobs?: number;
+  /** Edits a sequence's logits in place before sampling (penalties, logit bias, masks). */
+  processLogits?: (seq: number, logits: Float32Array, generated: readonly number[]) => void;
 }
 
 export interface GeneratedToken {
@@ -60,6 +62,7 @@ export function* generateStream(model: GPT, backend: Backend<Float32Array>, prom
     for (let j = 0; j < live.length; j++) {
       const { s, i } = live[j];
       const row = logits.subarray(j * V, (j + 1) * V);
+      o.processLogits?.(i, row, s.out.tokens);
       const token = sample(row, o, s.rng);
       if (stopTokens.has(token)) { s.done = true; s.out.finishReason = 'stop'; continue; }
       const event: GeneratedToken = { seq: i, token };

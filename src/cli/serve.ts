@@ -1,0 +1,108 @@
+// `tetra serve`: the OpenAI-compatible API over a checkpoint, a GGUF, an upstream server, or a
+// full catalog config. Prints `listening on http://HOST:PORT` on stdout once it accepts requests.
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { openBuiltinEngine, type ChatEngine } from '../engine/index.ts';
+import {
+  Catalog, CatalogError, createGateway, DEFAULT_PLAN, isLoopback, loadCatalogFile, loopbackAuth, MemoryLedger, parseCatalog,
+  reportOnlyLimits, staticKeyAuth, type Auth, type CatalogConfig, type EngineSpec, type Plan,
+} from '../gateway/index.ts';
+import { numberFlag, UsageError } from './args.ts';
+import type { Command } from './command.ts';
+import { resolveCheckpoint } from './generate.ts';
+
+const cmd = 'tetra serve';
+
+/**
+ * Engine kinds this build can start. The llamacpp and upstream engines plug in here
+ * (src/engine/llamacpp.ts, src/engine/upstream.ts) when they land.
+ */
+export const engineOpeners: Record<string, (spec: EngineSpec) => Promise<ChatEngine>> = {
+  builtin: (spec) => {
+    if (typeof spec.checkpoint !== 'string') throw new UsageError(`${cmd}: a builtin engine needs "checkpoint": DIR`);
+    return openBuiltinEngine(resolveCheckpoint(spec.checkpoint));
+  },
+};
+
+function today(path: string): string {
+  try { return statSync(path).mtime.toISOString().slice(0, 10); } catch { return new Date().toISOString().slice(0, 10); }
+}
+
+/** The catalog for --checkpoint / --gguf / --upstream: one snapshot and a moving alias (upstream: its own name). */
+function singleEngineCatalog(f: Record<string, unknown>): CatalogConfig {
+  if (f.checkpoint) {
+    const dir = resolveCheckpoint(String(f.checkpoint));
+    const snap = `tetra-${today(join(dir, 'checkpoint.json'))}`;
+    return parseCatalog({ engines: { builtin: { kind: 'builtin', checkpoint: dir } }, models: [{ id: snap, engine: 'builtin' }, { id: 'tetra', alias: snap }], default_model: 'tetra' }, '--checkpoint');
+  }
+  if (f.gguf) {
+    const snap = `gguf-${today(String(f.gguf))}`;
+    return parseCatalog({ engines: { gguf: { kind: 'llamacpp', gguf: String(f.gguf) } }, models: [{ id: snap, engine: 'gguf' }, { id: 'gguf', alias: snap }] }, '--gguf');
+  }
+  const name = String(f['upstream-model'] ?? 'upstream');
+  const spec: EngineSpec = { kind: 'upstream', url: String(f.upstream), ...(f['upstream-key'] ? { key: String(f['upstream-key']) } : {}), ...(f['upstream-model'] ? { model: name } : {}) };
+  return parseCatalog({ engines: { upstream: spec }, models: [{ id: name, engine: 'upstream', owned_by: 'upstream' }] }, '--upstream');
+}
+
+/** Keys from the config's "keys" section ({"SECRET": {"plan": NAME}}) with "plans"; none = loopback only. */
+function authFrom(raw: Record<string, unknown>): { auth: Auth; keyed: boolean } {
+  const keys = raw.keys as Record<string, { plan?: string }> | undefined;
+  if (!keys || Object.keys(keys).length === 0) return { auth: loopbackAuth(), keyed: false };
+  const plans: Record<string, Plan> = {};
+  for (const [name, p] of Object.entries((raw.plans ?? {}) as Record<string, Partial<Plan>>)) plans[name] = { ...DEFAULT_PLAN, ...p, name };
+  return { auth: staticKeyAuth(keys, plans), keyed: true };
+}
+
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'serve the OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/models)',
+  usage: 'tetra serve (--checkpoint DIR | --gguf FILE | --upstream URL [--upstream-key KEY] [--upstream-model NAME] | --config FILE) [--host H] [--port P]',
+  flags: {
+    checkpoint: { type: 'string', help: 'serve a tetra checkpoint (or the newest in a run directory)' },
+    gguf: { type: 'string', help: 'serve a GGUF model through llama.cpp' },
+    upstream: { type: 'string', help: 'proxy an OpenAI-compatible server at this base URL' },
+    'upstream-key': { type: 'string', help: 'API key for --upstream' },
+    'upstream-model': { type: 'string', help: 'model name at --upstream (also its id here)' },
+    config: { type: 'string', help: 'catalog config file: engines, models, aliases, keys, plans (README "API")' },
+    host: { type: 'string', help: 'address to bind', default: '127.0.0.1' },
+    port: { type: 'number', help: 'port (0 picks a free one)', default: 8080 },
+  },
+  async run(f) {
+    const sources = ['checkpoint', 'gguf', 'upstream', 'config'].filter((k) => f[k] !== undefined);
+    if (sources.length === 0) throw new UsageError(`${cmd}: no default model is embedded yet; pass --checkpoint DIR, --gguf FILE, --upstream URL or --config FILE`);
+    if (sources.length > 1) throw new UsageError(`${cmd}: pass one of --${sources.join(', --')}, not several (a --config file can hold several engines)`);
+    const port = numberFlag(f, 'port', 0, 65535, cmd);
+    const host = String(f.host);
+    let config: CatalogConfig;
+    try { config = f.config ? loadCatalogFile(String(f.config)) : singleEngineCatalog(f); } catch (e) {
+      if (e instanceof CatalogError) throw new UsageError(`${cmd}: ${e.message}`);
+      throw e;
+    }
+    const { auth, keyed } = authFrom(config.raw);
+    if (!keyed && !isLoopback(host) && host !== 'localhost') {
+      throw new UsageError(`${cmd}: no API keys are configured, so the server only serves this machine; bind --host 127.0.0.1, or add "keys" to a --config file to serve ${host}`);
+    }
+    const engines = new Map<string, ChatEngine>();
+    for (const [name, spec] of Object.entries(config.engines)) {
+      const open = engineOpeners[spec.kind];
+      if (!open) throw new UsageError(`${cmd}: engine "${name}" is of kind "${spec.kind}", which this build cannot start yet (available: ${Object.keys(engineOpeners).join(', ')})`);
+      engines.set(name, await open(spec));
+    }
+    for (const s of config.snapshots) {
+      const w = engines.get(s.engine)!.contextWindow();
+      if (s.contextWindow && s.contextWindow > w) console.error(`${cmd}: warning: ${s.id} promises a ${s.contextWindow}-token window but engine "${s.engine}" holds ${w}; long requests will fail with context_length_exceeded`);
+    }
+    const gateway = createGateway({ catalog: new Catalog(config), engines, auth, limits: reportOnlyLimits, ledger: new MemoryLedger() });
+    const url = await gateway.listen(port, host);
+    if (!keyed) console.error(`${cmd}: no API keys configured: answering loopback clients only`);
+    console.error(`${cmd}: models ${new Catalog(config).entries().map((e) => e.alias ? `${e.id} -> ${e.snapshot.id}` : e.id).join(', ')}`);
+    console.log(`listening on ${url}`);
+    await new Promise<void>((resolve) => {
+      const stop = () => { process.off('SIGINT', stop).off('SIGTERM', stop); resolve(); };
+      process.on('SIGINT', stop).on('SIGTERM', stop);
+    });
+    await gateway.close();
+    await Promise.all([...engines.values()].map((e) => e.close()));
+    return 0;
+  },
+};

@@ -1,0 +1,234 @@
+// The builtin ChatEngine: tetra's own model from a checkpoint directory. Chat renders with the
+// tokenizer's chat format; n choices decode as one batch (generateStream); text streams through
+// a StreamDecoder with the tail that could still become a stop string held back, so a client
+// never sees text that a stop string later removes. One request runs at a time (the kernels
+// already use every core); others wait in a FIFO queue and leave it when their client does.
+import { GPT, generateStream, KVCache, logSoftmax, step, topLogprobs, type GeneratedToken, type Generation } from '../model/index.ts';
+import { defaultBackend, type Backend } from '../tensor/index.ts';
+import { ContextOverflowError, openTokenizerRef, renderPrompt, StreamDecoder, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
+import { loadCheckpoint } from '../train/index.ts';
+import { EngineError, type ChatEngine, type ChatRequest, type CompletionRequest, type EngineCapabilities, type EngineEvent, type EngineMessage, type SamplingParams, type TokenLogprobInfo } from './types.ts';
+
+const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
+
+/** Longest suffix of text that is a proper prefix of some stop string (that much must be held back). */
+function heldBack(text: string, stops: readonly string[]): number {
+  let keep = 0;
+  for (const s of stops) {
+    for (let k = Math.min(s.length - 1, text.length); k > keep; k--) {
+      if (text.endsWith(s.slice(0, k))) { keep = k; break; }
+    }
+  }
+  return keep;
+}
+
+interface Choice {
+  decoder: StreamDecoder;
+  text: string;
+  emitted: number;
+  pending: { info: TokenLogprobInfo; start: number }[];
+  done: boolean;
+}
+
+export class BuiltinEngine implements ChatEngine {
+  readonly kind = 'builtin';
+  readonly capabilities: EngineCapabilities = { imageInput: false, logprobs: true, jsonSchema: false, completions: true };
+  private busy = false;
+  private readonly waiters: (() => void)[] = [];
+  private readonly stopIds: number[];
+  private readonly utf8 = new TextDecoder();
+
+  constructor(readonly model: GPT, readonly tok: Tokenizer, readonly backend: Backend<Float32Array> = defaultBackend()) {
+    if (tok.idLimit > model.config.vocabSize) {
+      throw new Error(`the tokenizer produces ids up to ${tok.idLimit - 1} but the model's vocabulary has ${model.config.vocabSize} rows: this checkpoint was trained with another tokenizer`);
+    }
+    // Every special token ends a reply: <|end|> closes the turn, the others never belong in text.
+    this.stopIds = Object.values(tok.specials);
+  }
+
+  contextWindow(): number { return this.model.config.contextLength; }
+  queueDepth(): number { return this.waiters.length; }
+  async close(): Promise<void> {}
+
+  async countChatTokens(messages: EngineMessage[]): Promise<number> { return this.render(messages).length; }
+  async countTextTokens(text: string): Promise<number> { return this.tok.encode(text).length; }
+
+  private render(messages: EngineMessage[]): number[] {
+    for (const m of messages) {
+      if (typeof m.content !== 'string' && m.content.some((p) => p.type === 'image')) {
+        throw new EngineError('This model does not accept image input (the builtin model has no vision yet); send text only.', 400, 'unsupported_capability', 'messages');
+      }
+    }
+    try {
+      return renderPrompt(this.tok, messages as ChatMessage[]).ids;
+    } catch (e) {
+      if (e instanceof ContextOverflowError) throw new EngineError(e.message, 400, 'context_length_exceeded', 'messages');
+      throw new EngineError(`The messages could not be rendered: ${(e as Error).message}`, 400, 'invalid_request', 'messages');
+    }
+  }
+
+  private tokenInfo(id: number, logprob: number, top: { token: number; logprob: number }[]): TokenLogprobInfo {
+    const text = (t: number) => { const b = this.tok.tokenBytes(t); return { token: this.utf8.decode(b), bytes: Array.from(b) }; };
+    return { ...text(id), logprob, top: top.map((t) => ({ ...text(t.token), logprob: t.logprob })) };
+  }
+
+  private checkWindow(prompt: number, maxTokens: number | undefined, what: string): number {
+    const ctx = this.contextWindow();
+    const budget = maxTokens ?? ctx - prompt;
+    if (prompt + Math.max(budget, 1) > ctx && !(maxTokens === 0 && prompt <= ctx)) {
+      throw new EngineError(`This model's maximum context length is ${ctx} tokens. However, you requested ${prompt + budget} tokens (${prompt} in the ${what}, ${budget} in the completion). Please reduce the length of the ${what} or completion.`, 400, 'context_length_exceeded', what);
+    }
+    return budget;
+  }
+
+  // ------------------------------------------------------------------------------------ queue
+
+  private async acquire(signal: AbortSignal): Promise<boolean> {
+    if (signal.aborted) return false;
+    if (!this.busy) { this.busy = true; return true; }
+    return new Promise((resolve) => {
+      const onAbort = () => {
+        const i = this.waiters.indexOf(go);
+        if (i >= 0) this.waiters.splice(i, 1);
+        resolve(false);
+      };
+      const go = () => { signal.removeEventListener('abort', onAbort); resolve(true); };
+      this.waiters.push(go);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private release(): void {
+    const next = this.waiters.shift();
+    if (next) next(); else this.busy = false;
+  }
+
+  // ------------------------------------------------------------------------------- generation
+
+  /** Logit edits before sampling: ids the tokenizer cannot decode, logit_bias, presence/frequency penalties. */
+  private logitsHook(p: SamplingParams): (seq: number, logits: Float32Array, generated: readonly number[]) => void {
+    const V = this.model.config.vocabSize, limit = this.tok.idLimit;
+    const bias = Object.entries(p.logitBias).map(([k, v]) => [Number(k), v] as const).filter(([k]) => k < V);
+    return (_seq, logits, generated) => {
+      for (let v = limit; v < V; v++) logits[v] = -Infinity;
+      for (const [k, b] of bias) logits[k] += b;
+      if (p.presencePenalty || p.frequencyPenalty) {
+        const counts = new Map<number, number>();
+        for (const t of generated) counts.set(t, (counts.get(t) ?? 0) + 1);
+        for (const [t, c] of counts) logits[t] -= p.presencePenalty + p.frequencyPenalty * c;
+      }
+    };
+  }
+
+  /** Decodes n choices from one prompt, streaming text events; ends with done per choice, returns completion tokens. */
+  private async *decode(prompt: number[], p: SamplingParams, maxTokens: number, signal: AbortSignal): AsyncGenerator<EngineEvent, number> {
+    const stops = p.stop;
+    const choices: Choice[] = Array.from({ length: p.n }, () => ({ decoder: new StreamDecoder(this.tok), text: '', emitted: 0, pending: [], done: false }));
+    const it = generateStream(this.model, this.backend, Array.from({ length: p.n }, () => Int32Array.from(prompt)), {
+      maxTokens,
+      temperature: p.topP === 0 ? 0 : p.temperature,
+      topP: p.topP === 0 ? 1 : p.topP,
+      seed: p.seed ?? Math.floor(Math.random() * 2 ** 31),
+      stopTokens: this.stopIds,
+      ...(stops.length ? { stopStrings: stops, decode: (ids: number[]) => this.tok.decode(ids) } : {}),
+      ...(p.topLogprobs === null ? {} : { logprobs: p.topLogprobs }),
+      processLogits: this.logitsHook(p),
+    });
+    const release = (c: Choice, upTo: number, index: number): EngineEvent | null => {
+      const text = c.text.slice(c.emitted, upTo);
+      const logprobs = p.topLogprobs === null ? undefined : c.pending.filter((x) => x.start < upTo || upTo === c.text.length).map((x) => x.info);
+      c.pending = p.topLogprobs === null ? [] : c.pending.filter((x) => !(x.start < upTo || upTo === c.text.length));
+      c.emitted = upTo;
+      if (!text && !logprobs?.length) return null;
+      return { type: 'text', index, text, ...(logprobs ? { logprobs } : {}) };
+    };
+    let result: IteratorResult<GeneratedToken, Generation[]>;
+    while (!(result = it.next()).done) {
+      const ev = result.value, c = choices[ev.seq];
+      if (c.done) continue;
+      const start = c.text.length;
+      c.text += c.decoder.push(ev.token);
+      if (p.topLogprobs !== null) c.pending.push({ info: this.tokenInfo(ev.token, ev.logprob!, ev.top ?? []), start });
+      let cut = -1;
+      for (const s of stops) { const k = c.text.indexOf(s, Math.max(0, c.emitted - s.length)); if (k >= 0 && (cut < 0 || k < cut)) cut = k; }
+      if (cut >= 0) {
+        c.pending = c.pending.filter((x) => x.start < cut);
+        const e = release(c, cut, ev.seq);
+        c.pending = [];
+        if (e) yield e;
+        c.done = true;
+        yield { type: 'done', index: ev.seq, finishReason: 'stop' };
+      } else {
+        const e = release(c, c.text.length - heldBack(c.text, stops), ev.seq);
+        if (e) yield e;
+      }
+      await yieldToLoop();
+      if (signal.aborted) return 0;
+    }
+    const gens = result.value;
+    for (let i = 0; i < choices.length; i++) {
+      const c = choices[i];
+      if (c.done) continue;
+      c.text += c.decoder.flush();
+      const e = release(c, c.text.length, i);
+      if (e) yield e;
+      yield { type: 'done', index: i, finishReason: gens[i].finishReason };
+    }
+    return gens.reduce((s, g) => s + g.tokens.length, 0);
+  }
+
+  async *chat(req: ChatRequest, signal: AbortSignal): AsyncGenerator<EngineEvent> {
+    if (req.responseFormat.type !== 'text') {
+      throw new EngineError(`response_format ${req.responseFormat.type} is not supported by the builtin model yet (no JSON constraint); omit response_format.`, 400, 'unsupported_capability', 'response_format');
+    }
+    const prompt = this.render(req.messages);
+    const maxTokens = this.checkWindow(prompt.length, req.maxTokens, 'messages');
+    if (!(await this.acquire(signal))) return;
+    try {
+      const completion = yield* this.decode(prompt, req, maxTokens, signal);
+      if (signal.aborted) return;
+      yield { type: 'usage', promptTokens: prompt.length, completionTokens: completion };
+    } finally {
+      this.release();
+    }
+  }
+
+  async *complete(req: CompletionRequest, signal: AbortSignal): AsyncGenerator<EngineEvent> {
+    if (req.responseFormat.type !== 'text') throw new EngineError('response_format is not supported on completions', 400, 'unsupported_capability', 'response_format');
+    const ids = this.tok.encode(req.prompt);
+    // Documents were pretrained after <|endoftext|>, so the prompt is read as the start of one;
+    // it also gives the prompt's first token a real logprob.
+    const context = [this.tok.special('<|endoftext|>'), ...ids];
+    const maxTokens = this.checkWindow(context.length, req.maxTokens, 'prompt');
+    if (!(await this.acquire(signal))) return;
+    try {
+      if (req.echo) {
+        let logprobs: TokenLogprobInfo[] | undefined;
+        if (req.topLogprobs !== null && ids.length) {
+          const V = this.model.config.vocabSize;
+          const logits = step(this.model, this.backend, [{ cache: new KVCache(this.model.config, context.length), tokens: Int32Array.from(context) }], true);
+          logprobs = ids.map((id, j) => {
+            const lp = logSoftmax(logits.subarray(j * V, (j + 1) * V));
+            return this.tokenInfo(id, lp[id], topLogprobs(lp, req.topLogprobs!));
+          });
+          await yieldToLoop();
+        }
+        for (let i = 0; i < req.n; i++) yield { type: 'text', index: i, text: req.prompt, echo: true, ...(logprobs ? { logprobs } : {}) };
+      }
+      let completion = 0;
+      if (maxTokens > 0) completion = yield* this.decode(context, req, maxTokens, signal);
+      else for (let i = 0; i < req.n; i++) yield { type: 'done', index: i, finishReason: 'length' };
+      if (signal.aborted) return;
+      yield { type: 'usage', promptTokens: ids.length, completionTokens: completion };
+    } finally {
+      this.release();
+    }
+  }
+}
+
+/** Loads a checkpoint directory and its tokenizer. */
+export async function openBuiltinEngine(dir: string, backend?: Backend<Float32Array>): Promise<BuiltinEngine> {
+  const ck = loadCheckpoint(dir, { withOptimizer: false });
+  const tok = await openTokenizerRef(ck.meta.tokenizer ?? { name: 'bytes' });
+  return new BuiltinEngine(new GPT(ck.config, ck.params, { requiresGrad: false }), tok, backend);
+}

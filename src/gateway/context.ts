@@ -1,0 +1,108 @@
+// What every route shares: the options the gateway was built with, and the steps of serving a
+// generation request in the order governance.ts prescribes (authenticate, resolve the model and
+// check the plan, admit, ... generate ..., settle and record).
+import { createHash, randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { ChatEngine } from '../engine/types.ts';
+import type { Catalog, Snapshot } from './catalog.ts';
+import { ApiError, modelNotFound } from './errors.ts';
+import type { Admission, Auth, Ledger, Limits, Principal } from './governance.ts';
+import { bearer } from './http.ts';
+import type { ImageLimits } from './images.ts';
+import type { GatewayMetrics } from './metrics.ts';
+
+export interface GatewayOptions {
+  catalog: Catalog;
+  /** Engines by the names the catalog's snapshots use. */
+  engines: Map<string, ChatEngine>;
+  auth: Auth;
+  limits: Limits;
+  ledger: Ledger;
+  metrics?: GatewayMetrics;
+  /** Body size limit in bytes (default 32 MiB: room for a few base64 images). */
+  maxBodyBytes?: number;
+  /** The whole body must arrive within this many ms (default 30 s). */
+  bodyTimeoutMs?: number;
+  maxJsonDepth?: number;
+  images?: Partial<ImageLimits>;
+  /** Where unexpected errors are reported (default stderr). */
+  log?: (line: string) => void;
+}
+
+/** Per request: filled in as the request goes through, read by the metrics and ledger at the end. */
+export interface RequestState {
+  id: string;
+  route: string;
+  started: number;
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export const newId = (prefix: string) => `${prefix}-${randomBytes(12).toString('base64url')}`;
+
+/** A stable fingerprint of the serving configuration: changes when the snapshot's engine setup does. */
+export function fingerprint(s: Snapshot, engine: ChatEngine, spec: unknown): string {
+  return 'fp_' + createHash('sha256').update(JSON.stringify([s.id, s.engine, engine.kind, spec ?? null])).digest('hex').slice(0, 10);
+}
+
+export interface Served {
+  principal: Principal;
+  snapshot: Snapshot;
+  engine: ChatEngine;
+  fingerprint: string;
+  window: number;
+}
+
+export async function authenticate(o: GatewayOptions, req: IncomingMessage): Promise<Principal> {
+  return o.auth.authenticate(bearer(req), req.socket.remoteAddress ?? '');
+}
+
+/** The snapshot and engine for a model id the principal's plan may use; 404 otherwise (as OpenAI does for models without access). */
+export function resolveModel(o: GatewayOptions, principal: Principal, model: string): Served {
+  const r = o.catalog.resolve(model);
+  const allowed = (id: string) => principal.plan.models.includes('*') || principal.plan.models.includes(id);
+  if (!r || !(allowed(model) || allowed(r.snapshot.id))) throw modelNotFound(model);
+  const engine = o.engines.get(r.snapshot.engine);
+  if (!engine) throw new ApiError(503, `The engine "${r.snapshot.engine}" for model ${r.snapshot.id} is not running; check the server's configuration and logs.`, 'server_error', null, 'engine_unavailable');
+  return {
+    principal, snapshot: r.snapshot, engine,
+    fingerprint: fingerprint(r.snapshot, engine, o.catalog.config.engines[r.snapshot.engine]),
+    window: r.snapshot.contextWindow ?? engine.contextWindow(),
+  };
+}
+
+/** OpenAI's context error, with the counts; `completion` undefined = no max_tokens given. */
+export function checkContext(window: number, prompt: number, completion: number | undefined, param = 'messages'): number {
+  const what = param === 'messages' ? 'messages' : 'prompt';
+  if (completion === undefined) {
+    if (prompt >= window) {
+      throw new ApiError(400, `This model's maximum context length is ${window} tokens. However, your ${what} resulted in ${prompt} tokens, which leaves no room for a completion. Please reduce the length of the ${what}.`, 'invalid_request_error', param, 'context_length_exceeded');
+    }
+    return window - prompt;
+  }
+  if (prompt + completion > window) {
+    throw new ApiError(400, `This model's maximum context length is ${window} tokens. However, you requested ${prompt + completion} tokens (${prompt} in the ${what}, ${completion} in the completion). Please reduce the length of the ${what} or completion.`, 'invalid_request_error', param, 'context_length_exceeded');
+  }
+  return completion;
+}
+
+export function costUsd(s: Snapshot, principal: Principal, prompt: number, completion: number): number {
+  return ((prompt * s.prices.prompt + completion * s.prices.completion) / 1000) * principal.plan.priceMultiplier;
+}
+
+/** Settles the admission and writes the ledger row; failures here are logged, never sent to a client that already has its answer. */
+export async function account(o: GatewayOptions, st: RequestState, served: Served, admission: Admission, status: number): Promise<void> {
+  const total = st.promptTokens + st.completionTokens;
+  try {
+    await admission.settle(total);
+    o.ledger.record({
+      requestId: st.id, keyId: served.principal.key?.id ?? null, plan: served.principal.plan.name, model: served.snapshot.id,
+      endpoint: st.route, promptTokens: st.promptTokens, completionTokens: st.completionTokens,
+      cost: costUsd(served.snapshot, served.principal, st.promptTokens, st.completionTokens),
+      latencyMs: performance.now() - st.started, status, createdAt: new Date().toISOString(),
+    });
+  } catch (e) {
+    (o.log ?? console.error)(`tetra serve: accounting for ${st.id} failed: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,123 @@
+// The gateway: node:http with a small exact-match router (the API has a handful of fixed paths,
+// so a table lookup beats a general router on the p99 overhead budget). Every answer that is not
+// a success is an OpenAI error envelope, including unknown paths and wrong methods.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chatCompletions } from './chat.ts';
+import { completions } from './completions.ts';
+import { authenticate, type GatewayOptions, type RequestState } from './context.ts';
+import { ApiError, modelNotFound, toApiError } from './errors.ts';
+import { sendError, sendJson, type BodyLimits } from './http.ts';
+import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './images.ts';
+import { BasicMetrics, type GatewayMetrics } from './metrics.ts';
+
+type Handler = (req: IncomingMessage, res: ServerResponse, st: RequestState, path: string) => Promise<void> | void;
+
+export interface Gateway {
+  /** The node:http request listener (mount it in another server if you like). */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Listens; port 0 picks a free port. Resolves to the URL clients use. */
+  listen(port: number, host: string): Promise<string>;
+  close(): Promise<void>;
+  readonly server: Server;
+  readonly metrics: GatewayMetrics;
+}
+
+function modelObject(o: GatewayOptions, id: string) {
+  const e = o.catalog.entries().find((x) => x.id === id)!;
+  const s = e.snapshot;
+  const engine = o.engines.get(s.engine);
+  return {
+    id, object: 'model', created: s.created, owned_by: s.ownedBy,
+    // Beyond OpenAI's four fields: what a client needs to pick and budget a model.
+    snapshot: s.id, alias: e.alias,
+    context_window: s.contextWindow ?? engine?.contextWindow() ?? null,
+    image_input: s.imageInput && (engine?.capabilities.imageInput ?? false),
+    pricing: { prompt_per_1k: s.prices.prompt, completion_per_1k: s.prices.completion, currency: 'USD' },
+    deprecation_date: s.deprecationDate,
+  };
+}
+
+export function createGateway(o: GatewayOptions): Gateway {
+  const metrics = o.metrics ?? new BasicMetrics();
+  const body: BodyLimits = { maxBytes: o.maxBodyBytes ?? 32 << 20, timeoutMs: o.bodyTimeoutMs ?? 30_000, maxDepth: o.maxJsonDepth ?? 64 };
+  const images: ImageLimits = { ...DEFAULT_IMAGE_LIMITS, ...o.images };
+  const log = o.log ?? ((l: string) => console.error(l));
+
+  const routes = new Map<string, Map<string, Handler>>();
+  const route = (method: string, path: string, h: Handler) => {
+    if (!routes.has(path)) routes.set(path, new Map());
+    routes.get(path)!.set(method, h);
+  };
+  route('POST', '/v1/chat/completions', (req, res, st) => chatCompletions(o, body, images, req, res, st));
+  route('POST', '/v1/completions', (req, res, st) => completions(o, body, req, res, st));
+  route('GET', '/v1/models', async (req, res) => {
+    await authenticate(o, req);
+    sendJson(res, 200, { object: 'list', data: o.catalog.entries().map((e) => modelObject(o, e.id)) });
+  });
+  route('GET', '/v1/models/*', async (req, res, _st, path) => {
+    await authenticate(o, req);
+    let id: string;
+    try { id = decodeURIComponent(path.slice('/v1/models/'.length)); } catch { id = path.slice('/v1/models/'.length); }
+    if (!o.catalog.resolve(id)) throw modelNotFound(id);
+    sendJson(res, 200, modelObject(o, id));
+  });
+  route('GET', '/healthz', (_req, res) => {
+    const engines = Object.fromEntries([...o.engines].map(([name, e]) => [name, { kind: e.kind, queue_depth: e.queueDepth() }]));
+    sendJson(res, 200, { status: 'ok', models: o.catalog.entries().length, engines });
+  });
+  route('GET', '/metrics', (_req, res) => {
+    const depth: Record<string, number> = {};
+    for (const s of o.catalog.config.snapshots) depth[s.id] = o.engines.get(s.engine)?.queueDepth() ?? 0;
+    const text = metrics.render(depth);
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  });
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const table = routes.get(path) ?? (path.startsWith('/v1/models/') && path.length > 11 ? routes.get('/v1/models/*') : undefined);
+    const st: RequestState = { id: '', route: table ? (routes.get(path) ? path : '/v1/models/{id}') : 'unknown', started: performance.now(), model: '-', promptTokens: 0, completionTokens: 0 };
+    res.on('finish', () => metrics.observe({ route: st.route, model: st.model, status: res.statusCode, latencyMs: performance.now() - st.started, promptTokens: st.promptTokens, completionTokens: st.completionTokens }));
+    const fail = (e: unknown) => {
+      const err = toApiError(e);
+      if (err.status >= 500 && !(e instanceof ApiError)) log(`tetra serve: ${req.method} ${path} failed: ${(e as Error)?.stack ?? e}`);
+      try { sendError(res, err); } catch { res.destroy(); }
+    };
+    if (!table) return fail(new ApiError(404, `Invalid URL (${req.method} ${path}); see GET /v1/models, POST /v1/chat/completions, POST /v1/completions.`, 'invalid_request_error', null, 'unknown_url'));
+    const h = table.get(req.method ?? '');
+    if (!h) return fail(new ApiError(405, `${req.method} is not allowed on ${path}; use ${[...table.keys()].join(' or ')}.`, 'invalid_request_error', null, 'method_not_allowed', { allow: [...table.keys()].join(', ') }));
+    try {
+      const r = h(req, res, st, path);
+      if (r) r.catch(fail);
+    } catch (e) { fail(e); }
+  }
+
+  // Node's own request timeout answers with a bare 408; ours (bodyTimeoutMs) fires first and uses the envelope.
+  const server = createServer({ requestTimeout: body.timeoutMs + 5_000, headersTimeout: Math.min(20_000, body.timeoutMs + 5_000), keepAliveTimeout: 5_000 }, handle);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Malformed HTTP (bad request line, oversized headers): answer in the envelope when the socket still can.
+    if (!socket.writable || err.code === 'ECONNRESET') { socket.destroy(); return; }
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const text = JSON.stringify(new ApiError(status, `The HTTP request is malformed (${err.code ?? 'parse error'}).`, 'invalid_request_error').body());
+    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+  });
+  return {
+    handle, server, metrics,
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const a = server.address() as AddressInfo;
+          resolve(`http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
+    },
+  };
+}
