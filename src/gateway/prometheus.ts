@@ -145,6 +145,7 @@ export class Registry {
 }
 
 // ---- the gateway's metrics ----
+import type { GatewayMetrics as ServerMetrics, RequestObservation as ServerObservation } from './metrics.ts';
 
 /** Seconds; from sub-millisecond gateway work up to multi-minute CPU generations. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -160,7 +161,8 @@ export interface RequestObservation {
   firstTokenMs?: number;
 }
 
-export class GatewayMetrics {
+/** Also the server's GatewayMetrics (src/gateway/metrics.ts): pass it as GatewayOptions.metrics. */
+export class GatewayMetrics implements ServerMetrics {
   readonly registry = new Registry();
   readonly requests = this.registry.counter('tetra_requests_total', 'Requests answered, by model, endpoint and HTTP status.', ['model', 'endpoint', 'status']);
   readonly tokens = this.registry.counter('tetra_tokens_total', 'Tokens processed, by model and kind (prompt or completion).', ['model', 'kind']);
@@ -184,5 +186,14 @@ export class GatewayMetrics {
   enterQueue(model: string): void { this.queueDepth.inc({ model }); }
   leaveQueue(model: string): void { this.queueDepth.dec({ model }); }
 
-  render(): string { return this.registry.render(); }
+  /** The server's per-request hook (its `route` is our `endpoint`). */
+  observe(o: ServerObservation): void {
+    this.observeRequest({ model: o.model, endpoint: o.route, status: o.status, promptTokens: o.status < 400 ? o.promptTokens : 0, completionTokens: o.status < 400 ? o.completionTokens : 0, latencyMs: o.latencyMs });
+  }
+
+  /** queueDepth (per snapshot, sampled at scrape time by the server) replaces the gauge's values. */
+  render(queueDepth?: Record<string, number>): string {
+    if (queueDepth) for (const [model, d] of Object.entries(queueDepth)) this.queueDepth.set({ model }, d);
+    return this.registry.render();
+  }
 }
