@@ -1,12 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LedgerRow } from '../../src/gateway/governance.ts';
 import { SqliteLedger } from '../../src/gateway/ledger.ts';
 import { fixtureServerPath, post, startServer } from './fixtures/processes.ts';
+import { tinyCheckpoint } from './fixture.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tetra-ledger-'));
 const row = (over: Partial<LedgerRow> = {}): LedgerRow => ({
@@ -52,12 +53,8 @@ describe('the usage ledger', () => {
     assert.throws(() => ledger.report({ by: ['colour' as never] }), /cannot group by 'colour'/);
   });
 
-  it('loses nothing under kill -9: every request answered 200 has its row after restart', async () => {
-    const dbPath = join(tmp(), 'tetra.db');
-    const srv = await startServer(fixtureServerPath, {
-      TETRA_DB: dbPath,
-      TETRA_PLANS: JSON.stringify({ plans: { default: { rpm: 1_000_000, tpm: 1_000_000_000 } } }),
-    });
+  /** Loads a server with 32 clients, kill -9s it after `answers` 200s, and checks the ledger. */
+  async function killUnderLoad(srv: Awaited<ReturnType<typeof startServer>>, dbPath: string, body: unknown, answers: number, idOf: (body: string, sent: string) => string) {
     const ok: string[] = [];
     let failed = 0, sent = 0, stop = false;
     // 32 clients, each sending back-to-back requests with its own ids, until the server dies.
@@ -66,8 +63,8 @@ describe('the usage ledger', () => {
         const id = `c${c}-${i}`;
         sent++;
         try {
-          const r = await post(srv.port, '/v1/chat/completions', { prompt_tokens: 7 }, { 'x-request-id': id });
-          if (r.status === 200) ok.push(id); else failed++;
+          const r = await post(srv.port, '/v1/chat/completions', body, { 'x-request-id': id });
+          if (r.status === 200) ok.push(idOf(r.body, id)); else failed++;
         } catch {
           failed++;
           return; // connection refused or reset: the server is gone
@@ -76,7 +73,7 @@ describe('the usage ledger', () => {
     };
     const clients = Array.from({ length: 32 }, (_, c) => client(c));
     // Kill once a few hundred requests have been answered, i.e. in the middle of the load.
-    while (ok.length < 300) await new Promise((r) => setTimeout(r, 5));
+    while (ok.length < answers) await new Promise((r) => setTimeout(r, 5));
     srv.child.kill('SIGKILL');
     await new Promise((r) => srv.child.once('exit', r));
     stop = true;
@@ -88,9 +85,31 @@ describe('the usage ledger', () => {
     assert.ok(ledger.count() >= ok.length);
     assert.ok(failed > 0, 'the kill happened under load (some requests failed)');
     const r = ledger.find(ok[0])[0];
-    assert.equal(r.promptTokens, 7);
     assert.equal(r.status, 200);
     console.log(`# kill -9 after ${ok.length} answers (${sent} sent, ${failed} failed); ${ledger.count()} rows, none missing`);
+    return r;
+  }
+
+  it('loses nothing under kill -9 (fixture server): every request answered 200 has its row after restart', async () => {
+    const dbPath = join(tmp(), 'tetra.db');
+    const srv = await startServer(fixtureServerPath, {
+      TETRA_DB: dbPath,
+      TETRA_PLANS: JSON.stringify({ plans: { default: { rpm: 1_000_000, tpm: 1_000_000_000 } } }),
+    });
+    const r = await killUnderLoad(srv, dbPath, { prompt_tokens: 7 }, 300, (_b, id) => id);
+    assert.equal(r.promptTokens, 7);
+  });
+
+  it('loses nothing under kill -9 (tetra serve): every completion id answered 200 has its row after restart', async () => {
+    const home = tmp();
+    const dbPath = join(home, 'tetra.db');
+    writeFileSync(join(home, 'plans.json'), JSON.stringify({ plans: { default: { rpm: 1_000_000, tpm: 1_000_000_000 } } }));
+    const srv = await startServer(join(import.meta.dirname, '../../bin/tetra.js'), { TETRA_HOME: home }, 60_000,
+      ['serve', '--checkpoint', tinyCheckpoint(), '--port', '0']);
+    const body = { model: 'tetra', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 };
+    const r = await killUnderLoad(srv, dbPath, body, 100, (b) => JSON.parse(b).id);
+    assert.equal(r.completionTokens, 1);
+    assert.match(r.requestId, /^chatcmpl-/);
   });
 });
 
