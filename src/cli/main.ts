@@ -5,13 +5,15 @@ import { data } from './data.ts';
 import { evalCommand } from './eval.ts';
 import { generateCommand } from './generate.ts';
 import { info } from './info.ts';
+import { keysCommand } from './keys.ts';
 import { serveCommand } from './serve.ts';
 import { start } from './start.ts';
 import { tokenize } from './tokenize.ts';
 import { tokenizer } from './tokenizer.ts';
 import { trainCommand } from './train.ts';
+import { usageCommand } from './usage.ts';
 
-const commands: Command[] = [start, info, tokenize, tokenizer, data, trainCommand, generateCommand, serveCommand, evalCommand];
+const commands: Command[] = [start, info, tokenize, tokenizer, data, trainCommand, generateCommand, serveCommand, keysCommand, usageCommand, evalCommand];
 
 function help(): string {
   const w = Math.max(...commands.map((c) => c.name.length));

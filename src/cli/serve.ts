@@ -4,10 +4,11 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LlamaCppEngine, openBuiltinEngine, UpstreamEngine, type ChatEngine } from '../engine/index.ts';
 import {
-  Catalog, CatalogError, createGateway, DEFAULT_PLAN, isLoopback, loadCatalogFile, loopbackAuth, MemoryLedger, parseCatalog,
-  reportOnlyLimits, staticKeyAuth, type Auth, type CatalogConfig, type EngineSpec, type Plan,
+  Catalog, CatalogError, createGateway, DEFAULT_PLAN, isLoopback, loadCatalogFile, loopbackAuth, parseCatalog,
+  staticKeyAuth, type Auth, type CatalogConfig, type EngineSpec, type Plan,
 } from '../gateway/index.ts';
 import { numberFlag, UsageError } from './args.ts';
+import { openGovernance } from '../gateway/setup.ts';
 import type { Command } from './command.ts';
 import { resolveCheckpoint } from './generate.ts';
 
@@ -85,6 +86,8 @@ export const serveCommand: Command = {
     config: { type: 'string', help: 'catalog config file: engines, models, aliases, keys, plans (README "API")' },
     host: { type: 'string', help: 'address to bind', default: '127.0.0.1' },
     port: { type: 'number', help: 'port (0 picks a free one)', default: 8080 },
+    db: { type: 'string', help: 'API keys and usage ledger (default $TETRA_HOME/tetra.db; see tetra keys, tetra usage)' },
+    plans: { type: 'string', help: 'plans file (default $TETRA_HOME/plans.json)' },
   },
   async run(f) {
     const sources = ['checkpoint', 'gguf', 'upstream', 'config'].filter((k) => f[k] !== undefined);
@@ -97,7 +100,9 @@ export const serveCommand: Command = {
       if (e instanceof CatalogError) throw new UsageError(`${cmd}: ${e.message}`);
       throw e;
     }
-    const { auth, keyed } = authFrom(config.raw);
+    // Keys created with `tetra keys` (hashed in the database) unless the config lists its own.
+    const gov = await openGovernance({ db: f.db as string | undefined, plans: f.plans as string | undefined });
+    const { auth, keyed } = config.raw.keys ? authFrom(config.raw) : { auth: gov.auth, keyed: gov.auth.mode() === 'keys' };
     if (!keyed && !isLoopback(host) && host !== 'localhost') {
       throw new UsageError(`${cmd}: no API keys are configured, so the server only serves this machine; bind --host 127.0.0.1, or add "keys" to a --config file to serve ${host}`);
     }
@@ -111,9 +116,10 @@ export const serveCommand: Command = {
       const w = engines.get(s.engine)!.contextWindow();
       if (s.contextWindow && s.contextWindow > w) console.error(`${cmd}: warning: ${s.id} promises a ${s.contextWindow}-token window but engine "${s.engine}" holds ${w}; long requests will fail with context_length_exceeded`);
     }
-    const gateway = createGateway({ catalog: new Catalog(config), engines, auth, limits: reportOnlyLimits, ledger: new MemoryLedger() });
+    const gateway = createGateway({ catalog: new Catalog(config), engines, auth, limits: gov.limits, ledger: gov.ledger, metrics: gov.metrics });
     const url = await gateway.listen(port, host);
     if (!keyed) console.error(`${cmd}: no API keys configured: answering loopback clients only`);
+    for (const line of gov.notices().slice(1)) console.error(`${cmd}: ${line}`);
     console.error(`${cmd}: models ${new Catalog(config).entries().map((e) => e.alias ? `${e.id} -> ${e.snapshot.id}` : e.id).join(', ')}`);
     console.log(`listening on ${url}`);
     await new Promise<void>((resolve) => {
@@ -122,6 +128,7 @@ export const serveCommand: Command = {
     });
     await gateway.close();
     await Promise.all([...engines.values()].map((e) => e.close()));
+    await gov.close();
     return 0;
   },
 };

@@ -77,6 +77,7 @@ export async function chatCompletions(o: GatewayOptions, body: BodyLimits, image
   const headers = { ...admission.headers } as Record<string, string>;
 
   const id = newId('chatcmpl'), created = Math.floor(Date.now() / 1000);
+  st.id = id; // the ledger row's request id is the completion id the client sees
   const head = { id, created, model: snapshot.id, system_fingerprint: served.fingerprint };
   const wantLogprobs = p.topLogprobs !== null;
   let status = 200;

@@ -42,7 +42,8 @@ export async function completions(o: GatewayOptions, body: BodyLimits, req: Inco
   const abort = new AbortController();
   res.on('close', () => { if (!res.writableFinished) abort.abort(); });
 
-  const head = { id: newId('cmpl'), object: 'text_completion', created: Math.floor(Date.now() / 1000), model: snapshot.id, system_fingerprint: served.fingerprint };
+  st.id = newId('cmpl'); // the ledger row's request id is the completion id the client sees
+  const head = { id: st.id, object: 'text_completion', created: Math.floor(Date.now() / 1000), model: snapshot.id, system_fingerprint: served.fingerprint };
   const wantLogprobs = p.topLogprobs !== null;
   const choices = Array.from({ length: p.n * input.prompts.length }, (_, index) => ({
     index, text: '', finish: null as string | null,
