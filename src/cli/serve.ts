@@ -3,10 +3,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LlamaCppEngine, openBuiltinEngine, UpstreamEngine, type ChatEngine } from '../engine/index.ts';
-import {
-  Catalog, CatalogError, createGateway, DEFAULT_PLAN, isLoopback, loadCatalogFile, loopbackAuth, parseCatalog,
-  staticKeyAuth, type Auth, type CatalogConfig, type EngineSpec, type Plan,
-} from '../gateway/index.ts';
+import { Catalog, CatalogError, createGateway, isLoopback, loadCatalogFile, parseCatalog, type CatalogConfig, type EngineSpec } from '../gateway/index.ts';
 import { numberFlag, UsageError } from './args.ts';
 import { openGovernance } from '../gateway/setup.ts';
 import type { Command } from './command.ts';
@@ -64,15 +61,6 @@ function singleEngineCatalog(f: Record<string, unknown>): CatalogConfig {
   return parseCatalog({ engines: { upstream: spec }, models: [{ id: name, engine: 'upstream', owned_by: 'upstream' }] }, '--upstream');
 }
 
-/** Keys from the config's "keys" section ({"SECRET": {"plan": NAME}}) with "plans"; none = loopback only. */
-function authFrom(raw: Record<string, unknown>): { auth: Auth; keyed: boolean } {
-  const keys = raw.keys as Record<string, { plan?: string }> | undefined;
-  if (!keys || Object.keys(keys).length === 0) return { auth: loopbackAuth(), keyed: false };
-  const plans: Record<string, Plan> = {};
-  for (const [name, p] of Object.entries((raw.plans ?? {}) as Record<string, Partial<Plan>>)) plans[name] = { ...DEFAULT_PLAN, ...p, name };
-  return { auth: staticKeyAuth(keys, plans), keyed: true };
-}
-
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'serve the OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/models)',
@@ -100,11 +88,13 @@ export const serveCommand: Command = {
       if (e instanceof CatalogError) throw new UsageError(`${cmd}: ${e.message}`);
       throw e;
     }
-    // Keys created with `tetra keys` (hashed in the database) unless the config lists its own.
+    // Keys live only in the database, as hashes (`tetra keys create`); a config file never holds secrets.
+    if (config.raw.keys) throw new UsageError(`${cmd}: ${f.config}: a "keys" section would store secrets in plain text; create keys with \`tetra keys create --plan NAME\` (only their hashes are stored) and remove it`);
+    if (config.raw.plans) throw new UsageError(`${cmd}: ${f.config}: plans are read from --plans FILE (README "Governance"), not from the catalog; move the "plans" section there`);
     const gov = await openGovernance({ db: f.db as string | undefined, plans: f.plans as string | undefined });
-    const { auth, keyed } = config.raw.keys ? authFrom(config.raw) : { auth: gov.auth, keyed: gov.auth.mode() === 'keys' };
+    const auth = gov.auth, keyed = gov.auth.mode() === 'keys';
     if (!keyed && !isLoopback(host) && host !== 'localhost') {
-      throw new UsageError(`${cmd}: no API keys are configured, so the server only serves this machine; bind --host 127.0.0.1, or add "keys" to a --config file to serve ${host}`);
+      throw new UsageError(`${cmd}: no API keys exist, so the server only serves this machine; bind --host 127.0.0.1, or create one with \`tetra keys create --plan NAME\` to serve ${host}`);
     }
     const engines = new Map<string, ChatEngine>();
     for (const [name, spec] of Object.entries(config.engines)) {
