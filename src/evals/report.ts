@@ -67,6 +67,7 @@ export function sampleRows(log: RunLog): SampleRow[] {
       const result = (e.data.result ?? e.data) as Record<string, unknown>;
       r.result = result;
       if (!r.expected && e.data.ideal !== undefined && e.data.ideal !== null) r.expected = text(e.data.ideal);
+      if (!r.prompt && e.data.input !== undefined) r.prompt = text(e.data.input);
       r.verdict = verdictOf(result);
       r.error = undefined;
     } else if (e.type === 'error' && !r.result) {
@@ -87,7 +88,8 @@ export function metricRows(report: Record<string, unknown>): [string, string, st
   for (const [k, v] of Object.entries(report)) {
     if (/_ci_(low|high)$/.test(k)) continue;
     const lo = report[`${k}_ci_low`], hi = report[`${k}_ci_high`];
-    rows.push([k, fmt(v), typeof lo === 'number' && typeof hi === 'number' ? `[${lo.toFixed(4)}, ${hi.toFixed(4)}]` : '']);
+    const ci = typeof lo === 'number' && typeof hi === 'number';
+    rows.push([k, ci && typeof v === 'number' ? v.toFixed(4) : fmt(v), ci ? `[${lo.toFixed(4)}, ${hi.toFixed(4)}]` : '']);
   }
   return rows;
 }

@@ -126,15 +126,18 @@ export async function runEval(o: RunOptions): Promise<RunResult> {
     while (next < todo.length && !o.signal?.aborted && errors.length < maxErrors) {
       const index = todo[next++];
       const sampleId = `${spec.base}.${spec.split}.${index}`;
+      let sampled = false;
       const ctx: SampleContext = {
-        sampleId, index, completionFns: o.completionFns, recorder,
+        sampleId, index, completionFns: o.completionFns,
+        recorder: { record: (e) => { if (e.type === 'sampling') sampled = true; recorder.record(e); } },
         random: seededRandom(fnv1a(`${sampleId}:${seed}`)), signal: o.signal,
       };
       try {
         const r = await inst.template.evalSample(samples[index], ctx);
         const { sampleId: _, ...result } = r;
         // The ideal rides along so reports and comparisons can show it for every template.
-        recorder.record({ type: 'sample_result', sampleId, data: { result, ideal: samples[index].ideal ?? null } });
+        // A custom eval that records no sampling event still gets its input shown in reports.
+        recorder.record({ type: 'sample_result', sampleId, data: { result, ideal: samples[index].ideal ?? null, ...(sampled ? {} : { input: samples[index].input }) } });
         results.set(sampleId, { ...r, sampleId });
         done++;
         progress.update(done);

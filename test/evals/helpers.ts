@@ -20,7 +20,8 @@ export async function scriptedServer(reply: (body: Record<string, unknown>, n: n
     req.on('end', () => {
       const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : {};
       requests.push({ path: req.url ?? '', body, at: Date.now() });
-      const r = reply(body, requests.length, req.url ?? '');
+      let r: ReturnType<typeof reply>;
+      try { r = reply(body, requests.length, req.url ?? ''); } catch (e) { r = { status: 500, json: { error: { message: `test server: ${(e as Error).message}` } } }; }
       const text = JSON.stringify(r.json);
       res.writeHead(r.status ?? 200, { 'content-type': 'application/json', ...r.headers });
       res.end(text);

@@ -41,7 +41,7 @@ function looksLikeCheckpoint(p: string): boolean {
   return existsSync(join(r, 'checkpoint.json')) || existsSync(join(r, 'checkpoints')) || existsSync(join(r, 'latest'));
 }
 
-function endpoint(model: string, o: ResolveOptions, args: Record<string, unknown> = {}): CompletionFn {
+function endpoint(model: string, o: ResolveOptions, args: Record<string, unknown> = {}, api: 'chat' | 'completions' = 'chat'): CompletionFn {
   const baseURL = (args.base_url as string | undefined) ?? o.baseURL ?? process.env.OPENAI_BASE_URL;
   if (!baseURL) {
     throw new Error(`"${model}" is not "dummy", a registry completion function or a checkpoint directory; to use it as a model on an OpenAI-compatible endpoint pass --base-url URL (or set OPENAI_BASE_URL)`);
@@ -49,7 +49,7 @@ function endpoint(model: string, o: ResolveOptions, args: Record<string, unknown
   const keyEnv = args.api_key_env as string | undefined;
   const apiKey = (keyEnv ? process.env[keyEnv] : undefined) ?? o.apiKey ?? process.env.OPENAI_API_KEY;
   const extraBody = (args.extra_body ?? undefined) as Record<string, unknown> | undefined;
-  return new OpenAICompatible({ baseURL, model, apiKey, retry: o.retry, timeoutMs: o.timeoutMs, extraBody });
+  return new OpenAICompatible({ baseURL, model, apiKey, retry: o.retry, timeoutMs: o.timeoutMs, extraBody, api: args.api === 'completions' ? 'completions' : api });
 }
 
 export function resolveCompletionFn(name: string, o: ResolveOptions): CompletionFn {
@@ -61,7 +61,7 @@ export function resolveCompletionFn(name: string, o: ResolveOptions): Completion
     if (OPENAI_CLASSES.has(entry.cls)) {
       const model = (a.model ?? a.model_name) as string | undefined;
       if (!model) throw new Error(`${entry.file}: completion function "${name}" needs args.model`);
-      fn = endpoint(model, o, a);
+      fn = endpoint(model, o, a, entry.cls.endsWith(':OpenAICompletionFn') ? 'completions' : 'chat');
     } else if (entry.cls === 'tetra.checkpoint') {
       if (typeof a.checkpoint !== 'string') throw new Error(`${entry.file}: completion function "${name}" needs args.checkpoint (a directory)`);
       fn = new CheckpointCompletionFn(resolve(dirname(entry.file), a.checkpoint));

@@ -18,6 +18,11 @@ export interface OpenAICompatibleOptions {
   retry?: Omit<RetryOptions, 'signal'>;
   /** Extra request fields sent with every call (e.g. top_p). */
   extraBody?: Record<string, unknown>;
+  /**
+   * Where raw string prompts go: 'chat' (default) sends them as one user message, as openai/evals
+   * does for chat models; 'completions' posts them to /completions (base models).
+   */
+  api?: 'chat' | 'completions';
 }
 
 type Usage = { prompt_tokens?: number; completion_tokens?: number } | undefined;
@@ -56,6 +61,7 @@ export class OpenAICompatible implements CompletionFn {
   }
 
   async complete(prompt: string, opts: CompletionOptions, signal?: AbortSignal): Promise<Completion> {
+    if ((this.o.api ?? 'chat') === 'chat') return this.chat([{ role: 'user', content: prompt }], opts, signal);
     const body = { ...this.params(opts), prompt } as unknown as OpenAI.Completions.CompletionCreateParamsNonStreaming;
     const r = await withRetries(() => this.client.completions.create(body, { signal }), { ...this.o.retry, signal });
     return { texts: r.choices.map((c) => c.text ?? ''), usage: usageOf(r.usage), model: r.model };
