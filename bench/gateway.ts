@@ -29,14 +29,24 @@ const FIXED = JSON.stringify({
   choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop', logprobs: null }],
   usage: { prompt_tokens: 8, completion_tokens: 1, total_tokens: 9 },
 });
+// A streamed request (the upstream engine always streams) gets what vLLM or OpenAI would send:
+// SSE chunks (role, content, finish, usage) and [DONE], all at once.
+const chunk = (choices: unknown[], usage: unknown = null) => `data: ${JSON.stringify({ id: 'chatcmpl-fixed', object: 'chat.completion.chunk', created: 0, model: 'instant', choices, usage })}\n\n`;
+const SSE = chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }])
+  + chunk([{ index: 0, delta: { content: 'ok' }, logprobs: null, finish_reason: null }])
+  + chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }])
+  + chunk([], { prompt_tokens: 8, completion_tokens: 1, total_tokens: 9 }) + 'data: [DONE]\n\n';
 const backend = createServer((req, res) => {
-  req.resume();
+  let raw = '';
+  req.setEncoding('utf8');
+  req.on('data', (c: string) => { raw += c; });
   req.on('end', () => {
     if (req.url?.startsWith('/v1/models')) {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: 'instant', object: 'model', created: 0, owned_by: 'bench' }] }));
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(FIXED) }).end(FIXED);
+    if (raw.includes('"stream":true')) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }).end(SSE);
+    else res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(FIXED) }).end(FIXED);
   });
 });
 await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));

@@ -37,6 +37,8 @@ export const engineOpeners: Record<string, (spec: EngineSpec) => Promise<ChatEng
       ...(typeof spec.key === 'string' ? { apiKey: spec.key } : {}),
       ...(typeof spec.context_window === 'number' ? { contextWindow: spec.context_window } : {}),
       ...(typeof spec.image_input === 'boolean' ? { imageInput: spec.image_input } : {}),
+      ...(typeof spec.concurrency === 'number' ? { concurrency: spec.concurrency } : {}),
+      ...(spec.client === 'openai' || spec.client === 'http' ? { client: spec.client } : {}),
     });
   },
 };

@@ -1,6 +1,15 @@
 // The upstream engine: any OpenAI-compatible server (vLLM, llama.cpp's llama-server, OpenAI) as a
-// ChatEngine, through the official `openai` client. This is how a deployment scales past one
-// machine: the gateway keeps keys, limits and usage; the heavy lifting happens elsewhere.
+// ChatEngine. This is how a deployment scales past one machine: the gateway keeps keys, limits
+// and usage; the heavy lifting happens elsewhere.
+//
+// Transport: by default a lean client over node:http(s) with a keep-alive agent (UpstreamHttp
+// below): one POST, an SSE parser, OpenAI's error envelope. The official `openai` client (over
+// fetch/undici) cost about 0.3 ms of CPU per request in the gateway's profile (request-building,
+// log formatting, web streams, an AbortController and a DOMException per request), more than the
+// rest of the gateway together, so it is the opt-in transport (`client: 'openai'`), for upstreams
+// where its extras matter (OpenAI's own API: retry-after handling, its telemetry headers). Both
+// transports produce the same EngineEvents and the same errors (test/engine/upstream.test.ts
+// runs every case against each), and the wire types are the official client's.
 //
 // Requests always stream from the upstream (stream: true, include_usage), and chunks are passed
 // through as EngineEvents as they arrive. Aborting the request's signal aborts the HTTP request,
@@ -9,6 +18,8 @@
 // Errors: unreachable (connection refused, DNS, timeout) -> 503 engine_unavailable; the upstream's
 // own 4xx -> the same status with its message (401/403 are about tetra's credentials for the
 // upstream, not the caller's, so they become 502); 5xx and broken streams -> 502 upstream_error.
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import OpenAI from 'openai';
 import { cl100k } from '../tokenizer/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
@@ -26,8 +37,16 @@ export interface UpstreamOptions {
   model: string;
   /** Prompt + completion tokens the upstream model holds. Default: known GPT-4 windows, else 4096. */
   contextWindow?: number;
-  /** Requests sent at once; the rest wait in the fair queue. Default 8. */
+  /**
+   * Requests sent at once; the rest wait in the fair queue. Default 256: an upstream server
+   * batches and queues by itself (vLLM's default max_num_seqs is 256, llama-server has its own
+   * slots), so the gateway only needs a cap that protects it from unbounded fan-out, not one far
+   * below what the gateway admits (8 made 64 concurrent clients queue here behind an idle
+   * backend). Lower it for an upstream that degrades under concurrency.
+   */
   concurrency?: number;
+  /** The HTTP client: 'http' (default) is the lean node:http keep-alive client; 'openai' the official SDK. */
+  client?: 'http' | 'openai';
   /** Whether the upstream model takes image_url parts (e.g. a vision model). Default false. */
   imageInput?: boolean;
   /** Whether the upstream honours logprobs / response_format / raw completions. Default true each. */
@@ -64,7 +83,8 @@ export class UpstreamEngine implements ChatEngine {
    * upstream's own count when it sends one.
    */
   readonly tokenCounting: 'cl100k' | 'estimate';
-  private readonly client: OpenAI;
+  private readonly client: OpenAI | null;
+  private readonly http: UpstreamHttp | null;
   private readonly queue: FairQueue;
   private readonly window: number;
   private tokenizer: Promise<Tokenizer> | null = null;
@@ -72,14 +92,16 @@ export class UpstreamEngine implements ChatEngine {
   constructor(readonly options: UpstreamOptions) {
     if (!options.baseURL) throw new Error('upstream engine: baseURL is required, e.g. http://localhost:8000/v1');
     if (!options.model) throw new Error('upstream engine: model (the upstream model name) is required');
-    this.client = new OpenAI({
+    const conn = {
       baseURL: options.baseURL,
       // llama-server and vLLM accept any key when they run without --api-key
       apiKey: options.apiKey ?? 'none',
       maxRetries: options.maxRetries ?? 0,
       timeout: options.timeoutMs ?? 600_000,
-    });
-    this.queue = new FairQueue(options.concurrency ?? 8);
+    };
+    this.client = options.client === 'openai' ? new OpenAI(conn) : null;
+    this.http = options.client === 'openai' ? null : new UpstreamHttp(conn);
+    this.queue = new FairQueue(options.concurrency ?? 256);
     this.window = options.contextWindow ?? defaultWindow(options.model);
     this.capabilities = {
       imageInput: options.imageInput ?? false,
@@ -123,6 +145,7 @@ export class UpstreamEngine implements ChatEngine {
 
   async close(): Promise<void> {
     this.queue.rejectAll(new EngineError('the upstream engine is shutting down', 503, 'engine_unavailable'));
+    this.http?.close();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -155,7 +178,7 @@ export class UpstreamEngine implements ChatEngine {
     else if (f.type === 'json_schema') body.response_format = { type: 'json_schema', json_schema: { name: f.name, schema: f.schema, strict: f.strict ?? false } };
 
     const usage = new UsageTracker(req.n);
-    for await (const chunk of this.open<OpenAI.Chat.Completions.ChatCompletionChunk>(() => this.client.chat.completions.create(body as never, { signal }) as never, signal)) {
+    for await (const chunk of this.open<OpenAI.Chat.Completions.ChatCompletionChunk>('/chat/completions', body, () => this.client!.chat.completions.create(body as never, { signal }) as never, signal)) {
       for (const c of chunk.choices ?? []) {
         const text = c.delta?.content ?? '';
         const lps = c.logprobs?.content?.map(mapChatLogprob);
@@ -183,7 +206,7 @@ export class UpstreamEngine implements ChatEngine {
     const promptChars = req.echo ? req.prompt.length : 0;
     const echoed = new Map<number, number>();
     const usage = new UsageTracker(req.n);
-    for await (const chunk of this.open<OpenAI.Completions.Completion>(() => this.client.completions.create(body as never, { signal }) as never, signal)) {
+    for await (const chunk of this.open<OpenAI.Completions.Completion>('/completions', body, () => this.client!.completions.create(body as never, { signal }) as never, signal)) {
       for (const c of chunk.choices ?? []) {
         let text = c.text ?? '';
         const lps = mapCompletionLogprobs(c.logprobs);
@@ -211,22 +234,36 @@ export class UpstreamEngine implements ChatEngine {
    * Opens the upstream stream and iterates it, mapping every failure to an EngineError; an abort
    * (by the signal) ends the iteration quietly. Stopping the iteration early aborts the request.
    */
-  private async *open<T>(start: () => Promise<AsyncIterable<T> & { controller: AbortController }>, signal: AbortSignal): AsyncGenerator<T> {
+  private async *open<T>(path: string, body: Record<string, unknown>, start: () => Promise<AsyncIterable<T> & { controller: AbortController }>, signal: AbortSignal): AsyncGenerator<T> {
+    if (this.http) {
+      try {
+        yield* this.http.stream<T>(path, body, signal);
+      } catch (e) {
+        if (signal.aborted) return;
+        throw this.mapError(e);
+      }
+      return;
+    }
     let stream: (AsyncIterable<T> & { controller: AbortController }) | undefined;
+    let ended = false;
     try {
       stream = await start();
       for await (const chunk of stream) yield chunk;
+      ended = true;
     } catch (e) {
       if (signal.aborted || e instanceof OpenAI.APIUserAbortError) return;
       throw this.mapError(e);
     } finally {
-      stream?.controller.abort();
+      // Only a stream left early needs aborting (aborting a finished one costs a DOMException).
+      if (!ended) stream?.controller.abort();
     }
   }
 
   private mapError(e: unknown): EngineError {
     if (e instanceof EngineError) return e;
     const where = `upstream ${this.options.baseURL} (model ${this.options.model})`;
+    if (e instanceof UpstreamStatusError) return statusError(where, e.status, e.message, e.code, e.param);
+    if (e instanceof UpstreamConnectionError) return new EngineError(`${where} is unreachable: ${e.message}`, 503, 'engine_unavailable');
     if (e instanceof OpenAI.APIConnectionError) {
       // fetch wraps the socket error: APIConnectionError -> TypeError('fetch failed') -> { code: 'ECONNREFUSED' }
       let why = e instanceof OpenAI.APIConnectionTimeoutError ? 'timed out' : e.message;
@@ -238,16 +275,216 @@ export class UpstreamEngine implements ChatEngine {
     if (e instanceof OpenAI.APIError) {
       const inner = e.error as { message?: unknown } | undefined;
       const message = typeof inner?.message === 'string' ? inner.message : e.message;
-      const status = e.status;
-      if (status === 401 || status === 403) return new EngineError(`${where} refused tetra's credentials (${status}): ${message}`, 502, 'upstream_error');
-      if (status !== undefined && status >= 400 && status < 500) {
-        const code = e.code === 'context_length_exceeded' ? 'context_length_exceeded' : status === 429 ? 'upstream_error' : 'invalid_request';
-        return new EngineError(message, status, code, e.param ?? null);
-      }
-      return new EngineError(`${where} failed${status ? ` with ${status}` : ''}: ${message}`, 502, 'upstream_error');
+      return statusError(where, e.status, message, e.code, e.param);
     }
     return new EngineError(`${where} failed: ${(e as Error)?.message ?? String(e)}`, 502, 'upstream_error');
   }
+}
+
+/** The upstream answered an error status (or sent an error event mid-stream: status undefined). */
+function statusError(where: string, status: number | undefined, message: string, code: string | null | undefined, param: string | null | undefined): EngineError {
+  if (status === 401 || status === 403) return new EngineError(`${where} refused tetra's credentials (${status}): ${message}`, 502, 'upstream_error');
+  if (status !== undefined && status >= 400 && status < 500) {
+    const c = code === 'context_length_exceeded' ? 'context_length_exceeded' : status === 429 ? 'upstream_error' : 'invalid_request';
+    return new EngineError(message, status, c, param ?? null);
+  }
+  return new EngineError(`${where} failed${status ? ` with ${status}` : ''}: ${message}`, 502, 'upstream_error');
+}
+
+// ---------------------------------------------------------------------------------------------
+// the lean HTTP transport
+
+class UpstreamStatusError extends Error {
+  constructor(readonly status: number | undefined, message: string, readonly code: string | null, readonly param: string | null) { super(message); }
+}
+class UpstreamConnectionError extends Error {}
+
+interface HttpConn { baseURL: string; apiKey: string; maxRetries: number; timeout: number }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * POSTs JSON to an OpenAI-compatible server over one keep-alive agent and iterates the answer:
+ * the `data:` events of an SSE stream up to [DONE], or (an upstream that ignored stream: true)
+ * one whole JSON completion, shaped as a chunk. Retries as the official client does (connection
+ * failures, 408/409/429/5xx, x-should-retry, retry-after) up to maxRetries, plus once at once
+ * when a reused keep-alive socket turns out closed by the server before it answered.
+ */
+class UpstreamHttp {
+  private readonly url: URL;
+  private readonly agent: HttpAgent;
+  private readonly request: typeof httpRequest;
+  private readonly auth: string;
+
+  constructor(private readonly conn: HttpConn) {
+    this.url = new URL(conn.baseURL.endsWith('/') ? conn.baseURL : `${conn.baseURL}/`);
+    const https = this.url.protocol === 'https:';
+    if (!https && this.url.protocol !== 'http:') throw new Error(`upstream engine: baseURL must be http(s)://..., got ${conn.baseURL}`);
+    // keepAlive: no TCP (or TLS) handshake per request; lifo: the warmest socket first, so idle
+    // ones time out instead of all staying half-used.
+    const opts = { keepAlive: true, scheduling: 'lifo' as const };
+    this.agent = https ? new HttpsAgent(opts) : new HttpAgent(opts);
+    this.request = https ? httpsRequest : httpRequest;
+    this.auth = `Bearer ${conn.apiKey}`;
+  }
+
+  close(): void { this.agent.destroy(); }
+
+  async *stream<T>(path: string, body: unknown, signal: AbortSignal): AsyncGenerator<T> {
+    const payload = Buffer.from(JSON.stringify(body));
+    let res: IncomingMessage;
+    for (let attempt = 0; ; attempt++) {
+      const retriesLeft = this.conn.maxRetries - attempt;
+      let sent: { res: IncomingMessage } | { error: Error; reused: boolean };
+      try { sent = { res: await this.send(path, payload, signal) }; } catch (e) {
+        const err = e as Error & { reusedSocket?: boolean };
+        sent = { error: err, reused: err.reusedSocket === true };
+      }
+      if (signal.aborted) { if ('res' in sent) sent.res.destroy(); return; }
+      if ('error' in sent) {
+        if (sent.reused && attempt === 0) continue; // the server closed an idle socket as we reused it
+        if (retriesLeft > 0) { await sleep(this.backoff(attempt, undefined)); continue; }
+        throw sent.error;
+      }
+      res = sent.res;
+      const status = res.statusCode ?? 0;
+      if (status < 400) break;
+      const text = await readAll(res).catch(() => '');
+      if (retriesLeft > 0 && shouldRetry(res)) { await sleep(this.backoff(attempt, res)); continue; }
+      throw envelopeError(status, text);
+    }
+    let done = false;
+    try {
+      if (!/^text\/event-stream/i.test(res.headers['content-type'] ?? '')) {
+        const whole = JSON.parse(await readAll(res)) as Record<string, unknown>;
+        if (whole.error) throw envelopeError(undefined, JSON.stringify(whole));
+        yield asChunk(whole) as T;
+        done = true;
+        return;
+      }
+      res.setEncoding('utf8');
+      let buf = '';
+      for await (const piece of res as AsyncIterable<string>) {
+        if (done) continue; // after [DONE]: read to the end so the socket goes back to the pool
+        buf += piece;
+        for (let cut = eventEnd(buf); cut; cut = eventEnd(buf)) {
+          const event = buf.slice(0, cut[0]);
+          buf = buf.slice(cut[1]);
+          const data = sseData(event);
+          if (data === null) continue;
+          if (data === '[DONE]') { done = true; break; }
+          const parsed = JSON.parse(data) as Record<string, unknown>;
+          if (parsed && parsed.error) throw envelopeError(undefined, data);
+          yield parsed as T;
+        }
+      }
+      done = true; // a stream that ends without [DONE] is complete too (as the official client treats it)
+    } finally {
+      // Left early (consumer stopped, abort, error): close the connection so the upstream stops.
+      if (!done || !res.complete) res.destroy();
+    }
+  }
+
+  private send(path: string, payload: Buffer, signal: AbortSignal): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const req: ClientRequest = this.request(new URL(path.replace(/^\//, ''), this.url), {
+        method: 'POST', agent: this.agent,
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: this.auth, 'content-length': payload.length },
+      });
+      const onAbort = () => req.destroy(new UpstreamConnectionError('aborted'));
+      signal.addEventListener('abort', onAbort, { once: true });
+      req.once('socket', (s) => s.setNoDelay(true));
+      req.setTimeout(this.conn.timeout, () => req.destroy(new UpstreamConnectionError('timed out')));
+      req.once('response', (r) => {
+        // The abort listener stays until the body is read: destroying the request then ends the response.
+        r.once('close', () => signal.removeEventListener('abort', onAbort));
+        resolve(r);
+      });
+      req.once('error', (e: NodeJS.ErrnoException) => {
+        signal.removeEventListener('abort', onAbort);
+        const err = e instanceof UpstreamConnectionError ? e : new UpstreamConnectionError(e.code ? `${e.code} (${e.message})` : e.message);
+        (err as { reusedSocket?: boolean }).reusedSocket = req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE');
+        reject(err);
+      });
+      req.end(payload);
+    });
+  }
+
+  private backoff(attempt: number, res: IncomingMessage | undefined): number {
+    const ms = Number(res?.headers['retry-after-ms']);
+    if (Number.isFinite(ms) && ms >= 0) return ms;
+    const after = res?.headers['retry-after'];
+    if (after) {
+      const s = Number(after);
+      const t = Number.isFinite(s) ? s * 1000 : Date.parse(after) - Date.now();
+      if (t >= 0 && t < 60_000) return t;
+    }
+    return Math.min(500 * 2 ** attempt, 8000) * (1 - Math.random() * 0.25);
+  }
+}
+
+function shouldRetry(res: IncomingMessage): boolean {
+  const h = res.headers['x-should-retry'];
+  if (h === 'true') return true;
+  if (h === 'false') return false;
+  const s = res.statusCode ?? 0;
+  return s === 408 || s === 409 || s === 429 || s >= 500;
+}
+
+async function readAll(res: IncomingMessage): Promise<string> {
+  res.setEncoding('utf8');
+  let s = '';
+  for await (const c of res as AsyncIterable<string>) s += c;
+  return s;
+}
+
+/** The message, code and param of OpenAI's error envelope {error: {...}} (or whatever body came). */
+function envelopeError(status: number | undefined, text: string): UpstreamStatusError {
+  let inner: { message?: unknown; code?: unknown; param?: unknown } | undefined;
+  try {
+    const j = JSON.parse(text) as { error?: unknown };
+    inner = (j && typeof j === 'object' && j.error && typeof j.error === 'object' ? j.error : j) as typeof inner;
+  } catch { /* not JSON */ }
+  const message = typeof inner?.message === 'string' ? inner.message
+    : `${status ?? ''} ${text ? text.slice(0, 500) : 'status code (no body)'}`.trim();
+  return new UpstreamStatusError(status, message, typeof inner?.code === 'string' ? inner.code : null, typeof inner?.param === 'string' ? inner.param : null);
+}
+
+/** [end of the event, start of the next] for the first complete SSE event in buf (\n\n, \r\n\r\n or \r\r), or null. */
+function eventEnd(buf: string): [number, number] | null {
+  const i = buf.indexOf('\n\n');
+  if (i >= 0) {
+    const j = buf.indexOf('\r\n\r\n');
+    if (j >= 0 && j < i) return [j, j + 4];
+    return [i, i + 2];
+  }
+  const j = buf.indexOf('\r\n\r\n');
+  if (j >= 0) return [j, j + 4];
+  const k = buf.indexOf('\r\r');
+  return k >= 0 ? [k, k + 2] : null;
+}
+
+/** The data of one SSE event (its data: lines joined by newlines), or null when it has none. */
+function sseData(event: string): string | null {
+  if (event.startsWith('data: ') && event.indexOf('\n') < 0 && event.indexOf('\r') < 0) return event.slice(6); // the usual one-line event
+  let data: string | null = null;
+  for (const line of event.split(/\r\n|\r|\n/)) {
+    if (!line.startsWith('data')) continue; // comments (:), event:, id:, retry:
+    const v = line.length > 4 && line[4] === ':' ? line.slice(line[5] === ' ' ? 6 : 5) : line === 'data' ? '' : null;
+    if (v === null) continue;
+    data = data === null ? v : `${data}\n${v}`;
+  }
+  return data;
+}
+
+/** A whole (non-streamed) completion as one chunk: chat's message becomes a delta; text completions already match. */
+function asChunk(whole: Record<string, unknown>): Record<string, unknown> {
+  const choices = (whole.choices as Record<string, unknown>[] | undefined ?? []).map((c) => {
+    if (!c.message) return c;
+    const { message, ...rest } = c as { message: { content?: string | null } };
+    return { ...rest, delta: { content: message.content ?? '' } };
+  });
+  return { ...whole, choices };
 }
 
 // ---------------------------------------------------------------------------------------------

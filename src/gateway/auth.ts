@@ -2,8 +2,9 @@
 // - No API key configured (none ever created): the server is open, but to loopback clients
 //   only, as the default plan. `openModeNotice` is the line the server prints at start.
 // - Keys configured: every request needs `Authorization: Bearer sk-tetra-...` naming a live key.
-// The key store is read on every request (one indexed SQLite lookup, a few microseconds), so a
-// key created or revoked with `tetra keys` takes effect on a running server at once.
+// The key store caches rows but asks SQLite on every request whether any other connection has
+// committed since (PRAGMA data_version, no table read), so a key created or revoked with
+// `tetra keys` takes effect on a running server at its next request.
 import { GovernanceError, type Auth, type Principal } from './governance.ts';
 import { maskKey, type KeyStore } from './keys.ts';
 import { getPlan, type PlanSet } from './plans.ts';

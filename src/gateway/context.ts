@@ -96,12 +96,14 @@ export async function account(o: GatewayOptions, st: RequestState, served: Serve
   const total = st.promptTokens + st.completionTokens;
   try {
     await admission.settle(total);
-    o.ledger.record({
+    const row = {
       requestId: st.id, keyId: served.principal.key?.id ?? null, plan: served.principal.plan.name, model: served.snapshot.id,
       endpoint: st.route, promptTokens: st.promptTokens, completionTokens: st.completionTokens,
       cost: costUsd(served.snapshot, served.principal, st.promptTokens, st.completionTokens),
       latencyMs: performance.now() - st.started, status, createdAt: new Date().toISOString(),
-    });
+    };
+    if (o.ledger.recordSoon) await o.ledger.recordSoon(row);
+    else o.ledger.record(row);
   } catch (e) {
     (o.log ?? console.error)(`tetra serve: accounting for ${st.id} failed: ${(e as Error).message}`);
   }

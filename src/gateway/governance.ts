@@ -80,6 +80,11 @@ export interface LedgerRow {
 export interface Ledger {
   /** Durable before it returns (the request that produced it has been answered 200 only after). */
   record(row: LedgerRow): void;
+  /**
+   * Optional group commit: durable when the promise resolves; rows from requests finishing in
+   * the same event-loop turn share one transaction. The server answers only after it resolves.
+   */
+  recordSoon?(row: LedgerRow): Promise<void>;
 }
 
 export class GovernanceError extends Error {

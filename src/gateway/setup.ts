@@ -39,7 +39,7 @@ export async function openGovernance(opts: { db?: string; plans?: string; env?: 
     ],
     async close() {
       await limits.close();
-      db.close();
+      ledger.close(); // commits rows still pending, then closes the shared connection
     },
   };
 }

@@ -35,14 +35,14 @@ async function until(cond: () => boolean, ms = 3000) {
   }
 }
 
-describe('UpstreamEngine over a real OpenAI-compatible server', () => {
+for (const client of ['http', 'openai'] as const) describe(`UpstreamEngine over a real OpenAI-compatible server (${client} client)`, () => {
   let fx: OpenAIFixture, slow: OpenAIFixture;
   before(async () => {
     fx = await startOpenAIFixture({ apiKey: KEY, model: MODEL });
     slow = await startOpenAIFixture({ apiKey: KEY, model: MODEL, tokenDelayMs: 15 });
   });
   after(async () => { await fx.close(); await slow.close(); });
-  const engine = (over: object = {}, f = () => fx) => new UpstreamEngine({ baseURL: f().url, apiKey: KEY, model: MODEL, ...over });
+  const engine = (over: object = {}, f = () => fx) => new UpstreamEngine({ baseURL: f().url, apiKey: KEY, model: MODEL, client, ...over });
 
   it('streams chat text as it is generated, with the finish reason and the upstream usage', async () => {
     const evs = await collect(engine().chat(chatReq(), new AbortController().signal));
@@ -113,7 +113,7 @@ describe('UpstreamEngine over a real OpenAI-compatible server', () => {
 
   it('an unreachable upstream is a 503 engine_unavailable EngineError', async () => {
     const port = await new Promise<number>((r) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => r(p)); }); });
-    const e = new UpstreamEngine({ baseURL: `http://127.0.0.1:${port}/v1`, model: MODEL });
+    const e = new UpstreamEngine({ baseURL: `http://127.0.0.1:${port}/v1`, model: MODEL, client });
     await assert.rejects(collect(e.chat(chatReq(), new AbortController().signal)), (err: unknown) => {
       assert.ok(err instanceof EngineError);
       assert.equal(err.status, 503);
@@ -184,5 +184,23 @@ describe('UpstreamEngine over a real OpenAI-compatible server', () => {
     assert.equal(other.tokenCounting, 'estimate');
     assert.equal(await other.countTextTokens('12345678'), 2);
     assert.equal(other.contextWindow(), 8192);
+  });
+});
+
+describe('UpstreamEngine http client: wire details', () => {
+  it('reuses one keep-alive connection, and takes a whole JSON answer to a streamed request as one chunk', async () => {
+    const { createServer: http } = await import('node:http');
+    const sockets = new Set<unknown>();
+    const whole = JSON.stringify({ id: 'x', object: 'chat.completion', created: 0, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'length', logprobs: null }], usage: { prompt_tokens: 8, completion_tokens: 1, total_tokens: 9 } });
+    const srv = http((req, res) => { sockets.add(req.socket); req.resume(); req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(whole)); });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const e = new UpstreamEngine({ baseURL: `http://127.0.0.1:${(srv.address() as { port: number }).port}/v1`, model: 'm' });
+    for (let i = 0; i < 5; i++) {
+      const evs = await collect(e.chat(chatReq(), new AbortController().signal));
+      assert.deepEqual(evs, [{ type: 'text', index: 0, text: 'ok' }, { type: 'done', index: 0, finishReason: 'length' }, { type: 'usage', promptTokens: 8, completionTokens: 1 }]);
+    }
+    assert.equal(sockets.size, 1, 'five sequential requests on one connection');
+    await e.close();
+    await new Promise<void>((r) => { srv.closeAllConnections(); srv.close(() => r()); });
   });
 });

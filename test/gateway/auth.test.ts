@@ -1,4 +1,7 @@
 import { describe, it } from 'node:test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { KeyAuth, bearerFrom, isLoopback } from '../../src/gateway/auth.ts';
 import { GovernanceError } from '../../src/gateway/governance.ts';
@@ -52,6 +55,19 @@ describe('auth', () => {
     const { key } = store.create('default');
     await assert.rejects(auth.authenticate(null, '127.0.0.1'), rejects401(/didn't provide/));
     assert.equal((await auth.authenticate(key, '127.0.0.1')).plan.name, 'default');
+  });
+
+  it('a key revoked or created by another connection (the CLI) applies at the next request, despite the cache', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tetra-auth-')), 'tetra.db');
+    const server = new KeyStore(file), cli = new KeyStore(file);
+    const auth = new KeyAuth(server, plans);
+    const { key, record } = cli.create('default');
+    for (let i = 0; i < 3; i++) assert.equal((await auth.authenticate(key, '127.0.0.1')).key?.id, record.id);
+    cli.revoke(record.id);
+    await assert.rejects(auth.authenticate(key, '127.0.0.1'), rejects401(/has been revoked/));
+    const second = cli.create('default');
+    assert.equal((await auth.authenticate(second.key, '127.0.0.1')).key?.id, second.record.id);
+    server.db.close(); cli.db.close();
   });
 
   it('refuses a key whose plan was removed from the config, saying which plan', async () => {

@@ -26,6 +26,20 @@ describe('the usage ledger', () => {
     assert.equal(ledger.count(), 2);
   });
 
+  it('group commit: rows recorded in one turn commit together, each promise resolves only once its row is stored', async () => {
+    const ledger = new SqliteLedger(join(tmp(), 'tetra.db'));
+    const changes = () => ledger.db.prepare('SELECT total_changes() AS n').get() as { n: number };
+    const ids = Array.from({ length: 20 }, (_, i) => `g${i}`);
+    const done = ids.map((requestId) => ledger.recordSoon(row({ requestId })));
+    assert.equal(ledger.count(), 0, 'nothing is written before the turn ends');
+    await Promise.all(done);
+    assert.equal(ledger.count(), 20);
+    assert.equal(changes().n, 20);
+    for (const id of ids) assert.equal(ledger.find(id).length, 1);
+    assert.throws(() => ledger.recordSoon(row({ requestId: '' })), /requestId is required/);
+    ledger.close();
+  });
+
   it('refuses rows with impossible values, naming the field', () => {
     const ledger = new SqliteLedger(':memory:');
     assert.throws(() => ledger.record(row({ promptTokens: -1 })), /promptTokens must be a non-negative integer, got -1/);
