@@ -2,6 +2,7 @@
 import { formatFlags, parseFlags, UsageError } from './args.ts';
 import type { Command } from './command.ts';
 import { data } from './data.ts';
+import { exportCommand } from './export.ts';
 import { generateCommand } from './generate.ts';
 import { info } from './info.ts';
 import { start } from './start.ts';
@@ -9,7 +10,7 @@ import { tokenize } from './tokenize.ts';
 import { tokenizer } from './tokenizer.ts';
 import { trainCommand } from './train.ts';
 
-const commands: Command[] = [start, info, tokenize, tokenizer, data, trainCommand, generateCommand];
+const commands: Command[] = [start, info, tokenize, tokenizer, data, trainCommand, generateCommand, exportCommand];
 
 function help(): string {
   const w = Math.max(...commands.map((c) => c.name.length));
