@@ -281,65 +281,83 @@ inline void gemm_few_rows_nn(const GemmArgs& g, const float* Ap, const float* B,
 
 // ---------------------------------------------------------------------------- dot products
 
-// out(l, r) = alpha * dot(L[l], Rm[r]) + beta * out(l, r) for l < nl (<= 2 per call), r in
-// [r0, r1): rows of length K, contiguous along K (L rows K apart, Rm rows ldr apart).
-// out(l, r) = C[l*cl + r*cr]. Used when op(A) has few rows and op(B) = B^T (rows of B are the
-// columns of op(B)), and mirrored when op(B) has few columns and A is not transposed.
-template <int NL>
-inline void dot_block(int64_t K, const float* L, const float* Rm, int64_t ldr, int64_t r0, int64_t r1, float* C,
-                      int64_t cl, int64_t cr, float alpha, float beta) {
-  constexpr int NRW = 4;
-  int64_t r = r0;
-  auto finish = [&](int64_t rr, int l, float s) {
-    float& c = C[l * cl + rr * cr];
-    c = beta == 0.f ? alpha * s : alpha * s + beta * c;
-  };
-  for (; r + NRW <= r1; r += NRW) {
-    Vec acc[NL][NRW];
-    for (int l = 0; l < NL; l++)
-      for (int q = 0; q < NRW; q++) acc[l][q] = vzero();
-    const float* rp = Rm + r * ldr;
-    int64_t p = 0;
-    for (; p + W <= K; p += W) {
-      Vec x[NRW];
+// Decode shapes: y = x W^T with W [N, K] row-major (op(B) = B^T) and x a handful of rows. Every
+// output is a dot product of two contiguous rows, and the whole cost is streaming W once from
+// memory (21 MB a token for a depth-4 model with an 8k vocabulary, far more than L2): so W is
+// read exactly once, NRW rows at a time (several streams keep more loads in flight), and each
+// block of W rows is used for every row of x while it sits in L1.
+//
+// out(l, r) = alpha * dot(L[l], Rm[r]) + beta * out(l, r) for l < NL, r in [r0, r1): rows of
+// length K (L rows K apart, Rm rows ldr apart); out(l, r) = C[l*cl + r*cr]. Used when op(A) has
+// few rows and op(B) = B^T, and mirrored when op(B) has few columns and A is not transposed.
+template <int NL, int NRW>
+inline void dot_tile(int64_t K, const float* L, const float* rp, int64_t ldr, int64_t pf, float* C, int64_t cl, int64_t cr,
+                     float alpha, float beta) {
+  Vec acc[NL][NRW];
 #pragma GCC unroll 4
-      for (int q = 0; q < NRW; q++) x[q] = vload(rp + q * ldr + p);
-#pragma GCC unroll 2
-      for (int l = 0; l < NL; l++) {
-        Vec a = vload(L + l * K + p);
+  for (int l = 0; l < NL; l++)
+#pragma GCC unroll 8
+    for (int q = 0; q < NRW; q++) acc[l][q] = vzero();
+  int64_t p = 0;
+  for (; p + W <= K; p += W) {
+    Vec x[NRW];
+#pragma GCC unroll 8
+    for (int q = 0; q < NRW; q++) x[q] = vload(rp + q * ldr + p);
+    // One prefetch per cache line of each row, pf floats ahead (see dot_rows).
+    if ((p & 15) == 0)
+#pragma GCC unroll 8
+      for (int q = 0; q < NRW; q++) vprefetch(rp + pf + q * ldr + p);
 #pragma GCC unroll 4
-        for (int q = 0; q < NRW; q++) acc[l][q] = vfma(a, x[q], acc[l][q]);
-      }
-    }
-    for (int l = 0; l < NL; l++)
-      for (int q = 0; q < NRW; q++) {
-        float s = vsum(acc[l][q]);
-        for (int64_t pp = p; pp < K; pp++) s += L[l * K + pp] * rp[q * ldr + pp];
-        finish(r + q, l, s);
-      }
-  }
-  for (; r < r1; r++) {
-    Vec acc[NL];
-    for (int l = 0; l < NL; l++) acc[l] = vzero();
-    const float* rp = Rm + r * ldr;
-    int64_t p = 0;
-    for (; p + W <= K; p += W) {
-      Vec x = vload(rp + p);
-      for (int l = 0; l < NL; l++) acc[l] = vfma(vload(L + l * K + p), x, acc[l]);
-    }
     for (int l = 0; l < NL; l++) {
-      float s = vsum(acc[l]);
-      for (int64_t pp = p; pp < K; pp++) s += L[l * K + pp] * rp[pp];
-      finish(r, l, s);
+      Vec a = vload(L + l * K + p);
+#pragma GCC unroll 8
+      for (int q = 0; q < NRW; q++) acc[l][q] = vfma(a, x[q], acc[l][q]);
     }
+  }
+  for (int l = 0; l < NL; l++)
+    for (int q = 0; q < NRW; q++) {
+      float s = vsum(acc[l][q]);
+      for (int64_t pp = p; pp < K; pp++) s += L[l * K + pp] * rp[q * ldr + pp];
+      float& c = C[l * cl + q * cr];
+      c = beta == 0.f ? alpha * s : alpha * s + beta * c;
+    }
+}
+
+// NL rows of L against Rm rows [r0, r1): NRW at a time, then one at a time.
+template <int NL, int NRW>
+inline void dot_block(int64_t K, const float* L, const float* Rm, int64_t ldr, int64_t pf, int64_t r0, int64_t r1, float* C,
+                      int64_t cl, int64_t cr, float alpha, float beta) {
+  int64_t r = r0;
+  for (; r + NRW <= r1; r += NRW) dot_tile<NL, NRW>(K, L, Rm + r * ldr, ldr, pf, C + r * cr, cl, cr, alpha, beta);
+  for (; r < r1; r++) dot_tile<NL, 1>(K, L, Rm + r * ldr, ldr, pf, C + r * cr, cl, cr, alpha, beta);
+}
+
+// Register tiles: NL x NRW accumulators + NRW row vectors + 1 broadcast fit AVX2's 16 registers.
+inline void dot_group(int64_t nl, int64_t K, const float* L, const float* Rm, int64_t ldr, int64_t pf, int64_t r0, int64_t r1,
+                      float* C, int64_t cl, int64_t cr, float alpha, float beta) {
+  switch (nl) {
+    case 1: dot_block<1, 8>(K, L, Rm, ldr, pf, r0, r1, C, cl, cr, alpha, beta); return;
+    case 2: dot_block<2, 4>(K, L, Rm, ldr, pf, r0, r1, C, cl, cr, alpha, beta); return;
+    case 3: dot_block<3, 3>(K, L, Rm, ldr, pf, r0, r1, C, cl, cr, alpha, beta); return;
+    default: dot_block<4, 2>(K, L, Rm, ldr, pf, r0, r1, C, cl, cr, alpha, beta); return;
   }
 }
 
 inline void dot_rows(int64_t nl, int64_t K, const float* L, const float* Rm, int64_t ldr, int64_t r0, int64_t r1,
                      float* C, int64_t cl, int64_t cr, float alpha, float beta) {
-  int64_t l = 0;
-  for (; l + 2 <= nl; l += 2) dot_block<2>(K, L + l * K, Rm, ldr, r0, r1, C + l * cl, cl, cr, alpha, beta);
-  if (l < nl) dot_block<1>(K, L + l * K, Rm, ldr, r0, r1, C + l * cl, cl, cr, alpha, beta);
+  // More than one group of L rows: walk Rm in blocks of about 16 KiB so each block is still in
+  // L1 when the next group reads it (streaming all of Rm once per group made batch 8 decode
+  // read every weight four times).
+  const int64_t rb = nl <= 4 ? r1 - r0 : max_i64(8, (int64_t(4096) / max_i64(K, 1)) / 8 * 8);
+  // Software prefetch (in floats of Rm): the next block while this one is used from L1, or 16
+  // rows ahead with a single group. The hardware prefetcher alone left batch 8 at half speed on
+  // weights streamed from DRAM (M=8, 1408 x 256: 130-170 us with it, 260-340 without).
+  const int64_t pf = (nl <= 4 ? 16 : rb) * ldr;
+  for (int64_t b0 = r0; b0 < r1; b0 += rb) {
+    const int64_t b1 = min_i64(r1, b0 + rb);
+    for (int64_t l = 0; l < nl; l += 4)
+      dot_group(min_i64(4, nl - l), K, L + l * K, Rm, ldr, pf, b0, b1, C + l * cl, cl, cr, alpha, beta);
+  }
 }
 
 // ---------------------------------------------------------------------------- dispatch
@@ -347,7 +365,16 @@ inline void dot_rows(int64_t nl, int64_t K, const float* L, const float* Rm, int
 // Which path one GEMM takes (same for every batch item).
 enum class Path { Packed, FewRowsNN, DotFewRows, DotFewCols };
 
+// Up to this many rows of op(A), y = x W^T takes the dot-product path: packing W^T for the
+// micro-kernel would read and transpose all of W for a handful of outputs per weight.
+constexpr int64_t kDotMaxRows = 8;
+// Weights (floats of W) from which a dot-product GEMM is split across threads whatever its flops.
+// Measured here (2 cores, shared): a 1408 x 256 GEMV from DRAM took 25 us on 2 threads, 86-110
+// on one.
+constexpr int64_t kDotParallelMinWeights = 1 << 17;
+
 inline Path choose_path(const GemmArgs& g) {
+  if (g.transB && g.M <= kDotMaxRows) return Path::DotFewRows;
   if (g.M <= kMR) return g.transB ? Path::DotFewRows : Path::FewRowsNN;
   if (g.N <= 4 && !g.transA) return Path::DotFewCols;
   return Path::Packed;
@@ -444,7 +471,10 @@ void gemm(const GemmArgs& g) {
   const Path path = choose_path(g);
   const int64_t flops = 2 * g.M * g.N * g.K;
   int nt = (int)min_i64(max_threads(), 256);
-  if (flops * g.batch < max_i64(kGemmParallelMinFlops, kParallelMinWork)) nt = 1;
+  // Decode GEMVs are bound by streaming the weights, not by flops: a second thread adds memory
+  // bandwidth well below the flop threshold.
+  const bool streaming = path == Path::DotFewRows && g.N * g.K * g.batch >= kDotParallelMinWeights;
+  if (flops * g.batch < max_i64(kGemmParallelMinFlops, kParallelMinWork) && !streaming) nt = 1;
 #ifdef _OPENMP
   if (omp_in_parallel()) nt = 1;  // called from inside a parallel region: stay on this thread
 #endif

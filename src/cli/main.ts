@@ -3,6 +3,7 @@ import { formatFlags, parseFlags, UsageError } from './args.ts';
 import type { Command } from './command.ts';
 import { data } from './data.ts';
 import { evalCommand } from './eval.ts';
+import { exportCommand } from './export.ts';
 import { generateCommand } from './generate.ts';
 import { info } from './info.ts';
 import { keysCommand } from './keys.ts';
@@ -13,7 +14,7 @@ import { tokenizer } from './tokenizer.ts';
 import { trainCommand } from './train.ts';
 import { usageCommand } from './usage.ts';
 
-const commands: Command[] = [start, info, tokenize, tokenizer, data, trainCommand, generateCommand, serveCommand, keysCommand, usageCommand, evalCommand];
+const commands: Command[] = [start, info, tokenize, tokenizer, data, trainCommand, generateCommand, exportCommand, serveCommand, keysCommand, usageCommand, evalCommand];
 
 function help(): string {
   const w = Math.max(...commands.map((c) => c.name.length));

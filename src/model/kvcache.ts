@@ -56,6 +56,11 @@ export function step(model: GPT, backend: Backend<Float32Array>, inputs: StepInp
   inputs.forEach((s, i) => tokens.set(s.tokens, starts[i]));
   const scale = 1 / Math.sqrt(HS);
 
+  // The log-sum-exp rows attention writes are only needed for a backward pass: one scratch serves
+  // every sequence and layer.
+  let maxT = 0;
+  for (const s of inputs) maxT = Math.max(maxT, s.tokens.length);
+  const lse = new Float32Array(NH * maxT);
   const attend: Attend = (_tape, l, q, k, v) => {
     const out = Tensor.zeros([N, C]);
     inputs.forEach((s, i) => {
@@ -65,7 +70,7 @@ export function step(model: GPT, backend: Backend<Float32Array>, inputs: StepInp
       backend.ropeForward(s.cache.k[l].subarray(pos * C, (pos + T) * C), k.data.subarray(r0, r1) as Float32Array,
         cos as Float32Array, sin as Float32Array, 1, T, NH, HS, pos);
       s.cache.v[l].set(v.data.subarray(r0, r1), pos * C);
-      backend.attentionForward(out.data.subarray(r0, r1) as Float32Array, new Float32Array(NH * T), qs,
+      backend.attentionForward(out.data.subarray(r0, r1) as Float32Array, lse, qs,
         s.cache.k[l], s.cache.v[l], 1, T, pos + T, NH, HS, scale);
     });
     return out;

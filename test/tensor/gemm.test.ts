@@ -82,6 +82,8 @@ for (const [tA, tB] of combos) {
     { name: `${t} K deeper than one KC slice (70x45x600)`, transA: tA, transB: tB, M: 70, N: 45, K: 600 },
     { name: `${t} M=1 (decode GEMV)`, transA: tA, transB: tB, M: 1, N: 1000, K: 700 },
     { name: `${t} few rows, M=5 wide N`, transA: tA, transB: tB, M: 5, N: 333, K: 650 },
+    { name: `${t} batch-8 decode, M=8 (two row groups, W walked in L1 blocks)`, transA: tA, transB: tB, M: 8, N: 1029, K: 259 },
+    { name: `${t} M=7 over weights big enough to split across threads`, transA: tA, transB: tB, M: 7, N: 700, K: 203, padA: 2, padB: 1, padC: 3, beta: 0.5 },
     { name: `${t} N=1`, transA: tA, transB: tB, M: 900, N: 1, K: 600 },
     { name: `${t} N=3`, transA: tA, transB: tB, M: 777, N: 3, K: 500 },
     { name: `${t} alpha=-0.5, beta=0 with NaN in C (C is write-only)`, transA: tA, transB: tB, M: 37, N: 41, K: 23, alpha: -0.5, nanC: true },
