@@ -1,6 +1,6 @@
 // Runner throughput: samples per second for a 2,000-sample Match eval against a local
 // OpenAI-compatible endpoint that answers instantly (node:http in a worker thread, one fixed chat
-// completion), at concurrency 1, 10 and 64. Everything a real run does is on: the openai client,
+// completion), at concurrency 1, 10 and 64. Everything a real run does is on: the HTTP client,
 // bounded retries, the JSONL log and the SQLite run database; only the response cache is off
 // (it would answer the later passes itself). The figure judged is the rate at concurrency 64.
 // Each level runs REPEATS times (default 3, BENCH_EVALS_REPEATS) and the median is reported, with
