@@ -12,8 +12,11 @@
 // SQLite (one database for all runs): runs(run_id, eval_name, ..., final_report) and
 // events(run_id, event_id, sample_id, type, data); data is JSON, so json_extract works.
 //
-// Writes are buffered and flushed every 200 ms and at the end (a SIGKILL loses at most that much,
-// and resume redoes only those samples); events of one sample keep their order.
+// Writes are buffered and flushed every 200 ms (or every 4,096 events, whichever comes first), at
+// the end, and on process exit or SIGINT/SIGTERM while a run is being recorded: the JSONL lines
+// in one append, the SQLite rows in one transaction. A SIGKILL loses at most one interval, and
+// resume redoes only those samples; events of one sample keep their order. Each event's data is
+// serialised once and that JSON goes both into its line and into its row.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -58,6 +61,9 @@ export const defaultDbPath = (): string => join(runsDir(), 'runs.sqlite');
 
 // ---- SQLite
 
+/** An events row: run_id, event_id, sample_id, type, data (JSON text), created_at. */
+export type EventRow = [string, number, string | null, string, string, string];
+
 export class RunDatabase {
   readonly db: Database.Database;
   private readonly insertEvent: Database.Statement;
@@ -87,10 +93,12 @@ export class RunDatabase {
   }
 
   insertEvents(events: readonly LoggedEvent[]): void {
-    const tx = this.db.transaction((es: readonly LoggedEvent[]) => {
-      for (const e of es) this.insertEvent.run(e.run_id, e.event_id, e.sample_id, e.type, JSON.stringify(e.data), e.created_at);
-    });
-    tx(events);
+    this.insertRows(events.map((e) => [e.run_id, e.event_id, e.sample_id, e.type, JSON.stringify(e.data), e.created_at]));
+  }
+
+  /** Rows (run_id, event_id, sample_id, type, data as JSON, created_at) in one transaction. */
+  insertRows(rows: readonly EventRow[]): void {
+    this.db.transaction(() => { for (const r of rows) this.insertEvent.run(r); })();
   }
 
   setFinalReport(runId: string, report: Record<string, unknown> | null): void {
@@ -133,9 +141,13 @@ export class RunRecorder implements Recorder {
   private readonly db: RunDatabase | null;
   private nextId = 0;
   private lines: string[] = [];
-  private pending: LoggedEvent[] = [];
+  private pending: EventRow[] = [];
   private timer: NodeJS.Timeout | null = null;
   private readonly flushMs: number;
+  /** '{"run_id":<id>,"event_id":' — every line starts so (JSON.stringify's key order). */
+  private readonly linePrefix: string;
+  private lastMs = -1;
+  private lastIso = '';
   usage = { prompt_tokens: 0, completion_tokens: 0 };
 
   private constructor(o: RunRecorderOptions, nextId: number) {
@@ -144,6 +156,7 @@ export class RunRecorder implements Recorder {
     this.db = o.db ?? null;
     this.flushMs = o.flushMs ?? 200;
     this.nextId = nextId;
+    this.linePrefix = `{"run_id":${JSON.stringify(this.spec.run_id)},"event_id":`;
   }
 
   /** A new log: writes the spec line (refusing to overwrite an existing file). */
@@ -186,20 +199,31 @@ export class RunRecorder implements Recorder {
   }
 
   record(e: RecordEvent): void {
-    const ev: LoggedEvent = { run_id: this.spec.run_id, event_id: this.nextId++, sample_id: e.sampleId, type: e.type, data: e.data, created_by: '', created_at: new Date().toISOString() };
+    const id = this.nextId++;
+    const now = Date.now();
+    if (now !== this.lastMs) { this.lastMs = now; this.lastIso = new Date(now).toISOString(); }
     if (e.type === 'sampling') this.addUsage(e.data);
-    this.lines.push(JSON.stringify(ev));
-    if (this.db) this.pending.push(ev);
-    if (!this.timer) {
-      this.timer = setTimeout(() => { this.timer = null; this.flush(); }, this.flushMs);
+    // Byte for byte JSON.stringify(LoggedEvent), with data serialised once for the line and the row.
+    const sampleId = e.sampleId ?? null;
+    const data = JSON.stringify(e.data);
+    this.lines.push(`${this.linePrefix}${id},"sample_id":${sampleId === null ? 'null' : JSON.stringify(sampleId)},"type":${JSON.stringify(e.type)}${data === undefined ? '' : `,"data":${data}`},"created_by":"","created_at":"${this.lastIso}"}`);
+    if (this.db) this.pending.push([this.spec.run_id, id, sampleId, e.type, data ?? 'null', this.lastIso]);
+    if (this.lines.length >= FLUSH_EVENTS) this.flush();
+    else if (!this.timer) {
+      if (!this.live) { this.live = true; liveRecorders.add(this); watchExit(); }
+      this.timer = setTimeout(this.onTimer, this.flushMs);
       this.timer.unref();
     }
   }
 
+  private live = false;
+  private readonly onTimer = () => { this.timer = null; this.flush(); };
+
   flush(): void {
     if (this.timer) { clearTimeout(this.timer); this.timer = null; }
-    if (this.lines.length) { appendFileSync(this.path, this.lines.join('\n') + '\n'); this.lines = []; }
-    if (this.db && this.pending.length) { this.db.insertEvents(this.pending); this.pending = []; }
+    if (this.lines.length) { const text = this.lines.join('\n') + '\n'; this.lines = []; appendFileSync(this.path, text); }
+    if (this.db && this.pending.length) { const rows = this.pending; this.pending = []; this.db.insertRows(rows); }
+    if (this.live) { this.live = false; liveRecorders.delete(this); }
   }
 
   /** Writes the final_report line (metrics plus token usage) and flushes everything. */
@@ -209,6 +233,34 @@ export class RunRecorder implements Recorder {
     appendFileSync(this.path, JSON.stringify({ final_report: report }) + '\n');
     this.db?.setFinalReport(this.spec.run_id, report);
     return report;
+  }
+}
+
+const FLUSH_EVENTS = 4096;
+
+// Recorders holding buffered events, flushed on exit and on SIGINT/SIGTERM (both synchronous, so
+// nothing buffered is lost when a run ends without finish() or is interrupted).
+const liveRecorders = new Set<RunRecorder>();
+let watching = false;
+
+function flushLive(): void {
+  for (const r of [...liveRecorders]) {
+    try { r.flush(); } catch { /* a failing disk must not turn an exit into a crash loop */ }
+  }
+}
+
+function watchExit(): void {
+  if (watching) return;
+  watching = true;
+  process.on('exit', flushLive);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    const onSignal = () => {
+      flushLive();
+      // Alone, we must not swallow the signal: restore the default action and raise it again.
+      // With other listeners (the CLI's Ctrl-C handler) they decide what happens next.
+      if (process.listenerCount(sig) === 1) { process.off(sig, onSignal); process.kill(process.pid, sig); }
+    };
+    process.on(sig, onSignal);
   }
 }
 

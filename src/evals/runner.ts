@@ -127,10 +127,13 @@ export async function runEval(o: RunOptions): Promise<RunResult> {
       const index = todo[next++];
       const sampleId = `${spec.base}.${spec.split}.${index}`;
       let sampled = false;
+      // The per-sample generator is made on first use: most templates never draw from it.
+      let random: (() => number) | undefined;
       const ctx: SampleContext = {
         sampleId, index, completionFns: o.completionFns,
         recorder: { record: (e) => { if (e.type === 'sampling') sampled = true; recorder.record(e); } },
-        random: seededRandom(fnv1a(`${sampleId}:${seed}`)), signal: o.signal,
+        get random() { return (random ??= seededRandom(fnv1a(`${sampleId}:${seed}`))); },
+        signal: o.signal,
       };
       try {
         const r = await inst.template.evalSample(samples[index], ctx);

@@ -2,9 +2,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { Registry } from '../../src/evals/registry.ts';
 import { runEval } from '../../src/evals/runner.ts';
-import { RunDatabase } from '../../src/evals/recorder.ts';
+import { RunDatabase, RunRecorder } from '../../src/evals/recorder.ts';
 import { DummyCompletionFn } from '../../src/evals/completion/index.ts';
 import { isolateHome, jsonl, tempTree } from './helpers.ts';
 
@@ -53,4 +54,57 @@ describe('recorder', () => {
     const path = join(root, 'log.jsonl');
     await assert.rejects(runEval({ registry: new Registry([root]), evalName: 'word', completionFns: [new DummyCompletionFn('yes')], db: null, progress: null, recordPath: path }), /already exists/);
   });
+});
+
+describe('recorder buffering', () => {
+  const spec = (id: string) => ({ completion_fns: ['f'], eval_name: 'e.dev.v0', base_eval: 'e', split: 'dev', run_config: {}, created_by: '', run_id: id, created_at: new Date(0).toISOString() });
+
+  it('writes each event line as JSON.stringify of the logged event, and the same rows to SQLite', () => {
+    const dir = tempTree({});
+    const db = new RunDatabase(join(dir, 'runs.sqlite'));
+    const rec = RunRecorder.create({ spec: spec('run"1'), path: join(dir, 'log.jsonl'), db });
+    const datas = [{ prompt: [{ role: 'user', content: 'q "1"\n\u2028é' }], sampled: ['x'], usage: { prompt_tokens: 3, completion_tokens: 1 } }, { correct: true, picked: null, n: 1.5 }, {}];
+    datas.forEach((d, i) => rec.record({ type: i ? 'match' : 'sampling', sampleId: i === 2 ? null : `e.dev.${i}`, data: d }));
+    rec.finish({ accuracy: 1 });
+    const lines = readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').slice(1, -1);
+    assert.equal(lines.length, 3);
+    lines.forEach((l, i) => {
+      const created = JSON.parse(l).created_at as string;
+      assert.equal(l, JSON.stringify({ run_id: 'run"1', event_id: i, sample_id: i === 2 ? null : `e.dev.${i}`, type: i ? 'match' : 'sampling', data: datas[i], created_by: '', created_at: created }));
+    });
+    const rows = db.db.prepare('SELECT event_id, sample_id, type, data FROM events ORDER BY event_id').all() as { data: string }[];
+    assert.deepEqual(rows.map((r) => JSON.parse(r.data)), datas);
+    assert.deepEqual(rec.usage, { prompt_tokens: 3, completion_tokens: 1 });
+    db.close();
+  });
+
+  // A child process records events and then leaves without finish(): by exit, by an unhandled
+  // SIGINT (which must still end it), or with a Ctrl-C handler of its own (which decides).
+  for (const how of ['exit', 'sigint', 'sigint-handled'] as const) {
+    it(`flushes buffered events on ${how}`, () => {
+      const dir = tempTree({});
+      const recorderUrl = new URL('../../src/evals/recorder.ts', import.meta.url).href;
+      const script = `
+        import { RunRecorder, RunDatabase } from ${JSON.stringify(recorderUrl)};
+        const db = new RunDatabase(${JSON.stringify(join(dir, 'runs.sqlite'))});
+        const rec = RunRecorder.create({ path: ${JSON.stringify(join(dir, 'log.jsonl'))}, db, flushMs: 60000,
+          spec: { completion_fns: ['f'], eval_name: 'e', base_eval: 'e', split: 'dev', run_config: {}, created_by: '', run_id: 'r', created_at: '' } });
+        for (let i = 0; i < 10; i++) rec.record({ type: 'match', sampleId: 'e.dev.' + i, data: { i } });
+        const how = ${JSON.stringify(how)};
+        if (how === 'exit') process.exit(3);
+        if (how === 'sigint-handled') process.on('SIGINT', () => { console.log('handled'); process.exitCode = 4; });
+        process.kill(process.pid, 'SIGINT');
+        setTimeout(() => {}, how === 'sigint' ? 5000 : 50);
+      `;
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+      if (how === 'exit') assert.equal(r.status, 3, r.stderr);
+      if (how === 'sigint') assert.equal(r.signal, 'SIGINT', `the signal still ends the process (${r.stderr})`);
+      if (how === 'sigint-handled') { assert.equal(r.status, 4, r.stderr); assert.match(r.stdout, /handled/); }
+      const lines = readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n');
+      assert.equal(lines.length, 11, 'the spec line and all 10 events');
+      const db = new RunDatabase(join(dir, 'runs.sqlite'));
+      assert.equal((db.db.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n, 10);
+      db.close();
+    });
+  }
 });
