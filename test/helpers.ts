@@ -3,18 +3,10 @@
 import assert from 'node:assert/strict';
 import type { FloatArray, NativeBackend } from '../src/tensor/backend.ts';
 import { nativeBackend, nativeError } from '../src/tensor/select.ts';
+import { mulberry32 } from '../src/tensor/random.ts';
 
-/** mulberry32: small, fast, seedable; good enough for test data. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniforms for test data. */
+export const rng = (seed: number): (() => number) => mulberry32(seed);
 
 /** Uniform values in [-scale, scale). */
 export function randn32(n: number, r: () => number, scale = 1): Float32Array {

@@ -9,6 +9,7 @@
 // uninterrupted run would have.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { mulberry32 } from '../tensor/index.ts';
 import { readManifest } from './manifest.ts';
 import { bytesPerToken, readShardHeader, SHARD_HEADER_BYTES, ShardError } from './shard.ts';
 
@@ -24,17 +25,6 @@ export interface LoaderOptions {
   position?: LoaderPosition;
   /** Check every shard's sha256 against the manifest on open (reads all shards once). */
   verify?: boolean;
-}
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export class ShardLoader {

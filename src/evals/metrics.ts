@@ -6,19 +6,11 @@
 // without replacement, which is not a bootstrap and understates nothing in particular. Here a
 // bootstrap resamples n of n with replacement B times and reports the 2.5/97.5 percentiles of
 // the resampled means, plus their standard deviation.
+import { mulberry32 } from '../tensor/index.ts';
 import type { Metrics } from './types.ts';
 
-/** mulberry32: small and seedable; bootstrap intervals are reproducible for a given seed. */
-export function seededRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniforms (mulberry32): bootstrap intervals are reproducible for a given seed. */
+export const seededRandom = (seed: number): (() => number) => mulberry32(seed);
 
 export interface BootstrapOptions { resamples?: number; confidence?: number; seed?: number }
 export interface Interval { mean: number; low: number; high: number; std: number; n: number }

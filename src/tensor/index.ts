@@ -6,4 +6,4 @@ export { defaultBackend, nativeBackend, nativeError } from './select.ts';
 export { Tensor, alloc, numel, type DType } from './tensor.ts';
 export { Tape } from './tape.ts';
 export { ropeTables } from './rope-tables.ts';
-export { Rng } from './random.ts';
+export { mulberry32, Rng } from './random.ts';

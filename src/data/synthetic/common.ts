@@ -4,6 +4,7 @@
 // ({input, ideal}: input = the conversation without the assistant turn). Held-out splits are
 // disjoint by construction: each task assigns every problem key to exactly one split by a hash
 // of the key (heldOut), and a generator asked for one split only ever emits keys of that split.
+import { mulberry32 } from '../../tensor/index.ts';
 import { fnv1a32 } from '../hash.ts';
 
 export type Role = 'system' | 'user' | 'assistant';
@@ -33,14 +34,7 @@ export function sample(task: string, key: string, input: ChatMessage[], ideal: s
 
 /** mulberry32 with the seed mixed per task, so tasks with one seed do not share a stream. */
 export function seededRandom(seed: number, task: string): () => number {
-  let s = (seed ^ fnv1a32(task)) >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32((seed ^ fnv1a32(task)) >>> 0);
 }
 export const randInt = (r: () => number, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
 export const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
