@@ -13,11 +13,11 @@
 // imported, unless TETRA_REQUIRE_LLAMACPP=1.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ShardWriter, writeManifest, MANIFEST_VERSION } from '../../src/data/index.ts';
+import { writeGrammarCorpus } from '../fixtures/grammar-corpus.ts';
 import { configFromDepth, generate, GPT } from '../../src/model/index.ts';
 import { defaultBackend, nativeBackend } from '../../src/tensor/index.ts';
 import { byteTokenizer } from '../../src/tokenizer/index.ts';
@@ -53,35 +53,11 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 const tok = byteTokenizer();
 const eot = tok.special('<|endoftext|>');
-const subjects = ['the cat', 'a dog', 'my friend', 'the old man'], verbs = ['sees', 'likes', 'follows'], objects = ['the ball', 'a bird', 'the sun'];
 const PROMPTS = ['the cat', 'my friend likes', 'a dog follows the'];
 const TOKENS = 40;
 const F16_MARGIN = 0.2;
 
-/** The grammar corpus of test/train/pretrain.test.ts, as byte tokens. */
-function writeCorpus(out: string): void {
-  mkdirSync(out, { recursive: true });
-  let k = 0;
-  const doc = () => {
-    const lines: string[] = [];
-    for (let i = 0; i < 6; i++, k++) lines.push(`${subjects[k % 4]} ${verbs[(k * 7) % 3]} ${objects[(k * 5) % 3]}.`);
-    return lines.join(' ');
-  };
-  const splits: Record<string, { documents: number; tokens: number; shards: ReturnType<ShardWriter['close']> }> = {};
-  for (const [split, docs] of [['train', 200], ['val', 20]] as const) {
-    const w = new ShardWriter(out, split, tok.idLimit, eot, 20000);
-    let tokens = 0;
-    for (let d = 0; d < docs; d++) { const ids = tok.encode(doc()); tokens += ids.length + 1; w.writeDocument(ids); }
-    splits[split] = { documents: docs, tokens, shards: w.close() };
-  }
-  const bytes = splits.train.tokens + splits.val.tokens;
-  writeManifest(out, {
-    version: MANIFEST_VERSION, name: 'grammar', createdAt: '', tokenizer: { name: 'bytes', vocabSize: tok.idLimit, eotId: eot },
-    normalisation: '', dedup: { exact: '', near: '' }, split: { valFraction: 0.1, rule: '' }, shardMaxTokens: 20000, excludedSources: [],
-    sources: [{ name: 'grammar', package: 'test', licence: 'test', description: '', files: 1, rawBytes: bytes, documents: 220, textBytes: bytes, keptDocuments: 220, keptBytes: bytes, exactDuplicates: 0, nearDuplicates: 0, tokens: { train: splits.train.tokens, val: splits.val.tokens } }],
-    splits: splits as never,
-  });
-}
+const writeCorpus = (out: string) => writeGrammarCorpus(out, { train: 200, val: 20 });
 
 const exportGGUF = (dtype: string) => {
   const out = join(dir, `model-${dtype}.gguf`);

@@ -6,41 +6,17 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ShardWriter, writeManifest, MANIFEST_VERSION } from '../../src/data/index.ts';
 import { configFromDepth } from '../../src/model/index.ts';
 import { defaultBackend } from '../../src/tensor/index.ts';
-import { byteTokenizer } from '../../src/tokenizer/index.ts';
+import { writeGrammarCorpus } from '../fixtures/grammar-corpus.ts';
 import { defaultAdamW, latestCheckpoint, loadCheckpoint, readMetrics, train, type TrainConfig } from '../../src/train/index.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tetra-train-'));
 const bin = join(import.meta.dirname, '../../bin/tetra.js');
 
-/** A byte-level corpus of short sentences from a tiny grammar, so there is something to learn. */
 function corpus(): string {
   const dir = tmp();
-  const tok = byteTokenizer();
-  const eot = tok.special('<|endoftext|>');
-  const subjects = ['the cat', 'a dog', 'my friend', 'the old man'], verbs = ['sees', 'likes', 'follows'], objects = ['the ball', 'a bird', 'the sun'];
-  let k = 0;
-  const doc = () => {
-    const lines: string[] = [];
-    for (let i = 0; i < 6; i++, k++) lines.push(`${subjects[k % 4]} ${verbs[(k * 7) % 3]} ${objects[(k * 5) % 3]}.`);
-    return lines.join(' ');
-  };
-  const splits: Record<string, { documents: number; tokens: number; shards: ReturnType<ShardWriter['close']> }> = {};
-  for (const [split, docs] of [['train', 300], ['val', 30]] as const) {
-    const w = new ShardWriter(dir, split, tok.idLimit, eot, 20000);
-    let tokens = 0;
-    for (let d = 0; d < docs; d++) { const ids = tok.encode(doc()); tokens += ids.length + 1; w.writeDocument(ids); }
-    splits[split] = { documents: docs, tokens, shards: w.close() };
-  }
-  const bytes = splits.train.tokens + splits.val.tokens;
-  writeManifest(dir, {
-    version: MANIFEST_VERSION, name: 'grammar', createdAt: '', tokenizer: { name: 'bytes', vocabSize: tok.idLimit, eotId: eot },
-    normalisation: '', dedup: { exact: '', near: '' }, split: { valFraction: 0.1, rule: '' }, shardMaxTokens: 20000, excludedSources: [],
-    sources: [{ name: 'grammar', package: 'test', licence: 'test', description: '', files: 1, rawBytes: bytes, documents: 330, textBytes: bytes, keptDocuments: 330, keptBytes: bytes, exactDuplicates: 0, nearDuplicates: 0, tokens: { train: splits.train.tokens, val: splits.val.tokens } }],
-    splits: splits as never,
-  });
+  writeGrammarCorpus(dir);
   return dir;
 }
 
