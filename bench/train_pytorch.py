@@ -18,7 +18,7 @@
 #
 # Modes:
 #   bench    reads "run N" lines on stdin, trains N steps per line, answers one JSON line
-#            {"seconds", "tokens", "loss"}; "quit" ends. The caller alternates rounds with tetra.
+#            {"seconds", "best_step", "tokens", "loss"}; "quit" ends. The caller alternates rounds with tetra.
 #   quality  trains --iters steps, then prints one JSON line with the mean loss over
 #            --eval-batches validation batches.
 import argparse
@@ -235,11 +235,13 @@ def main():
                 break
             n = int(cmd[1])
             t0 = time.perf_counter()
-            loss = 0.0
+            loss, best = 0.0, float("inf")
             for _ in range(n):
+                ts = time.perf_counter()
                 loss = train_step()
+                best = min(best, time.perf_counter() - ts)
             seconds = time.perf_counter() - t0
-            print(json.dumps({"seconds": seconds, "tokens": n * a.batch * a.block, "loss": loss}), flush=True)
+            print(json.dumps({"seconds": seconds, "best_step": best, "tokens": n * a.batch * a.block, "loss": loss}), flush=True)
         return
 
     t0 = time.perf_counter()
