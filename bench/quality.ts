@@ -11,6 +11,7 @@
 // reimplements src/data/loader.ts's window order). Not the same: the initial weights' random
 // numbers and float rounding. tetra trains through src/train/pretrain.ts's train(), exactly as
 // `tetra train` does; the runs take minutes (PyTorch's several times tetra's).
+import './omp-env.ts';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

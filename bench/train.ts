@@ -13,6 +13,7 @@
 // MFU = flopsPerToken(model, T) * tokens/s / peak, peak = nominalPeakFlops() (src/cli/train.ts:
 // 32 FLOP/cycle per thread for AVX2 FMA at an assumed 3 GHz, times 2 threads = 192 GFLOP/s).
 // The last line is `train_vs_pytorch <tetra tokens/s / PyTorch tokens/s>` for the headline.
+import './omp-env.ts';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
