@@ -5,8 +5,15 @@
 // Backward kernels accumulate (+=) into gradients, so a tensor used twice (a residual stream, tied
 // embeddings) simply receives both contributions. Ops on tensors that need no gradient record
 // nothing, so inference runs through the same code without a tape cost.
+//
+// Training: a tape made with recycle: true keeps every buffer it hands out (outputs, their
+// gradients, kernel scratch) and lends them again after reset(). A training step asks for the
+// same sizes in the same order every time, so after the first step nothing is allocated: fresh
+// Float32Arrays of activation size cost a page fault per 4 KiB plus zeroing, and the garbage
+// they leave makes V8 stop to collect. Outputs are written in full by their kernels, so a
+// recycled output is not cleared; a recycled gradient is (backward kernels accumulate).
 import type { Backend, FloatArray } from './backend.ts';
-import { alloc, Tensor, type DType } from './tensor.ts';
+import { alloc, numel, Tensor, type DType } from './tensor.ts';
 
 type Backward = () => void;
 
@@ -24,15 +31,46 @@ export class Tape {
   /** False for inference: nothing is recorded even for parameters that require gradients. */
   readonly grad: boolean;
   private records: Backward[] = [];
+  /** Buffers free for reuse, by length (recycle: true only). */
+  private readonly pool: Map<number, FloatArray[]> | null;
+  /** Buffers handed out since the last reset(). */
+  private lent: FloatArray[] = [];
+  private readonly gradAlloc: ((n: number) => FloatArray) | undefined;
 
-  constructor(backend: Backend<any>, dtype: DType = 'f32', opts: { grad?: boolean } = {}) {
+  constructor(backend: Backend<any>, dtype: DType = 'f32', opts: { grad?: boolean; recycle?: boolean } = {}) {
     this.backend = backend;
     this.dtype = dtype;
     this.grad = opts.grad ?? true;
+    this.pool = opts.recycle ? new Map() : null;
+    this.gradAlloc = opts.recycle ? (n) => this.take(n, true) : undefined;
+  }
+
+  /**
+   * Makes every buffer this tape handed out reusable and drops the records: tensors made by
+   * this tape before reset() must not be read afterwards. Without recycle it only clears.
+   */
+  reset(): void {
+    this.records = [];
+    if (!this.pool) return;
+    for (const b of this.lent) {
+      const free = this.pool.get(b.length);
+      if (free) free.push(b); else this.pool.set(b.length, [b]);
+    }
+    this.lent = [];
+  }
+
+  /** A buffer of n elements: recycled when possible; zeroed when asked (fresh ones always are). */
+  private take(n: number, zero: boolean): FloatArray {
+    if (!this.pool) return alloc(this.dtype, n);
+    const reused = this.pool.get(n)?.pop();
+    const buf = reused ?? alloc(this.dtype, n);
+    if (reused && zero) buf.fill(0);
+    this.lent.push(buf);
+    return buf;
   }
 
   private out(shape: readonly number[], needsGrad: boolean): Tensor {
-    return Tensor.zeros(shape, this.dtype, { requiresGrad: needsGrad && this.grad });
+    return new Tensor(this.take(numel(shape), false), shape, { requiresGrad: needsGrad && this.grad, gradAlloc: this.gradAlloc });
   }
 
   private record(needsGrad: boolean, fn: Backward): void {
@@ -119,14 +157,14 @@ export class Tape {
     const N = x.size / C;
     const needs = x.requiresGrad || w.requiresGrad;
     const y = this.out(x.shape, needs);
-    const rstd = alloc(this.dtype, N);
+    const rstd = this.take(N, false);
     const be = this.backend;
     be.rmsnormForward(y.data, rstd, x.data, w.data, N, C, eps);
     this.record(needs, () => {
       if (!y.grad) return;
       // The kernel writes both gradients; scratch stands in for whichever is not wanted.
-      const dx = x.requiresGrad ? x.ensureGrad() : alloc(this.dtype, x.size);
-      const dw = w.requiresGrad ? w.ensureGrad() : alloc(this.dtype, C);
+      const dx = x.requiresGrad ? x.ensureGrad() : this.take(x.size, true);
+      const dw = w.requiresGrad ? w.ensureGrad() : this.take(C, true);
       be.rmsnormBackward(dx, dw, y.grad, x.data, w.data, rstd, N, C);
     });
     return y;
@@ -157,14 +195,14 @@ export class Tape {
     const s = scale ?? 1 / Math.sqrt(HS);
     const needs = q.requiresGrad || k.requiresGrad || v.requiresGrad;
     const y = this.out(q.shape, needs);
-    const lse = alloc(this.dtype, B * NH * Tq);
+    const lse = this.take(B * NH * Tq, false);
     const be = this.backend;
     be.attentionForward(y.data, lse, q.data, k.data, v.data, B, Tq, Tk, NH, HS, s);
     this.record(needs, () => {
       if (!y.grad) return;
-      const dq = q.requiresGrad ? q.ensureGrad() : alloc(this.dtype, q.size);
-      const dk = k.requiresGrad ? k.ensureGrad() : alloc(this.dtype, k.size);
-      const dv = v.requiresGrad ? v.ensureGrad() : alloc(this.dtype, v.size);
+      const dq = q.requiresGrad ? q.ensureGrad() : this.take(q.size, true);
+      const dk = k.requiresGrad ? k.ensureGrad() : this.take(k.size, true);
+      const dv = v.requiresGrad ? v.ensureGrad() : this.take(v.size, true);
       be.attentionBackward(dq, dk, dv, y.grad, q.data, k.data, v.data, y.data, lse, B, Tq, Tk, NH, HS, s);
     });
     return y;
@@ -193,7 +231,7 @@ export class Tape {
     if (targets.length !== N) throw new Error(`crossEntropy: ${N} rows of logits but ${targets.length} targets`);
     let count = 0;
     for (let i = 0; i < N; i++) if (targets[i] !== ignoreIndex) count++;
-    const losses = alloc(this.dtype, N), lse = alloc(this.dtype, N);
+    const losses = this.take(N, false), lse = this.take(N, false);
     const be = this.backend;
     be.crossEntropyForward(losses, lse, logits.data, targets, N, V, ignoreIndex);
     let sum = 0;
@@ -202,7 +240,7 @@ export class Tape {
     y.data[0] = count ? sum / count : 0;
     this.record(logits.requiresGrad, () => {
       if (!y.grad || !count) return;
-      const dlosses = alloc(this.dtype, N).fill(y.grad[0] / count);
+      const dlosses = this.take(N, false).fill(y.grad[0] / count);
       be.crossEntropyBackward(logits.ensureGrad(), dlosses, logits.data, lse, targets, N, V, ignoreIndex);
     });
     return y;

@@ -16,8 +16,11 @@ export function numel(shape: readonly number[]): number {
   return n;
 }
 
-/** Gradient storage shared by a tensor and its views; allocated (zeroed) on first use. */
-interface GradBox { grad: FloatArray | null }
+/**
+ * Gradient storage shared by a tensor and its views; allocated (zeroed) on first use, by
+ * gradAlloc when the tensor's maker recycles buffers (a Tape with recycle: true).
+ */
+interface GradBox { grad: FloatArray | null; gradAlloc?: (n: number) => FloatArray }
 
 export class Tensor {
   readonly data: FloatArray;
@@ -26,7 +29,7 @@ export class Tensor {
   name?: string;
   private readonly box: GradBox;
 
-  constructor(data: FloatArray, shape: readonly number[], opts: { requiresGrad?: boolean; name?: string; box?: GradBox } = {}) {
+  constructor(data: FloatArray, shape: readonly number[], opts: { requiresGrad?: boolean; name?: string; box?: GradBox; gradAlloc?: (n: number) => FloatArray } = {}) {
     const n = numel(shape);
     if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`Tensor shape [${shape}] must be non-negative integers`);
     if (data.length !== n) throw new Error(`Tensor${opts.name ? ` '${opts.name}'` : ''}: shape [${shape}] needs ${n} elements, data has ${data.length}`);
@@ -34,7 +37,7 @@ export class Tensor {
     this.shape = [...shape];
     this.requiresGrad = opts.requiresGrad ?? false;
     this.name = opts.name;
-    this.box = opts.box ?? { grad: null };
+    this.box = opts.box ?? { grad: null, gradAlloc: opts.gradAlloc };
   }
 
   static zeros(shape: readonly number[], dtype: DType = 'f32', opts: { requiresGrad?: boolean; name?: string } = {}): Tensor {
@@ -49,7 +52,7 @@ export class Tensor {
 
   /** The gradient buffer, allocated zeroed on first use (backward kernels accumulate into it). */
   ensureGrad(): FloatArray {
-    return (this.box.grad ??= alloc(this.dtype, this.size));
+    return (this.box.grad ??= this.box.gradAlloc ? this.box.gradAlloc(this.size) : alloc(this.dtype, this.size));
   }
 
   zeroGrad(): void { this.box.grad?.fill(0); }

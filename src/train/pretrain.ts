@@ -81,10 +81,12 @@ function bytesPerToken(dataDir: string): number {
 export function evaluate(model: GPT, backend: Backend<Float32Array>, data: string, B: number, T: number, batches: number, seed: number): number {
   const loader = new ShardLoader({ dir: data, split: 'val', B, T, seed });
   const n = Math.min(batches, loader.batchesPerEpoch);
+  const tape = new Tape(backend, 'f32', { grad: false, recycle: true });
   let sum = 0;
   for (let i = 0; i < n; i++) {
     const b = loader.next();
-    const { loss } = model.forward(new Tape(backend, 'f32', { grad: false }), b.inputs, B, T, b.targets);
+    tape.reset();
+    const { loss } = model.forward(tape, b.inputs, B, T, b.targets);
     sum += loss!.data[0];
   }
   loader.close();
@@ -149,6 +151,8 @@ export async function train(c: TrainConfig, backend: Backend<Float32Array>, opts
   const progress = new Progress(startStep ? `train (resumed at ${startStep})` : 'train', c.steps - startStep, 'steps');
   let last: StepMetrics | undefined;
   let lastVal: number | undefined;
+  // One tape for the run: from the second step on it reuses the first step's buffers.
+  const tape = new Tape(backend, 'f32', { recycle: true });
   while (step < c.steps) {
     // Let signal handlers run between steps (the step itself is synchronous).
     await new Promise((r) => setImmediate(r));
@@ -159,7 +163,7 @@ export async function train(c: TrainConfig, backend: Backend<Float32Array>, opts
     let lossSum = 0;
     for (let a = 0; a < c.accum; a++) {
       const batch = loader.next();
-      const tape = new Tape(backend);
+      tape.reset();
       const { loss } = model.forward(tape, batch.inputs, c.batchSize, c.seqLen, batch.targets);
       tape.backward(loss!, 1 / c.accum);
       lossSum += loss!.data[0];

@@ -166,3 +166,27 @@ describe('training', () => {
     assert.ok(last < 0.05, `final loss ${last}`);
   });
 });
+
+describe('training with a recycling tape', () => {
+  it('gives bit-identical losses and gradients to fresh tapes, step after step', () => {
+    // Each step reuses the previous step's buffers, still holding its values: a kernel that
+    // read its output before writing it, or a gradient left uncleared, would show here.
+    const c = configFromDepth(2, { vocabSize: 40, nEmbd: 32, nHead: 2, mlpHidden: 48, contextLength: 12 });
+    const fresh = GPT.init(c, 9), recycled = GPT.init(c, 9);
+    const B = 3, T = 12, rng = new Rng(2);
+    const tape = new Tape(be, 'f32', { recycle: true });
+    for (let it = 0; it < 4; it++) {
+      const tok = new Int32Array(B * T).map(() => rng.int(40)), tgt = new Int32Array(B * T).map(() => rng.int(40));
+      if (it === 2) tgt[5] = -1;  // an ignored target
+      for (const m of [fresh, recycled]) for (const p of m.params.values()) p.zeroGrad();
+      const t1 = new Tape(be);
+      const a = fresh.forward(t1, tok, B, T, tgt).loss!;
+      t1.backward(a);
+      tape.reset();
+      const b = recycled.forward(tape, tok, B, T, tgt).loss!;
+      tape.backward(b);
+      assert.equal(b.data[0], a.data[0], `loss at step ${it}`);
+      for (const [name, p] of fresh.params) assert.deepEqual(recycled.p(name).grad, p.grad, `${name} gradient at step ${it}`);
+    }
+  });
+});
