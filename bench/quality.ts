@@ -11,7 +11,7 @@
 // reimplements src/data/loader.ts's window order). Not the same: the initial weights' random
 // numbers and float rounding. tetra trains through src/train/pretrain.ts's train(), exactly as
 // `tetra train` does; the runs take minutes (PyTorch's several times tetra's).
-import './omp-env.ts';
+import { torchOmpWaitPolicy } from './omp-env.ts';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -65,7 +65,7 @@ function runPytorch(): Promise<{ valLoss: number; seconds: number }> {
     '--beta1', String(hyper.beta1), '--beta2', String(hyper.beta2), '--eps', String(hyper.eps), '--weight-decay', String(hyper.weightDecay),
     '--grad-clip', String(hyper.gradClip)];
   return new Promise((resolve, reject) => {
-    const child = spawn(debianPython, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(debianPython, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, OMP_WAIT_POLICY: torchOmpWaitPolicy } });
     let stdout = '';
     child.stdout.on('data', (d) => { stdout += d; });
     child.on('close', (code) => {

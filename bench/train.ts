@@ -13,7 +13,7 @@
 // MFU = flopsPerToken(model, T) * tokens/s / peak, peak = nominalPeakFlops() (src/cli/train.ts:
 // 32 FLOP/cycle per thread for AVX2 FMA at an assumed 3 GHz, times 2 threads = 192 GFLOP/s).
 // The last line is `train_vs_pytorch <tetra tokens/s / PyTorch tokens/s>` for the headline.
-import './omp-env.ts';
+import { torchOmpWaitPolicy } from './omp-env.ts';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
@@ -78,7 +78,7 @@ async function pytorchRunner(cfg: GPTConfig, B: number, T: number): Promise<Runn
   const args = [join(root, 'bench/train_pytorch.py'), 'bench', '--data', data, '--vocab', String(cfg.vocabSize),
     '--layers', String(cfg.nLayer), '--heads', String(cfg.nHead), '--embd', String(cfg.nEmbd), '--hidden', String(cfg.mlpHidden),
     '--block', String(T), '--batch', String(B), '--threads', String(THREADS), '--seed', '1337'];
-  const child: ChildProcessWithoutNullStreams = spawn(debianPython, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child: ChildProcessWithoutNullStreams = spawn(debianPython, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, OMP_WAIT_POLICY: torchOmpWaitPolicy } });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
