@@ -6,6 +6,7 @@
 import { GPT, generateStream, KVCache, logSoftmax, sample, step, topLogprobs, type GeneratedToken, type Generation } from '../model/index.ts';
 import { defaultBackend, Rng, type Backend } from '../tensor/index.ts';
 import { constraintFor, JsonSchemaError, pickConstrained, tokenBytesOf } from './json-constraint.ts';
+import { FairQueue, QueueAbortedError } from './queue.ts';
 import { ContextOverflowError, openTokenizerRef, renderPrompt, StreamDecoder, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
 import { loadCheckpoint } from '../train/index.ts';
 import { EngineError, type ChatEngine, type ChatRequest, type CompletionRequest, type EngineCapabilities, type EngineEvent, type EngineMessage, type SamplingParams, type TokenLogprobInfo } from './types.ts';
@@ -34,8 +35,7 @@ interface Choice {
 export class BuiltinEngine implements ChatEngine {
   readonly kind = 'builtin';
   readonly capabilities: EngineCapabilities = { imageInput: false, logprobs: true, jsonSchema: true, completions: true };
-  private busy = false;
-  private readonly waiters: (() => void)[] = [];
+  private readonly queue = new FairQueue(1);
   private readonly stopIds: number[];
   private readonly tokenBytes: (id: number) => Uint8Array | null;
   private readonly utf8 = new TextDecoder();
@@ -50,7 +50,7 @@ export class BuiltinEngine implements ChatEngine {
   }
 
   contextWindow(): number { return this.model.config.contextLength; }
-  queueDepth(): number { return this.waiters.length; }
+  queueDepth(): number { return this.queue.queueDepth(); }
   async close(): Promise<void> {}
 
   async countChatTokens(messages: EngineMessage[]): Promise<number> { return this.render(messages).length; }
@@ -86,24 +86,18 @@ export class BuiltinEngine implements ChatEngine {
 
   // ------------------------------------------------------------------------------------ queue
 
-  private async acquire(signal: AbortSignal): Promise<boolean> {
-    if (signal.aborted) return false;
-    if (!this.busy) { this.busy = true; return true; }
-    return new Promise((resolve) => {
-      const onAbort = () => {
-        const i = this.waiters.indexOf(go);
-        if (i >= 0) this.waiters.splice(i, 1);
-        resolve(false);
-      };
-      const go = () => { signal.removeEventListener('abort', onAbort); resolve(true); };
-      this.waiters.push(go);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  private release(): void {
-    const next = this.waiters.shift();
-    if (next) next(); else this.busy = false;
+  /**
+   * Waits for the model (one request generates at a time; waiting requests are served
+   * round-robin across clients by the shared FairQueue). Returns the release function, or null
+   * when the client went away while waiting.
+   */
+  private async acquire(client: string | undefined, signal: AbortSignal): Promise<(() => void) | null> {
+    try {
+      return await this.queue.acquire(client ?? '', signal);
+    } catch (e) {
+      if (e instanceof QueueAbortedError) return null;
+      throw e;
+    }
   }
 
   // ------------------------------------------------------------------------------- generation
@@ -211,13 +205,14 @@ export class BuiltinEngine implements ChatEngine {
     }
     const prompt = this.render(req.messages);
     const maxTokens = this.checkWindow(prompt.length, req.maxTokens, 'messages');
-    if (!(await this.acquire(signal))) return;
+    const release = await this.acquire(req.client, signal);
+    if (!release) return;
     try {
       const completion = yield* this.decode(prompt, req, maxTokens, signal);
       if (signal.aborted) return;
       yield { type: 'usage', promptTokens: prompt.length, completionTokens: completion };
     } finally {
-      this.release();
+      release();
     }
   }
 
@@ -228,7 +223,8 @@ export class BuiltinEngine implements ChatEngine {
     // it also gives the prompt's first token a real logprob.
     const context = [this.tok.special('<|endoftext|>'), ...ids];
     const maxTokens = this.checkWindow(context.length, req.maxTokens, 'prompt');
-    if (!(await this.acquire(signal))) return;
+    const release = await this.acquire(req.client, signal);
+    if (!release) return;
     try {
       if (req.echo) {
         let logprobs: TokenLogprobInfo[] | undefined;
@@ -249,7 +245,7 @@ export class BuiltinEngine implements ChatEngine {
       if (signal.aborted) return;
       yield { type: 'usage', promptTokens: ids.length, completionTokens: completion };
     } finally {
-      this.release();
+      release();
     }
   }
 }

@@ -3,7 +3,7 @@
 // its events into an OpenAI chat.completion (or chat.completion.chunk events over SSE).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EngineEvent, EngineMessage, EnginePart, TokenLogprobInfo } from '../engine/types.ts';
-import { account, authenticate, checkContext, newId, resolveModel, type GatewayOptions, type RequestState, type Served } from './context.ts';
+import { account, authenticate, clientOf, checkContext, newId, resolveModel, type GatewayOptions, type RequestState, type Served } from './context.ts';
 import { ApiError, invalid } from './errors.ts';
 import { parseJson, readBody, sendEvent, sendJson, startEventStream, type BodyLimits } from './http.ts';
 import { loadImage, parseDataUrl, type ImageLimits } from './images.ts';
@@ -82,7 +82,7 @@ export async function chatCompletions(o: GatewayOptions, body: BodyLimits, image
   const wantLogprobs = p.topLogprobs !== null;
   let status = 200;
   try {
-    const { it, first } = await firstEvent(engine.chat({ ...p, maxTokens, messages }, abort.signal));
+    const { it, first } = await firstEvent(engine.chat({ ...p, maxTokens, messages, client: clientOf(principal, req) }, abort.signal));
     if (!input.stream) {
       const choices = Array.from({ length: p.n }, (_, index) => ({ index, text: '', logprobs: [] as LogprobContent[], finish: null as string | null }));
       for (let r = first; !r.done; r = await it.next()) {

@@ -4,7 +4,7 @@
 // after another; choice index = prompt index * n + choice.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TokenLogprobInfo } from '../engine/types.ts';
-import { account, authenticate, checkContext, newId, resolveModel, type GatewayOptions, type RequestState } from './context.ts';
+import { account, authenticate, clientOf, checkContext, newId, resolveModel, type GatewayOptions, type RequestState } from './context.ts';
 import { ApiError, invalid } from './errors.ts';
 import { parseJson, readBody, sendEvent, sendJson, startEventStream, type BodyLimits } from './http.ts';
 import { validateCompletion } from './validate.ts';
@@ -52,7 +52,7 @@ export async function completions(o: GatewayOptions, body: BodyLimits, req: Inco
   let status = 200, streaming = false;
   try {
     for (let k = 0; k < input.prompts.length; k++) {
-      const it = engine.complete({ ...p, maxTokens, prompt: input.prompts[k], echo: input.echo }, abort.signal)[Symbol.asyncIterator]();
+      const it = engine.complete({ ...p, maxTokens, prompt: input.prompts[k], echo: input.echo, client: clientOf(principal, req) }, abort.signal)[Symbol.asyncIterator]();
       const first = await it.next(); // errors before the first event keep their HTTP status
       if (input.stream && !streaming) { startEventStream(res, headers); streaming = true; }
       for (let r = first; !r.done; r = await it.next()) {

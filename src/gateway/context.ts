@@ -108,3 +108,8 @@ export async function account(o: GatewayOptions, st: RequestState, served: Serve
     (o.log ?? console.error)(`tetra serve: accounting for ${st.id} failed: ${(e as Error).message}`);
   }
 }
+
+/** The fair-queue lane of a request: its API key, or for keyless (loopback) use its address. */
+export function clientOf(principal: Principal, req: { socket: { remoteAddress?: string } }): string {
+  return principal.key?.id ?? `addr:${req.socket.remoteAddress ?? ''}`;
+}

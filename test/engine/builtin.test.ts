@@ -130,4 +130,19 @@ describe('builtin engine', () => {
     assert.equal(r.usage!.completionTokens, 2);
     assert.equal(engine.queueDepth(), 0);
   });
+
+  it('serves waiting requests round-robin across clients, so one busy client cannot starve another', async () => {
+    const hold = new AbortController();
+    const it1 = engine.chat(base({ maxTokens: 200, client: 'a' }), hold.signal)[Symbol.asyncIterator]();
+    await it1.next(); // client a holds the engine
+    const order: string[] = [];
+    const run = (name: string, client: string) => collect(engine.chat(base({ maxTokens: 1, client }), never)).then(() => order.push(name));
+    const waiting = [run('a2', 'a'), run('a3', 'a'), run('a4', 'a'), run('b1', 'b')];
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(engine.queueDepth(), 4);
+    hold.abort();
+    while (!(await it1.next()).done) { /* drains */ }
+    await Promise.all(waiting);
+    assert.deepEqual(order, ['a2', 'b1', 'a3', 'a4']);
+  });
 });
