@@ -10,10 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { LlamaCppEngine, loadNodeLlamaCpp } from '../../src/engine/llamacpp.ts';
-import { EngineError, type ChatRequest, type EngineEvent } from '../../src/engine/types.ts';
+import { EngineError, type ChatRequest } from '../../src/engine/types.ts';
 import type { GPTConfig } from '../../src/model/config.ts';
 import { exportGGUF, llamaMetadata, llamaTensors, writeGGUF } from '../../src/train/gguf.ts';
 import { randomParams, tinyVocab } from '../train/llama-fixture.ts';
+import { chatRequest, collect, textOf } from './helpers.ts';
 
 let skip: string | undefined;
 try {
@@ -28,19 +29,7 @@ const config: GPTConfig = { vocabSize: 300, contextLength: 256, nLayer: 2, nEmbd
 const tokenizer = tinyVocab(config.vocabSize);
 const params = randomParams(config, 11);
 
-function req(over: Partial<ChatRequest> = {}): ChatRequest {
-  return {
-    messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Hello there' }],
-    maxTokens: 12, temperature: 0, topP: 1, n: 1, stop: [], presencePenalty: 0, frequencyPenalty: 0,
-    logitBias: {}, topLogprobs: null, responseFormat: { type: 'text' }, ...over,
-  };
-}
-async function collect(it: AsyncIterable<EngineEvent>): Promise<EngineEvent[]> {
-  const out: EngineEvent[] = [];
-  for await (const e of it) out.push(e);
-  return out;
-}
-const textOf = (evs: EngineEvent[]) => evs.filter((e) => e.type === 'text' && !e.echo).map((e) => (e as { text: string }).text).join('');
+const req = (over: Partial<ChatRequest> = {}) => chatRequest({ messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Hello there' }], ...over });
 
 describe('LlamaCppEngine on a tiny GGUF', { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'tetra-engine-llamacpp-'));

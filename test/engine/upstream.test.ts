@@ -3,29 +3,17 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { EngineError, type ChatRequest, type CompletionRequest, type EngineEvent } from '../../src/engine/types.ts';
+import { EngineError, type ChatRequest, type CompletionRequest } from '../../src/engine/types.ts';
 import { UpstreamEngine } from '../../src/engine/upstream.ts';
 import { generate } from '../../src/model/index.ts';
 import { defaultBackend } from '../../src/tensor/index.ts';
 import { renderPrompt } from '../../src/tokenizer/index.ts';
 import { startOpenAIFixture, type OpenAIFixture } from './openai-fixture.ts';
+import { chatRequest, collect, textOf } from './helpers.ts';
 
 const KEY = 'sk-fixture', MODEL = 'tiny-gpt';
 
-function chatReq(over: Partial<ChatRequest> = {}): ChatRequest {
-  return {
-    messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Say something.' }],
-    maxTokens: 12, temperature: 0, topP: 1, n: 1, stop: [], presencePenalty: 0, frequencyPenalty: 0,
-    logitBias: {}, topLogprobs: null, responseFormat: { type: 'text' }, ...over,
-  };
-}
-
-async function collect(it: AsyncIterable<EngineEvent>): Promise<EngineEvent[]> {
-  const out: EngineEvent[] = [];
-  for await (const e of it) out.push(e);
-  return out;
-}
-const textOf = (evs: EngineEvent[], index = 0) => evs.filter((e) => e.type === 'text' && e.index === index && !e.echo).map((e) => (e as { text: string }).text).join('');
+const chatReq = chatRequest;
 
 async function until(cond: () => boolean, ms = 3000) {
   const t0 = Date.now();
