@@ -22,6 +22,7 @@ import { configFromDepth, generate, GPT } from '../../src/model/index.ts';
 import { defaultBackend, nativeBackend } from '../../src/tensor/index.ts';
 import { byteTokenizer } from '../../src/tokenizer/index.ts';
 import { defaultAdamW, latestCheckpoint, loadCheckpoint, train } from '../../src/train/index.ts';
+import { importOptional } from '../fixtures/optional.ts';
 
 interface NlcModel {
   tokenize(text: string, special?: boolean): number[];
@@ -33,15 +34,7 @@ interface NLC {
   getLlama(o: object): Promise<{ loadModel(o: object): Promise<NlcModel> }>;
   LlamaLogLevel: { error: string };
 }
-let nlc: NLC | null = null;
-let skip: string | undefined;
-try {
-  const name = 'node-llama-cpp';
-  nlc = (await import(name)) as NLC;
-} catch (e) {
-  skip = `node-llama-cpp cannot be imported (optional dependency): ${(e as Error).message.split('\n')[0]}`;
-  if (process.env.TETRA_REQUIRE_LLAMACPP === '1') throw new Error(`${skip} (TETRA_REQUIRE_LLAMACPP=1)`);
-}
+const { mod: nlc, skip } = await importOptional<NLC>('node-llama-cpp', 'TETRA_REQUIRE_LLAMACPP');
 
 // One kernel thread: this tiny model gains nothing from two, and on a 2-core machine shared with
 // other jobs a 2-thread OpenMP team waiting on a descheduled thread made training 10x slower.

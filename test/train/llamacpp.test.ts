@@ -15,6 +15,7 @@ import { after, describe, it } from 'node:test';
 import type { GPTConfig } from '../../src/model/config.ts';
 import { exportGGUF } from '../../src/train/gguf.ts';
 import { argmax, logSoftmax, randomParams, referenceLogits, tinyVocab, type ForwardVariant } from './llama-fixture.ts';
+import { importOptional } from '../fixtures/optional.ts';
 
 // The slice of node-llama-cpp's API used here, typed locally so `tsc` passes on machines where the
 // optional dependency is not installed (the import below is by a computed name for the same reason).
@@ -33,15 +34,7 @@ interface NLC {
   getLlama(o: object): Promise<{ loadModel(o: object): Promise<NlcModel> }>;
   LlamaLogLevel: { error: string };
 }
-let nlc: NLC | null = null;
-let skip: string | undefined;
-try {
-  const name = 'node-llama-cpp';
-  nlc = (await import(name)) as NLC;
-} catch (e) {
-  skip = `node-llama-cpp cannot be imported (optional dependency): ${(e as Error).message.split('\n')[0]}`;
-  if (process.env.TETRA_REQUIRE_LLAMACPP === '1') throw new Error(`${skip} (TETRA_REQUIRE_LLAMACPP=1)`);
-}
+const { mod: nlc, skip } = await importOptional<NLC>('node-llama-cpp', 'TETRA_REQUIRE_LLAMACPP');
 
 const dir = mkdtempSync(join(tmpdir(), 'tetra-llamacpp-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
