@@ -1,20 +1,17 @@
 // `tetra generate`: stream a continuation of a prompt from a checkpoint to the terminal.
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { generateStream, GPT } from '../model/index.ts';
 import { defaultBackend } from '../tensor/index.ts';
 import { openTokenizerRef, StreamDecoder } from '../tokenizer/index.ts';
-import { latestCheckpoint, loadCheckpoint } from '../train/index.ts';
+import { findCheckpoint, loadCheckpoint } from '../train/index.ts';
 import { numberFlag, UsageError } from './args.ts';
 import type { Command } from './command.ts';
 
 /** A checkpoint directory, or a run directory whose newest checkpoint is meant. */
 export function resolveCheckpoint(path: string): string {
-  const p = resolve(path);
-  if (existsSync(join(p, 'checkpoint.json'))) return p;
-  const latest = latestCheckpoint(existsSync(join(p, 'checkpoints')) ? join(p, 'checkpoints') : p);
-  if (!latest) throw new UsageError(`tetra generate: ${p} is neither a checkpoint nor a run directory with checkpoints`);
-  return latest;
+  const dir = findCheckpoint(path);
+  if (!dir) throw new UsageError(`tetra generate: ${resolve(path)} is neither a checkpoint nor a run directory with checkpoints`);
+  return dir;
 }
 
 export const generateCommand: Command = {

@@ -1,9 +1,10 @@
-// A CompletionFn over a tetra model held in this process: chat and raw completion by sampling
-// (src/model generate), and log-likelihoods for multiple choice by scoring continuations
-// (scoreContinuation). It is what evals use for the embedded default model and in tests.
+// A CompletionFn over a tetra model held in this process: chat through the tokenizer's chat
+// format and src/model generate, raw prompts after <|endoftext|> (as pretraining saw them), and
+// log-likelihoods for multiple choice through scoreContinuation. Generation is synchronous CPU
+// work, so concurrency does not speed it up. completion/checkpoint.ts loads a checkpoint into it.
 import { generate, scoreContinuation, type GPT } from '../model/index.ts';
 import { defaultBackend, type Backend } from '../tensor/index.ts';
-import { renderPrompt, type Tokenizer } from '../tokenizer/index.ts';
+import { renderPrompt, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
 import type { Completion, CompletionFn, CompletionOptions, EvalMessage, LoglikelihoodRequest, LoglikelihoodResult } from './types.ts';
 
 export interface TetraCompletionOptions {
@@ -18,38 +19,46 @@ export interface TetraCompletionOptions {
   prefix?: number[];
 }
 
+/** openai/evals few-shot messages (system named example_user/example_assistant) as real turns. */
+export function toChatTurns(messages: EvalMessage[]): ChatMessage[] {
+  return messages.map((m) => {
+    if (m.role === 'system' && m.name === 'example_user') return { role: 'user', content: m.content };
+    if (m.role === 'system' && m.name === 'example_assistant') return { role: 'assistant', content: m.content };
+    // tetra's chat format has no developer role; it is a system message by another name.
+    return { role: m.role === 'developer' ? 'system' : m.role, content: m.content };
+  });
+}
+
 export function tetraCompletionFn(o: TetraCompletionOptions): CompletionFn {
   const { model, tokenizer: tok } = o;
+  const name = o.name ?? 'tetra';
   const backend = o.backend ?? defaultBackend();
-  const prefix = o.prefix ?? [tok.special('<|endoftext|>')];
+  const eot = tok.special('<|endoftext|>');
+  const prefix = o.prefix ?? [eot];
   const ctxLen = model.config.contextLength;
   if (tok.idLimit > model.config.vocabSize) throw new Error(`tokenizer ids reach ${tok.idLimit} but the model's vocabulary has ${model.config.vocabSize} rows: pass the tokenizer the model was trained with`);
 
-  const sampleFrom = (prompt: number[], opts: CompletionOptions, stopTokens: number[]): Completion => {
+  const sampleFrom = (ids: number[], opts: CompletionOptions, stopTokens: number[]): Completion => {
+    if (ids.length >= ctxLen) throw new Error(`prompt has ${ids.length} tokens; the model's context length is ${ctxLen}`);
     const n = opts.n ?? 1;
-    // Keep room for the answer: a prompt longer than the window loses its oldest tokens.
-    const maxTokens = Math.min(opts.maxTokens ?? 256, ctxLen - 1);
-    const ids = prompt.length + maxTokens > ctxLen ? prompt.slice(prompt.length + maxTokens - ctxLen) : prompt;
     const gens = generate(model, backend, Array.from({ length: n }, () => Int32Array.from(ids)), {
-      maxTokens, temperature: opts.temperature ?? 1, seed: opts.seed, stopTokens,
-      stopStrings: opts.stop, decode: (t) => tok.decode(t),
+      maxTokens: Math.min(opts.maxTokens ?? 256, ctxLen - ids.length),
+      temperature: opts.temperature ?? 1,
+      seed: opts.seed ?? 1,
+      stopTokens,
+      stopStrings: opts.stop,
+      decode: (t) => tok.decode(t),
     });
-    return {
-      texts: gens.map((g) => g.text ?? ''),
-      usage: { promptTokens: ids.length * n, completionTokens: gens.reduce((s, g) => s + g.tokens.length, 0) },
-      model: o.name,
-    };
+    return { texts: gens.map((g) => g.text ?? ''), usage: { promptTokens: ids.length, completionTokens: gens.reduce((s, g) => s + g.tokens.length, 0) }, model: name };
   };
 
   return {
-    name: o.name ?? 'tetra',
+    name,
     async chat(messages: EvalMessage[], opts: CompletionOptions): Promise<Completion> {
-      // tetra's chat format has no developer role; it is a system message by another name.
-      const msgs = messages.map((m) => ({ role: m.role === 'developer' ? 'system' as const : m.role, content: m.content }));
-      return sampleFrom(renderPrompt(tok, msgs).ids, opts, [tok.special('<|end|>')]);
+      return sampleFrom(renderPrompt(tok, toChatTurns(messages)).ids, opts, [tok.special('<|end|>'), eot]);
     },
     async complete(prompt: string, opts: CompletionOptions): Promise<Completion> {
-      return sampleFrom([...prefix, ...tok.encode(prompt)], opts, [tok.special('<|endoftext|>')]);
+      return sampleFrom([...prefix, ...tok.encode(prompt)], opts, [eot]);
     },
     async loglikelihood(reqs: LoglikelihoodRequest[], signal?: AbortSignal): Promise<LoglikelihoodResult[]> {
       const out: LoglikelihoodResult[] = [];

@@ -265,6 +265,16 @@ export function latestCheckpoint(root: string): string | null {
 }
 
 /**
+ * A checkpoint directory given either itself or a training run's directory (then its newest
+ * checkpoint under checkpoints/), or null when path is neither.
+ */
+export function findCheckpoint(path: string): string | null {
+  const p = resolve(path);
+  if (existsSync(join(p, SIDECAR_FILE))) return p;
+  return latestCheckpoint(existsSync(join(p, 'checkpoints')) ? join(p, 'checkpoints') : p);
+}
+
+/**
  * Saves root/step-NNNNNN, points `latest` at it, then deletes all but the newest keepLast
  * finished checkpoints and any temp directories left by crashed saves of this root.
  */

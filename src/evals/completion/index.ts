@@ -15,7 +15,8 @@ import { OpenAICompatible } from './openai.ts';
 import type { RetryOptions } from './retry.ts';
 
 export { OpenAICompatible, type OpenAICompatibleOptions } from './openai.ts';
-export { CheckpointCompletionFn, toChatTurns } from './checkpoint.ts';
+export { CheckpointCompletionFn } from './checkpoint.ts';
+export { toChatTurns } from '../completion-tetra.ts';
 export { ResponseCache, cached } from './cache.ts';
 export { withRetries, isRetryable, retryAfterMs, RetriesExhaustedError, type RetryOptions } from './retry.ts';
 
