@@ -8,6 +8,7 @@ import { ApiError, invalid } from './errors.ts';
 import { parseJson, readBody, sendEvent, sendJson, startEventStream, type BodyLimits } from './http.ts';
 import { loadImage, parseDataUrl, type ImageLimits } from './images.ts';
 import { validateChat, type InputMessage, type InputPart } from './validate.ts';
+import { checkImageInput } from './plans.ts';
 
 export interface LogprobContent {
   token: string;
@@ -61,7 +62,7 @@ export async function chatCompletions(o: GatewayOptions, body: BodyLimits, image
     if (!snapshot.imageInput || !engine.capabilities.imageInput) {
       throw new ApiError(400, `The model ${input.model} does not accept image input; send text only, or use a model whose /v1/models entry has image_input: true.`, 'invalid_request_error', 'messages', 'image_input_not_supported');
     }
-    if (!principal.plan.imageInput) throw new ApiError(403, `Your plan "${principal.plan.name}" does not include image input.`, 'invalid_request_error', 'messages', 'image_input_not_allowed');
+    checkImageInput(principal.plan, true);
   }
   if (p.responseFormat.type !== 'text' && !engine.capabilities.jsonSchema) {
     throw invalid('response_format', `The model ${input.model} cannot guarantee JSON output, so response_format ${p.responseFormat.type} is refused; omit response_format or pick another model.`, 'unsupported_capability');

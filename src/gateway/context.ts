@@ -8,6 +8,7 @@ import type { Catalog, Snapshot } from './catalog.ts';
 import { ApiError, modelNotFound } from './errors.ts';
 import type { Admission, Auth, Ledger, Limits, Principal } from './governance.ts';
 import { bearer } from './http.ts';
+import { checkModel } from './plans.ts';
 import type { ImageLimits } from './images.ts';
 import type { GatewayMetrics } from './metrics.ts';
 
@@ -61,8 +62,8 @@ export async function authenticate(o: GatewayOptions, req: IncomingMessage): Pro
 /** The snapshot and engine for a model id the principal's plan may use; 404 otherwise (as OpenAI does for models without access). */
 export function resolveModel(o: GatewayOptions, principal: Principal, model: string): Served {
   const r = o.catalog.resolve(model);
-  const allowed = (id: string) => principal.plan.models.includes('*') || principal.plan.models.includes(id);
-  if (!r || !(allowed(model) || allowed(r.snapshot.id))) throw modelNotFound(model);
+  if (!r) throw modelNotFound(model);
+  checkModel(principal.plan, model, r.snapshot.id);
   const engine = o.engines.get(r.snapshot.engine);
   if (!engine) throw new ApiError(503, `The engine "${r.snapshot.engine}" for model ${r.snapshot.id} is not running; check the server's configuration and logs.`, 'server_error', null, 'engine_unavailable');
   return {
