@@ -2,14 +2,9 @@
 // real implementations (keys, plans, limits, ledger) replace them. No keys configured means the
 // server answers loopback clients only. Limits here admit everything and only report the plan's
 // numbers; counting requests and tokens per minute is the governance implementation's job.
+import { isLoopback } from './auth.ts';
 import { GovernanceError, type Admission, type ApiKeyRecord, type Auth, type Ledger, type LedgerRow, type Limits, type Plan, type Principal } from './governance.ts';
-
-/** GPT-4's launch defaults: 200 requests and 40,000 tokens per minute. */
-export const DEFAULT_PLAN: Plan = { name: 'default', rpm: 200, tpm: 40_000, models: ['*'], imageInput: true, priceMultiplier: 1 };
-
-export function isLoopback(address: string): boolean {
-  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
-}
+import { DEFAULT_PLAN } from './plans.ts';
 
 /** No keys: any (or no) bearer is accepted from loopback; everyone else is refused. */
 export function loopbackAuth(plan: Plan = DEFAULT_PLAN): Auth {
