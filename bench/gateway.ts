@@ -1,101 +1,130 @@
-// Gateway overhead: an OpenAI-compatible backend that answers a fixed completion at once, hit
-// directly and through `tetra serve --upstream` (auth, limits, ledger row, metrics on every
-// request), at 1, 16 and 64 concurrent clients on loopback with autocannon. Prints throughput
-// and p50/p99 latency for both and ends with `gateway_p99_overhead_ms <p99 gateway - p99 direct
-// at 64 clients>` (goal: under 2 ms).
+// Gateway overhead: an OpenAI-compatible backend that answers a fixed completion at once (its own
+// process), hit directly and through `tetra serve --upstream` (auth, plan, limits, token count,
+// ledger row and metrics on every request), on loopback, at 1, 16 and 64 concurrent clients.
+//
+// Two measurements per client count, each side by side (direct, then through the gateway):
+// - latency under a fixed load: every client sends at the default plan's limit (200 requests per
+//   minute, as GPT-4 at launch), so 64 clients offer 213 req/s in all. Open loop (the wrk2
+//   method, bench/loadgen.ts): requests are due at fixed times and each latency runs from the
+//   moment its request was due, so a stalled server pays for the requests it delays. Latency
+//   overhead is a figure of a server that keeps up with its load; closed-loop tools measure
+//   queueing behind a saturated server instead.
+// - capacity: autocannon (closed loop: each client sends its next request when the last answer
+//   arrives), the requests per second each side sustains.
+// Ends with `gateway_p99_overhead_ms <p99 through the gateway - p99 direct, 64 clients, fixed
+// load>` (goal: under 2 ms).
 // Governance runs as in production: a key is created and sent as a bearer, limits are set high
 // enough never to refuse, the ledger is the SQLite WAL file in a temp TETRA_HOME.
-// Needs the upstream engine in `tetra serve` (src/engine/upstream.ts, from the engines branch):
-// without it the bench says so and exits 2.
-// Usage: npm run bench:gateway [-- --duration 10]
+// Usage: npm run bench:gateway [-- --duration 10 --rpm 200]
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeyStore } from '../src/gateway/keys.ts';
+import { openLoop, percentile } from './loadgen.ts';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const DURATION = arg('duration', 10);
+const RPM = arg('rpm', 200);
 const CLIENTS = [1, 16, 64];
 
-// ---- the backend that answers instantly ----
-const FIXED = JSON.stringify({
-  id: 'chatcmpl-fixed', object: 'chat.completion', created: 0, model: 'instant',
-  choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop', logprobs: null }],
-  usage: { prompt_tokens: 8, completion_tokens: 1, total_tokens: 9 },
-});
-// A streamed request (the upstream engine always streams) gets what vLLM or OpenAI would send:
-// SSE chunks (role, content, finish, usage) and [DONE], all at once.
-const chunk = (choices: unknown[], usage: unknown = null) => `data: ${JSON.stringify({ id: 'chatcmpl-fixed', object: 'chat.completion.chunk', created: 0, model: 'instant', choices, usage })}\n\n`;
-const SSE = chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }])
-  + chunk([{ index: 0, delta: { content: 'ok' }, logprobs: null, finish_reason: null }])
-  + chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }])
-  + chunk([], { prompt_tokens: 8, completion_tokens: 1, total_tokens: 9 }) + 'data: [DONE]\n\n';
-const backend = createServer((req, res) => {
-  let raw = '';
-  req.setEncoding('utf8');
-  req.on('data', (c: string) => { raw += c; });
-  req.on('end', () => {
-    if (req.url?.startsWith('/v1/models')) {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: 'instant', object: 'model', created: 0, owned_by: 'bench' }] }));
-      return;
-    }
-    if (raw.includes('"stream":true')) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }).end(SSE);
-    else res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(FIXED) }).end(FIXED);
+// ---- the backend that answers instantly (run as `gateway.ts --backend`, in its own process) ----
+function serveBackend(): void {
+  const FIXED = JSON.stringify({
+    id: 'chatcmpl-fixed', object: 'chat.completion', created: 0, model: 'instant',
+    choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop', logprobs: null }],
+    usage: { prompt_tokens: 8, completion_tokens: 1, total_tokens: 9 },
   });
-});
-await new Promise<void>((r) => backend.listen(0, '127.0.0.1', r));
-const backendUrl = `http://127.0.0.1:${(backend.address() as { port: number }).port}`;
-
-// ---- the gateway in front of it ----
-const home = mkdtempSync(join(tmpdir(), 'tetra-bench-gw-'));
-writeFileSync(join(home, 'plans.json'), JSON.stringify({ plans: { bench: { rpm: 1_000_000_000, tpm: 1_000_000_000 } } }));
-const key = new KeyStore(join(home, 'tetra.db')).create('bench', 'bench').key;
-const gw = spawn(process.execPath, [join(import.meta.dirname, '../bin/tetra.js'), 'serve', '--upstream', `${backendUrl}/v1`, '--upstream-model', 'instant', '--port', '0'], {
-  env: { ...process.env, TETRA_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'],
-});
-let err = '';
-gw.stderr!.on('data', (d: Buffer) => { err += d; });
-const gatewayUrl = await new Promise<string | null>((resolve) => {
-  let out = '';
-  gw.stdout!.on('data', (d: Buffer) => { out += d; const m = /listening on (\S+)/.exec(out); if (m) resolve(m[1]); });
-  gw.on('exit', () => resolve(null));
-});
-if (!gatewayUrl) {
-  console.error(`bench:gateway: tetra serve --upstream did not start (the upstream engine lands with the engines branch):\n${err.trim()}`);
-  backend.close();
-  process.exit(2);
-}
-
-const body = JSON.stringify({ model: 'instant', messages: [{ role: 'user', content: 'Say ok.' }], max_tokens: 1 });
-async function load(url: string, connections: number, auth: boolean) {
-  const r = await autocannon({
-    url: `${url}/v1/chat/completions`, method: 'POST', connections, duration: DURATION,
-    headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${key}` } : {}) }, body,
+  // A streamed request (the upstream engine always streams) gets what vLLM or OpenAI would send:
+  // SSE chunks (role, content, finish, usage) and [DONE], all at once.
+  const chunk = (choices: unknown[], usage: unknown = null) => `data: ${JSON.stringify({ id: 'chatcmpl-fixed', object: 'chat.completion.chunk', created: 0, model: 'instant', choices, usage })}\n\n`;
+  const SSE = chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }])
+    + chunk([{ index: 0, delta: { content: 'ok' }, logprobs: null, finish_reason: null }])
+    + chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }])
+    + chunk([], { prompt_tokens: 8, completion_tokens: 1, total_tokens: 9 }) + 'data: [DONE]\n\n';
+  const backend = createServer((req, res) => {
+    let raw = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => { raw += c; });
+    req.on('end', () => {
+      if (req.url?.startsWith('/v1/models')) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: 'instant', object: 'model', created: 0, owned_by: 'bench' }] }));
+        return;
+      }
+      if (raw.includes('"stream":true')) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }).end(SSE);
+      else res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(FIXED) }).end(FIXED);
+    });
   });
-  if (r.non2xx || r.errors) throw new Error(`${url}: ${r.non2xx} non-2xx answers and ${r.errors} errors at ${connections} clients`);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
+  backend.listen(0, '127.0.0.1', () => console.log(`listening on http://127.0.0.1:${(backend.address() as { port: number }).port}`));
 }
 
-const rows: string[][] = [];
-let overhead64 = NaN;
-for (const c of CLIENTS) {
-  await load(backendUrl, c, false).catch(() => {}); // warm-up pass is not counted
-  const direct = await load(backendUrl, c, false);
-  await load(gatewayUrl, c, true).catch(() => {});
-  const via = await load(gatewayUrl, c, true);
-  rows.push([String(c), direct.rps.toFixed(0), String(direct.p50), String(direct.p99), via.rps.toFixed(0), String(via.p50), String(via.p99), (via.p99 - direct.p99).toFixed(2)]);
-  if (c === 64) overhead64 = via.p99 - direct.p99;
+/** Starts a child and resolves to the URL it prints as `listening on URL` (null if it exits first). */
+function started(child: ChildProcess, what: string): Promise<string> {
+  let out = '', err = '';
+  child.stderr?.on('data', (d: Buffer) => { err += d; });
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => { out += d; const m = /listening on (\S+)/.exec(out); if (m) resolve(m[1]); });
+    child.on('exit', () => reject(new Error(`bench:gateway: ${what} did not start:\n${err.trim()}`)));
+  });
 }
-gw.kill('SIGTERM');
-backend.close();
 
-const header = ['clients', 'direct req/s', 'p50 ms', 'p99 ms', 'gateway req/s', 'p50 ms', 'p99 ms', 'p99 overhead ms'];
-const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-for (const r of [header, ...rows]) console.log(r.map((x, i) => x.padStart(w[i])).join('  '));
-console.log(`gateway_p99_overhead_ms ${overhead64.toFixed(2)}`);
+async function main(): Promise<void> {
+  const backend = spawn(process.execPath, [...process.execArgv, import.meta.filename, '--backend'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const backendUrl = await started(backend, 'the instant backend');
+
+  const home = mkdtempSync(join(tmpdir(), 'tetra-bench-gw-'));
+  writeFileSync(join(home, 'plans.json'), JSON.stringify({ plans: { bench: { rpm: 1_000_000_000, tpm: 1_000_000_000 } } }));
+  const key = new KeyStore(join(home, 'tetra.db')).create('bench', 'bench').key;
+  const gw = spawn(process.execPath, [join(import.meta.dirname, '../bin/tetra.js'), 'serve', '--upstream', `${backendUrl}/v1`, '--upstream-model', 'instant', '--port', '0'], {
+    env: { ...process.env, TETRA_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let gatewayUrl: string;
+  try { gatewayUrl = await started(gw, 'tetra serve --upstream'); } catch (e) {
+    console.error((e as Error).message);
+    backend.kill();
+    process.exit(2);
+  }
+
+  const body = JSON.stringify({ model: 'instant', messages: [{ role: 'user', content: 'Say ok.' }], max_tokens: 1 });
+  const headers = (auth: boolean) => ({ 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${key}` } : {}) });
+  const fixedLoad = async (url: string, connections: number, auth: boolean) => {
+    const r = await openLoop({ url: `${url}/v1/chat/completions`, method: 'POST', connections, rate: (connections * RPM) / 60, durationMs: DURATION * 1000, headers: headers(auth), body });
+    if (r.errors) throw new Error(`${url}: ${r.errors} failed requests at ${connections} clients`);
+    return { p50: percentile(r.latencies, 50), p99: percentile(r.latencies, 99) };
+  };
+  const capacity = async (url: string, connections: number, auth: boolean) => {
+    const r = await autocannon({ url: `${url}/v1/chat/completions`, method: 'POST', connections, duration: Math.max(3, DURATION / 2), headers: headers(auth), body });
+    if (r.non2xx || r.errors) throw new Error(`${url}: ${r.non2xx} non-2xx answers and ${r.errors} errors at ${connections} clients`);
+    return r.requests.average;
+  };
+
+  const rows: string[][] = [];
+  let overhead64 = NaN;
+  await capacity(backendUrl, 16, false); // warm-up passes (JIT, connection pools) are not counted
+  await capacity(gatewayUrl, 16, true);
+  for (const c of CLIENTS) {
+    const direct = await fixedLoad(backendUrl, c, false);
+    const via = await fixedLoad(gatewayUrl, c, true);
+    const capDirect = await capacity(backendUrl, c, false);
+    const capVia = await capacity(gatewayUrl, c, true);
+    const overhead = via.p99 - direct.p99;
+    rows.push([String(c), ((c * RPM) / 60).toFixed(1), direct.p50.toFixed(2), direct.p99.toFixed(2), via.p50.toFixed(2), via.p99.toFixed(2), overhead.toFixed(2), capDirect.toFixed(0), capVia.toFixed(0)]);
+    if (c === 64) overhead64 = overhead;
+  }
+  gw.kill('SIGTERM');
+  backend.kill();
+
+  console.log(`fixed load: each client at ${RPM} requests/minute, open loop, ${DURATION} s per side; capacity: closed loop (autocannon)`);
+  const header = ['clients', 'offered req/s', 'direct p50 ms', 'p99 ms', 'gateway p50 ms', 'p99 ms', 'p99 overhead ms', 'capacity direct req/s', 'gateway req/s'];
+  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  for (const r of [header, ...rows]) console.log(r.map((x, i) => x.padStart(w[i])).join('  '));
+  console.log(`gateway_p99_overhead_ms ${overhead64.toFixed(2)}`);
+}
+
+if (process.argv.includes('--backend')) serveBackend();
+else await main();

@@ -2,8 +2,8 @@
 // ChatEngine. This is how a deployment scales past one machine: the gateway keeps keys, limits
 // and usage; the heavy lifting happens elsewhere.
 //
-// Transport: by default a lean client over node:http(s) with a keep-alive agent (UpstreamHttp
-// below): one POST, an SSE parser, OpenAI's error envelope. The official `openai` client (over
+// Transport: by default a lean client (UpstreamHttp below, over the keep-alive HTTP/1.1 client
+// in http1.ts): one POST, an SSE parser, OpenAI's error envelope. The official `openai` client (over
 // fetch/undici) cost about 0.3 ms of CPU per request in the gateway's profile (request-building,
 // log formatting, web streams, an AbortController and a DOMException per request), more than the
 // rest of the gateway together, so it is the opt-in transport (`client: 'openai'`), for upstreams
@@ -18,11 +18,10 @@
 // Errors: unreachable (connection refused, DNS, timeout) -> 503 engine_unavailable; the upstream's
 // own 4xx -> the same status with its message (401/403 are about tetra's credentials for the
 // upstream, not the caller's, so they become 502); 5xx and broken streams -> 502 upstream_error.
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import OpenAI from 'openai';
 import { cl100k } from '../tokenizer/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
+import { Http1Client, type Http1Response } from './http1.ts';
 import { FairQueue } from './queue.ts';
 import {
   EngineError, type ChatEngine, type ChatRequest, type CompletionRequest, type EngineCapabilities, type EngineEvent,
@@ -304,7 +303,7 @@ interface HttpConn { baseURL: string; apiKey: string; maxRetries: number; timeou
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * POSTs JSON to an OpenAI-compatible server over one keep-alive agent and iterates the answer:
+ * POSTs JSON to an OpenAI-compatible server over keep-alive sockets and iterates the answer:
  * the `data:` events of an SSE stream up to [DONE], or (an upstream that ignored stream: true)
  * one whole JSON completion, shaped as a chunk. Retries as the official client does (connection
  * failures, 408/409/429/5xx, x-should-retry, retry-after) up to maxRetries, plus once at once
@@ -312,33 +311,38 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 class UpstreamHttp {
   private readonly url: URL;
-  private readonly agent: HttpAgent;
-  private readonly request: typeof httpRequest;
-  private readonly auth: string;
+  private readonly client: Http1Client;
+  private readonly headers: Record<string, string>;
+  private readonly paths = new Map<string, string>();
 
   constructor(private readonly conn: HttpConn) {
     this.url = new URL(conn.baseURL.endsWith('/') ? conn.baseURL : `${conn.baseURL}/`);
-    const https = this.url.protocol === 'https:';
-    if (!https && this.url.protocol !== 'http:') throw new Error(`upstream engine: baseURL must be http(s)://..., got ${conn.baseURL}`);
-    // keepAlive: no TCP (or TLS) handshake per request; lifo: the warmest socket first, so idle
-    // ones time out instead of all staying half-used.
-    const opts = { keepAlive: true, scheduling: 'lifo' as const };
-    this.agent = https ? new HttpsAgent(opts) : new HttpAgent(opts);
-    this.request = https ? httpsRequest : httpRequest;
-    this.auth = `Bearer ${conn.apiKey}`;
+    if (this.url.protocol !== 'https:' && this.url.protocol !== 'http:') throw new Error(`upstream engine: baseURL must be http(s)://..., got ${conn.baseURL}`);
+    this.client = new Http1Client(this.url, { timeoutMs: conn.timeout });
+    this.headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${conn.apiKey}` };
   }
 
-  close(): void { this.agent.destroy(); }
+  close(): void { this.client.close(); }
+
+  /** The request path for an API path relative to the base URL (e.g. chat/completions -> /v1/chat/completions). */
+  private pathOf(path: string): string {
+    let p = this.paths.get(path);
+    if (p === undefined) {
+      const u = new URL(path.replace(/^\//, ''), this.url);
+      this.paths.set(path, (p = u.pathname + u.search));
+    }
+    return p;
+  }
 
   async *stream<T>(path: string, body: unknown, signal: AbortSignal): AsyncGenerator<T> {
     const payload = Buffer.from(JSON.stringify(body));
-    let res: IncomingMessage;
+    let res: Http1Response;
     for (let attempt = 0; ; attempt++) {
       const retriesLeft = this.conn.maxRetries - attempt;
-      let sent: { res: IncomingMessage } | { error: Error; reused: boolean };
-      try { sent = { res: await this.send(path, payload, signal) }; } catch (e) {
-        const err = e as Error & { reusedSocket?: boolean };
-        sent = { error: err, reused: err.reusedSocket === true };
+      let sent: { res: Http1Response } | { error: Error; reused: boolean };
+      try { sent = { res: await this.client.request('POST', this.pathOf(path), this.headers, payload, signal) }; } catch (e) {
+        const err = e as Error & { reusedSocket?: boolean; code?: string };
+        sent = { error: new UpstreamConnectionError(err.code ? `${err.code} (${err.message})` : err.message), reused: err.reusedSocket === true };
       }
       if (signal.aborted) { if ('res' in sent) sent.res.destroy(); return; }
       if ('error' in sent) {
@@ -347,26 +351,25 @@ class UpstreamHttp {
         throw sent.error;
       }
       res = sent.res;
-      const status = res.statusCode ?? 0;
-      if (status < 400) break;
-      const text = await readAll(res).catch(() => '');
+      if (res.status < 400) break;
+      const text = await res.text().catch(() => '');
       if (retriesLeft > 0 && shouldRetry(res)) { await sleep(this.backoff(attempt, res)); continue; }
-      throw envelopeError(status, text);
+      throw envelopeError(res.status, text);
     }
     let done = false;
     try {
       if (!/^text\/event-stream/i.test(res.headers['content-type'] ?? '')) {
-        const whole = JSON.parse(await readAll(res)) as Record<string, unknown>;
+        const whole = JSON.parse(await res.text()) as Record<string, unknown>;
         if (whole.error) throw envelopeError(undefined, JSON.stringify(whole));
         yield asChunk(whole) as T;
         done = true;
         return;
       }
-      res.setEncoding('utf8');
+      const decoder = new TextDecoder('utf-8');
       let buf = '';
-      for await (const piece of res as AsyncIterable<string>) {
+      for (let piece = await res.read(); piece; piece = await res.read()) {
         if (done) continue; // after [DONE]: read to the end so the socket goes back to the pool
-        buf += piece;
+        buf += decoder.decode(piece, { stream: true });
         for (let cut = eventEnd(buf); cut; cut = eventEnd(buf)) {
           const event = buf.slice(0, cut[0]);
           buf = buf.slice(cut[1]);
@@ -385,32 +388,7 @@ class UpstreamHttp {
     }
   }
 
-  private send(path: string, payload: Buffer, signal: AbortSignal): Promise<IncomingMessage> {
-    return new Promise((resolve, reject) => {
-      const req: ClientRequest = this.request(new URL(path.replace(/^\//, ''), this.url), {
-        method: 'POST', agent: this.agent,
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: this.auth, 'content-length': payload.length },
-      });
-      const onAbort = () => req.destroy(new UpstreamConnectionError('aborted'));
-      signal.addEventListener('abort', onAbort, { once: true });
-      req.once('socket', (s) => s.setNoDelay(true));
-      req.setTimeout(this.conn.timeout, () => req.destroy(new UpstreamConnectionError('timed out')));
-      req.once('response', (r) => {
-        // The abort listener stays until the body is read: destroying the request then ends the response.
-        r.once('close', () => signal.removeEventListener('abort', onAbort));
-        resolve(r);
-      });
-      req.once('error', (e: NodeJS.ErrnoException) => {
-        signal.removeEventListener('abort', onAbort);
-        const err = e instanceof UpstreamConnectionError ? e : new UpstreamConnectionError(e.code ? `${e.code} (${e.message})` : e.message);
-        (err as { reusedSocket?: boolean }).reusedSocket = req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE');
-        reject(err);
-      });
-      req.end(payload);
-    });
-  }
-
-  private backoff(attempt: number, res: IncomingMessage | undefined): number {
+  private backoff(attempt: number, res: Http1Response | undefined): number {
     const ms = Number(res?.headers['retry-after-ms']);
     if (Number.isFinite(ms) && ms >= 0) return ms;
     const after = res?.headers['retry-after'];
@@ -423,19 +401,12 @@ class UpstreamHttp {
   }
 }
 
-function shouldRetry(res: IncomingMessage): boolean {
+function shouldRetry(res: Http1Response): boolean {
   const h = res.headers['x-should-retry'];
   if (h === 'true') return true;
   if (h === 'false') return false;
-  const s = res.statusCode ?? 0;
+  const s = res.status;
   return s === 408 || s === 409 || s === 429 || s >= 500;
-}
-
-async function readAll(res: IncomingMessage): Promise<string> {
-  res.setEncoding('utf8');
-  let s = '';
-  for await (const c of res as AsyncIterable<string>) s += c;
-  return s;
 }
 
 /** The message, code and param of OpenAI's error envelope {error: {...}} (or whatever body came). */

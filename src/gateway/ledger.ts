@@ -8,17 +8,27 @@
 // flushes; `synchronous: 'full'` (TETRA_LEDGER_SYNC=full) fsyncs every row for that, at the cost
 // of one fsync per request.
 //
-// Cost on the request path: the server calls recordSoon(), which commits every row recorded in
-// one event-loop turn in one transaction (group commit: one WAL append and fewer checkpoints for
-// many rows; 16 concurrent rows cost ~60 us each against ~170 us one by one, checkpoints
-// included) and resolves once that commit is done, so a response still goes out only after its
-// row is durable. (Checkpointing from a worker thread was tried: under sustained load the WAL
-// never gets fully checkpointed between writes, so it cannot restart and grows without bound.)
+// Cost on the request path: `tetra serve` records through JournaledLedger (below): one append to
+// a journal file per request, moved into SQLite by a worker thread (see ledger-journal.ts). The
+// durability is the same (the journal line is in the page cache when record() returns); what
+// moves off the request path is the commit and the WAL checkpoints. SqliteLedger.record and
+// recordSoon (group commit: rows finishing in one event-loop turn share one transaction) remain
+// for embedders that want rows in SQLite the moment they are answered. Opening a SqliteLedger on
+// a file moves in any journaled rows first, so `tetra usage` and a restarted server see every
+// row of a server that was killed.
 import type { Ledger, LedgerRow } from './governance.ts';
 import { openDb, type Db } from './home.ts';
+import { closeSync, fdatasyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { encodeRow, ingestJournals, journalDir, writing, type IngestResult, type OwnJournal } from './ledger-journal.ts';
+
+const ROTATE_BYTES = 8 << 20;
 
 export interface LedgerOptions {
   synchronous?: 'normal' | 'full';
+  /** Move journaled rows in when opening (default true; the journal's own worker passes false). */
+  ingestOnOpen?: boolean;
 }
 
 export type UsageDimension = 'key' | 'model' | 'day' | 'plan' | 'status';
@@ -58,7 +68,7 @@ const COLUMNS: Record<UsageDimension, string> = {
   status: 'status',
 };
 
-function checkRow(r: LedgerRow): void {
+export function checkRow(r: LedgerRow): void {
   for (const f of ['promptTokens', 'completionTokens', 'status'] as const) {
     if (!Number.isInteger(r[f]) || r[f] < 0) throw new RangeError(`ledger: ${f} must be a non-negative integer, got ${r[f]}`);
   }
@@ -98,6 +108,14 @@ export class SqliteLedger implements Ledger {
       (request_id, key_id, plan, model, endpoint, prompt_tokens, completion_tokens, cost, latency_ms, status, created_at)
       VALUES (@requestId, @keyId, @plan, @model, @endpoint, @promptTokens, @completionTokens, @cost, @latencyMs, @status, @createdAt)`);
     this.insertMany = this.db.transaction((rows: LedgerRow[]) => { for (const r of rows) this.insert.run(r); });
+    // Rows a server journaled but had not moved in yet (it was killed, or is still running).
+    if (opts.ingestOnOpen !== false) this.ingestJournals();
+  }
+
+  /** Moves journaled rows into this database (see ledger-journal.ts); `own` when called by the journal's writer. */
+  ingestJournals(own: OwnJournal | null = null): IngestResult {
+    const dir = journalDir(this.db.name);
+    return dir ? ingestJournals(this.db, this.insertMany, dir, own) : { rows: 0, bad: [] };
   }
 
   /** Synchronous: the row is committed when this returns (see the durability note above). */
@@ -185,4 +203,81 @@ function fromDb(r: Record<string, unknown>): LedgerRow {
     status: r.status as number,
     createdAt: r.created_at as string,
   };
+}
+
+/**
+ * The server's ledger (TETRA_LEDGER_SYNC=full adds an fdatasync per row): `record` appends the row to this process's journal (durable when it
+ * returns) and a worker thread moves rows into SQLite every `intervalMs`. `sync()` ingests at once
+ * (tests, reports); `close()` stops the worker and leaves every row in SQLite.
+ */
+export class JournaledLedger implements Ledger {
+  private readonly dir: string;
+  private readonly prefix = `${process.pid}-${Date.now()}`;
+  private seq = 0;
+  private fd: number;
+  private file: string;
+  private bytes = 0;
+  private worker: Worker | null;
+  private readonly exited: Promise<void>;
+  private readonly fullSync: boolean;
+
+  constructor(readonly store: SqliteLedger, opts: { intervalMs?: number; synchronous?: 'normal' | 'full'; log?: (line: string) => void } = {}) {
+    this.fullSync = opts.synchronous === 'full';
+    const dbPath = store.db.name;
+    const dir = journalDir(dbPath);
+    if (!dir) throw new Error('ledger journal: an in-memory database has no journal; use SqliteLedger.record');
+    this.dir = dir;
+    mkdirSync(dir, { recursive: true });
+    this.file = this.nextName();
+    this.fd = openSync(join(dir, this.file), 'a');
+    writing.add(this.prefix);
+    const log = opts.log ?? ((l: string) => console.error(l));
+    // The worker runs TypeScript through tsx, as the main thread does.
+    const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(new URL('./ledger-worker.ts', import.meta.url).href)}); });`;
+    this.worker = new Worker(boot, { eval: true, workerData: { dbPath, own: { prefix: this.prefix, live: this.file }, intervalMs: opts.intervalMs ?? 50 } });
+    this.worker.on('message', (m: { bad?: string[]; error?: string }) => {
+      for (const b of m.bad ?? []) log(`tetra serve: ledger journal: skipped an unreadable line in ${b}`);
+      if (m.error) log(`tetra serve: ledger journal: moving rows into SQLite failed (they stay in the journal and are retried): ${m.error}`);
+    });
+    this.worker.on('error', (e) => log(`tetra serve: ledger journal worker failed (rows stay in the journal until the next start): ${e.message}`));
+    this.exited = new Promise((resolve) => this.worker!.once('exit', () => resolve()));
+    this.worker.unref();
+  }
+
+  private nextName(): string {
+    return `${this.prefix}-${String(this.seq++).padStart(6, '0')}.jsonl`;
+  }
+
+  /** Durable when it returns: one write() of the encoded row to the journal. */
+  record(row: LedgerRow): void {
+    checkRow(row);
+    const line = Buffer.from(encodeRow(row));
+    let at = 0;
+    while (at < line.length) at += writeSync(this.fd, line, at);
+    if (this.fullSync) fdatasyncSync(this.fd);
+    this.bytes += line.length;
+    if (this.bytes >= ROTATE_BYTES) {
+      closeSync(this.fd);
+      this.file = this.nextName();
+      this.fd = openSync(join(this.dir, this.file), 'a');
+      this.bytes = 0;
+      this.worker?.postMessage({ live: this.file });
+    }
+  }
+
+  /** Moves every journaled row into SQLite now, on this thread. */
+  sync(): IngestResult {
+    return this.store.ingestJournals({ prefix: this.prefix, live: this.file });
+  }
+
+  async close(): Promise<void> {
+    if (this.worker) {
+      this.worker.postMessage({ stop: true });
+      await this.exited;
+      this.worker = null;
+    }
+    closeSync(this.fd);
+    writing.delete(this.prefix);
+    this.store.ingestJournals({ prefix: this.prefix, live: null }); // every row in SQLite, our files deleted
+  }
 }

@@ -4,7 +4,7 @@
 import { KeyAuth, openModeNotice } from './auth.ts';
 import { defaultDbPath, defaultPlansPath, openDb } from './home.ts';
 import { KeyStore } from './keys.ts';
-import { SqliteLedger } from './ledger.ts';
+import { JournaledLedger, SqliteLedger } from './ledger.ts';
 import { createLimits, type ManagedLimits } from './limits.ts';
 import { loadPlans, type PlanSet } from './plans.ts';
 import { GatewayMetrics } from './prometheus.ts';
@@ -14,7 +14,7 @@ export interface Governance {
   keys: KeyStore;
   plans: PlanSet;
   limits: ManagedLimits;
-  ledger: SqliteLedger;
+  ledger: JournaledLedger;
   metrics: GatewayMetrics;
   dbPath: string;
   notices(): string[];
@@ -27,7 +27,9 @@ export async function openGovernance(opts: { db?: string; plans?: string; env?: 
   const plans = loadPlans(opts.plans ?? defaultPlansPath(env));
   const db = openDb(dbPath);
   const keys = new KeyStore(db);
-  const ledger = new SqliteLedger(db, { synchronous: env.TETRA_LEDGER_SYNC === 'full' ? 'full' : 'normal' });
+  const synchronous = env.TETRA_LEDGER_SYNC === 'full' ? 'full' : 'normal';
+  // Opening the ledger moves in rows a killed server left in its journal; then this server journals its own.
+  const ledger = new JournaledLedger(new SqliteLedger(db, { synchronous }), { synchronous });
   const limits = await createLimits(env);
   const auth = new KeyAuth(keys, plans);
   return {
@@ -39,7 +41,8 @@ export async function openGovernance(opts: { db?: string; plans?: string; env?: 
     ],
     async close() {
       await limits.close();
-      ledger.close(); // commits rows still pending, then closes the shared connection
+      await ledger.close(); // every journaled row moved into SQLite
+      db.close();
     },
   };
 }
