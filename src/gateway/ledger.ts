@@ -272,6 +272,7 @@ export class JournaledLedger implements Ledger {
 
   async close(): Promise<void> {
     if (this.worker) {
+      this.worker.ref(); // wait for its last pass even when nothing else keeps the process alive
       this.worker.postMessage({ stop: true });
       await this.exited;
       this.worker = null;
