@@ -284,8 +284,9 @@ inline void gemm_few_rows_nn(const GemmArgs& g, const float* Ap, const float* B,
 // Decode shapes: y = x W^T with W [N, K] row-major (op(B) = B^T) and x a handful of rows. Every
 // output is a dot product of two contiguous rows, and the whole cost is streaming W once from
 // memory (21 MB a token for a depth-4 model with an 8k vocabulary, far more than L2): so W is
-// read exactly once, NRW rows at a time (several streams keep more loads in flight), and each
-// block of W rows is used for every row of x while it sits in L1.
+// read exactly once. Up to 4 rows of x (dot_seq below): W's rows in order, one sequential stream.
+// More rows (batch 8): NRW rows of W at a time, each block of W rows used for every group of 4
+// rows of x while it sits in L1.
 //
 // out(l, r) = alpha * dot(L[l], Rm[r]) + beta * out(l, r) for l < NL, r in [r0, r1): rows of
 // length K (L rows K apart, Rm rows ldr apart); out(l, r) = C[l*cl + r*cr]. Used when op(A) has
@@ -343,16 +344,64 @@ inline void dot_group(int64_t nl, int64_t K, const float* L, const float* Rm, in
   }
 }
 
+// One group of NL <= 4 rows of L: Rm's rows are read one after another, start to end, so the
+// whole block of Rm is one sequential stream. (Tiles of several Rm rows read side by side are
+// several streams of one row each, K floats long, too short for the prefetchers to ramp up on:
+// a 21 MB decode's worth of 256-float rows streamed at 11 GB/s that way on one core here and
+// 13 on two, against 16 and 27-80 in order, from DRAM and L3.) CH accumulators per L row keep
+// enough independent FMA chains in flight.
+template <int NL, int CH>
+inline void dot_seq(int64_t K, const float* L, const float* Rm, int64_t ldr, int64_t r0, int64_t r1, float* C,
+                    int64_t cl, int64_t cr, float alpha, float beta) {
+  for (int64_t r = r0; r < r1; r++) {
+    const float* w = Rm + r * ldr;
+    Vec acc[NL][CH];
+#pragma GCC unroll 4
+    for (int l = 0; l < NL; l++)
+#pragma GCC unroll 4
+      for (int c = 0; c < CH; c++) acc[l][c] = vzero();
+    int64_t p = 0;
+    for (; p + CH * W <= K; p += CH * W) {
+#pragma GCC unroll 4
+      for (int c = 0; c < CH; c++) {
+        const Vec x = vload(w + p + c * W);
+#pragma GCC unroll 4
+        for (int l = 0; l < NL; l++) acc[l][c] = vfma(vload(L + l * K + p + c * W), x, acc[l][c]);
+      }
+    }
+    for (; p + W <= K; p += W) {
+      const Vec x = vload(w + p);
+#pragma GCC unroll 4
+      for (int l = 0; l < NL; l++) acc[l][0] = vfma(vload(L + l * K + p), x, acc[l][0]);
+    }
+    for (int l = 0; l < NL; l++) {
+      Vec a = acc[l][0];
+      for (int c = 1; c < CH; c++) a = vadd(a, acc[l][c]);
+      float s = vsum(a);
+      for (int64_t pp = p; pp < K; pp++) s += L[l * K + pp] * w[pp];
+      float& o = C[l * cl + r * cr];
+      o = beta == 0.f ? alpha * s : alpha * s + beta * o;
+    }
+  }
+}
+
 inline void dot_rows(int64_t nl, int64_t K, const float* L, const float* Rm, int64_t ldr, int64_t r0, int64_t r1,
                      float* C, int64_t cl, int64_t cr, float alpha, float beta) {
+  switch (nl) {
+    case 1: dot_seq<1, 4>(K, L, Rm, ldr, r0, r1, C, cl, cr, alpha, beta); return;
+    case 2: dot_seq<2, 2>(K, L, Rm, ldr, r0, r1, C, cl, cr, alpha, beta); return;
+    case 3: dot_seq<3, 1>(K, L, Rm, ldr, r0, r1, C, cl, cr, alpha, beta); return;
+    case 4: dot_seq<4, 1>(K, L, Rm, ldr, r0, r1, C, cl, cr, alpha, beta); return;
+    default: break;
+  }
   // More than one group of L rows: walk Rm in blocks of about 16 KiB so each block is still in
   // L1 when the next group reads it (streaming all of Rm once per group made batch 8 decode
   // read every weight four times).
-  const int64_t rb = nl <= 4 ? r1 - r0 : max_i64(8, (int64_t(4096) / max_i64(K, 1)) / 8 * 8);
-  // Software prefetch (in floats of Rm): the next block while this one is used from L1, or 16
-  // rows ahead with a single group. The hardware prefetcher alone left batch 8 at half speed on
-  // weights streamed from DRAM (M=8, 1408 x 256: 130-170 us with it, 260-340 without).
-  const int64_t pf = (nl <= 4 ? 16 : rb) * ldr;
+  const int64_t rb = max_i64(8, (int64_t(4096) / max_i64(K, 1)) / 8 * 8);
+  // Software prefetch (in floats of Rm): the next block while this one is used from L1. The
+  // hardware prefetcher alone left batch 8 at half speed on weights streamed from DRAM (M=8,
+  // 1408 x 256: 130-170 us with it, 260-340 without).
+  const int64_t pf = rb * ldr;
   for (int64_t b0 = r0; b0 < r1; b0 += rb) {
     const int64_t b1 = min_i64(r1, b0 + rb);
     for (int64_t l = 0; l < nl; l += 4)

@@ -22,6 +22,7 @@ inline Vec vload(const float* p) { return {_mm512_loadu_ps(p)}; }
 inline void vstore(float* p, Vec a) { _mm512_storeu_ps(p, a.v); }
 inline Vec vfma(Vec a, Vec b, Vec c) { return {_mm512_fmadd_ps(a.v, b.v, c.v)}; }  // a*b + c
 inline Vec vmul(Vec a, Vec b) { return {_mm512_mul_ps(a.v, b.v)}; }
+inline Vec vadd(Vec a, Vec b) { return {_mm512_add_ps(a.v, b.v)}; }
 inline float vsum(Vec a) {
   // Through memory: in GCC 12 _mm512_reduce_add_ps, extracts and even _mm512_castps512_ps256
   // trip -Wmaybe-uninitialized (_mm256_undefined_ps inside the headers). Runs once per dot product.
@@ -45,6 +46,7 @@ inline Vec vload(const float* p) { return {_mm256_loadu_ps(p)}; }
 inline void vstore(float* p, Vec a) { _mm256_storeu_ps(p, a.v); }
 inline Vec vfma(Vec a, Vec b, Vec c) { return {_mm256_fmadd_ps(a.v, b.v, c.v)}; }
 inline Vec vmul(Vec a, Vec b) { return {_mm256_mul_ps(a.v, b.v)}; }
+inline Vec vadd(Vec a, Vec b) { return {_mm256_add_ps(a.v, b.v)}; }
 inline float vsum(Vec a) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(a.v), _mm256_extractf128_ps(a.v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -66,6 +68,7 @@ inline Vec vload(const float* p) { Vec r; memcpy(&r.v, p, sizeof r.v); return r;
 inline void vstore(float* p, Vec a) { memcpy(p, &a.v, sizeof a.v); }
 inline Vec vfma(Vec a, Vec b, Vec c) { return {a.v * b.v + c.v}; }
 inline Vec vmul(Vec a, Vec b) { return {a.v * b.v}; }
+inline Vec vadd(Vec a, Vec b) { return {a.v + b.v}; }
 inline float vsum(Vec a) { return (a.v[0] + a.v[1]) + (a.v[2] + a.v[3]); }
 inline void vprefetch(const void* p) { __builtin_prefetch(p); }
 
@@ -80,6 +83,7 @@ inline Vec vload(const float* p) { Vec r; memcpy(r.v, p, sizeof r.v); return r; 
 inline void vstore(float* p, Vec a) { memcpy(p, a.v, sizeof a.v); }
 inline Vec vfma(Vec a, Vec b, Vec c) { Vec r; for (int i = 0; i < 4; i++) r.v[i] = a.v[i] * b.v[i] + c.v[i]; return r; }
 inline Vec vmul(Vec a, Vec b) { Vec r; for (int i = 0; i < 4; i++) r.v[i] = a.v[i] * b.v[i]; return r; }
+inline Vec vadd(Vec a, Vec b) { Vec r; for (int i = 0; i < 4; i++) r.v[i] = a.v[i] + b.v[i]; return r; }
 inline float vsum(Vec a) { return (a.v[0] + a.v[1]) + (a.v[2] + a.v[3]); }
 inline void vprefetch(const void*) {}
 
