@@ -237,6 +237,95 @@ inline float* alloc_floats(int64_t n) { return static_cast<float*>(std::malloc(s
 // Floats of per-thread scratch forward_tile needs.
 inline int64_t forward_scratch(int64_t HS) { return 2 * BQ * HS + HS * BK + BQ * BK + 2 * BQ; }
 
+// Decode (one query row): the tile path below would transpose a BK x HS key tile to score a
+// single row against it. Here each score is a dot product of two contiguous HS-vectors (a key row
+// read in place) and P V sums value rows read in place, in chunks of up to BQ * BK keys with the
+// same online softmax, leaving O, m and l where forward_tile does. qt: the query row; kh, vh: key
+// 0 of the head. Both loops keep several independent FMA chains in flight (four keys at a time
+// for the scores; eight output vectors held in registers across the keys for P V): one chain per
+// key, or O updated through memory, left them latency-bound at a few times this cost.
+inline void forward_row(const float* qt, const float* kh, const float* vh, int64_t ld, int64_t kbeg, int64_t kend,
+                        int64_t HS, float scale, float* ws) {
+  float* Qs = ws;
+  float* O = Qs + BQ * HS;
+  float* S = O + BQ * HS + HS * BK;  // BQ * BK scores
+  float* m = S + BQ * BK;
+  float* l = m + BQ;
+  for (int64_t d = 0; d < HS; d++) Qs[d] = scale * qt[d];
+  std::memset(O, 0, sizeof(float) * HS);
+  m[0] = -INFINITY;
+  l[0] = 0.0f;
+  constexpr int64_t kChunk = BQ * BK;
+  for (int64_t j0 = kbeg; j0 < kend; j0 += kChunk) {
+    const int64_t cols = min_i64(kChunk, kend - j0), nc = (cols + 15) / 16 * 16;
+    const float* kc = kh + j0 * ld;
+    int64_t c = 0;
+#ifdef TETRA_ATTN_VW
+    const int64_t hv = HS / VW * VW;  // the vector part of a row
+    for (; c + 4 <= cols; c += 4) {
+      const float* k0 = kc + c * ld;
+      vfloat a0 = vset1(0.0f), a1 = a0, a2 = a0, a3 = a0;
+      for (int64_t d = 0; d < hv; d += VW) {
+        const vfloat x = vload(Qs + d);
+        a0 = vfma(x, vload(k0 + d), a0);
+        a1 = vfma(x, vload(k0 + ld + d), a1);
+        a2 = vfma(x, vload(k0 + 2 * ld + d), a2);
+        a3 = vfma(x, vload(k0 + 3 * ld + d), a3);
+      }
+      float s0 = vsum(a0), s1 = vsum(a1), s2 = vsum(a2), s3 = vsum(a3);
+      for (int64_t d = hv; d < HS; d++) {
+        s0 += Qs[d] * k0[d]; s1 += Qs[d] * k0[ld + d]; s2 += Qs[d] * k0[2 * ld + d]; s3 += Qs[d] * k0[3 * ld + d];
+      }
+      S[c] = s0; S[c + 1] = s1; S[c + 2] = s2; S[c + 3] = s3;
+    }
+#endif
+    for (; c < cols; c++) {
+      const float* kr = kc + c * ld;
+      float s = 0.0f;
+      for (int64_t d = 0; d < HS; d++) s += Qs[d] * kr[d];
+      S[c] = s;
+    }
+    for (int64_t c2 = cols; c2 < nc; c2++) S[c2] = -INFINITY;
+    const float mt = row_max(S, nc);
+    const float mx = mt > m[0] ? mt : m[0];
+    const float alpha = exp_approx(m[0] - mx);
+    l[0] = l[0] * alpha + row_exp_sum(S, nc, 1.0f, mx);
+    m[0] = mx;
+    if (alpha != 1.0f)
+      for (int64_t d = 0; d < HS; d++) O[d] *= alpha;
+    const float* vc = vh + j0 * ld;
+    int64_t d0 = 0;
+#ifdef TETRA_ATTN_VW
+    // Eight vectors of O at a time (all of HS = 64 with AVX2), then fewer.
+    for (; d0 + 8 * VW <= HS; d0 += 8 * VW) {
+      vfloat o[8];
+      for (int i = 0; i < 8; i++) o[i] = vload(O + d0 + i * VW);
+      for (int64_t c2 = 0; c2 < cols; c2++) {
+        const vfloat p = vset1(S[c2]);
+        const float* vr = vc + c2 * ld + d0;
+        for (int i = 0; i < 8; i++) o[i] = vfma(p, vload(vr + i * VW), o[i]);
+      }
+      for (int i = 0; i < 8; i++) vstore(O + d0 + i * VW, o[i]);
+    }
+    for (; d0 + VW <= HS; d0 += VW) {
+      vfloat o0 = vload(O + d0), o1 = vset1(0.0f);
+      int64_t c2 = 0;
+      for (; c2 + 2 <= cols; c2 += 2) {
+        o0 = vfma(vset1(S[c2]), vload(vc + c2 * ld + d0), o0);
+        o1 = vfma(vset1(S[c2 + 1]), vload(vc + (c2 + 1) * ld + d0), o1);
+      }
+      if (c2 < cols) o0 = vfma(vset1(S[c2]), vload(vc + c2 * ld + d0), o0);
+      vstore(O + d0, vadd(o0, o1));
+    }
+#endif
+    for (int64_t c2 = 0; c2 < cols; c2++) {
+      const float pc = S[c2];
+      const float* vr = vc + c2 * ld;
+      for (int64_t d = d0; d < HS; d++) O[d] += pc * vr[d];
+    }
+  }
+}
+
 // Query rows i0..i0+rows of head (b, h) against the keys in [kbeg, kstop) they may see (kbeg a
 // multiple of BK), leaving the unnormalised output O and the running max m and sum l in ws
 // (forward_scratch_outputs says where).
@@ -252,6 +341,11 @@ inline void forward_tile(const float* q, const float* k, const float* v, int64_t
   float* l = m + BQ;          // [rows]      running sum of exp(score - m)
 
   const float* qt = q + (b * Tq + i0) * ld + h * HS;
+  if (rows == 1) {
+    const int64_t kend = min_i64(off + i0 + 1, kstop);
+    forward_row(qt, k + b * Tk * ld + h * HS, v + b * Tk * ld + h * HS, ld, kbeg, kend, HS, scale, ws);
+    return;
+  }
   for (int64_t r = 0; r < rows; r++)
     for (int64_t d = 0; d < HS; d++) Qs[r * HS + d] = scale * qt[r * ld + d];
   std::memset(O, 0, sizeof(float) * rows * HS);
@@ -399,10 +493,34 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
   using namespace attn_detail;
   const int64_t nqt = (Tq + BQ - 1) / BQ;
   const int64_t units = B * NH * nqt;
-  const bool parallel = attention_work(B, Tq, Tk, NH, HS) >= kParallelMinWork && units > 0;
+  // Decode rows (Tq = 1) take forward_row, several times faster per score than the tiles: a
+  // team start (~7 us) only pays for itself over a long cache.
+  const int64_t minWork = Tq == 1 ? 8 * kParallelMinWork : kParallelMinWork;
+  const bool parallel = attention_work(B, Tq, Tk, NH, HS) >= minWork && units > 0;
   const int threads = parallel ? max_threads() : 1;
   const int64_t nkt = (Tk + BK - 1) / BK;
 
+  if (!parallel || (units == 1 && nkt < 2 * threads)) {
+    // One thread: no team, and scratch that outlives the call (decode calls this once per layer
+    // and sequence; a team start and a malloc cost more than the work at short caches).
+    static thread_local float* ws = nullptr;
+    static thread_local int64_t cap = 0;
+    const int64_t need = forward_scratch(HS);
+    if (cap < need) {
+      std::free(ws);
+      ws = alloc_floats(need);
+      cap = ws ? need : 0;
+    }
+    if (ws) {
+      for (int64_t u = 0; u < units; u++) {
+        const int64_t qt = u / (B * NH), bh = u % (B * NH);
+        const int64_t i0 = qt * BQ, rows = min_i64(BQ, Tq - i0);
+        forward_tile(q, k, v, bh / NH, bh % NH, i0, rows, 0, Tk, Tq, Tk, NH, HS, scale, ws);
+        forward_finish(out, lse, ws, bh / NH, bh % NH, i0, rows, Tq, NH, HS);
+      }
+      return;
+    }
+  }
   if (units >= threads || nkt < 2 * threads) {
     // Query tiles in parallel; each owns its rows of out and lse.
 #pragma omp parallel if (parallel && units > 1)

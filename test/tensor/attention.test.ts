@@ -21,7 +21,9 @@ interface Case extends Shape {
 
 // The kernel's tiles are 32 queries x 64 keys: T = 70 and 33 leave partial tiles, B * NH = 1 with
 // enough work takes the key-parallel backward at 2 threads (T = 200, and Tq=3 Tk=300), T = 512
-// spans 16 x 8 tiles. Decode with one head at 2 threads splits the keys into ranges. Small cases stay single-threaded at 2 threads (under kParallelMinWork).
+// spans 16 x 8 tiles. Decode (Tq = 1, and the one-row last tile of T = 33) takes the row path;
+// with one head and a long cache (Tk = 4500) at 2 threads it splits the keys into ranges. Small
+// cases stay single-threaded at 2 threads (under kParallelMinWork; decode under 8x that).
 // Bounds are about 3x the worst error measured (generic and avx2, zero initial gradients, where
 // relErr is strictest): float32 rounding of sums over T keys, and in dq the cancellation in
 // dS = P * (dP - D), grow with T and HS. The fast exp contributes under 1e-7 (see lse).
@@ -32,7 +34,9 @@ const CASES: Case[] = [
   { name: 'B=2 NH=1 T=33 HS=64', B: 2, Tq: 33, Tk: 33, NH: 1, HS: 64, fwdTol: 2e-4, bwdTol: 1e-3 },
   { name: 'B=1 NH=1 T=200 HS=32 (one head: key-parallel backward)', B: 1, Tq: 200, Tk: 200, NH: 1, HS: 32, fwdTol: 2e-4, bwdTol: 3e-4 },
   { name: 'decode: Tq=1 Tk=37 B=2 NH=2 HS=32', B: 2, Tq: 1, Tk: 37, NH: 2, HS: 32, fwdTol: 2e-5, bwdTol: 1e-4 },
-  { name: 'decode, one head: Tq=1 Tk=700 B=1 NH=1 HS=32 (keys split across threads, then merged)', B: 1, Tq: 1, Tk: 700, NH: 1, HS: 32, fwdTol: 1e-4, bwdTol: 3e-4 },
+  { name: 'decode, one head: Tq=1 Tk=700 B=1 NH=1 HS=32', B: 1, Tq: 1, Tk: 700, NH: 1, HS: 32, fwdTol: 1e-4, bwdTol: 3e-4 },
+  { name: 'decode, one head: Tq=1 Tk=4500 B=1 NH=1 HS=32 (keys in chunks of 2048; split across threads, then merged)', B: 1, Tq: 1, Tk: 4500, NH: 1, HS: 32, fwdTol: 3e-4, bwdTol: 1e-3 },
+  { name: 'decode: Tq=1 Tk=40 B=1 NH=2 HS=17 (HS not a vector multiple)', B: 1, Tq: 1, Tk: 40, NH: 2, HS: 17, fwdTol: 5e-5, bwdTol: 3e-4 },
   { name: 'decode: Tq=1 Tk=300 B=1 NH=3 HS=64', B: 1, Tq: 1, Tk: 300, NH: 3, HS: 64, fwdTol: 2e-4, bwdTol: 1e-4 },
   { name: 'chunked prefill, one head: Tq=3 Tk=300 B=1 NH=1 HS=32 (keys split across threads both ways, Tq < Tk)', B: 1, Tq: 3, Tk: 300, NH: 1, HS: 32, fwdTol: 1e-4, bwdTol: 3e-4 },
   { name: 'chunked prefill: Tq=5 Tk=12 B=2 NH=2 HS=17', B: 2, Tq: 5, Tk: 12, NH: 2, HS: 17, fwdTol: 5e-5, bwdTol: 3e-4 },
