@@ -54,11 +54,13 @@ export function* generateStream(model: GPT, backend: Backend<Float32Array>, prom
     done: o.maxTokens === 0,
   }));
 
+  // One logits buffer for the whole generation: each step's rows are used before the next step.
+  const V = model.config.vocabSize;
+  const logitsBuf = new Float32Array(seqs.length * V);
   while (true) {
     const live = seqs.map((s, i) => ({ s, i })).filter(({ s }) => !s.done);
     if (!live.length) break;
-    const logits = step(model, backend, live.map(({ s }) => ({ cache: s.cache, tokens: s.next })));
-    const V = model.config.vocabSize;
+    const logits = step(model, backend, live.map(({ s }) => ({ cache: s.cache, tokens: s.next })), false, logitsBuf);
     for (let j = 0; j < live.length; j++) {
       const { s, i } = live[j];
       const row = logits.subarray(j * V, (j + 1) * V);

@@ -1,8 +1,9 @@
 // The GPT: token embedding, nLayer blocks of (RMSNorm -> causal self-attention with RoPE ->
 // residual, RMSNorm -> SwiGLU MLP -> residual), final RMSNorm, LM head (tied or not). No biases.
 //
-// One block function serves training and inference: they differ only in how attention finds its
-// keys and values (the whole batch here, or a KV cache per sequence), passed in as `attend`.
+// run() is the block stack on the tape, for training and evaluation; how attention finds its keys
+// and values is passed in as `attend`. KV-cache inference (kvcache.ts step) runs the same kernels
+// in the same order without the tape, and the tests hold the two to the same logits.
 import { Rng, ropeTables, Tape, Tensor, type FloatArray } from '../tensor/index.ts';
 import { headSize, paramShapes, validateConfig, type GPTConfig } from './config.ts';
 
@@ -13,19 +14,42 @@ export class GPT {
   readonly config: GPTConfig;
   readonly params: Map<string, Tensor>;
   readonly rope: { cos: FloatArray; sin: FloatArray };
+  /**
+   * Per layer: wq, wk and wv stored back to back as one [3C, C] matrix. The parameters
+   * blocks.N.wq|wk|wv are views into it (the checkpoint layout is unchanged), so one GEMM can
+   * project a token to q, k and v at once: a decode step then streams the three matrices in one
+   * pass instead of three.
+   */
+  private readonly qkv: FloatArray[] = [];
 
   constructor(config: GPTConfig, params: Map<string, FloatArray>, opts: { requiresGrad?: boolean } = {}) {
     validateConfig(config);
     this.config = config;
     this.params = new Map();
+    const C = config.nEmbd;
     for (const [name, shape] of paramShapes(config)) {
-      const data = params.get(name);
+      let data = params.get(name);
       if (!data) throw new Error(`GPT: parameter '${name}' is missing`);
       const n = shape.reduce((a, b) => a * b, 1);
       if (data.length !== n) throw new Error(`GPT: parameter '${name}' has ${data.length} values, shape [${shape}] needs ${n}`);
+      const m = /^blocks\.(\d+)\.w([qkv])$/.exec(name);
+      if (m) {
+        const l = Number(m[1]), part = 'qkv'.indexOf(m[2]);
+        this.qkv[l] ??= data instanceof Float64Array ? new Float64Array(3 * C * C) : new Float32Array(3 * C * C);
+        const view = this.qkv[l].subarray(part * C * C, (part + 1) * C * C);
+        view.set(data);
+        data = view;
+      }
       this.params.set(name, new Tensor(data, shape, { requiresGrad: opts.requiresGrad ?? true, name }));
     }
     this.rope = ropeTables(config.contextLength, headSize(config), config.ropeBase);
+  }
+
+  /** Layer l's wq, wk, wv as one [3C, C] matrix (the same memory as the three parameters). */
+  qkvWeight(l: number): FloatArray {
+    const w = this.qkv[l];
+    if (!w) throw new Error(`GPT: no layer ${l}`);
+    return w;
   }
 
   /**

@@ -2,9 +2,17 @@
 // costs one token's work, not the whole prefix's. Several sequences step together: their rows
 // share every matrix multiply, and only RoPE and attention run per sequence (each has its own
 // position and cache length).
-import { Tape, Tensor, type Backend } from '../tensor/index.ts';
+//
+// The step calls the backend's kernels directly, without the tape: no Tensor or gradient
+// bookkeeping per op, and every activation lives in a workspace kept per model and reused by the
+// next step, so a decode step allocates nothing but a few array views. It runs the same kernels
+// in the same order as GPT.run (the tests hold the two to the same logits), with three changes
+// that only save work: q, k and v come from one GEMM over the layer's [3C, C] matrix when every
+// sequence brings one token; the residual adds are the GEMMs' beta = 1; and only the rows whose
+// logits are returned go through the final norm and the LM head.
+import type { Backend, GemmArgs } from '../tensor/index.ts';
 import { headSize, type GPTConfig } from './config.ts';
-import type { Attend, GPT } from './gpt.ts';
+import type { GPT } from './gpt.ts';
 
 export class KVCache {
   /** Per layer: keys and values [capacity, NH, HS], RoPE already applied to keys. */
@@ -35,50 +43,136 @@ export interface StepInput {
   tokens: Int32Array;
 }
 
+/** Activations for up to `rows` tokens of one model; buffers may be longer than a step needs. */
+class Workspace {
+  readonly rows: number;
+  readonly tokens: Int32Array;
+  readonly x: Float32Array;      // [rows, C]   residual stream
+  readonly h: Float32Array;      // [rows, C]   normed input of a sublayer
+  readonly qkv: Float32Array;    // [rows, 3C]  fused projection (all-decode steps), else q | k | v
+  readonly att: Float32Array;    // [rows, C]   attention output
+  readonly mlp: Float32Array;    // [rows, 2H]  gate | up
+  readonly act: Float32Array;    // [rows, H]   silu(gate) * up
+  readonly rstd: Float32Array;   // [rows]
+  readonly lse: Float32Array;    // [NH, rows]  attention's log-sum-exp (unused: no backward)
+  readonly last: Float32Array;   // [rows, C]   gathered rows for the LM head
+  /** GEMM arguments by name, reused; A/B/C and sizes are set before each call. */
+  readonly g: GemmArgs<Float32Array> = { transA: false, transB: true, M: 0, N: 0, K: 0, alpha: 1, A: new Float32Array(0), lda: 0, B: new Float32Array(0), ldb: 0, beta: 0, C: new Float32Array(0), ldc: 0 };
+
+  constructor(c: GPTConfig, rows: number) {
+    const C = c.nEmbd, H = c.mlpHidden;
+    this.rows = rows;
+    this.tokens = new Int32Array(rows);
+    this.x = new Float32Array(rows * C);
+    this.h = new Float32Array(rows * C);
+    this.qkv = new Float32Array(rows * 3 * C);
+    this.att = new Float32Array(rows * C);
+    this.mlp = new Float32Array(rows * 2 * H);
+    this.act = new Float32Array(rows * H);
+    this.rstd = new Float32Array(rows);
+    this.lse = new Float32Array(c.nHead * rows);
+    this.last = new Float32Array(rows * C);
+  }
+}
+
+// Steps of up to this many rows (decode, small prefills) reuse one workspace per model; larger
+// prefills get a fresh one, so a long prompt does not pin its activations for the model's life.
+const KEEP_ROWS = 64;
+const workspaces = new WeakMap<GPT, Workspace>();
+
+function workspace(model: GPT, rows: number): Workspace {
+  if (rows > KEEP_ROWS) return new Workspace(model.config, rows);
+  let ws = workspaces.get(model);
+  if (!ws || ws.rows < rows) {
+    ws = new Workspace(model.config, Math.max(rows, Math.min(KEEP_ROWS, 2 * (ws?.rows ?? 4))));
+    workspaces.set(model, ws);
+  }
+  return ws;
+}
+
+/** y[M, N] = beta * y + x[M, K] @ W^T, W [N, K] row-major. */
+function linear(be: Backend<Float32Array>, g: GemmArgs<Float32Array>, y: Float32Array, x: Float32Array, w: Float32Array,
+  M: number, N: number, K: number, beta = 0): void {
+  g.M = M; g.N = N; g.K = K;
+  g.A = x; g.lda = K;
+  g.B = w; g.ldb = K;
+  g.C = y; g.ldc = N;
+  g.beta = beta;
+  be.gemm(g);
+}
+
 /**
  * Runs the new tokens of every sequence through the model, appending to their caches.
  * Returns logits [sum of new tokens, V] when allRows, else one row per sequence (its last token).
+ * `out`, when given, receives the logits (it must hold at least that many rows) and is returned.
  */
-export function step(model: GPT, backend: Backend<Float32Array>, inputs: StepInput[], allRows = false): Float32Array {
-  const c = model.config, C = c.nEmbd, NH = c.nHead, HS = headSize(c), V = c.vocabSize;
-  const { cos, sin } = model.rope;
-  const starts: number[] = [];
-  let N = 0;
+export function step(model: GPT, backend: Backend<Float32Array>, inputs: StepInput[], allRows = false, out?: Float32Array): Float32Array {
+  const c = model.config, C = c.nEmbd, NH = c.nHead, HS = headSize(c), V = c.vocabSize, H = c.mlpHidden, eps = c.normEps;
+  let N = 0, decode = true;
   for (const s of inputs) {
-    if (s.tokens.length === 0) throw new Error('step: a sequence has no new tokens');
-    if (s.cache.length + s.tokens.length > s.cache.capacity) {
-      throw new Error(`step: ${s.cache.length} cached + ${s.tokens.length} new tokens exceed the context of ${s.cache.capacity}`);
+    const T = s.tokens.length;
+    if (T === 0) throw new Error('step: a sequence has no new tokens');
+    if (s.cache.length + T > s.cache.capacity) {
+      throw new Error(`step: ${s.cache.length} cached + ${T} new tokens exceed the context of ${s.cache.capacity}`);
     }
-    starts.push(N);
-    N += s.tokens.length;
+    N += T;
+    if (T !== 1) decode = false;
   }
-  const tokens = new Int32Array(N);
-  inputs.forEach((s, i) => tokens.set(s.tokens, starts[i]));
-  const scale = 1 / Math.sqrt(HS);
+  const outRows = allRows ? N : inputs.length;
+  if (out && out.length < outRows * V) throw new Error(`step: out holds ${out.length} values, needs ${outRows * V}`);
+  const logits = out ?? new Float32Array(outRows * V);
 
-  // The log-sum-exp rows attention writes are only needed for a backward pass: one scratch serves
-  // every sequence and layer.
-  let maxT = 0;
-  for (const s of inputs) maxT = Math.max(maxT, s.tokens.length);
-  const lse = new Float32Array(NH * maxT);
-  const attend: Attend = (_tape, l, q, k, v) => {
-    const out = Tensor.zeros([N, C]);
-    inputs.forEach((s, i) => {
-      const T = s.tokens.length, pos = s.cache.length, r0 = starts[i] * C, r1 = r0 + T * C;
-      const qs = q.data.subarray(r0, r1) as Float32Array;
-      backend.ropeForward(qs, qs, cos as Float32Array, sin as Float32Array, 1, T, NH, HS, pos);
-      backend.ropeForward(s.cache.k[l].subarray(pos * C, (pos + T) * C), k.data.subarray(r0, r1) as Float32Array,
-        cos as Float32Array, sin as Float32Array, 1, T, NH, HS, pos);
-      s.cache.v[l].set(v.data.subarray(r0, r1), pos * C);
-      backend.attentionForward(out.data.subarray(r0, r1) as Float32Array, lse, qs,
-        s.cache.k[l], s.cache.v[l], 1, T, pos + T, NH, HS, scale);
-    });
-    return out;
-  };
-  const logits = model.run(new Tape(backend, 'f32', { grad: false }), tokens, attend).data as Float32Array;
+  const ws = workspace(model, N);
+  const { x, h, qkv, att, mlp, act, rstd, lse, g } = ws;
+  const be = backend;
+  const cos = model.rope.cos as Float32Array, sin = model.rope.sin as Float32Array;
+  const scale = 1 / Math.sqrt(HS);
+  const p = (name: string) => model.p(name).data as Float32Array;
+
+  let r = 0;
+  for (const s of inputs) { ws.tokens.set(s.tokens, r); r += s.tokens.length; }
+  be.embeddingForward(x, p('wte'), ws.tokens, N, C, V);
+
+  // Without the fused projection, q, k and v each take N rows of qkv, one after another.
+  const qOff = 0, kOff = decode ? C : N * C, vOff = decode ? 2 * C : 2 * N * C, rowStride = decode ? 3 * C : C;
+  for (let l = 0; l < c.nLayer; l++) {
+    const b = `blocks.${l}.`;
+    be.rmsnormForward(h, rstd, x, p(b + 'attn_norm'), N, C, eps);
+    if (decode) {
+      linear(be, g, qkv, h, model.qkvWeight(l) as Float32Array, N, 3 * C, C);
+    } else {
+      linear(be, g, qkv.subarray(qOff), h, p(b + 'wq'), N, C, C);
+      linear(be, g, qkv.subarray(kOff), h, p(b + 'wk'), N, C, C);
+      linear(be, g, qkv.subarray(vOff), h, p(b + 'wv'), N, C, C);
+    }
+    r = 0;
+    for (const s of inputs) {
+      const T = s.tokens.length, pos = s.cache.length, ck = s.cache.k[l], cv = s.cache.v[l];
+      const q = qkv.subarray(qOff + r * rowStride, qOff + r * rowStride + T * C);
+      const k = qkv.subarray(kOff + r * rowStride, kOff + r * rowStride + T * C);
+      const v = qkv.subarray(vOff + r * rowStride, vOff + r * rowStride + T * C);
+      be.ropeForward(q, q, cos, sin, 1, T, NH, HS, pos);
+      be.ropeForward(ck.subarray(pos * C, (pos + T) * C), k, cos, sin, 1, T, NH, HS, pos);
+      cv.set(v, pos * C);
+      be.attentionForward(att.subarray(r * C, (r + T) * C), lse, q, ck, cv, 1, T, pos + T, NH, HS, scale);
+      r += T;
+    }
+    linear(be, g, x, att, p(b + 'wo'), N, C, C, 1);                  // x += attn W_o^T
+    be.rmsnormForward(h, rstd, x, p(b + 'mlp_norm'), N, C, eps);
+    linear(be, g, mlp, h, p(b + 'w_gate_up'), N, 2 * H, C);
+    be.swigluForward(act, mlp, N, H);
+    linear(be, g, x, act, p(b + 'w_down'), N, C, H, 1);              // x += mlp W_down^T
+  }
   for (const s of inputs) s.cache.length += s.tokens.length;
-  if (allRows) return logits;
-  const last = new Float32Array(inputs.length * V);
-  inputs.forEach((s, i) => last.set(logits.subarray((starts[i] + s.tokens.length - 1) * V, (starts[i] + s.tokens.length) * V), i * V));
-  return last;
+
+  // Final norm and LM head on the rows whose logits are returned.
+  let rows = x;
+  if (!allRows && N !== inputs.length) {
+    rows = ws.last;
+    r = 0;
+    inputs.forEach((s, i) => { r += s.tokens.length; ws.last.set(x.subarray((r - 1) * C, r * C), i * C); });
+  }
+  be.rmsnormForward(h, rstd, rows, p('norm_f'), outRows, C, eps);
+  linear(be, g, logits, h, p(c.tiedEmbeddings ? 'wte' : 'lm_head'), outRows, V, C);
+  return logits;
 }

@@ -57,6 +57,23 @@ describe('KV-cache inference', () => {
     assertClose(next, Float32Array.from(nextAlone), 1e-5, 'batched decode');
   });
 
+  it('decodes with weights updated in place (q, k, v are views of the fused [3C, C] matrix the decode GEMM reads)', () => {
+    const m = GPT.init(cfg, 6);
+    for (const w of ['wq', 'wk', 'wv']) {
+      const d = m.p(`blocks.1.${w}`).data;
+      for (let i = 0; i < d.length; i += 7) d[i] += 0.05;                    // as an optimizer step would
+    }
+    const qkv = m.qkvWeight(1), C = cfg.nEmbd;
+    assert.equal(qkv[C * C], m.p('blocks.1.wk').data[0]);
+    const want = fullLogits(m, tokens.slice(0, 6));
+    const cache = new KVCache(cfg);
+    step(m, be, [{ cache, tokens: Int32Array.from(tokens.slice(0, 5)) }]);
+    const out = new Float32Array(cfg.vocabSize);
+    const got = step(m, be, [{ cache, tokens: Int32Array.of(tokens[5]) }], false, out);
+    assert.equal(got, out);
+    assertClose(got, want.subarray(5 * cfg.vocabSize), 1e-4, 'decode logits');
+  });
+
   it('refuses to run past the cache capacity, naming the counts', () => {
     const cache = new KVCache(cfg);
     assert.throws(() => step(model, be, [{ cache, tokens: new Int32Array(25) }]), /0 cached \+ 25 new tokens exceed the context of 24/);
