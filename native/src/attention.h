@@ -430,31 +430,35 @@ inline void backward_key_tile(float* dqh, int64_t dq_ld, float* dk, float* dv, c
     const int64_t rows = min_i64(BQ, Tq - i0);
     const float* qt = q + (b * Tq + i0) * ld + h * HS;
     const float* dot = dout + (b * Tq + i0) * ld + h * HS;
+    // Keys of this tile that the tile's last query row sees: the rest of the tile is masked for
+    // every row (P = 0, dS = 0), so the products skip those columns (a query tile on the
+    // diagonal of a 64-key tile sees half of it). Skipped terms are exact zeros.
+    const int64_t kv = min_i64(cols, off + i0 + rows - j0), ncq = score_width(kv);
 
     // forward: P = exp(scale * Q K^T - lse) under the causal mask
     std::memset(P, 0, sizeof(float) * rows * BK);
-    tile_gemm(P, BK, qt, ld, 1, Kt, BK, rows, nc, HS);
+    tile_gemm(P, BK, qt, ld, 1, Kt, BK, rows, ncq, HS);
     for (int64_t r = 0; r < rows; r++) {
       float* p = P + r * BK;
       const int64_t visible = min_i64(off + i0 + r - j0 + 1, cols);
-      for (int64_t c = 0; c < nc; c++) p[c] *= scale;  // then mask, so any sign of scale works
-      for (int64_t c = max_i64(visible, 0); c < nc; c++) p[c] = -INFINITY;
-      row_exp_sum(p, nc, 1.0f, lseh[i0 + r]);
+      for (int64_t c = 0; c < ncq; c++) p[c] *= scale;  // then mask, so any sign of scale works
+      for (int64_t c = max_i64(visible, 0); c < ncq; c++) p[c] = -INFINITY;
+      row_exp_sum(p, ncq, 1.0f, lseh[i0 + r]);
     }
     // forward: out = P V, so dV += P^T dO and dP = dO V^T
-    tile_gemm(dVt, HS, P, 1, BK, dot, ld, cols, HS, rows);
+    tile_gemm(dVt, HS, P, 1, BK, dot, ld, kv, HS, rows);
     std::memset(dS, 0, sizeof(float) * rows * BK);
-    tile_gemm(dS, BK, dot, ld, 1, Vt, BK, rows, nc, HS);
+    tile_gemm(dS, BK, dot, ld, 1, Vt, BK, rows, ncq, HS);
     // softmax: dS = P * (dP - rowsum(dP * P)), and rowsum(dP * P) = rowsum(dO * O) = D
     for (int64_t r = 0; r < rows; r++) {
       const float Di = D[i0 + r];
       float* ds = dS + r * BK;
       const float* p = P + r * BK;
-      for (int64_t c = 0; c < nc; c++) ds[c] = scale * p[c] * (ds[c] - Di);
+      for (int64_t c = 0; c < ncq; c++) ds[c] = scale * p[c] * (ds[c] - Di);
     }
     // forward: S = scale * Q K^T, so dQ += scale dS K and dK += scale dS^T Q
-    tile_gemm(dqh + i0 * dq_ld, dq_ld, dS, BK, 1, kt, ld, rows, HS, cols);
-    tile_gemm(dKt, HS, dS, 1, BK, qt, ld, cols, HS, rows);
+    tile_gemm(dqh + i0 * dq_ld, dq_ld, dS, BK, 1, kt, ld, rows, HS, kv);
+    tile_gemm(dKt, HS, dS, 1, BK, qt, ld, kv, HS, rows);
   }
 
   float* dkt = dk + (b * Tk + j0) * ld + h * HS;

@@ -32,6 +32,7 @@ const CASES: Case[] = [
   { name: 'B=2 NH=3 T=5 HS=17 (HS not a vector multiple)', B: 2, Tq: 5, Tk: 5, NH: 3, HS: 17, fwdTol: 5e-5, bwdTol: 5e-4 },
   { name: 'B=1 NH=2 T=70 HS=32 (T not a tile multiple)', B: 1, Tq: 70, Tk: 70, NH: 2, HS: 32, fwdTol: 1e-4, bwdTol: 5e-4 },
   { name: 'B=2 NH=1 T=33 HS=64', B: 2, Tq: 33, Tk: 33, NH: 1, HS: 64, fwdTol: 2e-4, bwdTol: 1e-3 },
+  { name: 'B=3 NH=2 T=64 HS=32 (the training shape: one key tile, the first query tile sees half of it)', B: 3, Tq: 64, Tk: 64, NH: 2, HS: 32, fwdTol: 1e-4, bwdTol: 5e-4 },
   { name: 'B=1 NH=1 T=200 HS=32 (one head: key-parallel backward)', B: 1, Tq: 200, Tk: 200, NH: 1, HS: 32, fwdTol: 2e-4, bwdTol: 3e-4 },
   { name: 'decode: Tq=1 Tk=37 B=2 NH=2 HS=32', B: 2, Tq: 1, Tk: 37, NH: 2, HS: 32, fwdTol: 2e-5, bwdTol: 1e-4 },
   { name: 'decode, one head: Tq=1 Tk=700 B=1 NH=1 HS=32', B: 1, Tq: 1, Tk: 700, NH: 1, HS: 32, fwdTol: 1e-4, bwdTol: 3e-4 },
