@@ -1,7 +1,7 @@
 // What every route shares: the options the gateway was built with, and the steps of serving a
 // generation request in the order governance.ts prescribes (authenticate, resolve the model and
 // check the plan, admit, ... generate ..., settle and record).
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { ChatEngine } from '../engine/types.ts';
 import type { Catalog, Snapshot } from './catalog.ts';
@@ -40,11 +40,27 @@ export interface RequestState {
   completionTokens: number;
 }
 
-export const newId = (prefix: string) => `${prefix}-${randomBytes(12).toString('base64url')}`;
+// Ids draw 12 random bytes from a pool refilled 128 ids at a time (one getrandom call instead of one per request).
+const idPool = Buffer.alloc(12 * 128);
+let idAt = idPool.length;
+export function newId(prefix: string): string {
+  if (idAt === idPool.length) { randomFillSync(idPool); idAt = 0; }
+  idAt += 12;
+  return `${prefix}-${idPool.toString('base64url', idAt - 12, idAt)}`;
+}
+
+const fingerprints = new WeakMap<Snapshot, Map<ChatEngine, string>>();
 
 /** A stable fingerprint of the serving configuration: changes when the snapshot's engine setup does. */
 export function fingerprint(s: Snapshot, engine: ChatEngine, spec: unknown): string {
-  return 'fp_' + createHash('sha256').update(JSON.stringify([s.id, s.engine, engine.kind, spec ?? null])).digest('hex').slice(0, 10);
+  let byEngine = fingerprints.get(s);
+  if (!byEngine) fingerprints.set(s, (byEngine = new Map()));
+  let fp = byEngine.get(engine);
+  if (fp === undefined) {
+    fp = 'fp_' + createHash('sha256').update(JSON.stringify([s.id, s.engine, engine.kind, spec ?? null])).digest('hex').slice(0, 10);
+    byEngine.set(engine, fp);
+  }
+  return fp;
 }
 
 export interface Served {

@@ -102,9 +102,16 @@ export class KeyStore {
 
   /** Drops the cache when the database changed under it (another connection committed). */
   private fresh(): void {
+    // One check per synchronous run: authenticating asks hasKeys() and then row(), back to back.
+    if (this.checked) return;
+    this.checked = true;
+    queueMicrotask(this.uncheck);
     const v = this.dataVersion.get()!;
     if (v !== this.version) { this.version = v; this.invalidate(); }
   }
+
+  private checked = false;
+  private readonly uncheck = () => { this.checked = false; };
 
   private invalidate(): void {
     this.cache.clear();

@@ -52,6 +52,22 @@ function ownerAlive(file: string): boolean {
 /** The journal a process writes: its file prefix, and the file it appends to now (null: closed). */
 export interface OwnJournal { prefix: string; live: string | null }
 
+const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
+function prepare(db: Db) {
+  db.exec('CREATE TABLE IF NOT EXISTS ledger_journal (file TEXT PRIMARY KEY, offset INTEGER NOT NULL)');
+  return {
+    getOffset: db.prepare<[string], number>('SELECT offset FROM ledger_journal WHERE file = ?').pluck(),
+    setOffset: db.prepare('INSERT INTO ledger_journal (file, offset) VALUES (?, ?) ON CONFLICT (file) DO UPDATE SET offset = excluded.offset'),
+    forget: db.prepare('DELETE FROM ledger_journal WHERE file = ?'),
+  };
+}
+/** Prepared once per connection (the worker runs a pass every 50 ms). */
+function statementsOf(db: Db) {
+  let s = statements.get(db);
+  if (!s) statements.set(db, (s = prepare(db)));
+  return s;
+}
+
 export interface IngestResult {
   rows: number;
   /** Lines that could not be read as rows (named with file and byte offset); they are skipped. */
@@ -66,10 +82,7 @@ export interface IngestResult {
 export function ingestJournals(db: Db, insert: (rows: LedgerRow[]) => void, dir: string, own: OwnJournal | null = null): IngestResult {
   const out: IngestResult = { rows: 0, bad: [] };
   if (!existsSync(dir)) return out;
-  db.exec('CREATE TABLE IF NOT EXISTS ledger_journal (file TEXT PRIMARY KEY, offset INTEGER NOT NULL)');
-  const getOffset = db.prepare<[string], number>('SELECT offset FROM ledger_journal WHERE file = ?').pluck();
-  const setOffset = db.prepare('INSERT INTO ledger_journal (file, offset) VALUES (?, ?) ON CONFLICT (file) DO UPDATE SET offset = excluded.offset');
-  const forget = db.prepare('DELETE FROM ledger_journal WHERE file = ?');
+  const { getOffset, setOffset, forget } = statementsOf(db);
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) {
     const path = join(dir, file);
     const complete = db.transaction((): boolean => {
