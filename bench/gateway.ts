@@ -11,11 +11,16 @@
 //   queueing behind a saturated server instead.
 // - capacity: autocannon (closed loop: each client sends its next request when the last answer
 //   arrives), the requests per second each side sustains.
+// A bare proxy (bench/bare-proxy.ts: node:http in, the same upstream client out, nothing else)
+// runs the 64-client rounds too: the floor any Node proxy pays here for one more process and two
+// more loopback hops.
 // Ends with `gateway_p99_overhead_ms <p99 through the gateway - p99 direct, 64 clients, fixed
 // load>` (goal: under 2 ms).
 // Governance runs as in production: a key is created and sent as a bearer, limits are set high
 // enough never to refuse, the ledger is the SQLite WAL file in a temp TETRA_HOME.
-// Usage: npm run bench:gateway [-- --duration 10 --rpm 200]
+// The machine is noisy (a p99 over ~2,000 requests moves by milliseconds between identical runs),
+// so each fixed-load figure is the median over --rounds rounds that alternate which side goes first.
+// Usage: npm run bench:gateway [-- --duration 8 --rounds 3 --rpm 200 --clients 1,16,64]
 import autocannon from 'autocannon';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -29,12 +34,14 @@ const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 };
-const DURATION = arg('duration', 10);
+const DURATION = arg('duration', 8);
+const ROUNDS = arg('rounds', 3);
 const RPM = arg('rpm', 200);
-const CLIENTS = [1, 16, 64];
+const clientsArg = process.argv.indexOf('--clients');
+const CLIENTS = clientsArg >= 0 ? process.argv[clientsArg + 1].split(',').map(Number) : [1, 16, 64];
 
-// ---- the backend that answers instantly (run as `gateway.ts --backend`, in its own process) ----
-function serveBackend(): void {
+// ---- the backend that answers instantly ----
+function serveBackend(): Promise<string> {
   const FIXED = JSON.stringify({
     id: 'chatcmpl-fixed', object: 'chat.completion', created: 0, model: 'instant',
     choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop', logprobs: null }],
@@ -60,7 +67,7 @@ function serveBackend(): void {
       else res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(FIXED) }).end(FIXED);
     });
   });
-  backend.listen(0, '127.0.0.1', () => console.log(`listening on http://127.0.0.1:${(backend.address() as { port: number }).port}`));
+  return new Promise((resolve) => backend.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(backend.address() as { port: number }).port}`)));
 }
 
 /** Starts a child and resolves to the URL it prints as `listening on URL` (null if it exits first). */
@@ -90,6 +97,9 @@ async function main(): Promise<void> {
     process.exit(2);
   }
 
+  const bare = spawn(process.execPath, [...process.execArgv, join(import.meta.dirname, 'bare-proxy.ts'), backendUrl], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const bareUrl = await started(bare, 'the bare proxy');
+
   const body = JSON.stringify({ model: 'instant', messages: [{ role: 'user', content: 'Say ok.' }], max_tokens: 1 });
   const headers = (auth: boolean) => ({ 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${key}` } : {}) });
   const fixedLoad = async (url: string, connections: number, auth: boolean) => {
@@ -105,26 +115,44 @@ async function main(): Promise<void> {
 
   const rows: string[][] = [];
   let overhead64 = NaN;
+  let bareLine = '';
   await capacity(backendUrl, 16, false); // warm-up passes (JIT, connection pools) are not counted
   await capacity(gatewayUrl, 16, true);
+  await capacity(bareUrl, 16, false);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   for (const c of CLIENTS) {
-    const direct = await fixedLoad(backendUrl, c, false);
-    const via = await fixedLoad(gatewayUrl, c, true);
+    const d: { p50: number; p99: number }[] = [], g: { p50: number; p99: number }[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      if (r % 2 === 0) { d.push(await fixedLoad(backendUrl, c, false)); g.push(await fixedLoad(gatewayUrl, c, true)); }
+      else { g.push(await fixedLoad(gatewayUrl, c, true)); d.push(await fixedLoad(backendUrl, c, false)); }
+    }
+    const direct = { p50: median(d.map((x) => x.p50)), p99: median(d.map((x) => x.p99)) };
+    const via = { p50: median(g.map((x) => x.p50)), p99: median(g.map((x) => x.p99)) };
+    if (c === 64) {
+      // The floor: the same rounds through the bare proxy (bench/bare-proxy.ts).
+      const b: { p50: number; p99: number }[] = [], d2: { p50: number; p99: number }[] = [];
+      for (let r = 0; r < ROUNDS; r++) { d2.push(await fixedLoad(backendUrl, c, false)); b.push(await fixedLoad(bareUrl, c, false)); }
+      bareLine = `bare proxy (node:http + the upstream client, nothing else), ${c} clients: p50 ${median(b.map((x) => x.p50)).toFixed(2)} ms, p99 ${median(b.map((x) => x.p99)).toFixed(2)} ms, p99 overhead ${(median(b.map((x) => x.p99)) - median(d2.map((x) => x.p99))).toFixed(2)} ms`;
+    }
     const capDirect = await capacity(backendUrl, c, false);
     const capVia = await capacity(gatewayUrl, c, true);
     const overhead = via.p99 - direct.p99;
     rows.push([String(c), ((c * RPM) / 60).toFixed(1), direct.p50.toFixed(2), direct.p99.toFixed(2), via.p50.toFixed(2), via.p99.toFixed(2), overhead.toFixed(2), capDirect.toFixed(0), capVia.toFixed(0)]);
+    console.error(`${c} clients: p99 direct ${d.map((x) => x.p99.toFixed(2)).join(' ')} | gateway ${g.map((x) => x.p99.toFixed(2)).join(' ')}`);
     if (c === 64) overhead64 = overhead;
   }
   gw.kill('SIGTERM');
   backend.kill();
+  bare.kill();
 
-  console.log(`fixed load: each client at ${RPM} requests/minute, open loop, ${DURATION} s per side; capacity: closed loop (autocannon)`);
+  console.log(`fixed load: each client at ${RPM} requests/minute, open loop, ${DURATION} s per side, median of ${ROUNDS} rounds; capacity: closed loop (autocannon)`);
   const header = ['clients', 'offered req/s', 'direct p50 ms', 'p99 ms', 'gateway p50 ms', 'p99 ms', 'p99 overhead ms', 'capacity direct req/s', 'gateway req/s'];
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const r of [header, ...rows]) console.log(r.map((x, i) => x.padStart(w[i])).join('  '));
-  console.log(`gateway_p99_overhead_ms ${overhead64.toFixed(2)}`);
+  if (bareLine) console.log(bareLine);
+  if (CLIENTS.includes(64)) console.log(`gateway_p99_overhead_ms ${overhead64.toFixed(2)}`);
+  process.exit(0); // the backend's keep-alive sockets would hold the process open
 }
 
-if (process.argv.includes('--backend')) serveBackend();
+if (process.argv.includes('--backend')) console.log(`listening on ${await serveBackend()}`);
 else await main();
