@@ -2,6 +2,8 @@
 // image is checked from its header (PNG IHDR, JPEG SOFn, GIF screen, WebP VP8/VP8L/VP8X) before
 // anything decodes it, so a small file that inflates to gigabytes (a decompression bomb) is
 // refused by width * height * channels, not discovered by running out of memory.
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { ApiError, invalid, tooLarge } from './errors.ts';
 
 export interface ImageLimits {
@@ -12,9 +14,15 @@ export interface ImageLimits {
   /** Fetch timeout for http(s) URLs. */
   fetchTimeoutMs: number;
   allowHttp: boolean;
+  /**
+   * Fetch URLs whose host is (or resolves to) a loopback, private, link-local or otherwise
+   * non-public address. Off by default: a server that fetches what clients name would otherwise
+   * let them reach its own network (SSRF). Redirects are followed by hand and checked each hop.
+   */
+  allowPrivateAddresses: boolean;
 }
 
-export const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxBytes: 20 << 20, maxDecodedBytes: 64 << 20, fetchTimeoutMs: 10_000, allowHttp: true };
+export const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxBytes: 20 << 20, maxDecodedBytes: 64 << 20, fetchTimeoutMs: 10_000, allowHttp: true, allowPrivateAddresses: false };
 
 export interface ImageInfo { mime: string; width: number; height: number; channels: number }
 
@@ -88,6 +96,38 @@ export function parseDataUrl(url: string, param: string, limits: ImageLimits): {
   return { data, mime: info.mime };
 }
 
+const MAX_REDIRECTS = 5;
+
+/** True for addresses that are not on the public internet (RFC 6890 special-purpose blocks, IPv4 and IPv6). */
+export function isNonPublicAddress(ip: string): boolean {
+  const v4 = ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
+  if (isIP(v4) === 4) {
+    const [a, b] = v4.split('.').map(Number);
+    return a === 0 || a === 10 || a === 127 || a >= 224 || (a === 100 && b >= 64 && b < 128) || (a === 169 && b === 254)
+      || (a === 172 && b >= 16 && b < 32) || (a === 192 && b === 168) || (a === 192 && b === 0) || (a === 198 && (b === 18 || b === 19));
+  }
+  const h = ip.toLowerCase();
+  if (h === '::' || h === '::1') return true;
+  const first = parseInt(h.split(':')[0] || '0', 16);
+  return (first & 0xfe00) === 0xfc00 /* fc00::/7 unique local */ || (first & 0xffc0) === 0xfe80 /* link-local */ || (first & 0xff00) === 0xff00 /* multicast */;
+}
+
+/** Refuses a URL whose host is, or resolves to, a non-public address (every address it resolves to is checked). */
+async function checkPublic(u: URL, param: string): Promise<void> {
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  let addresses: string[];
+  if (isIP(host)) addresses = [host];
+  else {
+    try { addresses = (await lookup(host, { all: true, verbatim: true })).map((a) => a.address); } catch (e) {
+      throw invalid(param, `${param}: could not resolve ${host} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'invalid_image_url');
+    }
+  }
+  const bad = addresses.find(isNonPublicAddress);
+  if (bad !== undefined) {
+    throw invalid(param, `${param}: ${host} is a private or local address (${bad}); this server only fetches images from public hosts. Send the image as a base64 data URL.`, 'invalid_image_url');
+  }
+}
+
 export async function fetchImage(url: string, param: string, limits: ImageLimits, signal?: AbortSignal): Promise<{ data: Uint8Array; mime: string }> {
   let u: URL;
   try { u = new URL(url); } catch { throw invalid(param, `${param} is neither a data URL nor a valid http(s) URL`, 'invalid_image_url'); }
@@ -96,11 +136,20 @@ export async function fetchImage(url: string, param: string, limits: ImageLimits
   const timeout = AbortSignal.timeout(limits.fetchTimeoutMs);
   const both = signal ? AbortSignal.any([signal, timeout]) : timeout;
   let res: Response;
-  try {
-    res = await fetch(u, { signal: both, redirect: 'follow' });
-  } catch (e) {
-    const why = timeout.aborted ? `no answer within ${limits.fetchTimeoutMs} ms` : (e as Error).message;
-    throw invalid(param, `${param}: could not fetch the image (${why})`, 'invalid_image_url');
+  for (let hop = 0; ; hop++) {
+    if (!limits.allowPrivateAddresses) await checkPublic(u, param);
+    try {
+      res = await fetch(u, { signal: both, redirect: 'manual' });
+    } catch (e) {
+      const why = timeout.aborted ? `no answer within ${limits.fetchTimeoutMs} ms` : (e as Error).message;
+      throw invalid(param, `${param}: could not fetch the image (${why})`, 'invalid_image_url');
+    }
+    const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+    if (!location) break;
+    await res.body?.cancel().catch(() => {});
+    if (hop >= MAX_REDIRECTS) throw invalid(param, `${param}: more than ${MAX_REDIRECTS} redirects`, 'invalid_image_url');
+    try { u = new URL(location, u); } catch { throw invalid(param, `${param}: redirected to an invalid URL`, 'invalid_image_url'); }
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalid(param, `${param}: redirected to ${u.protocol}, not http(s)`, 'invalid_image_url');
   }
   if (!res.ok) { await res.body?.cancel().catch(() => {}); throw invalid(param, `${param}: fetching the image gave HTTP ${res.status}`, 'invalid_image_url'); }
   const declared = Number(res.headers.get('content-length'));

@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
-import { fetchImage, DEFAULT_IMAGE_LIMITS } from '../../src/gateway/images.ts';
+import { fetchImage, DEFAULT_IMAGE_LIMITS, isNonPublicAddress } from '../../src/gateway/images.ts';
 import { png, post, serve, sseEvents, SNAPSHOT, SNAPSHOT_LONG, type Served } from './fixture.ts';
 
 const NO_SPECIALS = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [256 + i, -100]));
@@ -158,19 +158,38 @@ describe('HTTP API', () => {
     assert.match(fine.json.error.message, /model tetra does not accept image input/);
   });
 
+  it('tells public addresses from loopback, private, link-local, CGNAT, multicast and IPv4-mapped ones', () => {
+    for (const ip of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '224.0.0.1', '::1', '::', 'fe80::1', 'fd12:3456::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1']) {
+      assert.equal(isNonPublicAddress(ip), true, ip);
+    }
+    for (const ip of ['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '193.0.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8']) {
+      assert.equal(isNonPublicAddress(ip), false, ip);
+    }
+  });
+
   it('fetches http image URLs with a size cap and a timeout', async () => {
     const img = png(16, 16);
     const srv = createServer((req, res) => {
       if (req.url === '/ok.png') { res.writeHead(200, { 'content-type': 'image/png' }); res.end(img); }
       else if (req.url === '/huge.png') { res.writeHead(200); res.write(Buffer.alloc(1 << 16)); res.end(Buffer.alloc(1 << 16)); }
       else if (req.url === '/slow.png') { res.writeHead(200); res.write(img.subarray(0, 10)); /* never ends */ }
+      else if (req.url === '/moved') { res.writeHead(302, { location: '/ok.png' }); res.end(); }
+      else if (req.url === '/loop') { res.writeHead(302, { location: '/loop' }); res.end(); }
       else { res.writeHead(404); res.end(); }
     });
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const base = `http://127.0.0.1:${(srv.address() as any).port}`;
-    const limits = { ...DEFAULT_IMAGE_LIMITS, maxBytes: 100_000, fetchTimeoutMs: 300 };
+    // This test's image server is on loopback, which a default server refuses to fetch from (below).
+    const limits = { ...DEFAULT_IMAGE_LIMITS, maxBytes: 100_000, fetchTimeoutMs: 300, allowPrivateAddresses: true };
     try {
       const ok = await fetchImage(`${base}/ok.png`, 'p', limits);
+      assert.equal((await fetchImage(`${base}/moved`, 'p', limits)).data.length, img.length, 'redirects are followed');
+      await assert.rejects(fetchImage(`${base}/loop`, 'p', limits), (e: any) => e.status === 400 && /more than 5 redirects/.test(e.message));
+      // The default: loopback, private and link-local hosts are refused before any request goes out (SSRF).
+      for (const url of [`${base}/ok.png`, 'http://localhost:9/x.png', 'http://10.1.2.3/x.png', 'http://[::1]:9/x.png', 'http://169.254.169.254/latest/meta-data']) {
+        await assert.rejects(fetchImage(url, 'messages[0].content[1].image_url', DEFAULT_IMAGE_LIMITS),
+          (e: any) => e.status === 400 && e.param === 'messages[0].content[1].image_url' && /private or local address/.test(e.message), url);
+      }
       assert.equal(ok.mime, 'image/png');
       assert.equal(ok.data.length, img.length);
       await assert.rejects(fetchImage(`${base}/huge.png`, 'p', limits), (e: any) => e.status === 413);
