@@ -30,10 +30,27 @@ export function encodeRow(r: LedgerRow): string {
   return JSON.stringify([r.requestId, r.keyId, r.plan, r.model, r.endpoint, r.promptTokens, r.completionTokens, r.cost, r.latencyMs, r.status, r.createdAt]) + '\n';
 }
 
+/** What a row must be before it is journaled or inserted (ledger.ts checks rows on record, ingestion on decode). */
+export function checkRow(r: LedgerRow): void {
+  for (const f of ['promptTokens', 'completionTokens', 'status'] as const) {
+    if (!Number.isInteger(r[f]) || r[f] < 0) throw new RangeError(`ledger: ${f} must be a non-negative integer, got ${r[f]}`);
+  }
+  for (const f of ['cost', 'latencyMs'] as const) {
+    if (!Number.isFinite(r[f]) || r[f] < 0) throw new RangeError(`ledger: ${f} must be a non-negative number, got ${r[f]}`);
+  }
+  if (!r.requestId) throw new RangeError('ledger: requestId is required');
+}
+
+/** A journal line back to a row; a line that is not a valid row throws (and is skipped, not inserted: a bad row must not block the rest). */
 function decodeRow(line: string): LedgerRow {
   const v = JSON.parse(line) as unknown[];
   if (!Array.isArray(v) || v.length !== FIELDS.length) throw new Error(`expected an array of ${FIELDS.length} values`);
-  return Object.fromEntries(FIELDS.map((f, i) => [f, v[i]])) as unknown as LedgerRow;
+  const row = Object.fromEntries(FIELDS.map((f, i) => [f, v[i]])) as unknown as LedgerRow;
+  for (const f of ['plan', 'model', 'endpoint', 'createdAt'] as const) {
+    if (typeof row[f] !== 'string') throw new Error(`ledger: ${f} must be a string, got ${JSON.stringify(row[f])}`);
+  }
+  checkRow(row);
+  return row;
 }
 
 /** Journals this process writes now (by file prefix); a worker thread is told its own through `own`. */

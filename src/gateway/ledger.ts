@@ -16,12 +16,12 @@
 // for embedders that want rows in SQLite the moment they are answered. Opening a SqliteLedger on
 // a file moves in any journaled rows first, so `tetra usage` and a restarted server see every
 // row of a server that was killed.
-import type { Ledger, LedgerRow } from './governance.ts';
-import { openDb, type Db } from './home.ts';
 import { closeSync, fdatasyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { encodeRow, ingestJournals, journalDir, writing, type IngestResult, type OwnJournal } from './ledger-journal.ts';
+import type { Ledger, LedgerRow } from './governance.ts';
+import { openDb, type Db } from './home.ts';
+import { checkRow, encodeRow, ingestJournals, journalDir, writing, type IngestResult, type OwnJournal } from './ledger-journal.ts';
 
 const ROTATE_BYTES = 8 << 20;
 
@@ -67,16 +67,6 @@ const COLUMNS: Record<UsageDimension, string> = {
   plan: 'plan',
   status: 'status',
 };
-
-export function checkRow(r: LedgerRow): void {
-  for (const f of ['promptTokens', 'completionTokens', 'status'] as const) {
-    if (!Number.isInteger(r[f]) || r[f] < 0) throw new RangeError(`ledger: ${f} must be a non-negative integer, got ${r[f]}`);
-  }
-  for (const f of ['cost', 'latencyMs'] as const) {
-    if (!Number.isFinite(r[f]) || r[f] < 0) throw new RangeError(`ledger: ${f} must be a non-negative number, got ${r[f]}`);
-  }
-  if (!r.requestId) throw new RangeError('ledger: requestId is required');
-}
 
 export class SqliteLedger implements Ledger {
   readonly db: Db;
@@ -206,9 +196,10 @@ function fromDb(r: Record<string, unknown>): LedgerRow {
 }
 
 /**
- * The server's ledger (TETRA_LEDGER_SYNC=full adds an fdatasync per row): `record` appends the row to this process's journal (durable when it
- * returns) and a worker thread moves rows into SQLite every `intervalMs`. `sync()` ingests at once
- * (tests, reports); `close()` stops the worker and leaves every row in SQLite.
+ * The server's ledger: `record` appends the row to this process's journal (durable when it
+ * returns; TETRA_LEDGER_SYNC=full adds an fdatasync per row) and a worker thread moves rows into
+ * SQLite every `intervalMs`. `sync()` ingests at once (tests, reports); `close()` stops the
+ * worker and leaves every row in SQLite.
  */
 export class JournaledLedger implements Ledger {
   private readonly dir: string;

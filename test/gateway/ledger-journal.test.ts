@@ -73,18 +73,22 @@ describe('ledger journal', () => {
     other.close();
   });
 
-  it('skips an unreadable line, names its file and offset, and moves the rest', () => {
+  it('skips an unreadable line or a line that is not a valid row, names its file and offset, and moves the rest', () => {
     const db = join(tmp(), 'tetra.db');
     new SqliteLedger(db).close();
     const dir = journalDir(db)!;
     mkdirSync(dir);
     const bad = '{"not":"a row"}\n';
-    writeFileSync(join(dir, `${DEAD_PID}-1-000000.jsonl`), encodeRow(row('a')) + bad + encodeRow(row('b')));
+    // Eleven values, but not a row: it would fail the insert (NOT NULL) and block every row after it.
+    const wrongTypes = encodeRow(row('c', { plan: null as unknown as string }));
+    writeFileSync(join(dir, `${DEAD_PID}-1-000000.jsonl`), encodeRow(row('a')) + bad + wrongTypes + encodeRow(row('b')));
     const l = new SqliteLedger(db, { ingestOnOpen: false });
     const r = l.ingestJournals();
     assert.equal(r.rows, 2);
-    assert.equal(r.bad.length, 1);
+    assert.equal(r.bad.length, 2);
     assert.match(r.bad[0], new RegExp(`${DEAD_PID}-1-000000\\.jsonl at byte ${Buffer.byteLength(encodeRow(row('a')))}: expected an array of 11 values`));
+    assert.match(r.bad[1], /plan must be a string, got null/);
+    assert.deepEqual([l.find('a').length, l.find('b').length, l.find('c').length], [1, 1, 0]);
     l.close();
   });
 
