@@ -21,7 +21,7 @@ import { nominalPeakFlops } from '../src/cli/train.ts';
 import { ShardLoader } from '../src/data/index.ts';
 import { configFromDepth, flopsPerToken, GPT, paramCount, type GPTConfig } from '../src/model/index.ts';
 import { nativeBackend, nativeError, Tape } from '../src/tensor/index.ts';
-import { AdamW, defaultAdamW } from '../src/train/index.ts';
+import { AdamW, DataParallel, defaultAdamW } from '../src/train/index.ts';
 import { debianPython, ensureCharCorpus, pytorchMissing, root } from './char-corpus.ts';
 
 const THREADS = 2;
@@ -43,11 +43,15 @@ interface Runner { name: string; run(steps: number): Promise<{ seconds: number; 
 
 // ---------------------------------------------------------------------------- tetra side
 
-// The training step of src/train/pretrain.ts (one recycling tape, zeroGrad, forward, backward,
-// clipped AdamW at a fixed lr: the schedule is one scalar per step).
-function tetraRunner(cfg: GPTConfig, B: number, T: number): Runner {
-  const model = GPT.init(cfg, 1337);
-  const opt = new AdamW(model.params, native!, { ...defaultAdamW, beta2: 0.99 });
+// The training step of src/train/pretrain.ts: the batch split over TETRA_BENCH_REPLICAS (default
+// THREADS) data-parallel replicas with one kernel thread each (src/train/parallel.ts), each with
+// its recycling tape; then clipped AdamW at a fixed lr (the schedule is one scalar per step).
+// TETRA_BENCH_REPLICAS=1 runs the whole batch on one OpenMP team of THREADS instead.
+const replicas = Number(process.env.TETRA_BENCH_REPLICAS ?? THREADS);
+
+async function tetraRunner(cfg: GPTConfig, B: number, T: number): Promise<Runner> {
+  const dp = await DataParallel.start(GPT.init(cfg, 1337), native!, replicas, Math.ceil(B / replicas) * T);
+  const opt = new AdamW(dp.model.params, native!, { ...defaultAdamW, beta2: 0.99 });
   const loader = new ShardLoader({ dir: data, split: 'train', B, T, seed: 1337 });
   const tape = new Tape(native!, 'f32', { recycle: true });
   return {
@@ -59,16 +63,13 @@ function tetraRunner(cfg: GPTConfig, B: number, T: number): Runner {
         const ts = performance.now();
         const b = loader.next();
         opt.zeroGrad();
-        tape.reset();
-        const out = model.forward(tape, b.inputs, B, T, b.targets);
-        tape.backward(out.loss!);
+        loss = await dp.accumulate(tape, b.inputs, b.targets, B, T);
         opt.update(1e-3);
-        loss = out.loss!.data[0];
         bestStep = Math.min(bestStep, (performance.now() - ts) / 1000);
       }
       return { seconds: (performance.now() - t0) / 1000, bestStep, loss };
     },
-    close: () => loader.close(),
+    close: () => { loader.close(); void dp.close(); },
   };
 }
 
@@ -130,13 +131,13 @@ const rows: string[][] = [];
 const mfu = (cfg: GPTConfig, T: number, tps: number) => (flopsPerToken(cfg, T) * tps) / peak;
 
 async function main(): Promise<void> {
-  console.log(`train bench: native ${native!.isa()}, ${THREADS} threads, peak ${fmt(peak / 1e9)} GFLOP/s (nominal), ${rounds} rounds of ~${roundSeconds} s a side, corpus ${data}`);
+  console.log(`train bench: native ${native!.isa()}, ${THREADS} threads (tetra: ${replicas} data-parallel replica${replicas > 1 ? 's' : ''}), peak ${fmt(peak / 1e9)} GFLOP/s (nominal), ${rounds} rounds of ~${roundSeconds} s a side, corpus ${data}`);
 
   // ---- headline: nanoGPT's CPU configuration, tetra vs PyTorch
   const B = 12, T = 64;
   const nano = configFromDepth(4, { vocabSize: 264, nEmbd: 128, nHead: 4, contextLength: T });
   const missing = pytorchMissing();
-  const runners: Runner[] = [tetraRunner(nano, B, T)];
+  const runners: Runner[] = [await tetraRunner(nano, B, T)];
   if (missing) console.log(`PyTorch side skipped: ${missing}`);
   else runners.push(await pytorchRunner(nano, B, T));
   const res = await measure(runners, B * T, rounds);
@@ -149,7 +150,7 @@ async function main(): Promise<void> {
   // ---- tetra alone at block 256
   for (const depth of [4, 6, 8]) {
     const cfg = configFromDepth(depth, { vocabSize: 264, contextLength: 256 });
-    const r = tetraRunner(cfg, 12, 256);
+    const r = await tetraRunner(cfg, 12, 256);
     const [rd] = await measure([r], 12 * 256, 3);
     r.close();
     const tps = median(rd.rates);

@@ -51,6 +51,7 @@ function trainConfig(f: Flags): TrainConfig {
     peakFlops: f['peak-gflops'] !== undefined ? num('peak-gflops', 1e-3, 1e9, false) * 1e9 : nominalPeakFlops(),
     tokenizer: tokenizerRef(manifest.tokenizer.name),
     resume: Boolean(f.resume),
+    replicas: f.replicas !== undefined ? num('replicas', 1, 1024) : (nativeBackend()?.threads() ?? 1),
   };
 }
 
@@ -85,6 +86,7 @@ export const trainCommand: Command = {
     'sample-every': { type: 'number', help: 'log a sample every N steps (0 = off)', default: 500 },
     'checkpoint-every': { type: 'number', help: 'checkpoint every N steps (and at the end)', default: 100 },
     keep: { type: 'number', help: 'checkpoints to keep', default: 3 },
+    replicas: { type: 'number', help: 'threads that each train on a share of every batch, one kernel thread each (default: the kernel threads; 1 = one OpenMP team over the whole batch)' },
     'peak-gflops': { type: 'number', help: 'peak GFLOP/s for MFU (default: nominal for the ISA at 3 GHz)' },
   },
   async run(flags) {

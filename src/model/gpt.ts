@@ -15,32 +15,52 @@ export class GPT {
   readonly params: Map<string, Tensor>;
   readonly rope: { cos: FloatArray; sin: FloatArray };
   /**
-   * Per layer: wq, wk and wv stored back to back as one [3C, C] matrix. The parameters
-   * blocks.N.wq|wk|wv are views into it (the checkpoint layout is unchanged), so one GEMM can
-   * project a token to q, k and v at once: a decode step then streams the three matrices in one
-   * pass instead of three.
+   * Every parameter, back to back in paramShapes order (the parameters are views into it). So
+   * one GEMM can project a token to q, k and v at once (wq, wk and wv are adjacent: a decode step
+   * streams the three matrices in one pass, and the checkpoint layout is unchanged), and data
+   * parallel replicas can share one copy of the weights (storage on a SharedArrayBuffer).
    */
+  readonly storage: FloatArray;
+  /** The gradients, laid out as storage, when the caller supplied them (opts.gradStorage). */
+  readonly gradStorage: FloatArray | null;
   private readonly qkv: FloatArray[] = [];
 
-  constructor(config: GPTConfig, params: Map<string, FloatArray>, opts: { requiresGrad?: boolean } = {}) {
+  /**
+   * params: each parameter's values, copied into storage; null when opts.storage already holds
+   * them (a replica over shared weights). opts.storage: where the weights live (length
+   * paramCount); opts.gradStorage: gradients laid out the same way, used as the parameters'
+   * gradient buffers instead of ones allocated on first use.
+   */
+  constructor(config: GPTConfig, params: Map<string, FloatArray> | null,
+    opts: { requiresGrad?: boolean; storage?: FloatArray; gradStorage?: FloatArray } = {}) {
     validateConfig(config);
     this.config = config;
     this.params = new Map();
     const C = config.nEmbd;
-    for (const [name, shape] of paramShapes(config)) {
-      let data = params.get(name);
-      if (!data) throw new Error(`GPT: parameter '${name}' is missing`);
+    const shapes = paramShapes(config);
+    const total = shapes.reduce((s, [, sh]) => s + sh.reduce((a, b) => a * b, 1), 0);
+    const f64 = params ? [...params.values()].some((d) => d instanceof Float64Array) : opts.storage instanceof Float64Array;
+    this.storage = opts.storage ?? (f64 ? new Float64Array(total) : new Float32Array(total));
+    this.gradStorage = opts.gradStorage ?? null;
+    if (!params && !opts.storage) throw new Error('GPT: give the parameters or the storage that holds them');
+    for (const [what, buf] of [['storage', this.storage], ['gradStorage', this.gradStorage]] as const) {
+      if (buf && buf.length !== total) throw new Error(`GPT: ${what} has ${buf.length} values, the config's parameters need ${total}`);
+    }
+    let off = 0;
+    for (const [name, shape] of shapes) {
       const n = shape.reduce((a, b) => a * b, 1);
-      if (data.length !== n) throw new Error(`GPT: parameter '${name}' has ${data.length} values, shape [${shape}] needs ${n}`);
-      const m = /^blocks\.(\d+)\.w([qkv])$/.exec(name);
-      if (m) {
-        const l = Number(m[1]), part = 'qkv'.indexOf(m[2]);
-        this.qkv[l] ??= data instanceof Float64Array ? new Float64Array(3 * C * C) : new Float32Array(3 * C * C);
-        const view = this.qkv[l].subarray(part * C * C, (part + 1) * C * C);
-        view.set(data);
-        data = view;
+      const data = this.storage.subarray(off, off + n);
+      if (params) {
+        const given = params.get(name);
+        if (!given) throw new Error(`GPT: parameter '${name}' is missing`);
+        if (given.length !== n) throw new Error(`GPT: parameter '${name}' has ${given.length} values, shape [${shape}] needs ${n}`);
+        data.set(given);
       }
-      this.params.set(name, new Tensor(data, shape, { requiresGrad: opts.requiresGrad ?? true, name }));
+      const m = /^blocks\.(\d+)\.wq$/.exec(name);
+      if (m) this.qkv[Number(m[1])] = this.storage.subarray(off, off + 3 * C * C);
+      const grad = this.gradStorage?.subarray(off, off + n);
+      this.params.set(name, new Tensor(data, shape, { requiresGrad: opts.requiresGrad ?? true, name, grad }));
+      off += n;
     }
     this.rope = ropeTables(config.contextLength, headSize(config), config.ropeBase);
   }

@@ -29,7 +29,7 @@ export class Tensor {
   name?: string;
   private readonly box: GradBox;
 
-  constructor(data: FloatArray, shape: readonly number[], opts: { requiresGrad?: boolean; name?: string; box?: GradBox; gradAlloc?: (n: number) => FloatArray } = {}) {
+  constructor(data: FloatArray, shape: readonly number[], opts: { requiresGrad?: boolean; name?: string; box?: GradBox; gradAlloc?: (n: number) => FloatArray; grad?: FloatArray } = {}) {
     const n = numel(shape);
     if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`Tensor shape [${shape}] must be non-negative integers`);
     if (data.length !== n) throw new Error(`Tensor${opts.name ? ` '${opts.name}'` : ''}: shape [${shape}] needs ${n} elements, data has ${data.length}`);
@@ -37,7 +37,8 @@ export class Tensor {
     this.shape = [...shape];
     this.requiresGrad = opts.requiresGrad ?? false;
     this.name = opts.name;
-    this.box = opts.box ?? { grad: null, gradAlloc: opts.gradAlloc };
+    if (opts.grad && opts.grad.length !== n) throw new Error(`Tensor${opts.name ? ` '${opts.name}'` : ''}: gradient buffer has ${opts.grad.length} elements, shape [${shape}] needs ${n}`);
+    this.box = opts.box ?? { grad: opts.grad ?? null, gradAlloc: opts.gradAlloc };
   }
 
   static zeros(shape: readonly number[], dtype: DType = 'f32', opts: { requiresGrad?: boolean; name?: string } = {}): Tensor {

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { Progress, ShardLoader, readManifest, type LoaderPosition } from '../data/index.ts';
 import { flopsPerToken, generate, GPT, paramCount, validateConfig, type GPTConfig } from '../model/index.ts';
 import { Rng, Tape, type Backend } from '../tensor/index.ts';
-import { latestCheckpoint, loadCheckpoint, saveRotating } from './checkpoint.ts';
+import { latestCheckpoint, loadCheckpoint, saveRotating, type OptimizerState } from './checkpoint.ts';
+import { DataParallel } from './parallel.ts';
 import { AdamW, type AdamWConfig } from './optimizer.ts';
 import { learningRate, type Schedule } from './schedule.ts';
 
@@ -40,6 +41,13 @@ export interface TrainConfig {
   decode?: (ids: number[]) => string;
   /** Continue from the newest checkpoint in out (required when one exists; an error when none does). */
   resume: boolean;
+  /**
+   * Threads that each run forward and backward on a share of every batch's rows, with
+   * single-threaded kernels (parallel.ts); 1 runs the whole batch on this thread with the
+   * backend's threads. At most batchSize are used. Results depend on it only through float
+   * summation order; a resumed run must use the same number to repeat the losses exactly.
+   */
+  replicas?: number;
 }
 
 export interface StepMetrics {
@@ -64,6 +72,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   };
   pos('batchSize', c.batchSize); pos('seqLen', c.seqLen); pos('accum', c.accum); pos('steps', c.steps);
   pos('evalBatches', c.evalBatches); pos('keepCheckpoints', c.keepCheckpoints);
+  if (c.replicas !== undefined) pos('replicas', c.replicas);
   if (c.seqLen > c.model.contextLength) {
     throw new Error(`train: seqLen ${c.seqLen} exceeds the model's context length ${c.model.contextLength}`);
   }
@@ -105,7 +114,8 @@ export async function train(c: TrainConfig, backend: Backend<Float32Array>, opts
   const metricsPath = join(c.out, 'metrics.jsonl');
 
   // ---- fresh start or resume
-  let model: GPT, opt: AdamW, rng: Rng, position: LoaderPosition | undefined, step = 0, tokens = 0, resumedFrom: number | undefined;
+  let init: GPT, rng: Rng, position: LoaderPosition | undefined, step = 0, tokens = 0, resumedFrom: number | undefined;
+  let optState: OptimizerState | undefined;
   const latest = latestCheckpoint(ckptRoot);
   if (latest && !c.resume) throw new Error(`train: ${c.out} already holds checkpoints (newest ${latest}); pass --resume to continue it or choose another --out`);
   if (!latest && c.resume) throw new Error(`train: --resume given but ${ckptRoot} holds no checkpoint`);
@@ -114,12 +124,9 @@ export async function train(c: TrainConfig, backend: Backend<Float32Array>, opts
     if (JSON.stringify(ck.config) !== JSON.stringify(c.model)) {
       throw new Error(`train: ${latest} holds a model with config ${JSON.stringify(ck.config)}, not the requested ${JSON.stringify(c.model)}; use another --out`);
     }
-    model = new GPT(ck.config, ck.params);
-    opt = new AdamW(model.params, backend, c.optimizer);
     if (!ck.optimizer) throw new Error(`train: ${latest} has no optimizer state to resume from`);
-    for (const [k, v] of ck.optimizer.m) opt.m.get(k)!.set(v);
-    for (const [k, v] of ck.optimizer.v) opt.v.get(k)!.set(v);
-    opt.step = ck.optimizer.step;
+    init = new GPT(ck.config, ck.params);
+    optState = ck.optimizer;
     step = ck.meta.step; tokens = ck.meta.tokensSeen;
     position = ck.meta.dataPosition as LoaderPosition;
     rng = Rng.from(ck.meta.rngState as { s: number; spare: number | null });
@@ -128,72 +135,83 @@ export async function train(c: TrainConfig, backend: Backend<Float32Array>, opts
     writeFileSync(metricsPath, readMetrics(c.out).filter((m) => m.step <= step).map((m) => JSON.stringify(m) + '\n').join(''));
     log(`resuming from ${latest} at step ${step}`);
   } else {
-    model = GPT.init(c.model, c.seed);
-    opt = new AdamW(model.params, backend, c.optimizer);
-    rng = new Rng(c.seed ^ 0x5eed);
     if (existsSync(metricsPath)) throw new Error(`train: ${metricsPath} exists but no checkpoint does; use a fresh --out`);
+    init = GPT.init(c.model, c.seed);
+    rng = new Rng(c.seed ^ 0x5eed);
   }
-  const loader = new ShardLoader({ dir: c.data, split: 'train', B: c.batchSize, T: c.seqLen, seed: c.seed, position });
-  const sched: Schedule = { ...c.schedule, lr: c.optimizer.lr, total: c.steps };
-  const flops = flopsPerToken(c.model, c.seqLen);
-  const bpt = bytesPerToken(c.data);
-  const tokensPerStep = c.batchSize * c.seqLen * c.accum;
-  log(`model: ${paramCount(c.model).toLocaleString()} parameters, ${(flops / 1e6).toFixed(1)} MFLOP/token; ${tokensPerStep} tokens/step; ${c.steps} steps`);
-
-  const save = () => saveRotating(ckptRoot, {
-    config: c.model,
-    params: model.weights(),
-    optimizer: { m: opt.m, v: opt.v, step: opt.step, hyper: { ...c.optimizer } },
-    meta: { step, tokensSeen: tokens, tokenizer: c.tokenizer, dataPosition: loader.position, rngState: rng.state(), metrics: last ? { ...last } : {} },
-  }, c.keepCheckpoints);
-
-  const startStep = step;
-  const progress = new Progress(startStep ? `train (resumed at ${startStep})` : 'train', c.steps - startStep, 'steps');
-  let last: StepMetrics | undefined;
-  let lastVal: number | undefined;
-  // One tape for the run: from the second step on it reuses the first step's buffers.
-  const tape = new Tape(backend, 'f32', { recycle: true });
-  while (step < c.steps) {
-    // Let signal handlers run between steps (the step itself is synchronous).
-    await new Promise((r) => setImmediate(r));
-    if (opts.signal?.aborted) { log(`stopping at step ${step} (interrupted); checkpoint saved`); save(); break; }
-    const t0 = performance.now();
-    const lr = learningRate(sched, step);
-    opt.zeroGrad();
-    let lossSum = 0;
-    for (let a = 0; a < c.accum; a++) {
-      const batch = loader.next();
-      tape.reset();
-      const { loss } = model.forward(tape, batch.inputs, c.batchSize, c.seqLen, batch.targets);
-      tape.backward(loss!, 1 / c.accum);
-      lossSum += loss!.data[0];
-    }
-    const gradNorm = opt.update(lr);
-    step++;
-    tokens += tokensPerStep;
-    const seconds = (performance.now() - t0) / 1000;
-    const m: StepMetrics = {
-      step, tokens, loss: lossSum / c.accum, lr, grad_norm: gradNorm,
-      tok_per_s: tokensPerStep / seconds, mfu: (flops * tokensPerStep) / seconds / c.peakFlops,
-    };
-    if (c.evalEvery > 0 && (step % c.evalEvery === 0 || step === c.steps)) {
-      m.val_loss = lastVal = evaluate(model, backend, c.data, c.batchSize, c.seqLen, c.evalBatches, c.seed);
-      m.val_bpb = m.val_loss / Math.LN2 / bpt;
-    }
-    if (c.sampleEvery > 0 && step % c.sampleEvery === 0 && c.decode) {
-      const prompt = Int32Array.of(manifest.tokenizer.eotId);
-      const [g] = generate(model, backend, [prompt], { maxTokens: 48, temperature: 0.8, topK: 40, seed: rng.int(2 ** 31), stopTokens: [manifest.tokenizer.eotId] });
-      m.sample = c.decode(g.tokens);
-    }
-    appendFileSync(metricsPath, JSON.stringify(m) + '\n');
-    progress.update(step - startStep, `loss ${m.loss.toFixed(4)}${m.val_loss !== undefined ? ` val ${m.val_loss.toFixed(4)}` : ''} lr ${lr.toExponential(2)} ${m.tok_per_s.toFixed(0)} tok/s mfu ${(m.mfu * 100).toFixed(1)}%`);
-    if (m.sample !== undefined) log(`sample at step ${step}: ${JSON.stringify(m.sample)}`);
-    if ((c.checkpointEvery > 0 && step % c.checkpointEvery === 0) || step === c.steps) save();
-    last = m;
+  // From here on the weights live in shared memory, one copy for every replica.
+  const replicas = Math.min(c.replicas ?? 1, c.batchSize);
+  const dp = await DataParallel.start(init, backend, replicas, Math.ceil(c.batchSize / replicas) * c.seqLen);
+  const model = dp.model;
+  const opt = new AdamW(model.params, backend, c.optimizer);
+  if (optState) {
+    for (const [k, v] of optState.m) opt.m.get(k)!.set(v);
+    for (const [k, v] of optState.v) opt.v.get(k)!.set(v);
+    opt.step = optState.step;
   }
-  progress.done();
-  loader.close();
-  return { step, loss: last?.loss ?? NaN, valLoss: lastVal, resumedFrom };
+  if (replicas > 1) log(`data parallel: ${replicas} replicas of at most ${Math.ceil(c.batchSize / replicas)} rows, one kernel thread each`);
+  try {
+    const loader = new ShardLoader({ dir: c.data, split: 'train', B: c.batchSize, T: c.seqLen, seed: c.seed, position });
+    const sched: Schedule = { ...c.schedule, lr: c.optimizer.lr, total: c.steps };
+    const flops = flopsPerToken(c.model, c.seqLen);
+    const bpt = bytesPerToken(c.data);
+    const tokensPerStep = c.batchSize * c.seqLen * c.accum;
+    log(`model: ${paramCount(c.model).toLocaleString()} parameters, ${(flops / 1e6).toFixed(1)} MFLOP/token; ${tokensPerStep} tokens/step; ${c.steps} steps`);
+
+    const save = () => saveRotating(ckptRoot, {
+      config: c.model,
+      params: model.weights(),
+      optimizer: { m: opt.m, v: opt.v, step: opt.step, hyper: { ...c.optimizer } },
+      meta: { step, tokensSeen: tokens, tokenizer: c.tokenizer, dataPosition: loader.position, rngState: rng.state(), metrics: last ? { ...last } : {} },
+    }, c.keepCheckpoints);
+
+    const startStep = step;
+    const progress = new Progress(startStep ? `train (resumed at ${startStep})` : 'train', c.steps - startStep, 'steps');
+    let last: StepMetrics | undefined;
+    let lastVal: number | undefined;
+    // One tape for the run: from the second step on it reuses the first step's buffers.
+    const tape = new Tape(backend, 'f32', { recycle: true });
+    while (step < c.steps) {
+      // Let signal handlers run between steps.
+      await new Promise((r) => setImmediate(r));
+      if (opts.signal?.aborted) { log(`stopping at step ${step} (interrupted); checkpoint saved`); save(); break; }
+      const t0 = performance.now();
+      const lr = learningRate(sched, step);
+      opt.zeroGrad();
+      let lossSum = 0;
+      for (let a = 0; a < c.accum; a++) {
+        const batch = loader.next();
+        lossSum += await dp.accumulate(tape, batch.inputs, batch.targets, c.batchSize, c.seqLen, 1 / c.accum);
+      }
+      const gradNorm = opt.update(lr);
+      step++;
+      tokens += tokensPerStep;
+      const seconds = (performance.now() - t0) / 1000;
+      const m: StepMetrics = {
+        step, tokens, loss: lossSum / c.accum, lr, grad_norm: gradNorm,
+        tok_per_s: tokensPerStep / seconds, mfu: (flops * tokensPerStep) / seconds / c.peakFlops,
+      };
+      if (c.evalEvery > 0 && (step % c.evalEvery === 0 || step === c.steps)) {
+        m.val_loss = lastVal = dp.exclusive(() => evaluate(model, backend, c.data, c.batchSize, c.seqLen, c.evalBatches, c.seed));
+        m.val_bpb = m.val_loss / Math.LN2 / bpt;
+      }
+      if (c.sampleEvery > 0 && step % c.sampleEvery === 0 && c.decode) {
+        const prompt = Int32Array.of(manifest.tokenizer.eotId);
+        const [g] = dp.exclusive(() => generate(model, backend, [prompt], { maxTokens: 48, temperature: 0.8, topK: 40, seed: rng.int(2 ** 31), stopTokens: [manifest.tokenizer.eotId] }));
+        m.sample = c.decode(g.tokens);
+      }
+      appendFileSync(metricsPath, JSON.stringify(m) + '\n');
+      progress.update(step - startStep, `loss ${m.loss.toFixed(4)}${m.val_loss !== undefined ? ` val ${m.val_loss.toFixed(4)}` : ''} lr ${lr.toExponential(2)} ${m.tok_per_s.toFixed(0)} tok/s mfu ${(m.mfu * 100).toFixed(1)}%`);
+      if (m.sample !== undefined) log(`sample at step ${step}: ${JSON.stringify(m.sample)}`);
+      if ((c.checkpointEvery > 0 && step % c.checkpointEvery === 0) || step === c.steps) save();
+      last = m;
+    }
+    progress.done();
+    loader.close();
+    return { step, loss: last?.loss ?? NaN, valLoss: lastVal, resumedFrom };
+  } finally {
+    await dp.close();
+  }
 }
 
 /** Metrics lines of a run, in order. */

@@ -54,12 +54,12 @@ describe('pretraining', () => {
     await assert.rejects(train({ ...base(tmp(), 20), resume: true }, defaultBackend(), { log: () => {} }), /--resume given but .* holds no checkpoint/);
   });
 
-  it('resumes a run killed with SIGKILL to exactly the losses of the uninterrupted run', async () => {
+  it('resumes a run killed with SIGKILL to exactly the losses of the uninterrupted run (2 data-parallel replicas)', async () => {
     const straight = tmp(), killed = tmp();
-    await train(base(straight, 40), defaultBackend(), { log: () => {} });
+    await train({ ...base(straight, 40), replicas: 2 }, defaultBackend(), { log: () => {} });
     const args = ['train', '--data', data, '--out', killed, '--depth', '1', '--n-embd', '64', '--n-head', '2', '--context', '64',
       '--batch', '8', '--seq-len', '64', '--accum', '2', '--steps', '40', '--lr', '3e-3', '--min-lr-frac', '0.1', '--warmup', '5',
-      '--seed', '7', '--eval-every', '10', '--eval-batches', '4', '--sample-every', '0', '--checkpoint-every', '10', '--keep', '2', '--peak-gflops', '100'];
+      '--seed', '7', '--eval-every', '10', '--eval-batches', '4', '--sample-every', '0', '--checkpoint-every', '10', '--keep', '2', '--peak-gflops', '100', '--replicas', '2'];
     // Kill the child once it is past its first checkpoint and mid-way to the next.
     const child = spawn(process.execPath, [bin, ...args], { stdio: 'ignore' });
     const metrics = join(killed, 'metrics.jsonl');

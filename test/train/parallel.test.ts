@@ -1,0 +1,101 @@
+// Data-parallel training (src/train/parallel.ts): the summed gradients of replicas that each see
+// a share of the batch equal the gradient of the whole batch on one thread, for uneven shares and
+// ignored targets; losses likewise; a stopped worker is reported, not waited on forever.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { configFromDepth, GPT } from '../../src/model/index.ts';
+import { nativeBackend, Rng, Tape } from '../../src/tensor/index.ts';
+import { DataParallel, splitRows } from '../../src/train/index.ts';
+
+const native = nativeBackend();
+const cfg = configFromDepth(1, { vocabSize: 40, nEmbd: 32, nHead: 2, nLayer: 2, contextLength: 16 });
+
+function batch(B: number, T: number, seed: number, ignoreEvery = 0) {
+  const rng = new Rng(seed);
+  const inputs = new Int32Array(B * T), targets = new Int32Array(B * T);
+  for (let i = 0; i < B * T; i++) {
+    inputs[i] = rng.int(cfg.vocabSize);
+    // Ignored targets bunched in the first rows, so the shares' counts differ.
+    targets[i] = ignoreEvery && i < (B * T) / 2 && i % ignoreEvery === 0 ? -1 : rng.int(cfg.vocabSize);
+  }
+  return { inputs, targets };
+}
+
+/** The whole batch on this thread: loss and flat gradient (seeded as accumulate is). */
+function reference(B: number, T: number, b: ReturnType<typeof batch>, seed: number) {
+  const model = new GPT(cfg, GPT.init(cfg, 3).weights(), { gradStorage: new Float32Array(GPT.init(cfg, 3).storage.length) });
+  const tape = new Tape(native!, 'f32');
+  const { loss } = model.forward(tape, b.inputs, B, T, b.targets);
+  tape.backward(loss!, seed);
+  return { loss: loss!.data[0], grad: model.gradStorage as Float32Array };
+}
+
+function assertClose(a: Float32Array, b: Float32Array, tol: number) {
+  let worst = 0, scale = 0;
+  for (let i = 0; i < a.length; i++) { worst = Math.max(worst, Math.abs(a[i] - b[i])); scale = Math.max(scale, Math.abs(b[i])); }
+  assert.ok(worst <= tol * scale, `max |diff| ${worst} vs max |grad| ${scale}`);
+}
+
+describe('data parallel', { skip: native ? false : 'native kernels unavailable' }, () => {
+  it('splits rows as evenly as possible, every row once', () => {
+    for (let B = 1; B <= 20; B++) for (let n = 1; n <= 5; n++) {
+      const r = splitRows(B, n);
+      assert.equal(r.length, n);
+      assert.equal(r.reduce((a, b) => a + b, 0), B);
+      assert.ok(Math.max(...r) - Math.min(...r) <= 1);
+    }
+  });
+
+  for (const [replicas, B, ignoreEvery] of [[2, 6, 0], [3, 5, 3], [2, 3, 2]] as const) {
+    it(`${replicas} replicas over a batch of ${B}${ignoreEvery ? ' with ignored targets' : ''} give the one-thread gradient and loss`, async () => {
+      const T = 16;
+      const dp = await DataParallel.start(GPT.init(cfg, 3), native!, replicas, Math.ceil(B / replicas) * T);
+      try {
+        const tape = new Tape(native!, 'f32', { recycle: true });
+        for (let step = 0; step < 2; step++) {   // twice: buffers reused, gradients accumulate
+          const b = batch(B, T, 10 + step, ignoreEvery);
+          (dp.model.gradStorage as Float32Array).fill(0);
+          const loss = await dp.accumulate(tape, b.inputs, b.targets, B, T, 0.5);
+          const ref = reference(B, T, b, 0.5);
+          assert.ok(Math.abs(loss - ref.loss) < 1e-5 * ref.loss, `loss ${loss} vs ${ref.loss}`);
+          assertClose(dp.model.gradStorage as Float32Array, ref.grad, 1e-4);
+        }
+        // The main thread's kernels run on one thread while replicas compute, and get theirs back after.
+        assert.equal(native!.threads(), 1);
+      } finally {
+        await dp.close();
+      }
+      assert.notEqual(native!.threads(), 0);
+    });
+  }
+
+  it('replicas read the weights the optimizer updates (one shared copy)', async () => {
+    const B = 4, T = 16, dp = await DataParallel.start(GPT.init(cfg, 3), native!, 2, 2 * T);
+    try {
+      for (const t of dp.model.params.values()) for (let i = 0; i < t.size; i++) t.data[i] *= 0.5;
+      const b = batch(B, T, 5);
+      const loss = await dp.accumulate(new Tape(native!, 'f32'), b.inputs, b.targets, B, T);
+      const halved = GPT.init(cfg, 3);
+      for (const t of halved.params.values()) for (let i = 0; i < t.size; i++) t.data[i] *= 0.5;
+      const tape = new Tape(native!, 'f32');
+      const ref = halved.forward(tape, b.inputs, B, T, b.targets).loss!.data[0];
+      assert.ok(Math.abs(loss - ref) < 1e-5 * ref, `loss ${loss} vs ${ref}`);
+    } finally {
+      await dp.close();
+    }
+  });
+
+  it('reports bad shapes, a share too large, a stopped replica and use after close', async () => {
+    const T = 16, dp = await DataParallel.start(GPT.init(cfg, 3), native!, 2, T);
+    const tape = new Tape(native!, 'f32', { recycle: true });
+    const b = batch(4, T, 1);
+    await assert.rejects(dp.accumulate(tape, b.inputs, b.targets, 3, T), /4\*16 tokens|B\*T = 3\*16/);
+    await assert.rejects(dp.accumulate(tape, b.inputs, b.targets, 4, T), /share of 32 tokens exceeds maxTokens 16/);
+    const small = batch(2, T, 2);
+    assert.ok(Number.isFinite(await dp.accumulate(tape, small.inputs, small.targets, 2, T)));
+    await (dp as unknown as { replicas: { worker: { terminate(): Promise<number> } }[] }).replicas[0].worker.terminate();
+    await assert.rejects(dp.accumulate(tape, small.inputs, small.targets, 2, T), /replica .*stopped|exited/);
+    await dp.close();
+    await assert.rejects(dp.accumulate(tape, small.inputs, small.targets, 2, T), /closed/);
+  });
+});
