@@ -15,11 +15,18 @@ import { Worker } from 'node:worker_threads';
 import type { Backend, NativeBackend, Tape } from '../tensor/index.ts';
 import { GPT, paramCount, type GPTConfig } from '../model/index.ts';
 
-/** Control words per worker (Int32Array): the task sequence number, the done one, the failed one. */
-const TASK = 0, DONE = 1, FAILED = 2;
-/** Task fields per worker (Float64Array). */
-const ROWS = 0, SEQ_LEN = 1, SEED = 2, IGNORE = 3, LOSS = 4;
+// The protocol with replica-worker.ts, through each worker's shared buffers:
+/** Control words (Int32Array): the task's sequence number (-1: stop), the last done, the last failed. */
+export const TASK = 0, DONE = 1, FAILED = 2;
+/** Task fields (Float64Array): rows and sequence length of the share, backward seed, ignored target id, the loss. */
+export const ROWS = 0, SEQ_LEN = 1, SEED = 2, IGNORE = 3, LOSS = 4;
 const ERR_BYTES = 4096;
+/**
+ * How long a waiting thread polls before it sleeps. A thread asleep in the kernel took
+ * milliseconds to wake on this VM (an idle vCPU), as long as the whole gap between the replicas'
+ * finishing times; polling cost 2-5% less time per step.
+ */
+export const SPIN_MS = 5;
 
 /** What a worker is given at start (structured-cloned; the buffers are shared). */
 export interface ReplicaInit {
@@ -170,9 +177,11 @@ export class DataParallel {
 
 /** Waits (without blocking the event loop) until r finishes its current task or exits. */
 async function waitDone(r: Replica): Promise<void> {
-  // Blocking first: a replica finishes within milliseconds of this thread, and a blocked thread
-  // wakes sooner than a promise settles through the event loop. Past that, wait on the event
-  // loop, where the worker's exit can be noticed.
+  // A replica finishes within milliseconds of this thread: poll (SPIN_MS), then block (a blocked
+  // thread wakes sooner than a promise settles through the event loop), and only past that wait
+  // on the event loop, where the worker's exit can be noticed.
+  const spinUntil = performance.now() + SPIN_MS;
+  while (Atomics.load(r.ctrl, DONE) !== r.seq && performance.now() < spinUntil);
   const until = performance.now() + 250;
   for (let now = performance.now(); Atomics.load(r.ctrl, DONE) !== r.seq && now < until; now = performance.now()) {
     Atomics.wait(r.ctrl, DONE, Atomics.load(r.ctrl, DONE), until - now);

@@ -4,10 +4,7 @@
 import { workerData, parentPort } from 'node:worker_threads';
 import { GPT } from '../model/index.ts';
 import { nativeBackend, nativeError, Tape } from '../tensor/index.ts';
-import type { ReplicaInit } from './parallel.ts';
-
-const TASK = 0, DONE = 1, FAILED = 2;
-const ROWS = 0, SEQ_LEN = 1, SEED = 2, IGNORE = 3, LOSS = 4;
+import { DONE, FAILED, IGNORE, LOSS, ROWS, SEED, SEQ_LEN, SPIN_MS, TASK, type ReplicaInit } from './parallel.ts';
 
 const init = workerData as ReplicaInit;
 const ctrl = new Int32Array(init.ctrl);
@@ -27,6 +24,10 @@ function main(): void {
   parentPort!.postMessage({ ready: true });
   let seen = 0;
   for (;;) {
+    // Poll before sleeping: the next task comes within milliseconds (after the main thread's
+    // optimizer step).
+    const spinUntil = performance.now() + SPIN_MS;
+    while (Atomics.load(ctrl, TASK) === seen && performance.now() < spinUntil);
     Atomics.wait(ctrl, TASK, seen);
     const seq = Atomics.load(ctrl, TASK);
     if (seq < 0) return;
