@@ -21,7 +21,7 @@ import { nominalPeakFlops } from '../src/cli/train.ts';
 import { ShardLoader } from '../src/data/index.ts';
 import { configFromDepth, flopsPerToken, GPT, paramCount, type GPTConfig } from '../src/model/index.ts';
 import { nativeBackend, nativeError, Tape } from '../src/tensor/index.ts';
-import { AdamW, DataParallel, defaultAdamW } from '../src/train/index.ts';
+import { DataParallel, defaultAdamW } from '../src/train/index.ts';
 import { debianPython, ensureCharCorpus, pytorchMissing, root } from './char-corpus.ts';
 
 const THREADS = 2;
@@ -45,13 +45,14 @@ interface Runner { name: string; run(steps: number): Promise<{ seconds: number; 
 
 // The training step of src/train/pretrain.ts: the batch split over TETRA_BENCH_REPLICAS (default
 // THREADS) data-parallel replicas with one kernel thread each (src/train/parallel.ts), each with
-// its recycling tape; then clipped AdamW at a fixed lr (the schedule is one scalar per step).
+// its recycling tape; then clipped AdamW at a fixed lr (the schedule is one scalar per step), its
+// work split between the replicas too.
 // TETRA_BENCH_REPLICAS=1 runs the whole batch on one OpenMP team of THREADS instead.
 const replicas = Number(process.env.TETRA_BENCH_REPLICAS ?? THREADS);
 
 async function tetraRunner(cfg: GPTConfig, B: number, T: number): Promise<Runner> {
   const dp = await DataParallel.start(GPT.init(cfg, 1337), native!, replicas, Math.ceil(B / replicas) * T);
-  const opt = new AdamW(dp.model.params, native!, { ...defaultAdamW, beta2: 0.99 });
+  const opt = dp.optimizer({ ...defaultAdamW, beta2: 0.99 });
   const loader = new ShardLoader({ dir: data, split: 'train', B, T, seed: 1337 });
   const tape = new Tape(native!, 'f32', { recycle: true });
   return {
@@ -62,9 +63,8 @@ async function tetraRunner(cfg: GPTConfig, B: number, T: number): Promise<Runner
       for (let i = 0; i < steps; i++) {
         const ts = performance.now();
         const b = loader.next();
-        opt.zeroGrad();
         loss = await dp.accumulate(tape, b.inputs, b.targets, B, T);
-        opt.update(1e-3);
+        await dp.update(opt, 1e-3);
         bestStep = Math.min(bestStep, (performance.now() - ts) / 1000);
       }
       return { seconds: (performance.now() - t0) / 1000, bestStep, loss };

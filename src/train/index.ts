@@ -7,4 +7,4 @@ export { exportGGUF, writeGGUF, readGGUFHeader, readGGUFTensor, inspectLlamaGGUF
 export { train, evaluate, readMetrics, validateTrainConfig, type TrainConfig, type TrainResult, type StepMetrics } from './pretrain.ts';
 export { AdamW, defaultAdamW, type AdamWConfig } from './optimizer.ts';
 export { learningRate, type Schedule } from './schedule.ts';
-export { DataParallel, splitRows } from './parallel.ts';
+export { DataParallel, paramGroups, splitRows } from './parallel.ts';

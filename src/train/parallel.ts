@@ -1,8 +1,10 @@
 // Data parallelism across threads: a batch's rows are split between the main thread and
 // `replicas - 1` worker threads, each running forward and backward on its share with its own
-// tape and single-threaded kernels, then the replicas' gradients are summed into the main
-// model's. The weights live once, in a SharedArrayBuffer every replica reads; each worker writes
-// its gradients to its own shared buffer.
+// tape and single-threaded kernels. The weights, the summed gradients and AdamW's moments live
+// once, in SharedArrayBuffers; each worker writes its own gradients to its own shared buffer.
+// The optimizer step is split too: each thread owns a contiguous group of parameters, sums the
+// replicas' gradients for it (and its squared norm), then, once the global norm is known, runs
+// AdamW on it and zeroes its gradients.
 //
 // Why: on a few cores, small models' kernels (GEMMs of a few hundred rows, attention over 64
 // keys, norms) split poorly across an OpenMP team (2 threads ran a 4-layer, 128-wide step only
@@ -13,13 +15,22 @@
 // batch size, so a run is exactly reproducible, resumed or not.
 import { Worker } from 'node:worker_threads';
 import type { Backend, NativeBackend, Tape } from '../tensor/index.ts';
-import { GPT, paramCount, type GPTConfig } from '../model/index.ts';
+import { GPT, paramCount, paramShapes, type GPTConfig } from '../model/index.ts';
+import { AdamW, type AdamWConfig } from './optimizer.ts';
 
 // The protocol with replica-worker.ts, through each worker's shared buffers:
 /** Control words (Int32Array): the task's sequence number (-1: stop), the last done, the last failed. */
 export const TASK = 0, DONE = 1, FAILED = 2;
-/** Task fields (Float64Array): rows and sequence length of the share, backward seed, ignored target id, the loss. */
-export const ROWS = 0, SEQ_LEN = 1, SEED = 2, IGNORE = 3, LOSS = 4;
+/**
+ * Task fields (Float64Array): its kind; for BACKWARD the rows and sequence length of the share,
+ * the backward seed, the ignored target id, and back the loss; for REDUCE back the group's
+ * squared gradient norm; for ADAM the step's learning rate, number and gradient scale and the
+ * optimizer's settings.
+ */
+export const KIND = 0, ROWS = 1, SEQ_LEN = 2, SEED = 3, IGNORE = 4, LOSS = 5, SUMSQ = 6,
+  LR = 7, STEP = 8, SCALE = 9, BETA1 = 10, BETA2 = 11, EPS = 12, WEIGHT_DECAY = 13;
+export const BACKWARD = 0, REDUCE = 1, ADAM = 2;
+const TASK_FIELDS = 16;
 const ERR_BYTES = 4096;
 /**
  * How long a waiting thread polls before it sleeps. A thread asleep in the kernel took
@@ -34,7 +45,12 @@ export interface ReplicaInit {
   /** The main thread's instruction set, so every replica computes alike. */
   isa: string;
   weights: SharedArrayBuffer;
-  grads: SharedArrayBuffer;
+  /** Gradients of every replica, the main thread's (the sum) first; this worker's is grads[index]. */
+  grads: SharedArrayBuffer[];
+  index: number;
+  /** AdamW's first and second moments, laid out as the weights. */
+  m: SharedArrayBuffer;
+  v: SharedArrayBuffer;
   ctrl: SharedArrayBuffer;
   task: SharedArrayBuffer;
   tokens: SharedArrayBuffer;
@@ -43,6 +59,7 @@ export interface ReplicaInit {
 
 interface Replica {
   worker: Worker;
+  index: number;
   ctrl: Int32Array;
   task: Float64Array;
   tokens: Int32Array;
@@ -57,8 +74,48 @@ export function splitRows(B: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => Math.floor(B / n) + (i < B % n ? 1 : 0));
 }
 
+/** A thread's share of the optimizer step: parameters from..to in storage, whole tensors. */
+export interface ParamGroup { from: number; to: number; names: string[] }
+
+/** The config's parameters (in storage order) cut into n contiguous groups of about equal size. */
+export function paramGroups(config: GPTConfig, n: number): ParamGroup[] {
+  const shapes = paramShapes(config);
+  const total = paramCount(config);
+  const groups: ParamGroup[] = Array.from({ length: n }, () => ({ from: 0, to: 0, names: [] }));
+  let off = 0;
+  for (const [name, shape] of shapes) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    // The group whose equal share holds this tensor's middle.
+    const g = Math.min(n - 1, Math.floor(((off + size / 2) * n) / total));
+    if (!groups[g].names.length) groups[g].from = off;
+    groups[g].names.push(name);
+    groups[g].to = off + size;
+    off += size;
+  }
+  for (let g = 0; g < n; g++) if (!groups[g].names.length) groups[g].from = groups[g].to = g ? groups[g - 1].to : 0;
+  return groups;
+}
+
+/**
+ * One thread's part of summing the replicas' gradients: sum[from..to) += each other[from..to),
+ * which is then zeroed; returns the squared norm of the summed part.
+ */
+export function reduceGroup(backend: Backend<Float32Array>, sum: Float32Array, others: Float32Array[], g: ParamGroup): number {
+  const n = g.to - g.from;
+  if (!n) return 0;
+  const s = sum.subarray(g.from, g.to);
+  for (const o of others) {
+    const x = o.subarray(g.from, g.to);
+    backend.add(s, s, x, n);
+    x.fill(0);
+  }
+  return backend.sumSquares(s, n);
+}
+
 export class DataParallel {
   private closed = false;
+  private readonly groups: ParamGroup[];
+  private readonly sum: Float32Array;
 
   private constructor(
     /** The main thread's replica: its weights are the shared ones, its gradients the summed ones. */
@@ -68,25 +125,40 @@ export class DataParallel {
     private readonly maxTokens: number,
     private readonly native: NativeBackend | null,
     private readonly savedThreads: number,
-  ) {}
+    private readonly state: { m: Float32Array; v: Float32Array },
+  ) {
+    this.groups = paramGroups(model.config, replicas.length + 1);
+    this.sum = model.gradStorage as Float32Array;
+  }
 
   /**
    * Moves `model`'s weights to shared memory and starts `replicas - 1` workers. Use the returned
-   * object's `model` from then on (same values; the optimizer must update the shared copy).
+   * object's `model` from then on (same values), with an optimizer from optimizer().
    * maxTokens: the most tokens (rows x sequence length) one worker's share will hold.
    */
   static async start(model: GPT, backend: Backend<Float32Array>, replicas: number, maxTokens: number): Promise<DataParallel> {
     if (!Number.isInteger(replicas) || replicas < 1) throw new Error(`data parallel: replicas must be a positive integer, got ${replicas}`);
     if (!(model.storage instanceof Float32Array)) throw new Error('data parallel: the model must be float32');
     const n = paramCount(model.config);
-    const weights = new Float32Array(new SharedArrayBuffer(4 * n));
+    const shared = () => new Float32Array(new SharedArrayBuffer(4 * n));
+    const weights = shared();
     weights.set(model.storage);
-    const main = new GPT(model.config, null, { storage: weights, gradStorage: new Float32Array(n) });
+    const grads = Array.from({ length: replicas }, shared);
+    const state = { m: shared(), v: shared() };
+    const main = new GPT(model.config, null, { storage: weights, gradStorage: grads[0] });
     const native = 'setThreads' in backend ? (backend as NativeBackend) : null;
     if (replicas > 1 && !native) throw new Error('data parallel: more than one replica needs the native kernels (the workers run them)');
     const savedThreads = native?.threads() ?? 1;
     const started: Promise<Replica>[] = [];
-    for (let r = 1; r < replicas; r++) started.push(startReplica(model.config, native!.isa(), weights, n, maxTokens));
+    for (let r = 1; r < replicas; r++) {
+      started.push(startReplica({
+        config: model.config, isa: native!.isa(), index: r,
+        weights: weights.buffer as SharedArrayBuffer, grads: grads.map((g) => g.buffer as SharedArrayBuffer),
+        m: state.m.buffer as SharedArrayBuffer, v: state.v.buffer as SharedArrayBuffer,
+        ctrl: new SharedArrayBuffer(4 * 4), task: new SharedArrayBuffer(8 * TASK_FIELDS),
+        tokens: new SharedArrayBuffer(4 * 2 * maxTokens), error: new SharedArrayBuffer(ERR_BYTES),
+      }));
+    }
     const workers = await Promise.allSettled(started);
     const failed = workers.find((w) => w.status === 'rejected');
     const ok = workers.flatMap((w) => (w.status === 'fulfilled' ? [w.value] : []));
@@ -97,16 +169,22 @@ export class DataParallel {
     // Every replica, this thread included, runs its kernels on one thread: the cores are the
     // replicas'. An OpenMP team here would fight the workers for them.
     if (replicas > 1) native!.setThreads(1);
-    return new DataParallel(main, backend, ok, maxTokens, native, savedThreads);
+    return new DataParallel(main, backend, ok, maxTokens, native, savedThreads, state);
   }
 
   /** Threads computing: the main one and the workers. */
   get size(): number { return this.replicas.length + 1; }
 
+  /** AdamW over model's parameters, its moments in shared memory (update() splits its step between the replicas). */
+  optimizer(cfg: AdamWConfig): AdamW {
+    return new AdamW(this.model.params, this.backend, cfg, this.state);
+  }
+
   /**
    * Forward and backward over a batch of B sequences of T (tokens and targets [B*T]), adding
-   * seed x the gradient of the batch's mean loss to model's gradients (as tape.backward(loss,
-   * seed) on the whole batch would). Returns that mean loss.
+   * seed x the gradient of the batch's mean loss to the replicas' gradients (as
+   * tape.backward(loss, seed) on the whole batch would); reduce() or update() sums them into
+   * model's. Returns that mean loss.
    */
   async accumulate(tape: Tape, inputs: Int32Array, targets: Int32Array, B: number, T: number, seed = 1, ignoreIndex = -1): Promise<number> {
     if (this.closed) throw new Error('data parallel: closed');
@@ -121,37 +199,65 @@ export class DataParallel {
     // Replica s's loss is the mean over its own non-ignored targets: weighting it by its share
     // of the batch's makes the sum the batch's mean (and all-ignored shares count 0).
     const share = counts.map((c) => (total > 0 ? c / total : 0));
-    const busy: Replica[] = [];
+    const busy: [Replica, number][] = [];
     let row = rows[0];
     for (let s = 1; s < rows.length; row += rows[s], s++) {
       const r = this.replicas[s - 1];
       if (rows[s] === 0) continue;
       const n = rows[s] * T;
       if (n > this.maxTokens) throw new Error(`data parallel: a share of ${n} tokens exceeds maxTokens ${this.maxTokens}`);
-      if (r.exited) throw new Error(`data parallel: replica ${s} stopped: ${r.exited}`);
       r.tokens.set(inputs.subarray(row * T, row * T + n));
       r.tokens.set(targets.subarray(row * T, row * T + n), this.maxTokens);
       r.task[ROWS] = rows[s]; r.task[SEQ_LEN] = T; r.task[SEED] = seed * share[s]; r.task[IGNORE] = ignoreIndex;
-      Atomics.store(r.ctrl, TASK, ++r.seq);
-      Atomics.notify(r.ctrl, TASK);
-      busy.push(r);
+      dispatch(r, BACKWARD);
+      busy.push([r, share[s]]);
     }
     tape.reset();
     const n0 = rows[0] * T;
     const { loss } = this.model.forward(tape, inputs.subarray(0, n0), rows[0], T, targets.subarray(0, n0), ignoreIndex);
     tape.backward(loss!, seed * share[0]);
     let mean = share[0] * loss!.data[0];
-    const g = this.model.gradStorage as Float32Array;
-    for (const r of busy) {
-      await waitDone(r);
-      if (Atomics.load(r.ctrl, FAILED) === r.seq) {
-        const len = r.error.indexOf(0);
-        throw new Error(`data parallel: replica failed: ${Buffer.from(r.error.subarray(0, len < 0 ? ERR_BYTES : len)).toString()}`);
-      }
-      this.backend.add(g, g, r.grads, g.length);
-      mean += (share[this.replicas.indexOf(r) + 1] ?? 0) * r.task[LOSS];
+    for (const [r, w] of busy) {
+      await collect(r);
+      mean += w * r.task[LOSS];
     }
     return mean;
+  }
+
+  /** Sums every replica's gradients into model's (the others are zeroed); returns the global gradient norm. */
+  async reduce(): Promise<number> {
+    for (const r of this.replicas) dispatch(r, REDUCE);
+    const others = this.replicas.map((r) => r.grads);
+    let ss = reduceGroup(this.backend, this.sum, others, this.groups[0]);
+    for (const r of this.replicas) {
+      await collect(r);
+      ss += r.task[SUMSQ];
+    }
+    return Math.sqrt(ss);
+  }
+
+  /**
+   * The optimizer step: reduce(), clip to opt's gradClip, AdamW at lr on each replica's group
+   * of parameters, and every gradient zeroed for the next step. opt comes from optimizer().
+   * Returns the gradient norm before clipping. A non-finite norm is an error and changes nothing
+   * (the summed gradients stay for inspection).
+   */
+  async update(opt: AdamW, lr: number): Promise<number> {
+    if (opt.m.values().next().value?.buffer !== this.state.m.buffer) throw new Error('data parallel: update() needs an optimizer made by optimizer()');
+    const norm = await this.reduce();
+    const scale = opt.clipScale(norm);
+    opt.step++;
+    const { beta1, beta2, eps, weightDecay } = opt.cfg;
+    for (const r of this.replicas) {
+      const t = r.task;
+      t[LR] = lr; t[STEP] = opt.step; t[SCALE] = scale; t[BETA1] = beta1; t[BETA2] = beta2; t[EPS] = eps; t[WEIGHT_DECAY] = weightDecay;
+      dispatch(r, ADAM);
+    }
+    const g = this.groups[0];
+    opt.apply(g.names, lr, scale);
+    this.sum.subarray(g.from, g.to).fill(0);
+    for (const r of this.replicas) await collect(r);
+    return norm;
   }
 
   /** Runs fn with the kernels' threads as before start() (evaluation between steps). */
@@ -172,6 +278,22 @@ export class DataParallel {
       return new Promise((res) => r.worker.once('exit', res));
     }));
     if (this.size > 1) this.native?.setThreads(this.savedThreads);
+  }
+}
+
+function dispatch(r: Replica, kind: number): void {
+  if (r.exited) throw new Error(`data parallel: replica ${r.index} stopped: ${r.exited}`);
+  r.task[KIND] = kind;
+  Atomics.store(r.ctrl, TASK, ++r.seq);
+  Atomics.notify(r.ctrl, TASK);
+}
+
+/** Waits for r's task; throws what it failed with. */
+async function collect(r: Replica): Promise<void> {
+  await waitDone(r);
+  if (Atomics.load(r.ctrl, FAILED) === r.seq) {
+    const len = r.error.indexOf(0);
+    throw new Error(`data parallel: replica ${r.index} failed: ${Buffer.from(r.error.subarray(0, len < 0 ? ERR_BYTES : len)).toString()}`);
   }
 }
 
@@ -202,23 +324,14 @@ const waitAsync = (Atomics as unknown as {
   waitAsync(a: Int32Array, i: number, v: number, ms: number): { async: boolean; value: Promise<string> | string };
 }).waitAsync;
 
-async function startReplica(config: GPTConfig, isa: string, weights: Float32Array, n: number, maxTokens: number): Promise<Replica> {
-  const init: ReplicaInit = {
-    config, isa,
-    weights: weights.buffer as SharedArrayBuffer,
-    grads: new SharedArrayBuffer(4 * n),
-    ctrl: new SharedArrayBuffer(4 * 4),
-    task: new SharedArrayBuffer(8 * 8),
-    tokens: new SharedArrayBuffer(4 * 2 * maxTokens),
-    error: new SharedArrayBuffer(ERR_BYTES),
-  };
+async function startReplica(init: ReplicaInit): Promise<Replica> {
   // The worker runs TypeScript through tsx, as the main thread does.
   const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(new URL('./replica-worker.ts', import.meta.url).href)}); });`;
   const worker = new Worker(boot, { eval: true, workerData: init });
   const r: Replica = {
-    worker, seq: 0, exited: null,
+    worker, index: init.index, seq: 0, exited: null,
     ctrl: new Int32Array(init.ctrl), task: new Float64Array(init.task), tokens: new Int32Array(init.tokens),
-    grads: new Float32Array(init.grads), error: new Uint8Array(init.error),
+    grads: new Float32Array(init.grads[init.index]), error: new Uint8Array(init.error),
   };
   worker.on('exit', (code) => { r.exited ??= `exited with code ${code}`; Atomics.notify(r.ctrl, DONE); });
   await new Promise<void>((resolve, reject) => {

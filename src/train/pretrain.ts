@@ -13,7 +13,7 @@ import { flopsPerToken, generate, GPT, paramCount, validateConfig, type GPTConfi
 import { Rng, Tape, type Backend } from '../tensor/index.ts';
 import { latestCheckpoint, loadCheckpoint, saveRotating, type OptimizerState } from './checkpoint.ts';
 import { DataParallel } from './parallel.ts';
-import { AdamW, type AdamWConfig } from './optimizer.ts';
+import type { AdamWConfig } from './optimizer.ts';
 import { learningRate, type Schedule } from './schedule.ts';
 
 export interface TrainConfig {
@@ -143,7 +143,7 @@ export async function train(c: TrainConfig, backend: Backend<Float32Array>, opts
   const replicas = Math.min(c.replicas ?? 1, c.batchSize);
   const dp = await DataParallel.start(init, backend, replicas, Math.ceil(c.batchSize / replicas) * c.seqLen);
   const model = dp.model;
-  const opt = new AdamW(model.params, backend, c.optimizer);
+  const opt = dp.optimizer(c.optimizer);
   if (optState) {
     for (const [k, v] of optState.m) opt.m.get(k)!.set(v);
     for (const [k, v] of optState.v) opt.v.get(k)!.set(v);
@@ -177,13 +177,12 @@ export async function train(c: TrainConfig, backend: Backend<Float32Array>, opts
       if (opts.signal?.aborted) { log(`stopping at step ${step} (interrupted); checkpoint saved`); save(); break; }
       const t0 = performance.now();
       const lr = learningRate(sched, step);
-      opt.zeroGrad();
-      let lossSum = 0;
+      let lossSum = 0;  // the gradients are zero: update() leaves them so
       for (let a = 0; a < c.accum; a++) {
         const batch = loader.next();
         lossSum += await dp.accumulate(tape, batch.inputs, batch.targets, c.batchSize, c.seqLen, 1 / c.accum);
       }
-      const gradNorm = opt.update(lr);
+      const gradNorm = await dp.update(opt, lr);
       step++;
       tokens += tokensPerStep;
       const seconds = (performance.now() - t0) / 1000;

@@ -1,10 +1,15 @@
-// A data-parallel replica (see parallel.ts): waits for a share of a batch, runs forward and
-// backward on it with single-threaded kernels, leaves the gradients in its shared buffer and
-// the loss in its task block, and signals the main thread. Runs until the task number is -1.
+// A data-parallel replica (see parallel.ts). Its tasks: BACKWARD runs forward and backward on a
+// share of a batch with single-threaded kernels, adding to its gradients and leaving the loss;
+// REDUCE sums every replica's gradients for its group of parameters; ADAM runs the optimizer
+// step on that group and zeroes its gradients. Runs until the task number is -1.
 import { workerData, parentPort } from 'node:worker_threads';
 import { GPT } from '../model/index.ts';
 import { nativeBackend, nativeError, Tape } from '../tensor/index.ts';
-import { DONE, FAILED, IGNORE, LOSS, ROWS, SEED, SEQ_LEN, SPIN_MS, TASK, type ReplicaInit } from './parallel.ts';
+import { AdamW } from './optimizer.ts';
+import {
+  ADAM, BACKWARD, BETA1, BETA2, DONE, EPS, FAILED, IGNORE, KIND, LOSS, LR, paramGroups, reduceGroup, REDUCE, ROWS, SCALE,
+  SEED, SEQ_LEN, SPIN_MS, STEP, SUMSQ, TASK, WEIGHT_DECAY, type ReplicaInit,
+} from './parallel.ts';
 
 const init = workerData as ReplicaInit;
 const ctrl = new Int32Array(init.ctrl);
@@ -18,14 +23,19 @@ function main(): void {
   if (!backend) throw new Error(`native kernels unavailable: ${nativeError()}`);
   backend.setIsa(init.isa);
   backend.setThreads(1);
-  const grads = new Float32Array(init.grads);
-  const model = new GPT(init.config, null, { storage: new Float32Array(init.weights), gradStorage: grads });
+  const weights = new Float32Array(init.weights);
+  const grads = init.grads.map((g) => new Float32Array(g));
+  const model = new GPT(init.config, null, { storage: weights, gradStorage: grads[init.index] });
+  // The same weights seen with the summed gradients, for this replica's share of the optimizer step.
+  const summed = new GPT(init.config, null, { storage: weights, gradStorage: grads[0] });
+  const opt = new AdamW(summed.params, backend, undefined, { m: new Float32Array(init.m), v: new Float32Array(init.v) });
+  const group = paramGroups(init.config, grads.length)[init.index];
+  const others = grads.filter((_, i) => i !== 0);
   const tape = new Tape(backend, 'f32', { recycle: true });
   parentPort!.postMessage({ ready: true });
   let seen = 0;
   for (;;) {
-    // Poll before sleeping: the next task comes within milliseconds (after the main thread's
-    // optimizer step).
+    // Poll before sleeping: the next task comes within milliseconds.
     const spinUntil = performance.now() + SPIN_MS;
     while (Atomics.load(ctrl, TASK) === seen && performance.now() < spinUntil);
     Atomics.wait(ctrl, TASK, seen);
@@ -34,12 +44,20 @@ function main(): void {
     if (seq === seen) continue;
     seen = seq;
     try {
-      const B = task[ROWS], T = task[SEQ_LEN], n = B * T;
-      grads.fill(0);
-      tape.reset();
-      const { loss } = model.forward(tape, tokens.subarray(0, n), B, T, tokens.subarray(maxTokens, maxTokens + n), task[IGNORE]);
-      tape.backward(loss!, task[SEED]);
-      task[LOSS] = loss!.data[0];
+      if (task[KIND] === BACKWARD) {
+        const B = task[ROWS], T = task[SEQ_LEN], n = B * T;
+        tape.reset();
+        const { loss } = model.forward(tape, tokens.subarray(0, n), B, T, tokens.subarray(maxTokens, maxTokens + n), task[IGNORE]);
+        tape.backward(loss!, task[SEED]);
+        task[LOSS] = loss!.data[0];
+      } else if (task[KIND] === REDUCE) {
+        task[SUMSQ] = reduceGroup(backend, grads[0], others, group);
+      } else if (task[KIND] === ADAM) {
+        opt.cfg = { ...opt.cfg, beta1: task[BETA1], beta2: task[BETA2], eps: task[EPS], weightDecay: task[WEIGHT_DECAY] };
+        opt.step = task[STEP];
+        opt.apply(group.names, task[LR], task[SCALE]);
+        grads[0].subarray(group.from, group.to).fill(0);
+      }
     } catch (e) {
       const msg = Buffer.from(String((e as Error)?.message ?? e)).subarray(0, error.length - 1);
       error.fill(0);

@@ -3,9 +3,9 @@
 // ignored targets; losses likewise; a stopped worker is reported, not waited on forever.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { configFromDepth, GPT } from '../../src/model/index.ts';
+import { configFromDepth, GPT, paramCount, paramShapes } from '../../src/model/index.ts';
 import { nativeBackend, Rng, Tape } from '../../src/tensor/index.ts';
-import { DataParallel, splitRows } from '../../src/train/index.ts';
+import { AdamW, DataParallel, defaultAdamW, paramGroups, splitRows } from '../../src/train/index.ts';
 
 const native = nativeBackend();
 const cfg = configFromDepth(1, { vocabSize: 40, nEmbd: 32, nHead: 2, nLayer: 2, contextLength: 16 });
@@ -37,6 +37,20 @@ function assertClose(a: Float32Array, b: Float32Array, tol: number) {
 }
 
 describe('data parallel', { skip: native ? false : 'native kernels unavailable' }, () => {
+  it('cuts the parameters into contiguous groups of whole tensors, about equal in size', () => {
+    const big = configFromDepth(4, { vocabSize: 264, contextLength: 64 });
+    for (const c of [cfg, big]) for (let n = 1; n <= 4; n++) {
+      const g = paramGroups(c, n);
+      assert.equal(g.length, n);
+      assert.equal(g[0].from, 0);
+      for (let i = 1; i < n; i++) assert.equal(g[i].from, g[i - 1].to);
+      assert.equal(g[n - 1].to, paramCount(c));
+      assert.deepEqual(g.flatMap((x) => x.names), paramShapes(c).map(([name]) => name));
+      const sizes = g.map((x) => x.to - x.from), total = sizes.reduce((a, b) => a + b, 0);
+      if (c === big) for (const s of sizes) assert.ok(Math.abs(s - total / n) < 0.2 * total / n, `group sizes ${sizes}`);
+    }
+  });
+
   it('splits rows as evenly as possible, every row once', () => {
     for (let B = 1; B <= 20; B++) for (let n = 1; n <= 5; n++) {
       const r = splitRows(B, n);
@@ -56,9 +70,13 @@ describe('data parallel', { skip: native ? false : 'native kernels unavailable' 
           const b = batch(B, T, 10 + step, ignoreEvery);
           (dp.model.gradStorage as Float32Array).fill(0);
           const loss = await dp.accumulate(tape, b.inputs, b.targets, B, T, 0.5);
+          const norm = await dp.reduce();
           const ref = reference(B, T, b, 0.5);
           assert.ok(Math.abs(loss - ref.loss) < 1e-5 * ref.loss, `loss ${loss} vs ${ref.loss}`);
           assertClose(dp.model.gradStorage as Float32Array, ref.grad, 1e-4);
+          const refNorm = Math.sqrt(ref.grad.reduce((s, x) => s + x * x, 0));
+          assert.ok(Math.abs(norm - refNorm) < 1e-4 * refNorm, `norm ${norm} vs ${refNorm}`);
+          assert.equal(await dp.reduce(), norm, 'reducing again adds nothing (the replicas\' gradients were zeroed)');
         }
         // The main thread's kernels run on one thread while replicas compute, and get theirs back after.
         assert.equal(native!.threads(), 1);
@@ -68,6 +86,39 @@ describe('data parallel', { skip: native ? false : 'native kernels unavailable' 
       assert.notEqual(native!.threads(), 0);
     });
   }
+
+  it('update() is AdamW with clipping on the summed gradient, split between replicas, and leaves every gradient zero', async () => {
+    const B = 5, T = 16;
+    const dp = await DataParallel.start(GPT.init(cfg, 3), native!, 3, 2 * T);
+    const ref = new GPT(cfg, GPT.init(cfg, 3).weights(), { gradStorage: new Float32Array(dp.model.storage.length) });
+    const hyper = { ...defaultAdamW, lr: 1e-2, gradClip: 0.5 };
+    const opt = dp.optimizer(hyper), refOpt = new AdamW(ref.params, native!, hyper);
+    try {
+      const tape = new Tape(native!, 'f32', { recycle: true });
+      for (let step = 0; step < 3; step++) {
+        const b = batch(B, T, 20 + step, 4);
+        // Two micro-batches per step, as gradient accumulation does.
+        for (const seed of [0.5, 0.5]) await dp.accumulate(tape, b.inputs, b.targets, B, T, seed);
+        const norm = await dp.update(opt, 1e-2);
+        refOpt.zeroGrad();
+        for (const seed of [0.5, 0.5]) {
+          const t = new Tape(native!, 'f32');
+          t.backward(ref.forward(t, b.inputs, B, T, b.targets).loss!, seed);
+        }
+        const refNorm = refOpt.update(1e-2);
+        assert.ok(refNorm > hyper.gradClip, 'the clip is exercised');
+        assert.ok(Math.abs(norm - refNorm) < 1e-4 * refNorm, `norm ${norm} vs ${refNorm}`);
+        assertClose(dp.model.storage as Float32Array, ref.storage as Float32Array, 1e-5);
+        assert.equal(opt.step, step + 1);
+        assert.ok((dp.model.gradStorage as Float32Array).every((x) => x === 0), 'summed gradients zeroed');
+        assert.equal(await dp.reduce(), 0, 'every replica\'s gradients zeroed');
+      }
+      for (const k of ['m', 'v'] as const) for (const [name, x] of opt[k]) assertClose(x, refOpt[k].get(name)!, 1e-4);
+      await assert.rejects(dp.update(new AdamW(dp.model.params, native!, hyper), 1e-2), /optimizer made by optimizer\(\)/);
+    } finally {
+      await dp.close();
+    }
+  });
 
   it('replicas read the weights the optimizer updates (one shared copy)', async () => {
     const B = 4, T = 16, dp = await DataParallel.start(GPT.init(cfg, 3), native!, 2, 2 * T);
