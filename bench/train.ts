@@ -104,7 +104,7 @@ async function pytorchRunner(cfg: GPTConfig, B: number, T: number): Promise<Runn
 // ---------------------------------------------------------------------------- measurement
 
 /**
- * Warms each runner up, sizes its rounds to ~roundSeconds, then alternates. Per runner: tokens/s
+ * Warms each runner up (a few steps, then one unmeasured round), sizes its rounds to ~roundSeconds, then alternates. Per runner: tokens/s
  * of each round, and the best single step's tokens/s over all rounds.
  */
 async function measure(runners: Runner[], tokensPerStep: number, nRounds: number): Promise<{ rates: number[]; best: number }[]> {
@@ -114,6 +114,9 @@ async function measure(runners: Runner[], tokensPerStep: number, nRounds: number
     const { seconds } = await r.run(2);
     steps.push(Math.max(1, Math.round(roundSeconds / (seconds / 2))));
   }
+  // One unmeasured round each: the figure is the steady state a training run spends its time in
+  // (JIT-compiled JavaScript on every thread, warm allocators), not the first seconds.
+  for (let i = 0; i < runners.length; i++) await runners[i].run(steps[i]);
   const out = runners.map(() => ({ rates: [] as number[], best: 0 }));
   for (let round = 0; round < nRounds; round++) {
     for (let i = 0; i < runners.length; i++) {
