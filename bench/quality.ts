@@ -10,14 +10,14 @@
 // 2,000), init rule, seed 1337 for the data order, and the batches themselves (the Python side
 // reimplements src/data/loader.ts's window order). Not the same: the initial weights' random
 // numbers and float rounding. tetra trains through src/train/pretrain.ts's train(), exactly as
-// `tetra train` does; the runs take minutes (PyTorch's several times tetra's).
+// `tetra train` does (data-parallel replicas, one per kernel thread); the runs take minutes (PyTorch's several times tetra's).
 import { torchOmpWaitPolicy } from './omp-env.ts';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { nominalPeakFlops } from '../src/cli/train.ts';
+import { defaultReplicas, nominalPeakFlops } from '../src/cli/train.ts';
 import { configFromDepth } from '../src/model/index.ts';
 import { defaultBackend } from '../src/tensor/index.ts';
 import { train } from '../src/train/index.ts';
@@ -49,7 +49,7 @@ async function runTetra(): Promise<{ valLoss: number; seconds: number }> {
       optimizer: { lr: hyper.lr, beta1: hyper.beta1, beta2: hyper.beta2, eps: hyper.eps, weightDecay: hyper.weightDecay, gradClip: hyper.gradClip },
       schedule: { minLr: hyper.minLr, warmup: hyper.warmup, decay: 'cosine' },
       seed, evalEvery: iters, evalBatches, sampleEvery: 0, checkpointEvery: 0, keepCheckpoints: 1,
-      peakFlops: nominalPeakFlops(), tokenizer: { name: 'bytes' }, resume: false,
+      peakFlops: nominalPeakFlops(), tokenizer: { name: 'bytes' }, resume: false, replicas: defaultReplicas(),
     }, defaultBackend());
     return { valLoss: r.valLoss!, seconds: (performance.now() - t0) / 1000 };
   } finally {

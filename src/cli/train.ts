@@ -17,6 +17,11 @@ export function nominalPeakFlops(): number {
   return perCycle * 3e9 * (n?.threads() ?? 1);
 }
 
+/** Data-parallel replicas when --replicas is not given: one per kernel thread (src/train/parallel.ts). */
+export function defaultReplicas(): number {
+  return nativeBackend()?.threads() ?? 1;
+}
+
 function trainConfig(f: Flags): TrainConfig {
   const cmd = 'tetra train';
   const num = (k: string, lo: number, hi: number, int = true) => numberFlag(f, k, lo, hi, cmd, int);
@@ -51,7 +56,7 @@ function trainConfig(f: Flags): TrainConfig {
     peakFlops: f['peak-gflops'] !== undefined ? num('peak-gflops', 1e-3, 1e9, false) * 1e9 : nominalPeakFlops(),
     tokenizer: tokenizerRef(manifest.tokenizer.name),
     resume: Boolean(f.resume),
-    replicas: f.replicas !== undefined ? num('replicas', 1, 1024) : (nativeBackend()?.threads() ?? 1),
+    replicas: f.replicas !== undefined ? num('replicas', 1, 1024) : defaultReplicas(),
   };
 }
 
