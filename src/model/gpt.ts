@@ -5,7 +5,7 @@
 // and values is passed in as `attend`. KV-cache inference (kvcache.ts step) runs the same kernels
 // in the same order without the tape, and the tests hold the two to the same logits.
 import { Rng, ropeTables, Tape, Tensor, type FloatArray } from '../tensor/index.ts';
-import { headSize, paramShapes, validateConfig, type GPTConfig } from './config.ts';
+import { headSize, paramCount, paramShapes, validateConfig, type GPTConfig } from './config.ts';
 
 /** Given a layer's q, k, v projections [N, C] (N rows of tokens), returns attention output [N, C]. */
 export type Attend = (tape: Tape, layer: number, q: Tensor, k: Tensor, v: Tensor) => Tensor;
@@ -37,17 +37,16 @@ export class GPT {
     this.config = config;
     this.params = new Map();
     const C = config.nEmbd;
-    const shapes = paramShapes(config);
-    const total = shapes.reduce((s, [, sh]) => s + sh.reduce((a, b) => a * b, 1), 0);
+    if (!params && !opts.storage) throw new Error('GPT: give the parameters or the storage that holds them');
+    const total = paramCount(config);
     const f64 = params ? [...params.values()].some((d) => d instanceof Float64Array) : opts.storage instanceof Float64Array;
     this.storage = opts.storage ?? (f64 ? new Float64Array(total) : new Float32Array(total));
     this.gradStorage = opts.gradStorage ?? null;
-    if (!params && !opts.storage) throw new Error('GPT: give the parameters or the storage that holds them');
     for (const [what, buf] of [['storage', this.storage], ['gradStorage', this.gradStorage]] as const) {
       if (buf && buf.length !== total) throw new Error(`GPT: ${what} has ${buf.length} values, the config's parameters need ${total}`);
     }
     let off = 0;
-    for (const [name, shape] of shapes) {
+    for (const [name, shape] of paramShapes(config)) {
       const n = shape.reduce((a, b) => a * b, 1);
       const data = this.storage.subarray(off, off + n);
       if (params) {

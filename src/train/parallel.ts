@@ -199,13 +199,14 @@ export class DataParallel {
     // Replica s's loss is the mean over its own non-ignored targets: weighting it by its share
     // of the batch's makes the sum the batch's mean (and all-ignored shares count 0).
     const share = counts.map((c) => (total > 0 ? c / total : 0));
+    // Checked before any worker starts: a worker's half-done share would stay in its gradients.
+    if (rows.length > 1 && rows[1] * T > this.maxTokens) throw new Error(`data parallel: a share of ${rows[1] * T} tokens exceeds maxTokens ${this.maxTokens}`);
     const busy: [Replica, number][] = [];
     let row = rows[0];
     for (let s = 1; s < rows.length; row += rows[s], s++) {
       const r = this.replicas[s - 1];
       if (rows[s] === 0) continue;
       const n = rows[s] * T;
-      if (n > this.maxTokens) throw new Error(`data parallel: a share of ${n} tokens exceeds maxTokens ${this.maxTokens}`);
       r.tokens.set(inputs.subarray(row * T, row * T + n));
       r.tokens.set(targets.subarray(row * T, row * T + n), this.maxTokens);
       r.task[ROWS] = rows[s]; r.task[SEQ_LEN] = T; r.task[SEED] = seed * share[s]; r.task[IGNORE] = ignoreIndex;
