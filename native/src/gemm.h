@@ -3,10 +3,10 @@
 //   C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b]        (semantics: GemmArgs in kernels.h)
 //
 // BLIS-style: for each NC-column panel of op(B) and KC-deep slice of K, op(B) is packed into
-// NR-column slivers (shared by the team), then each MC-row block of op(A) is packed into MR-row
-// slivers (per thread) and a register-blocked MR x NR FMA micro-kernel sweeps the block. Packing
-// absorbs the transposes, so the micro-kernel only ever sees one layout; ragged edges are packed
-// with zeros and written back through a small tile. Two shortcuts skip packing where it does not
+// NR-column slivers (shared by the team), then a register-blocked MR x NR FMA micro-kernel sweeps
+// each MC-row block of op(A): packed into MR-row slivers (per thread) when A is transposed, read
+// in place when it is not. Packing B absorbs its transpose, so the micro-kernel sees one layout
+// of B; ragged edges are packed with zeros and written back through a small tile. Two shortcuts skip packing where it does not
 // pay: few rows of C (decode-style GEMV, M <= MR) and few columns with contiguous dot products.
 #include "gemm_vec.h"
 
@@ -80,9 +80,9 @@ inline void team_barrier(int nt) {
 // Ap: kc steps of kMR floats (packed A sliver; only the first R are read).
 // Bp: kc rows of NR floats, bstride apart (a packed sliver, or B itself when it is not packed).
 // beta == 0 never reads C. Partial tiles (mr < R or nr < NR) go through a local tile.
-template <int R>
-inline void ukernel(int64_t kc, const float* __restrict Ap, const float* __restrict Bp, int64_t bstride,
-                    float* C, int64_t ldc, float alpha, float beta, int mr, int nr) {
+template <int R, class AAt>
+inline void ukernel_body(int64_t kc, AAt a_at, const float* __restrict Bp, int64_t bstride,
+                         float* C, int64_t ldc, float alpha, float beta, int mr, int nr) {
   Vec acc[R][kNV];
 #pragma GCC unroll 16
   for (int i = 0; i < R; i++)
@@ -97,11 +97,10 @@ inline void ukernel(int64_t kc, const float* __restrict Ap, const float* __restr
     for (int v = 0; v < kNV; v++) b[v] = vload(Bp + v * W);
 #pragma GCC unroll 16
     for (int i = 0; i < R; i++) {
-      Vec a = vset1(Ap[i]);
+      Vec a = vset1(a_at(p, i));
 #pragma GCC unroll 4
       for (int v = 0; v < kNV; v++) acc[i][v] = vfma(a, b[v], acc[i][v]);
     }
-    Ap += kMR;
     Bp += bstride;
   }
   Vec va = vset1(alpha);
@@ -132,6 +131,22 @@ inline void ukernel(int64_t kc, const float* __restrict Ap, const float* __restr
   }
 }
 
+// A(i, p) = Ap[i * ars + p * acs]: a packed sliver (ars 1, acs kMR) or A read in place, either
+// way round. In place, rows past mr re-read row mr - 1 (their results are never stored), so
+// nothing past A's last row is touched.
+template <int R>
+inline void ukernel(int64_t kc, const float* __restrict Ap, int64_t ars, int64_t acs, const float* __restrict Bp,
+                    int64_t bstride, float* C, int64_t ldc, float alpha, float beta, int mr, int nr) {
+  if (ars == 1 && acs == kMR) {
+    ukernel_body<R>(kc, [&](int64_t p, int i) { return Ap[p * kMR + i]; }, Bp, bstride, C, ldc, alpha, beta, mr, nr);
+  } else {
+    int64_t off[R];
+#pragma GCC unroll 16
+    for (int i = 0; i < R; i++) off[i] = (i < mr ? i : mr - 1) * ars;
+    ukernel_body<R>(kc, [&](int64_t p, int i) { return Ap[p * acs + off[i]]; }, Bp, bstride, C, ldc, alpha, beta, mr, nr);
+  }
+}
+
 // ---------------------------------------------------------------------------- packing
 
 // op(A)[i][p] = transA ? A[p*lda + i] : A[i*lda + p]. Packs rows [0, mc) x cols [0, kc) of op(A)
@@ -153,9 +168,8 @@ inline void pack_a(int64_t mc, int64_t kc, const float* A, int64_t lda, bool tra
     } else {
       const float* a = A + i0;
       if (mr == kMR) {
-        for (int64_t p = 0; p < kc; p++)
-#pragma GCC unroll 16
-          for (int i = 0; i < kMR; i++) Ap[p * kMR + i] = a[p * lda + i];
+        // kMR contiguous floats per step: one fixed-size copy (a vector move or two).
+        for (int64_t p = 0; p < kc; p++) memcpy(Ap + p * kMR, a + p * lda, sizeof(float) * kMR);
       } else {
         for (int64_t p = 0; p < kc; p++)
           for (int i = 0; i < kMR; i++) Ap[p * kMR + i] = i < mr ? a[p * lda + i] : 0.f;
@@ -163,6 +177,28 @@ inline void pack_a(int64_t mc, int64_t kc, const float* A, int64_t lda, bool tra
     }
   }
 }
+
+#if defined(__AVX2__)
+// dst[c * lds + r] = src[r * ls + c] for r, c < 8.
+inline void transpose8(const float* src, int64_t ls, float* dst, int64_t lds) {
+  __m256 r[8], t[8];
+  for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(src + i * ls);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; i++) {
+    _mm256_storeu_ps(dst + i * lds, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+    _mm256_storeu_ps(dst + (i + 4) * lds, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+  }
+}
+#endif
 
 // op(B)[p][j] = transB ? B[j*ldb + p] : B[p*ldb + j]. Packs cols [j0, j1) (multiples of kNR
 // except a ragged end at nc) x rows [0, kc) of op(B) into NR-column slivers of kc x kNR floats,
@@ -184,7 +220,13 @@ inline void pack_b(int64_t j0, int64_t j1, int64_t kc, const float* B, int64_t l
     } else {
       const float* b = B + j * ldb;
       if (nr == kNR) {
-        for (int64_t p = 0; p < kc; p++)
+        int64_t p = 0;
+#if defined(__AVX2__)
+        // 8 x 8 blocks through registers: 8 loads and 8 stores instead of 64 of each.
+        for (; p + 8 <= kc; p += 8)
+          for (int jb = 0; jb < kNR; jb += 8) transpose8(b + jb * ldb + p, ldb, d + p * kNR + jb, kNR);
+#endif
+        for (; p < kc; p++)
 #pragma GCC unroll 32
           for (int jj = 0; jj < kNR; jj++) d[p * kNR + jj] = b[jj * ldb + p];
       } else {
@@ -220,6 +262,11 @@ inline Plan plan_rows(int64_t M, int nt) {
 inline void gemm_packed(const GemmArgs& g, const float* A, const float* B, float* C, float* Bpack,
                         float* Apack, int tid, int nt) {
   const Plan pl = plan_rows(g.M, nt);
+  // op(A) = A is read in place: the micro-kernel's broadcasts walk MR rows side by side, which
+  // the caches serve as well as a packed sliver, and the pack would transpose every element of
+  // A through scalar loads (about 10% of a 384 x 128 x 128 product). A transposed A is packed:
+  // read in place, each step's MR floats would sit on its own cache line.
+  const bool packA = g.transA;
   for (int64_t jc = 0; jc < g.N; jc += kNC) {
     const int64_t nc = min_i64(kNC, g.N - jc);
     const int64_t nsl = (nc + kNR - 1) / kNR;
@@ -236,14 +283,16 @@ inline void gemm_packed(const GemmArgs& g, const float* A, const float* B, float
       auto block = [&](int64_t ib) {
         const int64_t ic = ib * pl.mc, mc = min_i64(pl.mc, g.M - ic);
         const float* Ablk = g.transA ? A + pc * g.lda + ic : A + ic * g.lda + pc;
-        pack_a(mc, kc, Ablk, g.lda, g.transA, Apack);
+        if (packA) pack_a(mc, kc, Ablk, g.lda, g.transA, Apack);
         for (int64_t s = s0; s < s1; s++) {
           const int64_t j = s * kNR;
           const int nr = (int)min_i64(kNR, nc - j);
           const float* bp = Bpack + j * kc;
           for (int64_t ir = 0; ir < mc; ir += kMR) {
             const int mr = (int)min_i64(kMR, mc - ir);
-            ukernel<kMR>(kc, Apack + ir * kc, bp, kNR, C + (ic + ir) * g.ldc + jc + j, g.ldc, g.alpha, beta, mr, nr);
+            const float* ap = packA ? Apack + ir * kc : g.transA ? Ablk + ir : Ablk + ir * g.lda;
+            const int64_t ars = packA ? 1 : g.transA ? 1 : g.lda, acs = packA ? kMR : g.transA ? g.lda : 1;
+            ukernel<kMR>(kc, ap, ars, acs, bp, kNR, C + (ic + ir) * g.ldc + jc + j, g.ldc, g.alpha, beta, mr, nr);
           }
         }
       };
@@ -270,11 +319,11 @@ inline void gemm_few_rows_nn(const GemmArgs& g, const float* Ap, const float* B,
   for (int64_t j = n0; j < n1; j += kNR) {
     const int nr = (int)min_i64(kNR, n1 - j);
     if (nr == kNR) {
-      ukernel<R>(g.K, Ap, B + j, g.ldb, C + j, g.ldc, g.alpha, g.beta, (int)g.M, nr);
+      ukernel<R>(g.K, Ap, 1, kMR, B + j, g.ldb, C + j, g.ldc, g.alpha, g.beta, (int)g.M, nr);
     } else {
       float* bp = tl_buffer(1, g.K * kNR);  // sized by reserve()
       pack_b(0, nr, g.K, B + j, g.ldb, false, bp);
-      ukernel<R>(g.K, Ap, bp, kNR, C + j, g.ldc, g.alpha, g.beta, (int)g.M, nr);
+      ukernel<R>(g.K, Ap, 1, kMR, bp, kNR, C + j, g.ldc, g.alpha, g.beta, (int)g.M, nr);
     }
   }
 }
