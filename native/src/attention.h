@@ -152,9 +152,13 @@ inline void tile_kernel(float* C, int64_t ldc, const float* A, int64_t ars, int6
 template <int NV>
 inline void tile_columns(float* C, int64_t ldc, const float* A, int64_t ars, int64_t acs, const float* B,
                          int64_t ldb, int64_t M, int64_t K) {
+  // 6 rows x 2 vectors is 12 accumulators: enough independent FMA chains to keep both FMA units
+  // busy (4 rows left them waiting on latency), and 15 of AVX2's 16 registers with the loads.
   int64_t i = 0;
-  for (; i + 4 <= M; i += 4) tile_kernel<4, NV>(C + i * ldc, ldc, A + i * ars, ars, acs, B, ldb, K);
-  for (; i < M; i++) tile_kernel<1, NV>(C + i * ldc, ldc, A + i * ars, ars, acs, B, ldb, K);
+  for (; i + 6 <= M; i += 6) tile_kernel<6, NV>(C + i * ldc, ldc, A + i * ars, ars, acs, B, ldb, K);
+  if (M - i >= 4) tile_kernel<4, NV>(C + i * ldc, ldc, A + i * ars, ars, acs, B, ldb, K), i += 4;
+  if (M - i >= 2) tile_kernel<2, NV>(C + i * ldc, ldc, A + i * ars, ars, acs, B, ldb, K), i += 2;
+  if (M - i >= 1) tile_kernel<1, NV>(C + i * ldc, ldc, A + i * ars, ars, acs, B, ldb, K);
 }
 #endif
 
@@ -182,7 +186,17 @@ inline void tile_gemm(float* C, int64_t ldc, const float* A, int64_t ars, int64_
 
 // t[d*BK + c] = x[c*ld + d] for c < cols, 0 for cols <= c < nc: a K or V tile as [HS, BK].
 inline void transpose_tile(float* t, const float* x, int64_t ld, int64_t cols, int64_t nc, int64_t HS) {
-  for (int64_t c = 0; c < cols; c++)
+  int64_t c = 0;
+#if defined(__AVX2__)
+  // 8 x 8 blocks through registers, then scalar edges.
+  const int64_t hs8 = HS / 8 * 8;
+  for (; c + 8 <= cols; c += 8) {
+    for (int64_t d = 0; d < hs8; d += 8) transpose8(x + c * ld + d, ld, t + d * BK + c, BK);
+    for (int64_t cc = c; cc < c + 8; cc++)
+      for (int64_t d = hs8; d < HS; d++) t[d * BK + cc] = x[cc * ld + d];
+  }
+#endif
+  for (; c < cols; c++)
     for (int64_t d = 0; d < HS; d++) t[d * BK + c] = x[c * ld + d];
   for (int64_t d = 0; d < HS; d++)
     for (int64_t c = cols; c < nc; c++) t[d * BK + c] = 0.0f;
@@ -369,8 +383,13 @@ inline void forward_tile(const float* q, const float* k, const float* v, int64_t
       }
       for (int64_t c = visible; c < nc; c++) s[c] = -INFINITY;
       const float mt = row_max(s, nc);
+      if (m[r] == -INFINITY) {  // the row's first visible tile: nothing summed yet to rescale
+        l[r] = row_exp_sum(s, nc, 1.0f, mt);
+        m[r] = mt;
+        continue;
+      }
       const float mx = mt > m[r] ? mt : m[r];
-      const float alpha = exp_approx(m[r] - mx);  // rescales what earlier tiles summed; 0 at first
+      const float alpha = exp_approx(m[r] - mx);  // rescales what earlier tiles summed
       l[r] = l[r] * alpha + row_exp_sum(s, nc, 1.0f, mx);
       m[r] = mx;
       if (alpha != 1.0f)
