@@ -28,6 +28,8 @@
 
 namespace attn_detail {
 
+using namespace simd;
+
 constexpr int64_t BQ = 32;  // query rows per tile
 constexpr int64_t BK = 64;  // keys per tile (the vectorised score-row width)
 
@@ -36,99 +38,12 @@ constexpr int64_t BK = 64;  // keys per tile (the vectorised score-row width)
 // vector loops need no tails in any build.
 inline int64_t score_width(int64_t cols) { int64_t w = (cols + 15) / 16 * 16; return w < BK ? w : BK; }
 
-// ---------------------------------------------------------------------------- vector helpers
-// One vector type per ISA; the generic build has none and uses the plain loops below, which the
-// compiler auto-vectorises as far as baseline SSE2 allows. __AVX512F__ is tested first because
-// the avx512 translation unit also defines __AVX2__.
-#if defined(__AVX512F__)
-#define TETRA_ATTN_VW 16
-typedef __m512 vfloat;
-inline vfloat vload(const float* p) { return _mm512_loadu_ps(p); }
-inline void vstore(float* p, vfloat x) { _mm512_storeu_ps(p, x); }
-inline vfloat vset1(float x) { return _mm512_set1_ps(x); }
-inline vfloat vfma(vfloat a, vfloat b, vfloat c) { return _mm512_fmadd_ps(a, b, c); }
-inline vfloat vadd(vfloat a, vfloat b) { return _mm512_add_ps(a, b); }
-inline vfloat vsub(vfloat a, vfloat b) { return _mm512_sub_ps(a, b); }
-inline vfloat vmul(vfloat a, vfloat b) { return _mm512_mul_ps(a, b); }
-inline vfloat vmax(vfloat a, vfloat b) { return _mm512_max_ps(a, b); }
-inline float vsum(vfloat x) { return _mm512_reduce_add_ps(x); }
-inline float vhmax(vfloat x) { return _mm512_reduce_max_ps(x); }
-inline vfloat vround(vfloat x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-// 2^n for integral n in [-126, 127], and 0 in the lanes where keep is false.
-inline vfloat vpow2_or_zero(vfloat n, vfloat x, float lo) {
-  const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-  const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(lo), _CMP_GT_OQ);
-  return _mm512_maskz_mov_ps(keep, _mm512_castsi512_ps(bits));
-}
-#elif defined(__AVX2__) && defined(__FMA__)
-#define TETRA_ATTN_VW 8
-typedef __m256 vfloat;
-inline vfloat vload(const float* p) { return _mm256_loadu_ps(p); }
-inline void vstore(float* p, vfloat x) { _mm256_storeu_ps(p, x); }
-inline vfloat vset1(float x) { return _mm256_set1_ps(x); }
-inline vfloat vfma(vfloat a, vfloat b, vfloat c) { return _mm256_fmadd_ps(a, b, c); }
-inline vfloat vadd(vfloat a, vfloat b) { return _mm256_add_ps(a, b); }
-inline vfloat vsub(vfloat a, vfloat b) { return _mm256_sub_ps(a, b); }
-inline vfloat vmul(vfloat a, vfloat b) { return _mm256_mul_ps(a, b); }
-inline vfloat vmax(vfloat a, vfloat b) { return _mm256_max_ps(a, b); }
-inline float vsum(vfloat x) {
-  __m128 h = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
-  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-  h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
-  return _mm_cvtss_f32(h);
-}
-inline float vhmax(vfloat x) {
-  __m128 h = _mm_max_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
-  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-  h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
-  return _mm_cvtss_f32(h);
-}
-inline vfloat vround(vfloat x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-inline vfloat vpow2_or_zero(vfloat n, vfloat x, float lo) {
-  const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
-  const __m256 keep = _mm256_cmp_ps(x, _mm256_set1_ps(lo), _CMP_GT_OQ);
-  return _mm256_and_ps(keep, _mm256_castsi256_ps(bits));
-}
-#endif
-
-// exp(x) for x <= 88 (attention only takes exp of a score minus a bound on it). A libm expf call
-// per score cost more than both tile products together at HS = 32, and the plain-C version of
-// this does not auto-vectorise here: under the default -ftrapping-math GCC will not if-convert
-// the float compare that zeroes masked lanes. So: intrinsics in the vector builds (vexp_bounded),
-// and the scalar paths use ops_math.h's exp_approx, the same method. x < -87 (including -inf,
-// the causal mask) gives exactly 0. exp(x) = 2^n * exp(r), n = round(x / ln2), |r| <= ln2/2, exp(r) by its degree-7 Taylor
-// polynomial (truncation error < 5e-9 relative).
-constexpr float kExpLo = -87.0f;
-constexpr float kLog2e = 1.44269504088896341f;
-constexpr float kLn2Hi = 0.693145751953125f;  // ln2 split in two so n * ln2_hi is exact
-constexpr float kLn2Lo = 1.42860682030941723e-6f;
-
-
-#ifdef TETRA_ATTN_VW
-inline vfloat vexp_bounded(vfloat x) {
-  const vfloat xc = vmax(x, vset1(kExpLo));
-  const vfloat n = vround(vmul(xc, vset1(kLog2e)));
-  vfloat r = vfma(n, vset1(-kLn2Hi), xc);
-  r = vfma(n, vset1(-kLn2Lo), r);
-  vfloat p = vset1(1.0f / 5040);
-  p = vfma(p, r, vset1(1.0f / 720));
-  p = vfma(p, r, vset1(1.0f / 120));
-  p = vfma(p, r, vset1(1.0f / 24));
-  p = vfma(p, r, vset1(1.0f / 6));
-  p = vfma(p, r, vset1(0.5f));
-  p = vfma(p, r, vset1(1.0f));
-  p = vfma(p, r, vset1(1.0f));
-  return vmul(p, vpow2_or_zero(n, x, kExpLo));
-}
-#endif
-
 // ---------------------------------------------------------------------------- tile product
 // C[M x N] += A[M x K] * B[K x N] with A(i, p) = A[i*ars + p*acs] (so A may be read transposed),
 // B rows ldb apart and C rows ldc apart, both contiguous along N. Every product of the kernel
 // (Q K^T, P V, dO V^T, P^T dO, dS K, dS^T Q) is this shape once K and V tiles are transposed.
 
-#ifdef TETRA_ATTN_VW
-constexpr int64_t VW = TETRA_ATTN_VW;
+#ifdef TETRA_SIMD_VW
 
 // MR rows x NV vectors of C held in registers across the whole K loop.
 template <int MR, int NV>
@@ -165,7 +80,7 @@ inline void tile_columns(float* C, int64_t ldc, const float* A, int64_t ars, int
 inline void tile_gemm(float* C, int64_t ldc, const float* A, int64_t ars, int64_t acs, const float* B, int64_t ldb,
                       int64_t M, int64_t N, int64_t K) {
   int64_t n = 0;
-#ifdef TETRA_ATTN_VW
+#ifdef TETRA_SIMD_VW
   for (; n + 2 * VW <= N; n += 2 * VW) tile_columns<2>(C + n, ldc, A, ars, acs, B + n, ldb, M, K);
   for (; n + VW <= N; n += VW) tile_columns<1>(C + n, ldc, A, ars, acs, B + n, ldb, M, K);
 #endif
@@ -204,7 +119,7 @@ inline void transpose_tile(float* t, const float* x, int64_t ld, int64_t cols, i
 
 // Largest of s[0..n), n a multiple of 16.
 inline float row_max(const float* s, int64_t n) {
-#ifdef TETRA_ATTN_VW
+#ifdef TETRA_SIMD_VW
   vfloat m = vload(s);
   for (int64_t c = VW; c < n; c += VW) m = vmax(m, vload(s + c));
   return vhmax(m);
@@ -217,7 +132,7 @@ inline float row_max(const float* s, int64_t n) {
 
 // s[c] = exp(a * s[c] - sub) for c in [0, n), n a multiple of 16; returns the sum.
 inline float row_exp_sum(float* s, int64_t n, float a, float sub) {
-#ifdef TETRA_ATTN_VW
+#ifdef TETRA_SIMD_VW
   const vfloat va = vset1(a), vs = vset1(sub);
   vfloat sum = vset1(0.0f);
   for (int64_t c = 0; c < n; c += VW) {
@@ -274,7 +189,7 @@ inline void forward_row(const float* qt, const float* kh, const float* vh, int64
     const int64_t cols = min_i64(kChunk, kend - j0), nc = (cols + 15) / 16 * 16;
     const float* kc = kh + j0 * ld;
     int64_t c = 0;
-#ifdef TETRA_ATTN_VW
+#ifdef TETRA_SIMD_VW
     const int64_t hv = HS / VW * VW;  // the vector part of a row
     for (; c + 4 <= cols; c += 4) {
       const float* k0 = kc + c * ld;
@@ -309,7 +224,7 @@ inline void forward_row(const float* qt, const float* kh, const float* vh, int64
       for (int64_t d = 0; d < HS; d++) O[d] *= alpha;
     const float* vc = vh + j0 * ld;
     int64_t d0 = 0;
-#ifdef TETRA_ATTN_VW
+#ifdef TETRA_SIMD_VW
     // Eight vectors of O at a time (all of HS = 64 with AVX2), then fewer.
     for (; d0 + 8 * VW <= HS; d0 += 8 * VW) {
       vfloat o[8];

@@ -30,6 +30,7 @@
 namespace tetra {
 namespace {
 #include "common.h"
+#include "simd.h"
 #include "gemm.h"
 #include "ops.h"
 #include "attention.h"
