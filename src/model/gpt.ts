@@ -106,9 +106,10 @@ export class GPT {
       const b = `blocks.${l}.`;
       const h = tape.rmsnorm(x, this.p(b + 'attn_norm'), c.normEps);
       const q = tape.linear(h, this.p(b + 'wq')), k = tape.linear(h, this.p(b + 'wk')), v = tape.linear(h, this.p(b + 'wv'));
-      x = tape.add(x, tape.linear(attend(tape, l, q, k, v), this.p(b + 'wo')));
+      // Each branch's projection is read by nothing but its residual add: the sum goes over it.
+      x = tape.add(x, tape.linear(attend(tape, l, q, k, v), this.p(b + 'wo')), { inPlace: true });
       const m = tape.linear(tape.rmsnorm(x, this.p(b + 'mlp_norm'), c.normEps), this.p(b + 'w_gate_up')); // (N, 2H)
-      x = tape.add(x, tape.linear(tape.swiglu(m), this.p(b + 'w_down')));
+      x = tape.add(x, tape.linear(tape.swiglu(m), this.p(b + 'w_down')), { inPlace: true });
     }
     const head = c.tiedEmbeddings ? this.p('wte') : this.p('lm_head');
     return tape.linear(tape.rmsnorm(x, this.p('norm_f'), c.normEps), head);  // (N, V)
@@ -125,8 +126,9 @@ export class GPT {
     const NH = c.nHead, HS = headSize(c);
     const { cos, sin } = this.rope;
     const attend: Attend = (tp, _l, q, k, v) => {
-      const qr = tp.rope(q.reshape([B, T, NH, HS]), cos, sin);
-      const kr = tp.rope(k.reshape([B, T, NH, HS]), cos, sin);
+      // q and k are linear outputs read by nothing else: rotated in place.
+      const qr = tp.rope(q.reshape([B, T, NH, HS]), cos, sin, 0, { inPlace: true });
+      const kr = tp.rope(k.reshape([B, T, NH, HS]), cos, sin, 0, { inPlace: true });
       return tp.attention(qr, kr, v.reshape([B, T, NH, HS])).reshape([B * T, c.nEmbd]);
     };
     const logits = this.run(tape, tokens, attend);

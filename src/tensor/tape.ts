@@ -25,6 +25,14 @@ function sameShape(op: string, a: Tensor, b: Tensor): void {
   }
 }
 
+/** -sin, made once per table (rope's in-place backward rotates by the negated angles). */
+const negatedSines = new WeakMap<FloatArray, FloatArray>();
+function negated(sin: FloatArray): FloatArray {
+  let n = negatedSines.get(sin);
+  if (!n) { n = sin.map((v) => -v); negatedSines.set(sin, n); }
+  return n;
+}
+
 export class Tape {
   readonly backend: Backend<any>;
   readonly dtype: DType;
@@ -120,12 +128,23 @@ export class Tape {
     return y;
   }
 
-  /** out = a + b (same shapes): the residual connection. */
-  add(a: Tensor, b: Tensor): Tensor {
+  /**
+   * out = a + b (same shapes): the residual connection.
+   * inPlace: the sum is written over b and shares b's storage and gradient, so b's gradient is
+   * the output's with no copy; backward only adds it into a's. The same conditions as rope's
+   * inPlace hold for b (no other use; its maker's backward does not read it).
+   */
+  add(a: Tensor, b: Tensor, opts: { inPlace?: boolean } = {}): Tensor {
     sameShape('add', a, b);
     const needs = a.requiresGrad || b.requiresGrad;
-    const y = this.out(a.shape, needs);
     const be = this.backend;
+    if (opts.inPlace) {
+      be.add(b.data, a.data, b.data, b.size);
+      const y = b.reshape(b.shape);
+      this.record(needs, () => { if (y.grad && a.requiresGrad) be.axpy(a.ensureGrad(), 1, y.grad, y.size); });
+      return y;
+    }
+    const y = this.out(a.shape, needs);
     be.add(y.data, a.data, b.data, y.size);
     this.record(needs, () => {
       const dy = y.grad;
@@ -170,12 +189,27 @@ export class Tape {
     return y;
   }
 
-  /** Rotary position embedding on x [B, T, NH, HS]; positions start at pos0. */
-  rope(x: Tensor, cos: FloatArray, sin: FloatArray, pos0 = 0): Tensor {
+  /**
+   * Rotary position embedding on x [B, T, NH, HS]; positions start at pos0.
+   * inPlace: x is rotated where it lies and the result shares x's storage and gradient (as a
+   * view would), so no activation or gradient buffer is added; backward rotates that gradient
+   * back in place. x must have no other use, before or after (its values are gone), and the op
+   * that made x must not need them for its own backward (a linear's output qualifies).
+   */
+  rope(x: Tensor, cos: FloatArray, sin: FloatArray, pos0 = 0, opts: { inPlace?: boolean } = {}): Tensor {
     if (x.shape.length !== 4) throw new Error(`rope: x must be [B, T, NH, HS], got [${x.shape}]`);
     const [B, T, NH, HS] = x.shape;
-    const y = this.out(x.shape, x.requiresGrad);
     const be = this.backend;
+    if (opts.inPlace) {
+      be.ropeForward(x.data, x.data, cos, sin, B, T, NH, HS, pos0);
+      // d(loss)/dx = R(-angle) d(loss)/dy: the forward rotation with the sines negated.
+      if (x.requiresGrad && this.grad) {
+        const back = negated(sin);
+        this.records.push(() => { if (x.grad) be.ropeForward(x.grad, x.grad, cos, back, B, T, NH, HS, pos0); });
+      }
+      return x.reshape(x.shape);
+    }
+    const y = this.out(x.shape, x.requiresGrad);
     be.ropeForward(y.data, x.data, cos, sin, B, T, NH, HS, pos0);
     this.record(x.requiresGrad, () => {
       if (y.grad) be.ropeBackward(x.ensureGrad(), y.grad, cos, sin, B, T, NH, HS, pos0);

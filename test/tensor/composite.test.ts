@@ -32,27 +32,29 @@ const r = rng(7);
 const tokens = Int32Array.from({ length: B * T }, () => Math.floor(r() * V));
 const targets = Int32Array.from({ length: B * T }, (_, i) => (i % 4 === 3 ? -1 : Math.floor(r() * V)));
 
-function forward(tape: Tape, p: Record<string, Tensor>): Tensor {
+// inPlace: RoPE rotates q and k where they lie and each residual add writes over its branch, as
+// GPT.run does; the gradients must be those of the plain ops.
+function forward(tape: Tape, p: Record<string, Tensor>, inPlace = false): Tensor {
   const { cos, sin } = ropeTables(T, HS, 10000, tape.dtype);
   let x = tape.embedding(tokens, [B, T], p.wte);                       // (B, T, C)
   for (let l = 0; l < L; l++) {
     const h = tape.rmsnorm(x, p[`ln1.${l}`]);
-    const q = tape.rope(tape.linear(h, p[`wq.${l}`]).reshape([B, T, NH, HS]), cos, sin);
-    const k = tape.rope(tape.linear(h, p[`wk.${l}`]).reshape([B, T, NH, HS]), cos, sin);
+    const q = tape.rope(tape.linear(h, p[`wq.${l}`]).reshape([B, T, NH, HS]), cos, sin, 0, { inPlace });
+    const k = tape.rope(tape.linear(h, p[`wk.${l}`]).reshape([B, T, NH, HS]), cos, sin, 0, { inPlace });
     const v = tape.linear(h, p[`wv.${l}`]).reshape([B, T, NH, HS]);
     const a = tape.attention(q, k, v).reshape([B, T, C]);
-    x = tape.add(x, tape.linear(a, p[`wo.${l}`]));
+    x = tape.add(x, tape.linear(a, p[`wo.${l}`]), { inPlace });
     const m = tape.swiglu(tape.linear(tape.rmsnorm(x, p[`ln2.${l}`]), p[`wup.${l}`])); // (B, T, H)
-    x = tape.add(x, tape.linear(m, p[`wdown.${l}`]));
+    x = tape.add(x, tape.linear(m, p[`wdown.${l}`]), { inPlace });
   }
   const logits = tape.linear(tape.rmsnorm(x, p.lnf), p.wte);         // tied head: (B, T, V)
   return tape.crossEntropy(logits, targets, -1);
 }
 
-function lossAndGrads(be: Backend<any>, dtype: DType, p: Record<string, Tensor>): { loss: number; grads: Record<string, FloatArray> } {
+function lossAndGrads(be: Backend<any>, dtype: DType, p: Record<string, Tensor>, inPlace = false): { loss: number; grads: Record<string, FloatArray> } {
   for (const t of Object.values(p)) t.zeroGrad();
-  const tape = new Tape(be, dtype);
-  const loss = forward(tape, p);
+  const tape = new Tape(be, dtype, { recycle: true });
+  const loss = forward(tape, p, inPlace);
   tape.backward(loss);
   return { loss: loss.data[0], grads: Object.fromEntries(Object.entries(p).map(([k, t]) => [k, t.grad!])) };
 }
@@ -61,13 +63,24 @@ describe('tape autograd on a 2-layer toy transformer', () => {
   // Tied embeddings make wte's gradient the sum of two paths; dropping either fails this check.
   it('matches finite differences for every parameter (float64, reference backend)', () => {
     const p = makeParams('f64', 1);
-    const { loss, grads } = lossAndGrads(refBackend, 'f64', p);
-    assert.ok(loss > 0 && Number.isFinite(loss));
-    for (const [name, t] of Object.entries(p)) {
-      const f = () => forward(new Tape(refBackend, 'f64'), p).data[0];
-      const numeric = numericGrad(f, t.data as Float64Array);
-      assertGradClose(grads[name] as Float64Array, numeric, name, 1e-5);
+    for (const inPlace of [false, true]) {
+      const { loss, grads } = lossAndGrads(refBackend, 'f64', p, inPlace);
+      assert.ok(loss > 0 && Number.isFinite(loss));
+      for (const [name, t] of Object.entries(p)) {
+        const f = () => forward(new Tape(refBackend, 'f64'), p).data[0];
+        const numeric = numericGrad(f, t.data as Float64Array);
+        assertGradClose(grads[name] as Float64Array, numeric, `${name}${inPlace ? ' (in place)' : ''}`, 1e-5);
+      }
     }
+  });
+
+  it('in-place RoPE and residual adds give the plain ops\' loss and gradients, bit for bit', () => {
+    const p = makeParams('f64', 3);
+    const plain = lossAndGrads(refBackend, 'f64', p, false);
+    const copies = Object.fromEntries(Object.entries(plain.grads).map(([k, g]) => [k, g.slice()]));
+    const inPlace = lossAndGrads(refBackend, 'f64', p, true);
+    assert.equal(inPlace.loss, plain.loss);
+    for (const name of Object.keys(p)) assert.deepEqual(inPlace.grads[name], copies[name], name);
   });
 
   const { native, skip } = requireNative();
