@@ -12,10 +12,17 @@
 // Float32Arrays of activation size cost a page fault per 4 KiB plus zeroing, and the garbage
 // they leave makes V8 stop to collect. Outputs are written in full by their kernels, so a
 // recycled output is not cleared; a recycled gradient is (backward kernels accumulate).
+// During backward such a tape also takes back each output's gradient as soon as the op that
+// made the output has run its backward (nothing reads it after that) and lends it again to the
+// next gradient of that size: the backward pass then cycles through a few gradient buffers
+// that stay in cache instead of writing a fresh one per activation (tens of MB a step, from
+// memory). So after backward only leaf tensors' (parameters') gradients are there to read.
 import type { Backend, FloatArray } from './backend.ts';
 import { alloc, numel, Tensor, type DType } from './tensor.ts';
 
 type Backward = () => void;
+/** A backward step, and the output whose gradient it consumes (the op's own, made by out()). */
+interface Record { fn: Backward; out: Tensor | null }
 
 function last(shape: readonly number[]): number { return shape[shape.length - 1]; }
 
@@ -38,11 +45,11 @@ export class Tape {
   readonly dtype: DType;
   /** False for inference: nothing is recorded even for parameters that require gradients. */
   readonly grad: boolean;
-  private records: Backward[] = [];
+  private records: Record[] = [];
   /** Buffers free for reuse, by length (recycle: true only). */
   private readonly pool: Map<number, FloatArray[]> | null;
   /** Buffers handed out since the last reset(). */
-  private lent: FloatArray[] = [];
+  private lent = new Set<FloatArray>();
   private readonly gradAlloc: ((n: number) => FloatArray) | undefined;
 
   constructor(backend: Backend<any>, dtype: DType = 'f32', opts: { grad?: boolean; recycle?: boolean } = {}) {
@@ -60,11 +67,13 @@ export class Tape {
   reset(): void {
     this.records = [];
     if (!this.pool) return;
-    for (const b of this.lent) {
-      const free = this.pool.get(b.length);
-      if (free) free.push(b); else this.pool.set(b.length, [b]);
-    }
-    this.lent = [];
+    for (const b of this.lent) this.free(b);
+    this.lent.clear();
+  }
+
+  private free(b: FloatArray): void {
+    const free = this.pool!.get(b.length);
+    if (free) free.push(b); else this.pool!.set(b.length, [b]);
   }
 
   /** A buffer of n elements: recycled when possible; zeroed when asked (fresh ones always are). */
@@ -73,7 +82,7 @@ export class Tape {
     const reused = this.pool.get(n)?.pop();
     const buf = reused ?? alloc(this.dtype, n);
     if (reused && zero) buf.fill(0);
-    this.lent.push(buf);
+    this.lent.add(buf);
     return buf;
   }
 
@@ -81,8 +90,9 @@ export class Tape {
     return new Tensor(this.take(numel(shape), false), shape, { requiresGrad: needsGrad && this.grad, gradAlloc: this.gradAlloc });
   }
 
-  private record(needsGrad: boolean, fn: Backward): void {
-    if (needsGrad && this.grad) this.records.push(fn);
+  /** Records fn for backward; out: the op's output made by out(), whose gradient fn consumes. */
+  private record(needsGrad: boolean, fn: Backward, out: Tensor | null = null): void {
+    if (needsGrad && this.grad) this.records.push({ fn, out });
   }
 
   private check(t: Tensor, what: string): void {
@@ -99,7 +109,13 @@ export class Tape {
   backward(loss: Tensor, seed = 1): void {
     if (loss.size !== 1) throw new Error(`backward: loss must have one element, has shape [${loss.shape}]`);
     loss.ensureGrad()[0] += seed;
-    for (let i = this.records.length - 1; i >= 0; i--) this.records[i]();
+    for (let i = this.records.length - 1; i >= 0; i--) {
+      const r = this.records[i];
+      r.fn();
+      // Every reader of r.out's gradient ran before this, its maker: the buffer is free again.
+      const g = this.pool && r.out ? r.out.releaseGrad() : null;
+      if (g && this.lent.delete(g)) this.free(g);
+    }
     this.records = [];
   }
 
@@ -124,7 +140,7 @@ export class Tape {
       // y = x W^T  =>  dx += dy W,  dW += dy^T x
       if (x.requiresGrad) be.gemm({ transA: false, transB: false, M: N, N: C, K: OC, alpha: 1, A: dy, lda: OC, B: w.data, ldb: C, beta: 1, C: x.ensureGrad(), ldc: C });
       if (w.requiresGrad) be.gemm({ transA: true, transB: false, M: OC, N: C, K: N, alpha: 1, A: dy, lda: OC, B: x.data, ldb: C, beta: 1, C: w.ensureGrad(), ldc: C });
-    });
+    }, y);
     return y;
   }
 
@@ -151,7 +167,7 @@ export class Tape {
       if (!dy) return;
       if (a.requiresGrad) be.axpy(a.ensureGrad(), 1, dy, y.size);
       if (b.requiresGrad) be.axpy(b.ensureGrad(), 1, dy, y.size);
-    });
+    }, y);
     return y;
   }
 
@@ -165,7 +181,7 @@ export class Tape {
     be.embeddingForward(y.data, wte.data, tokens, N, C, V);
     this.record(wte.requiresGrad, () => {
       if (y.grad) be.embeddingBackward(wte.ensureGrad(), y.grad, tokens, N, C, V);
-    });
+    }, y);
     return y;
   }
 
@@ -185,7 +201,7 @@ export class Tape {
       const dx = x.requiresGrad ? x.ensureGrad() : this.take(x.size, true);
       const dw = w.requiresGrad ? w.ensureGrad() : this.take(C, true);
       be.rmsnormBackward(dx, dw, y.grad, x.data, w.data, rstd, N, C);
-    });
+    }, y);
     return y;
   }
 
@@ -205,7 +221,7 @@ export class Tape {
       // d(loss)/dx = R(-angle) d(loss)/dy: the forward rotation with the sines negated.
       if (x.requiresGrad && this.grad) {
         const back = negated(sin);
-        this.records.push(() => { if (x.grad) be.ropeForward(x.grad, x.grad, cos, back, B, T, NH, HS, pos0); });
+        this.records.push({ fn: () => { if (x.grad) be.ropeForward(x.grad, x.grad, cos, back, B, T, NH, HS, pos0); }, out: null });
       }
       return x.reshape(x.shape);
     }
@@ -213,7 +229,7 @@ export class Tape {
     be.ropeForward(y.data, x.data, cos, sin, B, T, NH, HS, pos0);
     this.record(x.requiresGrad, () => {
       if (y.grad) be.ropeBackward(x.ensureGrad(), y.grad, cos, sin, B, T, NH, HS, pos0);
-    });
+    }, y);
     return y;
   }
 
@@ -238,7 +254,7 @@ export class Tape {
       const dk = k.requiresGrad ? k.ensureGrad() : this.take(k.size, true);
       const dv = v.requiresGrad ? v.ensureGrad() : this.take(v.size, true);
       be.attentionBackward(dq, dk, dv, y.grad, q.data, k.data, v.data, y.data, lse, B, Tq, Tk, NH, HS, s);
-    });
+    }, y);
     return y;
   }
 
@@ -252,7 +268,7 @@ export class Tape {
     be.swigluForward(y.data, x.data, N, H);
     this.record(x.requiresGrad, () => {
       if (y.grad) be.swigluBackward(x.ensureGrad(), y.grad, x.data, N, H);
-    });
+    }, y);
     return y;
   }
 
@@ -276,7 +292,7 @@ export class Tape {
       if (!y.grad || !count) return;
       const dlosses = this.take(N, false).fill(y.grad[0] / count);
       be.crossEntropyBackward(logits.ensureGrad(), dlosses, logits.data, lse, targets, N, V, ignoreIndex);
-    });
+    }, y);
     return y;
   }
 }

@@ -58,6 +58,13 @@ export class Tensor {
 
   zeroGrad(): void { this.box.grad?.fill(0); }
 
+  /** Detaches the gradient buffer from this tensor and its views and returns it (null if none). */
+  releaseGrad(): FloatArray | null {
+    const g = this.box.grad;
+    this.box.grad = null;
+    return g;
+  }
+
   /** The same storage and gradient under another shape with as many elements. */
   reshape(shape: readonly number[]): Tensor {
     if (numel(shape) !== this.size) throw new Error(`reshape: [${this.shape}] (${this.size} elements) cannot become [${shape}] (${numel(shape)})`);

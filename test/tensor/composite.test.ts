@@ -92,6 +92,27 @@ describe('tape autograd on a 2-layer toy transformer', () => {
     for (const name of Object.keys(pr)) assertClose(nat.grads[name], ref.grads[name], 2e-3, name);
   });
 
+  it('a recycling tape lends an output\'s gradient again once its op has run backward, and repeats steps exactly', () => {
+    const p = makeParams('f64', 4);
+    const recycling = new Tape(refBackend, 'f64', { recycle: true });
+    const steps = [recycling, recycling, recycling, new Tape(refBackend, 'f64')].map((tape) => {
+      for (const t of Object.values(p)) t.zeroGrad();
+      tape.reset();
+      const { cos, sin } = ropeTables(T, HS, 10000, 'f64');
+      const x = tape.embedding(tokens, [B, T], p.wte);
+      const h = tape.rmsnorm(x, p['ln1.0']);
+      const a = tape.linear(h, p['wq.0']), b = tape.linear(h, p['wk.0']);
+      const q = tape.rope(a.reshape([B, T, NH, HS]), cos, sin);
+      const loss = tape.crossEntropy(tape.linear(tape.add(q.reshape([B, T, C]), b), p.wte), targets, -1);
+      tape.backward(loss);
+      // With recycling only leaves keep gradients: the intermediates' went back to the pool on
+      // the way (and were lent again within the same pass). A plain tape keeps them all.
+      for (const t of [x, h, a, b, q, loss]) assert.equal(t.grad === null, tape === recycling);
+      return Object.fromEntries(Object.entries(p).map(([k, t]) => [k, t.grad?.slice()]));
+    });
+    for (const s of steps.slice(1)) assert.deepEqual(s, steps[0]);
+  });
+
   it('records nothing when no input needs a gradient (inference)', () => {
     const p = makeParams('f64', 2);
     const frozen = Object.fromEntries(Object.entries(p).map(([k, t]) => [k, new Tensor(t.data, t.shape)]));
