@@ -412,6 +412,7 @@ inline void backward_rowdots(float* D, const float* dout, const float* out, int6
     const float* a = dout + (b * Tq + i) * ld + h * HS;
     const float* o = out + (b * Tq + i) * ld + h * HS;
     float s = 0;
+#pragma omp simd reduction(+ : s)
     for (int64_t d = 0; d < HS; d++) s += a[d] * o[d];
     D[i] = s;
   }

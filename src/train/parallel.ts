@@ -101,15 +101,35 @@ export function paramGroups(config: GPTConfig, n: number): ParamGroup[] {
  * which is then zeroed; returns the squared norm of the summed part.
  */
 export function reduceGroup(backend: Backend<Float32Array>, sum: Float32Array, others: Float32Array[], g: ParamGroup): number {
-  const n = g.to - g.from;
-  if (!n) return 0;
-  const s = sum.subarray(g.from, g.to);
-  for (const o of others) {
-    const x = o.subarray(g.from, g.to);
-    backend.add(s, s, x, n);
-    x.fill(0);
+  // In chunks that fit in L2, so the add, the zeroing and the norm pass over cached values
+  // rather than streaming the group from memory three times. (Chunks of 32 KiB cost more in
+  // calls than they saved; 256 KiB took the optimizer step from 1.55 to 1.4-1.5 ms.)
+  let ss = 0;
+  for (let from = g.from; from < g.to; from += REDUCE_CHUNK) {
+    const to = Math.min(g.to, from + REDUCE_CHUNK), n = to - from;
+    const s = sum.subarray(from, to);
+    for (const o of others) {
+      const x = o.subarray(from, to);
+      backend.add(s, s, x, n);
+      x.fill(0);
+    }
+    ss += backend.sumSquares(s, n);
   }
-  return backend.sumSquares(s, n);
+  return ss;
+}
+
+/** Floats summed at a time by reduceGroup (256 KiB). */
+export const REDUCE_CHUNK = 65536;
+
+/**
+ * One thread's part of the optimizer step: AdamW (step opt.step, at lr, gradients times scale)
+ * on the group's parameters, each one's gradient zeroed right after its update, while cached.
+ */
+export function stepGroup(opt: AdamW, g: ParamGroup, lr: number, scale: number): void {
+  for (const name of g.names) {
+    opt.apply([name], lr, scale);
+    opt.params.get(name)!.grad?.fill(0);
+  }
 }
 
 export class DataParallel {
@@ -254,9 +274,7 @@ export class DataParallel {
       t[LR] = lr; t[STEP] = opt.step; t[SCALE] = scale; t[BETA1] = beta1; t[BETA2] = beta2; t[EPS] = eps; t[WEIGHT_DECAY] = weightDecay;
       dispatch(r, ADAM);
     }
-    const g = this.groups[0];
-    opt.apply(g.names, lr, scale);
-    this.sum.subarray(g.from, g.to).fill(0);
+    stepGroup(opt, this.groups[0], lr, scale);
     for (const r of this.replicas) await collect(r);
     return norm;
   }

@@ -8,7 +8,7 @@ import { nativeBackend, nativeError, Tape } from '../tensor/index.ts';
 import { AdamW } from './optimizer.ts';
 import {
   ADAM, BACKWARD, BETA1, BETA2, DONE, EPS, FAILED, IGNORE, KIND, LOSS, LR, paramGroups, reduceGroup, REDUCE, ROWS, SCALE,
-  SEED, SEQ_LEN, SPIN_MS, STEP, SUMSQ, TASK, WEIGHT_DECAY, type ReplicaInit,
+  SEED, SEQ_LEN, SPIN_MS, STEP, stepGroup, SUMSQ, TASK, WEIGHT_DECAY, type ReplicaInit,
 } from './parallel.ts';
 
 const init = workerData as ReplicaInit;
@@ -55,8 +55,7 @@ function main(): void {
       } else if (task[KIND] === ADAM) {
         opt.cfg = { ...opt.cfg, beta1: task[BETA1], beta2: task[BETA2], eps: task[EPS], weightDecay: task[WEIGHT_DECAY] };
         opt.step = task[STEP];
-        opt.apply(group.names, task[LR], task[SCALE]);
-        grads[0].subarray(group.from, group.to).fill(0);
+        stepGroup(opt, group, task[LR], task[SCALE]);
       }
     } catch (e) {
       const msg = Buffer.from(String((e as Error)?.message ?? e)).subarray(0, error.length - 1);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { configFromDepth, GPT, paramCount, paramShapes } from '../../src/model/index.ts';
 import { nativeBackend, Rng, Tape } from '../../src/tensor/index.ts';
 import { AdamW, DataParallel, defaultAdamW, paramGroups, splitRows } from '../../src/train/index.ts';
+import { REDUCE_CHUNK, reduceGroup } from '../../src/train/parallel.ts';
 
 const native = nativeBackend();
 const cfg = configFromDepth(1, { vocabSize: 40, nEmbd: 32, nHead: 2, nLayer: 2, contextLength: 16 });
@@ -49,6 +50,21 @@ describe('data parallel', { skip: native ? false : 'native kernels unavailable' 
       const sizes = g.map((x) => x.to - x.from), total = sizes.reduce((a, b) => a + b, 0);
       if (c === big) for (const s of sizes) assert.ok(Math.abs(s - total / n) < 0.2 * total / n, `group sizes ${sizes}`);
     }
+  });
+
+  it('sums a group over several chunks exactly once, zeroes the others there only, and returns its squared norm', () => {
+    const n = 3 * REDUCE_CHUNK + 123, g = { from: 17, to: 17 + 2 * REDUCE_CHUNK + 99, names: [] };
+    const fill = (k: number) => Float32Array.from({ length: n }, (_, i) => ((i * 7 + k) % 13) - 6);
+    const sum = fill(1), a = fill(2), b = fill(3);
+    const want = sum.slice();
+    let ss = 0;
+    for (let i = g.from; i < g.to; i++) { want[i] += a[i] + b[i]; ss += want[i] * want[i]; }
+    const aOut = a.slice().fill(0, g.from, g.to), bOut = b.slice().fill(0, g.from, g.to);
+    const got = reduceGroup(native!, sum, [a, b], g);
+    assert.deepEqual(sum, want);
+    assert.deepEqual(a, aOut);
+    assert.deepEqual(b, bOut);
+    assert.ok(Math.abs(got - ss) <= 1e-6 * ss, `${got} vs ${ss}`);
   });
 
   it('splits rows as evenly as possible, every row once', () => {
