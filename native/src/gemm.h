@@ -6,8 +6,9 @@
 // NR-column slivers (shared by the team), then a register-blocked MR x NR FMA micro-kernel sweeps
 // each MC-row block of op(A): packed into MR-row slivers (per thread) when A is transposed, read
 // in place when it is not. Packing B absorbs its transpose, so the micro-kernel sees one layout
-// of B; ragged edges are packed with zeros and written back through a small tile. Two shortcuts skip packing where it does not
-// pay: few rows of C (decode-style GEMV, M <= MR) and few columns with contiguous dot products.
+// of B; ragged edges are packed with zeros and written back through a small tile. Two shortcuts
+// skip packing B where it does not pay: few rows of C (decode-style GEMV, M <= MR) and few
+// columns with contiguous dot products.
 #include "gemm_vec.h"
 
 namespace gemm_impl {
@@ -76,8 +77,8 @@ inline void team_barrier(int nt) {
 
 // ---------------------------------------------------------------------------- micro-kernel
 
-// C[0:mr, 0:nr] = alpha * sum_p Ap[p] (x) Bp[p] + beta * C, for an R x NR register tile.
-// Ap: kc steps of kMR floats (packed A sliver; only the first R are read).
+// C[0:mr, 0:nr] = alpha * sum_p A(:, p) (x) Bp[p] + beta * C, for an R x NR register tile.
+// a_at(p, i) = A(i, p), op(A)'s element at row i, step p (ukernel below: packed or in place).
 // Bp: kc rows of NR floats, bstride apart (a packed sliver, or B itself when it is not packed).
 // beta == 0 never reads C. Partial tiles (mr < R or nr < NR) go through a local tile.
 template <int R, class AAt>
@@ -268,9 +269,8 @@ inline void gemm_packed(const GemmArgs& g, const float* A, const float* B, float
           const float* bp = Bpack + j * kc;
           for (int64_t ir = 0; ir < mc; ir += kMR) {
             const int mr = (int)min_i64(kMR, mc - ir);
-            const float* ap = packA ? Apack + ir * kc : g.transA ? Ablk + ir : Ablk + ir * g.lda;
-            const int64_t ars = packA ? 1 : g.transA ? 1 : g.lda, acs = packA ? kMR : g.transA ? g.lda : 1;
-            ukernel<kMR>(kc, ap, ars, acs, bp, kNR, C + (ic + ir) * g.ldc + jc + j, g.ldc, g.alpha, beta, mr, nr);
+            const float* ap = packA ? Apack + ir * kc : Ablk + ir * g.lda;
+            ukernel<kMR>(kc, ap, packA ? 1 : g.lda, packA ? kMR : 1, bp, kNR, C + (ic + ir) * g.ldc + jc + j, g.ldc, g.alpha, beta, mr, nr);
           }
         }
       };
