@@ -148,13 +148,14 @@ export class Tape {
    * out = a + b (same shapes): the residual connection.
    * inPlace: the sum is written over b and shares b's storage and gradient, so b's gradient is
    * the output's with no copy; backward only adds it into a's. The same conditions as rope's
-   * inPlace hold for b (no other use; its maker's backward does not read it).
+   * inPlace hold for b (no other use; its maker's backward does not read it). Where b does not
+   * need a gradient but the sum does, the sum gets a buffer of its own as without inPlace.
    */
   add(a: Tensor, b: Tensor, opts: { inPlace?: boolean } = {}): Tensor {
     sameShape('add', a, b);
     const needs = a.requiresGrad || b.requiresGrad;
     const be = this.backend;
-    if (opts.inPlace) {
+    if (opts.inPlace && b.requiresGrad === (needs && this.grad)) {
       be.add(b.data, a.data, b.data, b.size);
       const y = b.reshape(b.shape);
       this.record(needs, () => { if (y.grad && a.requiresGrad) be.axpy(a.ensureGrad(), 1, y.grad, y.size); });

@@ -113,6 +113,17 @@ describe('tape autograd on a 2-layer toy transformer', () => {
     for (const s of steps.slice(1)) assert.deepEqual(s, steps[0]);
   });
 
+  it('an in-place add whose branch needs no gradient still passes the gradient to the stream', () => {
+    const x = new Tensor(Float64Array.from([1, -2, 3]), [3], { requiresGrad: true });
+    const branch = new Tensor(Float64Array.from([0.5, 0.5, 0.5]), [3]);
+    const tape = new Tape(refBackend, 'f64');
+    const y = tape.add(x, branch, { inPlace: true });
+    assert.equal(y.requiresGrad, true);
+    assert.deepEqual([...y.data], [1.5, -1.5, 3.5]);
+    tape.backward(tape.crossEntropy(y.reshape([1, 3]), Int32Array.of(0)));
+    assert.ok(x.grad && x.grad.some((g) => g !== 0), 'x gets a gradient');
+  });
+
   it('records nothing when no input needs a gradient (inference)', () => {
     const p = makeParams('f64', 2);
     const frozen = Object.fromEntries(Object.entries(p).map(([k, t]) => [k, new Tensor(t.data, t.shape)]));
