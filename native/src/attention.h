@@ -45,13 +45,14 @@ inline int64_t score_width(int64_t cols) { int64_t w = (cols + 15) / 16 * 16; re
 
 #ifdef TETRA_SIMD_VW
 
-// MR rows x NV vectors of C held in registers across the whole K loop.
-template <int MR, int NV>
+// MR rows x NV vectors of C held in registers across the whole K loop; Set: C is overwritten
+// (never read) instead of added to.
+template <int MR, int NV, bool Set>
 inline void tile_kernel(float* C, int64_t ldc, const float* A, int64_t ars, int64_t acs, const float* B, int64_t ldb,
                         int64_t K) {
   vfloat acc[MR][NV];
   for (int i = 0; i < MR; i++)
-    for (int v = 0; v < NV; v++) acc[i][v] = vload(C + i * ldc + v * VW);
+    for (int v = 0; v < NV; v++) acc[i][v] = Set ? vset1(0.0f) : vload(C + i * ldc + v * VW);
   for (int64_t p = 0; p < K; p++) {
     vfloat b[NV];
     for (int v = 0; v < NV; v++) b[v] = vload(B + p * ldb + v * VW);
@@ -64,31 +65,39 @@ inline void tile_kernel(float* C, int64_t ldc, const float* A, int64_t ars, int6
     for (int v = 0; v < NV; v++) vstore(C + i * ldc + v * VW, acc[i][v]);
 }
 
-template <int NV>
+template <int NV, bool Set>
 inline void tile_columns(float* C, int64_t ldc, const float* A, int64_t ars, int64_t acs, const float* B,
                          int64_t ldb, int64_t M, int64_t K) {
   // 6 rows x 2 vectors is 12 accumulators: enough independent FMA chains to keep both FMA units
   // busy (4 rows left them waiting on latency), and 15 of AVX2's 16 registers with the loads.
   int64_t i = 0;
-  for (; i + 6 <= M; i += 6) tile_kernel<6, NV>(C + i * ldc, ldc, A + i * ars, ars, acs, B, ldb, K);
-  if (M - i >= 4) tile_kernel<4, NV>(C + i * ldc, ldc, A + i * ars, ars, acs, B, ldb, K), i += 4;
-  if (M - i >= 2) tile_kernel<2, NV>(C + i * ldc, ldc, A + i * ars, ars, acs, B, ldb, K), i += 2;
-  if (M - i >= 1) tile_kernel<1, NV>(C + i * ldc, ldc, A + i * ars, ars, acs, B, ldb, K);
+  for (; i + 6 <= M; i += 6) tile_kernel<6, NV, Set>(C + i * ldc, ldc, A + i * ars, ars, acs, B, ldb, K);
+  if (M - i >= 4) tile_kernel<4, NV, Set>(C + i * ldc, ldc, A + i * ars, ars, acs, B, ldb, K), i += 4;
+  if (M - i >= 2) tile_kernel<2, NV, Set>(C + i * ldc, ldc, A + i * ars, ars, acs, B, ldb, K), i += 2;
+  if (M - i >= 1) tile_kernel<1, NV, Set>(C + i * ldc, ldc, A + i * ars, ars, acs, B, ldb, K);
 }
 #endif
 
+// C += A B, or C = A B with set (C's old values never read: no clearing pass before).
 inline void tile_gemm(float* C, int64_t ldc, const float* A, int64_t ars, int64_t acs, const float* B, int64_t ldb,
-                      int64_t M, int64_t N, int64_t K) {
+                      int64_t M, int64_t N, int64_t K, bool set = false) {
   int64_t n = 0;
 #ifdef TETRA_SIMD_VW
-  for (; n + 2 * VW <= N; n += 2 * VW) tile_columns<2>(C + n, ldc, A, ars, acs, B + n, ldb, M, K);
-  for (; n + VW <= N; n += VW) tile_columns<1>(C + n, ldc, A, ars, acs, B + n, ldb, M, K);
+  if (set) {
+    for (; n + 2 * VW <= N; n += 2 * VW) tile_columns<2, true>(C + n, ldc, A, ars, acs, B + n, ldb, M, K);
+    for (; n + VW <= N; n += VW) tile_columns<1, true>(C + n, ldc, A, ars, acs, B + n, ldb, M, K);
+  } else {
+    for (; n + 2 * VW <= N; n += 2 * VW) tile_columns<2, false>(C + n, ldc, A, ars, acs, B + n, ldb, M, K);
+    for (; n + VW <= N; n += VW) tile_columns<1, false>(C + n, ldc, A, ars, acs, B + n, ldb, M, K);
+  }
 #endif
   // The generic build does everything here; vector builds only the last N % VW columns
   // (HS = 17 leaves one).
   if (n == N) return;
   for (int64_t i = 0; i < M; i++) {
     float* c = C + i * ldc;
+    if (set)
+      for (int64_t j = n; j < N; j++) c[j] = 0.0f;
     for (int64_t p = 0; p < K; p++) {
       const float a = A[i * ars + p * acs];
       const float* b = B + p * ldb;
@@ -287,8 +296,7 @@ inline void forward_tile(const float* q, const float* k, const float* v, int64_t
   for (int64_t j0 = kbeg; j0 < kend; j0 += BK) {
     const int64_t cols = min_i64(BK, kend - j0), nc = score_width(cols);
     transpose_tile(Kt, kh + j0 * ld, ld, cols, nc, HS);
-    std::memset(S, 0, sizeof(float) * rows * BK);
-    tile_gemm(S, BK, Qs, HS, 1, Kt, BK, rows, nc, HS);  // S = (scale Q) K^T
+    tile_gemm(S, BK, Qs, HS, 1, Kt, BK, rows, nc, HS, true);  // S = (scale Q) K^T
     for (int64_t r = 0; r < rows; r++) {
       float* s = S + r * BK;
       const int64_t visible = min_i64(off + i0 + r - j0 + 1, cols);  // keys j0..j0+visible-1
@@ -370,8 +378,7 @@ inline void backward_key_tile(float* dqh, int64_t dq_ld, float* dk, float* dv, c
     const int64_t kv = min_i64(cols, off + i0 + rows - j0), ncq = score_width(kv);
 
     // forward: P = exp(scale * Q K^T - lse) under the causal mask
-    std::memset(P, 0, sizeof(float) * rows * BK);
-    tile_gemm(P, BK, qt, ld, 1, Kt, BK, rows, ncq, HS);
+    tile_gemm(P, BK, qt, ld, 1, Kt, BK, rows, ncq, HS, true);
     for (int64_t r = 0; r < rows; r++) {
       float* p = P + r * BK;
       const int64_t visible = min_i64(off + i0 + r - j0 + 1, cols);
@@ -381,8 +388,7 @@ inline void backward_key_tile(float* dqh, int64_t dq_ld, float* dk, float* dv, c
     }
     // forward: out = P V, so dV += P^T dO and dP = dO V^T
     tile_gemm(dVt, HS, P, 1, BK, dot, ld, kv, HS, rows);
-    std::memset(dS, 0, sizeof(float) * rows * BK);
-    tile_gemm(dS, BK, dot, ld, 1, Vt, BK, rows, ncq, HS);
+    tile_gemm(dS, BK, dot, ld, 1, Vt, BK, rows, ncq, HS, true);
     // softmax: dS = P * (dP - rowsum(dP * P)), and rowsum(dP * P) = rowsum(dO * O) = D
     for (int64_t r = 0; r < rows; r++) {
       const float Di = D[i0 + r];
