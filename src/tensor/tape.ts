@@ -220,10 +220,7 @@ export class Tape {
     if (opts.inPlace) {
       be.ropeForward(x.data, x.data, cos, sin, B, T, NH, HS, pos0);
       // d(loss)/dx = R(-angle) d(loss)/dy: the forward rotation with the sines negated.
-      if (x.requiresGrad && this.grad) {
-        const back = negated(sin);
-        this.records.push({ fn: () => { if (x.grad) be.ropeForward(x.grad, x.grad, cos, back, B, T, NH, HS, pos0); }, out: null });
-      }
+      this.record(x.requiresGrad, () => { if (x.grad) be.ropeForward(x.grad, x.grad, cos, negated(sin), B, T, NH, HS, pos0); });
       return x.reshape(x.shape);
     }
     const y = this.out(x.shape, x.requiresGrad);
