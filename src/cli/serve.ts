@@ -11,10 +11,7 @@ import { resolveCheckpoint } from './generate.ts';
 
 const cmd = 'tetra serve';
 
-/**
- * Engine kinds this build can start. The llamacpp and upstream engines plug in here
- * (src/engine/llamacpp.ts, src/engine/upstream.ts) when they land.
- */
+/** Engine kinds this build can start, by the catalog's "kind"; each reads its own fields of the engine's spec. */
 export const engineOpeners: Record<string, (spec: EngineSpec) => Promise<ChatEngine>> = {
   builtin: (spec) => {
     if (typeof spec.checkpoint !== 'string') throw new UsageError(`${cmd}: a builtin engine needs "checkpoint": DIR`);
@@ -31,7 +28,17 @@ export const engineOpeners: Record<string, (spec: EngineSpec) => Promise<ChatEng
   },
   upstream: async (spec) => {
     if (typeof spec.url !== 'string') throw new UsageError(`${cmd}: an upstream engine needs "url": BASE_URL (e.g. http://localhost:8000/v1)`);
+    const ms = (field: string): number | undefined => {
+      const v = spec[field];
+      if (v === undefined) return undefined;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 3_600_000) {
+        throw new UsageError(`${cmd}: an upstream engine's "${field}" must be an integer number of milliseconds in [1, 3600000], got ${JSON.stringify(v)}`);
+      }
+      return v;
+    };
+    const timeouts = { connectTimeoutMs: ms('connect_timeout_ms'), firstByteTimeoutMs: ms('first_byte_timeout_ms'), idleTimeoutMs: ms('idle_timeout_ms') };
     return new UpstreamEngine({
+      ...Object.fromEntries(Object.entries(timeouts).filter(([, v]) => v !== undefined)),
       baseURL: spec.url,
       model: typeof spec.model === 'string' ? spec.model : 'default',
       ...(typeof spec.key === 'string' ? { apiKey: spec.key } : {}),

@@ -15,6 +15,8 @@ export class Http1Error extends Error {
   code?: string;
   /** True when the request went out on a kept-alive socket and nothing came back: the server may have closed it meanwhile, so one retry on a fresh socket is safe. */
   reusedSocket = false;
+  /** Which deadline passed, when one did. */
+  timeout?: 'connect' | 'first-byte' | 'idle';
 }
 
 export interface Http1Response {
@@ -219,11 +221,17 @@ class Exchange implements Http1Response {
 }
 
 export interface Http1ClientOptions {
-  /** No byte for this long while a request is out: the request fails (default 600000 ms). */
-  timeoutMs?: number;
+  /** A new connection must be established (TCP, and TLS for https) within this time (default 10000 ms). */
+  connectTimeoutMs?: number;
+  /** The response head must arrive this long after the request was sent (default 60000 ms). */
+  firstByteTimeoutMs?: number;
+  /** No body byte for this long while a response streams: the request fails (default 30000 ms). */
+  idleTimeoutMs?: number;
   /** Idle kept-alive sockets close after this long (default 4000 ms, under node:http servers' 5 s keepAliveTimeout). */
   idleMs?: number;
 }
+
+export const DEFAULT_HTTP1_TIMEOUTS = { connectTimeoutMs: 10_000, firstByteTimeoutMs: 60_000, idleTimeoutMs: 30_000 } as const;
 
 /** Keep-alive HTTP/1.1 to one origin (http: or https:). */
 export class Http1Client {
@@ -233,7 +241,7 @@ export class Http1Client {
   private readonly host: string;
   private readonly port: number;
   private readonly hostHeader: string;
-  private readonly timeoutMs: number;
+  private readonly timeouts: Required<Omit<Http1ClientOptions, 'idleMs'>>;
   private readonly idleMs: number;
 
   constructor(origin: URL, opts: Http1ClientOptions = {}) {
@@ -242,7 +250,11 @@ export class Http1Client {
     this.host = origin.hostname.replace(/^\[|\]$/g, '');
     this.port = Number(origin.port || (this.https ? 443 : 80));
     this.hostHeader = origin.host;
-    this.timeoutMs = opts.timeoutMs ?? 600_000;
+    this.timeouts = {
+      connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_HTTP1_TIMEOUTS.connectTimeoutMs,
+      firstByteTimeoutMs: opts.firstByteTimeoutMs ?? DEFAULT_HTTP1_TIMEOUTS.firstByteTimeoutMs,
+      idleTimeoutMs: opts.idleTimeoutMs ?? DEFAULT_HTTP1_TIMEOUTS.idleTimeoutMs,
+    };
     this.idleMs = opts.idleMs ?? 4000;
   }
 
@@ -269,16 +281,28 @@ export class Http1Client {
   request(method: string, path: string, headers: Record<string, string>, body: Buffer | null, signal?: AbortSignal): Promise<Http1Response> {
     const { s, reused } = this.socket();
     const ex = new Exchange(method, reused);
+    const t = this.timeouts;
+    // One socket timer, re-armed for each phase: connecting, waiting for the head, then between
+    // body chunks (a streamed answer may take minutes in all, but never goes quiet for long).
+    let phase: 'connect' | 'first-byte' | 'idle' = s.connecting ? 'connect' : 'first-byte';
     return new Promise<Http1Response>((resolve, reject) => {
       const onData = (b: Buffer) => ex.feed(b);
       const onClose = () => ex.closed();
       const onError = (e: NodeJS.ErrnoException) => ex.socketError(e);
-      const onTimeout = () => { ex.fail(new Http1Error(`upstream sent nothing for ${this.timeoutMs} ms`)); };
+      const onConnect = () => { phase = 'first-byte'; s.setTimeout(t.firstByteTimeoutMs); };
+      const onTimeout = () => {
+        const ms = phase === 'connect' ? t.connectTimeoutMs : phase === 'first-byte' ? t.firstByteTimeoutMs : t.idleTimeoutMs;
+        const e = new Http1Error(phase === 'connect' ? `could not connect within ${ms} ms`
+          : phase === 'first-byte' ? `no response within ${ms} ms of the request` : `the response went quiet for ${ms} ms`);
+        e.timeout = phase;
+        e.code = 'ETIMEDOUT';
+        ex.fail(e);
+      };
       const onAbort = () => ex.fail(new Http1Error('aborted'));
-      ex.onHead = resolve;
+      ex.onHead = (r) => { phase = 'idle'; s.setTimeout(t.idleTimeoutMs); resolve(r); };
       ex.onFail = reject;
       ex.onEnd = (reusable) => {
-        s.off('data', onData).off('close', onClose).off('error', onError).off('timeout', onTimeout);
+        s.off('data', onData).off('close', onClose).off('error', onError).off('timeout', onTimeout).off(this.https ? 'secureConnect' : 'connect', onConnect);
         signal?.removeEventListener('abort', onAbort);
         if (reusable && !s.destroyed) {
           s.setTimeout(this.idleMs);
@@ -287,7 +311,8 @@ export class Http1Client {
         } else s.destroy();
       };
       s.ref();
-      s.setTimeout(this.timeoutMs);
+      s.setTimeout(phase === 'connect' ? t.connectTimeoutMs : t.firstByteTimeoutMs);
+      if (phase === 'connect') s.once(this.https ? 'secureConnect' : 'connect', onConnect);
       s.on('data', onData).on('close', onClose).on('error', onError).on('timeout', onTimeout);
       if (signal) {
         if (signal.aborted) { onAbort(); return; }

@@ -21,7 +21,7 @@
 import OpenAI from 'openai';
 import { cl100k } from '../tokenizer/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
-import { Http1Client, type Http1Response } from './http1.ts';
+import { DEFAULT_HTTP1_TIMEOUTS, Http1Client, Http1Error, type Http1Response } from './http1.ts';
 import { FairQueue } from './queue.ts';
 import {
   EngineError, type ChatEngine, type ChatRequest, type CompletionRequest, type EngineCapabilities, type EngineEvent,
@@ -57,8 +57,15 @@ export interface UpstreamOptions {
    * max_completion_tokens; older vLLM / llama-server releases know only max_tokens. Default max_tokens.
    */
   maxTokensField?: 'max_tokens' | 'max_completion_tokens';
-  /** Per-request timeout in ms (default 600000), and the client's own retries (default 0: the gateway decides). */
-  timeoutMs?: number;
+  /**
+   * Deadlines, so a hung upstream never holds a client's request: connecting (default 10 s), the
+   * first byte of the answer after the request went out (default 60 s: a long prompt's prefill),
+   * and silence between streamed chunks (default 30 s). Each ends the request with 504.
+   */
+  connectTimeoutMs?: number;
+  firstByteTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  /** The client's own retries (default 0: the gateway decides). */
   maxRetries?: number;
 }
 
@@ -86,20 +93,26 @@ export class UpstreamEngine implements ChatEngine {
   private readonly http: UpstreamHttp | null;
   private readonly queue: FairQueue;
   private readonly window: number;
+  private readonly timeouts: Required<Pick<UpstreamOptions, 'connectTimeoutMs' | 'firstByteTimeoutMs' | 'idleTimeoutMs'>>;
   private tokenizer: Promise<Tokenizer> | null = null;
 
   constructor(readonly options: UpstreamOptions) {
     if (!options.baseURL) throw new Error('upstream engine: baseURL is required, e.g. http://localhost:8000/v1');
     if (!options.model) throw new Error('upstream engine: model (the upstream model name) is required');
+    this.timeouts = {
+      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_HTTP1_TIMEOUTS.connectTimeoutMs,
+      firstByteTimeoutMs: options.firstByteTimeoutMs ?? DEFAULT_HTTP1_TIMEOUTS.firstByteTimeoutMs,
+      idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_HTTP1_TIMEOUTS.idleTimeoutMs,
+    };
     const conn = {
       baseURL: options.baseURL,
       // llama-server and vLLM accept any key when they run without --api-key
       apiKey: options.apiKey ?? 'none',
       maxRetries: options.maxRetries ?? 0,
-      timeout: options.timeoutMs ?? 600_000,
     };
-    this.client = options.client === 'openai' ? new OpenAI(conn) : null;
-    this.http = options.client === 'openai' ? null : new UpstreamHttp(conn);
+    // The official client has one deadline, up to the response head; silence between chunks is timed in open().
+    this.client = options.client === 'openai' ? new OpenAI({ ...conn, timeout: this.timeouts.connectTimeoutMs + this.timeouts.firstByteTimeoutMs }) : null;
+    this.http = options.client === 'openai' ? null : new UpstreamHttp({ ...conn, timeouts: this.timeouts });
     this.queue = new FairQueue(options.concurrency ?? 256);
     this.window = options.contextWindow ?? defaultWindow(options.model);
     this.capabilities = {
@@ -244,12 +257,23 @@ export class UpstreamEngine implements ChatEngine {
       return;
     }
     let stream: (AsyncIterable<T> & { controller: AbortController }) | undefined;
-    let ended = false;
+    let ended = false, quiet = false;
+    let timer: NodeJS.Timeout | undefined;
     try {
       stream = await start();
-      for await (const chunk of stream) yield chunk;
+      const idle = this.timeouts.idleTimeoutMs;
+      const it = stream[Symbol.asyncIterator]();
+      for (;;) {
+        timer = setTimeout(() => { quiet = true; stream!.controller.abort(); }, idle);
+        const r = await it.next();
+        clearTimeout(timer);
+        if (r.done) break;
+        yield r.value;
+      }
       ended = true;
     } catch (e) {
+      clearTimeout(timer);
+      if (quiet) throw new EngineError(`${this.where()} went quiet for ${this.timeouts.idleTimeoutMs} ms mid-stream`, 504, 'upstream_timeout');
       if (signal.aborted || e instanceof OpenAI.APIUserAbortError) return;
       throw this.mapError(e);
     } finally {
@@ -258,11 +282,19 @@ export class UpstreamEngine implements ChatEngine {
     }
   }
 
+  private where(): string { return `upstream ${this.options.baseURL} (model ${this.options.model})`; }
+
   private mapError(e: unknown): EngineError {
     if (e instanceof EngineError) return e;
-    const where = `upstream ${this.options.baseURL} (model ${this.options.model})`;
+    const where = this.where();
     if (e instanceof UpstreamStatusError) return statusError(where, e.status, e.message, e.code, e.param);
-    if (e instanceof UpstreamConnectionError) return new EngineError(`${where} is unreachable: ${e.message}`, 503, 'engine_unavailable');
+    // A connect deadline means unreachable (503); a deadline after the request went out means it hung (504).
+    if (e instanceof UpstreamConnectionError) {
+      if (e.timeout && e.timeout !== 'connect') return new EngineError(`${where} timed out: ${e.message}`, 504, 'upstream_timeout');
+      return new EngineError(`${where} is unreachable: ${e.message}`, 503, 'engine_unavailable');
+    }
+    if (e instanceof Http1Error && e.timeout) return new EngineError(`${where} timed out: ${e.message}`, 504, 'upstream_timeout');
+    if (e instanceof OpenAI.APIConnectionTimeoutError) return new EngineError(`${where} timed out: no response head in time`, 504, 'upstream_timeout');
     if (e instanceof OpenAI.APIConnectionError) {
       // fetch wraps the socket error: APIConnectionError -> TypeError('fetch failed') -> { code: 'ECONNREFUSED' }
       let why = e instanceof OpenAI.APIConnectionTimeoutError ? 'timed out' : e.message;
@@ -296,9 +328,11 @@ function statusError(where: string, status: number | undefined, message: string,
 class UpstreamStatusError extends Error {
   constructor(readonly status: number | undefined, message: string, readonly code: string | null, readonly param: string | null) { super(message); }
 }
-class UpstreamConnectionError extends Error {}
+class UpstreamConnectionError extends Error {
+  constructor(message: string, readonly timeout?: Http1Error['timeout']) { super(message); }
+}
 
-interface HttpConn { baseURL: string; apiKey: string; maxRetries: number; timeout: number }
+interface HttpConn { baseURL: string; apiKey: string; maxRetries: number; timeouts: { connectTimeoutMs: number; firstByteTimeoutMs: number; idleTimeoutMs: number } }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -318,7 +352,7 @@ class UpstreamHttp {
   constructor(private readonly conn: HttpConn) {
     this.url = new URL(conn.baseURL.endsWith('/') ? conn.baseURL : `${conn.baseURL}/`);
     if (this.url.protocol !== 'https:' && this.url.protocol !== 'http:') throw new Error(`upstream engine: baseURL must be http(s)://..., got ${conn.baseURL}`);
-    this.client = new Http1Client(this.url, { timeoutMs: conn.timeout });
+    this.client = new Http1Client(this.url, conn.timeouts);
     this.headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${conn.apiKey}` };
   }
 
@@ -341,13 +375,15 @@ class UpstreamHttp {
       const retriesLeft = this.conn.maxRetries - attempt;
       let sent: { res: Http1Response } | { error: Error; reused: boolean };
       try { sent = { res: await this.client.request('POST', this.pathOf(path), this.headers, payload, signal) }; } catch (e) {
-        const err = e as Error & { reusedSocket?: boolean; code?: string };
-        sent = { error: new UpstreamConnectionError(err.code ? `${err.code} (${err.message})` : err.message), reused: err.reusedSocket === true };
+        const err = e as Http1Error;
+        sent = { error: new UpstreamConnectionError(err.code ? `${err.code} (${err.message})` : err.message, err.timeout), reused: err.reusedSocket === true };
       }
       if (signal.aborted) { if ('res' in sent) sent.res.destroy(); return; }
       if ('error' in sent) {
         if (sent.reused && attempt === 0) continue; // the server closed an idle socket as we reused it
-        if (retriesLeft > 0) { await sleep(this.backoff(attempt, undefined)); continue; }
+        // A request that went out and then hung may be generating upstream: never sent twice.
+        const hung = sent.error instanceof UpstreamConnectionError && sent.error.timeout !== undefined && sent.error.timeout !== 'connect';
+        if (retriesLeft > 0 && !hung) { await sleep(this.backoff(attempt, undefined)); continue; }
         throw sent.error;
       }
       res = sent.res;

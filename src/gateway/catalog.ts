@@ -7,7 +7,8 @@
 //
 // Config (JSON, snake_case like the OpenAI API; the full file is documented in README "API"):
 //   {"engines": {"NAME": {"kind": "builtin", "checkpoint": DIR} | {"kind": "llamacpp", "gguf": FILE}
-//                        | {"kind": "upstream", "url": URL, "key"?: KEY, "model"?: NAME}},
+//                        | {"kind": "upstream", "url": URL, "key"?: KEY, "model"?: NAME,
+//                           "connect_timeout_ms"?, "first_byte_timeout_ms"?, "idle_timeout_ms"?}},
 //    "models": [{"id", "engine", "context_window"?, "image_input"?, "prices"?: {"prompt", "completion"},
 //                "deprecation_date"?: "YYYY-MM-DD", "owned_by"?, "created"?} | {"id", "alias"}],
 //    "default_model"?: ID}

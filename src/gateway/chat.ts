@@ -1,11 +1,12 @@
-// POST /v1/chat/completions: validate, resolve the model, check capabilities and the plan, load
-// images, count the prompt and check the context window, admit, then run the engine and shape
-// its events into an OpenAI chat.completion (or chat.completion.chunk events over SSE).
+// POST /v1/chat/completions through the generation pipeline (generation.ts): what is particular to
+// chat is its validation, capability checks and images (prepare), and shaping the engine's events
+// into an OpenAI chat.completion or chat.completion.chunk events over SSE (respond).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EngineEvent, EngineMessage, EnginePart, TokenLogprobInfo } from '../engine/types.ts';
-import { account, authenticate, clientOf, checkContext, newId, resolveModel, type GatewayOptions, type RequestState, type Served } from './context.ts';
+import { clientOf, checkContext, resolveModel, type GatewayOptions, type RequestState, type Served } from './context.ts';
 import { ApiError, invalid } from './errors.ts';
-import { parseJson, readBody, sendEvent, sendJson, startEventStream, type BodyLimits } from './http.ts';
+import { serveGeneration, type GenerationContext } from './generation.ts';
+import { sendEvent, sendJson, startEventStream, type BodyLimits } from './http.ts';
 import { loadImage, parseDataUrl, type ImageLimits } from './images.ts';
 import { validateChat, type InputMessage, type InputPart } from './validate.ts';
 import { checkImageInput } from './plans.ts';
@@ -50,84 +51,83 @@ async function firstEvent(events: AsyncIterable<EngineEvent>): Promise<{ it: Asy
   return { it, first: await it.next() };
 }
 
-export async function chatCompletions(o: GatewayOptions, body: BodyLimits, images: ImageLimits, req: IncomingMessage, res: ServerResponse, st: RequestState): Promise<void> {
-  const principal = await authenticate(o, req);
-  const input = validateChat(parseJson(await readBody(req, body), body.maxDepth));
-  const served: Served = resolveModel(o, principal, input.model);
-  const { snapshot, engine } = served;
-  st.model = snapshot.id;
-  const p = input.params;
-  const loaded = decodeDataUrls(input.messages, images);
-  if (input.imageCount > 0) {
-    if (!snapshot.imageInput || !engine.capabilities.imageInput) {
-      throw new ApiError(400, `The model ${input.model} does not accept image input; send text only, or use a model whose /v1/models entry has image_input: true.`, 'invalid_request_error', 'messages', 'image_input_not_supported');
+export function chatCompletions(o: GatewayOptions, body: BodyLimits, images: ImageLimits, req: IncomingMessage, res: ServerResponse, st: RequestState): Promise<void> {
+  return serveGeneration(o, body, req, res, st, 'chatcmpl', async (principal, json, signal) => {
+    const input = validateChat(json);
+    const served: Served = resolveModel(o, principal, input.model);
+    const { snapshot, engine } = served;
+    const p = input.params;
+    const loaded = decodeDataUrls(input.messages, images);
+    if (input.imageCount > 0) {
+      if (!snapshot.imageInput || !engine.capabilities.imageInput) {
+        throw new ApiError(400, `The model ${input.model} does not accept image input; send text only, or use a model whose /v1/models entry has image_input: true.`,
+          'invalid_request_error', 'messages', 'image_input_not_supported');
+      }
+      checkImageInput(principal.plan, true);
     }
-    checkImageInput(principal.plan, true);
-  }
-  if (p.responseFormat.type !== 'text' && !engine.capabilities.jsonSchema) {
-    throw invalid('response_format', `The model ${input.model} cannot guarantee JSON output, so response_format ${p.responseFormat.type} is refused; omit response_format or pick another model.`, 'unsupported_capability');
-  }
-  if (p.topLogprobs !== null && !engine.capabilities.logprobs) throw invalid('logprobs', `The model ${input.model} does not report logprobs; omit logprobs.`, 'unsupported_capability');
+    if (p.responseFormat.type !== 'text' && !engine.capabilities.jsonSchema) {
+      throw invalid('response_format', `The model ${input.model} cannot guarantee JSON output, so response_format ${p.responseFormat.type} is refused; omit response_format or pick another model.`, 'unsupported_capability');
+    }
+    if (p.topLogprobs !== null && !engine.capabilities.logprobs) throw invalid('logprobs', `The model ${input.model} does not report logprobs; omit logprobs.`, 'unsupported_capability');
+    const messages = await loadImages(input.messages, loaded, images, signal);
+    const promptTokens = await engine.countChatTokens(messages);
+    const maxTokens = checkContext(served.window, promptTokens, p.maxTokens);
+    return {
+      served, promptTokens, reserve: promptTokens + maxTokens * p.n,
+      respond: (ctx) => respond(ctx, served, input.stream, input.includeUsage, p.n, p.topLogprobs !== null,
+        engine.chat({ ...p, maxTokens, messages, client: clientOf(principal, req) }, ctx.signal), promptTokens),
+    };
+  });
+}
 
-  const abort = new AbortController();
-  res.on('close', () => { if (!res.writableFinished) abort.abort(); });
-  const messages = await loadImages(input.messages, loaded, images, abort.signal);
-  st.promptTokens = await engine.countChatTokens(messages);
-  const maxTokens = checkContext(served.window, st.promptTokens, p.maxTokens);
-  const admission = await o.limits.admit(principal, st.promptTokens + maxTokens * p.n);
-  const headers = { ...admission.headers } as Record<string, string>;
-
-  const id = newId('chatcmpl'), created = Math.floor(Date.now() / 1000);
-  st.id = id; // the ledger row's request id is the completion id the client sees
-  const head = { id, created, model: snapshot.id, system_fingerprint: served.fingerprint };
-  const wantLogprobs = p.topLogprobs !== null;
-  let status = 200;
-  try {
-    const { it, first } = await firstEvent(engine.chat({ ...p, maxTokens, messages, client: clientOf(principal, req) }, abort.signal));
-    if (!input.stream) {
-      const choices = Array.from({ length: p.n }, (_, index) => ({ index, text: '', logprobs: [] as LogprobContent[], finish: null as string | null }));
+async function respond(
+  ctx: GenerationContext, served: Served, stream: boolean, includeUsage: boolean, n: number, wantLogprobs: boolean, events: AsyncIterable<EngineEvent>, promptTokens: number,
+): Promise<void> {
+  const { res, meter } = ctx;
+  const head = { id: ctx.id, created: Math.floor(Date.now() / 1000), model: served.snapshot.id, system_fingerprint: served.fingerprint };
+  meter.begin(promptTokens);
+  const { it, first } = await firstEvent(events);
+  if (!stream) {
+    const choices = Array.from({ length: n }, (_, index) => ({ index, text: '', logprobs: [] as LogprobContent[], finish: null as string | null }));
+    try {
       for (let r = first; !r.done; r = await it.next()) {
-        const e = r.value;
+        const e = meter.see(r.value);
         if (e.type === 'text') { choices[e.index].text += e.text; if (e.logprobs) choices[e.index].logprobs.push(...e.logprobs.map(toContent)); }
         else if (e.type === 'done') choices[e.index].finish = e.finishReason;
-        else { st.promptTokens = e.promptTokens; st.completionTokens = e.completionTokens; }
       }
-      if (abort.signal.aborted) { status = 499; return; }
-      await account(o, st, served, admission, 200);
-      sendJson(res, 200, {
-        ...head, object: 'chat.completion',
-        choices: choices.map((c) => ({
-          index: c.index, message: { role: 'assistant', content: c.text, refusal: null },
-          logprobs: wantLogprobs ? { content: c.logprobs, refusal: null } : null, finish_reason: c.finish ?? 'stop',
-        })),
-        usage: { prompt_tokens: st.promptTokens, completion_tokens: st.completionTokens, total_tokens: st.promptTokens + st.completionTokens },
-        service_tier: 'default',
-      }, headers);
-      return;
-    }
-    startEventStream(res, headers);
-    const chunk = (choices: unknown[]) => ({ ...head, object: 'chat.completion.chunk', choices, ...(input.includeUsage ? { usage: null } : {}) });
-    for (let i = 0; i < p.n; i++) sendEvent(res, chunk([{ index: i, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]));
-    for (let r = first; !r.done; r = await it.next()) {
-      const e = r.value;
-      if (e.type === 'text') {
-        if (!e.text && !e.logprobs?.length) continue;
-        sendEvent(res, chunk([{ index: e.index, delta: { content: e.text }, logprobs: wantLogprobs ? { content: (e.logprobs ?? []).map(toContent), refusal: null } : null, finish_reason: null }]));
-      } else if (e.type === 'done') {
-        sendEvent(res, chunk([{ index: e.index, delta: {}, logprobs: null, finish_reason: e.finishReason }]));
-      } else { st.promptTokens = e.promptTokens; st.completionTokens = e.completionTokens; }
-    }
-    if (abort.signal.aborted) { status = 499; return; }
-    await account(o, st, served, admission, 200);
-    if (input.includeUsage) {
-      sendEvent(res, { ...head, object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: st.promptTokens, completion_tokens: st.completionTokens, total_tokens: st.promptTokens + st.completionTokens } });
-    }
-    sendEvent(res, '[DONE]');
-    res.end();
-  } catch (e) {
-    status = e instanceof ApiError ? e.status : 500;
-    throw e;
-  } finally {
-    if (status !== 200) await account(o, st, served, admission, status);
+    } catch (e) { meter.undelivered(); throw e; }
+    if (ctx.signal.aborted) return;
+    await ctx.settle();
+    const used = await meter.totals();
+    sendJson(res, 200, {
+      ...head, object: 'chat.completion',
+      choices: choices.map((c) => ({
+        index: c.index, message: { role: 'assistant', content: c.text, refusal: null },
+        logprobs: wantLogprobs ? { content: c.logprobs, refusal: null } : null, finish_reason: c.finish ?? 'stop',
+      })),
+      usage: { prompt_tokens: used.prompt, completion_tokens: used.completion, total_tokens: used.prompt + used.completion },
+      service_tier: 'default',
+    }, ctx.headers);
+    return;
   }
+  startEventStream(res, ctx.headers);
+  const chunk = (choices: unknown[]) => ({ ...head, object: 'chat.completion.chunk', choices, ...(includeUsage ? { usage: null } : {}) });
+  for (let i = 0; i < n; i++) sendEvent(res, chunk([{ index: i, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]));
+  for (let r = first; !r.done; r = await it.next()) {
+    const e = meter.see(r.value);
+    if (e.type === 'text') {
+      if (!e.text && !e.logprobs?.length) continue;
+      sendEvent(res, chunk([{ index: e.index, delta: { content: e.text }, logprobs: wantLogprobs ? { content: (e.logprobs ?? []).map(toContent), refusal: null } : null, finish_reason: null }]));
+    } else if (e.type === 'done') {
+      sendEvent(res, chunk([{ index: e.index, delta: {}, logprobs: null, finish_reason: e.finishReason }]));
+    }
+  }
+  if (ctx.signal.aborted) return;
+  await ctx.settle();
+  if (includeUsage) {
+    const used = await meter.totals();
+    sendEvent(res, { ...head, object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: used.prompt, completion_tokens: used.completion, total_tokens: used.prompt + used.completion } });
+  }
+  sendEvent(res, '[DONE]');
+  res.end();
 }

@@ -25,6 +25,8 @@ export interface GatewayOptions {
   /** The whole body must arrive within this many ms (default 30 s). */
   bodyTimeoutMs?: number;
   maxJsonDepth?: number;
+  /** The request line and headers must arrive within this many ms (default 20 s, or the body timeout + 5 s if less). */
+  headersTimeoutMs?: number;
   images?: Partial<ImageLimits>;
   /** Where unexpected errors are reported (default stderr). */
   log?: (line: string) => void;

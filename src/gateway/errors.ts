@@ -12,6 +12,8 @@ export class ApiError extends Error {
     readonly param: string | null = null,
     readonly code: string | null = null,
     readonly headers: Record<string, string> = {},
+    /** What went wrong in the server's own terms (addresses, socket errors): for its log, never for the client. */
+    readonly detail?: string,
   ) {
     super(message);
   }
@@ -42,8 +44,15 @@ export function toApiError(e: unknown): ApiError {
       case 'context_length_exceeded': return new ApiError(400, e.message, 'invalid_request_error', e.param ?? 'messages', e.code);
       case 'unsupported_capability': return new ApiError(400, e.message, 'invalid_request_error', e.param, e.code);
       case 'invalid_request': return new ApiError(400, e.message, 'invalid_request_error', e.param, null);
-      case 'engine_unavailable': return new ApiError(503, e.message, 'server_error', null, e.code);
-      case 'upstream_error': return new ApiError(e.status >= 400 && e.status < 600 ? e.status : 502, e.message, e.status === 429 ? 'rate_limit_exceeded' : 'upstream_error', e.param, e.code);
+      // Upstream failures name internal addresses and socket errors: the client gets what kind of
+      // failure it was, the server's log gets the detail (the gateway logs `detail` with the request id).
+      case 'engine_unavailable': return new ApiError(503, 'The model server behind this API is unavailable. Retry shortly.', 'server_error', null, e.code, {}, e.message);
+      case 'upstream_timeout': return new ApiError(504, 'The model server behind this API did not answer in time. Retry, or ask for fewer tokens.', 'server_error', null, e.code, {}, e.message);
+      case 'upstream_error': {
+        const status = e.status >= 400 && e.status < 600 ? e.status : 502;
+        if (status === 429) return new ApiError(429, 'The model server behind this API is busy. Retry shortly.', 'rate_limit_exceeded', null, e.code, { 'retry-after': '1' }, e.message);
+        return new ApiError(status, 'The model server behind this API failed while answering. Retry, and report it if it persists.', 'server_error', null, e.code, {}, e.message);
+      }
     }
   }
   return new ApiError(500, 'The server had an error while processing your request; it has been logged. Retry, and report it if it persists.', 'server_error', null, 'internal_error');

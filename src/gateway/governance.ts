@@ -93,7 +93,8 @@ export class GovernanceError extends Error {
     readonly status: number,
     readonly type: string,
     readonly code: string,
-    readonly headers: Partial<RateLimitHeaders> = {},
+    /** x-ratelimit-* and, on a 429 that a retry can cure, retry-after (seconds). */
+    readonly headers: Partial<RateLimitHeaders> & { 'retry-after'?: string } = {},
   ) {
     super(message);
   }

@@ -57,28 +57,34 @@ export type Refusal =
   /** oldestMs: when the oldest admission in the window was made (the cap frees up a window later). */
   | { kind: 'usage_cap'; oldestMs: number };
 
-/** The 429 for a refused admission, with the message saying which limit and when to retry. */
+/**
+ * The 429 for a refused admission, with the message saying which limit and when to retry, and
+ * Retry-After (whole seconds, rounded up) beside the x-ratelimit headers, since that is what
+ * clients' retry logic reads. A request larger than the plan's TPM never fits: no Retry-After.
+ */
 export function refusalError(refusal: Refusal, who: string, plan: Plan, est: number, reqLevel: number, tokLevel: number, now: number): GovernanceError {
-  const headers = limitHeaders(plan, reqLevel, tokLevel);
+  const headers: Partial<RateLimitHeaders> & { 'retry-after'?: string } = limitHeaders(plan, reqLevel, tokLevel);
   const on = `on plan '${plan.name}' for ${who}`;
+  const refuse = (waitMs: number | null, message: (wait: string) => string, type: string, code: string) => {
+    if (waitMs !== null) headers['retry-after'] = String(Math.max(1, Math.ceil(waitMs / 1000)));
+    return new GovernanceError(message(formatDuration(waitMs ?? 0)), 429, type, code, headers);
+  };
   switch (refusal.kind) {
     case 'too_large':
-      return new GovernanceError(
-        `Request too large ${on}: it may use ${est} tokens (prompt + max completion), more than the limit of ${plan.tpm} tokens per minute. Send a shorter prompt or a smaller max_tokens.`,
-        429, 'tokens', 'rate_limit_exceeded', headers);
+      return refuse(null, () => `Request too large ${on}: it may use ${est} tokens (prompt + max completion), more than the limit of ${plan.tpm} tokens per minute. Send a shorter prompt or a smaller max_tokens.`,
+        'tokens', 'rate_limit_exceeded');
     case 'requests':
-      return new GovernanceError(
-        `Rate limit reached for requests ${on}: Limit ${plan.rpm} / min, Remaining 0. Please try again in ${formatDuration((1 - reqLevel) / perMs(plan.rpm))}.`,
-        429, 'requests', 'rate_limit_exceeded', headers);
+      return refuse((1 - reqLevel) / perMs(plan.rpm), (wait) => `Rate limit reached for requests ${on}: Limit ${plan.rpm} / min, Remaining 0. Please try again in ${wait}.`,
+        'requests', 'rate_limit_exceeded');
     case 'tokens':
-      return new GovernanceError(
-        `Rate limit reached for tokens ${on}: Limit ${plan.tpm} / min, Remaining ${Math.max(0, Math.floor(tokLevel))}, Requested ${est}. Please try again in ${formatDuration((est - tokLevel) / perMs(plan.tpm))}.`,
-        429, 'tokens', 'rate_limit_exceeded', headers);
+      return refuse((est - tokLevel) / perMs(plan.tpm),
+        (wait) => `Rate limit reached for tokens ${on}: Limit ${plan.tpm} / min, Remaining ${Math.max(0, Math.floor(tokLevel))}, Requested ${est}. Please try again in ${wait}.`,
+        'tokens', 'rate_limit_exceeded');
     case 'usage_cap': {
       const cap = plan.usageCap!;
-      return new GovernanceError(
-        `Usage cap reached ${on}: at most ${cap.messages} messages per ${cap.windowHours} hours. Please try again in ${formatDuration(refusal.oldestMs + cap.windowHours * 3_600_000 - now)}.`,
-        429, 'requests', 'usage_cap_exceeded', headers);
+      return refuse(refusal.oldestMs + cap.windowHours * 3_600_000 - now,
+        (wait) => `Usage cap reached ${on}: at most ${cap.messages} messages per ${cap.windowHours} hours. Please try again in ${wait}.`,
+        'requests', 'usage_cap_exceeded');
     }
   }
 }

@@ -136,12 +136,16 @@ export function getPlan(set: PlanSet, name: string): Plan {
 
 // ---- the checks routes run after auth (step 2 of the contract) ----
 
+export function planAllows(plan: Plan, requested: string, snapshot?: string): boolean {
+  return plan.models.includes('*') || plan.models.includes(requested) || (snapshot !== undefined && plan.models.includes(snapshot));
+}
+
 /**
  * `model` may be what the client asked for (an alias) or the snapshot it resolves to; a plan
  * listing either allows it, so plans can pin snapshots or follow an alias.
  */
 export function checkModel(plan: Plan, requested: string, snapshot?: string): void {
-  if (plan.models.includes('*') || plan.models.includes(requested) || (snapshot !== undefined && plan.models.includes(snapshot))) return;
+  if (planAllows(plan, requested, snapshot)) return;
   throw new GovernanceError(
     `The model \`${requested}\` does not exist or you do not have access to it (plan '${plan.name}' allows: ${plan.models.join(', ')}).`,
     404, 'invalid_request_error', 'model_not_found',

@@ -5,11 +5,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { chatCompletions } from './chat.ts';
 import { completions } from './completions.ts';
-import { authenticate, type GatewayOptions, type RequestState } from './context.ts';
+import { authenticate, newId, type GatewayOptions, type RequestState } from './context.ts';
 import { ApiError, modelNotFound, toApiError } from './errors.ts';
 import { sendError, sendJson, type BodyLimits } from './http.ts';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './images.ts';
 import { BasicMetrics, type GatewayMetrics } from './metrics.ts';
+import { planAllows } from './plans.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, st: RequestState, path: string) => Promise<void> | void;
 
@@ -51,22 +52,28 @@ export function createGateway(o: GatewayOptions): Gateway {
   };
   route('POST', '/v1/chat/completions', (req, res, st) => chatCompletions(o, body, images, req, res, st));
   route('POST', '/v1/completions', (req, res, st) => completions(o, body, req, res, st));
+  // A key sees only the models its plan may call, as OpenAI lists only what a key can use.
   route('GET', '/v1/models', async (req, res) => {
-    await authenticate(o, req);
-    sendJson(res, 200, { object: 'list', data: o.catalog.entries().map((e) => modelObject(o, e.id)) });
+    const { plan } = await authenticate(o, req);
+    const visible = o.catalog.entries().filter((e) => planAllows(plan, e.id, e.snapshot.id));
+    sendJson(res, 200, { object: 'list', data: visible.map((e) => modelObject(o, e.id)) });
   });
   route('GET', '/v1/models/*', async (req, res, _st, path) => {
-    await authenticate(o, req);
+    const { plan } = await authenticate(o, req);
     let id: string;
     try { id = decodeURIComponent(path.slice('/v1/models/'.length)); } catch { id = path.slice('/v1/models/'.length); }
-    if (!o.catalog.resolve(id)) throw modelNotFound(id);
+    const r = o.catalog.resolve(id);
+    if (!r || !planAllows(plan, id, r.snapshot.id)) throw modelNotFound(id);
     sendJson(res, 200, modelObject(o, id));
   });
   route('GET', '/healthz', (_req, res) => {
     const engines = Object.fromEntries([...o.engines].map(([name, e]) => [name, { kind: e.kind, queue_depth: e.queueDepth() }]));
     sendJson(res, 200, { status: 'ok', models: o.catalog.entries().length, engines });
   });
-  route('GET', '/metrics', (_req, res) => {
+  // Authenticated like the API: series carry model ids a key's plan may not see; Prometheus sends
+  // a key with its `authorization` scrape setting. Without keys, loopback scrapers need none.
+  route('GET', '/metrics', async (req, res) => {
+    await authenticate(o, req);
     const depth: Record<string, number> = {};
     for (const s of o.catalog.config.snapshots) depth[s.id] = o.engines.get(s.engine)?.queueDepth() ?? 0;
     const text = metrics.render(depth);
@@ -82,8 +89,13 @@ export function createGateway(o: GatewayOptions): Gateway {
     const st: RequestState = { id: '', route: table ? (routes.get(path) ? path : '/v1/models/{id}') : 'unknown', started: performance.now(), model: '-', promptTokens: 0, completionTokens: 0 };
     res.on('finish', () => metrics.observe({ route: st.route, model: st.model, status: res.statusCode, latencyMs: performance.now() - st.started, promptTokens: st.promptTokens, completionTokens: st.completionTokens }));
     const fail = (e: unknown) => {
-      const err = toApiError(e);
-      if (err.status >= 500 && !(e instanceof ApiError)) log(`tetra serve: ${req.method} ${path} failed: ${(e as Error)?.stack ?? e}`);
+      let err = toApiError(e);
+      if (err.detail !== undefined || (err.status >= 500 && !(e instanceof ApiError))) {
+        // The client gets a message without internals plus an id to quote; the log gets the detail under that id.
+        const ref = st.id || newId('req');
+        log(`tetra serve: ${ref} ${req.method} ${path} ${err.status}: ${err.detail ?? (e as Error)?.stack ?? e}`);
+        err = new ApiError(err.status, `${err.message} (request ${ref})`, err.type, err.param, err.code, err.headers);
+      }
       try { sendError(res, err); } catch { res.destroy(); }
     };
     if (!table) return fail(new ApiError(404, `Invalid URL (${req.method} ${path}); see GET /v1/models, POST /v1/chat/completions, POST /v1/completions.`, 'invalid_request_error', null, 'unknown_url'));
@@ -96,13 +108,21 @@ export function createGateway(o: GatewayOptions): Gateway {
   }
 
   // Node's own request timeout answers with a bare 408; ours (bodyTimeoutMs) fires first and uses the envelope.
-  const server = createServer({ requestTimeout: body.timeoutMs + 5_000, headersTimeout: Math.min(20_000, body.timeoutMs + 5_000), keepAliveTimeout: 5_000 }, handle);
+  // Headers that trickle in (slowloris) get a 408 from the clientError handler below; Node checks
+  // the deadline every connectionsCheckingInterval, so that is kept well under the deadline.
+  const headersTimeout = o.headersTimeoutMs ?? Math.min(20_000, body.timeoutMs + 5_000);
+  const server = createServer({
+    requestTimeout: body.timeoutMs + 5_000, headersTimeout, keepAliveTimeout: 5_000, connectionsCheckingInterval: Math.max(50, Math.min(5_000, headersTimeout / 2)),
+  }, handle);
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    // Malformed HTTP (bad request line, oversized headers): answer in the envelope when the socket still can.
+    // Malformed HTTP (bad request line, oversized headers) or headers too slow to arrive (slowloris):
+    // answer in the envelope when the socket still can.
     if (!socket.writable || err.code === 'ECONNRESET') { socket.destroy(); return; }
-    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-    const text = JSON.stringify(new ApiError(status, `The HTTP request is malformed (${err.code ?? 'parse error'}).`, 'invalid_request_error').body());
-    socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+    const [status, reason, message] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'The request headers are too large.']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', `The request headers did not arrive within ${server.headersTimeout} ms.`]
+        : [400, 'Bad Request', `The HTTP request is malformed (${err.code ?? 'parse error'}).`];
+    const text = JSON.stringify(new ApiError(status, message, 'invalid_request_error', null, status === 408 ? 'request_timeout' : null).body());
+    socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
   });
   return {
     handle, server, metrics,

@@ -184,9 +184,22 @@ describe('Http1Client', () => {
     const silent = createServer((sock) => { sock.on('error', () => {}); });
     servers.push(silent);
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
-    const c = new Http1Client(new URL(`http://127.0.0.1:${(silent.address() as { port: number }).port}/`), { timeoutMs: 100 });
-    await assert.rejects(body(c), /sent nothing for 100 ms/);
+    const c = new Http1Client(new URL(`http://127.0.0.1:${(silent.address() as { port: number }).port}/`), { firstByteTimeoutMs: 100 });
+    await assert.rejects(body(c), (e: Http1Error) => /no response within 100 ms/.test(e.message) && e.timeout === 'first-byte');
     c.close();
+
+    // A server that answers the head, then goes quiet mid-body: the idle deadline, not the first-byte one.
+    const stalls = createServer((sock) => {
+      sock.on('error', () => {});
+      sock.once('data', () => sock.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n'));
+    });
+    servers.push(stalls);
+    await new Promise<void>((r) => stalls.listen(0, '127.0.0.1', r));
+    const c2 = new Http1Client(new URL(`http://127.0.0.1:${(stalls.address() as { port: number }).port}/`), { firstByteTimeoutMs: 5000, idleTimeoutMs: 100 });
+    const started = Date.now();
+    await assert.rejects(body(c2), (e: Http1Error) => /went quiet for 100 ms/.test(e.message) && e.timeout === 'idle');
+    assert.ok(Date.now() - started < 4000, 'the idle deadline ended it, not the first-byte one');
+    c2.close();
 
     for (const [bytes, why] of [
       ['SSH-2.0-OpenSSH\r\n\r\n', /did not answer HTTP/],
