@@ -60,10 +60,3 @@ export class KeyAuth implements Auth {
     return { key: v.record, plan };
   }
 }
-
-/** The bearer token from an Authorization header value, or null. */
-export function bearerFrom(header: string | undefined | null): string | null {
-  if (!header) return null;
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  return m ? m[1] : null;
-}

@@ -73,7 +73,7 @@ export function chatCompletions(o: GatewayOptions, body: BodyLimits, images: Ima
     const promptTokens = await engine.countChatTokens(messages);
     const maxTokens = checkContext(served.window, promptTokens, p.maxTokens);
     return {
-      served, promptTokens, reserve: promptTokens + maxTokens * p.n,
+      served, promptTokens, reserve: promptTokens + maxTokens * p.n, stream: input.stream,
       respond: (ctx) => respond(ctx, served, input.stream, input.includeUsage, p.n, p.topLogprobs !== null,
         engine.chat({ ...p, maxTokens, messages, client: clientOf(principal, req) }, ctx.signal), promptTokens),
     };

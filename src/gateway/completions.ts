@@ -38,7 +38,7 @@ export function completions(o: GatewayOptions, body: BodyLimits, req: IncomingMe
     const maxTokens = p.maxTokens!;
     const promptTokens = counts.reduce((a, b) => a + b, 0);
     return {
-      served, promptTokens, reserve: promptTokens + maxTokens * p.n * input.prompts.length,
+      served, promptTokens, reserve: promptTokens + maxTokens * p.n * input.prompts.length, stream: input.stream,
       respond: async (ctx) => {
         const { res, meter } = ctx;
         const head = { id: ctx.id, object: 'text_completion', created: Math.floor(Date.now() / 1000), model: served.snapshot.id, system_fingerprint: served.fingerprint };

@@ -8,7 +8,7 @@ import type { Catalog, Snapshot } from './catalog.ts';
 import { ApiError, modelNotFound } from './errors.ts';
 import type { Admission, Auth, Ledger, Limits, Principal } from './governance.ts';
 import { bearer } from './http.ts';
-import { checkModel } from './plans.ts';
+import { checkModel, costUsd } from './plans.ts';
 import type { ImageLimits } from './images.ts';
 import type { GatewayMetrics } from './metrics.ts';
 
@@ -40,6 +40,10 @@ export interface RequestState {
   model: string;
   promptTokens: number;
   completionTokens: number;
+  /** Streamed generations: ms from `started` to the first token written. */
+  firstTokenMs?: number;
+  /** Refused by the plan's limits: which limit (for tetra_rate_limited_total). */
+  limit?: string;
 }
 
 // Ids draw 12 random bytes from a pool refilled 128 ids at a time (one getrandom call instead of one per request).
@@ -74,7 +78,7 @@ export interface Served {
 }
 
 export async function authenticate(o: GatewayOptions, req: IncomingMessage): Promise<Principal> {
-  return o.auth.authenticate(bearer(req), req.socket.remoteAddress ?? '');
+  return o.auth.authenticate(bearer(req.headers.authorization), req.socket.remoteAddress ?? '');
 }
 
 /** The snapshot and engine for a model id the principal's plan may use; 404 otherwise (as OpenAI does for models without access). */
@@ -106,10 +110,6 @@ export function checkContext(window: number, prompt: number, completion: number 
   return completion;
 }
 
-export function costUsd(s: Snapshot, principal: Principal, prompt: number, completion: number): number {
-  return ((prompt * s.prices.prompt + completion * s.prices.completion) / 1000) * principal.plan.priceMultiplier;
-}
-
 /** Settles the admission and writes the ledger row; failures here are logged, never sent to a client that already has its answer. */
 export async function account(o: GatewayOptions, st: RequestState, served: Served, admission: Admission, status: number): Promise<void> {
   const total = st.promptTokens + st.completionTokens;
@@ -118,7 +118,7 @@ export async function account(o: GatewayOptions, st: RequestState, served: Serve
     const row = {
       requestId: st.id, keyId: served.principal.key?.id ?? null, plan: served.principal.plan.name, model: served.snapshot.id,
       endpoint: st.route, promptTokens: st.promptTokens, completionTokens: st.completionTokens,
-      cost: costUsd(served.snapshot, served.principal, st.promptTokens, st.completionTokens),
+      cost: costUsd(served.principal.plan, served.snapshot.prices, st.promptTokens, st.completionTokens),
       latencyMs: performance.now() - st.started, status, createdAt: new Date().toISOString(),
     };
     if (o.ledger.recordSoon) await o.ledger.recordSoon(row);

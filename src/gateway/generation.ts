@@ -14,6 +14,8 @@ import { parseJson, readBody, type BodyLimits } from './http.ts';
 /** What a route has made of a request once it is ready to generate. */
 export interface PreparedGeneration {
   served: Served;
+  /** Streamed: the time to the first token is measured. */
+  stream: boolean;
   /** Prompt tokens as the engine counts them (billed if the engine never reports usage). */
   promptTokens: number;
   /** Tokens to hold against the plan's TPM: the prompt plus the most every choice may generate. */
@@ -47,14 +49,18 @@ export class UsageMeter {
   private openPrompt = 0;
   private open: string[] | null = null;
 
-  constructor(private readonly engine: ChatEngine) {}
+  constructor(private readonly engine: ChatEngine, private onFirstText?: () => void) {}
 
   /** An engine call starts; its prompt has this many tokens by the engine's own count. */
   begin(promptTokens: number): void { this.openPrompt = promptTokens; this.open = []; }
 
   /** Feeds every engine event through; returns it for chaining. Echoed prompt text is not output. */
   see(e: EngineEvent): EngineEvent {
-    if (e.type === 'text') { if (!e.echo && e.text && this.open) this.open[e.index] = (this.open[e.index] ?? '') + e.text; }
+    if (e.type === 'text') {
+      if (e.echo || !e.text) return e;
+      if (this.onFirstText) { this.onFirstText(); this.onFirstText = undefined; }
+      if (this.open) this.open[e.index] = (this.open[e.index] ?? '') + e.text;
+    }
     else if (e.type === 'usage') { this.prompt += e.promptTokens; this.completion += e.completionTokens; this.open = null; }
     return e;
   }
@@ -83,7 +89,7 @@ export async function serveGeneration(
   st.promptTokens = g.promptTokens;
   const admission = await o.limits.admit(principal, g.reserve);
   st.id = newId(idPrefix);
-  const meter = new UsageMeter(g.served.engine);
+  const meter = new UsageMeter(g.served.engine, g.stream ? () => { st.firstTokenMs = performance.now() - st.started; } : undefined);
   let settled = false;
   const record = async (status: number) => {
     settled = true;

@@ -96,8 +96,8 @@ export function sendEvent(res: ServerResponse, data: unknown): void {
   if (!res.writableEnded) res.write(`data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`);
 }
 
-export function bearer(req: IncomingMessage): string | null {
-  const h = req.headers.authorization;
+/** The key in an Authorization header: the token after "Bearer", or (a client that sent the bare key) the whole value. */
+export function bearer(h: string | undefined): string | null {
   if (!h) return null;
   const m = /^Bearer\s+(.+)$/i.exec(h);
   return m ? m[1].trim() : h.trim();

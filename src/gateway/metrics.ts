@@ -1,8 +1,10 @@
-// What the gateway counts for GET /metrics, behind a small interface so the governance side can
-// replace the registry (GatewayOptions.metrics) without touching the routes. Labels only ever
-// carry catalog ids, routes and status codes, never client-supplied strings, so a hostile
-// client cannot blow up the number of series.
+// What the gateway counts for GET /metrics, on prom-client (the Node ecosystem's Prometheus
+// client: exposition format, and the process and GC series operators expect). Labels only ever
+// carry catalog ids, routes, status codes and limit names, never client-supplied strings, so a
+// hostile client cannot blow up the number of series.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** What the server knows about a request once its response has finished. */
 export interface RequestObservation {
   route: string;
   /** Snapshot id that served it, or '-' when none was resolved (auth or validation failure). */
@@ -11,51 +13,44 @@ export interface RequestObservation {
   latencyMs: number;
   promptTokens: number;
   completionTokens: number;
+  /** Streamed responses: time from request received to the first token written. */
+  firstTokenMs?: number;
+  /** A 429 from the plan's limits: which one ('requests', 'tokens', 'usage_cap'). */
+  limit?: string;
 }
 
-export interface GatewayMetrics {
-  observe(o: RequestObservation): void;
-  /** Prometheus text exposition; queueDepth is per snapshot id, sampled at scrape time. */
-  render(queueDepth: Record<string, number>): string;
-}
+/** Seconds; from sub-millisecond gateway work up to multi-minute CPU generations. */
+export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 
-const BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly contentType = this.registry.contentType;
+  private readonly requests = new Counter({ name: 'tetra_requests_total', help: 'Requests answered, by model, endpoint and HTTP status.', labelNames: ['model', 'endpoint', 'status'], registers: [this.registry] });
+  private readonly tokens = new Counter({ name: 'tetra_tokens_total', help: 'Tokens served in successful responses, by model and kind (prompt or completion).', labelNames: ['model', 'kind'], registers: [this.registry] });
+  private readonly latency = new Histogram({ name: 'tetra_request_duration_seconds', help: 'Time from request received to response finished, by model.', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  private readonly firstToken = new Histogram({ name: 'tetra_time_to_first_token_seconds', help: 'Time from request received to the first streamed token, by model.', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  private readonly queueDepth = new Gauge({ name: 'tetra_queue_depth', help: 'Requests waiting for an engine, by model (sampled at scrape time).', labelNames: ['model'], registers: [this.registry] });
+  private readonly rateLimited = new Counter({ name: 'tetra_rate_limited_total', help: 'Requests refused with 429 by the plan\'s limits, by limit (requests, tokens, usage_cap).', labelNames: ['limit'], registers: [this.registry] });
 
-export class BasicMetrics implements GatewayMetrics {
-  private requests = new Map<string, number>();
-  private tokens = new Map<string, number>();
-  private latency = new Map<string, { buckets: number[]; sum: number; count: number }>();
-
-  observe(o: RequestObservation): void {
-    const rk = `route="${o.route}",model="${o.model}",status="${o.status}"`;
-    this.requests.set(rk, (this.requests.get(rk) ?? 0) + 1);
-    const served = o.status < 400;
-    if (served && o.promptTokens) this.add(this.tokens, `model="${o.model}",kind="prompt"`, o.promptTokens);
-    if (served && o.completionTokens) this.add(this.tokens, `model="${o.model}",kind="completion"`, o.completionTokens);
-    const lk = `route="${o.route}",model="${o.model}"`;
-    let h = this.latency.get(lk);
-    if (!h) this.latency.set(lk, (h = { buckets: BUCKETS_S.map(() => 0), sum: 0, count: 0 }));
-    const s = o.latencyMs / 1000;
-    BUCKETS_S.forEach((b, i) => { if (s <= b) h!.buckets[i]++; });
-    h.sum += s;
-    h.count++;
+  /** processMetrics: also export prom-client's process and Node.js series (CPU, memory, GC, event-loop lag). */
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
-  private add(m: Map<string, number>, k: string, v: number) { m.set(k, (m.get(k) ?? 0) + v); }
-
-  render(queueDepth: Record<string, number>): string {
-    const out: string[] = [];
-    out.push('# HELP tetra_requests_total API requests by route, model and HTTP status.', '# TYPE tetra_requests_total counter');
-    for (const [k, v] of this.requests) out.push(`tetra_requests_total{${k}} ${v}`);
-    out.push('# HELP tetra_tokens_total Prompt and completion tokens served.', '# TYPE tetra_tokens_total counter');
-    for (const [k, v] of this.tokens) out.push(`tetra_tokens_total{${k}} ${v}`);
-    out.push('# HELP tetra_request_duration_seconds Time from request to last byte.', '# TYPE tetra_request_duration_seconds histogram');
-    for (const [k, h] of this.latency) {
-      BUCKETS_S.forEach((b, i) => out.push(`tetra_request_duration_seconds_bucket{${k},le="${b}"} ${h.buckets[i]}`));
-      out.push(`tetra_request_duration_seconds_bucket{${k},le="+Inf"} ${h.count}`, `tetra_request_duration_seconds_sum{${k}} ${h.sum}`, `tetra_request_duration_seconds_count{${k}} ${h.count}`);
+  observe(o: RequestObservation): void {
+    this.requests.inc({ model: o.model, endpoint: o.route, status: o.status });
+    if (o.status < 400) {
+      if (o.promptTokens) this.tokens.inc({ model: o.model, kind: 'prompt' }, o.promptTokens);
+      if (o.completionTokens) this.tokens.inc({ model: o.model, kind: 'completion' }, o.completionTokens);
     }
-    out.push('# HELP tetra_queue_depth Requests waiting for an engine.', '# TYPE tetra_queue_depth gauge');
-    for (const [m, d] of Object.entries(queueDepth)) out.push(`tetra_queue_depth{model="${m}"} ${d}`);
-    return out.join('\n') + '\n';
+    this.latency.observe({ model: o.model }, o.latencyMs / 1000);
+    if (o.firstTokenMs !== undefined) this.firstToken.observe({ model: o.model }, o.firstTokenMs / 1000);
+    if (o.limit !== undefined) this.rateLimited.inc({ limit: o.limit });
+  }
+
+  /** The exposition text; queueDepth (per snapshot id) is sampled by the caller at scrape time. */
+  render(queueDepth: Record<string, number> = {}): Promise<string> {
+    for (const [model, d] of Object.entries(queueDepth)) this.queueDepth.set({ model }, d);
+    return this.registry.metrics();
   }
 }

@@ -160,8 +160,8 @@ export function checkImageInput(plan: Plan, hasImage: boolean): void {
   );
 }
 
-/** List price (USD per 1k tokens) times the plan's multiplier, rounded to a micro-dollar fraction. */
-export function priceRequest(plan: Plan, price: { prompt: number; completion: number }, promptTokens: number, completionTokens: number): number {
+/** List price (USD per 1k tokens) times the plan's multiplier, rounded to a nano-dollar (no float dust in the ledger). */
+export function costUsd(plan: Plan, price: { prompt: number; completion: number }, promptTokens: number, completionTokens: number): number {
   const usd = ((promptTokens * price.prompt + completionTokens * price.completion) / 1000) * plan.priceMultiplier;
   return Math.round(usd * 1e9) / 1e9;
 }

@@ -9,7 +9,8 @@ import { authenticate, newId, type GatewayOptions, type RequestState } from './c
 import { ApiError, modelNotFound, toApiError } from './errors.ts';
 import { sendError, sendJson, type BodyLimits } from './http.ts';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './images.ts';
-import { BasicMetrics, type GatewayMetrics } from './metrics.ts';
+import { GovernanceError } from './governance.ts';
+import { GatewayMetrics } from './metrics.ts';
 import { planAllows } from './plans.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, st: RequestState, path: string) => Promise<void> | void;
@@ -40,7 +41,7 @@ function modelObject(o: GatewayOptions, id: string) {
 }
 
 export function createGateway(o: GatewayOptions): Gateway {
-  const metrics = o.metrics ?? new BasicMetrics();
+  const metrics = o.metrics ?? new GatewayMetrics();
   const body: BodyLimits = { maxBytes: o.maxBodyBytes ?? 32 << 20, timeoutMs: o.bodyTimeoutMs ?? 30_000, maxDepth: o.maxJsonDepth ?? 64 };
   const images: ImageLimits = { ...DEFAULT_IMAGE_LIMITS, ...o.images };
   const log = o.log ?? ((l: string) => console.error(l));
@@ -76,8 +77,8 @@ export function createGateway(o: GatewayOptions): Gateway {
     await authenticate(o, req);
     const depth: Record<string, number> = {};
     for (const s of o.catalog.config.snapshots) depth[s.id] = o.engines.get(s.engine)?.queueDepth() ?? 0;
-    const text = metrics.render(depth);
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4', 'content-length': Buffer.byteLength(text) });
+    const text = await metrics.render(depth);
+    res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text) });
     res.end(text);
   });
 
@@ -87,9 +88,13 @@ export function createGateway(o: GatewayOptions): Gateway {
     const path = q < 0 ? url : url.slice(0, q);
     const table = routes.get(path) ?? (path.startsWith('/v1/models/') && path.length > 11 ? routes.get('/v1/models/*') : undefined);
     const st: RequestState = { id: '', route: table ? (routes.get(path) ? path : '/v1/models/{id}') : 'unknown', started: performance.now(), model: '-', promptTokens: 0, completionTokens: 0 };
-    res.on('finish', () => metrics.observe({ route: st.route, model: st.model, status: res.statusCode, latencyMs: performance.now() - st.started, promptTokens: st.promptTokens, completionTokens: st.completionTokens }));
+    res.on('finish', () => metrics.observe({
+      route: st.route, model: st.model, status: res.statusCode, latencyMs: performance.now() - st.started,
+      promptTokens: st.promptTokens, completionTokens: st.completionTokens, firstTokenMs: st.firstTokenMs, limit: st.limit,
+    }));
     const fail = (e: unknown) => {
       let err = toApiError(e);
+      if (e instanceof GovernanceError && e.status === 429) st.limit = e.code === 'usage_cap_exceeded' ? 'usage_cap' : e.type;
       if (err.detail !== undefined || (err.status >= 500 && !(e instanceof ApiError))) {
         // The client gets a message without internals plus an id to quote; the log gets the detail under that id.
         const ref = st.id || newId('req');

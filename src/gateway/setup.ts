@@ -7,7 +7,7 @@ import { KeyStore } from './keys.ts';
 import { JournaledLedger, SqliteLedger } from './ledger.ts';
 import { createLimits, type ManagedLimits } from './limits.ts';
 import { loadPlans, type PlanSet } from './plans.ts';
-import { GatewayMetrics } from './prometheus.ts';
+import { GatewayMetrics } from './metrics.ts';
 
 export interface Governance {
   auth: KeyAuth;
@@ -33,7 +33,7 @@ export async function openGovernance(opts: { db?: string; plans?: string; env?: 
   const limits = await createLimits(env);
   const auth = new KeyAuth(keys, plans);
   return {
-    auth, keys, plans, limits, ledger, metrics: new GatewayMetrics(), dbPath,
+    auth, keys, plans, limits, ledger, metrics: new GatewayMetrics({ processMetrics: true }), dbPath,
     notices: () => [
       auth.mode() === 'keys' ? `API keys required (keys and usage ledger in ${dbPath})` : `${openModeNotice}; usage ledger in ${dbPath}`,
       `plans from ${plans.source}: ${[...plans.plans.values()].map((p) => `${p.name} (${p.rpm} RPM, ${p.tpm} TPM)`).join(', ')}`,

@@ -24,7 +24,7 @@ function assertEnvelope(r: { status: number; json: any }, status: number, code: 
 
 describe('HTTP API', () => {
   let s: Served;
-  before(async () => { s = await serve({ extra: { maxBodyBytes: 1 << 20, bodyTimeoutMs: 300 } }); });
+  before(async () => { s = await serve({ plans: {}, extra: { maxBodyBytes: 1 << 20, bodyTimeoutMs: 300 } }); });
   after(() => s.close());
 
   it('answers a chat completion in the OpenAI shape, naming the snapshot behind the alias', async () => {
@@ -41,8 +41,9 @@ describe('HTTP API', () => {
     assert.equal(j.usage.total_tokens, j.usage.prompt_tokens + 4);
     assert.equal(r.headers.get('x-ratelimit-limit-requests'), '200');
     assert.equal(r.headers.get('x-ratelimit-limit-tokens'), '40000');
-    assert.equal(s.ledger.rows.at(-1)!.model, SNAPSHOT);
-    assert.ok(Math.abs(s.ledger.rows.at(-1)!.cost - (j.usage.prompt_tokens * 0.03 + 4 * 0.06) / 1000) < 1e-12);
+    const [row] = s.ledger.find(j.id);
+    assert.equal(row.model, SNAPSHOT);
+    assert.ok(Math.abs(row.cost - (j.usage.prompt_tokens * 0.03 + 4 * 0.06) / 1000) < 1e-12);
   });
 
   it('treats developer messages as system messages', async () => {
@@ -223,7 +224,7 @@ describe('HTTP API', () => {
     const h: any = await (await fetch(s.url + '/healthz')).json();
     assert.equal(h.status, 'ok');
     const m = await (await fetch(s.url + '/metrics')).text();
-    assert.match(m, /tetra_requests_total\{route="\/v1\/chat\/completions",model="tetra-2026-11-28",status="200"\} \d+/);
+    assert.match(m, /tetra_requests_total\{model="tetra-2026-11-28",endpoint="\/v1\/chat\/completions",status="200"\} \d+/);
     assert.match(m, /tetra_tokens_total\{model="tetra-2026-11-28",kind="completion"\} \d+/);
     assert.match(m, /tetra_queue_depth\{model="tetra-2026-11-28"\} 0/);
     const u = await fetch(s.url + '/v2/nothing');
@@ -248,13 +249,13 @@ describe('HTTP API', () => {
 
 describe('HTTP API with keys', () => {
   let s: Served;
-  before(async () => { s = await serve({ keys: { 'sk-test-123456789': { plan: 'default' } } }); });
+  before(async () => { s = await serve({ keys: { test: 'default' } }); });
   after(() => s.close());
   it('answers 401 invalid_api_key without a key or with a wrong one, and serves a right one', async () => {
     assertEnvelope(await post(s.url, '/v1/chat/completions', chat()), 401, 'invalid_api_key');
     const wrong = await post(s.url, '/v1/chat/completions', chat(), { authorization: 'Bearer sk-wrong-000000000' });
     assertEnvelope(wrong, 401, 'invalid_api_key');
     assert.match(wrong.json.error.message, /Incorrect API key provided: sk-\*\*\*0000\./);
-    assert.equal((await post(s.url, '/v1/chat/completions', chat(), { authorization: 'Bearer sk-test-123456789' })).status, 200);
+    assert.equal((await post(s.url, '/v1/chat/completions', chat(), { authorization: `Bearer ${s.secrets.test}` })).status, 200);
   });
 });

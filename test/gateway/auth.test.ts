@@ -3,7 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { KeyAuth, bearerFrom, isLoopback } from '../../src/gateway/auth.ts';
+import { KeyAuth, isLoopback } from '../../src/gateway/auth.ts';
+import { bearer } from '../../src/gateway/http.ts';
 import { GovernanceError } from '../../src/gateway/governance.ts';
 import { KeyStore } from '../../src/gateway/keys.ts';
 import { parsePlans } from '../../src/gateway/plans.ts';
@@ -78,9 +79,10 @@ describe('auth', () => {
   });
 
   it('reads the bearer token from an Authorization header', () => {
-    assert.equal(bearerFrom('Bearer sk-tetra-abc'), 'sk-tetra-abc');
-    assert.equal(bearerFrom('bearer   sk-x  '), 'sk-x');
-    assert.equal(bearerFrom('Basic dXNlcg=='), null);
-    assert.equal(bearerFrom(undefined), null);
+    assert.equal(bearer('Bearer sk-tetra-abc'), 'sk-tetra-abc');
+    assert.equal(bearer('bearer   sk-x  '), 'sk-x');
+    assert.equal(bearer('sk-bare-key'), 'sk-bare-key', 'a client that sent the key without the scheme');
+    assert.equal(bearer(undefined), null);
+    assert.equal(bearer(''), null);
   });
 });

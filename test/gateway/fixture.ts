@@ -7,9 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { BuiltinEngine, openBuiltinEngine } from '../../src/engine/index.ts';
-import { Catalog, createGateway, MemoryLedger, parseCatalog, reportOnlyLimits, staticKeyAuth, loopbackAuth, type Gateway, type GatewayOptions } from '../../src/gateway/index.ts';
+import { Catalog, createGateway, parseCatalog, type Gateway, type GatewayOptions } from '../../src/gateway/index.ts';
+import type { SqliteLedger } from '../../src/gateway/ledger.ts';
 import { configFromDepth, GPT } from '../../src/model/index.ts';
 import { saveCheckpoint } from '../../src/train/index.ts';
+import { testGovernance } from './fixtures/governance.ts';
 
 export const SNAPSHOT = 'tetra-2026-11-28';
 export const SNAPSHOT_LONG = 'tetra-long-2026-11-28';
@@ -34,19 +36,27 @@ export function catalogFor(dir: string, shortWindow = 128) {
   }, 'test catalog');
 }
 
-export interface Served { url: string; gateway: Gateway; engine: BuiltinEngine; ledger: MemoryLedger; close(): Promise<void> }
+export interface Served {
+  url: string; gateway: Gateway; engine: BuiltinEngine; ledger: SqliteLedger;
+  /** Key name -> secret, for the keys asked for. */
+  secrets: Record<string, string>;
+  close(): Promise<void>;
+}
 
-/** Starts a gateway on a free loopback port. keys: secret -> plan name; none = loopback auth. */
-export async function serve(opts: { dir?: string; keys?: Record<string, { plan?: string }>; extra?: Partial<GatewayOptions> } = {}): Promise<Served> {
+/**
+ * Starts a gateway on a free loopback port with production governance in memory (fixtures/governance.ts).
+ * keys: name -> plan name (none = loopback mode); plans: a plans document (default: limits no test meets).
+ */
+export async function serve(opts: { dir?: string; keys?: Record<string, string>; plans?: unknown; extra?: Partial<GatewayOptions> } = {}): Promise<Served> {
   const dir = opts.dir ?? tinyCheckpoint();
   const engine = await openBuiltinEngine(dir);
-  const ledger = new MemoryLedger();
+  const gov = testGovernance({ keys: opts.keys, plans: opts.plans });
   const gateway = createGateway({
     catalog: new Catalog(catalogFor(dir)), engines: new Map([['tiny', engine]]),
-    auth: opts.keys ? staticKeyAuth(opts.keys) : loopbackAuth(), limits: reportOnlyLimits, ledger, log: () => {}, ...opts.extra,
+    auth: gov.auth, limits: gov.limits, ledger: gov.ledger, log: () => {}, ...opts.extra,
   });
   const url = await gateway.listen(0, '127.0.0.1');
-  return { url, gateway, engine, ledger, close: () => gateway.close() };
+  return { url, gateway, engine, ledger: gov.ledger, secrets: gov.secrets, close: () => gateway.close() };
 }
 
 export async function post(url: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers; text: string }> {

@@ -3,48 +3,38 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { MemoryLimits } from '../../src/gateway/limits.ts';
-import { DEFAULT_PLAN } from '../../src/gateway/plans.ts';
-import { staticKeyAuth } from '../../src/gateway/index.ts';
 import { post, serve, SNAPSHOT, SNAPSHOT_LONG, tinyCheckpoint, type Served } from './fixture.ts';
 
-const narrow = { ...DEFAULT_PLAN, name: 'narrow', models: ['tetra'], rpm: 1 };
+const plans = { plans: { default: { rpm: 1000 }, narrow: { models: ['tetra'], rpm: 1 } } };
 
 describe('HTTP API against hostile clients', () => {
   let s: Served;
   before(async () => {
-    s = await serve({
-      dir: tinyCheckpoint(),
-      extra: {
-        auth: staticKeyAuth({ 'sk-wide': {}, 'sk-narrow': { plan: 'narrow', id: 'key_narrow' } }, { narrow }),
-        limits: new MemoryLimits(),
-        headersTimeoutMs: 300,
-      },
-    });
+    s = await serve({ dir: tinyCheckpoint(), keys: { wide: 'default', narrow: 'narrow' }, plans, extra: { headersTimeoutMs: 300 } });
   });
   after(async () => { await s.close(); await s.engine.close(); });
 
   const get = (path: string, key: string) => fetch(s.url + path, { headers: { authorization: `Bearer ${key}` } });
 
   it('lists and describes only the models the caller\'s plan may use', async () => {
-    const wide = await (await get('/v1/models', 'sk-wide')).json() as { data: { id: string }[] };
+    const wide = await (await get('/v1/models', s.secrets.wide)).json() as { data: { id: string }[] };
     assert.deepEqual(wide.data.map((m) => m.id).sort(), [SNAPSHOT, SNAPSHOT_LONG, 'tetra', 'tetra-long'].sort());
-    const narrowList = await (await get('/v1/models', 'sk-narrow')).json() as { data: { id: string }[] };
+    const narrowList = await (await get('/v1/models', s.secrets.narrow)).json() as { data: { id: string }[] };
     assert.deepEqual(narrowList.data.map((m) => m.id), ['tetra']);
-    assert.equal((await get('/v1/models/tetra', 'sk-narrow')).status, 200);
+    assert.equal((await get('/v1/models/tetra', s.secrets.narrow)).status, 200);
     for (const other of ['tetra-long', SNAPSHOT_LONG, SNAPSHOT]) {
-      const r = await get(`/v1/models/${other}`, 'sk-narrow');
+      const r = await get(`/v1/models/${other}`, s.secrets.narrow);
       assert.equal(r.status, 404, other);
       assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'model_not_found');
     }
-    assert.equal((await get(`/v1/models/${SNAPSHOT_LONG}`, 'sk-wide')).status, 200);
+    assert.equal((await get(`/v1/models/${SNAPSHOT_LONG}`, s.secrets.wide)).status, 200);
   });
 
   it('serves /metrics only to a caller with a key once keys are configured', async () => {
     const bare = await fetch(s.url + '/metrics');
     assert.equal(bare.status, 401);
     assert.equal(((await bare.json()) as { error: { code: string } }).error.code, 'invalid_api_key');
-    const keyed = await get('/metrics', 'sk-narrow');
+    const keyed = await get('/metrics', s.secrets.narrow);
     assert.equal(keyed.status, 200);
     assert.match(await keyed.text(), /tetra_requests_total/);
   });
@@ -67,7 +57,7 @@ describe('HTTP API against hostile clients', () => {
   it('refuses other methods on the generation routes with 405 and Allow: POST', async () => {
     for (const method of ['GET', 'PUT', 'DELETE', 'HEAD']) {
       for (const path of ['/v1/chat/completions', '/v1/completions?x=1']) {
-        const r = await fetch(s.url + path, { method, headers: { authorization: 'Bearer sk-wide' } });
+        const r = await fetch(s.url + path, { method, headers: { authorization: `Bearer ${s.secrets.wide}` } });
         assert.equal(r.status, 405, `${method} ${path}`);
         assert.equal(r.headers.get('allow'), 'POST');
         if (method !== 'HEAD') assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'method_not_allowed');
@@ -77,10 +67,10 @@ describe('HTTP API against hostile clients', () => {
 
   it('a 429 carries Retry-After in whole seconds besides the x-ratelimit headers', async () => {
     const body = { model: 'tetra', max_tokens: 1, messages: [{ role: 'user', content: 'hi' }] };
-    const first = await post(s.url, '/v1/chat/completions', body, { authorization: 'Bearer sk-narrow' });
+    const first = await post(s.url, '/v1/chat/completions', body, { authorization: `Bearer ${s.secrets.narrow}` });
     assert.equal(first.status, 200, first.text);
     assert.equal(first.headers.get('retry-after'), null);
-    const second = await post(s.url, '/v1/chat/completions', body, { authorization: 'Bearer sk-narrow' });
+    const second = await post(s.url, '/v1/chat/completions', body, { authorization: `Bearer ${s.secrets.narrow}` });
     assert.equal(second.status, 429);
     const after = Number(second.headers.get('retry-after'));
     assert.ok(Number.isInteger(after) && after >= 1 && after <= 60, `retry-after ${second.headers.get('retry-after')}`);

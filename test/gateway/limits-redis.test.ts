@@ -9,7 +9,7 @@ import { GovernanceError, type Plan, type Principal } from '../../src/gateway/go
 import { createLimits, MemoryLimits } from '../../src/gateway/limits.ts';
 import { RedisLimits } from '../../src/gateway/limits-redis.ts';
 import { DEFAULT_PLAN } from '../../src/gateway/plans.ts';
-import { fixtureServerPath, post, startServer, stop } from './fixtures/processes.ts';
+import { chatBody, fixtureServerPath, post, startServer, stop } from './fixtures/processes.ts';
 import { redisSkipReason, startRedis, type RedisServer } from './fixtures/redis.ts';
 
 const skip = redisSkipReason();
@@ -55,10 +55,9 @@ describe('Redis limits', { skip }, () => {
       const t0 = performance.now();
       // One request to each instance first, so both are shown to admit (in the burst alone, one
       // instance may take all 20 before the other's requests arrive), then the other 198 at once.
-      const first = [await post(servers[0].port, '/v1/chat/completions', {}, { 'x-request-id': 'a0' }),
-        await post(servers[1].port, '/v1/chat/completions', {}, { 'x-request-id': 'a1' })];
+      const first = [await post(servers[0].port, '/v1/chat/completions', chatBody()), await post(servers[1].port, '/v1/chat/completions', chatBody())];
       assert.deepEqual(first.map((r) => r.status), [200, 200], 'both instances admit');
-      const replies = await Promise.all(Array.from({ length: 198 }, (_, i) => post(servers[i % 2].port, '/v1/chat/completions', {}, { 'x-request-id': `r${i}` })));
+      const replies = await Promise.all(Array.from({ length: 198 }, (_, i) => post(servers[i % 2].port, '/v1/chat/completions', chatBody())));
       const elapsed = performance.now() - t0;
       const ok = replies.filter((r) => r.status === 200).length;
       assert.ok(elapsed < 3000 || ok === 18, `burst took ${elapsed.toFixed(0)} ms`);

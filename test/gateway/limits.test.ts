@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { GovernanceError, type Plan, type Principal } from '../../src/gateway/governance.ts';
 import { formatDuration, MemoryLimits } from '../../src/gateway/limits.ts';
 import { DEFAULT_PLAN } from '../../src/gateway/plans.ts';
-import { fixtureServerPath, post, startServer, stop } from './fixtures/processes.ts';
+import { chatBody, fixtureServerPath, post, startServer, stop } from './fixtures/processes.ts';
 
 const plan = (p: Partial<Plan> = {}): Plan => ({ ...DEFAULT_PLAN, models: ['*'], ...p });
 const who = (p: Plan, id = 'key_test'): Principal => ({ key: { id, prefix: 'sk-tetra-test', plan: p.name, createdAt: '' }, plan: p });
@@ -137,7 +137,7 @@ describe('in-process limits', () => {
       TETRA_FROZEN_CLOCK: '1',
     });
     try {
-      const replies = await Promise.all(Array.from({ length: 300 }, (_, i) => post(srv.port, '/v1/chat/completions', {}, { 'x-request-id': `r${i}` })));
+      const replies = await Promise.all(Array.from({ length: 300 }, (_, i) => post(srv.port, '/v1/chat/completions', chatBody())));
       const by = new Map<number, number>();
       for (const r of replies) by.set(r.status, (by.get(r.status) ?? 0) + 1);
       assert.deepEqual(Object.fromEntries(by), { 200: 50, 429: 250 });

@@ -11,8 +11,8 @@ const NO_SPECIALS = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [Stri
 describe('openai client against tetra serve', () => {
   let s: Served, client: OpenAI;
   before(async () => {
-    s = await serve({ keys: { 'sk-tetra-test-0001': {} } });
-    client = new OpenAI({ apiKey: 'sk-tetra-test-0001', baseURL: `${s.url}/v1`, maxRetries: 0 });
+    s = await serve({ keys: { client: 'default' } });
+    client = new OpenAI({ apiKey: s.secrets.client, baseURL: `${s.url}/v1`, maxRetries: 0 });
   });
   after(() => s.close());
 

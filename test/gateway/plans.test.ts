@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GovernanceError } from '../../src/gateway/governance.ts';
-import { checkImageInput, checkModel, DEFAULT_PLAN, getPlan, loadPlans, parsePlans, PlanConfigError, priceRequest } from '../../src/gateway/plans.ts';
+import { checkImageInput, checkModel, DEFAULT_PLAN, getPlan, loadPlans, parsePlans, PlanConfigError, costUsd } from '../../src/gateway/plans.ts';
 
 describe('plans', () => {
   it('default to GPT-4 launch limits: 200 RPM, 40,000 TPM, all models, list prices', () => {
@@ -76,9 +76,9 @@ describe('plans', () => {
 
   it('price at list price times the plan multiplier ($0.03/$0.06 per 1k for gpt-4 8k)', () => {
     const gpt4 = { prompt: 0.03, completion: 0.06 };
-    assert.equal(priceRequest(DEFAULT_PLAN, gpt4, 1000, 500), 0.06);
+    assert.equal(costUsd(DEFAULT_PLAN, gpt4, 1000, 500), 0.06);
     const research = getPlan(parsePlans({ plans: { r: { priceMultiplier: 0.5 } } }), 'r');
-    assert.equal(priceRequest(research, gpt4, 1000, 500), 0.03);
-    assert.equal(priceRequest(DEFAULT_PLAN, gpt4, 1, 0), 0.00003);
+    assert.equal(costUsd(research, gpt4, 1000, 500), 0.03);
+    assert.equal(costUsd(DEFAULT_PLAN, gpt4, 1, 0), 0.00003);
   });
 });

@@ -7,8 +7,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { UpstreamEngine } from '../../src/engine/index.ts';
-import { Catalog, createGateway, loopbackAuth, MemoryLedger, parseCatalog, reportOnlyLimits, type Gateway } from '../../src/gateway/index.ts';
+import { Catalog, createGateway, parseCatalog, type Gateway } from '../../src/gateway/index.ts';
 import { post, sseEvents } from './fixture.ts';
+import { requestIdIn, testGovernance } from './fixtures/governance.ts';
 
 const PIECE = 'abcd'; // 4 bytes: one token by the upstream engine's estimate for unknown models
 const DELIVERED = 7;
@@ -39,7 +40,8 @@ function hostileUpstream(): Server {
 
 describe('gateway in front of a failing upstream', () => {
   let upstream: Server, gateway: Gateway, url: string, base: string;
-  const ledger = new MemoryLedger();
+  const gov = testGovernance();
+  const ledger = gov.ledger;
   const logs: string[] = [];
   const engines: UpstreamEngine[] = [];
 
@@ -61,7 +63,7 @@ describe('gateway in front of a failing upstream', () => {
       engines: Object.fromEntries([...engineMap.keys()].map((k) => [k, { kind: 'upstream', url: 'http://unused/v1' }])),
       models: [...engineMap.keys()].map((k) => ({ id: k, engine: k, prices: { prompt: 1, completion: 2 } })),
     }, 'test');
-    gateway = createGateway({ catalog: new Catalog(catalog), engines: engineMap, auth: loopbackAuth(), limits: reportOnlyLimits, ledger, log: (l) => logs.push(l) });
+    gateway = createGateway({ catalog: new Catalog(catalog), engines: engineMap, auth: gov.auth, limits: gov.limits, ledger, log: (l) => logs.push(l) });
     url = await gateway.listen(0, '127.0.0.1');
   });
 
@@ -73,7 +75,12 @@ describe('gateway in front of a failing upstream', () => {
   });
 
   const ask = (model: string, stream: boolean) => post(url, '/v1/chat/completions', { model, stream, messages: [{ role: 'user', content: 'hi' }] });
-  const lastRow = () => ledger.rows[ledger.rows.length - 1];
+  /** The ledger row of the request an error message names. */
+  const rowOf = (error: { message: string }) => {
+    const rows = ledger.find(requestIdIn(error.message));
+    assert.equal(rows.length, 1);
+    return rows[0];
+  };
   const noInternals = (text: string) => {
     for (const leak of ['127.0.0.1', '10.0.0.5', base, 'ECONNREFUSED', '/hang/', '/stall/', '/die/', '/busy/']) assert.ok(!text.includes(leak), `client saw "${leak}" in ${text}`);
   };
@@ -86,7 +93,8 @@ describe('gateway in front of a failing upstream', () => {
       assert.equal(r.json.error.code, 'upstream_timeout');
       assert.ok(Date.now() - started < 5000, 'answered by the deadline, not the old 600 s');
       noInternals(r.text);
-      assert.equal(lastRow().status, 504);
+      const err = r.json.error; // before the first byte, a stream's failure is a plain JSON answer too
+      assert.equal(rowOf(err).status, 504);
     }
   });
 
@@ -99,7 +107,7 @@ describe('gateway in front of a failing upstream', () => {
     const err = JSON.parse(events[events.length - 1]).error;
     assert.equal(err.code, 'upstream_timeout');
     noInternals(r.text);
-    const row = lastRow();
+    const row = rowOf(err);
     assert.equal(row.status, 504);
     assert.equal(row.completionTokens, DELIVERED);
     assert.ok(row.cost > 0 && Math.abs(row.cost - (row.promptTokens * 1 + DELIVERED * 2) / 1000) < 1e-12, 'priced at the snapshot\'s rates');
@@ -113,7 +121,7 @@ describe('gateway in front of a failing upstream', () => {
     assert.equal(err.type, 'server_error');
     assert.match(err.message, /request chatcmpl-/, 'names the request for support');
     noInternals(r.text);
-    const row = lastRow();
+    const row = rowOf(err);
     assert.equal(row.status, 502);
     assert.equal(row.completionTokens, DELIVERED);
     assert.ok(logs.some((l) => l.includes(row.requestId) && l.includes(base)), 'the server log has the detail under the request id');
@@ -123,15 +131,15 @@ describe('gateway in front of a failing upstream', () => {
     const r = await ask('die', false);
     assert.equal(r.status, 502, r.text);
     noInternals(r.text);
-    assert.equal(lastRow().status, 502);
-    assert.equal(lastRow().completionTokens, 0);
+    assert.equal(rowOf(r.json.error).status, 502);
+    assert.equal(rowOf(r.json.error).completionTokens, 0);
   });
 
   it('the ledger records the status the client received for upstream errors (503, unreachable)', async () => {
     for (const model of ['busy', 'gone']) {
       const r = await ask(model, false);
       assert.ok(r.status === 502 || r.status === 503, `${model}: ${r.status}`);
-      assert.equal(lastRow().status, r.status, `${model}: ledger ${lastRow().status}, client ${r.status}`);
+      assert.equal(rowOf(r.json.error).status, r.status, `${model}: ledger and client disagree`);
       noInternals(r.text);
     }
   });
