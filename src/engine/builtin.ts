@@ -2,7 +2,8 @@
 // tokenizer's chat format; n choices decode as one batch (generateStream); text streams through
 // a StreamDecoder with the tail that could still become a stop string held back, so a client
 // never sees text that a stop string later removes. One request runs at a time (the kernels
-// already use every core); others wait in a FIFO queue and leave it when their client does.
+// already use every core); others wait in the fair queue (round-robin across clients) and leave
+// it when their client does.
 import { GPT, generateStream, KVCache, logSoftmax, sample, step, topLogprobs, type GeneratedToken, type Generation } from '../model/index.ts';
 import { defaultBackend, Rng, type Backend } from '../tensor/index.ts';
 import { constraintFor, JsonSchemaError, pickConstrained, tokenBytesOf } from './json-constraint.ts';

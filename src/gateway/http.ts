@@ -83,9 +83,39 @@ export function sendError(res: ServerResponse, e: ApiError): void {
     if (!res.writableEnded) { res.write(`data: ${JSON.stringify(e.body())}\n\n`); res.end(); }
     return;
   }
-  // After a 413 or 408 the rest of the body is not worth reading: close instead of draining it.
+  // After a 413 or 408 the connection is not reused; a 413's unread body is drained first (lingerThenClose).
   const close: Record<string, string> = e.status === 413 || e.status === 408 ? { connection: 'close' } : {};
+  if (e.status === 413) lingerThenClose(res);
   sendJson(res, e.status, e.body(), { ...e.headers, ...close });
+}
+
+/** How long, and how much, a 413's remaining body is read and discarded before the socket closes. */
+export const LINGER = { ms: 10_000, bytes: 256 << 20 };
+
+/**
+ * Closing a socket with unread bytes in its receive buffer makes the kernel answer with a reset,
+ * and a client still sending its body then reads "connection reset" instead of the 413. So, as
+ * nginx's lingering close does: send the answer, half-close, and keep reading (discarding) what
+ * the client still sends, up to LINGER's time and size, before closing.
+ */
+function lingerThenClose(res: ServerResponse): void {
+  const req = res.req, sock = req.socket;
+  if (req.complete || sock.destroyed) return;
+  let seen = 0;
+  // Destroy only once the answer is flushed (destroy drops unwritten bytes); a FIN goes first.
+  const done = () => {
+    clearTimeout(timer);
+    sock.end();
+    if (sock.writableFinished) sock.destroy(); else sock.once('finish', () => sock.destroy());
+  };
+  const timer = setTimeout(done, LINGER.ms);
+  timer.unref();
+  req.on('data', (c: Buffer) => { seen += c.length; if (seen > LINGER.bytes) done(); });
+  req.once('end', done);
+  sock.once('close', () => clearTimeout(timer));
+  // node:http destroys the socket as soon as a `connection: close` answer is written; half-close instead.
+  sock.destroySoon = () => { if (sock.writable) sock.end(); };
+  req.resume();
 }
 
 export function startEventStream(res: ServerResponse, headers: Record<string, string>): void {

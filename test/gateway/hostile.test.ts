@@ -77,3 +77,29 @@ describe('HTTP API against hostile clients', () => {
     assert.equal(second.headers.get('x-ratelimit-limit-requests'), '1');
   });
 });
+
+describe('oversize bodies', () => {
+  let s: Served;
+  before(async () => { s = await serve({ extra: { maxBodyBytes: 64 << 10 } }); });
+  after(async () => { await s.close(); await s.engine.close(); });
+
+  it('every client still sending reads the 413, 200 of 200 (lingering close, not a reset)', async () => {
+    const big = JSON.stringify({ model: 'tetra', messages: [{ role: 'user', content: 'x'.repeat(2 << 20) }] });
+    let read = 0;
+    const failures: string[] = [];
+    // Four clients at a time, with and without a declared length (a stream has none: chunked).
+    for (let round = 0; round < 50; round++) {
+      await Promise.all([0, 1, 2, 3].map(async (k) => {
+        try {
+          const body = k % 2 ? big : new Blob([big]).stream();
+          const r = await fetch(s.url + '/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit);
+          const j = await r.json() as { error: { code: string } };
+          if (r.status === 413 && j.error.code === 'request_too_large') read++;
+          else failures.push(`${r.status} ${JSON.stringify(j)}`);
+        } catch (e) { failures.push(String((e as Error).cause ?? e)); }
+      }));
+    }
+    assert.deepEqual(failures, []);
+    assert.equal(read, 200);
+  });
+});
