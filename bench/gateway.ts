@@ -27,7 +27,7 @@ import { createServer } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KeyStore } from '../src/gateway/keys.ts';
+import { KeyStore } from '../src/gateway/index.ts';
 import { openLoop, percentile } from './loadgen.ts';
 
 const arg = (name: string, dflt: number) => {

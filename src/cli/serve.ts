@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { LlamaCppEngine, openBuiltinEngine, UpstreamEngine, type ChatEngine } from '../engine/index.ts';
 import { Catalog, CatalogError, createGateway, isLoopback, loadCatalogFile, parseCatalog, type CatalogConfig, type EngineSpec } from '../gateway/index.ts';
 import { numberFlag, UsageError } from './args.ts';
-import { openGovernance } from '../gateway/setup.ts';
+import { openGovernance } from '../gateway/index.ts';
 import type { Command } from './command.ts';
 import { resolveCheckpoint } from './generate.ts';
 

@@ -4,7 +4,7 @@
 // refused by width * height * channels, not discovered by running out of memory.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { ApiError, invalid, tooLarge } from './errors.ts';
+import { ApiError, invalid, tooLarge } from './http/errors.ts';
 
 export interface ImageLimits {
   /** Encoded bytes per image (OpenAI's limit is 20 MB). */

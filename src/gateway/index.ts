@@ -1,11 +1,6 @@
-// Public surface of src/gateway: the HTTP server, the model catalog, default governance, metrics.
-export { createGateway, type Gateway } from './server.ts';
-export type { GatewayOptions } from './context.ts';
-export { Catalog, parseCatalog, loadCatalogFile, CatalogError, type CatalogConfig, type Snapshot, type Alias, type EngineSpec } from './catalog.ts';
-export { ApiError, toApiError } from './errors.ts';
-export { GatewayMetrics, type RequestObservation } from './metrics.ts';
-export { isLoopback } from './auth.ts';
-export { DEFAULT_PLAN } from './plans.ts';
+// Public surface of src/gateway: the HTTP API (http/) and the governance around it (governance/:
+// keys, plans, limits, ledger, metrics). http depends on governance, never the other way.
+export * from './http/index.ts';
+export * from './governance/index.ts';
 export { DEFAULT_IMAGE_LIMITS, imageInfo, type ImageLimits } from './images.ts';
-export { validateChat, validateCompletion, LIMITS } from './validate.ts';
-export * from './governance.ts';
+export { defaultDbPath, defaultPlansPath, openDb, type Db } from './home.ts';

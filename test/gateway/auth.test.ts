@@ -3,11 +3,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import assert from 'node:assert/strict';
-import { KeyAuth, isLoopback } from '../../src/gateway/auth.ts';
-import { bearer } from '../../src/gateway/http.ts';
-import { GovernanceError } from '../../src/gateway/governance.ts';
-import { KeyStore } from '../../src/gateway/keys.ts';
-import { parsePlans } from '../../src/gateway/plans.ts';
+import { KeyAuth, isLoopback } from '../../src/gateway/governance/auth.ts';
+import { bearer } from '../../src/gateway/http/wire.ts';
+import { GovernanceError } from '../../src/gateway/governance/contract.ts';
+import { KeyStore } from '../../src/gateway/governance/keys.ts';
+import { parsePlans } from '../../src/gateway/governance/plans.ts';
 
 const plans = parsePlans({ plans: { research: { priceMultiplier: 0.5 } } });
 const rejects401 = (re: RegExp) => (e: unknown) => e instanceof GovernanceError && e.status === 401 && e.code === 'invalid_api_key' && re.test(e.message);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { BuiltinEngine, openBuiltinEngine } from '../../src/engine/index.ts';
 import { Catalog, createGateway, parseCatalog, type Gateway, type GatewayOptions } from '../../src/gateway/index.ts';
-import type { SqliteLedger } from '../../src/gateway/ledger.ts';
+import type { SqliteLedger } from '../../src/gateway/governance/ledger.ts';
 import { configFromDepth, GPT } from '../../src/model/index.ts';
 import { saveCheckpoint } from '../../src/train/index.ts';
 import { testGovernance } from './fixtures/governance.ts';

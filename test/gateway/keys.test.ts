@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { KeyStore, maskKey } from '../../src/gateway/keys.ts';
+import { KeyStore, maskKey } from '../../src/gateway/governance/keys.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tetra-keys-'));
 

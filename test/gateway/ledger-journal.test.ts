@@ -5,9 +5,9 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, writeF
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import type { LedgerRow } from '../../src/gateway/governance.ts';
-import { encodeRow, journalDir } from '../../src/gateway/ledger-journal.ts';
-import { JournaledLedger, SqliteLedger } from '../../src/gateway/ledger.ts';
+import type { LedgerRow } from '../../src/gateway/governance/contract.ts';
+import { encodeRow, journalDir } from '../../src/gateway/governance/ledger-journal.ts';
+import { JournaledLedger, SqliteLedger } from '../../src/gateway/governance/ledger.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tetra-journal-'));
 const row = (requestId: string, extra: Partial<LedgerRow> = {}): LedgerRow => ({

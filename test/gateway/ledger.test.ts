@@ -4,8 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LedgerRow } from '../../src/gateway/governance.ts';
-import { SqliteLedger } from '../../src/gateway/ledger.ts';
+import type { LedgerRow } from '../../src/gateway/governance/contract.ts';
+import { SqliteLedger } from '../../src/gateway/governance/ledger.ts';
 import { chatBody, fixtureServerPath, post, startServer } from './fixtures/processes.ts';
 import { tinyCheckpoint } from './fixture.ts';
 

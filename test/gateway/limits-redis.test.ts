@@ -5,10 +5,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { GovernanceError, type Plan, type Principal } from '../../src/gateway/governance.ts';
-import { createLimits, MemoryLimits } from '../../src/gateway/limits.ts';
-import { RedisLimits } from '../../src/gateway/limits-redis.ts';
-import { DEFAULT_PLAN } from '../../src/gateway/plans.ts';
+import { GovernanceError, type Plan, type Principal } from '../../src/gateway/governance/contract.ts';
+import { createLimits, MemoryLimits } from '../../src/gateway/governance/limits.ts';
+import { RedisLimits } from '../../src/gateway/governance/limits-redis.ts';
+import { DEFAULT_PLAN } from '../../src/gateway/governance/plans.ts';
 import { chatBody, fixtureServerPath, post, startServer, stop } from './fixtures/processes.ts';
 import { redisSkipReason, startRedis, type RedisServer } from './fixtures/redis.ts';
 

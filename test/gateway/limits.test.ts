@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GovernanceError, type Plan, type Principal } from '../../src/gateway/governance.ts';
-import { formatDuration, MemoryLimits } from '../../src/gateway/limits.ts';
-import { DEFAULT_PLAN } from '../../src/gateway/plans.ts';
+import { GovernanceError, type Plan, type Principal } from '../../src/gateway/governance/contract.ts';
+import { formatDuration, MemoryLimits } from '../../src/gateway/governance/limits.ts';
+import { DEFAULT_PLAN } from '../../src/gateway/governance/plans.ts';
 import { chatBody, fixtureServerPath, post, startServer, stop } from './fixtures/processes.ts';
 
 const plan = (p: Partial<Plan> = {}): Plan => ({ ...DEFAULT_PLAN, models: ['*'], ...p });

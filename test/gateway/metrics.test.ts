@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GatewayMetrics } from '../../src/gateway/metrics.ts';
+import { GatewayMetrics } from '../../src/gateway/governance/metrics.ts';
 import { chatBody, fixtureServerPath, get, post, startServer, stop } from './fixtures/processes.ts';
 
 /** Parses exposition text into `name{labels}` -> value, checking each line's shape on the way. */

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GovernanceError } from '../../src/gateway/governance.ts';
-import { checkImageInput, checkModel, DEFAULT_PLAN, getPlan, loadPlans, parsePlans, PlanConfigError, costUsd } from '../../src/gateway/plans.ts';
+import { GovernanceError } from '../../src/gateway/governance/contract.ts';
+import { checkImageInput, checkModel, DEFAULT_PLAN, getPlan, loadPlans, parsePlans, PlanConfigError, costUsd } from '../../src/gateway/governance/plans.ts';
 
 describe('plans', () => {
   it('default to GPT-4 launch limits: 200 RPM, 40,000 TPM, all models, list prices', () => {

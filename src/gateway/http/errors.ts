@@ -1,8 +1,8 @@
 // The OpenAI error envelope: {error: {message, type, param, code}} with an HTTP status. Every
 // failure the gateway answers goes through ApiError, so a client always gets this shape; helpers
 // name the common cases so each call site says what went wrong and which field to fix.
-import { EngineError } from '../engine/types.ts';
-import { GovernanceError } from './governance.ts';
+import { EngineError } from '../../engine/index.ts';
+import { GovernanceError } from '../governance/index.ts';
 
 export class ApiError extends Error {
   constructor(

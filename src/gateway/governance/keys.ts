@@ -9,8 +9,8 @@
 // it up by a non-secret handle and then comparing the whole digest in constant time leaks
 // nothing about how close a guessed secret was.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { ApiKeyRecord } from './governance.ts';
-import { openDb, type Db } from './home.ts';
+import type { ApiKeyRecord } from './contract.ts';
+import { openDb, type Db } from '../home.ts';
 
 export const KEY_PREFIX = 'sk-tetra-';
 const HANDLE_LEN = 8;

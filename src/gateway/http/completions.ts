@@ -1,13 +1,13 @@
-// POST /v1/completions through the generation pipeline (generation.ts): raw-prompt completions, for log-likelihood evaluators (lm-evaluation-
-// harness' local-completions sends echo: true, logprobs: 1 and max_tokens 0 or 1, then reads
-// token_logprobs of the prompt's continuation). Several prompts in one request are served one
-// after another; choice index = prompt index * n + choice.
+// POST /v1/completions through the generation pipeline (generation.ts): raw-prompt completions,
+// for log-likelihood evaluators (lm-evaluation-harness' local-completions sends echo: true,
+// logprobs: 1 and max_tokens 0 or 1, then reads token_logprobs of the prompt's continuation).
+// Several prompts in one request are served one after another; choice index = prompt index * n + choice.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { TokenLogprobInfo } from '../engine/types.ts';
+import type { TokenLogprobInfo } from '../../engine/index.ts';
 import { clientOf, checkContext, resolveModel, type GatewayOptions, type RequestState } from './context.ts';
 import { invalid } from './errors.ts';
 import { serveGeneration } from './generation.ts';
-import { sendEvent, sendJson, startEventStream, type BodyLimits } from './http.ts';
+import { sendEvent, sendJson, startEventStream, type BodyLimits } from './wire.ts';
 import { validateCompletion } from './validate.ts';
 
 interface LegacyLogprobs { tokens: string[]; token_logprobs: (number | null)[]; top_logprobs: (Record<string, number> | null)[]; text_offset: number[] }

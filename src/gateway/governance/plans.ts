@@ -10,7 +10,7 @@
 // models, image input allowed, list prices. A plan named "default" always exists (the file may
 // override it); it serves loopback clients when no API key is configured.
 import { existsSync, readFileSync } from 'node:fs';
-import { GovernanceError, type Plan } from './governance.ts';
+import { GovernanceError, type Plan } from './contract.ts';
 
 export const DEFAULT_PLAN: Readonly<Plan> = Object.freeze({
   name: 'default',

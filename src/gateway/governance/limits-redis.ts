@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { GovernanceError, type Admission, type Principal } from './governance.ts';
+import { GovernanceError, type Admission, type Principal } from './contract.ts';
 import { checkEstimate, limitHeaders, limitSubject, refusalError, type ManagedLimits, type Refusal } from './limits.ts';
 
 // ARGV[1] is the time in ms to use, or '' for Redis's own clock (only tests pass a time).

@@ -16,8 +16,8 @@
 // fully ingested and no longer written to: its writer has rotated past it, or is gone.
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LedgerRow } from './governance.ts';
-import type { Db } from './home.ts';
+import type { LedgerRow } from './contract.ts';
+import type { Db } from '../home.ts';
 
 /** Where a database file's journal lives; null for in-memory databases (nothing to journal to). */
 export function journalDir(dbPath: string): string | null {

@@ -3,7 +3,7 @@
 // limit. Hostile input (wrong types, huge numbers, odd keys) must never throw anything else, so
 // every read below checks the type before touching the value. Explicit nulls mean "not given",
 // as the OpenAI API treats them.
-import type { ResponseFormat, SamplingParams } from '../engine/types.ts';
+import type { ResponseFormat, SamplingParams } from '../../engine/index.ts';
 import { invalid } from './errors.ts';
 
 export const LIMITS = {

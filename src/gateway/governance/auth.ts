@@ -5,7 +5,7 @@
 // The key store caches rows but asks SQLite on every request whether any other connection has
 // committed since (PRAGMA data_version, no table read), so a key created or revoked with
 // `tetra keys` takes effect on a running server at its next request.
-import { GovernanceError, type Auth, type Principal } from './governance.ts';
+import { GovernanceError, type Auth, type Principal } from './contract.ts';
 import { maskKey, type KeyStore } from './keys.ts';
 import { getPlan, type PlanSet } from './plans.ts';
 

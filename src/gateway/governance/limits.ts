@@ -13,7 +13,7 @@
 // Exactness: admit() does its check-and-take synchronously (no await between reading and
 // writing the state), so N concurrent admits against a limit of M admit exactly M in one
 // process. limits-redis.ts does the same in one Lua script for several processes.
-import { GovernanceError, type Admission, type Limits, type Plan, type Principal, type RateLimitHeaders } from './governance.ts';
+import { GovernanceError, type Admission, type Limits, type Plan, type Principal, type RateLimitHeaders } from './contract.ts';
 
 // ---- shared by the in-process and Redis implementations ----
 

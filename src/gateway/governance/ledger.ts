@@ -19,8 +19,8 @@
 import { closeSync, fdatasyncSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Ledger, LedgerRow } from './governance.ts';
-import { openDb, type Db } from './home.ts';
+import type { Ledger, LedgerRow } from './contract.ts';
+import { openDb, type Db } from '../home.ts';
 import { checkRow, encodeRow, ingestJournals, journalDir, writing, type IngestResult, type OwnJournal } from './ledger-journal.ts';
 
 const ROTATE_BYTES = 8 << 20;

@@ -1,16 +1,14 @@
 // What every route shares: the options the gateway was built with, and the steps of serving a
-// generation request in the order governance.ts prescribes (authenticate, resolve the model and
+// generation request in the order governance/contract.ts prescribes (authenticate, resolve the model and
 // check the plan, admit, ... generate ..., settle and record).
 import { createHash, randomFillSync } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { ChatEngine } from '../engine/types.ts';
+import type { ChatEngine } from '../../engine/index.ts';
 import type { Catalog, Snapshot } from './catalog.ts';
 import { ApiError, modelNotFound } from './errors.ts';
-import type { Admission, Auth, Ledger, Limits, Principal } from './governance.ts';
-import { bearer } from './http.ts';
-import { checkModel, costUsd } from './plans.ts';
-import type { ImageLimits } from './images.ts';
-import type { GatewayMetrics } from './metrics.ts';
+import { checkModel, costUsd, type Admission, type Auth, type GatewayMetrics, type Ledger, type Limits, type Principal } from '../governance/index.ts';
+import { bearer } from './wire.ts';
+import type { ImageLimits } from '../images.ts';
 
 export interface GatewayOptions {
   catalog: Catalog;

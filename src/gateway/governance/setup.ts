@@ -2,7 +2,7 @@
 // JSON file, limits in-process or in Redis (REDIS_URL), Prometheus metrics. `tetra serve` calls
 // this once at start; `notices` are the lines it prints about how it is governed.
 import { KeyAuth, openModeNotice } from './auth.ts';
-import { defaultDbPath, defaultPlansPath, openDb } from './home.ts';
+import { defaultDbPath, defaultPlansPath, openDb } from '../home.ts';
 import { KeyStore } from './keys.ts';
 import { JournaledLedger, SqliteLedger } from './ledger.ts';
 import { createLimits, type ManagedLimits } from './limits.ts';

@@ -1,15 +1,15 @@
-// The one pipeline every generation route runs, in the order governance.ts prescribes:
+// The one pipeline every generation route runs, in the order governance/contract.ts prescribes:
 //   authenticate -> read and validate the body -> resolve the model (plan check) -> the route's
 //   capability checks, images and token count -> context check -> admit -> generate -> account.
 // A route supplies only what differs: how it validates and prepares (`prepare`) and how it shapes
 // engine events into its response (`respond`). Accounting lives here once, so every route bills
 // what it delivered and records the status the client was sent, whoever ended the stream.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ChatEngine, EngineEvent } from '../engine/types.ts';
+import type { ChatEngine, EngineEvent } from '../../engine/index.ts';
 import { account, authenticate, newId, type GatewayOptions, type RequestState, type Served } from './context.ts';
 import { toApiError } from './errors.ts';
-import type { Principal } from './governance.ts';
-import { parseJson, readBody, type BodyLimits } from './http.ts';
+import type { Principal } from '../governance/index.ts';
+import { parseJson, readBody, type BodyLimits } from './wire.ts';
 
 /** What a route has made of a request once it is ready to generate. */
 export interface PreparedGeneration {

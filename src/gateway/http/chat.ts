@@ -2,14 +2,14 @@
 // chat is its validation, capability checks and images (prepare), and shaping the engine's events
 // into an OpenAI chat.completion or chat.completion.chunk events over SSE (respond).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { EngineEvent, EngineMessage, EnginePart, TokenLogprobInfo } from '../engine/types.ts';
+import type { EngineEvent, EngineMessage, EnginePart, TokenLogprobInfo } from '../../engine/index.ts';
 import { clientOf, checkContext, resolveModel, type GatewayOptions, type RequestState, type Served } from './context.ts';
 import { ApiError, invalid } from './errors.ts';
 import { serveGeneration, type GenerationContext } from './generation.ts';
-import { sendEvent, sendJson, startEventStream, type BodyLimits } from './http.ts';
-import { loadImage, parseDataUrl, type ImageLimits } from './images.ts';
+import { sendEvent, sendJson, startEventStream, type BodyLimits } from './wire.ts';
+import { loadImage, parseDataUrl, type ImageLimits } from '../images.ts';
 import { validateChat, type InputMessage, type InputPart } from './validate.ts';
-import { checkImageInput } from './plans.ts';
+import { checkImageInput } from '../governance/index.ts';
 
 export interface LogprobContent {
   token: string;
