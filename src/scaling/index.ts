@@ -1,0 +1,6 @@
+// Public surface of src/scaling: fitting scaling laws to a ladder of runs and extrapolating them.
+export { nelderMead, type Minimum, type MinimizeOptions } from './minimize.ts';
+export {
+  bootstrap, CHINCHILLA, chinchillaLoss, computeLoss, fitChinchilla, fitComputeLaw, FitError, huber, HUBER_DELTA, optimalAllocation,
+  type ChinchillaLaw, type ChinchillaPoint, type ComputeLaw, type ComputePoint, type Interval,
+} from './fit.ts';
