@@ -3,9 +3,7 @@
 // works); only its sha256 is kept.
 import { UsageError } from './args.ts';
 import type { Command } from './command.ts';
-import { defaultDbPath, defaultPlansPath } from '../gateway/index.ts';
-import { KeyStore } from '../gateway/index.ts';
-import { loadPlans } from '../gateway/index.ts';
+import { defaultDbPath, defaultPlansPath, KeyStore, loadPlans } from '../gateway/index.ts';
 
 const USAGE = 'tetra keys create --plan NAME [--name LABEL] | tetra keys list [--json] | tetra keys revoke ID|PREFIX';
 

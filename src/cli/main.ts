@@ -7,6 +7,7 @@ import { exportCommand } from './export.ts';
 import { generateCommand } from './generate.ts';
 import { info } from './info.ts';
 import { keysCommand } from './keys.ts';
+import { scaleCommand } from './scale.ts';
 import { serveCommand } from './serve.ts';
 import { start } from './start.ts';
 import { tokenize } from './tokenize.ts';
@@ -14,7 +15,7 @@ import { tokenizer } from './tokenizer.ts';
 import { trainCommand } from './train.ts';
 import { usageCommand } from './usage.ts';
 
-const commands: Command[] = [start, info, tokenize, tokenizer, data, trainCommand, generateCommand, exportCommand, serveCommand, keysCommand, usageCommand, evalCommand];
+const commands: Command[] = [start, info, tokenize, tokenizer, data, trainCommand, scaleCommand, generateCommand, exportCommand, serveCommand, keysCommand, usageCommand, evalCommand];
 
 function help(): string {
   const w = Math.max(...commands.map((c) => c.name.length));

@@ -4,8 +4,7 @@ import { existsSync } from 'node:fs';
 import { UsageError } from './args.ts';
 import type { Command } from './command.ts';
 import { formatTable } from './keys.ts';
-import { defaultDbPath } from '../gateway/index.ts';
-import { SqliteLedger, type UsageDimension, type UsageReportRow } from '../gateway/index.ts';
+import { defaultDbPath, SqliteLedger, type UsageDimension, type UsageReportRow } from '../gateway/index.ts';
 
 const DIMS: UsageDimension[] = ['key', 'model', 'day', 'plan', 'status'];
 const DATE_RE = /^\d{4}-\d{2}-\d{2}(T[\d:.]+Z?)?$/;

@@ -4,3 +4,4 @@ export {
   bootstrap, CHINCHILLA, chinchillaLoss, computeLoss, fitChinchilla, fitComputeLaw, FitError, huber, HUBER_DELTA, optimalAllocation,
   type ChinchillaLaw, type ChinchillaPoint, type ComputeLaw, type ComputePoint, type Interval,
 } from './fit.ts';
+export { planLadder, planTable, PlanError, type LadderPlan, type PlannedRun, type PlanOptions } from './plan.ts';
