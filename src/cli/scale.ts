@@ -1,15 +1,24 @@
 // `tetra scale`: predictable scaling. `plan` chooses a ladder of small runs below a target run
 // (src/scaling/plan.ts) and writes it as JSON; `fit` fits L(C) = a C^b + c to a ladder's final
-// losses and extrapolates it to the target, with a bootstrap interval.
+// losses and extrapolates it to the target, with a bootstrap interval; `predict` registers that
+// extrapolation before the target starts, `start` records the start, `score` compares the
+// measured loss with the prediction (src/scaling/registry.ts: append-only, hash-chained).
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { readManifest } from '../data/index.ts';
-import { bootstrap, computeLoss, fitComputeLaw, FitError, planLadder, planTable, PlanError, type ComputePoint } from '../scaling/index.ts';
+import {
+  bootstrap, computeLoss, fitComputeLaw, FitError, planLadder, planTable, PlanError, recordStart, registerPrediction, RegistryError, scorePrediction,
+  type ComputePoint,
+} from '../scaling/index.ts';
 import { numberFlag, UsageError } from './args.ts';
 import type { Command } from './command.ts';
 import { nominalPeakFlops } from './train.ts';
 
-const USAGE = 'tetra scale plan --target-flops F --ladder-flops F (--data DIR | --vocab-size N) [--out plan.json] | '
-  + 'tetra scale fit --points FILE.json --target-flops F';
+const USAGE = 'tetra scale plan --target-flops F --ladder-flops F (--data DIR | --vocab-size N) [--out plan.json]\n'
+  + '       tetra scale fit --points FILE.json --target-flops F\n'
+  + '       tetra scale predict --points FILE.json --target-flops F --target NAME --registry FILE\n'
+  + '       tetra scale start --target NAME --registry FILE\n'
+  + '       tetra scale score --target NAME --loss L --registry FILE';
 const cmd = 'tetra scale';
 
 /** Sustained training throughput assumed for the minutes column: half the nominal peak (measured MFU here is 50-70%). */
@@ -33,6 +42,18 @@ function readPoints(path: string): ComputePoint[] {
   });
 }
 
+function required(f: Record<string, unknown>, action: string, ...names: string[]): Record<string, string> {
+  const missing = names.filter((n) => typeof f[n] !== 'string');
+  if (missing.length) throw new UsageError(`${cmd} ${action}: ${missing.map((n) => `--${n}`).join(' and ')} required`);
+  return Object.fromEntries(names.map((n) => [n, String(f[n])]));
+}
+
+/** The code's revision, recorded with a prediction (null outside a git checkout). */
+function gitRevision(): string | null {
+  const r = spawnSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', cwd: import.meta.dirname });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
 export const scaleCommand: Command = {
   name: 'scale',
   summary: 'plan a scaling ladder below a target run, and fit and extrapolate L(C) from its losses',
@@ -48,7 +69,10 @@ export const scaleCommand: Command = {
     'tokens-per-param': { type: 'number', help: 'plan: training tokens per parameter (Chinchilla: about 20)', default: 20 },
     'min-extrapolation': { type: 'number', help: 'plan: the largest ladder run is this many times below the target', default: 1000 },
     gflops: { type: 'number', help: 'plan: sustained training GFLOP/s for the minutes column (default: half the nominal peak)' },
-    points: { type: 'string', help: 'fit: JSON array of {"compute", "loss"}, one per finished ladder run' },
+    points: { type: 'string', help: 'fit, predict: JSON array of {"compute", "loss"}, one per finished ladder run' },
+    target: { type: 'string', help: 'predict, start, score: the target run\'s name' },
+    registry: { type: 'string', help: 'predict, start, score: the prediction registry (JSONL, append-only)' },
+    loss: { type: 'number', help: 'score: the target\'s measured final validation loss' },
     out: { type: 'string', help: 'plan: write the plan here as JSON' },
     json: { type: 'boolean', help: 'print JSON instead of a table' },
   },
@@ -70,22 +94,44 @@ export const scaleCommand: Command = {
         if (f.out) console.error(`${cmd} plan: wrote ${f.out}`);
         return 0;
       }
-      if (action === 'fit') {
-        if (f.points === undefined || f['target-flops'] === undefined) throw new UsageError(`${cmd} fit: --points FILE and --target-flops F are required`);
-        const points = readPoints(String(f.points)), target = Number(f['target-flops']);
+      if (action === 'fit' || action === 'predict') {
+        if (f.points === undefined || f['target-flops'] === undefined) throw new UsageError(`${cmd} ${action}: --points FILE and --target-flops F are required`);
+        const points = readPoints(String(f.points)), targetFlops = Number(f['target-flops']);
         const law = fitComputeLaw(points);
-        const ci = bootstrap(points, (s) => computeLoss(fitComputeLaw(s), target), { samples: 200 });
-        const out = { law: { a: law.a, b: law.b, c: law.c }, target_flops: target, predicted_loss: ci.estimate, interval: [ci.lo, ci.hi], level: ci.level };
-        console.log(f.json ? JSON.stringify(out)
-          : `L(C) = ${law.a.toPrecision(4)} * C^${law.b.toFixed(4)} + ${law.c.toFixed(4)}\n`
-            + `predicted loss at ${target.toExponential(2)} FLOPs: ${ci.estimate.toFixed(4)} (${(ci.level * 100).toFixed(0)}% interval ${ci.lo.toFixed(4)}-${ci.hi.toFixed(4)})`);
+        const ci = bootstrap(points, (sample) => computeLoss(fitComputeLaw(sample), targetFlops), { samples: 200 });
+        const shown = `L(C) = ${law.a.toPrecision(4)} * C^${law.b.toFixed(4)} + ${law.c.toFixed(4)}\n`
+          + `predicted loss at ${targetFlops.toExponential(2)} FLOPs: ${ci.estimate.toFixed(4)} (${(ci.level * 100).toFixed(0)}% interval ${ci.lo.toFixed(4)}-${ci.hi.toFixed(4)})`;
+        if (action === 'fit') {
+          const out = { law: { a: law.a, b: law.b, c: law.c }, target_flops: targetFlops, predicted_loss: ci.estimate, interval: [ci.lo, ci.hi], level: ci.level };
+          console.log(f.json ? JSON.stringify(out) : shown);
+          return 0;
+        }
+        const { registry, target } = required(f, 'predict', 'registry', 'target');
+        const entry = registerPrediction(registry, {
+          target, targetFlops, loss: ci.estimate, interval: [ci.lo, ci.hi], level: ci.level, law: { a: law.a, b: law.b, c: law.c }, ladder: points, gitRevision: gitRevision(),
+        });
+        console.log(f.json ? JSON.stringify(entry) : `${shown}\nregistered as entry ${entry.seq} of ${registry} (sha256 ${entry.hash.slice(0, 12)})`);
+        return 0;
+      }
+      if (action === 'start') {
+        const { registry, target } = required(f, 'start', 'registry', 'target');
+        const entry = recordStart(registry, target);
+        console.log(f.json ? JSON.stringify(entry) : `${target} started (entry ${entry.seq} of ${registry}, ${entry.createdAt})`);
+        return 0;
+      }
+      if (action === 'score') {
+        const { registry, target } = required(f, 'score', 'registry', 'target');
+        if (f.loss === undefined) throw new UsageError(`${cmd} score: --loss L (the target's final validation loss) is required`);
+        const s = scorePrediction(registry, target, Number(f.loss));
+        console.log(f.json ? JSON.stringify(s) : `${target}: measured ${s.measuredLoss.toFixed(4)}, predicted ${s.predictedLoss.toFixed(4)}, `
+          + `error ${s.errorPct.toFixed(2)}% (${s.withinInterval ? 'inside' : 'outside'} the registered interval)`);
         return 0;
       }
     } catch (e) {
       // A plan or fit that cannot work is the job failing (exit 1, one line), not a usage mistake.
-      if (e instanceof PlanError || e instanceof FitError) throw new Error(`${action}: ${e.message}`);
+      if (e instanceof PlanError || e instanceof FitError || e instanceof RegistryError) throw new Error(`${action}: ${e.message}`);
       throw e;
     }
-    throw new UsageError(`${cmd}: expected plan or fit (usage: ${USAGE})`);
+    throw new UsageError(`${cmd}: expected plan, fit, predict, start or score (usage: ${USAGE})`);
   },
 };

@@ -5,3 +5,6 @@ export {
   type ChinchillaLaw, type ChinchillaPoint, type ComputeLaw, type ComputePoint, type Interval,
 } from './fit.ts';
 export { planLadder, planTable, PlanError, type LadderPlan, type PlannedRun, type PlanOptions } from './plan.ts';
+export {
+  readRegistry, recordStart, registerPrediction, RegistryError, scorePrediction, type Prediction, type RegistryEntry, type Score, type Started,
+} from './registry.ts';

@@ -39,6 +39,24 @@ describe('tetra scale', () => {
     assert.ok(j.interval[0] <= j.predicted_loss && j.predicted_loss <= j.interval[1]);
   });
 
+  it('predict registers before the start, start records it, score reports the error; a late prediction is refused', () => {
+    const law = { a: 12, b: -0.12, c: 1.4 };
+    const file = join(dir, 'ladder.json');
+    writeFileSync(file, JSON.stringify([1e9, 3e9, 1e10, 3e10, 1e11, 3e11].map((compute) => ({ compute, loss: computeLoss(law, compute) }))));
+    const registry = join(dir, 'predictions.jsonl');
+    const p = tetra('predict', '--points', file, '--target-flops', '3e14', '--target', 'big', '--registry', registry);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, /registered as entry 1 of .*predictions\.jsonl/);
+    assert.equal(tetra('start', '--target', 'big', '--registry', registry).code, 0);
+    const s = tetra('score', '--target', 'big', '--loss', String(computeLoss(law, 3e14)), '--registry', registry, '--json');
+    assert.equal(s.code, 0, s.stderr);
+    assert.ok(JSON.parse(s.stdout).errorPct < 0.1);
+    assert.equal(tetra('start', '--target', 'late', '--registry', registry).code, 0);
+    const late = tetra('predict', '--points', file, '--target-flops', '3e14', '--target', 'late', '--registry', registry);
+    assert.equal(late.code, 1);
+    assert.match(late.stderr, /already started training/);
+  });
+
   it('a ladder that cannot fit its budget, or too few points, is one line and exit 1', () => {
     const r = tetra('plan', '--target-flops', '2e15', '--ladder-flops', '1e6', '--vocab-size', '8192');
     assert.equal(r.code, 1);
