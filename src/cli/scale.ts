@@ -5,16 +5,22 @@
 // measured loss with the prediction (src/scaling/registry.ts: append-only, hash-chained).
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { readManifest } from '../data/index.ts';
+import { configFromDepth } from '../model/index.ts';
 import {
-  bootstrap, computeLoss, fitComputeLaw, FitError, planLadder, planTable, PlanError, recordStart, registerPrediction, RegistryError, scorePrediction,
-  type ComputePoint,
+  bootstrap, computeLoss, fitComputeLaw, FitError, LadderError, ladderPoints, planLadder, planTable, PlanError, readResults, recordStart, registerPrediction,
+  RegistryError, runLadder, scorePrediction, type ComputePoint, type LadderPlan, type PlannedRun,
 } from '../scaling/index.ts';
+import { defaultBackend } from '../tensor/index.ts';
+import { tokenizerRef } from '../tokenizer/index.ts';
+import { defaultAdamW, latestCheckpoint, readMetrics, train } from '../train/index.ts';
 import { numberFlag, UsageError } from './args.ts';
 import type { Command } from './command.ts';
-import { nominalPeakFlops } from './train.ts';
+import { defaultReplicas, nominalPeakFlops } from './train.ts';
 
 const USAGE = 'tetra scale plan --target-flops F --ladder-flops F (--data DIR | --vocab-size N) [--out plan.json]\n'
+  + '       tetra scale run --plan plan.json --data DIR --out DIR [--with-target]\n'
   + '       tetra scale fit --points FILE.json --target-flops F\n'
   + '       tetra scale predict --points FILE.json --target-flops F --target NAME --registry FILE\n'
   + '       tetra scale start --target NAME --registry FILE\n'
@@ -40,6 +46,31 @@ function readPoints(path: string): ComputePoint[] {
     if (typeof p?.compute !== 'number' || typeof p?.loss !== 'number') throw new UsageError(`${cmd} fit: ${path}: entry ${i} needs numeric "compute" and "loss"`);
     return { compute: p.compute, loss: p.loss };
   });
+}
+
+function readPlan(path: string): LadderPlan {
+  try { return JSON.parse(readFileSync(path, 'utf8')) as LadderPlan; } catch (e) { throw new UsageError(`${cmd}: ${path}: ${(e as Error).message}`); }
+}
+
+/**
+ * One ladder run with the ordinary trainer. Every run shares the data, tokenizer, batch, learning
+ * rate and schedule rule (warmup a tenth of the steps, at most 100, then cosine to a tenth), so
+ * the ladder varies only in model size and tokens. A run killed part-way resumes from its checkpoints.
+ */
+async function trainRun(run: PlannedRun, dir: string, plan: LadderPlan, f: Record<string, unknown>, data: string): Promise<{ valLoss: number; valBpb?: number }> {
+  const manifest = readManifest(data);
+  if (manifest.tokenizer.vocabSize !== plan.vocabSize) throw new UsageError(`${cmd} run: ${data} has vocabulary ${manifest.tokenizer.vocabSize}; the plan was made for ${plan.vocabSize}`);
+  const batch = numberFlag(f as never, 'batch', 1, 4096, `${cmd} run`), lr = numberFlag(f as never, 'lr', 1e-6, 1, `${cmd} run`, false);
+  const steps = Math.max(1, Math.ceil(run.tokens / (batch * plan.seqLen)));
+  const r = await train({
+    data, out: dir, model: configFromDepth(run.depth, { vocabSize: plan.vocabSize, contextLength: plan.seqLen }),
+    batchSize: batch, seqLen: plan.seqLen, accum: 1, steps,
+    optimizer: { ...defaultAdamW, lr }, schedule: { minLr: lr / 10, warmup: Math.min(100, Math.floor(steps / 10)), decay: 'cosine' },
+    seed: 1337, evalEvery: steps, evalBatches: 20, sampleEvery: 0, checkpointEvery: Math.max(20, Math.ceil(steps / 10)), keepCheckpoints: 2,
+    peakFlops: plan.flopsPerSecond / ASSUMED_MFU, tokenizer: tokenizerRef(manifest.tokenizer.name), resume: latestCheckpoint(join(dir, 'checkpoints')) !== null, replicas: defaultReplicas(),
+  }, defaultBackend(), { log: () => {} });
+  const last = readMetrics(dir).filter((m) => m.val_bpb !== undefined).at(-1);
+  return { valLoss: r.valLoss ?? Number.NaN, ...(last?.val_bpb !== undefined ? { valBpb: last.val_bpb } : {}) };
 }
 
 function required(f: Record<string, unknown>, action: string, ...names: string[]): Record<string, string> {
@@ -70,13 +101,18 @@ export const scaleCommand: Command = {
     'min-extrapolation': { type: 'number', help: 'plan: the largest ladder run is this many times below the target', default: 1000 },
     gflops: { type: 'number', help: 'plan: sustained training GFLOP/s for the minutes column (default: half the nominal peak)' },
     points: { type: 'string', help: 'fit, predict: JSON array of {"compute", "loss"}, one per finished ladder run' },
+    plan: { type: 'string', help: 'run: the plan from tetra scale plan --out' },
+    dir: { type: 'string', help: 'predict: a scaling directory from tetra scale run (its results and plan give the points and the target)' },
+    'with-target': { type: 'boolean', help: 'run: train the target too, after the ladder' },
+    batch: { type: 'number', help: 'run: sequences per step, the same for every run', default: 12 },
+    lr: { type: 'number', help: 'run: peak learning rate, the same for every run', default: 1e-3 },
     target: { type: 'string', help: 'predict, start, score: the target run\'s name' },
     registry: { type: 'string', help: 'predict, start, score: the prediction registry (JSONL, append-only)' },
     loss: { type: 'number', help: 'score: the target\'s measured final validation loss' },
     out: { type: 'string', help: 'plan: write the plan here as JSON' },
     json: { type: 'boolean', help: 'print JSON instead of a table' },
   },
-  run(f, rest) {
+  async run(f, rest) {
     const [action, ...extra] = rest;
     if (extra.length) throw new UsageError(`${cmd}: unexpected argument '${extra[0]}' (usage: ${USAGE})`);
     try {
@@ -94,9 +130,26 @@ export const scaleCommand: Command = {
         if (f.out) console.error(`${cmd} plan: wrote ${f.out}`);
         return 0;
       }
+      if (action === 'run') {
+        const { plan, data, out } = required(f, 'run', 'plan', 'data', 'out');
+        const ladder = readPlan(plan);
+        const results = await runLadder(ladder, resolve(out), (run, dir) => trainRun(run, dir, ladder, f, resolve(data)), { withTarget: Boolean(f['with-target']) });
+        console.log(results.map((r) => `${r.name.padEnd(8)} depth ${r.depth}  ${r.flops.toExponential(2)} FLOPs  val loss ${r.valLoss.toFixed(4)}`).join('\n'));
+        return 0;
+      }
       if (action === 'fit' || action === 'predict') {
-        if (f.points === undefined || f['target-flops'] === undefined) throw new UsageError(`${cmd} ${action}: --points FILE and --target-flops F are required`);
-        const points = readPoints(String(f.points)), targetFlops = Number(f['target-flops']);
+        let points: ComputePoint[], targetFlops: number;
+        if (f.dir !== undefined) {
+          const plan = readPlan(join(String(f.dir), 'plan.json'));
+          points = ladderPoints(readResults(String(f.dir)), plan.target.name);
+          targetFlops = f['target-flops'] !== undefined ? Number(f['target-flops']) : plan.target.flops;
+          f.target ??= plan.target.name;
+          f.registry ??= join(String(f.dir), 'predictions.jsonl');
+        } else {
+          if (f.points === undefined || f['target-flops'] === undefined) throw new UsageError(`${cmd} ${action}: --dir DIR, or --points FILE and --target-flops F, are required`);
+          points = readPoints(String(f.points));
+          targetFlops = Number(f['target-flops']);
+        }
         const law = fitComputeLaw(points);
         const ci = bootstrap(points, (sample) => computeLoss(fitComputeLaw(sample), targetFlops), { samples: 200 });
         const shown = `L(C) = ${law.a.toPrecision(4)} * C^${law.b.toFixed(4)} + ${law.c.toFixed(4)}\n`
@@ -129,9 +182,9 @@ export const scaleCommand: Command = {
       }
     } catch (e) {
       // A plan or fit that cannot work is the job failing (exit 1, one line), not a usage mistake.
-      if (e instanceof PlanError || e instanceof FitError || e instanceof RegistryError) throw new Error(`${action}: ${e.message}`);
+      if (e instanceof PlanError || e instanceof FitError || e instanceof RegistryError || e instanceof LadderError) throw new Error(`${action}: ${e.message}`);
       throw e;
     }
-    throw new UsageError(`${cmd}: expected plan, fit, predict, start or score (usage: ${USAGE})`);
+    throw new UsageError(`${cmd}: expected plan, run, fit, predict, start or score (usage: ${USAGE})`);
   },
 };

@@ -8,3 +8,4 @@ export { planLadder, planTable, PlanError, type LadderPlan, type PlannedRun, typ
 export {
   readRegistry, recordStart, registerPrediction, RegistryError, scorePrediction, type Prediction, type RegistryEntry, type Score, type Started,
 } from './registry.ts';
+export { ladderPoints, LadderError, readResults, resultsPath, runLadder, type RunResult, type TrainRun } from './ladder.ts';

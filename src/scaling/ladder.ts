@@ -1,0 +1,81 @@
+// Running a ladder: each planned run trains in its own directory under the scaling run's
+// directory, and its final validation loss is appended to results.jsonl when it finishes. A
+// killed ladder continues where it stopped: finished runs (in results.jsonl) are never redone,
+// and an unfinished run resumes from its own checkpoints (the trainer's resume). The plan is
+// written once; a different plan for the same directory is refused, so nothing recorded is lost.
+// How a run is trained is the caller's (the CLI passes the trainer), so this file stays free of it.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LadderPlan, PlannedRun } from './plan.ts';
+
+export interface RunResult {
+  name: string;
+  depth: number;
+  params: number;
+  tokens: number;
+  flops: number;
+  valLoss: number;
+  /** Bits per byte of the validation text, when the trainer reports it. */
+  valBpb?: number;
+  seconds: number;
+  finishedAt: string;
+}
+
+export type TrainRun = (run: PlannedRun, dir: string) => Promise<{ valLoss: number; valBpb?: number }>;
+
+export class LadderError extends Error {}
+
+export const resultsPath = (dir: string) => join(dir, 'results.jsonl');
+
+/** Finished runs recorded in a scaling directory, in the order they finished. */
+export function readResults(dir: string): RunResult[] {
+  const p = resultsPath(dir);
+  if (!existsSync(p)) return [];
+  return readFileSync(p, 'utf8').split('\n').filter((l) => l.trim()).map((l, i) => {
+    try { return JSON.parse(l) as RunResult; } catch { throw new LadderError(`${p}:${i + 1}: not a JSON result line`); }
+  });
+}
+
+/** Writes plan.json on first use; afterwards the directory must hold the same plan. */
+function pinPlan(dir: string, plan: LadderPlan): void {
+  const p = join(dir, 'plan.json');
+  const text = `${JSON.stringify(plan, null, 2)}\n`;
+  if (!existsSync(p)) { mkdirSync(dir, { recursive: true }); writeFileSync(p, text); return; }
+  const old = JSON.parse(readFileSync(p, 'utf8')) as LadderPlan;
+  const key = (x: LadderPlan) => JSON.stringify([x.vocabSize, x.seqLen, x.runs.map((r) => [r.name, r.depth, r.tokens]), x.target.name, x.target.depth, x.target.tokens]);
+  if (key(old) !== key(plan)) throw new LadderError(`${dir} already holds a different ladder (${p}); use a new --out directory`);
+}
+
+/** Trains every run of the plan not yet finished (the ladder, and the target when `withTarget`). */
+export async function runLadder(plan: LadderPlan, dir: string, trainRun: TrainRun, o: { withTarget?: boolean; log?: (line: string) => void } = {}): Promise<RunResult[]> {
+  const log = o.log ?? ((l: string) => console.error(l));
+  pinPlan(dir, plan);
+  const runs = o.withTarget ? [...plan.runs, plan.target] : plan.runs;
+  const done = new Set(readResults(dir).map((r) => r.name));
+  for (const [i, run] of runs.entries()) {
+    if (done.has(run.name)) { log(`scale: ${run.name} already finished, skipped`); continue; }
+    log(`scale: ${run.name} (${i + 1}/${runs.length}): depth ${run.depth}, ${run.tokens} tokens, ${run.flops.toExponential(2)} FLOPs, about ${run.minutes.toFixed(1)} min`);
+    const started = performance.now();
+    const r = await trainRun(run, join(dir, 'runs', run.name));
+    if (!Number.isFinite(r.valLoss) || r.valLoss <= 0) throw new LadderError(`${run.name} finished with validation loss ${r.valLoss}; not recorded (the run diverged)`);
+    const result: RunResult = {
+      name: run.name, depth: run.depth, params: run.params, tokens: run.tokens, flops: run.flops, valLoss: r.valLoss,
+      ...(r.valBpb !== undefined ? { valBpb: r.valBpb } : {}), seconds: (performance.now() - started) / 1000, finishedAt: new Date().toISOString(),
+    };
+    appendFileSync(resultsPath(dir), `${JSON.stringify(result)}\n`);
+    log(`scale: ${run.name} done: validation loss ${r.valLoss.toFixed(4)}`);
+  }
+  return readResults(dir);
+}
+
+/** The ladder's (compute, loss) points for a fit, refusing what a fit cannot use. */
+export function ladderPoints(results: RunResult[], target: string): { compute: number; loss: number }[] {
+  const ladder = results.filter((r) => r.name !== target).sort((a, b) => a.flops - b.flops);
+  if (ladder.length < 4) throw new LadderError(`${ladder.length} finished ladder runs; a fit needs at least 4 (run tetra scale run to finish the ladder)`);
+  for (let i = 1; i < ladder.length; i++) {
+    if (!(ladder[i].valLoss < ladder[i - 1].valLoss)) {
+      throw new LadderError(`the ladder's losses are not monotone: ${ladder[i].name} (${ladder[i].valLoss.toFixed(4)}) is not below ${ladder[i - 1].name} (${ladder[i - 1].valLoss.toFixed(4)}) with more compute`);
+    }
+  }
+  return ladder.map((r) => ({ compute: r.flops, loss: r.valLoss }));
+}
