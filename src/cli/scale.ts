@@ -9,9 +9,11 @@ import { join, resolve } from 'node:path';
 import { readManifest } from '../data/index.ts';
 import { configFromDepth } from '../model/index.ts';
 import {
-  bootstrap, computeLoss, fitComputeLaw, FitError, LadderError, ladderPoints, planLadder, planTable, PlanError, readResults, recordStart, registerPrediction,
-  RegistryError, runLadder, scorePrediction, type ComputePoint, type LadderPlan, type PlannedRun,
+  bootstrap, computeLoss, fitComputeLaw, FitError, LadderError, ladderPoints, planLadder, planTable, PlanError, readRegistry, readResults, recordStart,
+  registerPrediction, RegistryError, runLadder, scalingReport, scorePrediction, type ComputeLaw, type ComputePoint, type LadderPlan, type PlannedRun,
+  type Prediction, type RegistryEntry, type Score,
 } from '../scaling/index.ts';
+import { Rng } from '../tensor/index.ts';
 import { defaultBackend } from '../tensor/index.ts';
 import { tokenizerRef } from '../tokenizer/index.ts';
 import { defaultAdamW, latestCheckpoint, readMetrics, train } from '../train/index.ts';
@@ -24,7 +26,8 @@ const USAGE = 'tetra scale plan --target-flops F --ladder-flops F (--data DIR | 
   + '       tetra scale fit --points FILE.json --target-flops F\n'
   + '       tetra scale predict --points FILE.json --target-flops F --target NAME --registry FILE\n'
   + '       tetra scale start --target NAME --registry FILE\n'
-  + '       tetra scale score --target NAME --loss L --registry FILE';
+  + '       tetra scale score --target NAME --loss L --registry FILE\n'
+  + '       tetra scale report --dir DIR';
 const cmd = 'tetra scale';
 
 /** Sustained training throughput assumed for the minutes column: half the nominal peak (measured MFU here is 50-70%). */
@@ -102,7 +105,7 @@ export const scaleCommand: Command = {
     gflops: { type: 'number', help: 'plan: sustained training GFLOP/s for the minutes column (default: half the nominal peak)' },
     points: { type: 'string', help: 'fit, predict: JSON array of {"compute", "loss"}, one per finished ladder run' },
     plan: { type: 'string', help: 'run: the plan from tetra scale plan --out' },
-    dir: { type: 'string', help: 'predict: a scaling directory from tetra scale run (its results and plan give the points and the target)' },
+    dir: { type: 'string', help: 'predict, report: a scaling directory from tetra scale run (its results and plan give the points and the target)' },
     'with-target': { type: 'boolean', help: 'run: train the target too, after the ladder' },
     batch: { type: 'number', help: 'run: sequences per step, the same for every run', default: 12 },
     lr: { type: 'number', help: 'run: peak learning rate, the same for every run', default: 1e-3 },
@@ -166,6 +169,27 @@ export const scaleCommand: Command = {
         console.log(f.json ? JSON.stringify(entry) : `${shown}\nregistered as entry ${entry.seq} of ${registry} (sha256 ${entry.hash.slice(0, 12)})`);
         return 0;
       }
+      if (action === 'report') {
+        const { dir } = required(f, 'report', 'dir');
+        const plan = readPlan(join(dir, 'plan.json'));
+        const results = readResults(dir);
+        const points = ladderPoints(results, plan.target.name);
+        const law = fitComputeLaw(points);
+        const rng = new Rng(5);
+        const band: ComputeLaw[] = [];
+        for (let i = 0; i < 100; i++) {
+          const sample = points.map(() => points[Math.floor(rng.next() * points.length)]);
+          if (new Set(sample).size < 4) continue;
+          try { band.push(fitComputeLaw(sample)); } catch (e) { if (!(e instanceof FitError)) throw e; }
+        }
+        const entries = readRegistry(String(f.registry ?? join(dir, 'predictions.jsonl'))).filter((e) => e.target === plan.target.name);
+        const prediction = entries.find((e): e is RegistryEntry & Prediction => e.kind === 'prediction');
+        const score = entries.find((e): e is RegistryEntry & Score => e.kind === 'score');
+        const file = join(dir, 'report.html');
+        writeFileSync(file, scalingReport({ plan, results, law, band, prediction, score }));
+        console.log(`wrote ${file}`);
+        return 0;
+      }
       if (action === 'start') {
         const { registry, target } = required(f, 'start', 'registry', 'target');
         const entry = recordStart(registry, target);
@@ -185,6 +209,6 @@ export const scaleCommand: Command = {
       if (e instanceof PlanError || e instanceof FitError || e instanceof RegistryError || e instanceof LadderError) throw new Error(`${action}: ${e.message}`);
       throw e;
     }
-    throw new UsageError(`${cmd}: expected plan, run, fit, predict, start or score (usage: ${USAGE})`);
+    throw new UsageError(`${cmd}: expected plan, run, fit, predict, start, score or report (usage: ${USAGE})`);
   },
 };

@@ -9,3 +9,4 @@ export {
   readRegistry, recordStart, registerPrediction, RegistryError, scorePrediction, type Prediction, type RegistryEntry, type Score, type Started,
 } from './registry.ts';
 export { ladderPoints, LadderError, readResults, resultsPath, runLadder, type RunResult, type TrainRun } from './ladder.ts';
+export { scalingReport, type ReportInput } from './report.ts';

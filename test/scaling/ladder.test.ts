@@ -59,5 +59,8 @@ describe('ladder runs', () => {
     assert.equal(again.status, 0);
     assert.equal((again.stderr.match(/already finished, skipped/g) ?? []).length, 4);
     assert.equal(readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n').length, 4);
+    const rep = tetra('report', '--dir', out);
+    assert.equal(rep.status, 0, rep.stderr);
+    assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /<svg[\s\S]*<circle/);
   });
 });
