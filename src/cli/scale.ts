@@ -10,7 +10,7 @@ import { readManifest } from '../data/index.ts';
 import { configFromDepth } from '../model/index.ts';
 import {
   bootstrap, computeLoss, fitComputeLaw, FitError, LadderError, ladderPoints, planLadder, planTable, PlanError, readRegistry, readResults, recordStart,
-  registerPrediction, RegistryError, runLadder, scalingReport, scorePrediction, type ComputeLaw, type ComputePoint, type LadderPlan, type PlannedRun,
+  registerPrediction, RegistryError, loadLadderQueue, runLadder, scalingReport, scorePrediction, type ComputeLaw, type ComputePoint, type LadderPlan, type PlannedRun,
   type Prediction, type RegistryEntry, type Score,
 } from '../scaling/index.ts';
 import { Rng } from '../tensor/index.ts';
@@ -22,7 +22,8 @@ import type { Command } from './command.ts';
 import { defaultReplicas, nominalPeakFlops } from './train.ts';
 
 const USAGE = 'tetra scale plan --target-flops F --ladder-flops F (--data DIR | --vocab-size N) [--out plan.json]\n'
-  + '       tetra scale run --plan plan.json --data DIR --out DIR [--with-target]\n'
+  + '       tetra scale run --plan plan.json --data DIR --out DIR [--with-target] [--queue redis://HOST:PORT]\n'
+  + '       tetra scale worker --queue redis://HOST:PORT\n'
   + '       tetra scale fit --points FILE.json --target-flops F\n'
   + '       tetra scale predict --points FILE.json --target-flops F --target NAME --registry FILE\n'
   + '       tetra scale start --target NAME --registry FILE\n'
@@ -60,10 +61,11 @@ function readPlan(path: string): LadderPlan {
  * rate and schedule rule (warmup a tenth of the steps, at most 100, then cosine to a tenth), so
  * the ladder varies only in model size and tokens. A run killed part-way resumes from its checkpoints.
  */
-async function trainRun(run: PlannedRun, dir: string, plan: LadderPlan, f: Record<string, unknown>, data: string): Promise<{ valLoss: number; valBpb?: number }> {
+interface Settings { data: string; batch: number; lr: number }
+
+async function trainRun(run: PlannedRun, dir: string, plan: LadderPlan, { data, batch, lr }: Settings): Promise<{ valLoss: number; valBpb?: number; resumedFrom?: number }> {
   const manifest = readManifest(data);
   if (manifest.tokenizer.vocabSize !== plan.vocabSize) throw new UsageError(`${cmd} run: ${data} has vocabulary ${manifest.tokenizer.vocabSize}; the plan was made for ${plan.vocabSize}`);
-  const batch = numberFlag(f as never, 'batch', 1, 4096, `${cmd} run`), lr = numberFlag(f as never, 'lr', 1e-6, 1, `${cmd} run`, false);
   const steps = Math.max(1, Math.ceil(run.tokens / (batch * plan.seqLen)));
   const r = await train({
     data, out: dir, model: configFromDepth(run.depth, { vocabSize: plan.vocabSize, contextLength: plan.seqLen }),
@@ -73,7 +75,22 @@ async function trainRun(run: PlannedRun, dir: string, plan: LadderPlan, f: Recor
     peakFlops: plan.flopsPerSecond / ASSUMED_MFU, tokenizer: tokenizerRef(manifest.tokenizer.name), resume: latestCheckpoint(join(dir, 'checkpoints')) !== null, replicas: defaultReplicas(),
   }, defaultBackend(), { log: () => {} });
   const last = readMetrics(dir).filter((m) => m.val_bpb !== undefined).at(-1);
-  return { valLoss: r.valLoss ?? Number.NaN, ...(last?.val_bpb !== undefined ? { valBpb: last.val_bpb } : {}) };
+  return { valLoss: r.valLoss ?? Number.NaN, ...(last?.val_bpb !== undefined ? { valBpb: last.val_bpb } : {}), ...(r.resumedFrom ? { resumedFrom: r.resumedFrom } : {}) };
+}
+
+/** Queues the unfinished runs, then waits (printing progress) until every one has a result. */
+async function runOnQueue(url: string, plan: LadderPlan, dir: string, settings: Settings, withTarget: boolean) {
+  const { enqueueLadder } = await loadLadderQueue();
+  const queued = await enqueueLadder(url, plan, dir, { ...settings }, { withTarget });
+  const want = (withTarget ? [...plan.runs, plan.target] : plan.runs).map((r) => r.name);
+  console.error(`${cmd} run: queued ${queued.length} run(s) on ${url}; waiting for workers (tetra scale worker --queue ${url})`);
+  let seen = -1;
+  for (;;) {
+    const done = readResults(dir).filter((r) => want.includes(r.name));
+    if (done.length !== seen) { seen = done.length; console.error(`${cmd} run: ${done.length}/${want.length} finished`); }
+    if (done.length >= want.length) return readResults(dir);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
 }
 
 function required(f: Record<string, unknown>, action: string, ...names: string[]): Record<string, string> {
@@ -107,6 +124,7 @@ export const scaleCommand: Command = {
     plan: { type: 'string', help: 'run: the plan from tetra scale plan --out' },
     dir: { type: 'string', help: 'predict, report: a scaling directory from tetra scale run (its results and plan give the points and the target)' },
     'with-target': { type: 'boolean', help: 'run: train the target too, after the ladder' },
+    queue: { type: 'string', help: 'run: put the runs on this Redis job queue for tetra scale worker; worker: take runs from it' },
     batch: { type: 'number', help: 'run: sequences per step, the same for every run', default: 12 },
     lr: { type: 'number', help: 'run: peak learning rate, the same for every run', default: 1e-3 },
     target: { type: 'string', help: 'predict, start, score: the target run\'s name' },
@@ -136,8 +154,22 @@ export const scaleCommand: Command = {
       if (action === 'run') {
         const { plan, data, out } = required(f, 'run', 'plan', 'data', 'out');
         const ladder = readPlan(plan);
-        const results = await runLadder(ladder, resolve(out), (run, dir) => trainRun(run, dir, ladder, f, resolve(data)), { withTarget: Boolean(f['with-target']) });
+        const settings = { data: resolve(data), batch: numberFlag(f, 'batch', 1, 4096, `${cmd} run`), lr: numberFlag(f, 'lr', 1e-6, 1, `${cmd} run`, false) };
+        const withTarget = Boolean(f['with-target']);
+        const results = f.queue !== undefined
+          ? await runOnQueue(String(f.queue), ladder, resolve(out), settings, withTarget)
+          : await runLadder(ladder, resolve(out), (run, dir) => trainRun(run, dir, ladder, settings), { withTarget });
         console.log(results.map((r) => `${r.name.padEnd(8)} depth ${r.depth}  ${r.flops.toExponential(2)} FLOPs  val loss ${r.valLoss.toFixed(4)}`).join('\n'));
+        return 0;
+      }
+      if (action === 'worker') {
+        const { queue } = required(f, 'worker', 'queue');
+        const { startLadderWorker } = await loadLadderQueue();
+        const lockMs = Number(process.env.TETRA_SCALE_LOCK_MS) || undefined;
+        const w = startLadderWorker(queue, (job) => (run, dir) => trainRun(run, dir, job.plan, job.settings as unknown as Settings), { lockMs });
+        console.error(`${cmd} worker: taking ladder runs from ${queue} (Ctrl-C stops after giving the current run back)`);
+        await new Promise<void>((done) => process.once('SIGINT', done).once('SIGTERM', done));
+        await w.close();
         return 0;
       }
       if (action === 'fit' || action === 'predict') {

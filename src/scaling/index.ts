@@ -8,5 +8,8 @@ export { planLadder, planTable, PlanError, type LadderPlan, type PlannedRun, typ
 export {
   readRegistry, recordStart, registerPrediction, RegistryError, scorePrediction, type Prediction, type RegistryEntry, type Score, type Started,
 } from './registry.ts';
-export { ladderPoints, LadderError, readResults, resultsPath, runLadder, type RunResult, type TrainRun } from './ladder.ts';
+export { ladderPoints, LadderError, ladderRuns, pinPlan, readResults, resultsPath, runLadder, trainAndRecord, type RunResult, type TrainRun } from './ladder.ts';
 export { scalingReport, type ReportInput } from './report.ts';
+export type { LadderJob, WorkerOptions } from './queue.ts';
+/** The job queue (BullMQ on Redis), loaded only by the commands that use it. */
+export const loadLadderQueue = () => import('./queue.ts');

@@ -4,7 +4,7 @@
 // and an unfinished run resumes from its own checkpoints (the trainer's resume). The plan is
 // written once; a different plan for the same directory is refused, so nothing recorded is lost.
 // How a run is trained is the caller's (the CLI passes the trainer), so this file stays free of it.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LadderPlan, PlannedRun } from './plan.ts';
 
@@ -17,11 +17,13 @@ export interface RunResult {
   valLoss: number;
   /** Bits per byte of the validation text, when the trainer reports it. */
   valBpb?: number;
+  /** The step this run resumed from, when a previous attempt (a killed worker, say) had checkpointed it. */
+  resumedFrom?: number;
   seconds: number;
   finishedAt: string;
 }
 
-export type TrainRun = (run: PlannedRun, dir: string) => Promise<{ valLoss: number; valBpb?: number }>;
+export type TrainRun = (run: PlannedRun, dir: string) => Promise<{ valLoss: number; valBpb?: number; resumedFrom?: number }>;
 
 export class LadderError extends Error {}
 
@@ -37,7 +39,7 @@ export function readResults(dir: string): RunResult[] {
 }
 
 /** Writes plan.json on first use; afterwards the directory must hold the same plan. */
-function pinPlan(dir: string, plan: LadderPlan): void {
+export function pinPlan(dir: string, plan: LadderPlan): void {
   const p = join(dir, 'plan.json');
   const text = `${JSON.stringify(plan, null, 2)}\n`;
   if (!existsSync(p)) { mkdirSync(dir, { recursive: true }); writeFileSync(p, text); return; }
@@ -46,25 +48,43 @@ function pinPlan(dir: string, plan: LadderPlan): void {
   if (key(old) !== key(plan)) throw new LadderError(`${dir} already holds a different ladder (${p}); use a new --out directory`);
 }
 
-/** Trains every run of the plan not yet finished (the ladder, and the target when `withTarget`). */
+/** The runs a ladder trains: its runs, then the target when asked for. */
+export const ladderRuns = (plan: LadderPlan, withTarget = false): PlannedRun[] => (withTarget ? [...plan.runs, plan.target] : plan.runs);
+
+/**
+ * Trains one run unless it is already recorded, then records it exactly once: the first
+ * finisher creates the run's `recorded` marker (O_EXCL), so a run that two workers both finished
+ * (one thought dead, it was only slow) is appended once.
+ */
+export async function trainAndRecord(dir: string, run: PlannedRun, trainRun: TrainRun, log: (line: string) => void): Promise<RunResult | null> {
+  if (readResults(dir).some((r) => r.name === run.name)) { log(`scale: ${run.name} already finished, skipped`); return null; }
+  log(`scale: ${run.name}: depth ${run.depth}, ${run.tokens} tokens, ${run.flops.toExponential(2)} FLOPs, about ${run.minutes.toFixed(1)} min`);
+  const started = performance.now();
+  const runDir = join(dir, 'runs', run.name);
+  const r = await trainRun(run, runDir);
+  if (!Number.isFinite(r.valLoss) || r.valLoss <= 0) throw new LadderError(`${run.name} finished with validation loss ${r.valLoss}; not recorded (the run diverged)`);
+  const result: RunResult = {
+    name: run.name, depth: run.depth, params: run.params, tokens: run.tokens, flops: run.flops, valLoss: r.valLoss,
+    ...(r.valBpb !== undefined ? { valBpb: r.valBpb } : {}), ...(r.resumedFrom ? { resumedFrom: r.resumedFrom } : {}),
+    seconds: (performance.now() - started) / 1000, finishedAt: new Date().toISOString(),
+  };
+  mkdirSync(runDir, { recursive: true });
+  let marker: number;
+  try { marker = openSync(join(runDir, 'recorded'), 'wx'); } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') { log(`scale: ${run.name} was recorded by another worker`); return null; }
+    throw e;
+  }
+  closeSync(marker);
+  appendFileSync(resultsPath(dir), `${JSON.stringify(result)}\n`);
+  log(`scale: ${run.name} done: validation loss ${r.valLoss.toFixed(4)}`);
+  return result;
+}
+
+/** Trains every run of the plan not yet finished (the ladder, and the target when `withTarget`), one after another. */
 export async function runLadder(plan: LadderPlan, dir: string, trainRun: TrainRun, o: { withTarget?: boolean; log?: (line: string) => void } = {}): Promise<RunResult[]> {
   const log = o.log ?? ((l: string) => console.error(l));
   pinPlan(dir, plan);
-  const runs = o.withTarget ? [...plan.runs, plan.target] : plan.runs;
-  const done = new Set(readResults(dir).map((r) => r.name));
-  for (const [i, run] of runs.entries()) {
-    if (done.has(run.name)) { log(`scale: ${run.name} already finished, skipped`); continue; }
-    log(`scale: ${run.name} (${i + 1}/${runs.length}): depth ${run.depth}, ${run.tokens} tokens, ${run.flops.toExponential(2)} FLOPs, about ${run.minutes.toFixed(1)} min`);
-    const started = performance.now();
-    const r = await trainRun(run, join(dir, 'runs', run.name));
-    if (!Number.isFinite(r.valLoss) || r.valLoss <= 0) throw new LadderError(`${run.name} finished with validation loss ${r.valLoss}; not recorded (the run diverged)`);
-    const result: RunResult = {
-      name: run.name, depth: run.depth, params: run.params, tokens: run.tokens, flops: run.flops, valLoss: r.valLoss,
-      ...(r.valBpb !== undefined ? { valBpb: r.valBpb } : {}), seconds: (performance.now() - started) / 1000, finishedAt: new Date().toISOString(),
-    };
-    appendFileSync(resultsPath(dir), `${JSON.stringify(result)}\n`);
-    log(`scale: ${run.name} done: validation loss ${r.valLoss.toFixed(4)}`);
-  }
+  for (const run of ladderRuns(plan, o.withTarget)) await trainAndRecord(dir, run, trainRun, log);
   return readResults(dir);
 }
 
