@@ -2,5 +2,4 @@
 // keys, plans, limits, ledger, metrics). http depends on governance, never the other way.
 export * from './http/index.ts';
 export * from './governance/index.ts';
-export { DEFAULT_IMAGE_LIMITS, imageInfo, type ImageLimits } from './images.ts';
 export { defaultDbPath, defaultPlansPath, openDb, type Db } from './home.ts';

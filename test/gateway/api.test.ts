@@ -5,7 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
-import { fetchImage, DEFAULT_IMAGE_LIMITS, isNonPublicAddress } from '../../src/gateway/images.ts';
+import { fetchImage, DEFAULT_IMAGE_LIMITS, isNonPublicAddress } from '../../src/gateway/http/images.ts';
 import { png, post, serve, sseEvents, SNAPSHOT, SNAPSHOT_LONG, type Served } from './fixture.ts';
 
 const NO_SPECIALS = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [256 + i, -100]));

@@ -7,7 +7,7 @@ import { clientOf, checkContext, resolveModel, type GatewayOptions, type Request
 import { ApiError, invalid } from './errors.ts';
 import { serveGeneration, type GenerationContext } from './generation.ts';
 import { sendEvent, sendJson, startEventStream, type BodyLimits } from './wire.ts';
-import { loadImage, parseDataUrl, type ImageLimits } from '../images.ts';
+import { loadImage, parseDataUrl, type ImageLimits } from './images.ts';
 import { validateChat, type InputMessage, type InputPart } from './validate.ts';
 import { checkImageInput } from '../governance/index.ts';
 

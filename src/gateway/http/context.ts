@@ -8,7 +8,7 @@ import type { Catalog, Snapshot } from './catalog.ts';
 import { ApiError, modelNotFound } from './errors.ts';
 import { checkModel, costUsd, type Admission, type Auth, type GatewayMetrics, type Ledger, type Limits, type Principal } from '../governance/index.ts';
 import { bearer } from './wire.ts';
-import type { ImageLimits } from '../images.ts';
+import type { ImageLimits } from './images.ts';
 
 export interface GatewayOptions {
   catalog: Catalog;

@@ -8,7 +8,7 @@ import { completions } from './completions.ts';
 import { authenticate, newId, type GatewayOptions, type RequestState } from './context.ts';
 import { ApiError, modelNotFound, toApiError } from './errors.ts';
 import { sendError, sendJson, type BodyLimits } from './wire.ts';
-import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from '../images.ts';
+import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './images.ts';
 import { GatewayMetrics, GovernanceError, planAllows } from '../governance/index.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, st: RequestState, path: string) => Promise<void> | void;

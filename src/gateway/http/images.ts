@@ -2,9 +2,12 @@
 // image is checked from its header (PNG IHDR, JPEG SOFn, GIF screen, WebP VP8/VP8L/VP8X) before
 // anything decodes it, so a small file that inflates to gigabytes (a decompression bomb) is
 // refused by width * height * channels, not discovered by running out of memory.
-import { lookup } from 'node:dns/promises';
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
-import { ApiError, invalid, tooLarge } from './http/errors.ts';
+import { nonPublicReason } from './addresses.ts';
+import { ApiError, invalid, tooLarge } from './errors.ts';
 
 export interface ImageLimits {
   /** Encoded bytes per image (OpenAI's limit is 20 MB). */
@@ -20,9 +23,15 @@ export interface ImageLimits {
    * let them reach its own network (SSRF). Redirects are followed by hand and checked each hop.
    */
   allowPrivateAddresses: boolean;
+  /** Host names exempt from the address check (an operator's internal image host); a redirect elsewhere is checked as usual. */
+  allowedHosts?: string[];
+  /** The resolver (default: the system's, every address); tests give a fake one. */
+  lookup?: (hostname: string) => Promise<{ address: string; family: number }[]>;
 }
 
-export const DEFAULT_IMAGE_LIMITS: ImageLimits = { maxBytes: 20 << 20, maxDecodedBytes: 64 << 20, fetchTimeoutMs: 10_000, allowHttp: true, allowPrivateAddresses: false };
+export const DEFAULT_IMAGE_LIMITS: ImageLimits = {
+  maxBytes: 20 << 20, maxDecodedBytes: 64 << 20, fetchTimeoutMs: 10_000, allowHttp: true, allowPrivateAddresses: false, allowedHosts: [],
+};
 
 export interface ImageInfo { mime: string; width: number; height: number; channels: number }
 
@@ -98,34 +107,65 @@ export function parseDataUrl(url: string, param: string, limits: ImageLimits): {
 
 const MAX_REDIRECTS = 5;
 
-/** True for addresses that are not on the public internet (RFC 6890 special-purpose blocks, IPv4 and IPv6). */
-export function isNonPublicAddress(ip: string): boolean {
-  const v4 = ip.startsWith('::ffff:') && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip;
-  if (isIP(v4) === 4) {
-    const [a, b] = v4.split('.').map(Number);
-    return a === 0 || a === 10 || a === 127 || a >= 224 || (a === 100 && b >= 64 && b < 128) || (a === 169 && b === 254)
-      || (a === 172 && b >= 16 && b < 32) || (a === 192 && b === 168) || (a === 192 && b === 0) || (a === 198 && (b === 18 || b === 19));
-  }
-  const h = ip.toLowerCase();
-  if (h === '::' || h === '::1') return true;
-  const first = parseInt(h.split(':')[0] || '0', 16);
-  return (first & 0xfe00) === 0xfc00 /* fc00::/7 unique local */ || (first & 0xffc0) === 0xfe80 /* link-local */ || (first & 0xff00) === 0xff00 /* multicast */;
+export { isNonPublicAddress } from './addresses.ts';
+
+type Resolved = { address: string; family: number };
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Resolved[], family?: number) => void;
+
+const refuse = (param: string, host: string, address: string, why: string) => invalid(param,
+  `${param}: ${host} is a private or local address (${address}: ${why}); this server only fetches images from public hosts. Send the image as a base64 data URL.`,
+  'invalid_image_url');
+
+/**
+ * The socket's address is decided here, not from the URL's text: node:http calls this lookup for
+ * every connection it makes to a host name, every address the name resolves to is checked, and
+ * the socket connects to exactly the addresses checked (so DNS rebinding between a check and the
+ * connection is impossible). IP-literal hosts never reach a lookup and are checked in `hop`.
+ */
+function checkedLookup(param: string, limits: ImageLimits, exempt: boolean, failure: { error?: ApiError }) {
+  const resolve = limits.lookup ?? (async (host: string) => (await dnsLookup(host, { all: true, verbatim: true })) as Resolved[]);
+  return (hostname: string, options: { all?: boolean; family?: number }, callback: LookupCallback): void => {
+    resolve(hostname).then((addresses) => {
+      if (!addresses.length) throw invalid(param, `${param}: ${hostname} has no address`, 'invalid_image_url');
+      if (!exempt && !limits.allowPrivateAddresses) {
+        for (const a of addresses) {
+          const why = nonPublicReason(a.address);
+          if (why) throw refuse(param, hostname, a.address, why);
+        }
+      }
+      const usable = options.family ? addresses.filter((a) => a.family === options.family) : addresses;
+      if (options.all) callback(null, usable);
+      else callback(null, usable[0]?.address ?? '', usable[0]?.family ?? 4);
+    }).catch((e: unknown) => {
+      failure.error = e instanceof ApiError ? e
+        : invalid(param, `${param}: could not resolve ${hostname} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'invalid_image_url');
+      callback(Object.assign(new Error(failure.error.message), { code: 'EREFUSED_BY_POLICY' }), '');
+    });
+  };
 }
 
-/** Refuses a URL whose host is, or resolves to, a non-public address (every address it resolves to is checked). */
-async function checkPublic(u: URL, param: string): Promise<void> {
+interface HopAnswer { status: number; location: string | null; contentLength: number; body: AsyncIterable<Buffer>; close(): void }
+
+/** One request (no redirects followed), through a connection whose address was checked. */
+function hop(u: URL, param: string, limits: ImageLimits, signal: AbortSignal): Promise<HopAnswer> {
   const host = u.hostname.replace(/^\[|\]$/g, '');
-  let addresses: string[];
-  if (isIP(host)) addresses = [host];
-  else {
-    try { addresses = (await lookup(host, { all: true, verbatim: true })).map((a) => a.address); } catch (e) {
-      throw invalid(param, `${param}: could not resolve ${host} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'invalid_image_url');
-    }
+  const exempt = (limits.allowedHosts ?? []).some((h) => h.toLowerCase() === host.toLowerCase());
+  if (isIP(host) && !exempt && !limits.allowPrivateAddresses) {
+    const why = nonPublicReason(host);
+    if (why) return Promise.reject(refuse(param, host, host, why));
   }
-  const bad = addresses.find(isNonPublicAddress);
-  if (bad !== undefined) {
-    throw invalid(param, `${param}: ${host} is a private or local address (${bad}); this server only fetches images from public hosts. Send the image as a base64 data URL.`, 'invalid_image_url');
-  }
+  const failure: { error?: ApiError } = {};
+  return new Promise((resolve, reject) => {
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, {
+      method: 'GET', signal, agent: false, lookup: checkedLookup(param, limits, exempt, failure) as never,
+      headers: { accept: 'image/png, image/jpeg, image/webp, image/gif', 'user-agent': 'tetra-image-fetch' },
+    }, (res) => {
+      const location = res.statusCode && res.statusCode >= 300 && res.statusCode < 400 ? res.headers.location ?? null : null;
+      resolve({ status: res.statusCode ?? 0, location, contentLength: Number(res.headers['content-length']), body: res, close: () => res.destroy() });
+    });
+    req.on('error', (e) => reject(failure.error ?? e));
+    req.end();
+  });
 }
 
 export async function fetchImage(url: string, param: string, limits: ImageLimits, signal?: AbortSignal): Promise<{ data: Uint8Array; mime: string }> {
@@ -135,36 +175,32 @@ export async function fetchImage(url: string, param: string, limits: ImageLimits
   if (!limits.allowHttp) throw invalid(param, `${param}: this server does not fetch image URLs; send the image as a base64 data URL`, 'invalid_image_url');
   const timeout = AbortSignal.timeout(limits.fetchTimeoutMs);
   const both = signal ? AbortSignal.any([signal, timeout]) : timeout;
-  let res: Response;
-  for (let hop = 0; ; hop++) {
-    if (!limits.allowPrivateAddresses) await checkPublic(u, param);
-    try {
-      res = await fetch(u, { signal: both, redirect: 'manual' });
-    } catch (e) {
-      const why = timeout.aborted ? `no answer within ${limits.fetchTimeoutMs} ms` : (e as Error).message;
-      throw invalid(param, `${param}: could not fetch the image (${why})`, 'invalid_image_url');
-    }
-    const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
-    if (!location) break;
-    await res.body?.cancel().catch(() => {});
-    if (hop >= MAX_REDIRECTS) throw invalid(param, `${param}: more than ${MAX_REDIRECTS} redirects`, 'invalid_image_url');
-    try { u = new URL(location, u); } catch { throw invalid(param, `${param}: redirected to an invalid URL`, 'invalid_image_url'); }
+  const failed = (e: unknown): ApiError => {
+    if (e instanceof ApiError) return e;
+    const why = timeout.aborted ? `no answer within ${limits.fetchTimeoutMs} ms` : (e as Error).message;
+    return invalid(param, `${param}: could not fetch the image (${why})`, 'invalid_image_url');
+  };
+  let res: HopAnswer;
+  for (let n = 0; ; n++) {
+    try { res = await hop(u, param, limits, both); } catch (e) { throw failed(e); }
+    if (!res.location) break;
+    res.close();
+    if (n >= MAX_REDIRECTS) throw invalid(param, `${param}: more than ${MAX_REDIRECTS} redirects`, 'invalid_image_url');
+    try { u = new URL(res.location, u); } catch { throw invalid(param, `${param}: redirected to an invalid URL`, 'invalid_image_url'); }
     if (u.protocol !== 'http:' && u.protocol !== 'https:') throw invalid(param, `${param}: redirected to ${u.protocol}, not http(s)`, 'invalid_image_url');
   }
-  if (!res.ok) { await res.body?.cancel().catch(() => {}); throw invalid(param, `${param}: fetching the image gave HTTP ${res.status}`, 'invalid_image_url'); }
-  const declared = Number(res.headers.get('content-length'));
-  if (declared > limits.maxBytes) { await res.body?.cancel().catch(() => {}); throw tooLarge(`${param}: the image is ${declared} bytes; the limit is ${limits.maxBytes}`, param); }
-  const chunks: Uint8Array[] = [];
+  if (res.status < 200 || res.status > 299) { res.close(); throw invalid(param, `${param}: fetching the image gave HTTP ${res.status}`, 'invalid_image_url'); }
+  if (res.contentLength > limits.maxBytes) { res.close(); throw tooLarge(`${param}: the image is ${res.contentLength} bytes; the limit is ${limits.maxBytes}`, param); }
+  const chunks: Buffer[] = [];
   let total = 0;
   try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const chunk of res.body) {
       total += chunk.length;
-      if (total > limits.maxBytes) throw tooLarge(`${param}: the image is more than ${limits.maxBytes} bytes; the limit is ${limits.maxBytes}`, param);
+      if (total > limits.maxBytes) { res.close(); throw tooLarge(`${param}: the image is more than ${limits.maxBytes} bytes; the limit is ${limits.maxBytes}`, param); }
       chunks.push(chunk);
     }
   } catch (e) {
-    if (e instanceof ApiError) throw e;
-    throw invalid(param, `${param}: the image download failed (${timeout.aborted ? `no answer within ${limits.fetchTimeoutMs} ms` : (e as Error).message})`, 'invalid_image_url');
+    throw e instanceof ApiError ? e : invalid(param, `${param}: the image download failed (${timeout.aborted ? `no answer within ${limits.fetchTimeoutMs} ms` : (e as Error).message})`, 'invalid_image_url');
   }
   const data = new Uint8Array(Buffer.concat(chunks));
   return { data, mime: checkImage(data, param, limits).mime };
