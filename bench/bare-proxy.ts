@@ -1,11 +1,11 @@
 // The floor under bench/gateway.ts: the least a Node proxy can do on this path. node:http in,
-// the upstream engine's HTTP/1.1 client (src/engine/http1.ts) out, the answer passed back; no
+// the upstream engine's HTTP/1.1 client (src/net/http1.ts) out, the answer passed back; no
 // auth, validation, limits, ledger or metrics, and the backend's plain JSON answer instead of a
 // stream. Whatever latency this adds is the price of one more process and two more loopback
 // hops on the machine, not of the gateway's work.
 // Run by bench/gateway.ts as `bare-proxy.ts BACKEND_URL`; prints `listening on URL`.
 import { createServer } from 'node:http';
-import { Http1Client } from '../src/engine/http1.ts';
+import { Http1Client } from '../src/net/index.ts';
 
 const upstream = new Http1Client(new URL(process.argv[2]));
 const server = createServer((req, res) => {

@@ -2,26 +2,26 @@
 // ChatEngine. This is how a deployment scales past one machine: the gateway keeps keys, limits
 // and usage; the heavy lifting happens elsewhere.
 //
-// Transport: by default a lean client (UpstreamHttp below, over the keep-alive HTTP/1.1 client
-// in http1.ts): one POST, an SSE parser, OpenAI's error envelope. The official `openai` client (over
-// fetch/undici) cost about 0.3 ms of CPU per request in the gateway's profile (request-building,
-// log formatting, web streams, an AbortController and a DOMException per request), more than the
-// rest of the gateway together, so it is the opt-in transport (`client: 'openai'`), for upstreams
-// where its extras matter (OpenAI's own API: retry-after handling, its telemetry headers). Both
-// transports produce the same EngineEvents and the same errors (test/engine/upstream.test.ts
-// runs every case against each), and the wire types are the official client's.
+// Transport: by default the lean client of src/net (OpenAIHttpClient.stream: keep-alive HTTP/1.1,
+// SSE, OpenAI's error envelope; src/net/client.ts records why it is not the official client). The
+// official `openai` client is the opt-in (`client: 'openai'`), for upstreams where its extras
+// matter (OpenAI's own API: its telemetry headers). Both transports produce the same EngineEvents
+// and the same errors (test/engine/upstream.test.ts runs every case against each), and the wire
+// types are the official client's.
 //
 // Requests always stream from the upstream (stream: true, include_usage), and chunks are passed
 // through as EngineEvents as they arrive. Aborting the request's signal aborts the HTTP request,
 // so the upstream sees the connection close and can stop generating.
 //
-// Errors: unreachable (connection refused, DNS, timeout) -> 503 engine_unavailable; the upstream's
-// own 4xx -> the same status with its message (401/403 are about tetra's credentials for the
-// upstream, not the caller's, so they become 502); 5xx and broken streams -> 502 upstream_error.
+// Errors: unreachable (connection refused, DNS, connect timeout) -> 503 engine_unavailable; a
+// request that went out and then hung (no answer head, or silence mid-stream) -> 504
+// upstream_timeout; the upstream's own 4xx -> the same status with its message (401/403 are about
+// tetra's credentials for the upstream, not the caller's, so they become 502); 5xx and broken
+// streams -> 502 upstream_error.
 import OpenAI from 'openai';
 import { cl100k } from '../tokenizer/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
-import { DEFAULT_HTTP1_TIMEOUTS, Http1Client, Http1Error, type Http1Response } from './http1.ts';
+import { APIConnectionError, APIConnectionTimeoutError, APIError, DEFAULT_HTTP1_TIMEOUTS, OpenAIHttpClient } from '../net/index.ts';
 import { FairQueue } from './queue.ts';
 import {
   EngineError, type ChatEngine, type ChatRequest, type CompletionRequest, type EngineCapabilities, type EngineEvent,
@@ -44,7 +44,7 @@ export interface UpstreamOptions {
    * backend). Lower it for an upstream that degrades under concurrency.
    */
   concurrency?: number;
-  /** The HTTP client: 'http' (default) is the lean node:http keep-alive client; 'openai' the official SDK. */
+  /** The HTTP client: 'http' (default) is src/net's keep-alive client; 'openai' the official SDK. */
   client?: 'http' | 'openai';
   /** Whether the upstream model takes image_url parts (e.g. a vision model). Default false. */
   imageInput?: boolean;
@@ -65,7 +65,7 @@ export interface UpstreamOptions {
   connectTimeoutMs?: number;
   firstByteTimeoutMs?: number;
   idleTimeoutMs?: number;
-  /** The client's own retries (default 0: the gateway decides). */
+  /** The client's own retries, by src/net's policy (default 0: the gateway decides). */
   maxRetries?: number;
 }
 
@@ -90,7 +90,7 @@ export class UpstreamEngine implements ChatEngine {
    */
   readonly tokenCounting: 'cl100k' | 'estimate';
   private readonly client: OpenAI | null;
-  private readonly http: UpstreamHttp | null;
+  private readonly http: OpenAIHttpClient | null;
   private readonly queue: FairQueue;
   private readonly window: number;
   private readonly timeouts: Required<Pick<UpstreamOptions, 'connectTimeoutMs' | 'firstByteTimeoutMs' | 'idleTimeoutMs'>>;
@@ -99,6 +99,7 @@ export class UpstreamEngine implements ChatEngine {
   constructor(readonly options: UpstreamOptions) {
     if (!options.baseURL) throw new Error('upstream engine: baseURL is required, e.g. http://localhost:8000/v1');
     if (!options.model) throw new Error('upstream engine: model (the upstream model name) is required');
+    if (!/^https?:\/\//i.test(options.baseURL)) throw new Error(`upstream engine: baseURL must be http(s)://..., got ${options.baseURL}`);
     this.timeouts = {
       connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_HTTP1_TIMEOUTS.connectTimeoutMs,
       firstByteTimeoutMs: options.firstByteTimeoutMs ?? DEFAULT_HTTP1_TIMEOUTS.firstByteTimeoutMs,
@@ -112,7 +113,9 @@ export class UpstreamEngine implements ChatEngine {
     };
     // The official client has one deadline, up to the response head; silence between chunks is timed in open().
     this.client = options.client === 'openai' ? new OpenAI({ ...conn, timeout: this.timeouts.connectTimeoutMs + this.timeouts.firstByteTimeoutMs }) : null;
-    this.http = options.client === 'openai' ? null : new UpstreamHttp({ ...conn, timeouts: this.timeouts });
+    this.http = options.client === 'openai' ? null : new OpenAIHttpClient({
+      baseURL: options.baseURL, apiKey: conn.apiKey, timeouts: this.timeouts, retry: { maxRetries: conn.maxRetries },
+    });
     this.queue = new FairQueue(options.concurrency ?? 256);
     this.window = options.contextWindow ?? defaultWindow(options.model);
     this.capabilities = {
@@ -287,26 +290,26 @@ export class UpstreamEngine implements ChatEngine {
   private mapError(e: unknown): EngineError {
     if (e instanceof EngineError) return e;
     const where = this.where();
-    if (e instanceof UpstreamStatusError) return statusError(where, e.status, e.message, e.code, e.param);
-    // A connect deadline means unreachable (503); a deadline after the request went out means it hung (504).
-    if (e instanceof UpstreamConnectionError) {
-      if (e.timeout && e.timeout !== 'connect') return new EngineError(`${where} timed out: ${e.message}`, 504, 'upstream_timeout');
-      return new EngineError(`${where} is unreachable: ${e.message}`, 503, 'engine_unavailable');
+    // A deadline after the request went out means it hung (504); one while connecting means unreachable (503).
+    if (e instanceof APIConnectionTimeoutError && e.timeout !== 'connect') {
+      return new EngineError(`${where} timed out: ${e.message}`, 504, 'upstream_timeout');
     }
-    if (e instanceof Http1Error && e.timeout) return new EngineError(`${where} timed out: ${e.message}`, 504, 'upstream_timeout');
-    if (e instanceof OpenAI.APIConnectionTimeoutError) return new EngineError(`${where} timed out: no response head in time`, 504, 'upstream_timeout');
-    if (e instanceof OpenAI.APIConnectionError) {
-      // fetch wraps the socket error: APIConnectionError -> TypeError('fetch failed') -> { code: 'ECONNREFUSED' }
-      let why = e instanceof OpenAI.APIConnectionTimeoutError ? 'timed out' : e.message;
+    if (e instanceof OpenAI.APIConnectionTimeoutError) {
+      return new EngineError(`${where} timed out: no response head in time`, 504, 'upstream_timeout');
+    }
+    if (e instanceof APIConnectionError && e.interrupted) return new EngineError(`${where} failed: ${e.message}`, 502, 'upstream_error');
+    if (e instanceof APIConnectionError || e instanceof OpenAI.APIConnectionError) {
+      // The socket's code is on a cause (fetch wraps it: APIConnectionError -> TypeError('fetch failed') -> { code: 'ECONNREFUSED' })
+      let why = e.message;
       for (let c = e.cause as { code?: string; message?: string; cause?: unknown } | undefined; c; c = c.cause as typeof c) {
         if (c.code) { why = `${c.code}${c.message ? ` (${c.message})` : ''}`; break; }
       }
       return new EngineError(`${where} is unreachable: ${why}`, 503, 'engine_unavailable');
     }
-    if (e instanceof OpenAI.APIError) {
+    if (e instanceof APIError || e instanceof OpenAI.APIError) {
       const inner = e.error as { message?: unknown } | undefined;
       const message = typeof inner?.message === 'string' ? inner.message : e.message;
-      return statusError(where, e.status, message, e.code, e.param);
+      return statusError(where, e.status, message, e.code as string | null | undefined, e.param as string | null | undefined);
     }
     return new EngineError(`${where} failed: ${(e as Error)?.message ?? String(e)}`, 502, 'upstream_error');
   }
@@ -320,178 +323,6 @@ function statusError(where: string, status: number | undefined, message: string,
     return new EngineError(message, status, c, param ?? null);
   }
   return new EngineError(`${where} failed${status ? ` with ${status}` : ''}: ${message}`, 502, 'upstream_error');
-}
-
-// ---------------------------------------------------------------------------------------------
-// the lean HTTP transport
-
-class UpstreamStatusError extends Error {
-  constructor(readonly status: number | undefined, message: string, readonly code: string | null, readonly param: string | null) { super(message); }
-}
-class UpstreamConnectionError extends Error {
-  constructor(message: string, readonly timeout?: Http1Error['timeout']) { super(message); }
-}
-
-interface HttpConn { baseURL: string; apiKey: string; maxRetries: number; timeouts: { connectTimeoutMs: number; firstByteTimeoutMs: number; idleTimeoutMs: number } }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/**
- * POSTs JSON to an OpenAI-compatible server over keep-alive sockets and iterates the answer:
- * the `data:` events of an SSE stream up to [DONE], or (an upstream that ignored stream: true)
- * one whole JSON completion, shaped as a chunk. Retries as the official client does (connection
- * failures, 408/409/429/5xx, x-should-retry, retry-after) up to maxRetries, plus once at once
- * when a reused keep-alive socket turns out closed by the server before it answered.
- */
-class UpstreamHttp {
-  private readonly url: URL;
-  private readonly client: Http1Client;
-  private readonly headers: Record<string, string>;
-  private readonly paths = new Map<string, string>();
-
-  constructor(private readonly conn: HttpConn) {
-    this.url = new URL(conn.baseURL.endsWith('/') ? conn.baseURL : `${conn.baseURL}/`);
-    if (this.url.protocol !== 'https:' && this.url.protocol !== 'http:') throw new Error(`upstream engine: baseURL must be http(s)://..., got ${conn.baseURL}`);
-    this.client = new Http1Client(this.url, conn.timeouts);
-    this.headers = { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${conn.apiKey}` };
-  }
-
-  close(): void { this.client.close(); }
-
-  /** The request path for an API path relative to the base URL (e.g. chat/completions -> /v1/chat/completions). */
-  private pathOf(path: string): string {
-    let p = this.paths.get(path);
-    if (p === undefined) {
-      const u = new URL(path.replace(/^\//, ''), this.url);
-      this.paths.set(path, (p = u.pathname + u.search));
-    }
-    return p;
-  }
-
-  async *stream<T>(path: string, body: unknown, signal: AbortSignal): AsyncGenerator<T> {
-    const payload = Buffer.from(JSON.stringify(body));
-    let res: Http1Response;
-    for (let attempt = 0; ; attempt++) {
-      const retriesLeft = this.conn.maxRetries - attempt;
-      let sent: { res: Http1Response } | { error: Error; reused: boolean };
-      try { sent = { res: await this.client.request('POST', this.pathOf(path), this.headers, payload, signal) }; } catch (e) {
-        const err = e as Http1Error;
-        sent = { error: new UpstreamConnectionError(err.code ? `${err.code} (${err.message})` : err.message, err.timeout), reused: err.reusedSocket === true };
-      }
-      if (signal.aborted) { if ('res' in sent) sent.res.destroy(); return; }
-      if ('error' in sent) {
-        if (sent.reused && attempt === 0) continue; // the server closed an idle socket as we reused it
-        // A request that went out and then hung may be generating upstream: never sent twice.
-        const hung = sent.error instanceof UpstreamConnectionError && sent.error.timeout !== undefined && sent.error.timeout !== 'connect';
-        if (retriesLeft > 0 && !hung) { await sleep(this.backoff(attempt, undefined)); continue; }
-        throw sent.error;
-      }
-      res = sent.res;
-      if (res.status < 400) break;
-      const text = await res.text().catch(() => '');
-      if (retriesLeft > 0 && shouldRetry(res)) { await sleep(this.backoff(attempt, res)); continue; }
-      throw envelopeError(res.status, text);
-    }
-    let done = false;
-    try {
-      if (!/^text\/event-stream/i.test(res.headers['content-type'] ?? '')) {
-        const whole = JSON.parse(await res.text()) as Record<string, unknown>;
-        if (whole.error) throw envelopeError(undefined, JSON.stringify(whole));
-        yield asChunk(whole) as T;
-        done = true;
-        return;
-      }
-      const decoder = new TextDecoder('utf-8');
-      let buf = '';
-      for (let piece = await res.read(); piece; piece = await res.read()) {
-        if (done) continue; // after [DONE]: read to the end so the socket goes back to the pool
-        buf += decoder.decode(piece, { stream: true });
-        for (let cut = eventEnd(buf); cut; cut = eventEnd(buf)) {
-          const event = buf.slice(0, cut[0]);
-          buf = buf.slice(cut[1]);
-          const data = sseData(event);
-          if (data === null) continue;
-          if (data === '[DONE]') { done = true; break; }
-          const parsed = JSON.parse(data) as Record<string, unknown>;
-          if (parsed && parsed.error) throw envelopeError(undefined, data);
-          yield parsed as T;
-        }
-      }
-      done = true; // a stream that ends without [DONE] is complete too (as the official client treats it)
-    } finally {
-      // Left early (consumer stopped, abort, error): close the connection so the upstream stops.
-      if (!done || !res.complete) res.destroy();
-    }
-  }
-
-  private backoff(attempt: number, res: Http1Response | undefined): number {
-    const ms = Number(res?.headers['retry-after-ms']);
-    if (Number.isFinite(ms) && ms >= 0) return ms;
-    const after = res?.headers['retry-after'];
-    if (after) {
-      const s = Number(after);
-      const t = Number.isFinite(s) ? s * 1000 : Date.parse(after) - Date.now();
-      if (t >= 0 && t < 60_000) return t;
-    }
-    return Math.min(500 * 2 ** attempt, 8000) * (1 - Math.random() * 0.25);
-  }
-}
-
-function shouldRetry(res: Http1Response): boolean {
-  const h = res.headers['x-should-retry'];
-  if (h === 'true') return true;
-  if (h === 'false') return false;
-  const s = res.status;
-  return s === 408 || s === 409 || s === 429 || s >= 500;
-}
-
-/** The message, code and param of OpenAI's error envelope {error: {...}} (or whatever body came). */
-function envelopeError(status: number | undefined, text: string): UpstreamStatusError {
-  let inner: { message?: unknown; code?: unknown; param?: unknown } | undefined;
-  try {
-    const j = JSON.parse(text) as { error?: unknown };
-    inner = (j && typeof j === 'object' && j.error && typeof j.error === 'object' ? j.error : j) as typeof inner;
-  } catch { /* not JSON */ }
-  const message = typeof inner?.message === 'string' ? inner.message
-    : `${status ?? ''} ${text ? text.slice(0, 500) : 'status code (no body)'}`.trim();
-  return new UpstreamStatusError(status, message, typeof inner?.code === 'string' ? inner.code : null, typeof inner?.param === 'string' ? inner.param : null);
-}
-
-/** [end of the event, start of the next] for the first complete SSE event in buf (\n\n, \r\n\r\n or \r\r), or null. */
-function eventEnd(buf: string): [number, number] | null {
-  const i = buf.indexOf('\n\n');
-  if (i >= 0) {
-    const j = buf.indexOf('\r\n\r\n');
-    if (j >= 0 && j < i) return [j, j + 4];
-    return [i, i + 2];
-  }
-  const j = buf.indexOf('\r\n\r\n');
-  if (j >= 0) return [j, j + 4];
-  const k = buf.indexOf('\r\r');
-  return k >= 0 ? [k, k + 2] : null;
-}
-
-/** The data of one SSE event (its data: lines joined by newlines), or null when it has none. */
-function sseData(event: string): string | null {
-  if (event.startsWith('data: ') && event.indexOf('\n') < 0 && event.indexOf('\r') < 0) return event.slice(6); // the usual one-line event
-  let data: string | null = null;
-  for (const line of event.split(/\r\n|\r|\n/)) {
-    if (!line.startsWith('data')) continue; // comments (:), event:, id:, retry:
-    const v = line.length > 4 && line[4] === ':' ? line.slice(line[5] === ' ' ? 6 : 5) : line === 'data' ? '' : null;
-    if (v === null) continue;
-    data = data === null ? v : `${data}\n${v}`;
-  }
-  return data;
-}
-
-/** A whole (non-streamed) completion as one chunk: chat's message becomes a delta; text completions already match. */
-function asChunk(whole: Record<string, unknown>): Record<string, unknown> {
-  const choices = (whole.choices as Record<string, unknown>[] | undefined ?? []).map((c) => {
-    if (!c.message) return c;
-    const { message, ...rest } = c as { message: { content?: string | null } };
-    return { ...rest, delta: { content: message.content ?? '' } };
-  });
-  return { ...whole, choices };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,13 +12,14 @@ import type { Completion, CompletionFn } from '../types.ts';
 import { cached, type ResponseCache } from './cache.ts';
 import { CheckpointCompletionFn } from './checkpoint.ts';
 import { OpenAICompatible } from './openai.ts';
-import type { RetryOptions } from './retry.ts';
+import type { RetryOptions } from '../../net/index.ts';
 
 export { OpenAICompatible, type OpenAICompatibleOptions } from './openai.ts';
 export { CheckpointCompletionFn } from './checkpoint.ts';
 export { toChatTurns } from '../completion-tetra.ts';
 export { ResponseCache, cached } from './cache.ts';
-export { withRetries, isRetryable, retryAfterMs, RetriesExhaustedError, type RetryOptions } from './retry.ts';
+export { withRetries, isRetryable, retryAfterMs, RetriesExhaustedError, type RetryOptions } from '../../net/index.ts';
+export { APIError, APIConnectionError, APIConnectionTimeoutError, APIUserAbortError } from '../../net/index.ts';
 
 export class DummyCompletionFn implements CompletionFn {
   constructor(private readonly text = 'dummy completion', readonly name = 'dummy') {}

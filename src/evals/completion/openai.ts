@@ -2,22 +2,23 @@
 // text completions for raw prompts, and log-likelihoods from a completions request with echo +
 // logprobs (lm-evaluation-harness' local-completions).
 //
-// Requests go through JsonHttpClient (http-json.ts), not the official `openai` client: the evals
-// make only these two non-streaming calls, and the official client's per-request machinery held
-// a local instant endpoint to ~1,340 requests/s on the 2-core box against ~3,900 for plain
-// node:http. Its types are still used (type-only import, nothing loaded at run time), and errors
-// keep its names and shapes. withRetries owns the retry policy: bounded tries, retry-after
-// honoured, the same behaviour for every call.
+// Requests go through src/net's OpenAIHttpClient (postJson), not the official `openai` client
+// (src/net/client.ts records the measured reason). The official client's types are still used
+// (type-only import, nothing loaded at run time), and errors keep its names and shapes.
+// withRetries owns the retries (src/net/retry.ts: bounded tries, retry-after honoured, the same
+// policy as every other call), so the client itself makes none.
 import type OpenAI from 'openai';
 import type { Completion, CompletionFn, CompletionOptions, EvalMessage, LoglikelihoodRequest, LoglikelihoodResult } from '../types.ts';
-import { JsonHttpClient } from './http-json.ts';
-import { withRetries, type RetryOptions } from './retry.ts';
+import { OpenAIHttpClient, withRetries, type RetryOptions } from '../../net/index.ts';
 
 export interface OpenAICompatibleOptions {
   baseURL: string;
   model: string;
   apiKey?: string;
-  /** Per-request timeout (default 120 s). */
+  /**
+   * Per-request deadline (default 120 s): for the answer's head after the request went out, and
+   * for any silence while its body arrives; connecting gets at most 10 s of it.
+   */
   timeoutMs?: number;
   retry?: Omit<RetryOptions, 'signal'>;
   /** Extra request fields sent with every call (e.g. top_p). */
@@ -34,14 +35,18 @@ const usageOf = (u: Usage) => (u ? { promptTokens: u.prompt_tokens ?? 0, complet
 
 export class OpenAICompatible implements CompletionFn {
   readonly name: string;
-  private readonly client: JsonHttpClient;
+  private readonly client: OpenAIHttpClient;
 
   constructor(readonly o: OpenAICompatibleOptions) {
     if (!o.baseURL) throw new Error('an OpenAI-compatible completion function needs a base URL (--base-url or OPENAI_BASE_URL)');
     if (!o.model) throw new Error('an OpenAI-compatible completion function needs a model name (--model)');
     this.name = `${o.model}@${o.baseURL}`;
-    // Local servers often need no key; a placeholder is sent, as the openai client would insist.
-    this.client = new JsonHttpClient({ baseURL: o.baseURL, apiKey: o.apiKey || 'none', timeoutMs: o.timeoutMs ?? 120_000 });
+    // Local servers often need no key; the client sends a placeholder, as the openai client would insist.
+    const ms = o.timeoutMs ?? 120_000;
+    this.client = new OpenAIHttpClient({
+      baseURL: o.baseURL, apiKey: o.apiKey, headers: { 'user-agent': 'tetra-evals' },
+      timeouts: { connectTimeoutMs: Math.min(ms, 10_000), firstByteTimeoutMs: ms, idleTimeoutMs: ms },
+    });
   }
 
   private params(opts: CompletionOptions): Record<string, unknown> {
@@ -66,14 +71,14 @@ export class OpenAICompatible implements CompletionFn {
       messages: messages.map((m) => (m.name ? { role: m.role, content: m.content, name: m.name } : { role: m.role, content: m.content })),
       ...(opts.topLogprobs ? { logprobs: true, top_logprobs: opts.topLogprobs } : {}),
     } as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
-    const r = await withRetries(() => this.client.post<OpenAI.Chat.ChatCompletion>('/chat/completions', body, signal), { ...this.o.retry, signal });
+    const r = await withRetries(() => this.client.postJson<OpenAI.Chat.ChatCompletion>('/chat/completions', body, signal), { ...this.o.retry, signal });
     return { texts: this.choices(r).map((c) => c.message?.content ?? ''), usage: usageOf(r.usage), model: r.model };
   }
 
   async complete(prompt: string, opts: CompletionOptions, signal?: AbortSignal): Promise<Completion> {
     if ((this.o.api ?? 'chat') === 'chat') return this.chat([{ role: 'user', content: prompt }], opts, signal);
     const body = { ...this.params(opts), prompt } as unknown as OpenAI.Completions.CompletionCreateParamsNonStreaming;
-    const r = await withRetries(() => this.client.post<OpenAI.Completions.Completion>('/completions', body, signal), { ...this.o.retry, signal });
+    const r = await withRetries(() => this.client.postJson<OpenAI.Completions.Completion>('/completions', body, signal), { ...this.o.retry, signal });
     return { texts: this.choices(r).map((c) => c.text ?? ''), usage: usageOf(r.usage), model: r.model };
   }
 
@@ -88,7 +93,7 @@ export class OpenAICompatible implements CompletionFn {
     return Promise.all(reqs.map(async ({ context, continuation }) => {
       const prompt = context + continuation;
       const body = { model: this.o.model, prompt, echo: true, logprobs: 1, max_tokens: 1, temperature: 0 } as OpenAI.Completions.CompletionCreateParamsNonStreaming;
-      const r = await withRetries(() => this.client.post<OpenAI.Completions.Completion>('/completions', body, signal), { ...this.o.retry, signal });
+      const r = await withRetries(() => this.client.postJson<OpenAI.Completions.Completion>('/completions', body, signal), { ...this.o.retry, signal });
       const lp = this.choices(r)[0]?.logprobs;
       if (!lp?.tokens || !lp.token_logprobs || !lp.text_offset) throw new Error(`${this.name}: the completions endpoint returned no echoed logprobs (does it support echo with logprobs?)`);
       let logprob = 0, greedy = true, tokens = 0;

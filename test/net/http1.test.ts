@@ -1,4 +1,4 @@
-// The upstream's HTTP/1.1 client (src/engine/http1.ts) against raw TCP servers that send exact
+// The transport's HTTP/1.1 client (src/net/http1.ts) against raw TCP servers that send exact
 // bytes: every framing (Content-Length, chunked with extensions and trailers, read-until-close,
 // no body), split at every byte and at random points; keep-alive reuse; a server that closes an
 // idle socket; abort, timeout and malformed answers.
@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { Http1Client, Http1Error } from '../../src/engine/http1.ts';
+import { Http1Client, Http1Error } from '../../src/net/index.ts';
 import { Rng } from '../../src/tensor/random.ts';
 
 /** A server that answers each request (one per socket read of a whole head + body) with `answer(n)`, written in `pieces`. */

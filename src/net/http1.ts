@@ -1,12 +1,12 @@
-// A small HTTP/1.1 client for the upstream engine's hot path: keep-alive sockets (net or tls),
+// A small HTTP/1.1 client for the OpenAI transport's hot path: keep-alive sockets (net or tls),
 // one write per request, and a byte-level response parser (Content-Length, chunked, or
 // read-until-close bodies) that hands body bytes straight to the caller.
 //
 // Why not node:http: in the gateway's profile at 213 req/s, node:http's client side (request
 // objects, the agent, the llhttp callbacks, IncomingMessage and the readable-stream async
 // iterator, an AbortSignal listener and a timer per request) was about a quarter of the main
-// thread's time per proxied request. The upstream only ever needs POST/GET with a small body and
-// a streamed answer, which this covers; everything else stays on node:http.
+// thread's time per proxied request. The transport only ever needs POST/GET with a small body and
+// a streamed or buffered answer, which this covers; everything else stays on node:http.
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 
