@@ -1,12 +1,12 @@
-// Registry class names for the benchmark templates, so registry YAML can run them:
+// The benchmark templates' factories, under the registry class names (class-table.ts) that run them:
 //   tetra.multiple_choice  samples_jsonl lines {input, choices, gold | labels[, subject]}
 //   tetra.mmlu             dir | language, split, k, subjects, answer_word  (public MMLU CSVs)
 //   tetra.truthfulqa       task: mc1 | mc2, path                            (mc_task.json)
 //   tetra.humaneval        path, n, ks, temperature, max_tokens, concurrency, allow_unsandboxed,
 //                          cpu_seconds, wall_seconds, memory_mb             (HumanEval JSONL)
 //   tetra.gsm8k            dir, split, k, max_tokens                        (GSM8K JSONL)
-// Loaded for its side effect (registerTemplateClass), like src/evals/templates/index.ts.
-import { registerTemplateClass, samplesFromArgs, type TemplateEnv } from './classes.ts';
+// The factories; class-table.ts lists them under their names.
+import { samplesFromArgs, type TemplateEnv, type TemplateFactory } from './classes.ts';
 import { HumanEvalEval } from './humaneval.ts';
 import { Gsm8kEval, loadGsm8k } from './loaders/gsm8k.ts';
 import { loadHumanEval } from './loaders/humaneval.ts';
@@ -33,27 +33,27 @@ const mcOptions = (a: Args, env: TemplateEnv) => ({
   normalise: opt<'bytes' | 'chars'>(a, 'normalise', 'string', env),
 });
 
-registerTemplateClass(['tetra.multiple_choice'], (a, env) => ({
+export const multipleChoiceFactory: TemplateFactory = (a, env) => ({
   template: new MultipleChoiceEval(mcOptions(a, env)),
   samples: () => samplesFromArgs(a, env)() as MultipleChoiceSample[],
-}));
+});
 
-registerTemplateClass(['tetra.mmlu'], (a, env) => ({
+export const mmluFactory: TemplateFactory = (a, env) => ({
   template: new MultipleChoiceEval(mcOptions(a, env)),
   samples: (): Sample[] => loadMmlu({
     dir: opt<string>(a, 'dir', 'string', env), language: opt<string>(a, 'language', 'string', env),
     split: opt<'test' | 'val' | 'dev'>(a, 'split', 'string', env), k: opt<number>(a, 'k', 'number', env),
     subjects: strings(a, 'subjects', env), answerWord: opt<string>(a, 'answer_word', 'string', env),
   }),
-}));
+});
 
-registerTemplateClass(['tetra.truthfulqa'], (a, env) => {
+export const truthfulqaFactory: TemplateFactory = (a, env) => {
   const task = opt<string>(a, 'task', 'string', env) ?? 'mc2';
   if (task !== 'mc1' && task !== 'mc2') throw new Error(`${env.file}: eval "${env.key}": args.task must be mc1 or mc2, got ${task}`);
   return { template: new MultipleChoiceEval(), samples: () => loadTruthfulQA({ task, path: opt<string>(a, 'path', 'string', env) }) };
-});
+};
 
-registerTemplateClass(['tetra.humaneval'], (a, env) => {
+export const humanevalFactory: TemplateFactory = (a, env) => {
   const mem = opt<number>(a, 'memory_mb', 'number', env);
   return {
     template: new HumanEvalEval({
@@ -68,9 +68,9 @@ registerTemplateClass(['tetra.humaneval'], (a, env) => {
     }),
     samples: () => loadHumanEval(opt<string>(a, 'path', 'string', env)),
   };
-});
+};
 
-registerTemplateClass(['tetra.gsm8k'], (a, env) => ({
+export const gsm8kFactory: TemplateFactory = (a, env) => ({
   template: new Gsm8kEval({ maxTokens: opt<number>(a, 'max_tokens', 'number', env) }),
   samples: () => loadGsm8k({ dir: opt<string>(a, 'dir', 'string', env), split: opt<'test' | 'train'>(a, 'split', 'string', env), k: opt<number>(a, 'k', 'number', env) }),
-}));
+});

@@ -1,7 +1,6 @@
-// Which code a registry "class:" names. openai/evals' Python class paths for the basic and
-// model-graded templates map to tetra's templates, so their YAML runs unchanged; tetra's own
-// names (tetra.match, ...) work too; and "path/to/file.ts:Export" loads a custom eval written in
-// TypeScript (see src/evals/custom.ts). Other template families register themselves here.
+// What a registry "class:" resolves to: the factory contract every template family implements,
+// samples from an entry's args, and custom evals written in TypeScript ("path/to/file.ts:Export").
+// The table of named classes (tetra's and openai/evals' paths) is class-table.ts.
 import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -31,15 +30,6 @@ export interface EvalInstance {
 
 export type TemplateFactory = (args: Record<string, unknown>, env: TemplateEnv) => EvalInstance | Promise<EvalInstance>;
 
-const factories = new Map<string, TemplateFactory>();
-
-/** Registers a factory under one or more class names (tetra's and openai/evals' paths). */
-export function registerTemplateClass(names: readonly string[], factory: TemplateFactory): void {
-  for (const n of names) factories.set(n, factory);
-}
-
-export function knownTemplateClasses(): string[] { return [...factories.keys()].sort(); }
-
 /** samples_jsonl from the entry's args, resolved against the registry's data/ folders. */
 export function samplesFromArgs(args: Record<string, unknown>, env: TemplateEnv): () => Sample[] {
   return () => {
@@ -49,23 +39,16 @@ export function samplesFromArgs(args: Record<string, unknown>, env: TemplateEnv)
   };
 }
 
-/** Resolves a class name to a factory: registered names, then "file.ts:Export" custom evals. */
-export async function templateFactory(cls: string, env: Pick<TemplateEnv, 'file'>): Promise<TemplateFactory> {
-  const f = factories.get(cls);
-  if (f) return f;
+/** A "file.ts:Export" class: the factory of a custom eval in TypeScript, or null when cls is not of that form. */
+export async function customEvalFactory(cls: string, env: Pick<TemplateEnv, 'file'>): Promise<TemplateFactory | null> {
   const m = /^(.+\.(?:ts|mts|js|mjs)):([A-Za-z_$][\w$]*)$/.exec(cls);
-  if (m) {
-    const path = isAbsolute(m[1]) ? m[1] : resolve(dirname(env.file), m[1]);
-    if (!existsSync(path)) throw new UnknownClassError(`${env.file}: class "${cls}": no file ${path}`);
-    const mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
-    const exp = mod[m[2]];
-    if (typeof exp !== 'function') throw new UnknownClassError(`${env.file}: class "${cls}": ${path} exports no class or function "${m[2]}"`);
-    return customFactory(exp as CustomEvalExport);
-  }
-  throw new UnknownClassError(
-    `${env.file}: unknown eval class "${cls}". Known classes: ${knownTemplateClasses().join(', ')}; ` +
-    'or name a TypeScript file and export, e.g. class: ./my-eval.ts:MyEval',
-  );
+  if (!m) return null;
+  const path = isAbsolute(m[1]) ? m[1] : resolve(dirname(env.file), m[1]);
+  if (!existsSync(path)) throw new UnknownClassError(`${env.file}: class "${cls}": no file ${path}`);
+  const mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+  const exp = mod[m[2]];
+  if (typeof exp !== 'function') throw new UnknownClassError(`${env.file}: class "${cls}": ${path} exports no class or function "${m[2]}"`);
+  return customFactory(exp as CustomEvalExport);
 }
 
 /** A custom eval export: a class (constructed with args and env) or a function returning the template. */

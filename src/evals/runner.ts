@@ -8,13 +8,13 @@
 // new samples, cancels requests in flight, and flushes the log.
 import { join } from 'node:path';
 import { Progress } from '../data/progress.ts';
-import { templateFactory, type EvalInstance, type TemplateEnv } from './classes.ts';
+import { templateFactory } from './class-table.ts';
+import type { EvalInstance, TemplateEnv } from './classes.ts';
 import { calibrationOf, seededRandom } from './metrics.ts';
 import { pythonShuffle } from './pyrandom.ts';
 import { newRunId, RunRecorder, runsDir, type RunDatabase } from './recorder.ts';
 import type { EvalSpec, Registry } from './registry.ts';
 import type { CompletionFn, Metrics, Sample, SampleContext, SampleResult } from './types.ts';
-import './templates/index.ts';
 
 /** openai/evals' sample-order seed (eval.py SHUFFLE_SEED). */
 export const SHUFFLE_SEED = 123;

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Registry, RegistryError } from '../../src/evals/registry.ts';
 import { instantiate } from '../../src/evals/runner.ts';
-import { templateFactory, UnknownClassError } from '../../src/evals/classes.ts';
+import { templateFactory } from '../../src/evals/class-table.ts';
+import { UnknownClassError } from '../../src/evals/classes.ts';
 import { jsonl, tempTree } from './helpers.ts';
 
 const capitals = jsonl([{ input: [{ role: 'user', content: 'Capital of Peru?' }], ideal: 'Lima' }, { input: 'Capital of Chad?', ideal: ['N\'Djamena', 'Ndjamena'] }]);

@@ -15,7 +15,7 @@
 //
 // Deliberate difference: openai/evals' FuzzyMatch iterates a string ideal character by
 // character (it expects a list); here a string ideal is one answer, as for the other templates.
-import { registerTemplateClass, samplesFromArgs, type EvalInstance, type TemplateEnv } from '../classes.ts';
+import { samplesFromArgs, type EvalInstance, type TemplateEnv } from '../classes.ts';
 import { accuracyMetrics, bestTokenF1, meanWithCI, normalizeText } from '../metrics.ts';
 import { idealList, loadFewShot, withFewShot } from '../samples.ts';
 import type { EvalMessage, EvalTemplate, Metrics, Sample, SampleContext, SampleResult } from '../types.ts';
@@ -147,13 +147,15 @@ export class JsonMatch implements EvalTemplate {
   aggregate(results: SampleResult[]): Metrics { return accuracyMetrics(results.map((r) => r.correct === true)); }
 }
 
-// ---- registry classes: tetra's names and openai/evals' paths
+// ---- factories for the registry classes (class-table.ts names them)
 
 const basic = (make: (o: BasicArgs, args: Record<string, unknown>) => EvalTemplate, defaultMaxTokens: number) =>
   (args: Record<string, unknown>, env: TemplateEnv): EvalInstance => ({ template: make(basicArgs(args, env, defaultMaxTokens), args), samples: samplesFromArgs(args, env) });
 
 // openai/evals' defaults: Match 500 tokens, Includes/FuzzyMatch/JsonMatch 500 as well.
-registerTemplateClass(['tetra.match', 'evals.elsuite.basic.match:Match'], basic((o) => new Match(o), 500));
-registerTemplateClass(['tetra.includes', 'evals.elsuite.basic.includes:Includes'], basic((o, a) => new Includes({ ...o, ignoreCase: a.ignore_case === true }), 500));
-registerTemplateClass(['tetra.fuzzy_match', 'evals.elsuite.basic.fuzzy_match:FuzzyMatch'], basic((o) => new FuzzyMatch(o), 500));
-registerTemplateClass(['tetra.json_match', 'evals.elsuite.basic.json_match:JsonMatch'], basic((o) => new JsonMatch(o), 500));
+export const basicFactories = {
+  match: basic((o) => new Match(o), 500),
+  includes: basic((o, a) => new Includes({ ...o, ignoreCase: a.ignore_case === true }), 500),
+  fuzzyMatch: basic((o) => new FuzzyMatch(o), 500),
+  jsonMatch: basic((o) => new JsonMatch(o), 500),
+};

@@ -22,7 +22,7 @@
 //    punctuation, and the first line that starts or ends with a choice picks it. A reply that
 //    matches nothing is recorded as "__invalid__" and scored as the lowest score; it never fails
 //    the run.
-import { registerTemplateClass, samplesFromArgs, type EvalInstance, type TemplateEnv } from '../classes.ts';
+import { samplesFromArgs, type EvalInstance, type TemplateEnv } from '../classes.ts';
 import { counts, mean, meanWithCI } from '../metrics.ts';
 import { formatTemplate } from '../samples.ts';
 import type { CompletionFn, EvalMessage, EvalTemplate, Metrics, Sample, SampleContext, SampleResult } from '../types.ts';
@@ -179,7 +179,7 @@ export class ModelGradedClassify implements EvalTemplate {
   }
 }
 
-function modelGradedFactory(args: Record<string, unknown>, env: TemplateEnv): EvalInstance {
+export function modelGradedFactory(args: Record<string, unknown>, env: TemplateEnv): EvalInstance {
   const name = args.modelgraded_spec;
   if (typeof name !== 'string') throw new Error(`${env.file}: ${env.key}: model-graded evals need args.modelgraded_spec (e.g. fact, closedqa, battle)`);
   const { spec: raw, file } = env.registry.modelgraded(name);
@@ -200,4 +200,3 @@ function modelGradedFactory(args: Record<string, unknown>, env: TemplateEnv): Ev
   };
 }
 
-registerTemplateClass(['tetra.modelgraded', 'evals.elsuite.modelgraded.classify:ModelBasedClassify'], modelGradedFactory);
