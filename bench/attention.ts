@@ -7,8 +7,8 @@
 // Run: npx tsx bench/attention.ts            (needs the native build: npm run build:native)
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { Backend } from '../src/tensor/backend.ts';
-import { nativeBackend, nativeError } from '../src/tensor/select.ts';
+import type { Backend } from '../src/tensor/index.ts';
+import { nativeBackend, nativeError } from '../src/tensor/index.ts';
 
 // ---------------------------------------------------------------------------- the unfused path
 

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nativeBackend, nativeError } from '../src/tensor/select.ts';
+import { nativeBackend, nativeError } from '../src/tensor/index.ts';
 
 interface Shape { name: string; M: number; N: number; K: number; transA: boolean; transB: boolean }
 

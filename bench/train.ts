@@ -17,7 +17,7 @@ import { torchOmpWaitPolicy } from './omp-env.ts';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { nominalPeakFlops } from '../src/cli/train.ts';
+import { nominalPeakFlops } from '../src/train/index.ts';
 import { ShardLoader } from '../src/data/index.ts';
 import { configFromDepth, flopsPerToken, GPT, paramCount, type GPTConfig } from '../src/model/index.ts';
 import { nativeBackend, nativeError, Tape } from '../src/tensor/index.ts';

@@ -10,10 +10,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   cached, CheckpointCompletionFn, compareRuns, formatComparison, htmlReport, OpenAICompatible, openRun, Registry, resolveCompletionFns,
-  ResponseCache, RunDatabase, runEval, summaryTable, tetraHome, type CompletionFn, type RunResult,
+  ResponseCache, RunDatabase, runEval, summaryTable, type CompletionFn, type RunResult,
 } from '../evals/index.ts';
 import { numberFlag, UsageError, type Flags } from './args.ts';
 import type { Command } from './command.ts';
+import { tetraHome } from '../util/index.ts';
 
 const CMD = 'tetra eval';
 

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { generateStream, GPT } from '../model/index.ts';
 import { defaultBackend } from '../tensor/index.ts';
 import { openTokenizerRef, StreamDecoder } from '../tokenizer/index.ts';
-import { findCheckpoint, loadCheckpoint } from '../train/index.ts';
+import { findCheckpoint, loadCheckpoint } from '../model/index.ts';
 import { numberFlag, UsageError } from './args.ts';
 import type { Command } from './command.ts';
 

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readManifest } from '../data/index.ts';
-import { configFromDepth } from '../model/index.ts';
+import { configFromDepth, latestCheckpoint } from '../model/index.ts';
 import {
   bootstrap, computeLoss, fitComputeLaw, FitError, LadderError, ladderPoints, planLadder, planTable, PlanError, readRegistry, readResults, recordStart,
   registerPrediction, RegistryError, loadLadderQueue, runLadder, scalingReport, scorePrediction, type ComputeLaw, type ComputePoint, type LadderPlan, type PlannedRun,
@@ -16,10 +16,9 @@ import {
 import { Rng } from '../tensor/index.ts';
 import { defaultBackend } from '../tensor/index.ts';
 import { tokenizerRef } from '../tokenizer/index.ts';
-import { defaultAdamW, latestCheckpoint, readMetrics, train } from '../train/index.ts';
+import { defaultAdamW, defaultReplicas, nominalPeakFlops, readMetrics, train } from '../train/index.ts';
 import { numberFlag, UsageError } from './args.ts';
 import type { Command } from './command.ts';
-import { defaultReplicas, nominalPeakFlops } from './train.ts';
 
 const USAGE = 'tetra scale plan --target-flops F --ladder-flops F (--data DIR | --vocab-size N) [--out plan.json]\n'
   + '       tetra scale run --plan plan.json --data DIR --out DIR [--with-target] [--queue redis://HOST:PORT]\n'

@@ -7,9 +7,9 @@
 // dictionary-flavoured text, nothing more; it shows the whole pipeline working end to end.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { tetraHome } from '../gateway/home.ts';
+import { tetraHome } from '../util/index.ts';
 import type { Command } from './command.ts';
-import { latestCheckpoint } from '../train/index.ts';
+import { latestCheckpoint } from '../model/index.ts';
 
 export const start: Command = {
   name: 'start',

@@ -4,23 +4,11 @@
 import { resolve } from 'node:path';
 import { readManifest } from '../data/index.ts';
 import { configFromDepth } from '../model/index.ts';
-import { defaultBackend, nativeBackend } from '../tensor/index.ts';
+import { defaultBackend } from '../tensor/index.ts';
 import { openTokenizer, tokenizerRef } from '../tokenizer/index.ts';
-import { defaultAdamW, train, type TrainConfig } from '../train/index.ts';
+import { defaultAdamW, defaultReplicas, nominalPeakFlops, train, type TrainConfig } from '../train/index.ts';
 import { numberFlag, UsageError, type Flags } from './args.ts';
 import type { Command } from './command.ts';
-
-/** Nominal peak FLOP/s for MFU: FMA units x lanes x 2 x clock, per thread (3 GHz assumed). */
-export function nominalPeakFlops(): number {
-  const n = nativeBackend();
-  const perCycle = n?.isa() === 'avx512' ? 64 : n?.isa() === 'avx2' ? 32 : 8;
-  return perCycle * 3e9 * (n?.threads() ?? 1);
-}
-
-/** Data-parallel replicas when --replicas is not given: one per kernel thread (src/train/parallel.ts). */
-export function defaultReplicas(): number {
-  return nativeBackend()?.threads() ?? 1;
-}
 
 function trainConfig(f: Flags): TrainConfig {
   const cmd = 'tetra train';

@@ -18,7 +18,7 @@ import { gunzipIfNeeded } from './formats.ts';
 import { sha256Hex } from './hash.ts';
 import { MANIFEST_VERSION, writeManifest, type Manifest, type SourceStats } from './manifest.ts';
 import { normalizeText } from './normalize.ts';
-import { Progress } from './progress.ts';
+import { Progress } from '../util/index.ts';
 import { ShardWriter } from './shard.ts';
 import { splitOf } from './split.ts';
 import type { TextSource } from './sources.ts';

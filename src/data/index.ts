@@ -11,5 +11,4 @@ export { readManifest, writeManifest, ManifestError, MANIFEST_VERSION, type Mani
 export { ShardLoader, type LoaderOptions, type LoaderPosition, type Batch } from './loader.ts';
 export { parseWordNetData, readWordNet, synsetText, type WordNetSynset, type WordNetPos } from './wordnet.ts';
 export { readDictd, readFortunes } from './formats.ts';
-export { Progress } from './progress.ts';
 export * from './synthetic/index.ts';

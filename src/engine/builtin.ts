@@ -9,7 +9,7 @@ import { defaultBackend, Rng, type Backend } from '../tensor/index.ts';
 import { constraintFor, JsonSchemaError, pickConstrained, tokenBytesOf } from './json-constraint.ts';
 import { FairQueue, QueueAbortedError } from './queue.ts';
 import { ContextOverflowError, openTokenizerRef, renderPrompt, StreamDecoder, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
-import { loadCheckpoint } from '../train/index.ts';
+import { loadCheckpoint } from '../model/index.ts';
 import { EngineError, type ChatEngine, type ChatRequest, type CompletionRequest, type EngineCapabilities, type EngineEvent, type EngineMessage, type SamplingParams, type TokenLogprobInfo } from './types.ts';
 
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));

@@ -26,7 +26,7 @@
 // llama.cpp sees it. Files outside that check (other architectures, quantized tensors,
 // sentencepiece vocabularies) are refused unless verify: 'basic', which checks only the keys
 // known to abort llama.cpp when missing.
-import { GGUFError, inspectLlamaGGUF } from '../train/gguf.ts';
+import { GGUFError, inspectLlamaGGUF } from '../model/index.ts';
 import { FairQueue } from './queue.ts';
 import {
   EngineError, type ChatEngine, type ChatRequest, type CompletionRequest, type EngineCapabilities, type EngineEvent,

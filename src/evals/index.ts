@@ -2,7 +2,7 @@
 // recorder, metrics, reports and comparisons.
 export type * from './types.ts';
 export { parseYaml, YamlError } from './yaml.ts';
-export { Registry, RegistryError, defaultRoots, tetraHome, type EvalSpec, type ClassSpec } from './registry.ts';
+export { Registry, RegistryError, defaultRoots, type EvalSpec, type ClassSpec } from './registry.ts';
 export { samplesFromArgs, UnknownClassError, type TemplateEnv, type EvalInstance, type TemplateFactory, type CustomEvalExport } from './classes.ts';
 export { knownTemplateClasses, TEMPLATE_CLASSES, templateFactory } from './class-table.ts';
 export { loadSamples, readJsonl, checkSample, idealList, withFewShot, chatToText, formatTemplate, SampleError } from './samples.ts';

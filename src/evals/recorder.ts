@@ -20,7 +20,7 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { tetraHome } from './registry.ts';
+import { tetraHome } from '../util/index.ts';
 import type { RecordEvent, Recorder } from './types.ts';
 
 export interface RunSpec {

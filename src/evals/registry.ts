@@ -12,8 +12,8 @@
 // one file across all roots: a second definition is an error naming both files, never a silent
 // override (openai/evals also refuses duplicates).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { tetraHome } from '../util/index.ts';
 import { parseYaml } from './yaml.ts';
 
 export class RegistryError extends Error {}
@@ -41,10 +41,6 @@ export interface EvalSpec {
 }
 
 export interface ClassSpec { name: string; cls: string; args: Record<string, unknown>; file: string; root: string }
-
-export function tetraHome(): string {
-  return process.env.TETRA_HOME ? resolve(process.env.TETRA_HOME) : join(homedir(), '.tetra');
-}
 
 /** The built-in roots that exist, then ~/.tetra/evals when present, then the given dirs. */
 export function defaultRoots(extra: readonly string[] = []): string[] {

@@ -7,7 +7,7 @@
 // Either way the run can be resumed, redoing only unfinished samples. An abort (Ctrl-C) stops
 // new samples, cancels requests in flight, and flushes the log.
 import { join } from 'node:path';
-import { Progress } from '../data/progress.ts';
+import { Progress } from '../util/index.ts';
 import { templateFactory } from './class-table.ts';
 import type { EvalInstance, TemplateEnv } from './classes.ts';
 import { calibrationOf, seededRandom } from './metrics.ts';

@@ -2,12 +2,9 @@
 // one SQLite file for API keys and the usage ledger, and an optional plans.json.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { tetraHome } from '../util/index.ts';
 
-export function tetraHome(env: NodeJS.ProcessEnv = process.env): string {
-  return env.TETRA_HOME || join(homedir(), '.tetra');
-}
 
 export function defaultDbPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(tetraHome(env), 'tetra.db');

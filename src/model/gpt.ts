@@ -1,14 +1,21 @@
 // The GPT: token embedding, nLayer blocks of (RMSNorm -> causal self-attention with RoPE ->
 // residual, RMSNorm -> SwiGLU MLP -> residual), final RMSNorm, LM head (tied or not). No biases.
 //
-// run() is the block stack on the tape, for training and evaluation; how attention finds its keys
-// and values is passed in as `attend`. KV-cache inference (kvcache.ts step) runs the same kernels
-// in the same order without the tape, and the tests hold the two to the same logits.
+// Two forward passes, on purpose (as nanochat keeps its training and KV-cache attention paths
+// apart): run() here is the TRAINING pass, every op recorded on the autograd tape so backward can
+// run; step() in kvcache.ts is the INFERENCE pass, the same kernels in the same order called
+// directly on a reused workspace, with no tape, no Tensors and a fused q/k/v projection. Each is
+// shaped for its own hot path, and the tests hold the two to the same logits.
 import { Rng, ropeTables, Tape, Tensor, type FloatArray } from '../tensor/index.ts';
 import { headSize, paramCount, paramShapes, validateConfig, type GPTConfig } from './config.ts';
 
-/** Given a layer's q, k, v projections [N, C] (N rows of tokens), returns attention output [N, C]. */
-export type Attend = (tape: Tape, layer: number, q: Tensor, k: Tensor, v: Tensor) => Tensor;
+/** One block's weights, by role (views of GPT.storage). */
+export interface LayerWeights {
+  attnNorm: Tensor; wq: Tensor; wk: Tensor; wv: Tensor; wo: Tensor;
+  mlpNorm: Tensor; wGateUp: Tensor; wDown: Tensor;
+  /** wq, wk, wv as one [3C, C] matrix: the same memory, adjacent in the parameter layout. */
+  qkv: FloatArray;
+}
 
 export class GPT {
   readonly config: GPTConfig;
@@ -23,7 +30,11 @@ export class GPT {
   readonly storage: FloatArray;
   /** The gradients, laid out as storage, when the caller supplied them (opts.gradStorage). */
   readonly gradStorage: FloatArray | null;
-  private readonly qkv: FloatArray[] = [];
+  readonly wte: Tensor;
+  readonly normF: Tensor;
+  /** The LM head: wte when the embeddings are tied. */
+  readonly lmHead: Tensor;
+  readonly layers: LayerWeights[];
 
   /**
    * params: each parameter's values, copied into storage; null when opts.storage already holds
@@ -46,7 +57,9 @@ export class GPT {
       if (buf && buf.length !== total) throw new Error(`GPT: ${what} has ${buf.length} values, the config's parameters need ${total}`);
     }
     let off = 0;
+    const offsets = new Map<string, number>();
     for (const [name, shape] of paramShapes(config)) {
+      offsets.set(name, off);
       const n = shape.reduce((a, b) => a * b, 1);
       const data = this.storage.subarray(off, off + n);
       if (params) {
@@ -55,20 +68,25 @@ export class GPT {
         if (given.length !== n) throw new Error(`GPT: parameter '${name}' has ${given.length} values, shape [${shape}] needs ${n}`);
         data.set(given);
       }
-      const m = /^blocks\.(\d+)\.wq$/.exec(name);
-      if (m) this.qkv[Number(m[1])] = this.storage.subarray(off, off + 3 * C * C);
       const grad = this.gradStorage?.subarray(off, off + n);
       this.params.set(name, new Tensor(data, shape, { requiresGrad: opts.requiresGrad ?? true, name, grad }));
       off += n;
     }
     this.rope = ropeTables(config.contextLength, headSize(config), config.ropeBase);
-  }
-
-  /** Layer l's wq, wk, wv as one [3C, C] matrix (the same memory as the three parameters). */
-  qkvWeight(l: number): FloatArray {
-    const w = this.qkv[l];
-    if (!w) throw new Error(`GPT: no layer ${l}`);
-    return w;
+    this.wte = this.p('wte');
+    this.normF = this.p('norm_f');
+    this.lmHead = config.tiedEmbeddings ? this.wte : this.p('lm_head');
+    this.layers = Array.from({ length: config.nLayer }, (_, l) => {
+      const b = `blocks.${l}.`;
+      const at = offsets.get(b + 'wq')!;
+      // The fused view relies on the layout keeping wq, wk, wv back to back (config.ts paramShapes).
+      if (offsets.get(b + 'wk') !== at + C * C || offsets.get(b + 'wv') !== at + 2 * C * C) throw new Error(`GPT: ${b}wq, wk, wv are not adjacent`);
+      return {
+        attnNorm: this.p(b + 'attn_norm'), wq: this.p(b + 'wq'), wk: this.p(b + 'wk'), wv: this.p(b + 'wv'), wo: this.p(b + 'wo'),
+        mlpNorm: this.p(b + 'mlp_norm'), wGateUp: this.p(b + 'w_gate_up'), wDown: this.p(b + 'w_down'),
+        qkv: this.storage.subarray(at, at + 3 * C * C),
+      };
+    });
   }
 
   /**
@@ -98,41 +116,35 @@ export class GPT {
     return t;
   }
 
-  /** The residual stream after every block, then the final norm and LM head: logits [N, V]. */
-  run(tape: Tape, tokens: Int32Array, attend: Attend): Tensor {
-    const c = this.config;
-    let x = tape.embedding(tokens, [tokens.length], this.p('wte'));          // (N, C)
-    for (let l = 0; l < c.nLayer; l++) {
-      const b = `blocks.${l}.`;
-      const h = tape.rmsnorm(x, this.p(b + 'attn_norm'), c.normEps);
-      const q = tape.linear(h, this.p(b + 'wq')), k = tape.linear(h, this.p(b + 'wk')), v = tape.linear(h, this.p(b + 'wv'));
-      // Each branch's projection is read by nothing but its residual add: the sum goes over it.
-      x = tape.add(x, tape.linear(attend(tape, l, q, k, v), this.p(b + 'wo')), { inPlace: true });
-      const m = tape.linear(tape.rmsnorm(x, this.p(b + 'mlp_norm'), c.normEps), this.p(b + 'w_gate_up')); // (N, 2H)
-      x = tape.add(x, tape.linear(tape.swiglu(m), this.p(b + 'w_down')), { inPlace: true });
-    }
-    const head = c.tiedEmbeddings ? this.p('wte') : this.p('lm_head');
-    return tape.linear(tape.rmsnorm(x, this.p('norm_f'), c.normEps), head);  // (N, V)
-  }
-
   /**
-   * Training / evaluation: tokens [B*T] as B sequences of T, positions 0..T-1.
+   * The training forward pass (on the tape): tokens [B*T] as B sequences of T, positions 0..T-1.
    * Returns logits [B*T, V] and, with targets, the mean cross-entropy over non-ignored targets.
    */
   forward(tape: Tape, tokens: Int32Array, B: number, T: number, targets?: Int32Array, ignoreIndex = -1): { logits: Tensor; loss?: Tensor } {
+    const logits = this.run(tape, tokens, B, T);
+    return { logits, loss: targets ? tape.crossEntropy(logits, targets, ignoreIndex) : undefined };
+  }
+
+  /** The residual stream through every block, then the final norm and LM head: logits [B*T, V]. */
+  run(tape: Tape, tokens: Int32Array, B: number, T: number): Tensor {
     const c = this.config;
     if (tokens.length !== B * T) throw new Error(`forward: ${tokens.length} tokens is not B*T = ${B}*${T}`);
     if (T > c.contextLength) throw new Error(`forward: sequence length ${T} exceeds the model's context length ${c.contextLength}`);
     const NH = c.nHead, HS = headSize(c);
     const { cos, sin } = this.rope;
-    const attend: Attend = (tp, _l, q, k, v) => {
+    let x = tape.embedding(tokens, [tokens.length], this.wte);          // (N, C)
+    for (const w of this.layers) {
+      const h = tape.rmsnorm(x, w.attnNorm, c.normEps);
       // q and k are linear outputs read by nothing else: rotated in place.
-      const qr = tp.rope(q.reshape([B, T, NH, HS]), cos, sin, 0, { inPlace: true });
-      const kr = tp.rope(k.reshape([B, T, NH, HS]), cos, sin, 0, { inPlace: true });
-      return tp.attention(qr, kr, v.reshape([B, T, NH, HS])).reshape([B * T, c.nEmbd]);
-    };
-    const logits = this.run(tape, tokens, attend);
-    return { logits, loss: targets ? tape.crossEntropy(logits, targets, ignoreIndex) : undefined };
+      const q = tape.rope(tape.linear(h, w.wq).reshape([B, T, NH, HS]), cos, sin, 0, { inPlace: true });
+      const k = tape.rope(tape.linear(h, w.wk).reshape([B, T, NH, HS]), cos, sin, 0, { inPlace: true });
+      const att = tape.attention(q, k, tape.linear(h, w.wv).reshape([B, T, NH, HS])).reshape([B * T, c.nEmbd]);
+      // Each branch's projection is read by nothing but its residual add: the sum goes over it.
+      x = tape.add(x, tape.linear(att, w.wo), { inPlace: true });
+      const m = tape.linear(tape.rmsnorm(x, w.mlpNorm, c.normEps), w.wGateUp); // (N, 2H)
+      x = tape.add(x, tape.linear(tape.swiglu(m), w.wDown), { inPlace: true });
+    }
+    return tape.linear(tape.rmsnorm(x, this.normF, c.normEps), this.lmHead);  // (N, V)
   }
 
   /** Weights as a name -> data map (for checkpoints and export). */

@@ -1,6 +1,7 @@
 // Public surface of src/model: configuration, the GPT, KV-cache inference, sampling, generation.
 export { configFromDepth, validateConfig, paramShapes, paramCount, flopsPerToken, headSize, type GPTConfig } from './config.ts';
-export { GPT, type Attend } from './gpt.ts';
+export { GPT, type LayerWeights } from './gpt.ts';
 export { KVCache, step, type StepInput } from './kvcache.ts';
 export { sample, logSoftmax, topLogprobs, argmax, validateSampling, type SamplingOptions, type TokenLogprob } from './sampling.ts';
 export { generate, generateStream, scoreContinuation, type GenerateOptions, type Generation, type GeneratedToken } from './generate.ts';
+export * from './io/index.ts';

@@ -6,7 +6,7 @@
 // The step calls the backend's kernels directly, without the tape: no Tensor or gradient
 // bookkeeping per op, and every activation lives in a workspace kept per model and reused by the
 // next step, so a decode step allocates nothing but a few array views. It runs the same kernels
-// in the same order as GPT.run (the tests hold the two to the same logits), with three changes
+// in the same order as GPT.run, the training pass (the tests hold the two to the same logits), with three changes
 // that only save work: q, k and v come from one GEMM over the layer's [3C, C] matrix when every
 // sequence brings one token; the residual adds are the GEMMs' beta = 1; and only the rows whose
 // logits are returned go through the final norm and the LM head.
@@ -127,23 +127,23 @@ export function step(model: GPT, backend: Backend<Float32Array>, inputs: StepInp
   const be = backend;
   const cos = model.rope.cos as Float32Array, sin = model.rope.sin as Float32Array;
   const scale = 1 / Math.sqrt(HS);
-  const p = (name: string) => model.p(name).data as Float32Array;
+  const f32 = (t: { data: unknown }) => t.data as Float32Array;
 
   let r = 0;
   for (const s of inputs) { ws.tokens.set(s.tokens, r); r += s.tokens.length; }
-  be.embeddingForward(x, p('wte'), ws.tokens, N, C, V);
+  be.embeddingForward(x, f32(model.wte), ws.tokens, N, C, V);
 
   // Without the fused projection, q, k and v each take N rows of qkv, one after another.
   const qOff = 0, kOff = decode ? C : N * C, vOff = decode ? 2 * C : 2 * N * C, rowStride = decode ? 3 * C : C;
   for (let l = 0; l < c.nLayer; l++) {
-    const b = `blocks.${l}.`;
-    be.rmsnormForward(h, rstd, x, p(b + 'attn_norm'), N, C, eps);
+    const w = model.layers[l];
+    be.rmsnormForward(h, rstd, x, f32(w.attnNorm), N, C, eps);
     if (decode) {
-      linear(be, g, qkv, h, model.qkvWeight(l) as Float32Array, N, 3 * C, C);
+      linear(be, g, qkv, h, w.qkv as Float32Array, N, 3 * C, C);
     } else {
-      linear(be, g, qkv.subarray(qOff), h, p(b + 'wq'), N, C, C);
-      linear(be, g, qkv.subarray(kOff), h, p(b + 'wk'), N, C, C);
-      linear(be, g, qkv.subarray(vOff), h, p(b + 'wv'), N, C, C);
+      linear(be, g, qkv.subarray(qOff), h, f32(w.wq), N, C, C);
+      linear(be, g, qkv.subarray(kOff), h, f32(w.wk), N, C, C);
+      linear(be, g, qkv.subarray(vOff), h, f32(w.wv), N, C, C);
     }
     r = 0;
     for (const s of inputs) {
@@ -157,11 +157,11 @@ export function step(model: GPT, backend: Backend<Float32Array>, inputs: StepInp
       be.attentionForward(att.subarray(r * C, (r + T) * C), lse, q, ck, cv, 1, T, pos + T, NH, HS, scale);
       r += T;
     }
-    linear(be, g, x, att, p(b + 'wo'), N, C, C, 1);                  // x += attn W_o^T
-    be.rmsnormForward(h, rstd, x, p(b + 'mlp_norm'), N, C, eps);
-    linear(be, g, mlp, h, p(b + 'w_gate_up'), N, 2 * H, C);
+    linear(be, g, x, att, f32(w.wo), N, C, C, 1);                  // x += attn W_o^T
+    be.rmsnormForward(h, rstd, x, f32(w.mlpNorm), N, C, eps);
+    linear(be, g, mlp, h, f32(w.wGateUp), N, 2 * H, C);
     be.swigluForward(act, mlp, N, H);
-    linear(be, g, x, act, p(b + 'w_down'), N, C, H, 1);              // x += mlp W_down^T
+    linear(be, g, x, act, f32(w.wDown), N, C, H, 1);              // x += mlp W_down^T
   }
   for (const s of inputs) s.cache.length += s.tokens.length;
 
@@ -172,7 +172,7 @@ export function step(model: GPT, backend: Backend<Float32Array>, inputs: StepInp
     r = 0;
     inputs.forEach((s, i) => { r += s.tokens.length; ws.last.set(x.subarray((r - 1) * C, r * C), i * C); });
   }
-  be.rmsnormForward(h, rstd, rows, p('norm_f'), outRows, C, eps);
-  linear(be, g, logits, h, p(c.tiedEmbeddings ? 'wte' : 'lm_head'), outRows, V, C);
+  be.rmsnormForward(h, rstd, rows, f32(model.normF), outRows, C, eps);
+  linear(be, g, logits, h, f32(model.lmHead), outRows, V, C);
   return logits;
 }

@@ -8,10 +8,11 @@
 // its last checkpoint and produces exactly the losses the uninterrupted run would have.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Progress, ShardLoader, readManifest, type LoaderPosition } from '../data/index.ts';
+import { ShardLoader, readManifest, type LoaderPosition } from '../data/index.ts';
+import { Progress } from '../util/index.ts';
 import { flopsPerToken, generate, GPT, paramCount, validateConfig, type GPTConfig } from '../model/index.ts';
 import { Rng, Tape, type Backend } from '../tensor/index.ts';
-import { latestCheckpoint, loadCheckpoint, saveRotating, type OptimizerState } from './checkpoint.ts';
+import { latestCheckpoint, loadCheckpoint, saveRotating, type OptimizerState } from '../model/index.ts';
 import { DataParallel } from './parallel.ts';
 import type { AdamWConfig } from './optimizer.ts';
 import { learningRate, type Schedule } from './schedule.ts';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configFromDepth, GPT } from '../../src/model/index.ts';
 import { byteTokenizer, saveTokenizer, tokenizerRef } from '../../src/tokenizer/index.ts';
-import { inspectLlamaGGUF, readGGUFTensor, saveCheckpoint, type TokenizerRef } from '../../src/train/index.ts';
+import { inspectLlamaGGUF, readGGUFTensor, saveCheckpoint, type TokenizerRef } from '../../src/model/index.ts';
 
 const bin = join(import.meta.dirname, '../../bin/tetra.js');
 const tmp = () => mkdtempSync(join(tmpdir(), 'tetra-export-'));

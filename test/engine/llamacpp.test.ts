@@ -12,8 +12,8 @@ import { after, before, describe, it } from 'node:test';
 import { LlamaCppEngine, loadNodeLlamaCpp } from '../../src/engine/llamacpp.ts';
 import { EngineError, type ChatRequest } from '../../src/engine/types.ts';
 import type { GPTConfig } from '../../src/model/config.ts';
-import { exportGGUF, llamaMetadata, llamaTensors, writeGGUF } from '../../src/train/gguf.ts';
-import { randomParams, tinyVocab } from '../train/llama-fixture.ts';
+import { exportGGUF, llamaMetadata, llamaTensors, writeGGUF } from '../../src/model/io/gguf.ts';
+import { randomParams, tinyVocab } from '../model/io/llama-fixture.ts';
 import { chatRequest, collect, textOf } from './helpers.ts';
 
 let skip: string | undefined;

@@ -9,7 +9,7 @@ import { OpenAICompatible, CheckpointCompletionFn } from '../../src/evals/comple
 import { readChoice, choiceScore, parseModelGradedSpec, INVALID_CHOICE } from '../../src/evals/templates/index.ts';
 import { readRunLog } from '../../src/evals/recorder.ts';
 import { configFromDepth, GPT } from '../../src/model/index.ts';
-import { saveCheckpoint } from '../../src/train/index.ts';
+import { saveCheckpoint } from '../../src/model/index.ts';
 import { chatReply, isolateHome, jsonl, lastContent, scriptedServer, tempTree, type Scripted } from './helpers.ts';
 
 describe('reading a grader reply', () => {

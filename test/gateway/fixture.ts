@@ -10,7 +10,7 @@ import { BuiltinEngine, openBuiltinEngine } from '../../src/engine/index.ts';
 import { Catalog, createGateway, parseCatalog, type Gateway, type GatewayOptions } from '../../src/gateway/index.ts';
 import type { SqliteLedger } from '../../src/gateway/governance/ledger.ts';
 import { configFromDepth, GPT } from '../../src/model/index.ts';
-import { saveCheckpoint } from '../../src/train/index.ts';
+import { saveCheckpoint } from '../../src/model/index.ts';
 import { testGovernance } from './fixtures/governance.ts';
 
 export const SNAPSHOT = 'tetra-2026-11-28';

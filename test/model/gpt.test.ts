@@ -63,7 +63,7 @@ describe('KV-cache inference', () => {
       const d = m.p(`blocks.1.${w}`).data;
       for (let i = 0; i < d.length; i += 7) d[i] += 0.05;                    // as an optimizer step would
     }
-    const qkv = m.qkvWeight(1), C = cfg.nEmbd;
+    const qkv = m.layers[1].qkv, C = cfg.nEmbd;
     assert.equal(qkv[C * C], m.p('blocks.1.wk').data[0]);
     const want = fullLogits(m, tokens.slice(0, 6));
     const cache = new KVCache(cfg);

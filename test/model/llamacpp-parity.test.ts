@@ -5,7 +5,7 @@
 //
 // Tolerance: the F32 file must give the same tokens at every step. The F16 file rounds every
 // weight matrix to 11 significant bits, which moves log-probabilities by about 1e-2
-// (test/train/llamacpp.test.ts), so its tokens must match at least until the first step where our
+// (test/model/io/llamacpp.test.ts), so its tokens must match at least until the first step where our
 // top two log-probabilities are within F16_MARGIN of each other (past that, a different choice is
 // rounding, not a bug), and always for the first 4 tokens.
 //
@@ -21,7 +21,8 @@ import { writeGrammarCorpus } from '../fixtures/grammar-corpus.ts';
 import { configFromDepth, generate, GPT } from '../../src/model/index.ts';
 import { defaultBackend, nativeBackend } from '../../src/tensor/index.ts';
 import { byteTokenizer } from '../../src/tokenizer/index.ts';
-import { defaultAdamW, latestCheckpoint, loadCheckpoint, train } from '../../src/train/index.ts';
+import { defaultAdamW, train } from '../../src/train/index.ts';
+import { latestCheckpoint, loadCheckpoint } from '../../src/model/index.ts';
 import { importOptional } from '../fixtures/optional.ts';
 
 interface NlcModel {

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { configFromDepth } from '../../src/model/index.ts';
 import { defaultBackend } from '../../src/tensor/index.ts';
 import { writeGrammarCorpus } from '../fixtures/grammar-corpus.ts';
-import { defaultAdamW, latestCheckpoint, loadCheckpoint, readMetrics, train, type TrainConfig } from '../../src/train/index.ts';
+import { defaultAdamW, readMetrics, train, type TrainConfig } from '../../src/train/index.ts';
+import { latestCheckpoint, loadCheckpoint } from '../../src/model/index.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tetra-train-'));
 const bin = join(import.meta.dirname, '../../bin/tetra.js');

@@ -2,7 +2,7 @@
 // the model and its tokenizer on first use, then answers through tetraCompletionFn.
 import { GPT } from '../../model/index.ts';
 import { openTokenizerRef } from '../../tokenizer/index.ts';
-import { findCheckpoint, loadCheckpoint } from '../../train/index.ts';
+import { findCheckpoint, loadCheckpoint } from '../../model/index.ts';
 import { tetraCompletionFn } from '../completion-tetra.ts';
 import type { Completion, CompletionFn, CompletionOptions, EvalMessage, LoglikelihoodRequest, LoglikelihoodResult } from '../types.ts';
 

@@ -1,9 +1,9 @@
 // Test fixtures for GGUF export: a tiny byte-level BPE vocabulary spelled the gpt2 way, a seeded
 // random model, and a plain float64 forward pass of the tetra GPT to compare llama.cpp against.
-import { paramShapes, type GPTConfig } from '../../src/model/config.ts';
-import type { GGUFTokenizer } from '../../src/train/gguf.ts';
-import { GPT4_PRETOKENIZER } from '../../src/train/gguf.ts';
-import { rng } from '../helpers.ts';
+import { paramShapes, type GPTConfig } from '../../../src/model/config.ts';
+import type { GGUFTokenizer } from '../../../src/model/io/gguf.ts';
+import { GPT4_PRETOKENIZER } from '../../../src/model/io/gguf.ts';
+import { rng } from '../../helpers.ts';
 
 /**
  * gpt2's byte -> printable character map: bytes that are printable Latin-1 ('!'..'~', '¡'..'¬',

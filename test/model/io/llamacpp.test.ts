@@ -12,10 +12,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { GPTConfig } from '../../src/model/config.ts';
-import { exportGGUF } from '../../src/train/gguf.ts';
+import type { GPTConfig } from '../../../src/model/config.ts';
+import { exportGGUF } from '../../../src/model/io/gguf.ts';
 import { argmax, logSoftmax, randomParams, referenceLogits, tinyVocab, type ForwardVariant } from './llama-fixture.ts';
-import { importOptional } from '../fixtures/optional.ts';
+import { importOptional } from '../../fixtures/optional.ts';
 
 // The slice of node-llama-cpp's API used here, typed locally so `tsc` passes on machines where the
 // optional dependency is not installed (the import below is by a computed name for the same reason).

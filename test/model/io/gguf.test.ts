@@ -8,12 +8,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { GPTConfig } from '../../src/model/config.ts';
+import type { GPTConfig } from '../../../src/model/config.ts';
 import {
   exportGGUF, inspectLlamaGGUF, llamaMetadata, llamaTensors, readGGUFHeader, readGGUFTensor, validateLlamaGGUF, writeGGUF,
   type GGUFKV,
-} from '../../src/train/gguf.ts';
-import { f16BitsToF32, f32ToF16Bits } from '../../src/train/safetensors.ts';
+} from '../../../src/model/io/gguf.ts';
+import { f16BitsToF32, f32ToF16Bits } from '../../../src/model/io/safetensors.ts';
 import { randomParams, tinyVocab } from './llama-fixture.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tetra-gguf-'));

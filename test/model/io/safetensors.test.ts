@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
   decodeSafetensors, encodeSafetensors, f16BitsToF32, f32ToF16Bits, readSafetensors, writeSafetensors,
-} from '../../src/train/safetensors.ts';
-import { randn32, rng } from '../helpers.ts';
+} from '../../../src/model/io/safetensors.ts';
+import { randn32, rng } from '../../helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tetra-st-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { paramShapes, validateConfig, type GPTConfig } from '../model/config.ts';
+import { paramShapes, validateConfig, type GPTConfig } from '../config.ts';
 import { decodeSafetensors, writeFileAtomic, encodeSafetensors, type TensorIn } from './safetensors.ts';
 
 export const CHECKPOINT_FORMAT = 'tetra-checkpoint';

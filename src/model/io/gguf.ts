@@ -16,7 +16,7 @@
 // text. Every file we write, and every file we hand to llama.cpp, passes validateLlamaGGUF first.
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { headSize, paramShapes, validateConfig, type GPTConfig } from '../model/config.ts';
+import { headSize, paramShapes, validateConfig, type GPTConfig } from '../config.ts';
 import { decodeF16, encodeF16 } from './safetensors.ts';
 
 // ---------------------------------------------------------------------------------------------

@@ -8,12 +8,12 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { paramShapes, type GPTConfig } from '../../src/model/config.ts';
+import { paramShapes, type GPTConfig } from '../../../src/model/config.ts';
 import {
   latestCheckpoint, listCheckpoints, loadCheckpoint, saveCheckpoint, saveRotating, type Checkpoint,
-} from '../../src/train/checkpoint.ts';
-import { encodeSafetensors } from '../../src/train/safetensors.ts';
-import { randn32, rng } from '../helpers.ts';
+} from '../../../src/model/io/checkpoint.ts';
+import { encodeSafetensors } from '../../../src/model/io/safetensors.ts';
+import { randn32, rng } from '../../helpers.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'tetra-ckpt-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -168,8 +168,8 @@ describe('checkpoint: a failed save leaves the previous checkpoint intact', () =
     const rot = join(root, 'killed');
     saveRotating(rot, makeCheckpoint(20, 100), 3);
     const script = `
-      import { saveRotating } from ${JSON.stringify(new URL('../../src/train/checkpoint.ts', import.meta.url).pathname)};
-      import { paramShapes } from ${JSON.stringify(new URL('../../src/model/config.ts', import.meta.url).pathname)};
+      import { saveRotating } from ${JSON.stringify(new URL('../../../src/model/io/checkpoint.ts', import.meta.url).pathname)};
+      import { paramShapes } from ${JSON.stringify(new URL('../../../src/model/config.ts', import.meta.url).pathname)};
       const config = ${JSON.stringify(config)};
       const params = new Map(paramShapes(config).map(([n, s]) => [n, new Float32Array(s.reduce((a, b) => a * b, 1)).fill(7)]));
       saveRotating(${JSON.stringify(rot)}, { config, params, meta: { step: 200, tokensSeen: 1 } }, 3,
