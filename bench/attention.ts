@@ -9,6 +9,9 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Backend } from '../src/tensor/index.ts';
 import { nativeBackend, nativeError } from '../src/tensor/index.ts';
+import { oneLineFailures } from './prereqs.ts';
+
+oneLineFailures('bench:kernels');
 
 // ---------------------------------------------------------------------------- the unfused path
 

@@ -6,12 +6,17 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { requireFiles } from './prereqs.ts';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const charCorpusBuild = ['data', 'build', '--sources', 'fortunes,devil,jargon', '--tokenizer', 'bytes', '--name', 'chars', '--val-fraction', '0.05'];
 
-export function ensureCharCorpus(dir = join(root, 'data/chars')): string {
+export function ensureCharCorpus(dir = join(root, 'data/chars'), bench = 'bench'): string {
   if (existsSync(join(dir, 'manifest.json'))) return dir;
+  requireFiles(bench, [
+    { path: '/usr/share/games/fortunes', pkg: 'fortunes' }, { path: '/usr/share/dictd/devil.index', pkg: 'dict-devil' },
+    { path: '/usr/share/dictd/jargon.index', pkg: 'dict-jargon' },
+  ]);
   process.stderr.write(`building the character-level corpus in ${dir} ...\n`);
   const r = spawnSync(process.execPath, [join(root, 'bin/tetra.js'), ...charCorpusBuild, '--out', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0) throw new Error(`corpus build failed (exit ${r.status}): node bin/tetra.js ${charCorpusBuild.join(' ')} --out ${dir}`);
@@ -25,5 +30,5 @@ export const debianPython = '/usr/bin/python3';
 export function pytorchMissing(): string | null {
   if (!existsSync(debianPython)) return `${debianPython} is missing`;
   const r = spawnSync(debianPython, ['-c', 'import torch'], { encoding: 'utf8' });
-  return r.status === 0 ? null : `PyTorch is not importable by ${debianPython} (apt-get install -y python3-torch)`;
+  return r.status === 0 ? null : `PyTorch is not importable by ${debianPython} (npm run bench:setup installs python3-torch and OpenBLAS)`;
 }

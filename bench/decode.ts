@@ -24,6 +24,9 @@ import { configFromDepth, generateStream, GPT } from '../src/model/index.ts';
 import { nativeBackend, nativeError } from '../src/tensor/index.ts';
 import { byteTokenizer } from '../src/tokenizer/index.ts';
 import { exportGGUF } from '../src/model/index.ts';
+import { oneLineFailures } from './prereqs.ts';
+
+oneLineFailures('bench:decode');
 
 const { values: args } = parseArgs({
   options: {

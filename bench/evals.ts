@@ -14,6 +14,9 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { OpenAICompatible, Registry, RunDatabase, runEval } from '../src/evals/index.ts';
+import { oneLineFailures } from './prereqs.ts';
+
+oneLineFailures('bench:evals');
 
 const N = 2000;
 const LEVELS = [1, 10, 64];

@@ -30,6 +30,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KeyStore } from '../src/gateway/index.ts';
 import { openLoop, percentile } from './loadgen.ts';
+import { oneLineFailures } from './prereqs.ts';
+
+oneLineFailures('bench:gateway');
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);

@@ -12,6 +12,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nativeBackend, nativeError } from '../src/tensor/index.ts';
+import { oneLineFailures } from './prereqs.ts';
+
+oneLineFailures('bench:kernels');
 
 interface Shape { name: string; M: number; N: number; K: number; transA: boolean; transB: boolean }
 

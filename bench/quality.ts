@@ -22,6 +22,9 @@ import { configFromDepth } from '../src/model/index.ts';
 import { defaultBackend } from '../src/tensor/index.ts';
 import { train } from '../src/train/index.ts';
 import { debianPython, ensureCharCorpus, pytorchMissing, root } from './char-corpus.ts';
+import { oneLineFailures } from './prereqs.ts';
+
+oneLineFailures('bench:quality');
 
 const { values: flags } = parseArgs({
   options: {
@@ -38,7 +41,7 @@ if (!Number.isInteger(iters) || iters < 1) throw new Error(`--iters must be a po
 const B = 12, T = 64, seed = 1337, evalBatches = 20;
 const hyper = { lr: 1e-3, minLr: 1e-4, warmup: 100, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, gradClip: 1 };
 const model = configFromDepth(4, { vocabSize: 264, nEmbd: 128, nHead: 4, contextLength: T });
-const data = ensureCharCorpus();
+const data = ensureCharCorpus(undefined, 'bench:quality');
 
 async function runTetra(): Promise<{ valLoss: number; seconds: number }> {
   const out = mkdtempSync(join(tmpdir(), 'tetra-quality-'));

@@ -14,6 +14,9 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { configFromDepth, flopsPerToken } from '../src/model/index.ts';
 import { readRegistry, readResults, type LadderPlan, type Score } from '../src/scaling/index.ts';
+import { oneLineFailures } from './prereqs.ts';
+
+oneLineFailures('bench:scaling');
 
 const root = resolve(import.meta.dirname, '..');
 const bin = join(root, 'bin/tetra.js');

@@ -12,6 +12,9 @@ import { gunzipSync } from 'node:zlib';
 import { Tiktoken } from 'js-tiktoken/lite';
 import ranks from 'js-tiktoken/ranks/cl100k_base';
 import { cl100k, Tokenizer, trainBpe } from '../src/tokenizer/index.ts';
+import { oneLineFailures } from './prereqs.ts';
+
+oneLineFailures('bench:tokenizer');
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -50,7 +53,7 @@ function corpus(ordered: string[], chars: number): string {
 }
 
 const files = manPages();
-if (files.length === 0) { console.error('no man pages under /usr/share/man: install some (apt-get install man-db manpages) or pass other text'); process.exit(1); }
+if (files.length === 0) { console.error('bench:tokenizer: no man pages under /usr/share/man (Debian packages manpages, man-db); run `npm run bench:setup`'); process.exit(1); }
 const mb = (s: string) => Buffer.byteLength(s) / 1e6;
 
 // ---------------------------------------------------------------------------- encode

@@ -23,6 +23,9 @@ import { configFromDepth, flopsPerToken, GPT, paramCount, type GPTConfig } from 
 import { nativeBackend, nativeError, Tape } from '../src/tensor/index.ts';
 import { DataParallel, defaultAdamW } from '../src/train/index.ts';
 import { debianPython, ensureCharCorpus, pytorchMissing, root } from './char-corpus.ts';
+import { oneLineFailures } from './prereqs.ts';
+
+oneLineFailures('bench:train');
 
 const THREADS = 2;
 const rounds = Number(process.env.TETRA_BENCH_ROUNDS ?? 7);
@@ -36,7 +39,7 @@ if (!native) {
 }
 native.setThreads(THREADS);
 const peak = nominalPeakFlops();
-const data = ensureCharCorpus();
+const data = ensureCharCorpus(undefined, 'bench:train');
 
 /** seconds for all the steps, bestStep the fastest single step (the least disturbed by other load). */
 interface Runner { name: string; run(steps: number): Promise<{ seconds: number; bestStep: number; loss: number }>; close(): void }
