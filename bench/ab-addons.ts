@@ -20,21 +20,55 @@ if (paths.length !== 2) {
   console.error('usage: npx tsx bench/ab-addons.ts A.node B.node');
   process.exit(2);
 }
-for (const p of paths) if (!existsSync(p)) { console.error(`ab-addons: ${p} does not exist`); process.exit(2); }
+for (const p of paths)
+  if (!existsSync(p)) {
+    console.error(`ab-addons: ${p} does not exist`);
+    process.exit(2);
+  }
 
 /** An addon's positional gemm under the Backend's argument object (as src/tensor/native.ts wraps it). */
 function load(path: string): NativeBackend {
+  // biome-ignore lint/suspicious/noExplicitAny: a raw addon build, called through its untyped exports
   const m = createRequire(import.meta.url)(resolve(path)) as Record<string, any>;
   const be = { ...m, name: 'native' } as unknown as NativeBackend & Record<string, unknown>;
-  be.gemm = (a: GemmArgs<Float32Array>) => m.gemm(a.transA, a.transB, a.M, a.N, a.K, a.alpha, a.A, a.lda, a.strideA ?? 0,
-    a.B, a.ldb, a.strideB ?? 0, a.beta, a.C, a.ldc, a.strideC ?? 0, a.batch ?? 1);
+  be.gemm = (a: GemmArgs<Float32Array>) =>
+    m.gemm(
+      a.transA,
+      a.transB,
+      a.M,
+      a.N,
+      a.K,
+      a.alpha,
+      a.A,
+      a.lda,
+      a.strideA ?? 0,
+      a.B,
+      a.ldb,
+      a.strideB ?? 0,
+      a.beta,
+      a.C,
+      a.ldc,
+      a.strideC ?? 0,
+      a.batch ?? 1,
+    );
   be.setThreads(1);
   return be;
 }
 
-const cfg: GPTConfig = { vocabSize: 264, nLayer: 4, nHead: 4, nKvHead: 4, nEmbd: 128, mlpHidden: 352, contextLength: 64,
-  tiedEmbeddings: true, normEps: 1e-5, ropeBase: 10000 } as GPTConfig;
-const B = 6, T = 64;
+const cfg: GPTConfig = {
+  vocabSize: 264,
+  nLayer: 4,
+  nHead: 4,
+  nKvHead: 4,
+  nEmbd: 128,
+  mlpHidden: 352,
+  contextLength: 64,
+  tiedEmbeddings: true,
+  normEps: 1e-5,
+  ropeBase: 10000,
+} as GPTConfig;
+const B = 6,
+  T = 64;
 const tokens = Int32Array.from({ length: B * T }, (_, i) => (i * 7919) % cfg.vocabSize);
 const targets = Int32Array.from({ length: B * T }, (_, i) => (i * 104729) % cfg.vocabSize);
 const sides = paths.map((path) => {

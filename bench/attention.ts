@@ -20,7 +20,8 @@ function permute(out: Float32Array, x: Float32Array, B: number, T: number, NH: n
   for (let b = 0; b < B; b++)
     for (let t = 0; t < T; t++)
       for (let h = 0; h < NH; h++) {
-        const src = ((b * T + t) * NH + h) * HS, dst = ((b * NH + h) * T + t) * HS;
+        const src = ((b * T + t) * NH + h) * HS,
+          dst = ((b * NH + h) * T + t) * HS;
         for (let d = 0; d < HS; d++) out[dst + d] = x[src + d];
       }
 }
@@ -30,38 +31,96 @@ function unpermute(out: Float32Array, x: Float32Array, B: number, T: number, NH:
   for (let b = 0; b < B; b++)
     for (let h = 0; h < NH; h++)
       for (let t = 0; t < T; t++) {
-        const src = ((b * NH + h) * T + t) * HS, dst = ((b * T + t) * NH + h) * HS;
+        const src = ((b * NH + h) * T + t) * HS,
+          dst = ((b * T + t) * NH + h) * HS;
         for (let d = 0; d < HS; d++) out[dst + d] = accumulate ? out[dst + d] + x[src + d] : x[src + d];
       }
 }
 
 /** Buffers of the unfused path; att and datt are the full [B, NH, T, T] score matrices. */
 export interface Unfused {
-  qp: Float32Array; kp: Float32Array; vp: Float32Array; yp: Float32Array; dyp: Float32Array;
-  att: Float32Array; probs: Float32Array; dprobs: Float32Array; datt: Float32Array;
-  dqp: Float32Array; dkp: Float32Array; dvp: Float32Array;
+  qp: Float32Array;
+  kp: Float32Array;
+  vp: Float32Array;
+  yp: Float32Array;
+  dyp: Float32Array;
+  att: Float32Array;
+  probs: Float32Array;
+  dprobs: Float32Array;
+  datt: Float32Array;
+  dqp: Float32Array;
+  dkp: Float32Array;
+  dvp: Float32Array;
 }
 
 export function unfusedBuffers(B: number, T: number, NH: number, HS: number): Unfused {
-  const n = B * T * NH * HS, nn = B * NH * T * T;
+  const n = B * T * NH * HS,
+    nn = B * NH * T * T;
   const f = (k: number) => new Float32Array(k);
-  return { qp: f(n), kp: f(n), vp: f(n), yp: f(n), dyp: f(n), att: f(nn), probs: f(nn), dprobs: f(nn), datt: f(nn),
-    dqp: f(n), dkp: f(n), dvp: f(n) };
+  return {
+    qp: f(n),
+    kp: f(n),
+    vp: f(n),
+    yp: f(n),
+    dyp: f(n),
+    att: f(nn),
+    probs: f(nn),
+    dprobs: f(nn),
+    datt: f(nn),
+    dqp: f(n),
+    dkp: f(n),
+    dvp: f(n),
+  };
 }
 
 /** C[b] = op(A[b]) op(B[b]) for the B * NH (b, h) matrices. */
-function bmm(be: Backend<Float32Array>, C: Float32Array, A: Float32Array, Bm: Float32Array, transA: boolean, transB: boolean,
-  M: number, N: number, K: number, batch: number, alpha = 1): void {
+function bmm(
+  be: Backend<Float32Array>,
+  C: Float32Array,
+  A: Float32Array,
+  Bm: Float32Array,
+  transA: boolean,
+  transB: boolean,
+  M: number,
+  N: number,
+  K: number,
+  batch: number,
+  alpha = 1,
+): void {
   be.gemm({
-    transA, transB, M, N, K, alpha,
-    A, lda: transA ? M : K, strideA: M * K,
-    B: Bm, ldb: transB ? K : N, strideB: K * N,
-    beta: 0, C, ldc: N, strideC: M * N, batch,
+    transA,
+    transB,
+    M,
+    N,
+    K,
+    alpha,
+    A,
+    lda: transA ? M : K,
+    strideA: M * K,
+    B: Bm,
+    ldb: transB ? K : N,
+    strideB: K * N,
+    beta: 0,
+    C,
+    ldc: N,
+    strideC: M * N,
+    batch,
   });
 }
 
-export function unfusedForward(be: Backend<Float32Array>, u: Unfused, out: Float32Array, q: Float32Array, k: Float32Array,
-  v: Float32Array, B: number, T: number, NH: number, HS: number, scale: number): void {
+export function unfusedForward(
+  be: Backend<Float32Array>,
+  u: Unfused,
+  out: Float32Array,
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  B: number,
+  T: number,
+  NH: number,
+  HS: number,
+  scale: number,
+): void {
   permute(u.qp, q, B, T, NH, HS); // (B, NH, T, HS)
   permute(u.kp, k, B, T, NH, HS);
   permute(u.vp, v, B, T, NH, HS);
@@ -71,8 +130,19 @@ export function unfusedForward(be: Backend<Float32Array>, u: Unfused, out: Float
   unpermute(out, u.yp, B, T, NH, HS, false); // (B, T, NH, HS)
 }
 
-export function unfusedBackward(be: Backend<Float32Array>, u: Unfused, dq: Float32Array, dk: Float32Array, dv: Float32Array,
-  dout: Float32Array, B: number, T: number, NH: number, HS: number, scale: number): void {
+export function unfusedBackward(
+  be: Backend<Float32Array>,
+  u: Unfused,
+  dq: Float32Array,
+  dk: Float32Array,
+  dv: Float32Array,
+  dout: Float32Array,
+  B: number,
+  T: number,
+  NH: number,
+  HS: number,
+  scale: number,
+): void {
   permute(u.dyp, dout, B, T, NH, HS);
   // forward: y = probs v
   bmm(be, u.dprobs, u.dyp, u.vp, false, true, T, T, HS, B * NH); // dprobs = dy v^T
@@ -132,18 +202,32 @@ function main(): void {
     console.error(`bench/attention: native kernels unavailable (${nativeError()}). Run \`npm run build:native\` first.`);
     process.exit(1);
   }
-  const NH = 4, HS = 32, scale = 1 / Math.sqrt(HS);
-  const configs = [{ B: 8, T: 64 }, { B: 1, T: 512 }];
+  const NH = 4,
+    HS = 32,
+    scale = 1 / Math.sqrt(HS);
+  const configs = [
+    { B: 8, T: 64 },
+    { B: 1, T: 512 },
+  ];
   const threadCounts = [1, 2];
   const before = be.threads();
   console.log(`attention fwd+bwd, NH=${NH} HS=${HS}, native ${be.isa()}; ms per forward+backward (median)`);
   const rows: string[][] = [['B', 'T', 'threads', 'fused ms', 'unfused ms', 'speedup', 'max|out diff|', 'max|grad diff|']];
   for (const { B, T } of configs) {
     const n = B * T * NH * HS;
-    const q = seeded(n, 1), k = seeded(n, 2), v = seeded(n, 3), dout = seeded(n, 4);
-    const out = new Float32Array(n), lse = new Float32Array(B * NH * T);
-    const dq = new Float32Array(n), dk = new Float32Array(n), dv = new Float32Array(n);
-    const uout = new Float32Array(n), udq = new Float32Array(n), udk = new Float32Array(n), udv = new Float32Array(n);
+    const q = seeded(n, 1),
+      k = seeded(n, 2),
+      v = seeded(n, 3),
+      dout = seeded(n, 4);
+    const out = new Float32Array(n),
+      lse = new Float32Array(B * NH * T);
+    const dq = new Float32Array(n),
+      dk = new Float32Array(n),
+      dv = new Float32Array(n);
+    const uout = new Float32Array(n),
+      udq = new Float32Array(n),
+      udk = new Float32Array(n),
+      udv = new Float32Array(n);
     const u = unfusedBuffers(B, T, NH, HS);
     const fused = () => {
       be.attentionForward(out, lse, q, k, v, B, T, T, NH, HS, scale);
@@ -161,9 +245,18 @@ function main(): void {
       unfused();
       const outDiff = maxAbsDiff(uout, out);
       const gradDiff = Math.max(maxAbsDiff(udq, dq), maxAbsDiff(udk, dk), maxAbsDiff(udv, dv));
-      const tf = timeMs(fused), tu = timeMs(unfused);
-      rows.push([String(B), String(T), String(threads), tf.toFixed(3), tu.toFixed(3), `${(tu / tf).toFixed(2)}x`,
-        outDiff.toExponential(1), gradDiff.toExponential(1)]);
+      const tf = timeMs(fused),
+        tu = timeMs(unfused);
+      rows.push([
+        String(B),
+        String(T),
+        String(threads),
+        tf.toFixed(3),
+        tu.toFixed(3),
+        `${(tu / tf).toFixed(2)}x`,
+        outDiff.toExponential(1),
+        gradDiff.toExponential(1),
+      ]);
     }
   }
   be.setThreads(before);
@@ -171,8 +264,10 @@ function main(): void {
   for (const r of rows) console.log(r.map((x, c) => x.padStart(widths[c])).join('  '));
   const worst = Math.max(...rows.slice(1).map((r) => Math.max(Number(r[6]), Number(r[7]))));
   if (!(worst < 1e-3)) {
-    console.log(`WARNING: fused and unfused differ by up to ${worst}; the unfused path's kernels (gemm, softmax) ` +
-      'or the fused kernel are wrong, so the timings above compare different computations.');
+    console.log(
+      `WARNING: fused and unfused differ by up to ${worst}; the unfused path's kernels (gemm, softmax) ` +
+        'or the fused kernel are wrong, so the timings above compare different computations.',
+    );
   }
 }
 

@@ -9,8 +9,17 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string;
   }
-  interface Stats { average: number; p50: number; p99: number }
-  interface Result { requests: Stats; latency: Stats; non2xx: number; errors: number }
+  interface Stats {
+    average: number;
+    p50: number;
+    p99: number;
+  }
+  interface Result {
+    requests: Stats;
+    latency: Stats;
+    non2xx: number;
+    errors: number;
+  }
   function autocannon(opts: Options): Promise<Result>;
   export default autocannon;
 }

@@ -9,17 +9,32 @@ import { fileURLToPath } from 'node:url';
 import { requireFiles } from './prereqs.ts';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-export const charCorpusBuild = ['data', 'build', '--sources', 'fortunes,devil,jargon', '--tokenizer', 'bytes', '--name', 'chars', '--val-fraction', '0.05'];
+export const charCorpusBuild = [
+  'data',
+  'build',
+  '--sources',
+  'fortunes,devil,jargon',
+  '--tokenizer',
+  'bytes',
+  '--name',
+  'chars',
+  '--val-fraction',
+  '0.05',
+];
 
 export function ensureCharCorpus(dir = join(root, 'data/chars'), bench = 'bench'): string {
   if (existsSync(join(dir, 'manifest.json'))) return dir;
   requireFiles(bench, [
-    { path: '/usr/share/games/fortunes', pkg: 'fortunes' }, { path: '/usr/share/dictd/devil.index', pkg: 'dict-devil' },
+    { path: '/usr/share/games/fortunes', pkg: 'fortunes' },
+    { path: '/usr/share/dictd/devil.index', pkg: 'dict-devil' },
     { path: '/usr/share/dictd/jargon.index', pkg: 'dict-jargon' },
   ]);
   process.stderr.write(`building the character-level corpus in ${dir} ...\n`);
-  const r = spawnSync(process.execPath, [join(root, 'bin/tetra.js'), ...charCorpusBuild, '--out', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (r.status !== 0) throw new Error(`corpus build failed (exit ${r.status}): node bin/tetra.js ${charCorpusBuild.join(' ')} --out ${dir}`);
+  const r = spawnSync(process.execPath, [join(root, 'bin/tetra.js'), ...charCorpusBuild, '--out', dir], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  if (r.status !== 0)
+    throw new Error(`corpus build failed (exit ${r.status}): node bin/tetra.js ${charCorpusBuild.join(' ')} --out ${dir}`);
   return dir;
 }
 

@@ -39,13 +39,20 @@ const { values: args } = parseArgs({
     batches: { type: 'string', default: '1,8' },
   },
 });
-const ROUNDS = Number(args.rounds), TOKENS = Number(args.tokens), PROMPT = Number(args.prompt), V = Number(args.vocab);
-const THREADS = args.threads!.split(',').map(Number), BATCHES = args.batches!.split(',').map(Number);
+const ROUNDS = Number(args.rounds),
+  TOKENS = Number(args.tokens),
+  PROMPT = Number(args.prompt),
+  V = Number(args.vocab);
+const THREADS = args.threads!.split(',').map(Number),
+  BATCHES = args.batches!.split(',').map(Number);
 
 // ---------------------------------------------------------------------------- setup
 
 const native = nativeBackend();
-if (!native) { console.error(`bench:decode needs the native backend (${nativeError()}); run npm run build:native`); process.exit(1); }
+if (!native) {
+  console.error(`bench:decode needs the native backend (${nativeError()}); run npm run build:native`);
+  process.exit(1);
+}
 
 const config = configFromDepth(Number(args.depth), { vocabSize: V, contextLength: 256 });
 const model = GPT.init(config, 1234);
@@ -78,7 +85,12 @@ function runTetra(B: number, threads: number, tokens = TOKENS): { rate: number; 
   native!.setThreads(threads);
   const events: { seq: number; t: number }[] = [];
   const out: number[][] = Array.from({ length: B }, () => []);
-  const it = generateStream(model, native!, prompts(B).map((p) => Int32Array.from(p)), { maxTokens: tokens, temperature: 0 });
+  const it = generateStream(
+    model,
+    native!,
+    prompts(B).map((p) => Int32Array.from(p)),
+    { maxTokens: tokens, temperature: 0 },
+  );
   for (let r = it.next(); !r.done; r = it.next()) {
     events.push({ seq: r.value.seq, t: performance.now() });
     out[r.value.seq].push(r.value.token);
@@ -93,14 +105,21 @@ interface NlcSequence {
   clearHistory(): Promise<void>;
   evaluate(tokens: number[], o: object): AsyncGenerator<number, void, void>;
 }
-interface NlcContext { getSequence(): NlcSequence; dispose(): Promise<void> }
-interface NlcModel { createContext(o: object): Promise<NlcContext>; dispose(): Promise<void> }
+interface NlcContext {
+  getSequence(): NlcSequence;
+  dispose(): Promise<void>;
+}
+interface NlcModel {
+  createContext(o: object): Promise<NlcContext>;
+  dispose(): Promise<void>;
+}
 interface NLC {
   getLlama(o: object): Promise<{ loadModel(o: object): Promise<NlcModel>; dispose(): Promise<void> }>;
   LlamaLogLevel: { error: string };
 }
 
-let nlc: NLC | null = null, nlcError = '';
+let nlc: NLC | null = null,
+  nlcError = '';
 try {
   const name = 'node-llama-cpp';
   nlc = (await import(name)) as NLC;
@@ -124,28 +143,46 @@ async function runLlama(B: number, threads: number, tokens = TOKENS): Promise<{ 
   const events: { seq: number; t: number }[] = [];
   const out: number[][] = Array.from({ length: B }, () => []);
   const ps = prompts(B);
-  await Promise.all(c.seqs.map(async (s, i) => {
-    for await (const tok of s.evaluate(ps[i], { temperature: 0, yieldEogToken: true })) {
-      events.push({ seq: i, t: performance.now() });
-      out[i].push(tok);
-      if (out[i].length >= tokens) break;
-    }
-  }));
+  await Promise.all(
+    c.seqs.map(async (s, i) => {
+      for await (const tok of s.evaluate(ps[i], { temperature: 0, yieldEogToken: true })) {
+        events.push({ seq: i, t: performance.now() });
+        out[i].push(tok);
+        if (out[i].length >= tokens) break;
+      }
+    }),
+  );
   return { rate: decodeRate(events, B), tokens: out };
 }
 
 // ---------------------------------------------------------------------------- run
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
 const rates = new Map<string, number[]>();
-const push = (k: string, v: number) => { if (!rates.has(k)) rates.set(k, []); rates.get(k)!.push(v); };
-let agree = 0, compared = 0;
+const push = (k: string, v: number) => {
+  if (!rates.has(k)) rates.set(k, []);
+  rates.get(k)!.push(v);
+};
+let agree = 0,
+  compared = 0;
 
-console.log(`model: depth ${args.depth} (C ${config.nEmbd}, ${config.nLayer} layers, ${config.nHead} heads, SwiGLU ${config.mlpHidden}, vocab ${V}), F32 GGUF; prompt ${PROMPT}, ${TOKENS} tokens greedy, ${ROUNDS} rounds`);
-console.log(`tetra: native ${native.isa()}; llama.cpp: ${lmodel ? 'node-llama-cpp (CPU, default F16 KV cache)' : `unavailable (${nlcError})`}`);
+console.log(
+  `model: depth ${args.depth} (C ${config.nEmbd}, ${config.nLayer} layers, ${config.nHead} heads, SwiGLU ${config.mlpHidden}, vocab ${V}), F32 GGUF; prompt ${PROMPT}, ${TOKENS} tokens greedy, ${ROUNDS} rounds`,
+);
+console.log(
+  `tetra: native ${native.isa()}; llama.cpp: ${lmodel ? 'node-llama-cpp (CPU, default F16 KV cache)' : `unavailable (${nlcError})`}`,
+);
 
 // Warm-up: page in weights, build contexts, JIT.
-for (const B of BATCHES) for (const th of THREADS) { runTetra(B, th, 8); if (lmodel) await runLlama(B, th, 8); }
+for (const B of BATCHES)
+  for (const th of THREADS) {
+    runTetra(B, th, 8);
+    if (lmodel) await runLlama(B, th, 8);
+  }
 
 // A configuration whose run takes over SLOW_MS gets no further rounds (llama.cpp at 2 threads has
 // run at 20-60 tokens/s on this 2-core VM, 45 s a run at batch 8), so the bench stays a few minutes.
@@ -166,7 +203,11 @@ for (let r = 0; r < ROUNDS; r++) {
         push(key, res.rate);
         got[engine] = res.tokens;
       }
-      if (got.llama && got.tetra) for (let i = 0; i < B; i++) { compared++; if (got.llama[i].join() === got.tetra[i].join()) agree++; }
+      if (got.llama && got.tetra)
+        for (let i = 0; i < B; i++) {
+          compared++;
+          if (got.llama[i].join() === got.tetra[i].join()) agree++;
+        }
     }
   }
 }
@@ -176,12 +217,16 @@ console.log('\n| batch | threads | tetra tok/s | llama.cpp tok/s | ratio |');
 console.log('|---|---|---|---|---|');
 for (const B of BATCHES) {
   for (const th of THREADS) {
-    const t = median(rates.get(`tetra/${B}/${th}`)!), l = rates.has(`llama/${B}/${th}`) ? median(rates.get(`llama/${B}/${th}`)!) : undefined;
+    const t = median(rates.get(`tetra/${B}/${th}`)!),
+      l = rates.has(`llama/${B}/${th}`) ? median(rates.get(`llama/${B}/${th}`)!) : undefined;
     const n = (e: string) => (slow.has(`${e}/${B}/${th}`) ? ` (${rates.get(`${e}/${B}/${th}`)!.length} run)` : '');
     console.log(`| ${B} | ${th} | ${fmt(t)}${n('tetra')} | ${fmt(l)}${n('llama')} | ${l ? (t / l).toFixed(2) : '-'} |`);
   }
 }
-if (compared) console.log(`\ngreedy continuations identical in ${agree} of ${compared} sequences (F32 both sides; llama.cpp's KV cache is F16, and a random model's flat logits tie often)`);
+if (compared)
+  console.log(
+    `\ngreedy continuations identical in ${agree} of ${compared} sequences (F32 both sides; llama.cpp's KV cache is F16, and a random model's flat logits tie often)`,
+  );
 
 for (const { ctx } of contexts.values()) await ctx.dispose();
 await lmodel?.dispose();

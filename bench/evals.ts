@@ -21,7 +21,10 @@ oneLineFailures('bench:evals');
 const N = 2000;
 const LEVELS = [1, 10, 64];
 const REPEATS = Math.max(1, Number(process.env.BENCH_EVALS_REPEATS ?? 3));
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
 const serverSource = `
 const http = require('node:http');
@@ -44,33 +47,70 @@ async function main(): Promise<void> {
   try {
     mkdirSync(join(dir, 'evals'));
     mkdirSync(join(dir, 'data', 'bench'), { recursive: true });
-    writeFileSync(join(dir, 'evals', 'bench.yaml'), 'bench-match:\n  id: bench-match.test.v0\nbench-match.test.v0:\n  class: evals.elsuite.basic.match:Match\n  args: {samples_jsonl: bench/samples.jsonl}\n');
+    writeFileSync(
+      join(dir, 'evals', 'bench.yaml'),
+      'bench-match:\n  id: bench-match.test.v0\nbench-match.test.v0:\n  class: evals.elsuite.basic.match:Match\n  args: {samples_jsonl: bench/samples.jsonl}\n',
+    );
     const lines: string[] = [];
-    for (let i = 0; i < N; i++) lines.push(JSON.stringify({ input: [{ role: 'system', content: 'Answer briefly.' }, { role: 'user', content: `Question ${i}: what is the capital of France?` }], ideal: i % 4 ? 'Paris' : 'Lyon' }));
+    for (let i = 0; i < N; i++)
+      lines.push(
+        JSON.stringify({
+          input: [
+            { role: 'system', content: 'Answer briefly.' },
+            { role: 'user', content: `Question ${i}: what is the capital of France?` },
+          ],
+          ideal: i % 4 ? 'Paris' : 'Lyon',
+        }),
+      );
     writeFileSync(join(dir, 'data', 'bench', 'samples.jsonl'), lines.join('\n') + '\n');
     const registry = new Registry([join(dir)]);
     const fn = new OpenAICompatible({ baseURL: `http://127.0.0.1:${port}/v1`, model: 'instant', apiKey: 'bench' });
     const db = new RunDatabase(join(dir, 'runs.sqlite'));
-    console.log(`evals runner: ${N}-sample Match eval, local instant endpoint (worker thread), ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`);
+    console.log(
+      `evals runner: ${N}-sample Match eval, local instant endpoint (worker thread), ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})`,
+    );
     console.log(`concurrency  samples/s  seconds  cpu µs/sample  accuracy   (median of ${REPEATS})`);
     let last = 0;
     // One warm-up pass so JIT and connection setup are not billed to the first level.
-    await runEval({ registry, evalName: 'bench-match', completionFns: [fn], concurrency: 16, maxSamples: 200, db, progress: null, recordPath: join(dir, 'warm.jsonl') });
+    await runEval({
+      registry,
+      evalName: 'bench-match',
+      completionFns: [fn],
+      concurrency: 16,
+      maxSamples: 200,
+      db,
+      progress: null,
+      recordPath: join(dir, 'warm.jsonl'),
+    });
     for (const c of LEVELS) {
-      const rates: number[] = [], secs: number[] = [], cpu: number[] = [];
+      const rates: number[] = [],
+        secs: number[] = [],
+        cpu: number[] = [];
       let accuracy = NaN;
       for (let k = 0; k < REPEATS; k++) {
         const u0 = process.cpuUsage();
         const t0 = performance.now();
-        const r = await runEval({ registry, evalName: 'bench-match', completionFns: [fn], concurrency: c, db, progress: null, recordPath: join(dir, `run-${c}-${k}.jsonl`) });
+        const r = await runEval({
+          registry,
+          evalName: 'bench-match',
+          completionFns: [fn],
+          concurrency: c,
+          db,
+          progress: null,
+          recordPath: join(dir, `run-${c}-${k}.jsonl`),
+        });
         const s = (performance.now() - t0) / 1000;
         const u = process.cpuUsage(u0);
         if (r.results.length !== N) throw new Error(`expected ${N} results, got ${r.results.length} (${r.errors[0]?.message ?? ''})`);
-        rates.push(N / s); secs.push(s); cpu.push((u.user + u.system) / N);
+        rates.push(N / s);
+        secs.push(s);
+        cpu.push((u.user + u.system) / N);
         accuracy = Number(r.metrics.accuracy);
       }
       last = median(rates);
-      console.log(`${String(c).padStart(11)}  ${last.toFixed(0).padStart(9)}  ${median(secs).toFixed(2).padStart(7)}  ${median(cpu).toFixed(0).padStart(13)}  ${accuracy.toFixed(3).padStart(8)}`);
+      console.log(
+        `${String(c).padStart(11)}  ${last.toFixed(0).padStart(9)}  ${median(secs).toFixed(2).padStart(7)}  ${median(cpu).toFixed(0).padStart(13)}  ${accuracy.toFixed(3).padStart(8)}`,
+      );
     }
     db.close();
     console.log(`evals_samples_per_s ${last.toFixed(0)}`);

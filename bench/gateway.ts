@@ -47,72 +47,117 @@ const CLIENTS = clientsArg >= 0 ? process.argv[clientsArg + 1].split(',').map(Nu
 // ---- the backend that answers instantly ----
 function serveBackend(): Promise<string> {
   const FIXED = JSON.stringify({
-    id: 'chatcmpl-fixed', object: 'chat.completion', created: 0, model: 'instant',
+    id: 'chatcmpl-fixed',
+    object: 'chat.completion',
+    created: 0,
+    model: 'instant',
     choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop', logprobs: null }],
     usage: { prompt_tokens: 8, completion_tokens: 1, total_tokens: 9 },
   });
   // A streamed request (the upstream engine always streams) gets what vLLM or OpenAI would send:
   // SSE chunks (role, content, finish, usage) and [DONE], all at once.
-  const chunk = (choices: unknown[], usage: unknown = null) => `data: ${JSON.stringify({ id: 'chatcmpl-fixed', object: 'chat.completion.chunk', created: 0, model: 'instant', choices, usage })}\n\n`;
-  const SSE = chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }])
-    + chunk([{ index: 0, delta: { content: 'ok' }, logprobs: null, finish_reason: null }])
-    + chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }])
-    + chunk([], { prompt_tokens: 8, completion_tokens: 1, total_tokens: 9 }) + 'data: [DONE]\n\n';
+  const chunk = (choices: unknown[], usage: unknown = null) =>
+    `data: ${JSON.stringify({ id: 'chatcmpl-fixed', object: 'chat.completion.chunk', created: 0, model: 'instant', choices, usage })}\n\n`;
+  const SSE =
+    chunk([{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }]) +
+    chunk([{ index: 0, delta: { content: 'ok' }, logprobs: null, finish_reason: null }]) +
+    chunk([{ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }]) +
+    chunk([], { prompt_tokens: 8, completion_tokens: 1, total_tokens: 9 }) +
+    'data: [DONE]\n\n';
   const backend = createServer((req, res) => {
     let raw = '';
     req.setEncoding('utf8');
-    req.on('data', (c: string) => { raw += c; });
+    req.on('data', (c: string) => {
+      raw += c;
+    });
     req.on('end', () => {
       if (req.url?.startsWith('/v1/models')) {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: 'instant', object: 'model', created: 0, owned_by: 'bench' }] }));
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ object: 'list', data: [{ id: 'instant', object: 'model', created: 0, owned_by: 'bench' }] }));
         return;
       }
       if (raw.includes('"stream":true')) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }).end(SSE);
       else res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(FIXED) }).end(FIXED);
     });
   });
-  return new Promise((resolve) => backend.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(backend.address() as { port: number }).port}`)));
+  return new Promise((resolve) =>
+    backend.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(backend.address() as { port: number }).port}`)),
+  );
 }
 
 /** Starts a child and resolves to the URL it prints as `listening on URL` (null if it exits first). */
 function started(child: ChildProcess, what: string): Promise<string> {
-  let out = '', err = '';
-  child.stderr?.on('data', (d: Buffer) => { err += d; });
+  let out = '',
+    err = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    err += d;
+  });
   return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => { out += d; const m = /listening on (\S+)/.exec(out); if (m) resolve(m[1]); });
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      const m = /listening on (\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
     child.on('exit', () => reject(new Error(`bench:gateway: ${what} did not start:\n${err.trim()}`)));
   });
 }
 
 async function main(): Promise<void> {
-  const backend = spawn(process.execPath, [...process.execArgv, import.meta.filename, '--backend'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const backend = spawn(process.execPath, [...process.execArgv, import.meta.filename, '--backend'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const backendUrl = await started(backend, 'the instant backend');
 
   const home = mkdtempSync(join(tmpdir(), 'tetra-bench-gw-'));
   writeFileSync(join(home, 'plans.json'), JSON.stringify({ plans: { bench: { rpm: 1_000_000_000, tpm: 1_000_000_000 } } }));
   const key = new KeyStore(join(home, 'tetra.db')).create('bench', 'bench').key;
-  const gw = spawn(process.execPath, [join(import.meta.dirname, '../bin/tetra.js'), 'serve', '--upstream', `${backendUrl}/v1`, '--upstream-model', 'instant', '--port', '0'], {
-    env: { ...process.env, TETRA_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const gw = spawn(
+    process.execPath,
+    [join(import.meta.dirname, '../bin/tetra.js'), 'serve', '--upstream', `${backendUrl}/v1`, '--upstream-model', 'instant', '--port', '0'],
+    {
+      env: { ...process.env, TETRA_HOME: home },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let gatewayUrl: string;
-  try { gatewayUrl = await started(gw, 'tetra serve --upstream'); } catch (e) {
+  try {
+    gatewayUrl = await started(gw, 'tetra serve --upstream');
+  } catch (e) {
     console.error((e as Error).message);
     backend.kill();
     process.exit(2);
   }
 
-  const bare = spawn(process.execPath, [...process.execArgv, join(import.meta.dirname, 'bare-proxy.ts'), backendUrl], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const bare = spawn(process.execPath, [...process.execArgv, join(import.meta.dirname, 'bare-proxy.ts'), backendUrl], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const bareUrl = await started(bare, 'the bare proxy');
 
   const body = JSON.stringify({ model: 'instant', messages: [{ role: 'user', content: 'Say ok.' }], max_tokens: 1 });
   const headers = (auth: boolean) => ({ 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${key}` } : {}) });
   const fixedLoad = async (url: string, connections: number, auth: boolean) => {
-    const r = await openLoop({ url: `${url}/v1/chat/completions`, method: 'POST', connections, rate: (connections * RPM) / 60, durationMs: DURATION * 1000, headers: headers(auth), body });
+    const r = await openLoop({
+      url: `${url}/v1/chat/completions`,
+      method: 'POST',
+      connections,
+      rate: (connections * RPM) / 60,
+      durationMs: DURATION * 1000,
+      headers: headers(auth),
+      body,
+    });
     if (r.errors) throw new Error(`${url}: ${r.errors} failed requests at ${connections} clients`);
     return { p50: percentile(r.latencies, 50), p99: percentile(r.latencies, 99) };
   };
   const capacity = async (url: string, connections: number, auth: boolean) => {
-    const r = await autocannon({ url: `${url}/v1/chat/completions`, method: 'POST', connections, duration: Math.max(3, DURATION / 2), headers: headers(auth), body });
+    const r = await autocannon({
+      url: `${url}/v1/chat/completions`,
+      method: 'POST',
+      connections,
+      duration: Math.max(3, DURATION / 2),
+      headers: headers(auth),
+      body,
+    });
     if (r.non2xx || r.errors) throw new Error(`${url}: ${r.non2xx} non-2xx answers and ${r.errors} errors at ${connections} clients`);
     return r.requests.average;
   };
@@ -126,11 +171,15 @@ async function main(): Promise<void> {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
   let ratio64 = NaN;
   for (const c of CLIENTS) {
-    const d: { p50: number; p99: number }[] = [], g: { p50: number; p99: number }[] = [], b: { p50: number; p99: number }[] = [];
+    const d: { p50: number; p99: number }[] = [],
+      g: { p50: number; p99: number }[] = [],
+      b: { p50: number; p99: number }[] = [];
     // At 64 clients the bare proxy (bench/bare-proxy.ts) runs in the same rounds, the three sides
     // in a rotating order, so the machine's drift reaches all of them alike.
-    const sides = c === 64 ? [() => fixedLoad(backendUrl, c, false), () => fixedLoad(gatewayUrl, c, true), () => fixedLoad(bareUrl, c, false)]
-      : [() => fixedLoad(backendUrl, c, false), () => fixedLoad(gatewayUrl, c, true)];
+    const sides =
+      c === 64
+        ? [() => fixedLoad(backendUrl, c, false), () => fixedLoad(gatewayUrl, c, true), () => fixedLoad(bareUrl, c, false)]
+        : [() => fixedLoad(backendUrl, c, false), () => fixedLoad(gatewayUrl, c, true)];
     const into = [d, g, b];
     for (let r = 0; r < ROUNDS; r++) {
       for (let k = 0; k < sides.length; k++) {
@@ -150,16 +199,40 @@ async function main(): Promise<void> {
     const capDirect = await capacity(backendUrl, c, false);
     const capVia = await capacity(gatewayUrl, c, true);
     const overhead = via.p99 - direct.p99;
-    rows.push([String(c), ((c * RPM) / 60).toFixed(1), direct.p50.toFixed(2), direct.p99.toFixed(2), via.p50.toFixed(2), via.p99.toFixed(2), overhead.toFixed(2), capDirect.toFixed(0), capVia.toFixed(0)]);
-    console.error(`${c} clients: p99 direct ${d.map((x) => x.p99.toFixed(2)).join(' ')} | gateway ${g.map((x) => x.p99.toFixed(2)).join(' ')}`);
+    rows.push([
+      String(c),
+      ((c * RPM) / 60).toFixed(1),
+      direct.p50.toFixed(2),
+      direct.p99.toFixed(2),
+      via.p50.toFixed(2),
+      via.p99.toFixed(2),
+      overhead.toFixed(2),
+      capDirect.toFixed(0),
+      capVia.toFixed(0),
+    ]);
+    console.error(
+      `${c} clients: p99 direct ${d.map((x) => x.p99.toFixed(2)).join(' ')} | gateway ${g.map((x) => x.p99.toFixed(2)).join(' ')}`,
+    );
     if (c === 64) overhead64 = overhead;
   }
   gw.kill('SIGTERM');
   backend.kill();
   bare.kill();
 
-  console.log(`fixed load: each client at ${RPM} requests/minute, open loop, ${DURATION} s per side, median of ${ROUNDS} rounds; capacity: closed loop (autocannon)`);
-  const header = ['clients', 'offered req/s', 'direct p50 ms', 'p99 ms', 'gateway p50 ms', 'p99 ms', 'p99 overhead ms', 'capacity direct req/s', 'gateway req/s'];
+  console.log(
+    `fixed load: each client at ${RPM} requests/minute, open loop, ${DURATION} s per side, median of ${ROUNDS} rounds; capacity: closed loop (autocannon)`,
+  );
+  const header = [
+    'clients',
+    'offered req/s',
+    'direct p50 ms',
+    'p99 ms',
+    'gateway p50 ms',
+    'p99 ms',
+    'p99 overhead ms',
+    'capacity direct req/s',
+    'gateway req/s',
+  ];
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   for (const r of [header, ...rows]) console.log(r.map((x, i) => x.padStart(w[i])).join('  '));
   if (bareLine) console.log(bareLine);

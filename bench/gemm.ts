@@ -16,7 +16,14 @@ import { oneLineFailures } from './prereqs.ts';
 
 oneLineFailures('bench:kernels');
 
-interface Shape { name: string; M: number; N: number; K: number; transA: boolean; transB: boolean }
+interface Shape {
+  name: string;
+  M: number;
+  N: number;
+  K: number;
+  transA: boolean;
+  transB: boolean;
+}
 
 const shapes: Shape[] = [
   { name: 'square 256', M: 256, N: 256, K: 256, transA: false, transB: false },
@@ -34,7 +41,10 @@ const rounds = Number(process.env.TETRA_BENCH_ROUNDS ?? 3);
 const minTime = Number(process.env.TETRA_BENCH_SECONDS ?? 0.25);
 
 const flops = (s: Shape) => 2 * s.M * s.N * s.K;
-const median = (x: number[]) => { const y = [...x].sort((a, b) => a - b); return y.length ? y[y.length >> 1] : NaN; };
+const median = (x: number[]) => {
+  const y = [...x].sort((a, b) => a - b);
+  return y.length ? y[y.length >> 1] : NaN;
+};
 
 // ---------------------------------------------------------------------------- tetra side
 
@@ -49,13 +59,28 @@ function benchTetra(s: Shape): number {
   const B = new Float32Array(s.K * s.N).map(() => Math.random() - 0.5);
   const C = new Float32Array(s.M * s.N);
   const args = {
-    transA: s.transA, transB: s.transB, M: s.M, N: s.N, K: s.K, alpha: 1, beta: 0,
-    A, lda: s.transA ? s.M : s.K, B, ldb: s.transB ? s.K : s.N, C, ldc: s.N,
+    transA: s.transA,
+    transB: s.transB,
+    M: s.M,
+    N: s.N,
+    K: s.K,
+    alpha: 1,
+    beta: 0,
+    A,
+    lda: s.transA ? s.M : s.K,
+    B,
+    ldb: s.transB ? s.K : s.N,
+    C,
+    ldc: s.N,
   };
   const now = () => Number(process.hrtime.bigint()) / 1e9;
   // Warm up for ~10% of the budget, then time groups of calls of about 2 ms each (as numpy's side).
-  let t0 = now(), calls = 0;
-  while (now() - t0 < minTime * 0.1 || calls < 3) { native!.gemm(args); calls++; }
+  let t0 = now(),
+    calls = 0;
+  while (now() - t0 < minTime * 0.1 || calls < 3) {
+    native!.gemm(args);
+    calls++;
+  }
   const group = Math.max(1, Math.floor(2e-3 / ((now() - t0) / calls)));
   const samples: number[] = [];
   const end = now() + minTime;
@@ -93,8 +118,11 @@ function benchNumpy(threads: number): Record<string, number> | undefined {
   const r = spawnSync('python3', [script], { input: JSON.stringify({ shapes, minTime }), env, encoding: 'utf8' });
   if (r.error || r.status !== 0) {
     const why = r.error ? String(r.error.message) : (r.stderr || '').trim().split('\n').pop();
-    numpyMissing = /No module named/.test(why ?? '') ? 'numpy is not installed for python3' :
-      r.error ? 'python3 is not available' : `numpy run failed: ${why}`;
+    numpyMissing = /No module named/.test(why ?? '')
+      ? 'numpy is not installed for python3'
+      : r.error
+        ? 'python3 is not available'
+        : `numpy run failed: ${why}`;
     return undefined;
   }
   const out = JSON.parse(r.stdout) as { numpy: string; gflops: Record<string, number> };
@@ -104,9 +132,13 @@ function benchNumpy(threads: number): Record<string, number> | undefined {
 
 // ---------------------------------------------------------------------------- run
 
-const tetra = new Map<string, number[]>(), numpy = new Map<string, number[]>();
+const tetra = new Map<string, number[]>(),
+  numpy = new Map<string, number[]>();
 const key = (s: Shape, t: number) => `${t}|${s.name}`;
-const push = (m: Map<string, number[]>, k: string, v: number) => { if (!m.has(k)) m.set(k, []); m.get(k)!.push(v); };
+const push = (m: Map<string, number[]>, k: string, v: number) => {
+  if (!m.has(k)) m.set(k, []);
+  m.get(k)!.push(v);
+};
 
 const threadsBefore = native.threads();
 for (let r = 0; r < rounds; r++) {
@@ -126,12 +158,15 @@ console.log(`${'shape'.padEnd(w)}  ${'tr'}  thr  ${'tetra'.padStart(7)}  ${'nump
 const ratios2: number[] = [];
 for (const t of threadCounts) {
   for (const s of shapes) {
-    const a = median(tetra.get(key(s, t)) ?? []), b = median(numpy.get(key(s, t)) ?? []);
+    const a = median(tetra.get(key(s, t)) ?? []),
+      b = median(numpy.get(key(s, t)) ?? []);
     const ratio = a / b;
     if (t === 2 && Number.isFinite(ratio)) ratios2.push(ratio);
     const tr = `${s.transA ? 'T' : 'N'}${s.transB ? 'T' : 'N'}`;
-    console.log(`${s.name.padEnd(w)}  ${tr}  ${String(t).padStart(3)}  ${a.toFixed(1).padStart(7)}  ` +
-      `${(Number.isFinite(b) ? b.toFixed(1) : '-').padStart(7)}  ${(Number.isFinite(ratio) ? ratio.toFixed(2) : '-').padStart(5)}`);
+    console.log(
+      `${s.name.padEnd(w)}  ${tr}  ${String(t).padStart(3)}  ${a.toFixed(1).padStart(7)}  ` +
+        `${(Number.isFinite(b) ? b.toFixed(1) : '-').padStart(7)}  ${(Number.isFinite(ratio) ? ratio.toFixed(2) : '-').padStart(5)}`,
+    );
   }
 }
 console.log(`gemm_vs_openblas ${ratios2.length ? median(ratios2).toFixed(2) : 'n/a'}`);

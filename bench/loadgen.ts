@@ -51,7 +51,8 @@ export function responseEnd(buf: Buffer): [number, number] {
     const end = head + 4 + Number(cl[1]);
     return [buf.length >= end ? end : -1, status];
   }
-  if (!/\r\ntransfer-encoding:\s*chunked/i.test(headers)) throw new Error(`loadgen: response without Content-Length or chunked encoding:\n${headers}`);
+  if (!/\r\ntransfer-encoding:\s*chunked/i.test(headers))
+    throw new Error(`loadgen: response without Content-Length or chunked encoding:\n${headers}`);
   let at = head + 4;
   for (;;) {
     const line = buf.indexOf('\r\n', at);
@@ -73,10 +74,18 @@ class Conn {
   private inFlight = false;
   readonly ready: Promise<void>;
 
-  constructor(host: string, port: number, private readonly request: Buffer, private readonly done: (dueAt: number, ok: boolean) => void) {
+  constructor(
+    host: string,
+    port: number,
+    private readonly request: Buffer,
+    private readonly done: (dueAt: number, ok: boolean) => void,
+  ) {
     const s: Socket = connect({ host, port, noDelay: true });
     this.socket = s;
-    this.ready = new Promise((resolve, reject) => { s.once('connect', resolve); s.once('error', reject); });
+    this.ready = new Promise((resolve, reject) => {
+      s.once('connect', resolve);
+      s.once('error', reject);
+    });
     s.on('data', (d: Buffer) => this.onData(d));
     s.on('error', () => {});
   }
@@ -105,18 +114,27 @@ class Conn {
     }
   }
 
-  close(): void { this.socket.destroy(); }
+  close(): void {
+    this.socket.destroy();
+  }
 }
 
 export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   const u = new URL(o.url);
   const body = o.body ?? '';
-  const head = [`${o.method ?? 'GET'} ${u.pathname}${u.search} HTTP/1.1`, `host: ${u.host}`, 'connection: keep-alive',
-    ...Object.entries(o.headers ?? {}).map(([k, v]) => `${k}: ${v}`), `content-length: ${Buffer.byteLength(body)}`];
+  const head = [
+    `${o.method ?? 'GET'} ${u.pathname}${u.search} HTTP/1.1`,
+    `host: ${u.host}`,
+    'connection: keep-alive',
+    ...Object.entries(o.headers ?? {}).map(([k, v]) => `${k}: ${v}`),
+    `content-length: ${Buffer.byteLength(body)}`,
+  ];
   const request = Buffer.from(`${head.join('\r\n')}\r\n\r\n${body}`);
   const warmup = o.warmupMs ?? 1000;
   const lat: number[] = [];
-  let errors = 0, completed = 0, start = 0;
+  let errors = 0,
+    completed = 0,
+    start = 0;
   const onDone = (dueAt: number, ok: boolean) => {
     const now = performance.now();
     if (dueAt - start < warmup) return;

@@ -38,7 +38,10 @@ if (!['both', 'tetra', 'pytorch'].includes(side)) throw new Error(`--side must b
 const iters = Number(flags.iters);
 if (!Number.isInteger(iters) || iters < 1) throw new Error(`--iters must be a positive integer, got '${flags.iters}'`);
 
-const B = 12, T = 64, seed = 1337, evalBatches = 20;
+const B = 12,
+  T = 64,
+  seed = 1337,
+  evalBatches = 20;
 const hyper = { lr: 1e-3, minLr: 1e-4, warmup: 100, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, gradClip: 1 };
 const model = configFromDepth(4, { vocabSize: 264, nEmbd: 128, nHead: 4, contextLength: T });
 const data = ensureCharCorpus(undefined, 'bench:quality');
@@ -47,13 +50,37 @@ async function runTetra(): Promise<{ valLoss: number; seconds: number }> {
   const out = mkdtempSync(join(tmpdir(), 'tetra-quality-'));
   const t0 = performance.now();
   try {
-    const r = await train({
-      data, out, model, batchSize: B, seqLen: T, accum: 1, steps: iters,
-      optimizer: { lr: hyper.lr, beta1: hyper.beta1, beta2: hyper.beta2, eps: hyper.eps, weightDecay: hyper.weightDecay, gradClip: hyper.gradClip },
-      schedule: { minLr: hyper.minLr, warmup: hyper.warmup, decay: 'cosine' },
-      seed, evalEvery: iters, evalBatches, sampleEvery: 0, checkpointEvery: 0, keepCheckpoints: 1,
-      peakFlops: nominalPeakFlops(), tokenizer: { name: 'bytes' }, resume: false, replicas: defaultReplicas(),
-    }, defaultBackend());
+    const r = await train(
+      {
+        data,
+        out,
+        model,
+        batchSize: B,
+        seqLen: T,
+        accum: 1,
+        steps: iters,
+        optimizer: {
+          lr: hyper.lr,
+          beta1: hyper.beta1,
+          beta2: hyper.beta2,
+          eps: hyper.eps,
+          weightDecay: hyper.weightDecay,
+          gradClip: hyper.gradClip,
+        },
+        schedule: { minLr: hyper.minLr, warmup: hyper.warmup, decay: 'cosine' },
+        seed,
+        evalEvery: iters,
+        evalBatches,
+        sampleEvery: 0,
+        checkpointEvery: 0,
+        keepCheckpoints: 1,
+        peakFlops: nominalPeakFlops(),
+        tokenizer: { name: 'bytes' },
+        resume: false,
+        replicas: defaultReplicas(),
+      },
+      defaultBackend(),
+    );
     return { valLoss: r.valLoss!, seconds: (performance.now() - t0) / 1000 };
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -61,16 +88,59 @@ async function runTetra(): Promise<{ valLoss: number; seconds: number }> {
 }
 
 function runPytorch(): Promise<{ valLoss: number; seconds: number }> {
-  const args = [join(root, 'bench/train_pytorch.py'), 'quality', '--data', data, '--vocab', String(model.vocabSize),
-    '--layers', String(model.nLayer), '--heads', String(model.nHead), '--embd', String(model.nEmbd), '--hidden', String(model.mlpHidden),
-    '--block', String(T), '--batch', String(B), '--threads', flags['torch-threads']!, '--seed', String(seed), '--iters', String(iters),
-    '--warmup', String(hyper.warmup), '--eval-batches', String(evalBatches), '--lr', String(hyper.lr), '--min-lr', String(hyper.minLr),
-    '--beta1', String(hyper.beta1), '--beta2', String(hyper.beta2), '--eps', String(hyper.eps), '--weight-decay', String(hyper.weightDecay),
-    '--grad-clip', String(hyper.gradClip)];
+  const args = [
+    join(root, 'bench/train_pytorch.py'),
+    'quality',
+    '--data',
+    data,
+    '--vocab',
+    String(model.vocabSize),
+    '--layers',
+    String(model.nLayer),
+    '--heads',
+    String(model.nHead),
+    '--embd',
+    String(model.nEmbd),
+    '--hidden',
+    String(model.mlpHidden),
+    '--block',
+    String(T),
+    '--batch',
+    String(B),
+    '--threads',
+    flags['torch-threads']!,
+    '--seed',
+    String(seed),
+    '--iters',
+    String(iters),
+    '--warmup',
+    String(hyper.warmup),
+    '--eval-batches',
+    String(evalBatches),
+    '--lr',
+    String(hyper.lr),
+    '--min-lr',
+    String(hyper.minLr),
+    '--beta1',
+    String(hyper.beta1),
+    '--beta2',
+    String(hyper.beta2),
+    '--eps',
+    String(hyper.eps),
+    '--weight-decay',
+    String(hyper.weightDecay),
+    '--grad-clip',
+    String(hyper.gradClip),
+  ];
   return new Promise((resolve, reject) => {
-    const child = spawn(debianPython, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, OMP_WAIT_POLICY: torchOmpWaitPolicy } });
+    const child = spawn(debianPython, args, {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, OMP_WAIT_POLICY: torchOmpWaitPolicy },
+    });
     let stdout = '';
-    child.stdout.on('data', (d) => { stdout += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`PyTorch side exited with ${code}`));
       const r = JSON.parse(stdout.trim().split('\n').pop()!);
@@ -79,7 +149,9 @@ function runPytorch(): Promise<{ valLoss: number; seconds: number }> {
   });
 }
 
-console.log(`quality: nanoGPT cpu config (L4 H4 C128 T64 B12), ${iters} iterations, val loss = mean over ${evalBatches} val batches, corpus ${data}`);
+console.log(
+  `quality: nanoGPT cpu config (L4 H4 C128 T64 B12), ${iters} iterations, val loss = mean over ${evalBatches} val batches, corpus ${data}`,
+);
 const results: [string, { valLoss: number; seconds: number }][] = [];
 if (side !== 'pytorch') results.push(['tetra', await runTetra()]);
 if (side !== 'tetra') {
@@ -87,4 +159,7 @@ if (side !== 'tetra') {
   if (missing) console.log(`PyTorch side skipped: ${missing}`);
   else results.push([`pytorch`, await runPytorch()]);
 }
-for (const [name, r] of results) console.log(`val_loss ${name} ${r.valLoss.toFixed(4)}  (${(r.valLoss / Math.LN2).toFixed(3)} bits/token, trained in ${r.seconds.toFixed(0)} s)`);
+for (const [name, r] of results)
+  console.log(
+    `val_loss ${name} ${r.valLoss.toFixed(4)}  (${(r.valLoss / Math.LN2).toFixed(3)} bits/token, trained in ${r.seconds.toFixed(0)} s)`,
+  );

@@ -20,21 +20,37 @@ oneLineFailures('bench:scaling');
 
 const root = resolve(import.meta.dirname, '..');
 const bin = join(root, 'bin/tetra.js');
-const { values: a } = parseArgs({ options: {
-  corpus: { type: 'string' }, minutes: { type: 'string', default: '30' }, extrapolation: { type: 'string', default: '1000' },
-  runs: { type: 'string', default: '6' }, span: { type: 'string', default: '100' }, out: { type: 'string' }, 'seq-len': { type: 'string', default: '256' },
-} });
+const { values: a } = parseArgs({
+  options: {
+    corpus: { type: 'string' },
+    minutes: { type: 'string', default: '30' },
+    extrapolation: { type: 'string', default: '1000' },
+    runs: { type: 'string', default: '6' },
+    span: { type: 'string', default: '100' },
+    out: { type: 'string' },
+    'seq-len': { type: 'string', default: '256' },
+  },
+});
 
 function tetra(args: string[], what: string): string {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  if (r.status !== 0) { console.error(`bench:scaling: ${what} failed (exit ${r.status}): tetra ${args.join(' ')}`); process.exit(1); }
+  if (r.status !== 0) {
+    console.error(`bench:scaling: ${what} failed (exit ${r.status}): tetra ${args.join(' ')}`);
+    process.exit(1);
+  }
   return r.stdout;
 }
 
 const corpus = resolve(a.corpus ?? join(root, 'data/wordnet-bytes'));
 if (!existsSync(join(corpus, 'manifest.json'))) {
-  if (a.corpus) { console.error(`bench:scaling: ${corpus} is not a corpus (no manifest.json); build one with tetra data build`); process.exit(1); }
-  tetra(['data', 'build', '--name', 'wordnet-bytes', '--out', corpus, '--sources', 'wordnet', '--tokenizer', 'bytes'], 'building the WordNet corpus');
+  if (a.corpus) {
+    console.error(`bench:scaling: ${corpus} is not a corpus (no manifest.json); build one with tetra data build`);
+    process.exit(1);
+  }
+  tetra(
+    ['data', 'build', '--name', 'wordnet-bytes', '--out', corpus, '--sources', 'wordnet', '--tokenizer', 'bytes'],
+    'building the WordNet corpus',
+  );
 }
 const seqLen = Number(a['seq-len']);
 const out = resolve(a.out ?? join(root, 'runs', `scaling-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}`));
@@ -43,17 +59,71 @@ const manifest = JSON.parse(readFileSync(join(corpus, 'manifest.json'), 'utf8'))
 
 // Calibrate: a short run at depth 4 gives this machine's sustained training FLOP/s.
 const calib = join(out, 'calibration');
-tetra(['train', '--data', corpus, '--out', calib, '--depth', '4', '--seq-len', String(seqLen), '--steps', '12', '--eval-every', '0', '--sample-every', '0',
-  '--checkpoint-every', '0', '--warmup', '2'], 'calibration run');
-const steps = readFileSync(join(calib, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { tok_per_s: number }).slice(4);
+tetra(
+  [
+    'train',
+    '--data',
+    corpus,
+    '--out',
+    calib,
+    '--depth',
+    '4',
+    '--seq-len',
+    String(seqLen),
+    '--steps',
+    '12',
+    '--eval-every',
+    '0',
+    '--sample-every',
+    '0',
+    '--checkpoint-every',
+    '0',
+    '--warmup',
+    '2',
+  ],
+  'calibration run',
+);
+const steps = readFileSync(join(calib, 'metrics.jsonl'), 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l) as { tok_per_s: number })
+  .slice(4);
 const tokPerS = steps.map((m) => m.tok_per_s).sort((x, y) => x - y)[steps.length >> 1];
 const fps = tokPerS * flopsPerToken(configFromDepth(4, { vocabSize: manifest.tokenizer.vocabSize, contextLength: seqLen }), seqLen);
-const targetFlops = fps * Number(a.minutes) * 60, ladderFlops = targetFlops / Number(a.extrapolation);
-console.error(`bench:scaling: ${(fps / 1e9).toFixed(1)} GFLOP/s sustained; target ${targetFlops.toExponential(2)} FLOPs, ladder at most ${ladderFlops.toExponential(2)}`);
+const targetFlops = fps * Number(a.minutes) * 60,
+  ladderFlops = targetFlops / Number(a.extrapolation);
+console.error(
+  `bench:scaling: ${(fps / 1e9).toFixed(1)} GFLOP/s sustained; target ${targetFlops.toExponential(2)} FLOPs, ladder at most ${ladderFlops.toExponential(2)}`,
+);
 
-const planFile = join(out, 'plan.in.json'), dir = join(out, 'ladder'), registry = join(dir, 'predictions.jsonl');
-tetra(['scale', 'plan', '--target-flops', String(targetFlops), '--ladder-flops', String(ladderFlops), '--data', corpus, '--seq-len', String(seqLen),
-  '--runs', a.runs!, '--span', a.span!, '--min-extrapolation', a.extrapolation!, '--gflops', String(fps / 1e9), '--out', planFile], 'planning');
+const planFile = join(out, 'plan.in.json'),
+  dir = join(out, 'ladder'),
+  registry = join(dir, 'predictions.jsonl');
+tetra(
+  [
+    'scale',
+    'plan',
+    '--target-flops',
+    String(targetFlops),
+    '--ladder-flops',
+    String(ladderFlops),
+    '--data',
+    corpus,
+    '--seq-len',
+    String(seqLen),
+    '--runs',
+    a.runs!,
+    '--span',
+    a.span!,
+    '--min-extrapolation',
+    a.extrapolation!,
+    '--gflops',
+    String(fps / 1e9),
+    '--out',
+    planFile,
+  ],
+  'planning',
+);
 tetra(['scale', 'run', '--plan', planFile, '--data', corpus, '--out', dir], 'the ladder');
 if (!readRegistry(registry).some((e) => e.kind === 'prediction')) tetra(['scale', 'predict', '--dir', dir], 'registering the prediction');
 const plan = JSON.parse(readFileSync(planFile, 'utf8')) as LadderPlan;
@@ -68,8 +138,12 @@ tetra(['scale', 'report', '--dir', dir], 'the report');
 const score = readRegistry(registry).find((e) => e.kind === 'score') as unknown as Score;
 console.log('run       depth      params      tokens        FLOPs  val loss');
 for (const r of readResults(dir)) {
-  console.log(`${r.name.padEnd(8)}  ${String(r.depth).padStart(5)}  ${String(r.params).padStart(10)}  ${String(r.tokens).padStart(10)}  ${r.flops.toExponential(2).padStart(11)}  ${r.valLoss.toFixed(4).padStart(8)}`);
+  console.log(
+    `${r.name.padEnd(8)}  ${String(r.depth).padStart(5)}  ${String(r.params).padStart(10)}  ${String(r.tokens).padStart(10)}  ${r.flops.toExponential(2).padStart(11)}  ${r.valLoss.toFixed(4).padStart(8)}`,
+  );
 }
-console.log(`predicted ${score.predictedLoss.toFixed(4)}, measured ${score.measuredLoss.toFixed(4)} (${score.withinInterval ? 'inside' : 'outside'} the registered interval); report ${join(dir, 'report.html')}`);
+console.log(
+  `predicted ${score.predictedLoss.toFixed(4)}, measured ${score.measuredLoss.toFixed(4)} (${score.withinInterval ? 'inside' : 'outside'} the registered interval); report ${join(dir, 'report.html')}`,
+);
 console.log(`scale_prediction_error_pct ${score.errorPct.toFixed(2)}`);
 console.log(`scale_extrapolation_x ${plan.extrapolation.toFixed(0)}`);

@@ -45,7 +45,11 @@ function corpus(ordered: string[], chars: number): string {
   for (const p of ordered) {
     if (n >= chars) break;
     let t: string;
-    try { t = gunzipSync(readFileSync(p)).toString('utf8'); } catch { continue; }
+    try {
+      t = gunzipSync(readFileSync(p)).toString('utf8');
+    } catch {
+      continue;
+    }
     parts.push(t);
     n += t.length;
   }
@@ -53,17 +57,24 @@ function corpus(ordered: string[], chars: number): string {
 }
 
 const files = manPages();
-if (files.length === 0) { console.error('bench:tokenizer: no man pages under /usr/share/man (Debian packages manpages, man-db); run `npm run bench:setup`'); process.exit(1); }
+if (files.length === 0) {
+  console.error('bench:tokenizer: no man pages under /usr/share/man (Debian packages manpages, man-db); run `npm run bench:setup`');
+  process.exit(1);
+}
 const mb = (s: string) => Buffer.byteLength(s) / 1e6;
 
 // ---------------------------------------------------------------------------- encode
 
-const half = corpus(files.filter((p) => !isEnglish(p)), ENCODE_MB * 5e5);
+const half = corpus(
+  files.filter((p) => !isEnglish(p)),
+  ENCODE_MB * 5e5,
+);
 const text = half + corpus(files.filter(isEnglish), ENCODE_MB * 1e6 - half.length);
 const ours = await cl100k();
 const ref = new Tiktoken(ranks);
 const best = { ours: Infinity, cold: Infinity, ref: Infinity };
-let same = true, count = 0;
+let same = true,
+  count = 0;
 for (let rep = 0; rep < 3; rep++) {
   const fresh = new Tokenizer(ours.vocab, ours.specials, ours.pattern); // empty chunk cache
   let t0 = performance.now();
@@ -86,7 +97,10 @@ console.log('|---|---|');
 console.log(`| js-tiktoken 1.0.21 | ${rate(best.ref)} |`);
 console.log(`| tetra, cold chunk cache | ${rate(best.cold)} |`);
 console.log(`| tetra, warm chunk cache | ${rate(best.ours)} |`);
-if (!same) { console.error('ids differ from js-tiktoken: the benchmark is void'); process.exit(1); }
+if (!same) {
+  console.error('ids differ from js-tiktoken: the benchmark is void');
+  process.exit(1);
+}
 
 // ---------------------------------------------------------------------------- training
 

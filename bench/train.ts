@@ -30,7 +30,10 @@ oneLineFailures('bench:train');
 const THREADS = 2;
 const rounds = Number(process.env.TETRA_BENCH_ROUNDS ?? 7);
 const roundSeconds = Number(process.env.TETRA_BENCH_SECONDS ?? 1.5);
-const median = (x: number[]) => { const y = [...x].sort((a, b) => a - b); return y.length ? y[y.length >> 1] : NaN; };
+const median = (x: number[]) => {
+  const y = [...x].sort((a, b) => a - b);
+  return y.length ? y[y.length >> 1] : NaN;
+};
 
 const native = nativeBackend();
 if (!native) {
@@ -42,7 +45,11 @@ const peak = nominalPeakFlops();
 const data = ensureCharCorpus(undefined, 'bench:train');
 
 /** seconds for all the steps, bestStep the fastest single step (the least disturbed by other load). */
-interface Runner { name: string; run(steps: number): Promise<{ seconds: number; bestStep: number; loss: number }>; close(): void }
+interface Runner {
+  name: string;
+  run(steps: number): Promise<{ seconds: number; bestStep: number; loss: number }>;
+  close(): void;
+}
 
 // ---------------------------------------------------------------------------- tetra side
 
@@ -62,7 +69,8 @@ async function tetraRunner(cfg: GPTConfig, B: number, T: number): Promise<Runner
     name: 'tetra',
     async run(steps) {
       const t0 = performance.now();
-      let loss = NaN, bestStep = Infinity;
+      let loss = NaN,
+        bestStep = Infinity;
       for (let i = 0; i < steps; i++) {
         const ts = performance.now();
         const b = loader.next();
@@ -72,19 +80,48 @@ async function tetraRunner(cfg: GPTConfig, B: number, T: number): Promise<Runner
       }
       return { seconds: (performance.now() - t0) / 1000, bestStep, loss };
     },
-    close: () => { loader.close(); void dp.close(); },
+    close: () => {
+      loader.close();
+      void dp.close();
+    },
   };
 }
 
 // ---------------------------------------------------------------------------- PyTorch side
 
 async function pytorchRunner(cfg: GPTConfig, B: number, T: number): Promise<Runner> {
-  const args = [join(root, 'bench/train_pytorch.py'), 'bench', '--data', data, '--vocab', String(cfg.vocabSize),
-    '--layers', String(cfg.nLayer), '--heads', String(cfg.nHead), '--embd', String(cfg.nEmbd), '--hidden', String(cfg.mlpHidden),
-    '--block', String(T), '--batch', String(B), '--threads', String(THREADS), '--seed', '1337'];
-  const child: ChildProcessWithoutNullStreams = spawn(debianPython, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, OMP_WAIT_POLICY: torchOmpWaitPolicy } });
+  const args = [
+    join(root, 'bench/train_pytorch.py'),
+    'bench',
+    '--data',
+    data,
+    '--vocab',
+    String(cfg.vocabSize),
+    '--layers',
+    String(cfg.nLayer),
+    '--heads',
+    String(cfg.nHead),
+    '--embd',
+    String(cfg.nEmbd),
+    '--hidden',
+    String(cfg.mlpHidden),
+    '--block',
+    String(T),
+    '--batch',
+    String(B),
+    '--threads',
+    String(THREADS),
+    '--seed',
+    '1337',
+  ];
+  const child: ChildProcessWithoutNullStreams = spawn(debianPython, args, {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, OMP_WAIT_POLICY: torchOmpWaitPolicy },
+  });
   let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
+  child.stderr.on('data', (d) => {
+    stderr += d;
+  });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const reply = async () => {
     const r = await lines.next();
@@ -100,7 +137,9 @@ async function pytorchRunner(cfg: GPTConfig, B: number, T: number): Promise<Runn
       const r = await reply();
       return { seconds: r.seconds, bestStep: r.best_step, loss: r.loss };
     },
-    close: () => { child.stdin.end('quit\n'); },
+    close: () => {
+      child.stdin.end('quit\n');
+    },
   };
 }
 
@@ -113,7 +152,7 @@ async function pytorchRunner(cfg: GPTConfig, B: number, T: number): Promise<Runn
 async function measure(runners: Runner[], tokensPerStep: number, nRounds: number): Promise<{ rates: number[]; best: number }[]> {
   const steps: number[] = [];
   for (const r of runners) {
-    await r.run(2);                                  // first-step allocations, thread pools
+    await r.run(2); // first-step allocations, thread pools
     const { seconds } = await r.run(2);
     steps.push(Math.max(1, Math.round(roundSeconds / (seconds / 2))));
   }
@@ -137,10 +176,13 @@ const rows: string[][] = [];
 const mfu = (cfg: GPTConfig, T: number, tps: number) => (flopsPerToken(cfg, T) * tps) / peak;
 
 async function main(): Promise<void> {
-  console.log(`train bench: native ${native!.isa()}, ${THREADS} threads (tetra: ${replicas} data-parallel replica${replicas > 1 ? 's' : ''}), peak ${fmt(peak / 1e9)} GFLOP/s (nominal), ${rounds} rounds of ~${roundSeconds} s a side, corpus ${data}`);
+  console.log(
+    `train bench: native ${native!.isa()}, ${THREADS} threads (tetra: ${replicas} data-parallel replica${replicas > 1 ? 's' : ''}), peak ${fmt(peak / 1e9)} GFLOP/s (nominal), ${rounds} rounds of ~${roundSeconds} s a side, corpus ${data}`,
+  );
 
   // ---- headline: nanoGPT's CPU configuration, tetra vs PyTorch
-  const B = 12, T = 64;
+  const B = 12,
+    T = 64;
   const nano = configFromDepth(4, { vocabSize: 264, nEmbd: 128, nHead: 4, contextLength: T });
   const missing = pytorchMissing();
   const runners: Runner[] = [await tetraRunner(nano, B, T)];
@@ -148,10 +190,19 @@ async function main(): Promise<void> {
   else runners.push(await pytorchRunner(nano, B, T));
   const res = await measure(runners, B * T, rounds);
   for (const r of runners) r.close();
-  const tetra = median(res[0].rates), torch = res[1] ? median(res[1].rates) : NaN;
+  const tetra = median(res[0].rates),
+    torch = res[1] ? median(res[1].rates) : NaN;
   const label = `nanoGPT cpu L4 H4 C128 T64 B12 (${(paramCount(nano) / 1e6).toFixed(2)}M)`;
-  rows.push([label, fmt(tetra), fmt(mfu(nano, T, tetra) * 100, 1) + '%', fmt(torch), fmt(mfu(nano, T, torch) * 100, 1) + '%', fmt(tetra / torch, 2),
-    fmt(res[0].best), res[1] ? fmt(res[1].best) : '-']);
+  rows.push([
+    label,
+    fmt(tetra),
+    fmt(mfu(nano, T, tetra) * 100, 1) + '%',
+    fmt(torch),
+    fmt(mfu(nano, T, torch) * 100, 1) + '%',
+    fmt(tetra / torch, 2),
+    fmt(res[0].best),
+    res[1] ? fmt(res[1].best) : '-',
+  ]);
 
   // ---- tetra alone at block 256
   for (const depth of [4, 6, 8]) {
@@ -160,7 +211,16 @@ async function main(): Promise<void> {
     const [rd] = await measure([r], 12 * 256, 3);
     r.close();
     const tps = median(rd.rates);
-    rows.push([`depth ${depth} C${cfg.nEmbd} T256 B12 (${(paramCount(cfg) / 1e6).toFixed(2)}M)`, fmt(tps), fmt(mfu(cfg, 256, tps) * 100, 1) + '%', '-', '-', '-', fmt(rd.best), '-']);
+    rows.push([
+      `depth ${depth} C${cfg.nEmbd} T256 B12 (${(paramCount(cfg) / 1e6).toFixed(2)}M)`,
+      fmt(tps),
+      fmt(mfu(cfg, 256, tps) * 100, 1) + '%',
+      '-',
+      '-',
+      '-',
+      fmt(rd.best),
+      '-',
+    ]);
   }
 
   const head = ['config', 'tetra tok/s', 'tetra MFU', 'PyTorch tok/s', 'PyTorch MFU', 'ratio', 'tetra best step', 'PyTorch best step'];
@@ -168,8 +228,12 @@ async function main(): Promise<void> {
   const line = (r: string[]) => r.map((c, i) => (i ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
   console.log(line(head));
   for (const r of rows) console.log(line(r));
-  console.log(`headline per-round tok/s: tetra [${res[0].rates.map((x) => fmt(x)).join(' ')}]${res[1] ? `, PyTorch [${res[1].rates.map((x) => fmt(x)).join(' ')}]` : ''}`);
-  console.log('tok/s and MFU: median over rounds; best step: tok/s of the fastest single step (least disturbed by other load on this shared machine)');
+  console.log(
+    `headline per-round tok/s: tetra [${res[0].rates.map((x) => fmt(x)).join(' ')}]${res[1] ? `, PyTorch [${res[1].rates.map((x) => fmt(x)).join(' ')}]` : ''}`,
+  );
+  console.log(
+    'tok/s and MFU: median over rounds; best step: tok/s of the fastest single step (least disturbed by other load on this shared machine)',
+  );
   console.log(`train_vs_pytorch ${Number.isFinite(torch) ? (tetra / torch).toFixed(2) : 'n/a'}`);
 }
 

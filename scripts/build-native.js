@@ -38,15 +38,18 @@ if (!gyp) {
   // Offline machines cannot download Node's headers: use the installed ones (npm passes its
   // nodedir setting to lifecycle scripts; outside npm, look beside the node binary).
   const prefix = join(dirname(process.execPath), '..');
-  const nodedir = process.env.npm_config_nodedir ||
-    (existsSync(join(prefix, 'include/node/node_api.h')) ? prefix : undefined);
+  const nodedir = process.env.npm_config_nodedir || (existsSync(join(prefix, 'include/node/node_api.h')) ? prefix : undefined);
   if (nodedir) args.push(`--nodedir=${nodedir}`);
   const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
   ok = r.status === 0;
 }
 if (!ok) {
-  const msg = 'tetra: native kernels failed to build; tetra will run on the slow TypeScript reference backend. ' +
+  const msg =
+    'tetra: native kernels failed to build; tetra will run on the slow TypeScript reference backend. ' +
     'Install g++, make and python3, then run `npm run build:native`.';
-  if (strict) { console.error(msg); process.exit(1); }
+  if (strict) {
+    console.error(msg);
+    process.exit(1);
+  }
   console.warn(msg);
 }

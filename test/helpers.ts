@@ -34,17 +34,24 @@ export function relErr(a: FloatArray, b: FloatArray): { err: number; at: number 
   let scale = 0;
   for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
   const floor = Math.max(scale * 1e-3, 1e-30);
-  let err = 0, at = -1;
+  let err = 0,
+    at = -1;
   for (let i = 0; i < a.length; i++) {
     const e = Math.abs(a[i] - b[i]) / (Math.abs(b[i]) + floor);
-    if (!(e <= err)) { err = e; at = i; } // NaN counts as the worst
+    if (!(e <= err)) {
+      err = e;
+      at = i;
+    } // NaN counts as the worst
   }
   return { err, at };
 }
 
 export function assertClose(actual: FloatArray, expected: FloatArray, bound: number, what: string): void {
   const { err, at } = relErr(actual, expected);
-  assert.ok(err <= bound, `${what}: relative error ${err.toExponential(2)} > ${bound} at [${at}] (got ${actual[at]}, want ${expected[at]})`);
+  assert.ok(
+    err <= bound,
+    `${what}: relative error ${err.toExponential(2)} > ${bound} at [${at}] (got ${actual[at]}, want ${expected[at]})`,
+  );
 }
 
 /**
@@ -69,5 +76,9 @@ export function isaSkip(native: NativeBackend, isa: string): string | undefined 
 export function withIsa<T>(native: NativeBackend, isa: string, fn: () => T): T {
   const before = native.isa();
   native.setIsa(isa);
-  try { return fn(); } finally { native.setIsa(before); }
+  try {
+    return fn();
+  } finally {
+    native.setIsa(before);
+  }
 }

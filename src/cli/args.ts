@@ -12,8 +12,14 @@ export function parseFlags(argv: readonly string[], spec: Record<string, FlagSpe
   for (const [k, s] of Object.entries(spec)) if (s.default !== undefined) flags[k] = s.default;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === '--') { rest.push(...argv.slice(i + 1)); break; }
-    if (!arg.startsWith('--')) { rest.push(arg); continue; }
+    if (arg === '--') {
+      rest.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('--')) {
+      rest.push(arg);
+      continue;
+    }
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
     const s = spec[name];
@@ -37,7 +43,10 @@ export function parseFlags(argv: readonly string[], spec: Record<string, FlagSpe
 }
 
 export function formatFlags(spec: Record<string, FlagSpec>): string {
-  const rows = Object.entries(spec).map(([k, s]) => [`--${k}${s.type === 'boolean' ? '' : ` <${s.type}>`}`, s.help + (s.default !== undefined && s.type !== 'boolean' ? ` (default ${s.default})` : '')]);
+  const rows = Object.entries(spec).map(([k, s]) => [
+    `--${k}${s.type === 'boolean' ? '' : ` <${s.type}>`}`,
+    s.help + (s.default !== undefined && s.type !== 'boolean' ? ` (default ${s.default})` : ''),
+  ]);
   const w = Math.max(0, ...rows.map((r) => r[0].length));
   return rows.map(([a, b]) => `  ${a.padEnd(w)}  ${b}`).join('\n');
 }

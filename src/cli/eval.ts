@@ -9,8 +9,21 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  cached, CheckpointCompletionFn, compareRuns, formatComparison, htmlReport, OpenAICompatible, openRun, Registry, resolveCompletionFns,
-  ResponseCache, RunDatabase, runEval, summaryTable, type CompletionFn, type RunResult,
+  cached,
+  CheckpointCompletionFn,
+  compareRuns,
+  formatComparison,
+  htmlReport,
+  OpenAICompatible,
+  openRun,
+  Registry,
+  resolveCompletionFns,
+  ResponseCache,
+  RunDatabase,
+  runEval,
+  summaryTable,
+  type CompletionFn,
+  type RunResult,
 } from '../evals/index.ts';
 import { numberFlag, UsageError, type Flags } from './args.ts';
 import type { Command } from './command.ts';
@@ -42,7 +55,9 @@ function printRun(r: RunResult): void {
   console.log(summaryTable(openRun(r.recordPath)));
   console.log(`\nrecord: ${r.recordPath}\nreport: tetra eval report ${r.runId}`);
   if (r.unfinished) {
-    console.log(`${r.unfinished} of ${r.total} samples did not finish${r.errors.length ? ` (${r.errors.length} errors; first: ${r.errors[0].message})` : ''}; continue with --resume ${r.recordPath}`);
+    console.log(
+      `${r.unfinished} of ${r.total} samples did not finish${r.errors.length ? ` (${r.errors.length} errors; first: ${r.errors[0].message})` : ''}; continue with --resume ${r.recordPath}`,
+    );
   }
 }
 
@@ -55,7 +70,8 @@ async function run(f: Flags, rest: string[]): Promise<number> {
   const isSet = registry.has('eval_sets', target) && !registry.has('evals', target);
   const evals = isSet ? registry.evalSet(target) : [target];
   if (f.resume && evals.length > 1) throw new UsageError(`${CMD}: --resume continues one eval, and ${target} is a set of ${evals.length}`);
-  if (f.record && evals.length > 1) throw new UsageError(`${CMD}: --record names one file, and ${target} is a set of ${evals.length} evals`);
+  if (f.record && evals.length > 1)
+    throw new UsageError(`${CMD}: --record names one file, and ${target} is a set of ${evals.length} evals`);
   const db = openDb(f);
   const ac = new AbortController();
   const onSigint = () => {
@@ -68,7 +84,10 @@ async function run(f: Flags, rest: string[]): Promise<number> {
   try {
     for (const name of evals) {
       const r = await runEval({
-        registry, evalName: name, completionFns: fns, db,
+        registry,
+        evalName: name,
+        completionFns: fns,
+        db,
         maxSamples: f['max-samples'] === undefined ? undefined : numberFlag(f, 'max-samples', 1, 1e9, CMD),
         seed: numberFlag(f, 'seed', 0, 2 ** 32 - 1, CMD),
         concurrency: numberFlag(f, 'concurrency', 1, 4096, CMD),
@@ -102,7 +121,9 @@ async function report(f: Flags, rest: string[]): Promise<number> {
     writeFileSync(out, htmlReport(log, { bins: numberFlag(f, 'bins', 1, 1000, CMD) }));
     console.log(summaryTable(log));
     console.log(`\nreport: ${out}`);
-  } finally { db?.close(); }
+  } finally {
+    db?.close();
+  }
   return 0;
 }
 
@@ -111,7 +132,9 @@ async function compare(f: Flags, rest: string[]): Promise<number> {
   const db = f['no-db'] ? null : new RunDatabase(f.db ? String(f.db) : undefined);
   try {
     console.log(formatComparison(compareRuns(openRun(rest[0], db), openRun(rest[1], db)), numberFlag(f, 'max-flips', 0, 1e9, CMD)));
-  } finally { db?.close(); }
+  } finally {
+    db?.close();
+  }
   return 0;
 }
 
@@ -119,7 +142,9 @@ function list(f: Flags): number {
   const registry = Registry.open(registryDirs(f));
   console.log(`registry roots:\n${registry.roots.map((r) => `  ${r}`).join('\n')}`);
   for (const cat of ['evals', 'eval_sets', 'completion_fns', 'modelgraded'] as const) {
-    const names = registry.names(cat).filter((n) => cat !== 'evals' || !/\.[^.]+\.[^.]+$/.test(n) || !registry.names(cat).some((m) => n.startsWith(m + '.')));
+    const names = registry
+      .names(cat)
+      .filter((n) => cat !== 'evals' || !/\.[^.]+\.[^.]+$/.test(n) || !registry.names(cat).some((m) => n.startsWith(m + '.')));
     console.log(`\n${cat} (${names.length}):\n${names.map((n) => `  ${n}`).join('\n')}`);
   }
   return 0;
@@ -163,6 +188,8 @@ export const evalCommand: Command = {
     if (sub === 'report') return report(f, args);
     if (sub === 'compare') return compare(f, args);
     if (sub === 'list') return list(f);
-    throw new UsageError(`${CMD}: expected run, report, compare or list, got ${sub === undefined ? 'nothing' : `'${sub}'`} (see tetra eval --help)`);
+    throw new UsageError(
+      `${CMD}: expected run, report, compare or list, got ${sub === undefined ? 'nothing' : `'${sub}'`} (see tetra eval --help)`,
+    );
   },
 };

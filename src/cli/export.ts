@@ -24,7 +24,10 @@ export const exportCommand: Command = {
   },
   async run(f, rest) {
     const [format, ...extra] = rest;
-    if (format !== 'gguf') throw new UsageError(`${CMD}: the format must be 'gguf' (tetra export gguf --checkpoint DIR --out FILE), got ${format === undefined ? 'none' : `'${format}'`}`);
+    if (format !== 'gguf')
+      throw new UsageError(
+        `${CMD}: the format must be 'gguf' (tetra export gguf --checkpoint DIR --out FILE), got ${format === undefined ? 'none' : `'${format}'`}`,
+      );
     if (extra.length) throw new UsageError(`${CMD}: unexpected argument '${extra[0]}'`);
     if (!f.checkpoint) throw new UsageError(`${CMD}: --checkpoint DIR is required`);
     if (!f.out) throw new UsageError(`${CMD}: --out FILE is required`);
@@ -33,7 +36,9 @@ export const exportCommand: Command = {
     const src = resolve(String(f.checkpoint));
     if (!existsSync(src)) throw new UsageError(`${CMD}: checkpoint ${src} does not exist`);
     let dir: string;
-    try { dir = resolveCheckpoint(src); } catch {
+    try {
+      dir = resolveCheckpoint(src);
+    } catch {
       throw new UsageError(`${CMD}: ${src} is neither a checkpoint nor a run directory with checkpoints`);
     }
     const ck = loadCheckpoint(dir, { withOptimizer: false });
@@ -41,7 +46,11 @@ export const exportCommand: Command = {
     const tok = await openTokenizerRef(ck.meta.tokenizer);
     const out = resolve(String(f.out));
     const name = f.name !== undefined ? String(f.name) : `tetra step ${ck.meta.step}`;
-    const { bytes, tensors } = exportGGUF(out, ck.config, ck.params, { tokenizer: ggufTokenizer(tok, ck.config.vocabSize), dtype: dtype as GGMLType, name });
+    const { bytes, tensors } = exportGGUF(out, ck.config, ck.params, {
+      tokenizer: ggufTokenizer(tok, ck.config.vocabSize),
+      dtype: dtype as GGMLType,
+      name,
+    });
     inspectLlamaGGUF(out); // read back: what is on disk is what was validated
     console.log(`wrote ${out}: ${tensors} tensors, ${dtype}, ${(bytes / 1e6).toFixed(1)} MB, vocab ${ck.config.vocabSize}, from ${dir}`);
     return 0;

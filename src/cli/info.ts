@@ -10,7 +10,10 @@ function gemmGflops(be: Backend<Float32Array>, n: number, seconds: number): numb
   run();
   let reps = 0;
   const t0 = performance.now();
-  while (performance.now() - t0 < seconds * 1000) { run(); reps++; }
+  while (performance.now() - t0 < seconds * 1000) {
+    run();
+    reps++;
+  }
   return (2 * n ** 3 * reps) / ((performance.now() - t0) / 1000) / 1e9;
 }
 

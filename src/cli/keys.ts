@@ -9,7 +9,14 @@ const USAGE = 'tetra keys create --plan NAME [--name LABEL] | tetra keys list [-
 
 export function formatTable(header: string[], rows: string[][]): string {
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  return [header, ...rows].map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd()).join('\n');
+  return [header, ...rows]
+    .map((r) =>
+      r
+        .map((c, i) => c.padEnd(w[i]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export const keysCommand: Command = {
@@ -50,8 +57,12 @@ export const keysCommand: Command = {
       } else if (!keys.length) {
         console.log(`no API keys in ${db} (the server serves loopback clients only until one is created)`);
       } else {
-        console.log(formatTable(['ID', 'PREFIX', 'PLAN', 'NAME', 'CREATED', 'REVOKED'],
-          keys.map((k) => [k.id, `${k.prefix}...`, k.plan, k.name ?? '', k.createdAt, k.revokedAt ?? ''])));
+        console.log(
+          formatTable(
+            ['ID', 'PREFIX', 'PLAN', 'NAME', 'CREATED', 'REVOKED'],
+            keys.map((k) => [k.id, `${k.prefix}...`, k.plan, k.name ?? '', k.createdAt, k.revokedAt ?? '']),
+          ),
+        );
       }
       return 0;
     }

@@ -15,7 +15,21 @@ import { tokenizer } from './tokenizer.ts';
 import { trainCommand } from './train.ts';
 import { usageCommand } from './usage.ts';
 
-const commands: Command[] = [start, info, tokenize, tokenizer, data, trainCommand, scaleCommand, generateCommand, exportCommand, serveCommand, keysCommand, usageCommand, evalCommand];
+const commands: Command[] = [
+  start,
+  info,
+  tokenize,
+  tokenizer,
+  data,
+  trainCommand,
+  scaleCommand,
+  generateCommand,
+  exportCommand,
+  serveCommand,
+  keysCommand,
+  usageCommand,
+  evalCommand,
+];
 
 function help(): string {
   const w = Math.max(...commands.map((c) => c.name.length));

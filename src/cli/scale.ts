@@ -9,9 +9,31 @@ import { join, resolve } from 'node:path';
 import { readManifest } from '../data/index.ts';
 import { configFromDepth, latestCheckpoint } from '../model/index.ts';
 import {
-  bootstrap, computeLoss, fitComputeLaw, FitError, LadderError, ladderPoints, planLadder, planTable, PlanError, readRegistry, readResults, recordStart,
-  registerPrediction, RegistryError, loadLadderQueue, runLadder, scalingReport, scorePrediction, type ComputeLaw, type ComputePoint, type LadderPlan, type PlannedRun,
-  type Prediction, type RegistryEntry, type Score,
+  bootstrap,
+  computeLoss,
+  fitComputeLaw,
+  FitError,
+  LadderError,
+  ladderPoints,
+  planLadder,
+  planTable,
+  PlanError,
+  readRegistry,
+  readResults,
+  recordStart,
+  registerPrediction,
+  RegistryError,
+  loadLadderQueue,
+  runLadder,
+  scalingReport,
+  scorePrediction,
+  type ComputeLaw,
+  type ComputePoint,
+  type LadderPlan,
+  type PlannedRun,
+  type Prediction,
+  type RegistryEntry,
+  type Score,
 } from '../scaling/index.ts';
 import { Rng } from '../tensor/index.ts';
 import { defaultBackend } from '../tensor/index.ts';
@@ -20,14 +42,15 @@ import { defaultAdamW, defaultReplicas, nominalPeakFlops, readMetrics, train } f
 import { numberFlag, UsageError } from './args.ts';
 import type { Command } from './command.ts';
 
-const USAGE = 'tetra scale plan --target-flops F --ladder-flops F (--data DIR | --vocab-size N) [--out plan.json]\n'
-  + '       tetra scale run --plan plan.json --data DIR --out DIR [--with-target] [--queue redis://HOST:PORT]\n'
-  + '       tetra scale worker --queue redis://HOST:PORT\n'
-  + '       tetra scale fit --points FILE.json --target-flops F\n'
-  + '       tetra scale predict --points FILE.json --target-flops F --target NAME --registry FILE\n'
-  + '       tetra scale start --target NAME --registry FILE\n'
-  + '       tetra scale score --target NAME --loss L --registry FILE\n'
-  + '       tetra scale report --dir DIR';
+const USAGE =
+  'tetra scale plan --target-flops F --ladder-flops F (--data DIR | --vocab-size N) [--out plan.json]\n' +
+  '       tetra scale run --plan plan.json --data DIR --out DIR [--with-target] [--queue redis://HOST:PORT]\n' +
+  '       tetra scale worker --queue redis://HOST:PORT\n' +
+  '       tetra scale fit --points FILE.json --target-flops F\n' +
+  '       tetra scale predict --points FILE.json --target-flops F --target NAME --registry FILE\n' +
+  '       tetra scale start --target NAME --registry FILE\n' +
+  '       tetra scale score --target NAME --loss L --registry FILE\n' +
+  '       tetra scale report --dir DIR';
 const cmd = 'tetra scale';
 
 /** Sustained training throughput assumed for the minutes column: half the nominal peak (measured MFU here is 50-70%). */
@@ -35,24 +58,38 @@ const ASSUMED_MFU = 0.5;
 
 function vocabSizeOf(f: Record<string, unknown>): number {
   if (f.data !== undefined) {
-    try { return readManifest(String(f.data)).tokenizer.vocabSize; } catch (e) { throw new UsageError(`${cmd} plan: --data ${f.data}: ${(e as Error).message}`); }
+    try {
+      return readManifest(String(f.data)).tokenizer.vocabSize;
+    } catch (e) {
+      throw new UsageError(`${cmd} plan: --data ${f.data}: ${(e as Error).message}`);
+    }
   }
-  if (f['vocab-size'] === undefined) throw new UsageError(`${cmd} plan: pass --data DIR (a corpus from tetra data build) or --vocab-size N`);
+  if (f['vocab-size'] === undefined)
+    throw new UsageError(`${cmd} plan: pass --data DIR (a corpus from tetra data build) or --vocab-size N`);
   return numberFlag(f as never, 'vocab-size', 2, 1 << 20, `${cmd} plan`);
 }
 
 function readPoints(path: string): ComputePoint[] {
   let raw: unknown;
-  try { raw = JSON.parse(readFileSync(path, 'utf8')); } catch (e) { throw new UsageError(`${cmd} fit: --points ${path}: ${(e as Error).message}`); }
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`${cmd} fit: --points ${path}: ${(e as Error).message}`);
+  }
   if (!Array.isArray(raw)) throw new UsageError(`${cmd} fit: --points ${path} must hold a JSON array of {"compute": FLOPs, "loss": L}`);
   return raw.map((p, i) => {
-    if (typeof p?.compute !== 'number' || typeof p?.loss !== 'number') throw new UsageError(`${cmd} fit: ${path}: entry ${i} needs numeric "compute" and "loss"`);
+    if (typeof p?.compute !== 'number' || typeof p?.loss !== 'number')
+      throw new UsageError(`${cmd} fit: ${path}: entry ${i} needs numeric "compute" and "loss"`);
     return { compute: p.compute, loss: p.loss };
   });
 }
 
 function readPlan(path: string): LadderPlan {
-  try { return JSON.parse(readFileSync(path, 'utf8')) as LadderPlan; } catch (e) { throw new UsageError(`${cmd}: ${path}: ${(e as Error).message}`); }
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as LadderPlan;
+  } catch (e) {
+    throw new UsageError(`${cmd}: ${path}: ${(e as Error).message}`);
+  }
 }
 
 /**
@@ -60,21 +97,55 @@ function readPlan(path: string): LadderPlan {
  * rate and schedule rule (warmup a tenth of the steps, at most 100, then cosine to a tenth), so
  * the ladder varies only in model size and tokens. A run killed part-way resumes from its checkpoints.
  */
-interface Settings { data: string; batch: number; lr: number }
+interface Settings {
+  data: string;
+  batch: number;
+  lr: number;
+}
 
-async function trainRun(run: PlannedRun, dir: string, plan: LadderPlan, { data, batch, lr }: Settings): Promise<{ valLoss: number; valBpb?: number; resumedFrom?: number }> {
+async function trainRun(
+  run: PlannedRun,
+  dir: string,
+  plan: LadderPlan,
+  { data, batch, lr }: Settings,
+): Promise<{ valLoss: number; valBpb?: number; resumedFrom?: number }> {
   const manifest = readManifest(data);
-  if (manifest.tokenizer.vocabSize !== plan.vocabSize) throw new UsageError(`${cmd} run: ${data} has vocabulary ${manifest.tokenizer.vocabSize}; the plan was made for ${plan.vocabSize}`);
+  if (manifest.tokenizer.vocabSize !== plan.vocabSize)
+    throw new UsageError(`${cmd} run: ${data} has vocabulary ${manifest.tokenizer.vocabSize}; the plan was made for ${plan.vocabSize}`);
   const steps = Math.max(1, Math.ceil(run.tokens / (batch * plan.seqLen)));
-  const r = await train({
-    data, out: dir, model: configFromDepth(run.depth, { vocabSize: plan.vocabSize, contextLength: plan.seqLen }),
-    batchSize: batch, seqLen: plan.seqLen, accum: 1, steps,
-    optimizer: { ...defaultAdamW, lr }, schedule: { minLr: lr / 10, warmup: Math.min(100, Math.floor(steps / 10)), decay: 'cosine' },
-    seed: 1337, evalEvery: steps, evalBatches: 20, sampleEvery: 0, checkpointEvery: Math.max(20, Math.ceil(steps / 10)), keepCheckpoints: 2,
-    peakFlops: plan.flopsPerSecond / ASSUMED_MFU, tokenizer: tokenizerRef(manifest.tokenizer.name), resume: latestCheckpoint(join(dir, 'checkpoints')) !== null, replicas: defaultReplicas(),
-  }, defaultBackend(), { log: () => {} });
-  const last = readMetrics(dir).filter((m) => m.val_bpb !== undefined).at(-1);
-  return { valLoss: r.valLoss ?? Number.NaN, ...(last?.val_bpb !== undefined ? { valBpb: last.val_bpb } : {}), ...(r.resumedFrom ? { resumedFrom: r.resumedFrom } : {}) };
+  const r = await train(
+    {
+      data,
+      out: dir,
+      model: configFromDepth(run.depth, { vocabSize: plan.vocabSize, contextLength: plan.seqLen }),
+      batchSize: batch,
+      seqLen: plan.seqLen,
+      accum: 1,
+      steps,
+      optimizer: { ...defaultAdamW, lr },
+      schedule: { minLr: lr / 10, warmup: Math.min(100, Math.floor(steps / 10)), decay: 'cosine' },
+      seed: 1337,
+      evalEvery: steps,
+      evalBatches: 20,
+      sampleEvery: 0,
+      checkpointEvery: Math.max(20, Math.ceil(steps / 10)),
+      keepCheckpoints: 2,
+      peakFlops: plan.flopsPerSecond / ASSUMED_MFU,
+      tokenizer: tokenizerRef(manifest.tokenizer.name),
+      resume: latestCheckpoint(join(dir, 'checkpoints')) !== null,
+      replicas: defaultReplicas(),
+    },
+    defaultBackend(),
+    { log: () => {} },
+  );
+  const last = readMetrics(dir)
+    .filter((m) => m.val_bpb !== undefined)
+    .at(-1);
+  return {
+    valLoss: r.valLoss ?? Number.NaN,
+    ...(last?.val_bpb !== undefined ? { valBpb: last.val_bpb } : {}),
+    ...(r.resumedFrom ? { resumedFrom: r.resumedFrom } : {}),
+  };
 }
 
 /** Queues the unfinished runs, then waits (printing progress) until every one has a result. */
@@ -86,7 +157,10 @@ async function runOnQueue(url: string, plan: LadderPlan, dir: string, settings: 
   let seen = -1;
   for (;;) {
     const done = readResults(dir).filter((r) => want.includes(r.name));
-    if (done.length !== seen) { seen = done.length; console.error(`${cmd} run: ${done.length}/${want.length} finished`); }
+    if (done.length !== seen) {
+      seen = done.length;
+      console.error(`${cmd} run: ${done.length}/${want.length} finished`);
+    }
     if (done.length >= want.length) return readResults(dir);
     await new Promise((r) => setTimeout(r, 1000));
   }
@@ -121,14 +195,17 @@ export const scaleCommand: Command = {
     gflops: { type: 'number', help: 'plan: sustained training GFLOP/s for the minutes column (default: half the nominal peak)' },
     points: { type: 'string', help: 'fit, predict: JSON array of {"compute", "loss"}, one per finished ladder run' },
     plan: { type: 'string', help: 'run: the plan from tetra scale plan --out' },
-    dir: { type: 'string', help: 'predict, report: a scaling directory from tetra scale run (its results and plan give the points and the target)' },
+    dir: {
+      type: 'string',
+      help: 'predict, report: a scaling directory from tetra scale run (its results and plan give the points and the target)',
+    },
     'with-target': { type: 'boolean', help: 'run: train the target too, after the ladder' },
     queue: { type: 'string', help: 'run: put the runs on this Redis job queue for tetra scale worker; worker: take runs from it' },
     batch: { type: 'number', help: 'run: sequences per step, the same for every run', default: 12 },
     lr: { type: 'number', help: 'run: peak learning rate, the same for every run', default: 1e-3 },
-    target: { type: 'string', help: 'predict, start, score: the target run\'s name' },
+    target: { type: 'string', help: "predict, start, score: the target run's name" },
     registry: { type: 'string', help: 'predict, start, score: the prediction registry (JSONL, append-only)' },
-    loss: { type: 'number', help: 'score: the target\'s measured final validation loss' },
+    loss: { type: 'number', help: "score: the target's measured final validation loss" },
     out: { type: 'string', help: 'plan: write the plan here as JSON' },
     json: { type: 'boolean', help: 'print JSON instead of a table' },
   },
@@ -139,11 +216,16 @@ export const scaleCommand: Command = {
       if (action === 'plan') {
         for (const k of ['target-flops', 'ladder-flops']) if (f[k] === undefined) throw new UsageError(`${cmd} plan: --${k} is required`);
         const plan = planLadder({
-          targetFlops: Number(f['target-flops']), ladderBudgetFlops: Number(f['ladder-flops']), vocabSize: vocabSizeOf(f),
-          seqLen: numberFlag(f, 'seq-len', 8, 1 << 16, `${cmd} plan`), points: numberFlag(f, 'runs', 4, 64, `${cmd} plan`),
-          span: numberFlag(f, 'span', 2, 1e9, `${cmd} plan`, false), tokensPerParam: numberFlag(f, 'tokens-per-param', 0.01, 1e6, `${cmd} plan`, false),
+          targetFlops: Number(f['target-flops']),
+          ladderBudgetFlops: Number(f['ladder-flops']),
+          vocabSize: vocabSizeOf(f),
+          seqLen: numberFlag(f, 'seq-len', 8, 1 << 16, `${cmd} plan`),
+          points: numberFlag(f, 'runs', 4, 64, `${cmd} plan`),
+          span: numberFlag(f, 'span', 2, 1e9, `${cmd} plan`, false),
+          tokensPerParam: numberFlag(f, 'tokens-per-param', 0.01, 1e6, `${cmd} plan`, false),
           minExtrapolation: numberFlag(f, 'min-extrapolation', 1, 1e12, `${cmd} plan`, false),
-          flopsPerSecond: f.gflops !== undefined ? numberFlag(f, 'gflops', 1e-3, 1e9, `${cmd} plan`, false) * 1e9 : ASSUMED_MFU * nominalPeakFlops(),
+          flopsPerSecond:
+            f.gflops !== undefined ? numberFlag(f, 'gflops', 1e-3, 1e9, `${cmd} plan`, false) * 1e9 : ASSUMED_MFU * nominalPeakFlops(),
         });
         if (f.out) writeFileSync(String(f.out), `${JSON.stringify(plan, null, 2)}\n`);
         console.log(f.json ? JSON.stringify(plan) : planTable(plan));
@@ -153,19 +235,30 @@ export const scaleCommand: Command = {
       if (action === 'run') {
         const { plan, data, out } = required(f, 'run', 'plan', 'data', 'out');
         const ladder = readPlan(plan);
-        const settings = { data: resolve(data), batch: numberFlag(f, 'batch', 1, 4096, `${cmd} run`), lr: numberFlag(f, 'lr', 1e-6, 1, `${cmd} run`, false) };
+        const settings = {
+          data: resolve(data),
+          batch: numberFlag(f, 'batch', 1, 4096, `${cmd} run`),
+          lr: numberFlag(f, 'lr', 1e-6, 1, `${cmd} run`, false),
+        };
         const withTarget = Boolean(f['with-target']);
-        const results = f.queue !== undefined
-          ? await runOnQueue(String(f.queue), ladder, resolve(out), settings, withTarget)
-          : await runLadder(ladder, resolve(out), (run, dir) => trainRun(run, dir, ladder, settings), { withTarget });
-        console.log(results.map((r) => `${r.name.padEnd(8)} depth ${r.depth}  ${r.flops.toExponential(2)} FLOPs  val loss ${r.valLoss.toFixed(4)}`).join('\n'));
+        const results =
+          f.queue !== undefined
+            ? await runOnQueue(String(f.queue), ladder, resolve(out), settings, withTarget)
+            : await runLadder(ladder, resolve(out), (run, dir) => trainRun(run, dir, ladder, settings), { withTarget });
+        console.log(
+          results
+            .map((r) => `${r.name.padEnd(8)} depth ${r.depth}  ${r.flops.toExponential(2)} FLOPs  val loss ${r.valLoss.toFixed(4)}`)
+            .join('\n'),
+        );
         return 0;
       }
       if (action === 'worker') {
         const { queue } = required(f, 'worker', 'queue');
         const { startLadderWorker } = await loadLadderQueue();
         const lockMs = Number(process.env.TETRA_SCALE_LOCK_MS) || undefined;
-        const w = startLadderWorker(queue, (job) => (run, dir) => trainRun(run, dir, job.plan, job.settings as unknown as Settings), { lockMs });
+        const w = startLadderWorker(queue, (job) => (run, dir) => trainRun(run, dir, job.plan, job.settings as unknown as Settings), {
+          lockMs,
+        });
         console.error(`${cmd} worker: taking ladder runs from ${queue} (Ctrl-C stops after giving the current run back)`);
         await new Promise<void>((done) => process.once('SIGINT', done).once('SIGTERM', done));
         await w.close();
@@ -180,24 +273,41 @@ export const scaleCommand: Command = {
           f.target ??= plan.target.name;
           f.registry ??= join(String(f.dir), 'predictions.jsonl');
         } else {
-          if (f.points === undefined || f['target-flops'] === undefined) throw new UsageError(`${cmd} ${action}: --dir DIR, or --points FILE and --target-flops F, are required`);
+          if (f.points === undefined || f['target-flops'] === undefined)
+            throw new UsageError(`${cmd} ${action}: --dir DIR, or --points FILE and --target-flops F, are required`);
           points = readPoints(String(f.points));
           targetFlops = Number(f['target-flops']);
         }
         const law = fitComputeLaw(points);
         const ci = bootstrap(points, (sample) => computeLoss(fitComputeLaw(sample), targetFlops), { samples: 200 });
-        const shown = `L(C) = ${law.a.toPrecision(4)} * C^${law.b.toFixed(4)} + ${law.c.toFixed(4)}\n`
-          + `predicted loss at ${targetFlops.toExponential(2)} FLOPs: ${ci.estimate.toFixed(4)} (${(ci.level * 100).toFixed(0)}% interval ${ci.lo.toFixed(4)}-${ci.hi.toFixed(4)})`;
+        const shown =
+          `L(C) = ${law.a.toPrecision(4)} * C^${law.b.toFixed(4)} + ${law.c.toFixed(4)}\n` +
+          `predicted loss at ${targetFlops.toExponential(2)} FLOPs: ${ci.estimate.toFixed(4)} (${(ci.level * 100).toFixed(0)}% interval ${ci.lo.toFixed(4)}-${ci.hi.toFixed(4)})`;
         if (action === 'fit') {
-          const out = { law: { a: law.a, b: law.b, c: law.c }, target_flops: targetFlops, predicted_loss: ci.estimate, interval: [ci.lo, ci.hi], level: ci.level };
+          const out = {
+            law: { a: law.a, b: law.b, c: law.c },
+            target_flops: targetFlops,
+            predicted_loss: ci.estimate,
+            interval: [ci.lo, ci.hi],
+            level: ci.level,
+          };
           console.log(f.json ? JSON.stringify(out) : shown);
           return 0;
         }
         const { registry, target } = required(f, 'predict', 'registry', 'target');
         const entry = registerPrediction(registry, {
-          target, targetFlops, loss: ci.estimate, interval: [ci.lo, ci.hi], level: ci.level, law: { a: law.a, b: law.b, c: law.c }, ladder: points, gitRevision: gitRevision(),
+          target,
+          targetFlops,
+          loss: ci.estimate,
+          interval: [ci.lo, ci.hi],
+          level: ci.level,
+          law: { a: law.a, b: law.b, c: law.c },
+          ladder: points,
+          gitRevision: gitRevision(),
         });
-        console.log(f.json ? JSON.stringify(entry) : `${shown}\nregistered as entry ${entry.seq} of ${registry} (sha256 ${entry.hash.slice(0, 12)})`);
+        console.log(
+          f.json ? JSON.stringify(entry) : `${shown}\nregistered as entry ${entry.seq} of ${registry} (sha256 ${entry.hash.slice(0, 12)})`,
+        );
         return 0;
       }
       if (action === 'report') {
@@ -211,7 +321,11 @@ export const scaleCommand: Command = {
         for (let i = 0; i < 100; i++) {
           const sample = points.map(() => points[Math.floor(rng.next() * points.length)]);
           if (new Set(sample).size < 4) continue;
-          try { band.push(fitComputeLaw(sample)); } catch (e) { if (!(e instanceof FitError)) throw e; }
+          try {
+            band.push(fitComputeLaw(sample));
+          } catch (e) {
+            if (!(e instanceof FitError)) throw e;
+          }
         }
         const entries = readRegistry(String(f.registry ?? join(dir, 'predictions.jsonl'))).filter((e) => e.target === plan.target.name);
         const prediction = entries.find((e): e is RegistryEntry & Prediction => e.kind === 'prediction');
@@ -231,13 +345,18 @@ export const scaleCommand: Command = {
         const { registry, target } = required(f, 'score', 'registry', 'target');
         if (f.loss === undefined) throw new UsageError(`${cmd} score: --loss L (the target's final validation loss) is required`);
         const s = scorePrediction(registry, target, Number(f.loss));
-        console.log(f.json ? JSON.stringify(s) : `${target}: measured ${s.measuredLoss.toFixed(4)}, predicted ${s.predictedLoss.toFixed(4)}, `
-          + `error ${s.errorPct.toFixed(2)}% (${s.withinInterval ? 'inside' : 'outside'} the registered interval)`);
+        console.log(
+          f.json
+            ? JSON.stringify(s)
+            : `${target}: measured ${s.measuredLoss.toFixed(4)}, predicted ${s.predictedLoss.toFixed(4)}, ` +
+                `error ${s.errorPct.toFixed(2)}% (${s.withinInterval ? 'inside' : 'outside'} the registered interval)`,
+        );
         return 0;
       }
     } catch (e) {
       // A plan or fit that cannot work is the job failing (exit 1, one line), not a usage mistake.
-      if (e instanceof PlanError || e instanceof FitError || e instanceof RegistryError || e instanceof LadderError) throw new Error(`${action}: ${e.message}`);
+      if (e instanceof PlanError || e instanceof FitError || e instanceof RegistryError || e instanceof LadderError)
+        throw new Error(`${action}: ${e.message}`);
       throw e;
     }
     throw new UsageError(`${cmd}: expected plan, run, fit, predict, start, score or report (usage: ${USAGE})`);

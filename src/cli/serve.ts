@@ -3,7 +3,16 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { LlamaCppEngine, openBuiltinEngine, UpstreamEngine, type ChatEngine } from '../engine/index.ts';
-import { Catalog, CatalogError, createGateway, isLoopback, loadCatalogFile, parseCatalog, type CatalogConfig, type EngineSpec } from '../gateway/index.ts';
+import {
+  Catalog,
+  CatalogError,
+  createGateway,
+  isLoopback,
+  loadCatalogFile,
+  parseCatalog,
+  type CatalogConfig,
+  type EngineSpec,
+} from '../gateway/index.ts';
 import { numberFlag, UsageError } from './args.ts';
 import { openGovernance } from '../gateway/index.ts';
 import type { Command } from './command.ts';
@@ -27,16 +36,23 @@ export const engineOpeners: Record<string, (spec: EngineSpec) => Promise<ChatEng
     });
   },
   upstream: async (spec) => {
-    if (typeof spec.url !== 'string') throw new UsageError(`${cmd}: an upstream engine needs "url": BASE_URL (e.g. http://localhost:8000/v1)`);
+    if (typeof spec.url !== 'string')
+      throw new UsageError(`${cmd}: an upstream engine needs "url": BASE_URL (e.g. http://localhost:8000/v1)`);
     const ms = (field: string): number | undefined => {
       const v = spec[field];
       if (v === undefined) return undefined;
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 3_600_000) {
-        throw new UsageError(`${cmd}: an upstream engine's "${field}" must be an integer number of milliseconds in [1, 3600000], got ${JSON.stringify(v)}`);
+        throw new UsageError(
+          `${cmd}: an upstream engine's "${field}" must be an integer number of milliseconds in [1, 3600000], got ${JSON.stringify(v)}`,
+        );
       }
       return v;
     };
-    const timeouts = { connectTimeoutMs: ms('connect_timeout_ms'), firstByteTimeoutMs: ms('first_byte_timeout_ms'), idleTimeoutMs: ms('idle_timeout_ms') };
+    const timeouts = {
+      connectTimeoutMs: ms('connect_timeout_ms'),
+      firstByteTimeoutMs: ms('first_byte_timeout_ms'),
+      idleTimeoutMs: ms('idle_timeout_ms'),
+    };
     return new UpstreamEngine({
       ...Object.fromEntries(Object.entries(timeouts).filter(([, v]) => v !== undefined)),
       baseURL: spec.url,
@@ -51,7 +67,11 @@ export const engineOpeners: Record<string, (spec: EngineSpec) => Promise<ChatEng
 };
 
 function today(path: string): string {
-  try { return statSync(path).mtime.toISOString().slice(0, 10); } catch { return new Date().toISOString().slice(0, 10); }
+  try {
+    return statSync(path).mtime.toISOString().slice(0, 10);
+  } catch {
+    return new Date().toISOString().slice(0, 10);
+  }
 }
 
 /** The catalog for --checkpoint / --gguf / --upstream: one snapshot and a moving alias (upstream: its own name). */
@@ -59,21 +79,46 @@ function singleEngineCatalog(f: Record<string, unknown>): CatalogConfig {
   if (f.checkpoint) {
     const dir = resolveCheckpoint(String(f.checkpoint));
     const snap = `tetra-${today(join(dir, 'checkpoint.json'))}`;
-    return parseCatalog({ engines: { builtin: { kind: 'builtin', checkpoint: dir } }, models: [{ id: snap, engine: 'builtin' }, { id: 'tetra', alias: snap }], default_model: 'tetra' }, '--checkpoint');
+    return parseCatalog(
+      {
+        engines: { builtin: { kind: 'builtin', checkpoint: dir } },
+        models: [
+          { id: snap, engine: 'builtin' },
+          { id: 'tetra', alias: snap },
+        ],
+        default_model: 'tetra',
+      },
+      '--checkpoint',
+    );
   }
   if (f.gguf) {
     const snap = `gguf-${today(String(f.gguf))}`;
-    return parseCatalog({ engines: { gguf: { kind: 'llamacpp', gguf: String(f.gguf) } }, models: [{ id: snap, engine: 'gguf' }, { id: 'gguf', alias: snap }] }, '--gguf');
+    return parseCatalog(
+      {
+        engines: { gguf: { kind: 'llamacpp', gguf: String(f.gguf) } },
+        models: [
+          { id: snap, engine: 'gguf' },
+          { id: 'gguf', alias: snap },
+        ],
+      },
+      '--gguf',
+    );
   }
   const name = String(f['upstream-model'] ?? 'upstream');
-  const spec: EngineSpec = { kind: 'upstream', url: String(f.upstream), ...(f['upstream-key'] ? { key: String(f['upstream-key']) } : {}), ...(f['upstream-model'] ? { model: name } : {}) };
+  const spec: EngineSpec = {
+    kind: 'upstream',
+    url: String(f.upstream),
+    ...(f['upstream-key'] ? { key: String(f['upstream-key']) } : {}),
+    ...(f['upstream-model'] ? { model: name } : {}),
+  };
   return parseCatalog({ engines: { upstream: spec }, models: [{ id: name, engine: 'upstream', owned_by: 'upstream' }] }, '--upstream');
 }
 
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'serve the OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/models)',
-  usage: 'tetra serve (--checkpoint DIR | --gguf FILE | --upstream URL [--upstream-key KEY] [--upstream-model NAME] | --config FILE) [--host H] [--port P]',
+  usage:
+    'tetra serve (--checkpoint DIR | --gguf FILE | --upstream URL [--upstream-key KEY] [--upstream-model NAME] | --config FILE) [--host H] [--port P]',
   flags: {
     checkpoint: { type: 'string', help: 'serve a tetra checkpoint (or the newest in a run directory)' },
     gguf: { type: 'string', help: 'serve a GGUF model through llama.cpp' },
@@ -88,41 +133,75 @@ export const serveCommand: Command = {
   },
   async run(f) {
     const sources = ['checkpoint', 'gguf', 'upstream', 'config'].filter((k) => f[k] !== undefined);
-    if (sources.length === 0) throw new UsageError(`${cmd}: no default model is embedded yet; pass --checkpoint DIR, --gguf FILE, --upstream URL or --config FILE`);
-    if (sources.length > 1) throw new UsageError(`${cmd}: pass one of --${sources.join(', --')}, not several (a --config file can hold several engines)`);
+    if (sources.length === 0)
+      throw new UsageError(`${cmd}: no default model is embedded yet; pass --checkpoint DIR, --gguf FILE, --upstream URL or --config FILE`);
+    if (sources.length > 1)
+      throw new UsageError(`${cmd}: pass one of --${sources.join(', --')}, not several (a --config file can hold several engines)`);
     const port = numberFlag(f, 'port', 0, 65535, cmd);
     const host = String(f.host);
     let config: CatalogConfig;
-    try { config = f.config ? loadCatalogFile(String(f.config)) : singleEngineCatalog(f); } catch (e) {
+    try {
+      config = f.config ? loadCatalogFile(String(f.config)) : singleEngineCatalog(f);
+    } catch (e) {
       if (e instanceof CatalogError) throw new UsageError(`${cmd}: ${e.message}`);
       throw e;
     }
     // Keys live only in the database, as hashes (`tetra keys create`); a config file never holds secrets.
-    if (config.raw.keys) throw new UsageError(`${cmd}: ${f.config}: a "keys" section would store secrets in plain text; create keys with \`tetra keys create --plan NAME\` (only their hashes are stored) and remove it`);
-    if (config.raw.plans) throw new UsageError(`${cmd}: ${f.config}: plans are read from --plans FILE (README "Governance"), not from the catalog; move the "plans" section there`);
+    if (config.raw.keys)
+      throw new UsageError(
+        `${cmd}: ${f.config}: a "keys" section would store secrets in plain text; create keys with \`tetra keys create --plan NAME\` (only their hashes are stored) and remove it`,
+      );
+    if (config.raw.plans)
+      throw new UsageError(
+        `${cmd}: ${f.config}: plans are read from --plans FILE (README "Governance"), not from the catalog; move the "plans" section there`,
+      );
     const gov = await openGovernance({ db: f.db as string | undefined, plans: f.plans as string | undefined });
-    const auth = gov.auth, keyed = gov.auth.mode() === 'keys';
+    const auth = gov.auth,
+      keyed = gov.auth.mode() === 'keys';
     if (!keyed && !isLoopback(host) && host !== 'localhost') {
-      throw new UsageError(`${cmd}: no API keys exist, so the server only serves this machine; bind --host 127.0.0.1, or create one with \`tetra keys create --plan NAME\` to serve ${host}`);
+      throw new UsageError(
+        `${cmd}: no API keys exist, so the server only serves this machine; bind --host 127.0.0.1, or create one with \`tetra keys create --plan NAME\` to serve ${host}`,
+      );
     }
     const engines = new Map<string, ChatEngine>();
     for (const [name, spec] of Object.entries(config.engines)) {
       const open = engineOpeners[spec.kind];
-      if (!open) throw new UsageError(`${cmd}: engine "${name}" is of kind "${spec.kind}", which this build cannot start yet (available: ${Object.keys(engineOpeners).join(', ')})`);
+      if (!open)
+        throw new UsageError(
+          `${cmd}: engine "${name}" is of kind "${spec.kind}", which this build cannot start yet (available: ${Object.keys(engineOpeners).join(', ')})`,
+        );
       engines.set(name, await open(spec));
     }
     for (const s of config.snapshots) {
       const w = engines.get(s.engine)!.contextWindow();
-      if (s.contextWindow && s.contextWindow > w) console.error(`${cmd}: warning: ${s.id} promises a ${s.contextWindow}-token window but engine "${s.engine}" holds ${w}; long requests will fail with context_length_exceeded`);
+      if (s.contextWindow && s.contextWindow > w)
+        console.error(
+          `${cmd}: warning: ${s.id} promises a ${s.contextWindow}-token window but engine "${s.engine}" holds ${w}; long requests will fail with context_length_exceeded`,
+        );
     }
-    const gateway = createGateway({ catalog: new Catalog(config), engines, auth, limits: gov.limits, ledger: gov.ledger, metrics: gov.metrics });
+    const gateway = createGateway({
+      catalog: new Catalog(config),
+      engines,
+      auth,
+      limits: gov.limits,
+      ledger: gov.ledger,
+      metrics: gov.metrics,
+    });
     const url = await gateway.listen(port, host);
     if (!keyed) console.error(`${cmd}: no API keys configured: answering loopback clients only`);
     for (const line of gov.notices().slice(1)) console.error(`${cmd}: ${line}`);
-    console.error(`${cmd}: models ${new Catalog(config).entries().map((e) => e.alias ? `${e.id} -> ${e.snapshot.id}` : e.id).join(', ')}`);
+    console.error(
+      `${cmd}: models ${new Catalog(config)
+        .entries()
+        .map((e) => (e.alias ? `${e.id} -> ${e.snapshot.id}` : e.id))
+        .join(', ')}`,
+    );
     console.log(`listening on ${url}`);
     await new Promise<void>((resolve) => {
-      const stop = () => { process.off('SIGINT', stop).off('SIGTERM', stop); resolve(); };
+      const stop = () => {
+        process.off('SIGINT', stop).off('SIGTERM', stop);
+        resolve();
+      };
       process.on('SIGINT', stop).on('SIGTERM', stop);
     });
     await gateway.close();

@@ -22,7 +22,8 @@ export const start: Command = {
   async run(flags) {
     const { main } = await import('./main.ts');
     const home = tetraHome();
-    const data = join(home, 'data', 'wordnet-bytes'), run = join(home, 'models', 'demo');
+    const data = join(home, 'data', 'wordnet-bytes'),
+      run = join(home, 'models', 'demo');
     const step = async (what: string, argv: string[]) => {
       console.error(`tetra start: ${what}`);
       const code = await main(argv);
@@ -31,11 +32,46 @@ export const start: Command = {
     if (!latestCheckpoint(join(run, 'checkpoints'))) {
       console.error('tetra start: no default model is embedded yet; making a small demo model from WordNet (once, a few minutes)');
       if (!existsSync(join(data, 'manifest.json'))) {
-        await step('building a byte-level corpus from WordNet', ['data', 'build', '--name', 'wordnet-bytes', '--out', data, '--sources', 'wordnet', '--tokenizer', 'bytes']);
+        await step('building a byte-level corpus from WordNet', [
+          'data',
+          'build',
+          '--name',
+          'wordnet-bytes',
+          '--out',
+          data,
+          '--sources',
+          'wordnet',
+          '--tokenizer',
+          'bytes',
+        ]);
       }
       const resume = existsSync(join(run, 'checkpoints')) ? ['--resume'] : [];
-      await step('pretraining the demo model (Ctrl-C stops; the next start resumes)', ['train', '--data', data, '--out', run, '--depth', '2', '--seq-len', '128', '--batch', '8',
-        '--steps', String(flags.steps), '--warmup', '50', '--lr', '2e-3', '--eval-every', '200', '--sample-every', '200', '--checkpoint-every', '100', ...resume]);
+      await step('pretraining the demo model (Ctrl-C stops; the next start resumes)', [
+        'train',
+        '--data',
+        data,
+        '--out',
+        run,
+        '--depth',
+        '2',
+        '--seq-len',
+        '128',
+        '--batch',
+        '8',
+        '--steps',
+        String(flags.steps),
+        '--warmup',
+        '50',
+        '--lr',
+        '2e-3',
+        '--eval-every',
+        '200',
+        '--sample-every',
+        '200',
+        '--checkpoint-every',
+        '100',
+        ...resume,
+      ]);
     }
     return main(['serve', '--checkpoint', run, '--port', String(flags.port)]);
   },

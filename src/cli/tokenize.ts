@@ -26,7 +26,9 @@ export function parseIds(text: string, tok: Tokenizer): number[] {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    throw new InputError(`--decode: stdin is not JSON (${(e as Error).message.replace(/\s+/g, ' ')}); expected {"tokens": [ids...]} or [ids...]`);
+    throw new InputError(
+      `--decode: stdin is not JSON (${(e as Error).message.replace(/\s+/g, ' ')}); expected {"tokens": [ids...]} or [ids...]`,
+    );
   }
   const ids = Array.isArray(v) ? v : v && typeof v === 'object' ? (v as { tokens?: unknown }).tokens : undefined;
   if (!Array.isArray(ids)) throw new InputError('--decode: expected {"tokens": [ids...]} or a JSON array of ids');
@@ -53,7 +55,12 @@ export const tokenize: Command = {
       const input = await readStdin();
       if (flags.decode) {
         let ids: number[];
-        try { ids = parseIds(input.toString('utf8'), tok); } catch (e) { if (e instanceof RangeError) throw new InputError(`--decode: ${e.message}`); throw e; }
+        try {
+          ids = parseIds(input.toString('utf8'), tok);
+        } catch (e) {
+          if (e instanceof RangeError) throw new InputError(`--decode: ${e.message}`);
+          throw e;
+        }
         process.stdout.write(tok.decodeBytes(ids));
       } else {
         const tokens = tok.encodeBytes(input);

@@ -14,9 +14,10 @@ function fmtTime(s: number): string {
 function progressPrinter(): (p: TrainProgress) => void {
   const tty = process.stderr.isTTY;
   return (p) => {
-    const what = p.phase === 'count'
-      ? `counting chunks ${(p.done / 1e6).toFixed(1)}/${(p.total / 1e6).toFixed(1)} MB, ${(p.rate / 1e6).toFixed(1)} MB/s`
-      : `merges ${p.done}/${p.total}, ${p.rate.toFixed(0)}/s`;
+    const what =
+      p.phase === 'count'
+        ? `counting chunks ${(p.done / 1e6).toFixed(1)}/${(p.total / 1e6).toFixed(1)} MB, ${(p.rate / 1e6).toFixed(1)} MB/s`
+        : `merges ${p.done}/${p.total}, ${p.rate.toFixed(0)}/s`;
     const line = `${what}, elapsed ${fmtTime(p.elapsedS)}, eta ${fmtTime(p.etaS)}`;
     if (tty) process.stderr.write(`\r${line}\x1b[K${p.done >= p.total ? '\n' : ''}`);
     else process.stderr.write(`${line}\n`);
@@ -34,7 +35,10 @@ export const tokenizer: Command = {
   },
   run(flags, rest) {
     const [sub, ...more] = rest;
-    if (sub !== 'train') throw new UsageError(`tetra tokenizer: expected the subcommand 'train', got ${sub === undefined ? 'nothing' : `'${sub}'`} (see tetra tokenizer --help)`);
+    if (sub !== 'train')
+      throw new UsageError(
+        `tetra tokenizer: expected the subcommand 'train', got ${sub === undefined ? 'nothing' : `'${sub}'`} (see tetra tokenizer --help)`,
+      );
     const files = [...(flags.input !== undefined ? [String(flags.input)] : []), ...more];
     if (!files.length) throw new UsageError('tetra tokenizer train: --input FILE is required');
     if (flags.out === undefined) throw new UsageError('tetra tokenizer train: --out FILE is required');
@@ -56,14 +60,18 @@ export const tokenizer: Command = {
     }
     const onProgress = progressPrinter();
     const t0 = performance.now();
-    function* texts() { for (const f of files) yield readFileSync(f, 'utf8'); }
+    function* texts() {
+      for (const f of files) yield readFileSync(f, 'utf8');
+    }
     const chunks = countChunks(texts(), undefined, onProgress, total);
     const r = mergeChunks(chunks, { vocabSize, onProgress });
     const out = String(flags.out);
     saveTokenizer(r.tokenizer, out);
     const s = (performance.now() - t0) / 1000;
     const short = r.tokenizer.vocabSize < vocabSize ? ` (the corpus ran out of pairs before ${vocabSize})` : '';
-    console.error(`trained ${r.tokenizer.vocabSize} tokens${short} from ${(total / 1e6).toFixed(1)} MB (${chunks.size} distinct chunks) in ${fmtTime(s)}; wrote ${out}`);
+    console.error(
+      `trained ${r.tokenizer.vocabSize} tokens${short} from ${(total / 1e6).toFixed(1)} MB (${chunks.size} distinct chunks) in ${fmtTime(s)}; wrote ${out}`,
+    );
     return 0;
   },
 };

@@ -19,7 +19,10 @@ function trainConfig(f: Flags): TrainConfig {
   const manifest = readManifest(data);
   const steps = num('steps', 1, 1e9);
   const seqLen = num('seq-len', 1, 1 << 20);
-  const overrides: Record<string, number | boolean> = { vocabSize: manifest.tokenizer.vocabSize, contextLength: f.context !== undefined ? num('context', 1, 1 << 20) : seqLen };
+  const overrides: Record<string, number | boolean> = {
+    vocabSize: manifest.tokenizer.vocabSize,
+    contextLength: f.context !== undefined ? num('context', 1, 1 << 20) : seqLen,
+  };
   if (f['n-embd'] !== undefined) overrides.nEmbd = num('n-embd', 2, 1 << 16);
   if (f['n-head'] !== undefined) overrides.nHead = num('n-head', 1, 1024);
   if (f['mlp-hidden'] !== undefined) overrides.mlpHidden = num('mlp-hidden', 1, 1 << 18);
@@ -33,7 +36,13 @@ function trainConfig(f: Flags): TrainConfig {
     seqLen,
     accum: num('accum', 1, 1 << 16),
     steps,
-    optimizer: { ...defaultAdamW, lr, weightDecay: num('weight-decay', 0, 10, false), gradClip: num('grad-clip', 0, 1e6, false), beta2: num('beta2', 0, 1, false) },
+    optimizer: {
+      ...defaultAdamW,
+      lr,
+      weightDecay: num('weight-decay', 0, 10, false),
+      gradClip: num('grad-clip', 0, 1e6, false),
+      beta2: num('beta2', 0, 1, false),
+    },
     schedule: { minLr: lr * num('min-lr-frac', 0, 1, false), warmup: num('warmup', 0, 1e9), decay: String(f.decay) as 'cosine' },
     seed: num('seed', 0, 2 ** 31),
     evalEvery: num('eval-every', 0, 1e9),
@@ -79,16 +88,23 @@ export const trainCommand: Command = {
     'sample-every': { type: 'number', help: 'log a sample every N steps (0 = off)', default: 500 },
     'checkpoint-every': { type: 'number', help: 'checkpoint every N steps (and at the end)', default: 100 },
     keep: { type: 'number', help: 'checkpoints to keep', default: 3 },
-    replicas: { type: 'number', help: 'threads that each train on a share of every batch, one kernel thread each (default: the kernel threads; 1 = one OpenMP team over the whole batch)' },
+    replicas: {
+      type: 'number',
+      help: 'threads that each train on a share of every batch, one kernel thread each (default: the kernel threads; 1 = one OpenMP team over the whole batch)',
+    },
     'peak-gflops': { type: 'number', help: 'peak GFLOP/s for MFU (default: nominal for the ISA at 3 GHz)' },
   },
   async run(flags) {
-    if (!['cosine', 'linear', 'constant'].includes(String(flags.decay))) throw new UsageError(`tetra train: --decay must be cosine, linear or constant, got '${flags.decay}'`);
+    if (!['cosine', 'linear', 'constant'].includes(String(flags.decay)))
+      throw new UsageError(`tetra train: --decay must be cosine, linear or constant, got '${flags.decay}'`);
     const cfg = trainConfig(flags);
     const tok = await openTokenizer(cfg.tokenizer.path ?? cfg.tokenizer.name);
     cfg.decode = (ids) => tok.decode(ids.filter((i) => !tok.isSpecial(i)));
     const ac = new AbortController();
-    const onSigint = () => { if (ac.signal.aborted) process.exit(130); ac.abort(); };
+    const onSigint = () => {
+      if (ac.signal.aborted) process.exit(130);
+      ac.abort();
+    };
     process.on('SIGINT', onSigint);
     try {
       const r = await train(cfg, defaultBackend(), { signal: ac.signal });

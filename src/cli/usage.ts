@@ -33,7 +33,8 @@ export const usageCommand: Command = {
       if (v !== undefined && !DATE_RE.test(v)) throw new UsageError(`tetra usage: --${f} must be a date like 2026-03-14, got '${v}'`);
     }
     const db = (flags.db as string | undefined) ?? defaultDbPath();
-    if (!existsSync(db)) throw new Error(`no ledger at ${db} (the server creates it when it answers its first request; --db names another)`);
+    if (!existsSync(db))
+      throw new Error(`no ledger at ${db} (the server creates it when it answers its first request; --db names another)`);
     const ledger = new SqliteLedger(db);
     const rows = ledger.report({
       by: by as UsageDimension[],
@@ -51,16 +52,36 @@ export const usageCommand: Command = {
       console.log('no requests recorded for this selection');
       return 0;
     }
-    const total = rows.reduce<UsageReportRow>((t, r) => ({
-      ...t, requests: t.requests + r.requests, errors: t.errors + r.errors, promptTokens: t.promptTokens + r.promptTokens,
-      completionTokens: t.completionTokens + r.completionTokens, cost: t.cost + r.cost,
-      avgLatencyMs: t.avgLatencyMs + r.avgLatencyMs * r.requests, maxLatencyMs: Math.max(t.maxLatencyMs, r.maxLatencyMs),
-    }), { requests: 0, errors: 0, promptTokens: 0, completionTokens: 0, cost: 0, avgLatencyMs: 0, maxLatencyMs: 0 });
+    const total: UsageReportRow = {
+      requests: 0,
+      errors: 0,
+      promptTokens: 0,
+      completionTokens: 0,
+      cost: 0,
+      avgLatencyMs: 0,
+      maxLatencyMs: 0,
+    };
+    for (const r of rows) {
+      total.requests += r.requests;
+      total.errors += r.errors;
+      total.promptTokens += r.promptTokens;
+      total.completionTokens += r.completionTokens;
+      total.cost += r.cost;
+      total.avgLatencyMs += r.avgLatencyMs * r.requests;
+      total.maxLatencyMs = Math.max(total.maxLatencyMs, r.maxLatencyMs);
+    }
     total.avgLatencyMs /= total.requests;
     const cells = (r: UsageReportRow, label?: string) => [
-      ...by.map((d, i) => (label !== undefined ? (i === 0 ? label : '') : String((r as unknown as Record<string, unknown>)[d] ?? '(loopback)'))),
-      String(r.requests), String(r.errors), String(r.promptTokens), String(r.completionTokens),
-      `$${r.cost.toFixed(4)}`, r.avgLatencyMs.toFixed(1), r.maxLatencyMs.toFixed(1),
+      ...by.map((d, i) =>
+        label !== undefined ? (i === 0 ? label : '') : String((r as unknown as Record<string, unknown>)[d] ?? '(loopback)'),
+      ),
+      String(r.requests),
+      String(r.errors),
+      String(r.promptTokens),
+      String(r.completionTokens),
+      `$${r.cost.toFixed(4)}`,
+      r.avgLatencyMs.toFixed(1),
+      r.maxLatencyMs.toFixed(1),
     ];
     const header = [...by.map((d) => d.toUpperCase()), 'REQUESTS', 'ERRORS', 'PROMPT', 'COMPLETION', 'COST', 'AVG_MS', 'MAX_MS'];
     const body = rows.map((r) => cells(r));

@@ -8,7 +8,17 @@
 // the first unfinished source. Stage 2 (dedup, split, tokenise, shard) is one deterministic
 // pass over those files in source order; it rewrites all shards, and manifest.json is written
 // last, so a directory with a manifest is complete.
-import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  createWriteStream,
+} from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
@@ -42,7 +52,8 @@ export interface BuildOptions {
 
 type ExtractStats = Pick<SourceStats, 'name' | 'files' | 'rawBytes' | 'documents' | 'textBytes'> & { tooShort: number };
 
-export const NORMALISATION = 'markup stripped per source; Unicode NFC; CRLF/CR -> LF; C0/C1 controls except TAB/LF removed; trailing whitespace removed; 3+ newlines -> 2; outer blank lines trimmed';
+export const NORMALISATION =
+  'markup stripped per source; Unicode NFC; CRLF/CR -> LF; C0/C1 controls except TAB/LF removed; trailing whitespace removed; 3+ newlines -> 2; outer blank lines trimmed';
 
 export async function buildCorpus(o: BuildOptions): Promise<Manifest> {
   const root = o.root ?? '/';
@@ -51,7 +62,9 @@ export async function buildCorpus(o: BuildOptions): Promise<Manifest> {
   const minChars = o.minChars ?? 16;
   const log = o.log === undefined ? process.stderr : o.log;
   const excluded = new Set(o.exclude ?? []);
-  for (const x of excluded) if (!o.sources.some((s) => s.name === x)) throw new MissingSourceError(`--exclude: unknown source '${x}' (sources: ${o.sources.map((s) => s.name).join(', ')})`);
+  for (const x of excluded)
+    if (!o.sources.some((s) => s.name === x))
+      throw new MissingSourceError(`--exclude: unknown source '${x}' (sources: ${o.sources.map((s) => s.name).join(', ')})`);
   const chosen = o.sources.filter((s) => !excluded.has(s.name));
 
   // All missing sources are reported together before any work starts.
@@ -62,7 +75,10 @@ export async function buildCorpus(o: BuildOptions): Promise<Manifest> {
     if (!u.length) missing.push(`${s.name} (package ${s.package}: ${s.install})`);
     units.set(s.name, u);
   }
-  if (missing.length) throw new MissingSourceError(`missing corpus sources: ${missing.join('; ')}. Install them (scripts/install-corpus-sources.sh) or leave them out with --exclude ${missing.map((m) => m.split(' ')[0]).join(',')}`);
+  if (missing.length)
+    throw new MissingSourceError(
+      `missing corpus sources: ${missing.join('; ')}. Install them (scripts/install-corpus-sources.sh) or leave them out with --exclude ${missing.map((m) => m.split(' ')[0]).join(',')}`,
+    );
 
   const work = join(o.out, 'work');
   mkdirSync(work, { recursive: true });
@@ -73,7 +89,10 @@ export async function buildCorpus(o: BuildOptions): Promise<Manifest> {
   rmSync(join(o.out, 'manifest.json'), { force: true });
   for (const f of readdirSync(o.out)) if (/^(train|val)_\d+\.bin(\.tmp)?$/.test(f)) rmSync(join(o.out, f));
   const enc = o.encoder;
-  const writers = { train: new ShardWriter(o.out, 'train', enc.vocabSize, enc.eotId, shardMaxTokens), val: new ShardWriter(o.out, 'val', enc.vocabSize, enc.eotId, shardMaxTokens) };
+  const writers = {
+    train: new ShardWriter(o.out, 'train', enc.vocabSize, enc.eotId, shardMaxTokens),
+    val: new ShardWriter(o.out, 'val', enc.vocabSize, enc.eotId, shardMaxTokens),
+  };
   const exact = new ExactDeduper();
   const near = new NearDeduper();
   const docs = { train: 0, val: 0 };
@@ -81,19 +100,46 @@ export async function buildCorpus(o: BuildOptions): Promise<Manifest> {
   const totalDocs = [...extractStats.values()].reduce((a, s) => a + s.documents, 0);
   // progress in bytes: documents range from 20-byte fortunes to 2 MB manuals, so a document
   // count gives a useless ETA
-  const prog = new Progress('dedup+tokenise', [...extractStats.values()].reduce((a, s) => a + s.textBytes, 0), 'bytes', log);
+  const prog = new Progress(
+    'dedup+tokenise',
+    [...extractStats.values()].reduce((a, s) => a + s.textBytes, 0),
+    'bytes',
+    log,
+  );
   let seen = 0;
   for (const s of chosen) {
     const es = extractStats.get(s.name)!;
-    const st: SourceStats = { name: s.name, package: s.package, licence: s.licence, description: s.description, files: es.files, rawBytes: es.rawBytes, documents: es.documents, textBytes: es.textBytes, keptDocuments: 0, keptBytes: 0, exactDuplicates: 0, nearDuplicates: 0, tokens: { train: 0, val: 0 } };
+    const st: SourceStats = {
+      name: s.name,
+      package: s.package,
+      licence: s.licence,
+      description: s.description,
+      files: es.files,
+      rawBytes: es.rawBytes,
+      documents: es.documents,
+      textBytes: es.textBytes,
+      keptDocuments: 0,
+      keptBytes: 0,
+      exactDuplicates: 0,
+      nearDuplicates: 0,
+      tokens: { train: 0, val: 0 },
+    };
     const rl = createInterface({ input: createReadStream(join(work, `${s.name}.jsonl`), 'utf8'), crlfDelay: Infinity });
     for await (const line of rl) {
       if (!line) continue;
       const { text } = JSON.parse(line) as { id: string; text: string };
       seen += Buffer.byteLength(text, 'utf8');
       const hash = sha256Hex(text);
-      if (!exact.add(text)) { st.exactDuplicates++; prog.update(seen); continue; }
-      if (!near.add(text)) { st.nearDuplicates++; prog.update(seen); continue; }
+      if (!exact.add(text)) {
+        st.exactDuplicates++;
+        prog.update(seen);
+        continue;
+      }
+      if (!near.add(text)) {
+        st.nearDuplicates++;
+        prog.update(seen);
+        continue;
+      }
       const split = splitOf(hash, valFraction);
       const ids = enc.encode(text);
       writers[split].writeDocument(ids);
@@ -122,7 +168,9 @@ export async function buildCorpus(o: BuildOptions): Promise<Manifest> {
     split: { valFraction, rule: 'val when sha256("split:" + sha256(text)) / 2^32 (first 32 bits) < valFraction' },
     shardMaxTokens,
     sources,
-    excludedSources: o.sources.filter((s) => excluded.has(s.name)).map((s) => ({ name: s.name, package: s.package, reason: 'excluded with --exclude' })),
+    excludedSources: o.sources
+      .filter((s) => excluded.has(s.name))
+      .map((s) => ({ name: s.name, package: s.package, reason: 'excluded with --exclude' })),
     splits: {
       train: { documents: docs.train, tokens: train.reduce((a, x) => a + x.tokens, 0), shards: train },
       val: { documents: docs.val, tokens: val.reduce((a, x) => a + x.tokens, 0), shards: val },
@@ -134,7 +182,13 @@ export async function buildCorpus(o: BuildOptions): Promise<Manifest> {
 
 // ---- stage 1: extract + normalise one source (skipped when already done)
 
-async function extractSource(s: TextSource, units: string[][], work: string, minChars: number, log: NodeJS.WriteStream | null): Promise<ExtractStats> {
+async function extractSource(
+  s: TextSource,
+  units: string[][],
+  work: string,
+  minChars: number,
+  log: NodeJS.WriteStream | null,
+): Promise<ExtractStats> {
   const statsFile = join(work, `${s.name}.stats.json`);
   const fingerprint = sha256Hex(JSON.stringify(units));
   if (existsSync(statsFile)) {
@@ -159,7 +213,10 @@ async function extractSource(s: TextSource, units: string[][], work: string, min
     for (const d of data) st.rawBytes += d.length;
     for (const doc of s.extract(unit, data)) {
       const text = normalizeText(doc.text);
-      if (text.length < minChars) { st.tooShort++; continue; }
+      if (text.length < minChars) {
+        st.tooShort++;
+        continue;
+      }
       st.documents++;
       st.textBytes += Buffer.byteLength(text, 'utf8');
       if (!out.write(JSON.stringify({ id: doc.id, text }) + '\n')) await once(out, 'drain');

@@ -25,7 +25,9 @@ export class ExactDeduper {
     this.seen.add(h);
     return true;
   }
-  get size(): number { return this.seen.size; }
+  get size(): number {
+    return this.seen.size;
+  }
 }
 
 /** Word shingles: lowercase words (letters/digits) joined in windows of SHINGLE_WORDS. */
@@ -85,5 +87,7 @@ export class NearDeduper {
     this.count++;
     return true;
   }
-  get size(): number { return this.count; }
+  get size(): number {
+    return this.count;
+  }
 }

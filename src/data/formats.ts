@@ -31,7 +31,8 @@ export function readDictd(index: string, dict: Buffer, indexFile: string): { hea
     if (seen.has(o)) continue;
     seen.add(o);
     const l = dictdNumber(len, indexFile);
-    if (o + l > dict.length) throw new Error(`${indexFile}:${n + 1}: entry '${headword}' runs past the end of the .dict data (${o + l} > ${dict.length})`);
+    if (o + l > dict.length)
+      throw new Error(`${indexFile}:${n + 1}: entry '${headword}' runs past the end of the .dict data (${o + l} > ${dict.length})`);
     out.push({ headword, text: dict.toString('utf8', o, o + l) });
   }
   return out;
@@ -43,5 +44,8 @@ export function gunzipIfNeeded(file: string, data: Buffer): Buffer {
 
 /** Fortune files: entries separated by lines holding a single '%'. */
 export function readFortunes(text: string): string[] {
-  return text.split(/^%\s*$/m).map((s) => s.trim()).filter((s) => s.length > 0);
+  return text
+    .split(/^%\s*$/m)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }

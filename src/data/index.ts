@@ -6,7 +6,20 @@ export { SOURCES, sourceByName, findFiles, type TextSource, type RawDocument } f
 export { normalizeText, stripHtml, stripTroff, stripPod, stripRst, stripInfo, stripGcide, decodeEntities } from './normalize.ts';
 export { ExactDeduper, NearDeduper, minhash, estimatedJaccard, shingleHashes, NEAR_DUP_THRESHOLD } from './dedup.ts';
 export { splitOf, type Split } from './split.ts';
-export { ShardWriter, ShardError, readShard, readShardHeader, dtypeFor, SHARD_MAGIC, SHARD_VERSION, SHARD_HEADER_BYTES, DTYPE_UINT16, DTYPE_UINT32, type ShardHeader, type ShardInfo } from './shard.ts';
+export {
+  ShardWriter,
+  ShardError,
+  readShard,
+  readShardHeader,
+  dtypeFor,
+  SHARD_MAGIC,
+  SHARD_VERSION,
+  SHARD_HEADER_BYTES,
+  DTYPE_UINT16,
+  DTYPE_UINT32,
+  type ShardHeader,
+  type ShardInfo,
+} from './shard.ts';
 export { readManifest, writeManifest, ManifestError, MANIFEST_VERSION, type Manifest, type SourceStats } from './manifest.ts';
 export { ShardLoader, type LoaderOptions, type LoaderPosition, type Batch } from './loader.ts';
 export { parseWordNetData, readWordNet, synsetText, type WordNetSynset, type WordNetPos } from './wordnet.ts';

@@ -13,8 +13,17 @@ import { mulberry32 } from '../tensor/index.ts';
 import { readManifest } from './manifest.ts';
 import { bytesPerToken, readShardHeader, SHARD_HEADER_BYTES, ShardError } from './shard.ts';
 
-export interface LoaderPosition { epoch: number; cursor: number }
-export interface Batch { inputs: Int32Array; targets: Int32Array; B: number; T: number; position: LoaderPosition }
+export interface LoaderPosition {
+  epoch: number;
+  cursor: number;
+}
+export interface Batch {
+  inputs: Int32Array;
+  targets: Int32Array;
+  B: number;
+  T: number;
+  position: LoaderPosition;
+}
 
 export interface LoaderOptions {
   dir: string;
@@ -38,7 +47,11 @@ export class ShardLoader {
   private readonly buf: Buffer;
 
   constructor(private readonly o: LoaderOptions) {
-    for (const [k, v] of [['B', o.B], ['T', o.T]] as const) if (!(Number.isInteger(v) && v >= 1)) throw new RangeError(`loader: ${k} must be a positive integer, got ${v}`);
+    for (const [k, v] of [
+      ['B', o.B],
+      ['T', o.T],
+    ] as const)
+      if (!(Number.isInteger(v) && v >= 1)) throw new RangeError(`loader: ${k} must be a positive integer, got ${v}`);
     this.B = o.B;
     this.T = o.T;
     const m = readManifest(o.dir, { verify: o.verify });
@@ -51,17 +64,32 @@ export class ShardLoader {
       first += windows;
     }
     this.windows = first;
-    if (this.windows < this.B) throw new RangeError(`loader: ${o.split} split of ${o.dir} has ${this.windows} windows of T+1=${o.T + 1} tokens, fewer than B=${o.B}`);
+    if (this.windows < this.B)
+      throw new RangeError(
+        `loader: ${o.split} split of ${o.dir} has ${this.windows} windows of T+1=${o.T + 1} tokens, fewer than B=${o.B}`,
+      );
     this.pos = { ...(o.position ?? { epoch: 0, cursor: 0 }) };
-    if (!(Number.isInteger(this.pos.epoch) && this.pos.epoch >= 0 && Number.isInteger(this.pos.cursor) && this.pos.cursor >= 0 && this.pos.cursor <= this.windows)) {
+    if (
+      !(
+        Number.isInteger(this.pos.epoch) &&
+        this.pos.epoch >= 0 &&
+        Number.isInteger(this.pos.cursor) &&
+        this.pos.cursor >= 0 &&
+        this.pos.cursor <= this.windows
+      )
+    ) {
       throw new RangeError(`loader: position ${JSON.stringify(this.pos)} is invalid (cursor must be an integer in [0, ${this.windows}])`);
     }
     this.buf = Buffer.alloc((o.T + 1) * 4);
   }
 
   /** Where the next batch starts; save it with a checkpoint and pass it back as `position`. */
-  get position(): LoaderPosition { return { ...this.pos }; }
-  get batchesPerEpoch(): number { return Math.floor(this.windows / this.B); }
+  get position(): LoaderPosition {
+    return { ...this.pos };
+  }
+  get batchesPerEpoch(): number {
+    return Math.floor(this.windows / this.B);
+  }
 
   next(): Batch {
     if (this.pos.cursor + this.B > this.windows) this.pos = { epoch: this.pos.epoch + 1, cursor: 0 };
@@ -89,7 +117,9 @@ export class ShardLoader {
       const r = mulberry32((this.o.seed >>> 0) ^ Math.imul(epoch + 1, 0x9e3779b1));
       for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(r() * (i + 1));
-        const t = order[i]; order[i] = order[j]; order[j] = t;
+        const t = order[i];
+        order[i] = order[j];
+        order[j] = t;
       }
       this.order = order;
       this.orderEpoch = epoch;
@@ -99,15 +129,21 @@ export class ShardLoader {
 
   private readWindow(w: number): Int32Array {
     // binary search for the shard holding window w
-    let lo = 0, hi = this.files.length - 1;
+    let lo = 0,
+      hi = this.files.length - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >> 1;
-      if (this.files[mid].first <= w) lo = mid; else hi = mid - 1;
+      if (this.files[mid].first <= w) lo = mid;
+      else hi = mid - 1;
     }
     const f = this.files[lo];
     const n = (this.T + 1) * f.width;
     const got = readSync(f.fd, this.buf, 0, n, SHARD_HEADER_BYTES + (w - f.first) * this.T * f.width);
-    if (got !== n) throw new ShardError(f.path, `short read: wanted ${n} bytes for window ${w - f.first}, got ${got} (file changed since it was opened?)`);
+    if (got !== n)
+      throw new ShardError(
+        f.path,
+        `short read: wanted ${n} bytes for window ${w - f.first}, got ${got} (file changed since it was opened?)`,
+      );
     const out = new Int32Array(this.T + 1);
     for (let i = 0; i <= this.T; i++) out[i] = f.width === 2 ? this.buf.readUInt16LE(i * 2) : this.buf.readUInt32LE(i * 4);
     return out;

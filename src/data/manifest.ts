@@ -34,7 +34,10 @@ export interface Manifest {
   shardMaxTokens: number;
   sources: SourceStats[];
   excludedSources: { name: string; package: string; reason: string }[];
-  splits: { train: { documents: number; tokens: number; shards: ShardInfo[] }; val: { documents: number; tokens: number; shards: ShardInfo[] } };
+  splits: {
+    train: { documents: number; tokens: number; shards: ShardInfo[] };
+    val: { documents: number; tokens: number; shards: ShardInfo[] };
+  };
 }
 
 export class ManifestError extends Error {}
@@ -53,7 +56,11 @@ export function readManifest(dir: string, opts: { verify?: boolean } = {}): Mani
   const p = join(dir, 'manifest.json');
   if (!existsSync(p)) throw new ManifestError(`${p}: no manifest (build the corpus with \`tetra data build --out ${dir}\`)`);
   let m: Manifest;
-  try { m = JSON.parse(readFileSync(p, 'utf8')) as Manifest; } catch (e) { throw new ManifestError(`${p}: not valid JSON (${(e as Error).message})`); }
+  try {
+    m = JSON.parse(readFileSync(p, 'utf8')) as Manifest;
+  } catch (e) {
+    throw new ManifestError(`${p}: not valid JSON (${(e as Error).message})`);
+  }
   if (m.version !== MANIFEST_VERSION) throw new ManifestError(`${p}: manifest version ${m.version}, expected ${MANIFEST_VERSION}`);
   for (const split of ['train', 'val'] as const) {
     const shards = m.splits?.[split]?.shards;
@@ -65,10 +72,12 @@ export function readManifest(dir: string, opts: { verify?: boolean } = {}): Mani
       if (size !== s.bytes) throw new ManifestError(`${f}: size ${size} bytes, manifest says ${s.bytes}`);
       const h = readShardHeader(f);
       if (h.tokenCount !== s.tokens) throw new ManifestError(`${f}: header has ${h.tokenCount} tokens, manifest says ${s.tokens}`);
-      if (h.vocabSize !== m.tokenizer.vocabSize) throw new ManifestError(`${f}: vocabSize ${h.vocabSize}, manifest's tokenizer has ${m.tokenizer.vocabSize}`);
+      if (h.vocabSize !== m.tokenizer.vocabSize)
+        throw new ManifestError(`${f}: vocabSize ${h.vocabSize}, manifest's tokenizer has ${m.tokenizer.vocabSize}`);
       if (opts.verify) {
         const sum = fileSha256(f);
-        if (sum !== s.sha256) throw new ManifestError(`${f}: sha256 ${sum.slice(0, 16)}... differs from the manifest's ${s.sha256.slice(0, 16)}...`);
+        if (sum !== s.sha256)
+          throw new ManifestError(`${f}: sha256 ${sum.slice(0, 16)}... differs from the manifest's ${s.sha256.slice(0, 16)}...`);
       }
     }
   }

@@ -15,7 +15,27 @@ export function normalizeText(text: string): string {
   return t.replace(/^\n+/, '').replace(/\n+$/, '');
 }
 
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', mdash: '\u2014', ndash: '\u2013', hellip: '\u2026', copy: '\u00a9', laquo: '\u00ab', raquo: '\u00bb', lsquo: '\u2018', rsquo: '\u2019', ldquo: '\u201c', rdquo: '\u201d', para: '\u00b6', sect: '\u00a7', times: '\u00d7' };
+const ENTITIES: Record<string, string> = {
+  amp: '&',
+  lt: '<',
+  gt: '>',
+  quot: '"',
+  apos: "'",
+  nbsp: ' ',
+  mdash: '\u2014',
+  ndash: '\u2013',
+  hellip: '\u2026',
+  copy: '\u00a9',
+  laquo: '\u00ab',
+  raquo: '\u00bb',
+  lsquo: '\u2018',
+  rsquo: '\u2019',
+  ldquo: '\u201c',
+  rdquo: '\u201d',
+  para: '\u00b6',
+  sect: '\u00a7',
+  times: '\u00d7',
+};
 
 export function decodeEntities(s: string): string {
   return s.replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/gi, (m, e: string) => {
@@ -49,7 +69,10 @@ export function stripTroff(src: string): string {
       const m = /^[.'][ \t]*([A-Za-z]{1,3})\b[ \t]*(.*)$/.exec(line);
       if (!m) continue;
       const [, req, args] = m;
-      if (/^(SH|SS)$/.test(req)) { out.push('', args.replace(/"/g, '')); continue; }
+      if (/^(SH|SS)$/.test(req)) {
+        out.push('', args.replace(/"/g, ''));
+        continue;
+      }
       if (/^(B|I|SM|SB|BI|BR|IB|IR|RB|RI|TP|IP|Nm|Ar|Fl|Sh|Nd|Xr|Pa|Em|Dq|Sq|Ql|Dv|Cm|It)$/.test(req) && args) {
         line = args.replace(/"/g, '');
         if (/^(BI|BR|IB|IR|RB|RI)$/.test(req)) line = line.replace(/ /g, '');
@@ -77,7 +100,8 @@ export function stripTroff(src: string): string {
 export function stripPod(src: string): string {
   const lines = src.split('\n').filter((l) => !/^=(cut|pod|over|back|begin|end|for|encoding)\b/.test(l));
   let t = lines.map((l) => l.replace(/^=(head\d|item)\s*/, '')).join('\n');
-  for (let i = 0; i < 4; i++) t = t.replace(/[A-Z]<<+\s*(.*?)\s*>+>/g, '$1').replace(/[A-Z]<([^<>]*)>/g, (_m, x: string) => x.replace(/^[^|]*\|/, ''));
+  for (let i = 0; i < 4; i++)
+    t = t.replace(/[A-Z]<<+\s*(.*?)\s*>+>/g, '$1').replace(/[A-Z]<([^<>]*)>/g, (_m, x: string) => x.replace(/^[^|]*\|/, ''));
   return t;
 }
 

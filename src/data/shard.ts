@@ -22,7 +22,10 @@ export const DTYPE_UINT16 = 1;
 export const DTYPE_UINT32 = 2;
 
 export class ShardError extends Error {
-  constructor(readonly file: string, what: string) {
+  constructor(
+    readonly file: string,
+    what: string,
+  ) {
     super(`${file}: ${what}`);
   }
 }
@@ -56,26 +59,37 @@ function encodeHeader(h: ShardHeader): Buffer {
 /** Reads and validates the header and the file size; does not read the tokens. */
 export function readShardHeader(file: string): ShardHeader {
   let fd: number;
-  try { fd = openSync(file, 'r'); } catch (e) { throw new ShardError(file, `cannot open shard (${(e as NodeJS.ErrnoException).code ?? e})`); }
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    throw new ShardError(file, `cannot open shard (${(e as NodeJS.ErrnoException).code ?? e})`);
+  }
   try {
     const size = fstatSync(fd).size;
-    if (size < SHARD_HEADER_BYTES) throw new ShardError(file, `truncated: ${size} bytes is shorter than the ${SHARD_HEADER_BYTES}-byte header`);
+    if (size < SHARD_HEADER_BYTES)
+      throw new ShardError(file, `truncated: ${size} bytes is shorter than the ${SHARD_HEADER_BYTES}-byte header`);
     const b = Buffer.alloc(SHARD_HEADER_BYTES);
     readSync(fd, b, 0, SHARD_HEADER_BYTES, 0);
     const magic = b.toString('latin1', 0, 8);
-    if (magic !== SHARD_MAGIC) throw new ShardError(file, `wrong magic ${JSON.stringify(magic)}, expected "${SHARD_MAGIC}" (not a tetra token shard)`);
+    if (magic !== SHARD_MAGIC)
+      throw new ShardError(file, `wrong magic ${JSON.stringify(magic)}, expected "${SHARD_MAGIC}" (not a tetra token shard)`);
     const version = b.readUInt32LE(8);
     if (version !== SHARD_VERSION) throw new ShardError(file, `unsupported version ${version}, this build reads version ${SHARD_VERSION}`);
     const dtype = b.readUInt32LE(12);
-    if (dtype !== DTYPE_UINT16 && dtype !== DTYPE_UINT32) throw new ShardError(file, `unknown dtype code ${dtype}, expected ${DTYPE_UINT16} (uint16) or ${DTYPE_UINT32} (uint32)`);
+    if (dtype !== DTYPE_UINT16 && dtype !== DTYPE_UINT32)
+      throw new ShardError(file, `unknown dtype code ${dtype}, expected ${DTYPE_UINT16} (uint16) or ${DTYPE_UINT32} (uint32)`);
     const count = b.readBigUInt64LE(16);
     const vocabSize = b.readUInt32LE(24);
     const eotId = b.readUInt32LE(28);
-    if (dtype === DTYPE_UINT16 && vocabSize > 65536) throw new ShardError(file, `dtype uint16 cannot hold vocabSize ${vocabSize} (limit 65536)`);
+    if (dtype === DTYPE_UINT16 && vocabSize > 65536)
+      throw new ShardError(file, `dtype uint16 cannot hold vocabSize ${vocabSize} (limit 65536)`);
     if (eotId >= vocabSize) throw new ShardError(file, `eotId ${eotId} is outside vocabSize ${vocabSize}`);
     const expected = BigInt(SHARD_HEADER_BYTES) + count * BigInt(bytesPerToken(dtype));
     if (BigInt(size) !== expected) {
-      throw new ShardError(file, `${BigInt(size) < expected ? 'truncated' : 'trailing bytes'}: header says ${count} tokens (${expected} bytes) but the file has ${size} bytes`);
+      throw new ShardError(
+        file,
+        `${BigInt(size) < expected ? 'truncated' : 'trailing bytes'}: header says ${count} tokens (${expected} bytes) but the file has ${size} bytes`,
+      );
     }
     return { version, dtype, tokenCount: Number(count), vocabSize, eotId, sha256: b.toString('hex', 32, 64) };
   } finally {
@@ -89,9 +103,17 @@ export function readShard(file: string): { header: ShardHeader; tokens: Uint16Ar
   const w = bytesPerToken(header.dtype);
   const buf = Buffer.alloc(header.tokenCount * w);
   const fd = openSync(file, 'r');
-  try { readSync(fd, buf, 0, buf.length, SHARD_HEADER_BYTES); } finally { closeSync(fd); }
+  try {
+    readSync(fd, buf, 0, buf.length, SHARD_HEADER_BYTES);
+  } finally {
+    closeSync(fd);
+  }
   const sum = createHash('sha256').update(buf).digest('hex');
-  if (sum !== header.sha256) throw new ShardError(file, `checksum mismatch: tokens hash to ${sum.slice(0, 16)}..., header says ${header.sha256.slice(0, 16)}... (corrupt file)`);
+  if (sum !== header.sha256)
+    throw new ShardError(
+      file,
+      `checksum mismatch: tokens hash to ${sum.slice(0, 16)}..., header says ${header.sha256.slice(0, 16)}... (corrupt file)`,
+    );
   const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length);
   const tokens = w === 2 ? new Uint16Array(ab) : new Uint32Array(ab);
   for (let i = 0; i < tokens.length; i++) {
@@ -122,7 +144,13 @@ export class ShardWriter {
   private written = 0;
   private payloadHash: Hash | null = null;
 
-  constructor(readonly dir: string, readonly prefix: string, readonly vocabSize: number, readonly eotId: number, readonly maxTokens: number) {
+  constructor(
+    readonly dir: string,
+    readonly prefix: string,
+    readonly vocabSize: number,
+    readonly eotId: number,
+    readonly maxTokens: number,
+  ) {
     if (!(Number.isInteger(maxTokens) && maxTokens >= 1)) throw new RangeError(`maxTokens must be a positive integer, got ${maxTokens}`);
     this.dtype = dtypeFor(vocabSize);
     const chunk = Math.min(maxTokens, 1 << 20);
@@ -140,7 +168,8 @@ export class ShardWriter {
   }
 
   private push(id: number): void {
-    if (!(id >= 0 && id < this.vocabSize && Number.isInteger(id))) throw new RangeError(`token id ${id} is outside vocabSize ${this.vocabSize}`);
+    if (!(id >= 0 && id < this.vocabSize && Number.isInteger(id)))
+      throw new RangeError(`token id ${id} is outside vocabSize ${this.vocabSize}`);
     if (this.fd < 0) this.open();
     this.buf[this.fill++] = id;
     if (this.fill === this.buf.length || this.written + this.fill === this.maxTokens) this.flush();
@@ -166,7 +195,14 @@ export class ShardWriter {
 
   private closeShard(): void {
     this.flush();
-    const header = encodeHeader({ version: SHARD_VERSION, dtype: this.dtype, tokenCount: this.written, vocabSize: this.vocabSize, eotId: this.eotId, sha256: this.payloadHash!.digest('hex') });
+    const header = encodeHeader({
+      version: SHARD_VERSION,
+      dtype: this.dtype,
+      tokenCount: this.written,
+      vocabSize: this.vocabSize,
+      eotId: this.eotId,
+      sha256: this.payloadHash!.digest('hex'),
+    });
     writeSync(this.fd, header, 0, header.length, 0);
     closeSync(this.fd);
     this.fd = -1;
@@ -188,7 +224,9 @@ export function fileSha256(file: string): string {
   const fd = openSync(file, 'r');
   const b = Buffer.alloc(1 << 22);
   try {
-    for (let n; (n = readSync(fd, b, 0, b.length, null)) > 0;) h.update(b.subarray(0, n));
-  } finally { closeSync(fd); }
+    for (let n: number; (n = readSync(fd, b, 0, b.length, null)) > 0; ) h.update(b.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
   return h.digest('hex');
 }

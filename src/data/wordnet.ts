@@ -38,7 +38,10 @@ export function parseWordNetData(text: string, pos: WordNetPos, file = `data.${p
     for (let p = 0; p < pCnt; p++, i += 4) if (f[i] === '@' || f[i] === '@i') hypernyms.push(Number(f[i + 1]));
     const gloss = line.slice(bar + 3).trim();
     const examples = [...gloss.matchAll(/"([^"]+)"/g)].map((m) => m[1].trim());
-    const definition = gloss.replace(/;?\s*"[^"]*"/g, '').replace(/[;\s]+$/, '').trim();
+    const definition = gloss
+      .replace(/;?\s*"[^"]*"/g, '')
+      .replace(/[;\s]+$/, '')
+      .trim();
     out.push({ offset, pos, lemmas, hypernyms, definition, examples });
   }
   return out;

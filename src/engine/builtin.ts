@@ -4,13 +4,40 @@
 // never sees text that a stop string later removes. One request runs at a time (the kernels
 // already use every core); others wait in the fair queue (round-robin across clients) and leave
 // it when their client does.
-import { GPT, generateStream, KVCache, logSoftmax, sample, step, topLogprobs, type GeneratedToken, type Generation } from '../model/index.ts';
+import {
+  GPT,
+  generateStream,
+  KVCache,
+  logSoftmax,
+  sample,
+  step,
+  topLogprobs,
+  type GeneratedToken,
+  type Generation,
+} from '../model/index.ts';
 import { defaultBackend, Rng, type Backend } from '../tensor/index.ts';
 import { constraintFor, JsonSchemaError, pickConstrained, tokenBytesOf } from './json-constraint.ts';
 import { FairQueue, QueueAbortedError } from './queue.ts';
-import { ContextOverflowError, openTokenizerRef, renderPrompt, StreamDecoder, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
+import {
+  ContextOverflowError,
+  openTokenizerRef,
+  renderPrompt,
+  StreamDecoder,
+  type ChatMessage,
+  type Tokenizer,
+} from '../tokenizer/index.ts';
 import { loadCheckpoint } from '../model/index.ts';
-import { EngineError, type ChatEngine, type ChatRequest, type CompletionRequest, type EngineCapabilities, type EngineEvent, type EngineMessage, type SamplingParams, type TokenLogprobInfo } from './types.ts';
+import {
+  EngineError,
+  type ChatEngine,
+  type ChatRequest,
+  type CompletionRequest,
+  type EngineCapabilities,
+  type EngineEvent,
+  type EngineMessage,
+  type SamplingParams,
+  type TokenLogprobInfo,
+} from './types.ts';
 
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 
@@ -19,7 +46,10 @@ function heldBack(text: string, stops: readonly string[]): number {
   let keep = 0;
   for (const s of stops) {
     for (let k = Math.min(s.length - 1, text.length); k > keep; k--) {
-      if (text.endsWith(s.slice(0, k))) { keep = k; break; }
+      if (text.endsWith(s.slice(0, k))) {
+        keep = k;
+        break;
+      }
     }
   }
   return keep;
@@ -41,26 +71,45 @@ export class BuiltinEngine implements ChatEngine {
   private readonly tokenBytes: (id: number) => Uint8Array | null;
   private readonly utf8 = new TextDecoder();
 
-  constructor(readonly model: GPT, readonly tok: Tokenizer, readonly backend: Backend<Float32Array> = defaultBackend()) {
+  constructor(
+    readonly model: GPT,
+    readonly tok: Tokenizer,
+    readonly backend: Backend<Float32Array> = defaultBackend(),
+  ) {
     if (tok.idLimit > model.config.vocabSize) {
-      throw new Error(`the tokenizer produces ids up to ${tok.idLimit - 1} but the model's vocabulary has ${model.config.vocabSize} rows: this checkpoint was trained with another tokenizer`);
+      throw new Error(
+        `the tokenizer produces ids up to ${tok.idLimit - 1} but the model's vocabulary has ${model.config.vocabSize} rows: this checkpoint was trained with another tokenizer`,
+      );
     }
     // Every special token ends a reply: <|end|> closes the turn, the others never belong in text.
     this.stopIds = Object.values(tok.specials);
     this.tokenBytes = tokenBytesOf(tok);
   }
 
-  contextWindow(): number { return this.model.config.contextLength; }
-  queueDepth(): number { return this.queue.queueDepth(); }
+  contextWindow(): number {
+    return this.model.config.contextLength;
+  }
+  queueDepth(): number {
+    return this.queue.queueDepth();
+  }
   async close(): Promise<void> {}
 
-  async countChatTokens(messages: EngineMessage[]): Promise<number> { return this.render(messages).length; }
-  async countTextTokens(text: string): Promise<number> { return this.tok.encode(text).length; }
+  async countChatTokens(messages: EngineMessage[]): Promise<number> {
+    return this.render(messages).length;
+  }
+  async countTextTokens(text: string): Promise<number> {
+    return this.tok.encode(text).length;
+  }
 
   private render(messages: EngineMessage[]): number[] {
     for (const m of messages) {
       if (typeof m.content !== 'string' && m.content.some((p) => p.type === 'image')) {
-        throw new EngineError('This model does not accept image input (the builtin model has no vision yet); send text only.', 400, 'unsupported_capability', 'messages');
+        throw new EngineError(
+          'This model does not accept image input (the builtin model has no vision yet); send text only.',
+          400,
+          'unsupported_capability',
+          'messages',
+        );
       }
     }
     try {
@@ -72,7 +121,10 @@ export class BuiltinEngine implements ChatEngine {
   }
 
   private tokenInfo(id: number, logprob: number, top: { token: number; logprob: number }[]): TokenLogprobInfo {
-    const text = (t: number) => { const b = this.tok.tokenBytes(t); return { token: this.utf8.decode(b), bytes: Array.from(b) }; };
+    const text = (t: number) => {
+      const b = this.tok.tokenBytes(t);
+      return { token: this.utf8.decode(b), bytes: Array.from(b) };
+    };
     return { ...text(id), logprob, top: top.map((t) => ({ ...text(t.token), logprob: t.logprob })) };
   }
 
@@ -80,7 +132,12 @@ export class BuiltinEngine implements ChatEngine {
     const ctx = this.contextWindow();
     const budget = maxTokens ?? ctx - prompt;
     if (prompt + Math.max(budget, 1) > ctx && !(maxTokens === 0 && prompt <= ctx)) {
-      throw new EngineError(`This model's maximum context length is ${ctx} tokens. However, you requested ${prompt + budget} tokens (${prompt} in the ${what}, ${budget} in the completion). Please reduce the length of the ${what} or completion.`, 400, 'context_length_exceeded', what);
+      throw new EngineError(
+        `This model's maximum context length is ${ctx} tokens. However, you requested ${prompt + budget} tokens (${prompt} in the ${what}, ${budget} in the completion). Please reduce the length of the ${what} or completion.`,
+        400,
+        'context_length_exceeded',
+        what,
+      );
     }
     return budget;
   }
@@ -111,17 +168,26 @@ export class BuiltinEngine implements ChatEngine {
    * generator's own sampler can only take it; once the value is complete only end tokens remain.
    */
   private logitsHook(p: SamplingParams): (seq: number, logits: Float32Array, generated: readonly number[]) => void {
-    const V = this.model.config.vocabSize, limit = this.tok.idLimit;
-    const bias = Object.entries(p.logitBias).map(([k, v]) => [Number(k), v] as const).filter(([k]) => k < V);
-    const json = p.responseFormat.type === 'text' ? null : {
-      // At most two whitespace characters in a row: JSON mode answers compactly (a small model
-      // left free pads with whitespace until it runs out of tokens).
-      constraints: Array.from({ length: p.n }, () => constraintFor(p.responseFormat, { maxWhitespaceRun: 2 })!),
-      pushed: new Array<number>(p.n).fill(0),
-      rngs: Array.from({ length: p.n }, (_, i) => new Rng((p.seed ?? 0) + 7919 * i)),
-      ends: new Set(this.stopIds),
+    const V = this.model.config.vocabSize,
+      limit = this.tok.idLimit;
+    const bias = Object.entries(p.logitBias)
+      .map(([k, v]) => [Number(k), v] as const)
+      .filter(([k]) => k < V);
+    const json =
+      p.responseFormat.type === 'text'
+        ? null
+        : {
+            // At most two whitespace characters in a row: JSON mode answers compactly (a small model
+            // left free pads with whitespace until it runs out of tokens).
+            constraints: Array.from({ length: p.n }, () => constraintFor(p.responseFormat, { maxWhitespaceRun: 2 })!),
+            pushed: new Array<number>(p.n).fill(0),
+            rngs: Array.from({ length: p.n }, (_, i) => new Rng((p.seed ?? 0) + 7919 * i)),
+            ends: new Set(this.stopIds),
+          };
+    const only = (logits: Float32Array, id: number) => {
+      logits.fill(-Infinity);
+      logits[id] = 0;
     };
-    const only = (logits: Float32Array, id: number) => { logits.fill(-Infinity); logits[id] = 0; };
     return (seq, logits, generated) => {
       for (let v = limit; v < V; v++) logits[v] = -Infinity;
       for (const [k, b] of bias) logits[k] += b;
@@ -134,8 +200,20 @@ export class BuiltinEngine implements ChatEngine {
       const c = json.constraints[seq];
       for (; json.pushed[seq] < generated.length; json.pushed[seq]++) c.push(this.tokenBytes(generated[json.pushed[seq]])!);
       if (c.done()) return only(logits, this.tok.special('<|end|>'));
-      const id = pickConstrained(c, logits, this.tokenBytes, (l) => sample(l, { temperature: p.temperature, topP: p.topP || 1 }, json.rngs[seq]), { endTokens: json.ends });
-      if (id < 0) throw new EngineError('the model cannot continue the JSON value with any token of its vocabulary', 500, 'engine_unavailable', 'response_format');
+      const id = pickConstrained(
+        c,
+        logits,
+        this.tokenBytes,
+        (l) => sample(l, { temperature: p.temperature, topP: p.topP || 1 }, json.rngs[seq]),
+        { endTokens: json.ends },
+      );
+      if (id < 0)
+        throw new EngineError(
+          'the model cannot continue the JSON value with any token of its vocabulary',
+          500,
+          'engine_unavailable',
+          'response_format',
+        );
       only(logits, id);
     };
   }
@@ -143,20 +221,32 @@ export class BuiltinEngine implements ChatEngine {
   /** Decodes n choices from one prompt, streaming text events; ends with done per choice, returns completion tokens. */
   private async *decode(prompt: number[], p: SamplingParams, maxTokens: number, signal: AbortSignal): AsyncGenerator<EngineEvent, number> {
     const stops = p.stop;
-    const choices: Choice[] = Array.from({ length: p.n }, () => ({ decoder: new StreamDecoder(this.tok), text: '', emitted: 0, pending: [], done: false }));
-    const it = generateStream(this.model, this.backend, Array.from({ length: p.n }, () => Int32Array.from(prompt)), {
-      maxTokens,
-      temperature: p.topP === 0 ? 0 : p.temperature,
-      topP: p.topP === 0 ? 1 : p.topP,
-      seed: p.seed ?? Math.floor(Math.random() * 2 ** 31),
-      stopTokens: this.stopIds,
-      ...(stops.length ? { stopStrings: stops, decode: (ids: number[]) => this.tok.decode(ids) } : {}),
-      ...(p.topLogprobs === null ? {} : { logprobs: p.topLogprobs }),
-      processLogits: this.logitsHook(p),
-    });
+    const choices: Choice[] = Array.from({ length: p.n }, () => ({
+      decoder: new StreamDecoder(this.tok),
+      text: '',
+      emitted: 0,
+      pending: [],
+      done: false,
+    }));
+    const it = generateStream(
+      this.model,
+      this.backend,
+      Array.from({ length: p.n }, () => Int32Array.from(prompt)),
+      {
+        maxTokens,
+        temperature: p.topP === 0 ? 0 : p.temperature,
+        topP: p.topP === 0 ? 1 : p.topP,
+        seed: p.seed ?? Math.floor(Math.random() * 2 ** 31),
+        stopTokens: this.stopIds,
+        ...(stops.length ? { stopStrings: stops, decode: (ids: number[]) => this.tok.decode(ids) } : {}),
+        ...(p.topLogprobs === null ? {} : { logprobs: p.topLogprobs }),
+        processLogits: this.logitsHook(p),
+      },
+    );
     const release = (c: Choice, upTo: number, index: number): EngineEvent | null => {
       const text = c.text.slice(c.emitted, upTo);
-      const logprobs = p.topLogprobs === null ? undefined : c.pending.filter((x) => x.start < upTo || upTo === c.text.length).map((x) => x.info);
+      const logprobs =
+        p.topLogprobs === null ? undefined : c.pending.filter((x) => x.start < upTo || upTo === c.text.length).map((x) => x.info);
       c.pending = p.topLogprobs === null ? [] : c.pending.filter((x) => !(x.start < upTo || upTo === c.text.length));
       c.emitted = upTo;
       if (!text && !logprobs?.length) return null;
@@ -164,13 +254,17 @@ export class BuiltinEngine implements ChatEngine {
     };
     let result: IteratorResult<GeneratedToken, Generation[]>;
     while (!(result = it.next()).done) {
-      const ev = result.value, c = choices[ev.seq];
+      const ev = result.value,
+        c = choices[ev.seq];
       if (c.done) continue;
       const start = c.text.length;
       c.text += c.decoder.push(ev.token);
       if (p.topLogprobs !== null) c.pending.push({ info: this.tokenInfo(ev.token, ev.logprob!, ev.top ?? []), start });
       let cut = -1;
-      for (const s of stops) { const k = c.text.indexOf(s, Math.max(0, c.emitted - s.length)); if (k >= 0 && (cut < 0 || k < cut)) cut = k; }
+      for (const s of stops) {
+        const k = c.text.indexOf(s, Math.max(0, c.emitted - s.length));
+        if (k >= 0 && (cut < 0 || k < cut)) cut = k;
+      }
       if (cut >= 0) {
         c.pending = c.pending.filter((x) => x.start < cut);
         const e = release(c, cut, ev.seq);
@@ -199,8 +293,11 @@ export class BuiltinEngine implements ChatEngine {
 
   async *chat(req: ChatRequest, signal: AbortSignal): AsyncGenerator<EngineEvent> {
     if (req.responseFormat.type === 'json_schema') {
-      try { constraintFor(req.responseFormat); } catch (e) {
-        if (e instanceof JsonSchemaError) throw new EngineError(`response_format.json_schema.schema: ${e.message}`, 400, 'invalid_request', 'response_format');
+      try {
+        constraintFor(req.responseFormat);
+      } catch (e) {
+        if (e instanceof JsonSchemaError)
+          throw new EngineError(`response_format.json_schema.schema: ${e.message}`, 400, 'invalid_request', 'response_format');
         throw e;
       }
     }
@@ -218,7 +315,8 @@ export class BuiltinEngine implements ChatEngine {
   }
 
   async *complete(req: CompletionRequest, signal: AbortSignal): AsyncGenerator<EngineEvent> {
-    if (req.responseFormat.type !== 'text') throw new EngineError('response_format is not supported on completions', 400, 'unsupported_capability', 'response_format');
+    if (req.responseFormat.type !== 'text')
+      throw new EngineError('response_format is not supported on completions', 400, 'unsupported_capability', 'response_format');
     const ids = this.tok.encode(req.prompt);
     // Documents were pretrained after <|endoftext|>, so the prompt is read as the start of one;
     // it also gives the prompt's first token a real logprob.
@@ -231,7 +329,12 @@ export class BuiltinEngine implements ChatEngine {
         let logprobs: TokenLogprobInfo[] | undefined;
         if (req.topLogprobs !== null && ids.length) {
           const V = this.model.config.vocabSize;
-          const logits = step(this.model, this.backend, [{ cache: new KVCache(this.model.config, context.length), tokens: Int32Array.from(context) }], true);
+          const logits = step(
+            this.model,
+            this.backend,
+            [{ cache: new KVCache(this.model.config, context.length), tokens: Int32Array.from(context) }],
+            true,
+          );
           logprobs = ids.map((id, j) => {
             const lp = logSoftmax(logits.subarray(j * V, (j + 1) * V));
             return this.tokenInfo(id, lp[id], topLogprobs(lp, req.topLogprobs!));

@@ -24,7 +24,10 @@ export type JsonType = 'object' | 'array' | 'string' | 'number' | 'integer' | 'b
 const JSON_TYPES: readonly JsonType[] = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'];
 
 export class JsonSchemaError extends Error {
-  constructor(message: string, readonly path: string) {
+  constructor(
+    message: string,
+    readonly path: string,
+  ) {
     super(`response_format schema at ${path}: ${message}`);
   }
 }
@@ -48,8 +51,14 @@ interface Node {
 }
 
 const ANY: Node = {
-  types: null, literals: null, properties: new Map(), required: [], additional: null as unknown as Node,
-  items: null as unknown as Node, minItems: 0, maxItems: Infinity,
+  types: null,
+  literals: null,
+  properties: new Map(),
+  required: [],
+  additional: null as unknown as Node,
+  items: null as unknown as Node,
+  minItems: 0,
+  maxItems: Infinity,
 };
 (ANY as { additional: Node }).additional = ANY;
 (ANY as { items: Node }).items = ANY;
@@ -64,15 +73,19 @@ function binary(s: string): string {
 
 function compile(schema: unknown, path: string): Node {
   if (schema === true || schema === undefined) return ANY;
-  if (schema === null || typeof schema !== 'object' || Array.isArray(schema)) throw new JsonSchemaError(`a schema must be an object, got ${JSON.stringify(schema)}`, path);
+  if (schema === null || typeof schema !== 'object' || Array.isArray(schema))
+    throw new JsonSchemaError(`a schema must be an object, got ${JSON.stringify(schema)}`, path);
   const s = schema as Record<string, unknown>;
   for (const k of Object.keys(s)) {
-    if (!SUPPORTED.has(k) && !IGNORED.has(k)) throw new JsonSchemaError(`keyword "${k}" is not supported (supported: ${[...SUPPORTED].join(', ')})`, path);
+    if (!SUPPORTED.has(k) && !IGNORED.has(k))
+      throw new JsonSchemaError(`keyword "${k}" is not supported (supported: ${[...SUPPORTED].join(', ')})`, path);
   }
   let types: Set<JsonType> | null = null;
   if (s.type !== undefined) {
     const list = Array.isArray(s.type) ? s.type : [s.type];
-    for (const t of list) if (!JSON_TYPES.includes(t as JsonType)) throw new JsonSchemaError(`type ${JSON.stringify(t)} is not one of ${JSON_TYPES.join(', ')}`, path);
+    for (const t of list)
+      if (!JSON_TYPES.includes(t as JsonType))
+        throw new JsonSchemaError(`type ${JSON.stringify(t)} is not one of ${JSON_TYPES.join(', ')}`, path);
     if (!list.length) throw new JsonSchemaError('type is an empty list', path);
     types = new Set(list as JsonType[]);
   }
@@ -86,26 +99,35 @@ function compile(schema: unknown, path: string): Node {
   }
   const properties = new Map<string, Node>();
   if (s.properties !== undefined) {
-    if (s.properties === null || typeof s.properties !== 'object' || Array.isArray(s.properties)) throw new JsonSchemaError('properties must be an object', path);
-    for (const [k, v] of Object.entries(s.properties)) properties.set(binary(JSON.stringify(k).slice(1, -1)), compile(v, `${path}.properties.${k}`));
+    if (s.properties === null || typeof s.properties !== 'object' || Array.isArray(s.properties))
+      throw new JsonSchemaError('properties must be an object', path);
+    for (const [k, v] of Object.entries(s.properties))
+      properties.set(binary(JSON.stringify(k).slice(1, -1)), compile(v, `${path}.properties.${k}`));
   }
   let required: string[] = [];
   if (s.required !== undefined) {
-    if (!Array.isArray(s.required) || s.required.some((r) => typeof r !== 'string')) throw new JsonSchemaError('required must be a list of strings', path);
+    if (!Array.isArray(s.required) || s.required.some((r) => typeof r !== 'string'))
+      throw new JsonSchemaError('required must be a list of strings', path);
     required = (s.required as string[]).map((k) => binary(JSON.stringify(k).slice(1, -1)));
   }
   const additional = s.additionalProperties === false ? null : compile(s.additionalProperties, `${path}.additionalProperties`);
   if (!additional) {
     const missing = required.filter((r) => !properties.has(r));
-    if (missing.length) throw new JsonSchemaError(`required ${JSON.stringify(missing.map((m) => Buffer.from(m, 'latin1').toString()))} not in properties while additionalProperties is false: no object can match`, path);
+    if (missing.length)
+      throw new JsonSchemaError(
+        `required ${JSON.stringify(missing.map((m) => Buffer.from(m, 'latin1').toString()))} not in properties while additionalProperties is false: no object can match`,
+        path,
+      );
   }
   const count = (k: 'minItems' | 'maxItems', dflt: number) => {
     const v = s[k];
     if (v === undefined) return dflt;
-    if (!Number.isInteger(v) || (v as number) < 0) throw new JsonSchemaError(`${k} must be a non-negative integer, got ${JSON.stringify(v)}`, path);
+    if (!Number.isInteger(v) || (v as number) < 0)
+      throw new JsonSchemaError(`${k} must be a non-negative integer, got ${JSON.stringify(v)}`, path);
     return v as number;
   };
-  const minItems = count('minItems', 0), maxItems = count('maxItems', Infinity);
+  const minItems = count('minItems', 0),
+    maxItems = count('maxItems', Infinity);
   if (minItems > maxItems) throw new JsonSchemaError(`minItems ${minItems} exceeds maxItems ${maxItems}`, path);
   const items = compile(s.items, `${path}.items`);
   return { types, literals, properties, required, additional, items, minItems, maxItems };
@@ -153,9 +175,17 @@ export interface JsonConstraint {
 }
 
 class State {
-  constructor(public stack: Frame[], public ws: number, public depth: number) {}
+  constructor(
+    public stack: Frame[],
+    public ws: number,
+    public depth: number,
+  ) {}
   clone(): State {
-    return new State(this.stack.map((f) => ({ ...f })), this.ws, this.depth);
+    return new State(
+      this.stack.map((f) => ({ ...f })),
+      this.ws,
+      this.depth,
+    );
   }
 }
 
@@ -180,7 +210,10 @@ class Automaton implements JsonConstraint {
   push(bytes: Uint8Array): void {
     const s = this.state.clone();
     for (const b of bytes) {
-      if (!this.feed(s, b)) throw new Error(`JSON constraint: ${JSON.stringify(Buffer.from(bytes).toString('utf8'))} does not continue ${JSON.stringify(Buffer.from(this.out).toString('utf8'))}`);
+      if (!this.feed(s, b))
+        throw new Error(
+          `JSON constraint: ${JSON.stringify(Buffer.from(bytes).toString('utf8'))} does not continue ${JSON.stringify(Buffer.from(this.out).toString('utf8'))}`,
+        );
     }
     this.state = s;
     for (const b of bytes) this.out.push(b);
@@ -201,7 +234,9 @@ class Automaton implements JsonConstraint {
     return (this.state.stack[0] as Extract<Frame, { k: 'root' }>).done;
   }
 
-  bytes(): Uint8Array { return Uint8Array.from(this.out); }
+  bytes(): Uint8Array {
+    return Uint8Array.from(this.out);
+  }
 
   // -------------------------------------------------------------------------------------------
 
@@ -218,7 +253,10 @@ class Automaton implements JsonConstraint {
           return this.strByte(s, top, b);
         case 'num': {
           const next = numStep(top.st, b, top.integer);
-          if (next >= 0) { top.st = next; return true; }
+          if (next >= 0) {
+            top.st = next;
+            return true;
+          }
           if (!NUM_COMPLETE[top.st]) return false;
           this.finishChild(s);
           continue; // the byte that ended the number belongs to the parent
@@ -227,7 +265,8 @@ class Automaton implements JsonConstraint {
           const got = top.got + String.fromCharCode(b);
           const cands = top.cands.filter((c) => c.startsWith(got));
           if (cands.length) {
-            top.got = got; top.cands = cands;
+            top.got = got;
+            top.cands = cands;
             // self-delimiting: nothing longer can follow, so the value ends here
             if (cands.length === 1 && cands[0] === got) this.finishChild(s);
             return true;
@@ -295,8 +334,10 @@ class Automaton implements JsonConstraint {
     const child = s.stack.pop()!;
     const parent = s.stack[s.stack.length - 1];
     if (parent.k === 'root') parent.done = true;
-    else if (parent.k === 'arr') { parent.count++; parent.st = 'next'; }
-    else if (parent.k === 'obj') {
+    else if (parent.k === 'arr') {
+      parent.count++;
+      parent.st = 'next';
+    } else if (parent.k === 'obj') {
       if (parent.st === 'key') {
         const key = (child as Extract<Frame, { k: 'str' }>).raw!;
         parent.key = key;
@@ -316,12 +357,17 @@ class Automaton implements JsonConstraint {
         f.raw = raw;
         return true;
       }
-      if (b === 0x22 && f.targets.includes(f.raw!)) { this.finishChild(s); return true; }
+      if (b === 0x22 && f.targets.includes(f.raw!)) {
+        this.finishChild(s);
+        return true;
+      }
       return false;
     }
     if (f.u8) {
       if (b < f.lo || b > f.hi) return false;
-      f.u8--; f.lo = 0x80; f.hi = 0xbf;
+      f.u8--;
+      f.lo = 0x80;
+      f.hi = 0xbf;
     } else if (f.esc === 1) {
       if (b === 0x75 /* u */) f.esc = 5;
       else if ('"\\/bfnrt'.includes(String.fromCharCode(b))) f.esc = 0;
@@ -341,14 +387,35 @@ class Automaton implements JsonConstraint {
     else if (b >= 0x80) {
       // UTF-8 lead byte: how many continuation bytes follow, and the range of the first one
       // (the narrow ranges rule out overlong forms, surrogates and code points past U+10FFFF)
-      if (b >= 0xc2 && b <= 0xdf) { f.u8 = 1; f.lo = 0x80; f.hi = 0xbf; }
-      else if (b === 0xe0) { f.u8 = 2; f.lo = 0xa0; f.hi = 0xbf; }
-      else if (b === 0xed) { f.u8 = 2; f.lo = 0x80; f.hi = 0x9f; }
-      else if (b >= 0xe1 && b <= 0xef) { f.u8 = 2; f.lo = 0x80; f.hi = 0xbf; }
-      else if (b === 0xf0) { f.u8 = 3; f.lo = 0x90; f.hi = 0xbf; }
-      else if (b >= 0xf1 && b <= 0xf3) { f.u8 = 3; f.lo = 0x80; f.hi = 0xbf; }
-      else if (b === 0xf4) { f.u8 = 3; f.lo = 0x80; f.hi = 0x8f; }
-      else return false;
+      if (b >= 0xc2 && b <= 0xdf) {
+        f.u8 = 1;
+        f.lo = 0x80;
+        f.hi = 0xbf;
+      } else if (b === 0xe0) {
+        f.u8 = 2;
+        f.lo = 0xa0;
+        f.hi = 0xbf;
+      } else if (b === 0xed) {
+        f.u8 = 2;
+        f.lo = 0x80;
+        f.hi = 0x9f;
+      } else if (b >= 0xe1 && b <= 0xef) {
+        f.u8 = 2;
+        f.lo = 0x80;
+        f.hi = 0xbf;
+      } else if (b === 0xf0) {
+        f.u8 = 3;
+        f.lo = 0x90;
+        f.hi = 0xbf;
+      } else if (b >= 0xf1 && b <= 0xf3) {
+        f.u8 = 3;
+        f.lo = 0x80;
+        f.hi = 0xbf;
+      } else if (b === 0xf4) {
+        f.u8 = 3;
+        f.lo = 0x80;
+        f.hi = 0x8f;
+      } else return false;
     }
     if (f.raw !== null) f.raw += String.fromCharCode(b);
     return true;
@@ -376,7 +443,10 @@ class Automaton implements JsonConstraint {
         return true;
       case 'next':
         if (b === 0x7d) return this.closeObj(s, f);
-        if (b === 0x2c && this.keysLeft(f)) { f.st = 'comma'; return true; }
+        if (b === 0x2c && this.keysLeft(f)) {
+          f.st = 'comma';
+          return true;
+        }
         return false;
     }
     return false;
@@ -405,8 +475,14 @@ class Automaton implements JsonConstraint {
     s.ws = 0;
     const n = f.node;
     if (f.st === 'next') {
-      if (b === 0x5d && f.count >= n.minItems) { this.finishChild(s); return true; }
-      if (b === 0x2c && f.count < n.maxItems) { f.st = 'elem'; return true; }
+      if (b === 0x5d && f.count >= n.minItems) {
+        this.finishChild(s);
+        return true;
+      }
+      if (b === 0x2c && f.count < n.maxItems) {
+        f.st = 'elem';
+        return true;
+      }
       return false;
     }
     if (f.st === 'open' && b === 0x5d) {
@@ -423,16 +499,24 @@ class Automaton implements JsonConstraint {
 function numStep(st: number, b: number, integer: boolean): number {
   const d = isDigit(b);
   switch (st) {
-    case 0: return b === 0x2d ? 1 : b === 0x30 ? 2 : d ? 3 : -1;
-    case 1: return b === 0x30 ? 2 : d ? 3 : -1;
-    case 2: case 3:
+    case 0:
+      return b === 0x2d ? 1 : b === 0x30 ? 2 : d ? 3 : -1;
+    case 1:
+      return b === 0x30 ? 2 : d ? 3 : -1;
+    case 2:
+    case 3:
       if (st === 3 && d) return 3;
       if (integer) return -1;
       return b === 0x2e ? 4 : b === 0x65 || b === 0x45 ? 6 : -1;
-    case 4: return d ? 5 : -1;
-    case 5: return d ? 5 : !integer && (b === 0x65 || b === 0x45) ? 6 : -1;
-    case 6: return b === 0x2b || b === 0x2d ? 7 : d ? 8 : -1;
-    case 7: case 8: return d ? 8 : -1;
+    case 4:
+      return d ? 5 : -1;
+    case 5:
+      return d ? 5 : !integer && (b === 0x65 || b === 0x45) ? 6 : -1;
+    case 6:
+      return b === 0x2b || b === 0x2d ? 7 : d ? 8 : -1;
+    case 7:
+    case 8:
+      return d ? 8 : -1;
   }
   return -1;
 }
@@ -448,7 +532,10 @@ export function createJsonConstraint(schema?: Record<string, unknown> | null, o:
 }
 
 /** The constraint a response_format asks for, or null for plain text. */
-export function constraintFor(format: { type: string; schema?: Record<string, unknown> }, o: JsonConstraintOptions = {}): JsonConstraint | null {
+export function constraintFor(
+  format: { type: string; schema?: Record<string, unknown> },
+  o: JsonConstraintOptions = {},
+): JsonConstraint | null {
   if (format.type === 'json_object') return createJsonConstraint(null, o);
   if (format.type === 'json_schema') return createJsonConstraint(format.schema ?? null, o);
   return null;
@@ -508,7 +595,10 @@ export function pickConstrained(
 }
 
 /** Token bytes from a tokenizer, cached per id; special (control) tokens give null. */
-export function tokenBytesOf(tok: { decodeBytes(ids: ArrayLike<number>): Uint8Array; isSpecial(id: number): boolean }): (id: number) => Uint8Array | null {
+export function tokenBytesOf(tok: {
+  decodeBytes(ids: ArrayLike<number>): Uint8Array;
+  isSpecial(id: number): boolean;
+}): (id: number) => Uint8Array | null {
   const cache = new Map<number, Uint8Array | null>();
   return (id) => {
     let b = cache.get(id);

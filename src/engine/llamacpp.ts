@@ -29,8 +29,15 @@
 import { GGUFError, inspectLlamaGGUF } from '../model/index.ts';
 import { FairQueue } from './queue.ts';
 import {
-  EngineError, type ChatEngine, type ChatRequest, type CompletionRequest, type EngineCapabilities, type EngineEvent,
-  type EngineMessage, type SamplingParams, type TokenLogprobInfo,
+  EngineError,
+  type ChatEngine,
+  type ChatRequest,
+  type CompletionRequest,
+  type EngineCapabilities,
+  type EngineEvent,
+  type EngineMessage,
+  type SamplingParams,
+  type TokenLogprobInfo,
 } from './types.ts';
 
 export const NODE_LLAMA_CPP_VERSION = '3.21.1';
@@ -55,17 +62,29 @@ export interface LlamaCppOptions {
 // dependency is not installed.
 
 type Token = number;
-interface NlcText { values: readonly unknown[]; tokenize(tokenizer: unknown): Token[]; toString(): string }
+interface NlcText {
+  values: readonly unknown[];
+  tokenize(tokenizer: unknown): Token[];
+  toString(): string;
+}
 interface NlcChatWrapper {
   wrapperName?: string;
   generateContextState(o: { chatHistory: unknown[] }): { contextText: NlcText; stopGenerationTriggers: NlcText[] };
 }
 interface NlcSequence {
   clearHistory(): Promise<void>;
-  evaluateWithMetadata(tokens: Token[], metadata: { probabilities?: boolean }, options: object): AsyncGenerator<{ token: Token; probabilities?: Map<Token, number> }, void, void>;
+  evaluateWithMetadata(
+    tokens: Token[],
+    metadata: { probabilities?: boolean },
+    options: object,
+  ): AsyncGenerator<{ token: Token; probabilities?: Map<Token, number> }, void, void>;
   controlledEvaluate(input: (Token | [Token, object])[]): Promise<({ next?: { probabilities?: Map<Token, number> } } | undefined)[]>;
 }
-interface NlcContext { getSequence(): NlcSequence; dispose(): Promise<void>; contextSize: number }
+interface NlcContext {
+  getSequence(): NlcSequence;
+  dispose(): Promise<void>;
+  contextSize: number;
+}
 interface NlcModel {
   trainContextSize: number;
   tokenizer: unknown;
@@ -87,6 +106,7 @@ interface NLC {
   LlamaGrammarEvaluationState: new (o: { model: NlcModel; grammar: unknown }) => unknown;
   TokenBias: new (tokenizer: unknown) => { set(t: Token, b: 'never' | { logit: number }): unknown };
   resolveChatWrapper(model: NlcModel): NlcChatWrapper;
+  // biome-ignore lint/suspicious/noExplicitAny: node-llama-cpp's GGUF metadata is untyped JSON
   readGgufFileInfo(path: string, o?: object): Promise<{ metadata: Record<string, any> }>;
 }
 
@@ -102,7 +122,9 @@ export function loadNodeLlamaCpp(): Promise<NLC> {
       loaded = null;
       throw new EngineError(
         `the llamacpp engine needs node-llama-cpp: install node-llama-cpp ${NODE_LLAMA_CPP_VERSION} (npm install node-llama-cpp@${NODE_LLAMA_CPP_VERSION}; newer releases break npm ci here). Import failed: ${(e as Error).message.split('\n')[0]}`,
-        503, 'engine_unavailable');
+        503,
+        'engine_unavailable',
+      );
     }
   })();
   return loaded;
@@ -131,9 +153,12 @@ export class LlamaCppEngine implements ChatEngine {
 
   /** Checks the file, loads node-llama-cpp and the model. Failures are EngineErrors (503), never a crash. */
   static async open(o: LlamaCppOptions): Promise<LlamaCppEngine> {
-    const threads = o.threads ?? 1, concurrency = o.concurrency ?? 1;
-    if (!Number.isInteger(threads) || threads < 1) throw new EngineError(`llamacpp threads must be a positive integer, got ${threads}`, 400, 'invalid_request');
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new EngineError(`llamacpp concurrency must be a positive integer, got ${concurrency}`, 400, 'invalid_request');
+    const threads = o.threads ?? 1,
+      concurrency = o.concurrency ?? 1;
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new EngineError(`llamacpp threads must be a positive integer, got ${threads}`, 400, 'invalid_request');
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new EngineError(`llamacpp concurrency must be a positive integer, got ${concurrency}`, 400, 'invalid_request');
     const nlc = await loadNodeLlamaCpp();
     await verifyGGUF(nlc, o.modelPath, o.verify ?? 'strict');
     try {
@@ -149,13 +174,23 @@ export class LlamaCppEngine implements ChatEngine {
   }
 
   /** The chat wrapper node-llama-cpp chose from the GGUF (e.g. "ChatML", "Jinja"). */
-  get chatWrapperName(): string { return this.wrapper.wrapperName ?? this.wrapper.constructor.name; }
+  get chatWrapperName(): string {
+    return this.wrapper.wrapperName ?? this.wrapper.constructor.name;
+  }
 
-  contextWindow(): number { return this.context.contextSize; }
-  queueDepth(): number { return this.queue.queueDepth(); }
+  contextWindow(): number {
+    return this.context.contextSize;
+  }
+  queueDepth(): number {
+    return this.queue.queueDepth();
+  }
 
-  async countTextTokens(text: string): Promise<number> { return this.model.tokenize(text, false).length; }
-  async countChatTokens(messages: EngineMessage[]): Promise<number> { return this.render(messages).tokens.length; }
+  async countTextTokens(text: string): Promise<number> {
+    return this.model.tokenize(text, false).length;
+  }
+  async countChatTokens(messages: EngineMessage[]): Promise<number> {
+    return this.render(messages).tokens.length;
+  }
 
   async *chat(req: ChatRequest, signal: AbortSignal): AsyncGenerator<EngineEvent> {
     // checks that need no slot happen before queueing, so a bad request fails without waiting
@@ -184,7 +219,12 @@ export class LlamaCppEngine implements ChatEngine {
   private render(messages: EngineMessage[]): { tokens: Token[]; stopTokens: Token[][]; stopTexts: string[] } {
     const history: unknown[] = messages.map((m) => {
       if (typeof m.content !== 'string' && m.content.some((p) => p.type === 'image')) {
-        throw new EngineError('this llamacpp model does not take image input (node-llama-cpp has no vision support)', 400, 'unsupported_capability', 'messages');
+        throw new EngineError(
+          'this llamacpp model does not take image input (node-llama-cpp has no vision support)',
+          400,
+          'unsupported_capability',
+          'messages',
+        );
       }
       const text = typeof m.content === 'string' ? m.content : m.content.map((p) => (p.type === 'text' ? p.text : '')).join('');
       return m.role === 'assistant' ? { type: 'model', response: [text] } : { type: m.role, text };
@@ -192,7 +232,8 @@ export class LlamaCppEngine implements ChatEngine {
     history.push({ type: 'model', response: [] }); // an open assistant turn: the template writes its prefix
     const state = this.wrapper.generateContextState({ chatHistory: history });
     const tokens = state.contextText.tokenize(this.model.tokenizer);
-    const stopTokens: Token[][] = [], stopTexts: string[] = [];
+    const stopTokens: Token[][] = [],
+      stopTexts: string[] = [];
     for (const t of state.stopGenerationTriggers) {
       if (t.values.every((v) => typeof v === 'string')) stopTexts.push(t.values.join(''));
       else stopTokens.push(t.tokenize(this.model.tokenizer));
@@ -207,14 +248,31 @@ export class LlamaCppEngine implements ChatEngine {
     try {
       return await this.llama.createGrammarForJsonSchema(f.schema);
     } catch (e) {
-      throw new EngineError(`response_format json_schema "${f.name}" is outside the JSON Schema subset llama.cpp grammars support: ${(e as Error).message}`, 400, 'invalid_request', 'response_format');
+      throw new EngineError(
+        `response_format json_schema "${f.name}" is outside the JSON Schema subset llama.cpp grammars support: ${(e as Error).message}`,
+        400,
+        'invalid_request',
+        'response_format',
+      );
     }
   }
 
-  private async *run(p: SamplingParams, prompt: Token[], stopTokens: Token[][], stopTexts: string[], signal: AbortSignal, echo: string | false): AsyncGenerator<EngineEvent> {
+  private async *run(
+    p: SamplingParams,
+    prompt: Token[],
+    stopTokens: Token[][],
+    stopTexts: string[],
+    signal: AbortSignal,
+    echo: string | false,
+  ): AsyncGenerator<EngineEvent> {
     const window = this.context.contextSize;
     if (prompt.length >= window) {
-      throw new EngineError(`This model's maximum context length is ${window} tokens. However, your prompt has ${prompt.length} tokens.`, 400, 'context_length_exceeded', echo === false && 'messages' in p ? 'messages' : 'prompt');
+      throw new EngineError(
+        `This model's maximum context length is ${window} tokens. However, your prompt has ${prompt.length} tokens.`,
+        400,
+        'context_length_exceeded',
+        echo === false && 'messages' in p ? 'messages' : 'prompt',
+      );
     }
     const budget = Math.min(p.maxTokens ?? Infinity, window - prompt.length);
     const grammar = await this.grammarFor(p);
@@ -232,7 +290,10 @@ export class LlamaCppEngine implements ChatEngine {
         }
         const choice = this.generate(seq, p, index, input, budget, grammar, stopTokens, stopTexts, signal);
         let r = await choice.next();
-        while (!r.done) { yield r.value; r = await choice.next(); }
+        while (!r.done) {
+          yield r.value;
+          r = await choice.next();
+        }
         if (r.value === null) return; // aborted
         completionTokens += r.value.tokens;
         yield { type: 'done', index, finishReason: r.value.finishReason };
@@ -245,8 +306,15 @@ export class LlamaCppEngine implements ChatEngine {
 
   /** One choice; returns its token count and finish reason, or null when aborted. */
   private async *generate(
-    seq: NlcSequence, p: SamplingParams, index: number, input: Token[], budget: number, grammar: unknown | null,
-    stopTokens: Token[][], stopTexts: string[], signal: AbortSignal,
+    seq: NlcSequence,
+    p: SamplingParams,
+    index: number,
+    input: Token[],
+    budget: number,
+    grammar: unknown | null,
+    stopTokens: Token[][],
+    stopTexts: string[],
+    signal: AbortSignal,
   ): AsyncGenerator<EngineEvent, { tokens: number; finishReason: 'stop' | 'length' } | null> {
     const nlc = this.nlc;
     const generated: Token[] = [];
@@ -258,7 +326,13 @@ export class LlamaCppEngine implements ChatEngine {
     };
     if (grammar) options.grammarEvaluationState = new nlc.LlamaGrammarEvaluationState({ model: this.model, grammar });
     if (p.presencePenalty || p.frequencyPenalty) {
-      options.repeatPenalty = { punishTokens: () => generated.slice(-256), maxPunishTokens: 256, penalty: 1, presencePenalty: p.presencePenalty, frequencyPenalty: p.frequencyPenalty };
+      options.repeatPenalty = {
+        punishTokens: () => generated.slice(-256),
+        maxPunishTokens: 256,
+        penalty: 1,
+        presencePenalty: p.presencePenalty,
+        frequencyPenalty: p.frequencyPenalty,
+      };
     }
     const biases = Object.entries(p.logitBias);
     if (biases.length) {
@@ -279,7 +353,11 @@ export class LlamaCppEngine implements ChatEngine {
         if (this.model.isEogToken(token)) break;
         generated.push(token);
         if (wantLogprobs) pending.push(logprobInfo(this.model, token, out.probabilities, p.topLogprobs!));
-        if (stopTokens.some((s) => s.length && s.length <= generated.length && s.every((t, i) => generated[generated.length - s.length + i] === t))) {
+        if (
+          stopTokens.some(
+            (s) => s.length && s.length <= generated.length && s.every((t, i) => generated[generated.length - s.length + i] === t),
+          )
+        ) {
           const s = stopTokens.find((s) => s.every((t, i) => generated[generated.length - s.length + i] === t))!;
           generated.length -= s.length;
           break;
@@ -290,14 +368,23 @@ export class LlamaCppEngine implements ChatEngine {
         // turn; a random or weak model pads for the whole budget, so stop where the value closes.
         const end = grammar ? jsonValueEnd(text) : -1;
         const cut = end >= 0 ? end : firstStop(text, stopTexts);
-        if (cut >= 0) { text = text.slice(0, cut); yield* this.emit(index, text, emitted, pending); emitted = text; pending = []; return { tokens: generated.length, finishReason: 'stop' }; }
+        if (cut >= 0) {
+          text = text.slice(0, cut);
+          yield* this.emit(index, text, emitted, pending);
+          emitted = text;
+          pending = [];
+          return { tokens: generated.length, finishReason: 'stop' };
+        }
         const safe = text.length - holdBack(text, stopTexts);
         if (safe > emitted.length) {
           yield* this.emit(index, text.slice(0, safe), emitted, pending);
           emitted = text.slice(0, safe);
           pending = [];
         }
-        if (generated.length >= budget) { finishReason = 'length'; break; }
+        if (generated.length >= budget) {
+          finishReason = 'length';
+          break;
+        }
       }
     } finally {
       await it.return(undefined);
@@ -317,26 +404,37 @@ export class LlamaCppEngine implements ChatEngine {
   /** Logprobs of prompt[1..] under the model (temperature 1, no filters), for echo. */
   private async promptLogprobs(seq: NlcSequence, prompt: Token[], top: number): Promise<TokenLogprobInfo[]> {
     const opts = { temperature: 1, topK: 0, topP: 1, minP: 0 };
-    const out = await seq.controlledEvaluate(prompt.slice(0, -1).map((t): [Token, object] => [t, { generateNext: { probabilities: true, options: opts } }]));
+    const out = await seq.controlledEvaluate(
+      prompt.slice(0, -1).map((t): [Token, object] => [t, { generateNext: { probabilities: true, options: opts } }]),
+    );
     const first: TokenLogprobInfo = { ...logprobInfo(this.model, prompt[0], undefined, 0), logprob: NaN };
     return [first, ...prompt.slice(1).map((t, i) => logprobInfo(this.model, t, out[i]?.next?.probabilities, top))];
   }
-
 }
 
 // ---------------------------------------------------------------------------------------------
 
 function logprobInfo(model: NlcModel, token: Token, probs: Map<Token, number> | undefined, top: number): TokenLogprobInfo {
   const text = model.detokenize([token], true);
-  const entry = (t: Token, p: number) => { const s = model.detokenize([t], true); return { token: s, logprob: Math.log(p), bytes: [...Buffer.from(s, 'utf8')] }; };
+  const entry = (t: Token, p: number) => {
+    const s = model.detokenize([t], true);
+    return { token: s, logprob: Math.log(p), bytes: [...Buffer.from(s, 'utf8')] };
+  };
   const topList: TokenLogprobInfo['top'] = [];
-  if (probs) for (const [t, pr] of probs) { if (topList.length >= top) break; topList.push(entry(t, pr)); }
+  if (probs)
+    for (const [t, pr] of probs) {
+      if (topList.length >= top) break;
+      topList.push(entry(t, pr));
+    }
   return { token: text, logprob: Math.log(probs?.get(token) ?? 0), bytes: [...Buffer.from(text, 'utf8')], top: topList };
 }
 
 /** Index just past a complete top-level JSON object or array at the start of text, or -1. */
 export function jsonValueEnd(text: string): number {
-  let depth = 0, inString = false, escaped = false, started = false;
+  let depth = 0,
+    inString = false,
+    escaped = false,
+    started = false;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (inString) {
@@ -346,8 +444,13 @@ export function jsonValueEnd(text: string): number {
       continue;
     }
     if (c === '"') inString = true;
-    else if (c === '{' || c === '[') { depth++; started = true; }
-    else if (c === '}' || c === ']') { depth--; if (started && depth === 0) return i + 1; }
+    else if (c === '{' || c === '[') {
+      depth++;
+      started = true;
+    } else if (c === '}' || c === ']') {
+      depth--;
+      if (started && depth === 0) return i + 1;
+    }
   }
   return -1;
 }
@@ -367,7 +470,10 @@ function holdBack(text: string, stops: string[]): number {
   let hold = text.endsWith('\uFFFD') ? 1 : 0;
   for (const s of stops) {
     for (let k = Math.min(s.length - 1, text.length); k > hold; k--) {
-      if (text.endsWith(s.slice(0, k))) { hold = k; break; }
+      if (text.endsWith(s.slice(0, k))) {
+        hold = k;
+        break;
+      }
     }
   }
   return hold;
@@ -381,10 +487,15 @@ async function verifyGGUF(nlc: NLC, path: string, mode: 'strict' | 'basic'): Pro
   } catch (e) {
     const why = (e as Error).message;
     if (mode === 'strict' || !(e instanceof GGUFError)) {
-      throw new EngineError(`refusing to load ${path}: ${why}${mode === 'strict' ? " (tetra checks llama-architecture GGUFs with a gpt2 tokenizer and F32/F16 tensors before llama.cpp loads them, because llama.cpp aborts the process on some bad files; verify: 'basic' loads other files with a lighter check)" : ''}`, 503, 'engine_unavailable');
+      throw new EngineError(
+        `refusing to load ${path}: ${why}${mode === 'strict' ? " (tetra checks llama-architecture GGUFs with a gpt2 tokenizer and F32/F16 tensors before llama.cpp loads them, because llama.cpp aborts the process on some bad files; verify: 'basic' loads other files with a lighter check)" : ''}`,
+        503,
+        'engine_unavailable',
+      );
     }
   }
   // basic: node-llama-cpp's own (JavaScript) GGUF reader, and the keys whose absence aborts llama.cpp
+  // biome-ignore lint/suspicious/noExplicitAny: the same untyped metadata, read field by field below
   let md: Record<string, any>;
   try {
     md = (await nlc.readGgufFileInfo(path, { readTensorInfo: false })).metadata;
@@ -402,5 +513,10 @@ async function verifyGGUF(nlc: NLC, path: string, mode: 'strict' | 'basic'): Pro
     if (md.llama?.feed_forward_length === undefined) missing.push('llama.feed_forward_length');
     if (md.llama?.attention?.head_count === undefined) missing.push('llama.attention.head_count');
   }
-  if (missing.length) throw new EngineError(`refusing to load ${path}: required key(s) ${missing.join(', ')} missing (llama.cpp would abort loading it)`, 503, 'engine_unavailable');
+  if (missing.length)
+    throw new EngineError(
+      `refusing to load ${path}: required key(s) ${missing.join(', ')} missing (llama.cpp would abort loading it)`,
+      503,
+      'engine_unavailable',
+    );
 }

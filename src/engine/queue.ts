@@ -31,13 +31,18 @@ export class FairQueue {
   private depth = 0;
 
   constructor(readonly concurrency: number) {
-    if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`FairQueue concurrency must be a positive integer, got ${concurrency}`);
+    if (!Number.isInteger(concurrency) || concurrency < 1)
+      throw new Error(`FairQueue concurrency must be a positive integer, got ${concurrency}`);
   }
 
   /** Requests waiting for a slot. */
-  queueDepth(): number { return this.depth; }
+  queueDepth(): number {
+    return this.depth;
+  }
   /** Requests holding a slot. */
-  running(): number { return this.active; }
+  running(): number {
+    return this.active;
+  }
 
   /**
    * Waits for a slot for `client` (an API key or any caller identity; one string = one lane).
@@ -57,8 +62,14 @@ export class FairQueue {
       };
       const w: Waiter = {
         client,
-        grant: () => { signal?.removeEventListener('abort', onAbort); resolve(this.releaser()); },
-        fail: (e) => { signal?.removeEventListener('abort', onAbort); reject(e); },
+        grant: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(this.releaser());
+        },
+        fail: (e) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(e);
+        },
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       let lane = this.waiting.get(client);
@@ -115,7 +126,8 @@ export class FairQueue {
       const client = this.ring.shift()!;
       const lane = this.waiting.get(client)!;
       const w = lane.shift()!;
-      if (lane.length) this.ring.push(client); // back of the ring: others go first
+      if (lane.length)
+        this.ring.push(client); // back of the ring: others go first
       else this.waiting.delete(client);
       this.depth--;
       this.active++;

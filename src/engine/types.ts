@@ -102,7 +102,13 @@ export class EngineError extends Error {
   constructor(
     message: string,
     readonly status: number,
-    readonly code: 'context_length_exceeded' | 'unsupported_capability' | 'engine_unavailable' | 'upstream_error' | 'upstream_timeout' | 'invalid_request',
+    readonly code:
+      | 'context_length_exceeded'
+      | 'unsupported_capability'
+      | 'engine_unavailable'
+      | 'upstream_error'
+      | 'upstream_timeout'
+      | 'invalid_request',
     readonly param: string | null = null,
   ) {
     super(message);

@@ -24,8 +24,15 @@ import type { Tokenizer } from '../tokenizer/index.ts';
 import { APIConnectionError, APIConnectionTimeoutError, APIError, DEFAULT_HTTP1_TIMEOUTS, OpenAIHttpClient } from '../net/index.ts';
 import { FairQueue } from './queue.ts';
 import {
-  EngineError, type ChatEngine, type ChatRequest, type CompletionRequest, type EngineCapabilities, type EngineEvent,
-  type EngineMessage, type SamplingParams, type TokenLogprobInfo,
+  EngineError,
+  type ChatEngine,
+  type ChatRequest,
+  type CompletionRequest,
+  type EngineCapabilities,
+  type EngineEvent,
+  type EngineMessage,
+  type SamplingParams,
+  type TokenLogprobInfo,
 } from './types.ts';
 
 export interface UpstreamOptions {
@@ -112,10 +119,19 @@ export class UpstreamEngine implements ChatEngine {
       maxRetries: options.maxRetries ?? 0,
     };
     // The official client has one deadline, up to the response head; silence between chunks is timed in open().
-    this.client = options.client === 'openai' ? new OpenAI({ ...conn, timeout: this.timeouts.connectTimeoutMs + this.timeouts.firstByteTimeoutMs }) : null;
-    this.http = options.client === 'openai' ? null : new OpenAIHttpClient({
-      baseURL: options.baseURL, apiKey: conn.apiKey, timeouts: this.timeouts, retry: { maxRetries: conn.maxRetries },
-    });
+    this.client =
+      options.client === 'openai'
+        ? new OpenAI({ ...conn, timeout: this.timeouts.connectTimeoutMs + this.timeouts.firstByteTimeoutMs })
+        : null;
+    this.http =
+      options.client === 'openai'
+        ? null
+        : new OpenAIHttpClient({
+            baseURL: options.baseURL,
+            apiKey: conn.apiKey,
+            timeouts: this.timeouts,
+            retry: { maxRetries: conn.maxRetries },
+          });
     this.queue = new FairQueue(options.concurrency ?? 256);
     this.window = options.contextWindow ?? defaultWindow(options.model);
     this.capabilities = {
@@ -127,8 +143,12 @@ export class UpstreamEngine implements ChatEngine {
     this.tokenCounting = CL100K_MODELS.test(options.model) ? 'cl100k' : 'estimate';
   }
 
-  contextWindow(): number { return this.window; }
-  queueDepth(): number { return this.queue.queueDepth(); }
+  contextWindow(): number {
+    return this.window;
+  }
+  queueDepth(): number {
+    return this.queue.queueDepth();
+  }
 
   async countTextTokens(text: string): Promise<number> {
     if (this.tokenCounting === 'estimate') return Math.ceil(Buffer.byteLength(text, 'utf8') / 4);
@@ -187,13 +207,22 @@ export class UpstreamEngine implements ChatEngine {
   private async *streamChat(req: ChatRequest, signal: AbortSignal): AsyncGenerator<EngineEvent> {
     const body = this.sampling(req);
     body.messages = req.messages.map(toOpenAIMessage);
-    if (req.topLogprobs !== null) { body.logprobs = true; body.top_logprobs = req.topLogprobs; }
+    if (req.topLogprobs !== null) {
+      body.logprobs = true;
+      body.top_logprobs = req.topLogprobs;
+    }
     const f = req.responseFormat;
     if (f.type === 'json_object') body.response_format = { type: 'json_object' };
-    else if (f.type === 'json_schema') body.response_format = { type: 'json_schema', json_schema: { name: f.name, schema: f.schema, strict: f.strict ?? false } };
+    else if (f.type === 'json_schema')
+      body.response_format = { type: 'json_schema', json_schema: { name: f.name, schema: f.schema, strict: f.strict ?? false } };
 
     const usage = new UsageTracker(req.n);
-    for await (const chunk of this.open<OpenAI.Chat.Completions.ChatCompletionChunk>('/chat/completions', body, () => this.client!.chat.completions.create(body as never, { signal }) as never, signal)) {
+    for await (const chunk of this.open<OpenAI.Chat.Completions.ChatCompletionChunk>(
+      '/chat/completions',
+      body,
+      () => this.client!.chat.completions.create(body as never, { signal }) as never,
+      signal,
+    )) {
       for (const c of chunk.choices ?? []) {
         const text = c.delta?.content ?? '';
         const lps = c.logprobs?.content?.map(mapChatLogprob);
@@ -201,16 +230,26 @@ export class UpstreamEngine implements ChatEngine {
           usage.text(c.index, text);
           yield { type: 'text', index: c.index, text, ...(lps?.length ? { logprobs: lps } : {}) };
         }
-        if (c.finish_reason) { yield { type: 'done', index: c.index, finishReason: mapFinish(c.finish_reason) }; }
+        if (c.finish_reason) {
+          yield { type: 'done', index: c.index, finishReason: mapFinish(c.finish_reason) };
+        }
       }
       if (chunk.usage) usage.upstream(chunk.usage);
     }
-    yield* usage.finish(async () => this.countChatTokens(req.messages), (t) => this.countTextTokens(t));
+    yield* usage.finish(
+      async () => this.countChatTokens(req.messages),
+      (t) => this.countTextTokens(t),
+    );
   }
 
   private async *streamCompletion(req: CompletionRequest, signal: AbortSignal): AsyncGenerator<EngineEvent> {
     if (req.responseFormat.type !== 'text') {
-      throw new EngineError('response_format is not available for raw completions through an upstream', 400, 'unsupported_capability', 'response_format');
+      throw new EngineError(
+        'response_format is not available for raw completions through an upstream',
+        400,
+        'unsupported_capability',
+        'response_format',
+      );
     }
     const body = this.sampling(req);
     body.prompt = req.prompt;
@@ -221,7 +260,12 @@ export class UpstreamEngine implements ChatEngine {
     const promptChars = req.echo ? req.prompt.length : 0;
     const echoed = new Map<number, number>();
     const usage = new UsageTracker(req.n);
-    for await (const chunk of this.open<OpenAI.Completions.Completion>('/completions', body, () => this.client!.completions.create(body as never, { signal }) as never, signal)) {
+    for await (const chunk of this.open<OpenAI.Completions.Completion>(
+      '/completions',
+      body,
+      () => this.client!.completions.create(body as never, { signal }) as never,
+      signal,
+    )) {
       for (const c of chunk.choices ?? []) {
         let text = c.text ?? '';
         const lps = mapCompletionLogprobs(c.logprobs);
@@ -233,23 +277,36 @@ export class UpstreamEngine implements ChatEngine {
           yield { type: 'text', index: c.index, text: text.slice(0, take), echo: true, ...(echoLps?.length ? { logprobs: echoLps } : {}) };
           text = text.slice(take);
           const rest = lps?.filter((_, i) => (c.logprobs!.text_offset?.[i] ?? Infinity) >= promptChars);
-          if (text || rest?.length) { usage.text(c.index, text); yield { type: 'text', index: c.index, text, ...(rest?.length ? { logprobs: rest } : {}) }; }
+          if (text || rest?.length) {
+            usage.text(c.index, text);
+            yield { type: 'text', index: c.index, text, ...(rest?.length ? { logprobs: rest } : {}) };
+          }
         } else if (text || lps?.length) {
           usage.text(c.index, text);
           yield { type: 'text', index: c.index, text, ...(lps?.length ? { logprobs: lps } : {}) };
         }
-        if (c.finish_reason) { yield { type: 'done', index: c.index, finishReason: mapFinish(c.finish_reason) }; }
+        if (c.finish_reason) {
+          yield { type: 'done', index: c.index, finishReason: mapFinish(c.finish_reason) };
+        }
       }
       if (chunk.usage) usage.upstream(chunk.usage);
     }
-    yield* usage.finish(() => this.countTextTokens(req.prompt), (t) => this.countTextTokens(t));
+    yield* usage.finish(
+      () => this.countTextTokens(req.prompt),
+      (t) => this.countTextTokens(t),
+    );
   }
 
   /**
    * Opens the upstream stream and iterates it, mapping every failure to an EngineError; an abort
    * (by the signal) ends the iteration quietly. Stopping the iteration early aborts the request.
    */
-  private async *open<T>(path: string, body: Record<string, unknown>, start: () => Promise<AsyncIterable<T> & { controller: AbortController }>, signal: AbortSignal): AsyncGenerator<T> {
+  private async *open<T>(
+    path: string,
+    body: Record<string, unknown>,
+    start: () => Promise<AsyncIterable<T> & { controller: AbortController }>,
+    signal: AbortSignal,
+  ): AsyncGenerator<T> {
     if (this.http) {
       try {
         yield* this.http.stream<T>(path, body, signal);
@@ -260,14 +317,18 @@ export class UpstreamEngine implements ChatEngine {
       return;
     }
     let stream: (AsyncIterable<T> & { controller: AbortController }) | undefined;
-    let ended = false, quiet = false;
+    let ended = false,
+      quiet = false;
     let timer: NodeJS.Timeout | undefined;
     try {
       stream = await start();
       const idle = this.timeouts.idleTimeoutMs;
       const it = stream[Symbol.asyncIterator]();
       for (;;) {
-        timer = setTimeout(() => { quiet = true; stream!.controller.abort(); }, idle);
+        timer = setTimeout(() => {
+          quiet = true;
+          stream!.controller.abort();
+        }, idle);
         const r = await it.next();
         clearTimeout(timer);
         if (r.done) break;
@@ -276,7 +337,8 @@ export class UpstreamEngine implements ChatEngine {
       ended = true;
     } catch (e) {
       clearTimeout(timer);
-      if (quiet) throw new EngineError(`${this.where()} went quiet for ${this.timeouts.idleTimeoutMs} ms mid-stream`, 504, 'upstream_timeout');
+      if (quiet)
+        throw new EngineError(`${this.where()} went quiet for ${this.timeouts.idleTimeoutMs} ms mid-stream`, 504, 'upstream_timeout');
       if (signal.aborted || e instanceof OpenAI.APIUserAbortError) return;
       throw this.mapError(e);
     } finally {
@@ -285,7 +347,9 @@ export class UpstreamEngine implements ChatEngine {
     }
   }
 
-  private where(): string { return `upstream ${this.options.baseURL} (model ${this.options.model})`; }
+  private where(): string {
+    return `upstream ${this.options.baseURL} (model ${this.options.model})`;
+  }
 
   private mapError(e: unknown): EngineError {
     if (e instanceof EngineError) return e;
@@ -302,7 +366,10 @@ export class UpstreamEngine implements ChatEngine {
       // The socket's code is on a cause (fetch wraps it: APIConnectionError -> TypeError('fetch failed') -> { code: 'ECONNREFUSED' })
       let why = e.message;
       for (let c = e.cause as { code?: string; message?: string; cause?: unknown } | undefined; c; c = c.cause as typeof c) {
-        if (c.code) { why = `${c.code}${c.message ? ` (${c.message})` : ''}`; break; }
+        if (c.code) {
+          why = `${c.code}${c.message ? ` (${c.message})` : ''}`;
+          break;
+        }
       }
       return new EngineError(`${where} is unreachable: ${why}`, 503, 'engine_unavailable');
     }
@@ -316,8 +383,15 @@ export class UpstreamEngine implements ChatEngine {
 }
 
 /** The upstream answered an error status (or sent an error event mid-stream: status undefined). */
-function statusError(where: string, status: number | undefined, message: string, code: string | null | undefined, param: string | null | undefined): EngineError {
-  if (status === 401 || status === 403) return new EngineError(`${where} refused tetra's credentials (${status}): ${message}`, 502, 'upstream_error');
+function statusError(
+  where: string,
+  status: number | undefined,
+  message: string,
+  code: string | null | undefined,
+  param: string | null | undefined,
+): EngineError {
+  if (status === 401 || status === 403)
+    return new EngineError(`${where} refused tetra's credentials (${status}): ${message}`, 502, 'upstream_error');
   if (status !== undefined && status >= 400 && status < 500) {
     const c = code === 'context_length_exceeded' ? 'context_length_exceeded' : status === 429 ? 'upstream_error' : 'invalid_request';
     return new EngineError(message, status, c, param ?? null);
@@ -329,11 +403,20 @@ function statusError(where: string, status: number | undefined, message: string,
 // mapping
 
 function toOpenAIMessage(m: EngineMessage): Record<string, unknown> {
-  const content = typeof m.content === 'string'
-    ? m.content
-    : m.content.map((p) => p.type === 'text'
-      ? { type: 'text', text: p.text }
-      : { type: 'image_url', image_url: { url: `data:${p.mime};base64,${Buffer.from(p.data).toString('base64')}`, ...(p.detail ? { detail: p.detail } : {}) } });
+  const content =
+    typeof m.content === 'string'
+      ? m.content
+      : m.content.map((p) =>
+          p.type === 'text'
+            ? { type: 'text', text: p.text }
+            : {
+                type: 'image_url',
+                image_url: {
+                  url: `data:${p.mime};base64,${Buffer.from(p.data).toString('base64')}`,
+                  ...(p.detail ? { detail: p.detail } : {}),
+                },
+              },
+        );
   return { role: m.role, content, ...(m.name ? { name: m.name } : {}) };
 }
 
@@ -369,9 +452,15 @@ function mapCompletionLogprobs(l: OpenAI.Completions.CompletionChoice.Logprobs |
 class UsageTracker {
   private readonly texts: string[];
   private reported: { prompt_tokens: number; completion_tokens: number } | null = null;
-  constructor(n: number) { this.texts = Array.from({ length: Math.max(1, n) }, () => ''); }
-  text(i: number, t: string) { this.texts[i] = (this.texts[i] ?? '') + t; }
-  upstream(u: { prompt_tokens: number; completion_tokens: number }) { this.reported = u; }
+  constructor(n: number) {
+    this.texts = Array.from({ length: Math.max(1, n) }, () => '');
+  }
+  text(i: number, t: string) {
+    this.texts[i] = (this.texts[i] ?? '') + t;
+  }
+  upstream(u: { prompt_tokens: number; completion_tokens: number }) {
+    this.reported = u;
+  }
   async *finish(prompt: () => Promise<number>, count: (t: string) => Promise<number>): AsyncGenerator<EngineEvent> {
     if (this.reported) {
       yield { type: 'usage', promptTokens: this.reported.prompt_tokens, completionTokens: this.reported.completion_tokens };

@@ -25,7 +25,8 @@ const opt = <T>(a: Args, k: string, type: 'string' | 'number' | 'boolean', env: 
 const strings = (a: Args, k: string, env: TemplateEnv): string[] | undefined => {
   const v = a[k];
   if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new Error(`${env.file}: eval "${env.key}": args.${k} must be a list of strings`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+    throw new Error(`${env.file}: eval "${env.key}": args.${k} must be a list of strings`);
   return v as string[];
 };
 const mcOptions = (a: Args, env: TemplateEnv) => ({
@@ -40,11 +41,15 @@ export const multipleChoiceFactory: TemplateFactory = (a, env) => ({
 
 export const mmluFactory: TemplateFactory = (a, env) => ({
   template: new MultipleChoiceEval(mcOptions(a, env)),
-  samples: (): Sample[] => loadMmlu({
-    dir: opt<string>(a, 'dir', 'string', env), language: opt<string>(a, 'language', 'string', env),
-    split: opt<'test' | 'val' | 'dev'>(a, 'split', 'string', env), k: opt<number>(a, 'k', 'number', env),
-    subjects: strings(a, 'subjects', env), answerWord: opt<string>(a, 'answer_word', 'string', env),
-  }),
+  samples: (): Sample[] =>
+    loadMmlu({
+      dir: opt<string>(a, 'dir', 'string', env),
+      language: opt<string>(a, 'language', 'string', env),
+      split: opt<'test' | 'val' | 'dev'>(a, 'split', 'string', env),
+      k: opt<number>(a, 'k', 'number', env),
+      subjects: strings(a, 'subjects', env),
+      answerWord: opt<string>(a, 'answer_word', 'string', env),
+    }),
 });
 
 export const truthfulqaFactory: TemplateFactory = (a, env) => {
@@ -57,12 +62,15 @@ export const humanevalFactory: TemplateFactory = (a, env) => {
   const mem = opt<number>(a, 'memory_mb', 'number', env);
   return {
     template: new HumanEvalEval({
-      n: opt<number>(a, 'n', 'number', env), ks: a.ks as number[] | undefined,
-      temperature: opt<number>(a, 'temperature', 'number', env), maxTokens: opt<number>(a, 'max_tokens', 'number', env),
+      n: opt<number>(a, 'n', 'number', env),
+      ks: a.ks as number[] | undefined,
+      temperature: opt<number>(a, 'temperature', 'number', env),
+      maxTokens: opt<number>(a, 'max_tokens', 'number', env),
       concurrency: opt<number>(a, 'concurrency', 'number', env),
       sandbox: {
         allowUnsandboxed: opt<boolean>(a, 'allow_unsandboxed', 'boolean', env),
-        cpuSeconds: opt<number>(a, 'cpu_seconds', 'number', env), wallSeconds: opt<number>(a, 'wall_seconds', 'number', env),
+        cpuSeconds: opt<number>(a, 'cpu_seconds', 'number', env),
+        wallSeconds: opt<number>(a, 'wall_seconds', 'number', env),
         memoryBytes: mem === undefined ? undefined : mem * 2 ** 20,
       },
     }),
@@ -72,5 +80,10 @@ export const humanevalFactory: TemplateFactory = (a, env) => {
 
 export const gsm8kFactory: TemplateFactory = (a, env) => ({
   template: new Gsm8kEval({ maxTokens: opt<number>(a, 'max_tokens', 'number', env) }),
-  samples: () => loadGsm8k({ dir: opt<string>(a, 'dir', 'string', env), split: opt<'test' | 'train'>(a, 'split', 'string', env), k: opt<number>(a, 'k', 'number', env) }),
+  samples: () =>
+    loadGsm8k({
+      dir: opt<string>(a, 'dir', 'string', env),
+      split: opt<'test' | 'train'>(a, 'split', 'string', env),
+      k: opt<number>(a, 'k', 'number', env),
+    }),
 });

@@ -33,7 +33,7 @@ export async function templateFactory(cls: string, env: Pick<TemplateEnv, 'file'
   const custom = await customEvalFactory(cls, env);
   if (custom) return custom;
   throw new UnknownClassError(
-    `${env.file}: unknown eval class "${cls}". Known classes: ${knownTemplateClasses().join(', ')}; `
-    + 'or name a TypeScript file and export, e.g. class: ./my-eval.ts:MyEval',
+    `${env.file}: unknown eval class "${cls}". Known classes: ${knownTemplateClasses().join(', ')}; ` +
+      'or name a TypeScript file and export, e.g. class: ./my-eval.ts:MyEval',
   );
 }

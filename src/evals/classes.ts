@@ -34,7 +34,8 @@ export type TemplateFactory = (args: Record<string, unknown>, env: TemplateEnv) 
 export function samplesFromArgs(args: Record<string, unknown>, env: TemplateEnv): () => Sample[] {
   return () => {
     const rel = args.samples_jsonl;
-    if (typeof rel !== 'string') throw new UnknownClassError(`${env.file}: eval "${env.key}" needs args.samples_jsonl (a path under data/)`);
+    if (typeof rel !== 'string')
+      throw new UnknownClassError(`${env.file}: eval "${env.key}" needs args.samples_jsonl (a path under data/)`);
     return loadSamples(env.registry.dataPath(rel, env.root));
   };
 }
@@ -53,16 +54,24 @@ export async function customEvalFactory(cls: string, env: Pick<TemplateEnv, 'fil
 
 /** A custom eval export: a class (constructed with args and env) or a function returning the template. */
 export type CustomEvalExport =
-  | (new (args: Record<string, unknown>, env: TemplateEnv) => EvalTemplate & { samples?(): Promise<Sample[]> | Sample[] })
+  | (new (
+      args: Record<string, unknown>,
+      env: TemplateEnv,
+    ) => EvalTemplate & { samples?(): Promise<Sample[]> | Sample[] })
   | ((args: Record<string, unknown>, env: TemplateEnv) => EvalTemplate & { samples?(): Promise<Sample[]> | Sample[] });
 
 function customFactory(exp: CustomEvalExport): TemplateFactory {
   return (args, env) => {
     const t = /^class\s/.test(Function.prototype.toString.call(exp))
-      ? new (exp as new (a: Record<string, unknown>, e: TemplateEnv) => EvalTemplate & { samples?(): Promise<Sample[]> | Sample[] })(args, env)
+      ? new (exp as new (a: Record<string, unknown>, e: TemplateEnv) => EvalTemplate & { samples?(): Promise<Sample[]> | Sample[] })(
+          args,
+          env,
+        )
       : (exp as (a: Record<string, unknown>, e: TemplateEnv) => EvalTemplate & { samples?(): Promise<Sample[]> | Sample[] })(args, env);
     if (typeof t?.evalSample !== 'function' || typeof t?.aggregate !== 'function') {
-      throw new UnknownClassError(`${env.file}: custom eval for "${env.key}" must implement evalSample(sample, ctx) and aggregate(results)`);
+      throw new UnknownClassError(
+        `${env.file}: custom eval for "${env.key}" must implement evalSample(sample, ctx) and aggregate(results)`,
+      );
     }
     return { template: t, samples: t.samples ? () => t.samples!() : samplesFromArgs(args, env) };
   };

@@ -5,9 +5,30 @@ import { bootstrapDiff, bootstrapDiffUnpaired, type Interval } from './metrics.t
 import type { RunLog } from './recorder.ts';
 import { sampleRows, type SampleRow } from './report.ts';
 
-export interface MetricDiff { metric: string; a: number; b: number; diff: number; ci: Interval | null; paired: boolean }
-export interface Flip { sampleId: string; from: string; to: string; prompt: string; outputA: string; outputB: string; expected: string }
-export interface Comparison { a: RunLog; b: RunLog; metrics: MetricDiff[]; flips: Flip[]; shared: number }
+export interface MetricDiff {
+  metric: string;
+  a: number;
+  b: number;
+  diff: number;
+  ci: Interval | null;
+  paired: boolean;
+}
+export interface Flip {
+  sampleId: string;
+  from: string;
+  to: string;
+  prompt: string;
+  outputA: string;
+  outputB: string;
+  expected: string;
+}
+export interface Comparison {
+  a: RunLog;
+  b: RunLog;
+  metrics: MetricDiff[];
+  flips: Flip[];
+  shared: number;
+}
 
 /** A sample's value for a per-sample metric, or undefined when the sample does not carry it. */
 function perSample(r: SampleRow, metric: string): number | undefined {
@@ -21,16 +42,21 @@ function perSample(r: SampleRow, metric: string): number | undefined {
 const SKIP = /(_ci_low|_ci_high|_bootstrap_std)$|^usage_|^n$|^unfinished$|^errors$/;
 
 export function compareRuns(a: RunLog, b: RunLog): Comparison {
-  const ra = sampleRows(a), rb = sampleRows(b);
+  const ra = sampleRows(a),
+    rb = sampleRows(b);
   const mapB = new Map(rb.map((r) => [r.sampleId, r]));
   const shared = ra.filter((r) => r.result && mapB.get(r.sampleId)?.result);
-  const fa = a.finalReport ?? {}, fb = b.finalReport ?? {};
+  const fa = a.finalReport ?? {},
+    fb = b.finalReport ?? {};
   const metrics: MetricDiff[] = [];
   for (const k of Object.keys(fa)) {
     if (SKIP.test(k) || typeof fa[k] !== 'number' || typeof fb[k] !== 'number') continue;
-    const va = fa[k] as number, vb = fb[k] as number;
-    let ci: Interval | null = null, paired = false;
-    const pa = shared.map((r) => perSample(r, k)), pb = shared.map((r) => perSample(mapB.get(r.sampleId)!, k));
+    const va = fa[k] as number,
+      vb = fb[k] as number;
+    let ci: Interval | null = null,
+      paired = false;
+    const pa = shared.map((r) => perSample(r, k)),
+      pb = shared.map((r) => perSample(mapB.get(r.sampleId)!, k));
     if (shared.length && pa.every((x) => x !== undefined) && pb.every((x) => x !== undefined)) {
       ci = bootstrapDiff(pa as number[], pb as number[]);
       paired = true;
@@ -46,12 +72,16 @@ export function compareRuns(a: RunLog, b: RunLog): Comparison {
     const o = mapB.get(r.sampleId)!;
     const from = r.result!.choice !== undefined && r.verdict === 'scored' ? String(r.result!.choice) : r.verdict;
     const to = o.result!.choice !== undefined && o.verdict === 'scored' ? String(o.result!.choice) : o.verdict;
-    if (from !== to) flips.push({ sampleId: r.sampleId, from, to, prompt: r.prompt, outputA: r.output, outputB: o.output, expected: r.expected });
+    if (from !== to)
+      flips.push({ sampleId: r.sampleId, from, to, prompt: r.prompt, outputA: r.output, outputB: o.output, expected: r.expected });
   }
   return { a, b, metrics, flips, shared: shared.length };
 }
 
-const clip = (s: string, n: number) => { const t = s.replace(/\s+/g, ' ').trim(); return t.length > n ? t.slice(0, n - 1) + '…' : t; };
+const clip = (s: string, n: number) => {
+  const t = s.replace(/\s+/g, ' ').trim();
+  return t.length > n ? t.slice(0, n - 1) + '…' : t;
+};
 
 export function formatComparison(c: Comparison, maxFlips = 20): string {
   const f = (x: number) => x.toFixed(4);
@@ -64,12 +94,16 @@ export function formatComparison(c: Comparison, maxFlips = 20): string {
   const w = Math.max(6, ...c.metrics.map((m) => m.metric.length));
   lines.push(`${'metric'.padEnd(w)}  ${'A'.padStart(8)}  ${'B'.padStart(8)}  ${'B - A'.padStart(8)}  95% CI of B - A`);
   for (const m of c.metrics) {
-    const ci = m.ci ? `[${f(m.ci.low)}, ${f(m.ci.high)}] ${m.paired ? 'paired' : 'unpaired'}${m.ci.low > 0 || m.ci.high < 0 ? ' *' : ''}` : '';
+    const ci = m.ci
+      ? `[${f(m.ci.low)}, ${f(m.ci.high)}] ${m.paired ? 'paired' : 'unpaired'}${m.ci.low > 0 || m.ci.high < 0 ? ' *' : ''}`
+      : '';
     lines.push(`${m.metric.padEnd(w)}  ${f(m.a).padStart(8)}  ${f(m.b).padStart(8)}  ${(m.diff >= 0 ? '+' : '') + f(m.diff)}  ${ci}`);
   }
   lines.push('', `flipped samples: ${c.flips.length}${c.flips.length > maxFlips ? ` (first ${maxFlips})` : ''}`);
   for (const fl of c.flips.slice(0, maxFlips)) {
-    lines.push(`  ${fl.sampleId}: ${fl.from} -> ${fl.to}  prompt "${clip(fl.prompt, 60)}"  A "${clip(fl.outputA, 30)}"  B "${clip(fl.outputB, 30)}"  expected "${clip(fl.expected, 30)}"`);
+    lines.push(
+      `  ${fl.sampleId}: ${fl.from} -> ${fl.to}  prompt "${clip(fl.prompt, 60)}"  A "${clip(fl.outputA, 30)}"  B "${clip(fl.outputB, 30)}"  expected "${clip(fl.expected, 30)}"`,
+    );
   }
   return lines.join('\n');
 }

@@ -36,20 +36,32 @@ export function tetraCompletionFn(o: TetraCompletionOptions): CompletionFn {
   const eot = tok.special('<|endoftext|>');
   const prefix = o.prefix ?? [eot];
   const ctxLen = model.config.contextLength;
-  if (tok.idLimit > model.config.vocabSize) throw new Error(`tokenizer ids reach ${tok.idLimit} but the model's vocabulary has ${model.config.vocabSize} rows: pass the tokenizer the model was trained with`);
+  if (tok.idLimit > model.config.vocabSize)
+    throw new Error(
+      `tokenizer ids reach ${tok.idLimit} but the model's vocabulary has ${model.config.vocabSize} rows: pass the tokenizer the model was trained with`,
+    );
 
   const sampleFrom = (ids: number[], opts: CompletionOptions, stopTokens: number[]): Completion => {
     if (ids.length >= ctxLen) throw new Error(`prompt has ${ids.length} tokens; the model's context length is ${ctxLen}`);
     const n = opts.n ?? 1;
-    const gens = generate(model, backend, Array.from({ length: n }, () => Int32Array.from(ids)), {
-      maxTokens: Math.min(opts.maxTokens ?? 256, ctxLen - ids.length),
-      temperature: opts.temperature ?? 1,
-      seed: opts.seed ?? 1,
-      stopTokens,
-      stopStrings: opts.stop,
-      decode: (t) => tok.decode(t),
-    });
-    return { texts: gens.map((g) => g.text ?? ''), usage: { promptTokens: ids.length, completionTokens: gens.reduce((s, g) => s + g.tokens.length, 0) }, model: name };
+    const gens = generate(
+      model,
+      backend,
+      Array.from({ length: n }, () => Int32Array.from(ids)),
+      {
+        maxTokens: Math.min(opts.maxTokens ?? 256, ctxLen - ids.length),
+        temperature: opts.temperature ?? 1,
+        seed: opts.seed ?? 1,
+        stopTokens,
+        stopStrings: opts.stop,
+        decode: (t) => tok.decode(t),
+      },
+    );
+    return {
+      texts: gens.map((g) => g.text ?? ''),
+      usage: { promptTokens: ids.length, completionTokens: gens.reduce((s, g) => s + g.tokens.length, 0) },
+      model: name,
+    };
   };
 
   return {

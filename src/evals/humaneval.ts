@@ -66,7 +66,13 @@ async function completions(fn: CompletionFn, s: HumanEvalSample, n: number, o: H
   const texts: string[] = [];
   const temperature = o.temperature ?? (n === 1 ? 0 : 0.8);
   while (texts.length < n) {
-    const opts = { n: n - texts.length, temperature, maxTokens: o.maxTokens ?? 512, stop: o.stop ?? HUMANEVAL_STOP, seed: Math.floor(ctx.random() * 2 ** 31) };
+    const opts = {
+      n: n - texts.length,
+      temperature,
+      maxTokens: o.maxTokens ?? 512,
+      stop: o.stop ?? HUMANEVAL_STOP,
+      seed: Math.floor(ctx.random() * 2 ** 31),
+    };
     const c = fn.complete
       ? await fn.complete(s.prompt, opts, ctx.signal)
       : await fn.chat([{ role: 'user', content: `Complete this Python function. Reply with code only.\n\n${s.prompt}` }], opts, ctx.signal);
@@ -80,9 +86,14 @@ async function completions(fn: CompletionFn, s: HumanEvalSample, n: number, o: H
 async function pool<T, R>(xs: readonly T[], limit: number, f: (x: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(xs.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, xs.length) }, async () => {
-    while (next < xs.length) { const i = next++; out[i] = await f(xs[i], i); }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, xs.length) }, async () => {
+      while (next < xs.length) {
+        const i = next++;
+        out[i] = await f(xs[i], i);
+      }
+    }),
+  );
   return out;
 }
 
@@ -99,20 +110,32 @@ export class HumanEvalEval implements EvalTemplate<HumanEvalSample> {
 
   async evalSample(s: HumanEvalSample, ctx: SampleContext): Promise<HumanEvalResult> {
     for (const k of ['task_id', 'prompt', 'test', 'entry_point'] as const) {
-      if (typeof s[k] !== 'string') throw new Error(`sample ${ctx.sampleId}: field ${k} must be a string (HumanEval format: task_id, prompt, canonical_solution, test, entry_point)`);
+      if (typeof s[k] !== 'string')
+        throw new Error(
+          `sample ${ctx.sampleId}: field ${k} must be a string (HumanEval format: task_id, prompt, canonical_solution, test, entry_point)`,
+        );
     }
     const fn = ctx.completionFns[0];
     const texts = await completions(fn, s, this.n, this.o, ctx);
     ctx.recorder.record({ type: 'sampling', sampleId: ctx.sampleId, data: { prompt: s.prompt, sampled: texts } });
     const nonce = `tetra-passed-${randomBytes(8).toString('hex')}`;
-    const runs = await pool(texts, this.o.concurrency ?? 1, (t) => runSandboxed(programFor(s, t, nonce), { ...this.o.sandbox, signal: ctx.signal }));
+    const runs = await pool(texts, this.o.concurrency ?? 1, (t) =>
+      runSandboxed(programFor(s, t, nonce), { ...this.o.sandbox, signal: ctx.signal }),
+    );
     const ok = runs.map((r) => passedRun(r, nonce));
     // An exit 0 without the nonce is an early exit: report it as an error.
     const statuses = runs.map((r, i) => (r.status === 'ok' && !ok[i] ? 'error' : r.status));
     const passed = ok.filter(Boolean).length;
     ctx.recorder.record({
-      type: 'metrics', sampleId: ctx.sampleId,
-      data: { task_id: s.task_id, n: this.n, passed, statuses, errors: runs.map((r, i) => (ok[i] ? null : lastLine(r.stderr) || (r.status === 'ok' ? 'exited before the tests ran' : r.status))) },
+      type: 'metrics',
+      sampleId: ctx.sampleId,
+      data: {
+        task_id: s.task_id,
+        n: this.n,
+        passed,
+        statuses,
+        errors: runs.map((r, i) => (ok[i] ? null : lastLine(r.stderr) || (r.status === 'ok' ? 'exited before the tests ran' : r.status))),
+      },
     });
     return { sampleId: ctx.sampleId, task_id: s.task_id, n: this.n, passed, statuses };
   }

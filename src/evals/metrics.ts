@@ -12,8 +12,18 @@ import type { Metrics } from './types.ts';
 /** Seeded uniforms (mulberry32): bootstrap intervals are reproducible for a given seed. */
 export const seededRandom = (seed: number): (() => number) => mulberry32(seed);
 
-export interface BootstrapOptions { resamples?: number; confidence?: number; seed?: number }
-export interface Interval { mean: number; low: number; high: number; std: number; n: number }
+export interface BootstrapOptions {
+  resamples?: number;
+  confidence?: number;
+  seed?: number;
+}
+export interface Interval {
+  mean: number;
+  low: number;
+  high: number;
+  std: number;
+  n: number;
+}
 
 export function mean(xs: readonly number[]): number {
   let s = 0;
@@ -24,13 +34,16 @@ export function mean(xs: readonly number[]): number {
 function percentile(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return NaN;
   const pos = q * (sorted.length - 1);
-  const lo = Math.floor(pos), hi = Math.ceil(pos);
+  const lo = Math.floor(pos),
+    hi = Math.ceil(pos);
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
 /** Percentile bootstrap of the mean: B resamples of n with replacement. */
 export function bootstrapMean(xs: readonly number[], o: BootstrapOptions = {}): Interval {
-  const B = o.resamples ?? 1000, conf = o.confidence ?? 0.95, n = xs.length;
+  const B = o.resamples ?? 1000,
+    conf = o.confidence ?? 0.95,
+    n = xs.length;
   const m = mean(xs);
   if (n === 0) return { mean: NaN, low: NaN, high: NaN, std: NaN, n };
   const r = seededRandom(o.seed ?? 0x5eed);
@@ -44,7 +57,13 @@ export function bootstrapMean(xs: readonly number[], o: BootstrapOptions = {}): 
   const mb = mean(Array.from(means));
   for (const x of means) v += (x - mb) ** 2;
   means.sort();
-  return { mean: m, low: percentile(means, (1 - conf) / 2), high: percentile(means, 1 - (1 - conf) / 2), std: Math.sqrt(v / Math.max(1, B - 1)), n };
+  return {
+    mean: m,
+    low: percentile(means, (1 - conf) / 2),
+    high: percentile(means, 1 - (1 - conf) / 2),
+    std: Math.sqrt(v / Math.max(1, B - 1)),
+    n,
+  };
 }
 
 /**
@@ -53,21 +72,35 @@ export function bootstrapMean(xs: readonly number[], o: BootstrapOptions = {}): 
  */
 export function bootstrapDiff(a: readonly number[], b: readonly number[], o: BootstrapOptions = {}): Interval {
   if (a.length !== b.length) throw new Error(`bootstrapDiff: paired samples need equal lengths, got ${a.length} and ${b.length}`);
-  return bootstrapMean(a.map((x, i) => b[i] - x), o);
+  return bootstrapMean(
+    a.map((x, i) => b[i] - x),
+    o,
+  );
 }
 
 /** Unpaired: difference of independent bootstrap means (for runs over different samples). */
 export function bootstrapDiffUnpaired(a: readonly number[], b: readonly number[], o: BootstrapOptions = {}): Interval {
-  const B = o.resamples ?? 1000, conf = o.confidence ?? 0.95;
+  const B = o.resamples ?? 1000,
+    conf = o.confidence ?? 0.95;
   const r = seededRandom(o.seed ?? 0x5eed);
-  const draw = (xs: readonly number[]) => { let s = 0; for (let i = 0; i < xs.length; i++) s += xs[(r() * xs.length) | 0]; return s / xs.length; };
+  const draw = (xs: readonly number[]) => {
+    let s = 0;
+    for (let i = 0; i < xs.length; i++) s += xs[(r() * xs.length) | 0];
+    return s / xs.length;
+  };
   const d = new Float64Array(B);
   for (let k = 0; k < B; k++) d[k] = draw(b) - draw(a);
   const md = mean(Array.from(d));
   let v = 0;
   for (const x of d) v += (x - md) ** 2;
   d.sort();
-  return { mean: mean(b) - mean(a), low: percentile(d, (1 - conf) / 2), high: percentile(d, 1 - (1 - conf) / 2), std: Math.sqrt(v / Math.max(1, B - 1)), n: Math.min(a.length, b.length) };
+  return {
+    mean: mean(b) - mean(a),
+    low: percentile(d, (1 - conf) / 2),
+    high: percentile(d, 1 - (1 - conf) / 2),
+    std: Math.sqrt(v / Math.max(1, B - 1)),
+    n: Math.min(a.length, b.length),
+  };
 }
 
 /** `name`, `name_ci_low`, `name_ci_high` (95% bootstrap) and `name_bootstrap_std`. */
@@ -79,7 +112,14 @@ export function meanWithCI(name: string, xs: readonly number[], o: BootstrapOpti
 
 /** The metrics every correct/incorrect template reports: accuracy with its interval, and n. */
 export function accuracyMetrics(correct: readonly boolean[], o: BootstrapOptions = {}): Metrics {
-  return { ...meanWithCI('accuracy', correct.map((c) => (c ? 1 : 0)), o), n: correct.length };
+  return {
+    ...meanWithCI(
+      'accuracy',
+      correct.map((c) => (c ? 1 : 0)),
+      o,
+    ),
+    n: correct.length,
+  };
 }
 
 export function counts(xs: readonly string[], prefix = 'counts/'): Record<string, number> {
@@ -96,7 +136,11 @@ const PUNCT = new Set('!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~');
 export function normalizeText(s: string): string {
   let t = '';
   for (const ch of s.toLowerCase()) if (!PUNCT.has(ch)) t += ch;
-  return t.replace(/\b(a|an|the)\b/g, ' ').split(/\s+/).filter(Boolean).join(' ');
+  return t
+    .replace(/\b(a|an|the)\b/g, ' ')
+    .split(/\s+/)
+    .filter(Boolean)
+    .join(' ');
 }
 
 export function tokenF1(prediction: string, truth: string): number {
@@ -105,27 +149,52 @@ export function tokenF1(prediction: string, truth: string): number {
   const bag = new Map<string, number>();
   for (const t of g) bag.set(t, (bag.get(t) ?? 0) + 1);
   let same = 0;
-  for (const t of p) { const c = bag.get(t) ?? 0; if (c > 0) { same++; bag.set(t, c - 1); } }
+  for (const t of p) {
+    const c = bag.get(t) ?? 0;
+    if (c > 0) {
+      same++;
+      bag.set(t, c - 1);
+    }
+  }
   if (same === 0) return 0;
-  const precision = same / p.length, recall = same / g.length;
+  const precision = same / p.length,
+    recall = same / g.length;
   return (2 * precision * recall) / (precision + recall);
 }
 
 /** Best F1 against any of the answers. */
-export const bestTokenF1 = (prediction: string, answers: readonly string[]): number => Math.max(0, ...answers.map((a) => tokenF1(prediction, a)));
+export const bestTokenF1 = (prediction: string, answers: readonly string[]): number =>
+  Math.max(0, ...answers.map((a) => tokenF1(prediction, a)));
 
 /** F1 of a binary classifier from predicted and true labels (positive = true). */
 export function binaryF1(pred: readonly boolean[], gold: readonly boolean[]): { precision: number; recall: number; f1: number } {
-  let tp = 0, fp = 0, fn = 0;
-  pred.forEach((p, i) => { if (p && gold[i]) tp++; else if (p) fp++; else if (gold[i]) fn++; });
-  const precision = tp + fp ? tp / (tp + fp) : 0, recall = tp + fn ? tp / (tp + fn) : 0;
+  let tp = 0,
+    fp = 0,
+    fn = 0;
+  pred.forEach((p, i) => {
+    if (p && gold[i]) tp++;
+    else if (p) fp++;
+    else if (gold[i]) fn++;
+  });
+  const precision = tp + fp ? tp / (tp + fp) : 0,
+    recall = tp + fn ? tp / (tp + fn) : 0;
   return { precision, recall, f1: precision + recall ? (2 * precision * recall) / (precision + recall) : 0 };
 }
 
 // ---- calibration
 
-export interface CalibrationBin { lo: number; hi: number; count: number; accuracy: number | null; confidence: number | null }
-export interface Calibration { ece: number; bins: CalibrationBin[]; n: number }
+export interface CalibrationBin {
+  lo: number;
+  hi: number;
+  count: number;
+  accuracy: number | null;
+  confidence: number | null;
+}
+export interface Calibration {
+  ece: number;
+  bins: CalibrationBin[];
+  n: number;
+}
 
 /**
  * Expected calibration error over `bins` equal-width bins of confidence in [0, 1]:
@@ -136,17 +205,22 @@ export interface Calibration { ece: number; bins: CalibrationBin[]; n: number }
 export function calibration(confidence: readonly number[], correct: readonly boolean[], bins = 10): Calibration {
   if (!Number.isInteger(bins) || bins < 1) throw new RangeError(`calibration bins must be a positive integer, got ${bins}`);
   if (confidence.length !== correct.length) throw new Error(`calibration: ${confidence.length} confidences but ${correct.length} outcomes`);
-  const n = new Array(bins).fill(0), acc = new Array(bins).fill(0), conf = new Array(bins).fill(0);
+  const n = new Array(bins).fill(0),
+    acc = new Array(bins).fill(0),
+    conf = new Array(bins).fill(0);
   confidence.forEach((p, i) => {
     if (!(p >= 0 && p <= 1)) throw new RangeError(`calibration: confidence ${p} at sample ${i} is outside [0, 1]`);
     const b = Math.min(bins - 1, Math.floor(p * bins));
-    n[b]++; conf[b] += p; acc[b] += correct[i] ? 1 : 0;
+    n[b]++;
+    conf[b] += p;
+    acc[b] += correct[i] ? 1 : 0;
   });
   const N = confidence.length;
   let ece = 0;
   const out: CalibrationBin[] = [];
   for (let b = 0; b < bins; b++) {
-    const a = n[b] ? acc[b] / n[b] : null, c = n[b] ? conf[b] / n[b] : null;
+    const a = n[b] ? acc[b] / n[b] : null,
+      c = n[b] ? conf[b] / n[b] : null;
     if (n[b]) ece += (n[b] / N) * Math.abs(a! - c!);
     out.push({ lo: b / bins, hi: (b + 1) / bins, count: n[b], accuracy: a, confidence: c });
   }
@@ -157,5 +231,9 @@ export function calibration(confidence: readonly number[], correct: readonly boo
 export function calibrationOf(results: readonly Record<string, unknown>[], bins = 10): Calibration | null {
   const rs = results.filter((r) => typeof r.confidence === 'number' && typeof r.correct === 'boolean');
   if (!rs.length) return null;
-  return calibration(rs.map((r) => r.confidence as number), rs.map((r) => r.correct as boolean), bins);
+  return calibration(
+    rs.map((r) => r.confidence as number),
+    rs.map((r) => r.correct as boolean),
+    bins,
+  );
 }

@@ -42,7 +42,7 @@ export interface MultipleChoiceResult extends SampleResult {
   subject?: string;
 }
 
-const contextOf = (input: string | EvalMessage[]): string => typeof input === 'string' ? input : input.map((m) => m.content).join('\n\n');
+const contextOf = (input: string | EvalMessage[]): string => (typeof input === 'string' ? input : input.map((m) => m.content).join('\n\n'));
 const argmax = (xs: number[]): number => xs.reduce((b, x, i) => (x > xs[b] ? i : b), 0);
 
 /** Softmax over log-likelihoods, stable for very negative values. */
@@ -57,7 +57,8 @@ function validate(s: MultipleChoiceSample, id: string): void {
   if (!Array.isArray(s.choices) || s.choices.length < 2 || s.choices.some((c) => typeof c !== 'string')) {
     throw new Error(`sample ${id}: choices must be an array of at least 2 strings, got ${JSON.stringify(s.choices)}`);
   }
-  if (s.gold === undefined && s.labels === undefined) throw new Error(`sample ${id}: needs gold (index of the right choice) or labels (1 per true choice)`);
+  if (s.gold === undefined && s.labels === undefined)
+    throw new Error(`sample ${id}: needs gold (index of the right choice) or labels (1 per true choice)`);
   if (s.gold !== undefined && !(Number.isInteger(s.gold) && s.gold >= 0 && s.gold < s.choices.length)) {
     throw new Error(`sample ${id}: gold must be an index in [0, ${s.choices.length - 1}], got ${s.gold}`);
   }
@@ -79,11 +80,17 @@ export class MultipleChoiceEval implements EvalTemplate<MultipleChoiceSample> {
     validate(s, ctx.sampleId);
     const fn: CompletionFn = ctx.completionFns[0];
     if (!fn?.loglikelihood) {
-      throw new Error(`completion function ${fn?.name ?? '(none)'} exposes no log-likelihoods; multiple choice needs one that does (a tetra model, or an OpenAI-compatible completions endpoint with echo and logprobs)`);
+      throw new Error(
+        `completion function ${fn?.name ?? '(none)'} exposes no log-likelihoods; multiple choice needs one that does (a tetra model, or an OpenAI-compatible completions endpoint with echo and logprobs)`,
+      );
     }
     const context = contextOf(s.input);
-    const res = await fn.loglikelihood(s.choices.map((c) => ({ context, continuation: this.delimiter + c })), ctx.signal);
-    if (res.length !== s.choices.length) throw new Error(`${fn.name} returned ${res.length} log-likelihoods for ${s.choices.length} choices`);
+    const res = await fn.loglikelihood(
+      s.choices.map((c) => ({ context, continuation: this.delimiter + c })),
+      ctx.signal,
+    );
+    if (res.length !== s.choices.length)
+      throw new Error(`${fn.name} returned ${res.length} log-likelihoods for ${s.choices.length} choices`);
     const lls = res.map((r) => r.logprob);
     const lens = s.choices.map((c) => (this.normalise === 'bytes' ? Buffer.byteLength(c, 'utf8') : [...c].length) || 1);
     const pred = argmax(lls);
@@ -102,8 +109,16 @@ export class MultipleChoiceEval implements EvalTemplate<MultipleChoiceSample> {
     if (s.labels) out.mc2 = probs.reduce((sum, p, i) => sum + (s.labels![i] === 1 ? p : 0), 0);
     if (s.subject !== undefined) out.subject = s.subject;
     ctx.recorder.record({
-      type: 'match', sampleId: ctx.sampleId,
-      data: { correct: out.correct, expected: s.gold !== undefined ? s.choices[s.gold] : s.choices.filter((_, i) => s.labels![i] === 1), picked: s.choices[pred], options: s.choices, logprobs: lls, confidence: out.confidence },
+      type: 'match',
+      sampleId: ctx.sampleId,
+      data: {
+        correct: out.correct,
+        expected: s.gold !== undefined ? s.choices[s.gold] : s.choices.filter((_, i) => s.labels![i] === 1),
+        picked: s.choices[pred],
+        options: s.choices,
+        logprobs: lls,
+        confidence: out.confidence,
+      },
     });
     return out;
   }

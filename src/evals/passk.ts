@@ -8,7 +8,8 @@
 export function passAtK(n: number, c: number, k: number): number {
   if (!(Number.isInteger(n) && n >= 1)) throw new RangeError(`pass@k: n (samples) must be a positive integer, got ${n}`);
   if (!(Number.isInteger(c) && c >= 0 && c <= n)) throw new RangeError(`pass@k: c (correct) must be an integer in [0, n=${n}], got ${c}`);
-  if (!(Number.isInteger(k) && k >= 1 && k <= n)) throw new RangeError(`pass@k: k must be an integer in [1, n=${n}], got ${k} (generate at least k samples per problem)`);
+  if (!(Number.isInteger(k) && k >= 1 && k <= n))
+    throw new RangeError(`pass@k: k must be an integer in [1, n=${n}], got ${k} (generate at least k samples per problem)`);
   if (n - c < k) return 1;
   let fail = 1;
   for (let i = n - c + 1; i <= n; i++) fail *= 1 - k / i;

@@ -2,7 +2,8 @@
 // shuffle's Fisher-Yates drawing each index by rejection over getrandbits. openai/evals shuffles
 // sample indices with seed 123 before cutting to --max-samples, so with this the same samples
 // are chosen here as there.
-const N = 624, M = 397;
+const N = 624,
+  M = 397;
 
 export class MersenneTwister {
   private readonly mt = new Uint32Array(N);
@@ -26,19 +27,27 @@ export class MersenneTwister {
   private initByArray(key: number[]): void {
     const mt = this.mt;
     this.initGenrand(19650218);
-    let i = 1, j = 0;
+    let i = 1,
+      j = 0;
     for (let k = Math.max(N, key.length); k; k--) {
       const p = mt[i - 1] ^ (mt[i - 1] >>> 30);
       mt[i] = ((mt[i] ^ Math.imul(p, 1664525)) + key[j] + j) >>> 0;
-      i++; j++;
-      if (i >= N) { mt[0] = mt[N - 1]; i = 1; }
+      i++;
+      j++;
+      if (i >= N) {
+        mt[0] = mt[N - 1];
+        i = 1;
+      }
       if (j >= key.length) j = 0;
     }
     for (let k = N - 1; k; k--) {
       const p = mt[i - 1] ^ (mt[i - 1] >>> 30);
       mt[i] = ((mt[i] ^ Math.imul(p, 1566083941)) - i) >>> 0;
       i++;
-      if (i >= N) { mt[0] = mt[N - 1]; i = 1; }
+      if (i >= N) {
+        mt[0] = mt[N - 1];
+        i = 1;
+      }
     }
     mt[0] = 0x80000000;
   }
@@ -61,7 +70,9 @@ export class MersenneTwister {
   }
 
   /** getrandbits(k) for 1 <= k <= 32. */
-  bits(k: number): number { return this.uint32() >>> (32 - k); }
+  bits(k: number): number {
+    return this.uint32() >>> (32 - k);
+  }
 
   /** A uniform integer in [0, n) by rejection, as Python's _randbelow_with_getrandbits. */
   below(n: number): number {

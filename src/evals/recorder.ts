@@ -44,7 +44,12 @@ export interface LoggedEvent {
   created_at: string;
 }
 
-export interface RunLog { spec: RunSpec; events: LoggedEvent[]; finalReport: Record<string, unknown> | null; path: string }
+export interface RunLog {
+  spec: RunSpec;
+  events: LoggedEvent[];
+  finalReport: Record<string, unknown> | null;
+  path: string;
+}
 
 /** openai/evals-style run ids: UTC yymmddHHMMSS then random letters and digits. */
 export function newRunId(now = new Date()): string {
@@ -83,13 +88,25 @@ export class RunDatabase {
         data TEXT NOT NULL, created_at TEXT NOT NULL, PRIMARY KEY (run_id, event_id));
       CREATE INDEX IF NOT EXISTS events_sample ON events (run_id, sample_id);
       CREATE INDEX IF NOT EXISTS events_type ON events (type);`);
-    this.insertEvent = this.db.prepare('INSERT OR REPLACE INTO events (run_id, event_id, sample_id, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)');
+    this.insertEvent = this.db.prepare(
+      'INSERT OR REPLACE INTO events (run_id, event_id, sample_id, type, data, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
   }
 
   upsertRun(spec: RunSpec, recordPath: string): void {
-    this.db.prepare(`INSERT INTO runs (run_id, eval_name, base_eval, split, completion_fns, run_config, created_at, record_path)
+    this.db
+      .prepare(`INSERT INTO runs (run_id, eval_name, base_eval, split, completion_fns, run_config, created_at, record_path)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run_id) DO UPDATE SET record_path = excluded.record_path`)
-      .run(spec.run_id, spec.eval_name, spec.base_eval, spec.split, JSON.stringify(spec.completion_fns), JSON.stringify(spec.run_config), spec.created_at, recordPath);
+      .run(
+        spec.run_id,
+        spec.eval_name,
+        spec.base_eval,
+        spec.split,
+        JSON.stringify(spec.completion_fns),
+        JSON.stringify(spec.run_config),
+        spec.created_at,
+        recordPath,
+      );
   }
 
   insertEvents(events: readonly LoggedEvent[]): void {
@@ -98,7 +115,9 @@ export class RunDatabase {
 
   /** Rows (run_id, event_id, sample_id, type, data as JSON, created_at) in one transaction. */
   insertRows(rows: readonly EventRow[]): void {
-    this.db.transaction(() => { for (const r of rows) this.insertEvent.run(r); })();
+    this.db.transaction(() => {
+      for (const r of rows) this.insertEvent.run(r);
+    })();
   }
 
   setFinalReport(runId: string, report: Record<string, unknown> | null): void {
@@ -107,23 +126,40 @@ export class RunDatabase {
 
   /** Drops a run's events except those of the given samples (resume discards half-done samples). */
   keepOnlySamples(runId: string, keep: ReadonlySet<string>): void {
-    const rows = this.db.prepare('SELECT event_id, sample_id FROM events WHERE run_id = ?').all(runId) as { event_id: number; sample_id: string | null }[];
+    const rows = this.db.prepare('SELECT event_id, sample_id FROM events WHERE run_id = ?').all(runId) as {
+      event_id: number;
+      sample_id: string | null;
+    }[];
     const del = this.db.prepare('DELETE FROM events WHERE run_id = ? AND event_id = ?');
-    this.db.transaction(() => { for (const r of rows) if (r.sample_id !== null && !keep.has(r.sample_id)) del.run(runId, r.event_id); })();
+    this.db.transaction(() => {
+      for (const r of rows) if (r.sample_id !== null && !keep.has(r.sample_id)) del.run(runId, r.event_id);
+    })();
   }
 
   /** The record path of a run id (or a unique prefix of one). */
   findRun(idOrPrefix: string): { run_id: string; record_path: string | null } | undefined {
-    const rows = this.db.prepare('SELECT run_id, record_path FROM runs WHERE run_id LIKE ? ORDER BY created_at DESC').all(idOrPrefix.replace(/[%_]/g, '') + '%') as { run_id: string; record_path: string | null }[];
-    if (rows.length > 1 && rows[0].run_id !== idOrPrefix) throw new Error(`run id prefix "${idOrPrefix}" matches ${rows.length} runs: ${rows.slice(0, 5).map((r) => r.run_id).join(', ')}`);
+    const rows = this.db
+      .prepare('SELECT run_id, record_path FROM runs WHERE run_id LIKE ? ORDER BY created_at DESC')
+      .all(idOrPrefix.replace(/[%_]/g, '') + '%') as { run_id: string; record_path: string | null }[];
+    if (rows.length > 1 && rows[0].run_id !== idOrPrefix)
+      throw new Error(
+        `run id prefix "${idOrPrefix}" matches ${rows.length} runs: ${rows
+          .slice(0, 5)
+          .map((r) => r.run_id)
+          .join(', ')}`,
+      );
     return rows[0];
   }
 
   listRuns(limit = 20): { run_id: string; eval_name: string; completion_fns: string; created_at: string; final_report: string | null }[] {
-    return this.db.prepare('SELECT run_id, eval_name, completion_fns, created_at, final_report FROM runs ORDER BY created_at DESC LIMIT ?').all(limit) as never;
+    return this.db
+      .prepare('SELECT run_id, eval_name, completion_fns, created_at, final_report FROM runs ORDER BY created_at DESC LIMIT ?')
+      .all(limit) as never;
   }
 
-  close(): void { this.db.close(); }
+  close(): void {
+    this.db.close();
+  }
 }
 
 // ---- the recorder a run writes through
@@ -174,15 +210,21 @@ export class RunRecorder implements Recorder {
    * sample_result), drops half-done samples' events and any final report, rewrites the file
    * atomically, and continues numbering events after the kept ones.
    */
-  static resume(path: string, db: RunDatabase | null): { recorder: RunRecorder; log: RunLog; finished: Map<string, Record<string, unknown>> } {
+  static resume(
+    path: string,
+    db: RunDatabase | null,
+  ): { recorder: RunRecorder; log: RunLog; finished: Map<string, Record<string, unknown>> } {
     const log = readRunLog(path);
     const finished = new Map<string, Record<string, unknown>>();
     for (const e of log.events) if (e.type === 'sample_result' && e.sample_id) finished.set(e.sample_id, e.data);
-    const kept = log.events.filter((e) => e.sample_id === null ? e.type !== 'error' : finished.has(e.sample_id));
+    const kept = log.events.filter((e) => (e.sample_id === null ? e.type !== 'error' : finished.has(e.sample_id)));
     const tmp = `${path}.resume-tmp`;
     writeFileSync(tmp, [JSON.stringify({ spec: log.spec }), ...kept.map((e) => JSON.stringify(e))].join('\n') + '\n');
     renameSync(tmp, path);
-    const r = new RunRecorder({ spec: log.spec, path, db }, kept.reduce((m, e) => Math.max(m, e.event_id + 1), 0));
+    const r = new RunRecorder(
+      { spec: log.spec, path, db },
+      kept.reduce((m, e) => Math.max(m, e.event_id + 1), 0),
+    );
     for (const e of kept) if (e.type === 'sampling') r.addUsage(e.data);
     if (db) {
       db.upsertRun(log.spec, r.path);
@@ -195,35 +237,64 @@ export class RunRecorder implements Recorder {
 
   private addUsage(data: Record<string, unknown>): void {
     const u = data.usage as { prompt_tokens?: number; completion_tokens?: number } | undefined;
-    if (u) { this.usage.prompt_tokens += u.prompt_tokens ?? 0; this.usage.completion_tokens += u.completion_tokens ?? 0; }
+    if (u) {
+      this.usage.prompt_tokens += u.prompt_tokens ?? 0;
+      this.usage.completion_tokens += u.completion_tokens ?? 0;
+    }
   }
 
   record(e: RecordEvent): void {
     const id = this.nextId++;
     const now = Date.now();
-    if (now !== this.lastMs) { this.lastMs = now; this.lastIso = new Date(now).toISOString(); }
+    if (now !== this.lastMs) {
+      this.lastMs = now;
+      this.lastIso = new Date(now).toISOString();
+    }
     if (e.type === 'sampling') this.addUsage(e.data);
     // Byte for byte JSON.stringify(LoggedEvent), with data serialised once for the line and the row.
     const sampleId = e.sampleId ?? null;
     const data = JSON.stringify(e.data);
-    this.lines.push(`${this.linePrefix}${id},"sample_id":${sampleId === null ? 'null' : JSON.stringify(sampleId)},"type":${JSON.stringify(e.type)}${data === undefined ? '' : `,"data":${data}`},"created_by":"","created_at":"${this.lastIso}"}`);
+    this.lines.push(
+      `${this.linePrefix}${id},"sample_id":${sampleId === null ? 'null' : JSON.stringify(sampleId)},"type":${JSON.stringify(e.type)}${data === undefined ? '' : `,"data":${data}`},"created_by":"","created_at":"${this.lastIso}"}`,
+    );
     if (this.db) this.pending.push([this.spec.run_id, id, sampleId, e.type, data ?? 'null', this.lastIso]);
     if (this.lines.length >= FLUSH_EVENTS) this.flush();
     else if (!this.timer) {
-      if (!this.live) { this.live = true; liveRecorders.add(this); watchExit(); }
+      if (!this.live) {
+        this.live = true;
+        liveRecorders.add(this);
+        watchExit();
+      }
       this.timer = setTimeout(this.onTimer, this.flushMs);
       this.timer.unref();
     }
   }
 
   private live = false;
-  private readonly onTimer = () => { this.timer = null; this.flush(); };
+  private readonly onTimer = () => {
+    this.timer = null;
+    this.flush();
+  };
 
   flush(): void {
-    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
-    if (this.lines.length) { const text = this.lines.join('\n') + '\n'; this.lines = []; appendFileSync(this.path, text); }
-    if (this.db && this.pending.length) { const rows = this.pending; this.pending = []; this.db.insertRows(rows); }
-    if (this.live) { this.live = false; liveRecorders.delete(this); }
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.lines.length) {
+      const text = this.lines.join('\n') + '\n';
+      this.lines = [];
+      appendFileSync(this.path, text);
+    }
+    if (this.db && this.pending.length) {
+      const rows = this.pending;
+      this.pending = [];
+      this.db.insertRows(rows);
+    }
+    if (this.live) {
+      this.live = false;
+      liveRecorders.delete(this);
+    }
   }
 
   /** Writes the final_report line (metrics plus token usage) and flushes everything. */
@@ -245,7 +316,11 @@ let watching = false;
 
 function flushLive(): void {
   for (const r of [...liveRecorders]) {
-    try { r.flush(); } catch { /* a failing disk must not turn an exit into a crash loop */ }
+    try {
+      r.flush();
+    } catch {
+      /* a failing disk must not turn an exit into a crash loop */
+    }
   }
 }
 
@@ -258,7 +333,10 @@ function watchExit(): void {
       flushLive();
       // Alone, we must not swallow the signal: restore the default action and raise it again.
       // With other listeners (the CLI's Ctrl-C handler) they decide what happens next.
-      if (process.listenerCount(sig) === 1) { process.off(sig, onSignal); process.kill(process.pid, sig); }
+      if (process.listenerCount(sig) === 1) {
+        process.off(sig, onSignal);
+        process.kill(process.pid, sig);
+      }
     };
     process.on(sig, onSignal);
   }
@@ -275,7 +353,9 @@ export function readRunLog(path: string): RunLog {
     const l = lines[i].trim();
     if (!l) continue;
     let o: Record<string, unknown>;
-    try { o = JSON.parse(l); } catch (e) {
+    try {
+      o = JSON.parse(l);
+    } catch (e) {
       if (i >= lines.length - 2) continue; // the last line may be cut short by a crash
       throw new Error(`${path}:${i + 1}: not valid JSON (${(e as Error).message})`);
     }

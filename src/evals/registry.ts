@@ -21,7 +21,12 @@ export class RegistryError extends Error {}
 export type Category = 'evals' | 'eval_sets' | 'completion_fns' | 'modelgraded';
 const CATEGORIES: Category[] = ['evals', 'eval_sets', 'completion_fns', 'modelgraded'];
 
-interface Entry { name: string; spec: Record<string, unknown>; file: string; root: string }
+interface Entry {
+  name: string;
+  spec: Record<string, unknown>;
+  file: string;
+  root: string;
+}
 
 /** A resolved eval: its class and arguments, where it was defined, and openai/evals' name parts. */
 export interface EvalSpec {
@@ -40,7 +45,13 @@ export interface EvalSpec {
   root: string;
 }
 
-export interface ClassSpec { name: string; cls: string; args: Record<string, unknown>; file: string; root: string }
+export interface ClassSpec {
+  name: string;
+  cls: string;
+  args: Record<string, unknown>;
+  file: string;
+  root: string;
+}
 
 /** The built-in roots that exist, then ~/.tetra/evals when present, then the given dirs. */
 export function defaultRoots(extra: readonly string[] = []): string[] {
@@ -68,7 +79,12 @@ function yamlFiles(dir: string): string[] {
 }
 
 export class Registry {
-  private readonly entries: Record<Category, Map<string, Entry>> = { evals: new Map(), eval_sets: new Map(), completion_fns: new Map(), modelgraded: new Map() };
+  private readonly entries: Record<Category, Map<string, Entry>> = {
+    evals: new Map(),
+    eval_sets: new Map(),
+    completion_fns: new Map(),
+    modelgraded: new Map(),
+  };
 
   constructor(readonly roots: string[]) {
     for (const root of roots) {
@@ -76,11 +92,13 @@ export class Registry {
         for (const file of yamlFiles(join(root, cat))) {
           const doc = parseYaml(readFileSync(file, 'utf8'), file);
           if (doc === null) continue;
-          if (typeof doc !== 'object' || Array.isArray(doc)) throw new RegistryError(`${file}: a registry file must be a mapping of name -> spec`);
+          if (typeof doc !== 'object' || Array.isArray(doc))
+            throw new RegistryError(`${file}: a registry file must be a mapping of name -> spec`);
           for (const [name, spec] of Object.entries(doc as Record<string, unknown>)) {
             const prev = this.entries[cat].get(name);
             if (prev) throw new RegistryError(`${cat} name "${name}" is defined twice: in ${prev.file} and in ${file}`);
-            if (spec === null || typeof spec !== 'object' || Array.isArray(spec)) throw new RegistryError(`${file}: "${name}" must map to a mapping, got ${JSON.stringify(spec)}`);
+            if (spec === null || typeof spec !== 'object' || Array.isArray(spec))
+              throw new RegistryError(`${file}: "${name}" must map to a mapping, got ${JSON.stringify(spec)}`);
             for (const reserved of ['key', 'group', 'cls']) {
               if (reserved in (spec as object)) throw new RegistryError(`${file}: "${name}" uses the reserved field "${reserved}"`);
             }
@@ -91,15 +109,25 @@ export class Registry {
     }
   }
 
-  static open(extraRoots: readonly string[] = []): Registry { return new Registry(defaultRoots(extraRoots)); }
+  static open(extraRoots: readonly string[] = []): Registry {
+    return new Registry(defaultRoots(extraRoots));
+  }
 
-  names(cat: Category): string[] { return [...this.entries[cat].keys()].sort(); }
-  has(cat: Category, name: string): boolean { return this.entries[cat].has(name); }
+  names(cat: Category): string[] {
+    return [...this.entries[cat].keys()].sort();
+  }
+  has(cat: Category, name: string): boolean {
+    return this.entries[cat].has(name);
+  }
 
   private suggest(cat: Category, name: string): string {
     const all = this.names(cat);
     const close = all.filter((n) => n.startsWith(name.split('.')[0]) || n.includes(name)).slice(0, 5);
-    return close.length ? ` (did you mean ${close.join(', ')}?)` : all.length ? ` (${all.length} ${cat} are registered; see tetra eval list)` : '';
+    return close.length
+      ? ` (did you mean ${close.join(', ')}?)`
+      : all.length
+        ? ` (${all.length} ${cat} are registered; see tetra eval list)`
+        : '';
   }
 
   /** Follows "id" aliases (openai/evals' dereference) to the entry with a class. */
@@ -114,14 +142,23 @@ export class Registry {
       e = target;
     }
     const cls = e.spec.class;
-    if (typeof cls !== 'string') throw new RegistryError(`${e.file}: eval "${e.name}" has no "class" (expected e.g. class: evals.elsuite.basic.match:Match)`);
+    if (typeof cls !== 'string')
+      throw new RegistryError(`${e.file}: eval "${e.name}" has no "class" (expected e.g. class: evals.elsuite.basic.match:Match)`);
     const args = (e.spec.args ?? {}) as Record<string, unknown>;
     if (typeof args !== 'object' || Array.isArray(args)) throw new RegistryError(`${e.file}: eval "${e.name}": args must be a mapping`);
     const parts = e.name.split('.');
     const metrics = (alias.spec.metrics ?? e.spec.metrics ?? []) as string[];
     return {
-      name, key: e.name, base: parts[0], split: parts[1] ?? '', cls, args: { ...args }, metrics: Array.isArray(metrics) ? metrics : [String(metrics)],
-      description: (alias.spec.description ?? e.spec.description) as string | undefined, file: e.file, root: e.root,
+      name,
+      key: e.name,
+      base: parts[0],
+      split: parts[1] ?? '',
+      cls,
+      args: { ...args },
+      metrics: Array.isArray(metrics) ? metrics : [String(metrics)],
+      description: (alias.spec.description ?? e.spec.description) as string | undefined,
+      file: e.file,
+      root: e.root,
     };
   }
 
@@ -134,11 +171,19 @@ export class Registry {
     const out: string[] = [];
     for (const pat of list.map(String)) {
       if (!/[*?]/.test(pat)) {
-        if (!this.has('evals', pat)) throw new RegistryError(`${e.file}: eval set "${name}" lists "${pat}", which no registry file defines`);
+        if (!this.has('evals', pat))
+          throw new RegistryError(`${e.file}: eval set "${name}" lists "${pat}", which no registry file defines`);
         out.push(pat);
         continue;
       }
-      const re = new RegExp('^' + pat.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+      const re = new RegExp(
+        '^' +
+          pat
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '.*')
+            .replace(/\?/g, '.') +
+          '$',
+      );
       const hits = this.names('evals').filter((n) => re.test(n) && !this.entries.evals.get(n)!.spec.class);
       if (!hits.length) throw new RegistryError(`${e.file}: eval set "${name}": pattern "${pat}" matches no eval`);
       out.push(...hits);
@@ -171,7 +216,8 @@ export class Registry {
     const order = preferRoot ? [preferRoot, ...this.roots.filter((r) => r !== preferRoot)] : this.roots;
     const tried = order.map((r) => join(r, 'data', path));
     const hit = tried.find((p) => existsSync(p));
-    if (!hit) throw new RegistryError(`data file "${path}" not found; looked in ${tried.map((p) => relative(process.cwd(), p) || p).join(', ')}`);
+    if (!hit)
+      throw new RegistryError(`data file "${path}" not found; looked in ${tried.map((p) => relative(process.cwd(), p) || p).join(', ')}`);
     return hit;
   }
 }

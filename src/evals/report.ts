@@ -29,11 +29,19 @@ export function openRun(ref: string, db?: RunDatabase | null): RunLog {
   if (!db) throw new Error(`no record file ${ref}, and no run database to look the run id up in`);
   const hit = db.findRun(ref);
   if (!hit) throw new Error(`no run ${ref}: not a record file, and the run database (${db.path}) has no such run id`);
-  if (!hit.record_path || !existsSync(hit.record_path)) throw new Error(`run ${hit.run_id}: its record file ${hit.record_path ?? '(none)'} is gone`);
+  if (!hit.record_path || !existsSync(hit.record_path))
+    throw new Error(`run ${hit.run_id}: its record file ${hit.record_path ?? '(none)'} is gone`);
   return readRunLog(hit.record_path);
 }
 
-const text = (x: unknown): string => (x === null || x === undefined ? '' : typeof x === 'string' ? x : Array.isArray(x) && x.every((m) => m && typeof m === 'object' && 'content' in m) ? chatToText(x as Sample['input']) : JSON.stringify(x));
+const text = (x: unknown): string =>
+  x === null || x === undefined
+    ? ''
+    : typeof x === 'string'
+      ? x
+      : Array.isArray(x) && x.every((m) => m && typeof m === 'object' && 'content' in m)
+        ? chatToText(x as Sample['input'])
+        : JSON.stringify(x);
 
 export function verdictOf(result: Record<string, unknown> | null): SampleRow['verdict'] {
   if (!result) return 'unfinished';
@@ -49,7 +57,16 @@ export function sampleRows(log: RunLog): SampleRow[] {
     let r = by.get(id);
     if (!r) {
       const idx = Number(id.slice(id.lastIndexOf('.') + 1));
-      r = { sampleId: id, index: Number.isFinite(idx) ? idx : -1, prompt: '', output: '', expected: '', verdict: 'unfinished', result: null, samplings: [] };
+      r = {
+        sampleId: id,
+        index: Number.isFinite(idx) ? idx : -1,
+        prompt: '',
+        output: '',
+        expected: '',
+        verdict: 'unfinished',
+        result: null,
+        samplings: [],
+      };
       by.set(id, r);
     }
     return r;
@@ -60,7 +77,10 @@ export function sampleRows(log: RunLog): SampleRow[] {
     if (e.type === 'sampling') {
       const sampled = Array.isArray(e.data.sampled) ? String(e.data.sampled[0] ?? '') : text(e.data.sampled);
       r.samplings.push({ prompt: text(e.data.prompt), sampled, fn: e.data.fn as string | undefined });
-      if (r.samplings.length === 1) { r.prompt = text(e.data.prompt); r.output = sampled; }
+      if (r.samplings.length === 1) {
+        r.prompt = text(e.data.prompt);
+        r.output = sampled;
+      }
     } else if (e.type === 'match' && !r.expected) {
       r.expected = text(e.data.expected);
     } else if (e.type === 'sample_result') {
@@ -80,14 +100,24 @@ export function sampleRows(log: RunLog): SampleRow[] {
 
 // ---- terminal summary
 
-const fmt = (v: unknown): string => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(4)) : v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+const fmt = (v: unknown): string =>
+  typeof v === 'number'
+    ? Number.isInteger(v)
+      ? String(v)
+      : v.toFixed(4)
+    : v === null || v === undefined
+      ? '-'
+      : typeof v === 'object'
+        ? JSON.stringify(v)
+        : String(v);
 
 /** Metric rows: name, value, and the 95% interval when the report has one. */
 export function metricRows(report: Record<string, unknown>): [string, string, string][] {
   const rows: [string, string, string][] = [];
   for (const [k, v] of Object.entries(report)) {
     if (/_ci_(low|high)$/.test(k)) continue;
-    const lo = report[`${k}_ci_low`], hi = report[`${k}_ci_high`];
+    const lo = report[`${k}_ci_low`],
+      hi = report[`${k}_ci_high`];
     const ci = typeof lo === 'number' && typeof hi === 'number';
     rows.push([k, ci && typeof v === 'number' ? v.toFixed(4) : fmt(v), ci ? `[${lo.toFixed(4)}, ${hi.toFixed(4)}]` : '']);
   }
@@ -103,26 +133,43 @@ export function summaryTable(log: RunLog): string {
     `samples ${rows.length}: ${[...tally].map(([k, n]) => `${k} ${n}`).join(', ')}${log.finalReport ? '' : '  (no final report: interrupted?)'}`,
   ];
   const m = metricRows(log.finalReport ?? {});
-  const w0 = Math.max(6, ...m.map((r) => r[0].length)), w1 = Math.max(5, ...m.map((r) => r[1].length));
-  const table = [`${'metric'.padEnd(w0)}  ${'value'.padStart(w1)}  95% CI`, `${'-'.repeat(w0)}  ${'-'.repeat(w1)}  ${'-'.repeat(20)}`, ...m.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`)];
+  const w0 = Math.max(6, ...m.map((r) => r[0].length)),
+    w1 = Math.max(5, ...m.map((r) => r[1].length));
+  const table = [
+    `${'metric'.padEnd(w0)}  ${'value'.padStart(w1)}  95% CI`,
+    `${'-'.repeat(w0)}  ${'-'.repeat(w1)}  ${'-'.repeat(20)}`,
+    ...m.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`),
+  ];
   return [...head, '', ...table].join('\n');
 }
 
 // ---- HTML
 
-const esc = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const esc = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /** A reliability diagram: accuracy per confidence bin against the diagonal, bar width = bin. */
 export function reliabilitySvg(cal: Calibration, title = 'Reliability diagram'): string {
-  const W = 360, H = 360, P = 40, S = W - 2 * P;
-  const x = (v: number) => P + v * S, y = (v: number) => H - P - v * S;
-  const bars = cal.bins.map((b) => {
-    if (!b.count) return '';
-    const h = (b.accuracy ?? 0) * S;
-    const gap = (b.confidence ?? 0) - (b.accuracy ?? 0);
-    return `<rect x="${x(b.lo).toFixed(1)}" y="${(H - P - h).toFixed(1)}" width="${((b.hi - b.lo) * S - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="#4a7bd0"><title>confidence ${b.lo.toFixed(2)}-${b.hi.toFixed(2)}: ${b.count} samples, accuracy ${(b.accuracy ?? 0).toFixed(3)}, mean confidence ${(b.confidence ?? 0).toFixed(3)}, gap ${gap.toFixed(3)}</title></rect>`;
-  }).join('');
-  const ticks = [0, 0.25, 0.5, 0.75, 1].map((t) => `<text x="${x(t)}" y="${H - P + 16}" font-size="11" text-anchor="middle">${t}</text><text x="${P - 6}" y="${y(t) + 4}" font-size="11" text-anchor="end">${t}</text>`).join('');
+  const W = 360,
+    H = 360,
+    P = 40,
+    S = W - 2 * P;
+  const x = (v: number) => P + v * S,
+    y = (v: number) => H - P - v * S;
+  const bars = cal.bins
+    .map((b) => {
+      if (!b.count) return '';
+      const h = (b.accuracy ?? 0) * S;
+      const gap = (b.confidence ?? 0) - (b.accuracy ?? 0);
+      return `<rect x="${x(b.lo).toFixed(1)}" y="${(H - P - h).toFixed(1)}" width="${((b.hi - b.lo) * S - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="#4a7bd0"><title>confidence ${b.lo.toFixed(2)}-${b.hi.toFixed(2)}: ${b.count} samples, accuracy ${(b.accuracy ?? 0).toFixed(3)}, mean confidence ${(b.confidence ?? 0).toFixed(3)}, gap ${gap.toFixed(3)}</title></rect>`;
+    })
+    .join('');
+  const ticks = [0, 0.25, 0.5, 0.75, 1]
+    .map(
+      (t) =>
+        `<text x="${x(t)}" y="${H - P + 16}" font-size="11" text-anchor="middle">${t}</text><text x="${P - 6}" y="${y(t) + 4}" font-size="11" text-anchor="end">${t}</text>`,
+    )
+    .join('');
   return `<svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">
 <rect x="${P}" y="${P}" width="${S}" height="${S}" fill="#f6f7f9" stroke="#999"/>${bars}
 <line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="#d33" stroke-dasharray="4 3"/>${ticks}
@@ -131,20 +178,38 @@ export function reliabilitySvg(cal: Calibration, title = 'Reliability diagram'):
 <text x="${W / 2}" y="${P - 12}" font-size="13" text-anchor="middle">${esc(title)} (ECE ${cal.ece.toFixed(4)}, ${cal.bins.length} bins, n=${cal.n})</text></svg>`;
 }
 
-export interface HtmlOptions { bins?: number }
+export interface HtmlOptions {
+  bins?: number;
+}
 
 export function htmlReport(log: RunLog, o: HtmlOptions = {}): string {
   const rows = sampleRows(log);
-  const cal = calibrationOf(rows.filter((r) => r.result).map((r) => r.result!), o.bins ?? 10);
+  const cal = calibrationOf(
+    rows.filter((r) => r.result).map((r) => r.result!),
+    o.bins ?? 10,
+  );
   const metrics = metricRows(log.finalReport ?? {});
   const verdicts = [...new Set(rows.map((r) => r.verdict))].sort();
   const pre = (s: string) => `<pre>${esc(s)}</pre>`;
   const detail = (r: SampleRow) => {
-    const res = r.result ? Object.entries(r.result).filter(([k]) => !['sampleId'].includes(k) && !(typeof r.result![k] === 'string' && (r.result![k] as string).length > 200)).map(([k, v]) => `${esc(k)}=${esc(fmt(v))}`).join(' ') : '';
-    const more = r.samplings.length > 1 ? `<details><summary>${r.samplings.length} completions</summary>${r.samplings.map((s, i) => `<div class="s"><b>#${i + 1}${s.fn ? ` ${esc(s.fn)}` : ''}</b>${pre(s.prompt)}<b>&rarr;</b>${pre(s.sampled)}</div>`).join('')}</details>` : '';
+    const res = r.result
+      ? Object.entries(r.result)
+          .filter(([k]) => !['sampleId'].includes(k) && !(typeof r.result![k] === 'string' && (r.result![k] as string).length > 200))
+          .map(([k, v]) => `${esc(k)}=${esc(fmt(v))}`)
+          .join(' ')
+      : '';
+    const more =
+      r.samplings.length > 1
+        ? `<details><summary>${r.samplings.length} completions</summary>${r.samplings.map((s, i) => `<div class="s"><b>#${i + 1}${s.fn ? ` ${esc(s.fn)}` : ''}</b>${pre(s.prompt)}<b>&rarr;</b>${pre(s.sampled)}</div>`).join('')}</details>`
+        : '';
     return `${res}${r.error ? `<div class="err">${esc(r.error)}</div>` : ''}${more}`;
   };
-  const body = rows.map((r) => `<tr class="v-${r.verdict}" data-verdict="${r.verdict}"><td>${esc(r.sampleId)}</td><td>${pre(r.prompt)}</td><td>${pre(r.output)}</td><td>${pre(r.expected)}</td><td class="verdict">${r.verdict}</td><td>${detail(r)}</td></tr>`).join('\n');
+  const body = rows
+    .map(
+      (r) =>
+        `<tr class="v-${r.verdict}" data-verdict="${r.verdict}"><td>${esc(r.sampleId)}</td><td>${pre(r.prompt)}</td><td>${pre(r.output)}</td><td>${pre(r.expected)}</td><td class="verdict">${r.verdict}</td><td>${detail(r)}</td></tr>`,
+    )
+    .join('\n');
   const spec = log.spec;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(spec.eval_name)} - ${esc(spec.run_id)}</title>

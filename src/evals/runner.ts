@@ -63,13 +63,19 @@ export async function instantiate(registry: Registry, spec: EvalSpec): Promise<E
 
 /** Indices in openai/evals' order, cut to maxSamples. */
 export function sampleOrder(n: number, maxSamples?: number): number[] {
-  const idx = pythonShuffle(Array.from({ length: n }, (_, i) => i), SHUFFLE_SEED);
+  const idx = pythonShuffle(
+    Array.from({ length: n }, (_, i) => i),
+    SHUFFLE_SEED,
+  );
   return maxSamples === undefined ? idx : idx.slice(0, maxSamples);
 }
 
 function fnv1a(s: string): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193); }
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
   return h >>> 0;
 }
 
@@ -80,10 +86,12 @@ export async function runEval(o: RunOptions): Promise<RunResult> {
   const spec = o.registry.eval(o.evalName);
   const inst = await instantiate(o.registry, spec);
   const samples: Sample[] = await inst.samples();
-  if (o.maxSamples !== undefined && (!Number.isInteger(o.maxSamples) || o.maxSamples < 1)) throw new Error(`maxSamples must be a positive integer, got ${o.maxSamples}`);
+  if (o.maxSamples !== undefined && (!Number.isInteger(o.maxSamples) || o.maxSamples < 1))
+    throw new Error(`maxSamples must be a positive integer, got ${o.maxSamples}`);
   const seed = o.seed ?? DEFAULT_SEED;
   const concurrency = o.concurrency ?? 10;
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 4096) throw new Error(`concurrency must be an integer in [1, 4096], got ${concurrency}`);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 4096)
+    throw new Error(`concurrency must be an integer in [1, 4096], got ${concurrency}`);
   const fnNames = o.completionFns.map((f) => f.name);
 
   // ---- the record: new, or the interrupted one continued
@@ -94,7 +102,9 @@ export async function runEval(o: RunOptions): Promise<RunResult> {
     const rc = r.log.spec.run_config as { eval_spec?: { key?: string }; seed?: number; max_samples?: number | null };
     if (r.log.spec.eval_name !== spec.key) throw new Error(`${o.resumePath} is a run of ${r.log.spec.eval_name}, not ${spec.key}`);
     if ((rc.seed ?? DEFAULT_SEED) !== seed || (rc.max_samples ?? undefined) !== o.maxSamples) {
-      throw new Error(`${o.resumePath} ran with --seed ${rc.seed} --max-samples ${rc.max_samples ?? 'all'}; resume with the same values (got ${seed}, ${o.maxSamples ?? 'all'})`);
+      throw new Error(
+        `${o.resumePath} ran with --seed ${rc.seed} --max-samples ${rc.max_samples ?? 'all'}; resume with the same values (got ${seed}, ${o.maxSamples ?? 'all'})`,
+      );
     }
     recorder = r.recorder;
     for (const [id, data] of r.finished) finished.set(id, { ...(data.result as Record<string, unknown>), sampleId: id });
@@ -105,9 +115,21 @@ export async function runEval(o: RunOptions): Promise<RunResult> {
       path,
       db: o.db ?? null,
       spec: {
-        completion_fns: fnNames, eval_name: spec.key, base_eval: spec.base, split: spec.split,
-        run_config: { completion_fns: fnNames, eval_spec: { cls: spec.cls, args: spec.args, key: spec.key, group: spec.base, file: spec.file, metrics: spec.metrics }, seed, max_samples: o.maxSamples ?? null, concurrency, ...o.runConfig },
-        created_by: '', run_id: runId, created_at: new Date().toISOString(),
+        completion_fns: fnNames,
+        eval_name: spec.key,
+        base_eval: spec.base,
+        split: spec.split,
+        run_config: {
+          completion_fns: fnNames,
+          eval_spec: { cls: spec.cls, args: spec.args, key: spec.key, group: spec.base, file: spec.file, metrics: spec.metrics },
+          seed,
+          max_samples: o.maxSamples ?? null,
+          concurrency,
+          ...o.runConfig,
+        },
+        created_by: '',
+        run_id: runId,
+        created_at: new Date().toISOString(),
       },
     });
   }
@@ -119,7 +141,8 @@ export async function runEval(o: RunOptions): Promise<RunResult> {
   const results = new Map<string, SampleResult>(finished);
   const errors: { sampleId: string; message: string }[] = [];
   const maxErrors = o.maxErrors ?? 20;
-  let next = 0, done = finished.size;
+  let next = 0,
+    done = finished.size;
   progress.update(done);
 
   const worker = async () => {
@@ -130,9 +153,18 @@ export async function runEval(o: RunOptions): Promise<RunResult> {
       // The per-sample generator is made on first use: most templates never draw from it.
       let random: (() => number) | undefined;
       const ctx: SampleContext = {
-        sampleId, index, completionFns: o.completionFns,
-        recorder: { record: (e) => { if (e.type === 'sampling') sampled = true; recorder.record(e); } },
-        get random() { return (random ??= seededRandom(fnv1a(`${sampleId}:${seed}`))); },
+        sampleId,
+        index,
+        completionFns: o.completionFns,
+        recorder: {
+          record: (e) => {
+            if (e.type === 'sampling') sampled = true;
+            recorder.record(e);
+          },
+        },
+        get random() {
+          return (random ??= seededRandom(fnv1a(`${sampleId}:${seed}`)));
+        },
         signal: o.signal,
       };
       try {
@@ -140,7 +172,11 @@ export async function runEval(o: RunOptions): Promise<RunResult> {
         const { sampleId: _, ...result } = r;
         // The ideal rides along so reports and comparisons can show it for every template.
         // A custom eval that records no sampling event still gets its input shown in reports.
-        recorder.record({ type: 'sample_result', sampleId, data: { result, ideal: samples[index].ideal ?? null, ...(sampled ? {} : { input: samples[index].input }) } });
+        recorder.record({
+          type: 'sample_result',
+          sampleId,
+          data: { result, ideal: samples[index].ideal ?? null, ...(sampled ? {} : { input: samples[index].input }) },
+        });
         results.set(sampleId, { ...r, sampleId });
         done++;
         progress.update(done);
@@ -160,8 +196,22 @@ export async function runEval(o: RunOptions): Promise<RunResult> {
   const cal = calibrationOf(ordered);
   if (cal && metrics.ece === undefined) metrics.ece = cal.ece;
   const unfinished = total - ordered.length;
-  if (unfinished) { metrics.unfinished = unfinished; metrics.errors = errors.length; }
+  if (unfinished) {
+    metrics.unfinished = unfinished;
+    metrics.errors = errors.length;
+  }
   const finalReport = recorder.finish(metrics);
   progress.done(unfinished ? `${unfinished} unfinished` : '');
-  return { runId: recorder.spec.run_id, recordPath: recorder.path, spec, metrics, finalReport, results: ordered, errors, unfinished, total, seconds: (Date.now() - t0) / 1000 };
+  return {
+    runId: recorder.spec.run_id,
+    recordPath: recorder.path,
+    spec,
+    metrics,
+    finalReport,
+    results: ordered,
+    errors,
+    unfinished,
+    total,
+    seconds: (Date.now() - t0) / 1000,
+  };
 }

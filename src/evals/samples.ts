@@ -14,7 +14,11 @@ export function readJsonl<T = unknown>(path: string): T[] {
   for (let i = 0; i < lines.length; i++) {
     const l = lines[i].trim();
     if (!l) continue;
-    try { out.push(JSON.parse(l) as T); } catch (e) { throw new SampleError(`${path}:${i + 1}: not valid JSON (${(e as Error).message})`); }
+    try {
+      out.push(JSON.parse(l) as T);
+    } catch (e) {
+      throw new SampleError(`${path}:${i + 1}: not valid JSON (${(e as Error).message})`);
+    }
   }
   return out;
 }
@@ -23,11 +27,14 @@ export function readJsonl<T = unknown>(path: string): T[] {
 export function checkSample(s: unknown, where: string): Sample {
   if (!s || typeof s !== 'object' || Array.isArray(s)) throw new SampleError(`${where}: a sample must be a JSON object`);
   const o = s as Sample;
-  if (typeof o.input !== 'string' && !Array.isArray(o.input)) throw new SampleError(`${where}: "input" must be a string or a list of chat messages`);
+  if (typeof o.input !== 'string' && !Array.isArray(o.input))
+    throw new SampleError(`${where}: "input" must be a string or a list of chat messages`);
   if (Array.isArray(o.input)) {
     o.input.forEach((m, k) => {
       if (!m || typeof m !== 'object' || !ROLES.has((m as EvalMessage).role) || typeof (m as EvalMessage).content !== 'string') {
-        throw new SampleError(`${where}: input[${k}] must be {role: system|user|assistant, content: string}, got ${JSON.stringify(m).slice(0, 80)}`);
+        throw new SampleError(
+          `${where}: input[${k}] must be {role: system|user|assistant, content: string}, got ${JSON.stringify(m).slice(0, 80)}`,
+        );
       }
     });
   }
@@ -79,15 +86,32 @@ export function formatTemplate(template: string, vars: Record<string, unknown>, 
   let out = '';
   for (let i = 0; i < template.length; i++) {
     const c = template[i];
-    if (c === '{' && template[i + 1] === '{') { out += '{'; i++; continue; }
-    if (c === '}' && template[i + 1] === '}') { out += '}'; i++; continue; }
+    if (c === '{' && template[i + 1] === '{') {
+      out += '{';
+      i++;
+      continue;
+    }
+    if (c === '}' && template[i + 1] === '}') {
+      out += '}';
+      i++;
+      continue;
+    }
     if (c === '{') {
       const end = template.indexOf('}', i);
       const key = end < 0 ? '' : template.slice(i + 1, end);
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) { out += c; continue; }
-      if (!(key in vars) || vars[key] === undefined) throw new SampleError(`${what} uses {${key}}, but the sample has no "${key}" (it has ${Object.keys(vars).join(', ')})`);
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) {
+        out += c;
+        continue;
+      }
+      if (!(key in vars) || vars[key] === undefined)
+        throw new SampleError(`${what} uses {${key}}, but the sample has no "${key}" (it has ${Object.keys(vars).join(', ')})`);
       const v = vars[key];
-      out += typeof v === 'string' ? v : Array.isArray(v) && v.every((m) => m && typeof m === 'object' && 'content' in m) ? chatToText(v as EvalMessage[]) : JSON.stringify(v);
+      out +=
+        typeof v === 'string'
+          ? v
+          : Array.isArray(v) && v.every((m) => m && typeof m === 'object' && 'content' in m)
+            ? chatToText(v as EvalMessage[])
+            : JSON.stringify(v);
       i = end;
       continue;
     }

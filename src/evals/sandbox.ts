@@ -90,13 +90,20 @@ export interface SandboxResult {
 
 export class SandboxUnavailableError extends Error {
   constructor(reason: string) {
-    super(`cannot sandbox untrusted code: ${reason}. Run as root or enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; util-linux unshare must be installed), or pass allowUnsandboxed (--allow-unsandboxed) to run only code you trust with rlimits and a bypassable Python audit hook`);
+    super(
+      `cannot sandbox untrusted code: ${reason}. Run as root or enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; util-linux unshare must be installed), or pass allowUnsandboxed (--allow-unsandboxed) to run only code you trust with rlimits and a bypassable Python audit hook`,
+    );
   }
 }
 
 const DEFAULTS: Required<SandboxLimits> = {
-  wallSeconds: 10, cpuSeconds: 5, memoryBytes: 512 << 20, maxProcesses: 16,
-  maxFileBytes: 16 << 20, maxOpenFiles: 64, maxOutputBytes: 64 << 10,
+  wallSeconds: 10,
+  cpuSeconds: 5,
+  memoryBytes: 512 << 20,
+  maxProcesses: 16,
+  maxFileBytes: 16 << 20,
+  maxOpenFiles: 64,
+  maxOutputBytes: 64 << 10,
 };
 
 // Exit status the setup script uses for its own failures, with this prefix on stderr.
@@ -108,7 +115,16 @@ const SETUP_MARK = 'tetra-sandbox-setup:';
 let probed: { ok: true } | { ok: false; reason: string } | undefined;
 
 const isRoot = (): boolean => process.getuid?.() === 0;
-const nsFlags = (): string[] => [...(isRoot() ? [] : ['--user', '--map-root-user']), '--net', '--mount', '--pid', '--ipc', '--uts', '--fork', '--kill-child'];
+const nsFlags = (): string[] => [
+  ...(isRoot() ? [] : ['--user', '--map-root-user']),
+  '--net',
+  '--mount',
+  '--pid',
+  '--ipc',
+  '--uts',
+  '--fork',
+  '--kill-child',
+];
 
 /** Whether this machine can create the namespaces the sandbox needs (probed once per process). */
 export function sandboxSupport(): { ok: true } | { ok: false; reason: string } {
@@ -116,7 +132,8 @@ export function sandboxSupport(): { ok: true } | { ok: false; reason: string } {
   if (process.platform !== 'linux') return (probed = { ok: false, reason: `namespaces need Linux, this is ${process.platform}` });
   const r = spawnSync('unshare', [...nsFlags(), 'true'], { encoding: 'utf8', timeout: 10_000 });
   if (r.error) probed = { ok: false, reason: `unshare did not run (${r.error.message})` };
-  else if (r.status !== 0) probed = { ok: false, reason: `unshare ${nsFlags().join(' ')} failed: ${(r.stderr || '').trim() || `exit ${r.status}`}` };
+  else if (r.status !== 0)
+    probed = { ok: false, reason: `unshare ${nsFlags().join(' ')} failed: ${(r.stderr || '').trim() || `exit ${r.status}`}` };
   else probed = { ok: true };
   return probed;
 }
@@ -171,13 +188,36 @@ echo $? > "$H/status"
 /** Per-run uid for root mode: high, random, and outside any range useradd hands out. */
 const freshUid = (): number => 1_500_000_000 + Math.floor(Math.random() * 500_000_000);
 
-function namespacesCommand(dir: string, python: string, l: Required<SandboxLimits>, readOnly: string[], uid: number | null): [string, string[]] {
+function namespacesCommand(
+  dir: string,
+  python: string,
+  l: Required<SandboxLimits>,
+  readOnly: string[],
+  uid: number | null,
+): [string, string[]] {
   // RLIMIT_NPROC counts the real uid's processes system-wide. As root each run gets a fresh uid,
   // so the count starts at 0; in a user namespace the uid is the caller's, so add what it already runs.
   const nproc = uid === null ? l.maxProcesses + userProcessCount() : l.maxProcesses;
-  return ['unshare', [...nsFlags(), '--', '/bin/sh', '-c', SETUP, 'tetra-sandbox', dir, uid === null ? '' : String(uid),
-    String(Math.max(1, Math.ceil(l.cpuSeconds))), String(l.memoryBytes), String(nproc), String(l.maxFileBytes), String(l.maxOpenFiles),
-    python, readOnly.join(':')]];
+  return [
+    'unshare',
+    [
+      ...nsFlags(),
+      '--',
+      '/bin/sh',
+      '-c',
+      SETUP,
+      'tetra-sandbox',
+      dir,
+      uid === null ? '' : String(uid),
+      String(Math.max(1, Math.ceil(l.cpuSeconds))),
+      String(l.memoryBytes),
+      String(nproc),
+      String(l.maxFileBytes),
+      String(l.maxOpenFiles),
+      python,
+      readOnly.join(':'),
+    ],
+  ];
 }
 
 function userProcessCount(): number {
@@ -205,8 +245,22 @@ _tetra_guard(); del _tetra_guard
 `;
 
 function unsandboxedCommand(dir: string, python: string, l: Required<SandboxLimits>): [string, string[]] {
-  return ['prlimit', [`--cpu=${Math.ceil(l.cpuSeconds)}:${Math.ceil(l.cpuSeconds) + 1}`, `--as=${l.memoryBytes}`, `--nproc=${l.maxProcesses + userProcessCount()}`,
-    `--fsize=${l.maxFileBytes}`, `--nofile=${l.maxOpenFiles}`, '--core=0', '--', python, '-I', '-B', join(dir, 'main.py')]];
+  return [
+    'prlimit',
+    [
+      `--cpu=${Math.ceil(l.cpuSeconds)}:${Math.ceil(l.cpuSeconds) + 1}`,
+      `--as=${l.memoryBytes}`,
+      `--nproc=${l.maxProcesses + userProcessCount()}`,
+      `--fsize=${l.maxFileBytes}`,
+      `--nofile=${l.maxOpenFiles}`,
+      '--core=0',
+      '--',
+      python,
+      '-I',
+      '-B',
+      join(dir, 'main.py'),
+    ],
+  ];
 }
 
 // ---------------------------------------------------------------------------- run
@@ -240,21 +294,37 @@ export async function runSandboxed(code: string, o: SandboxOptions = {}): Promis
     chmodSync(dir, 0o700);
     writeFileSync(join(work, 'main.py'), isolation === 'none' ? AUDIT_PREAMBLE + '\n' + code : code, { mode: 0o600 });
     const uid = isolation === 'namespaces' && isRoot() ? freshUid() : null;
-    const [cmd, args] = isolation === 'namespaces' ? namespacesCommand(dir, python, l, o.readOnlyPaths ?? [], uid) : unsandboxedCommand(work, python, l);
+    const [cmd, args] =
+      isolation === 'namespaces' ? namespacesCommand(dir, python, l, o.readOnlyPaths ?? [], uid) : unsandboxedCommand(work, python, l);
     const r = await runBounded(cmd, args, isolation === 'none' ? work : '/', l, o.signal);
-    let exitCode = r.exitCode, sig = r.signal;
+    let exitCode = r.exitCode,
+      sig = r.signal;
     if (isolation === 'namespaces' && !r.killedBy) {
       if (r.exitCode === SETUP_FAILED && r.stderr.includes(SETUP_MARK)) throw new Error(`sandbox setup failed: ${r.stderr.trim()}`);
       // The shell in the sandbox reports the program's status as 128 + signal for a signal.
       let st: number | null = null;
-      try { st = Number(readFileSync(join(dir, 'status'), 'utf8').trim()); } catch { /* killed before it could write */ }
+      try {
+        st = Number(readFileSync(join(dir, 'status'), 'utf8').trim());
+      } catch {
+        /* killed before it could write */
+      }
       if (st !== null && Number.isInteger(st)) {
         exitCode = st > 128 ? null : st;
         sig = st > 128 ? signalName(st - 128) : null;
       }
     }
     const status: SandboxStatus = r.killedBy ?? (sig === 'SIGXCPU' ? 'cpu-limit' : sig ? 'killed' : exitCode === 0 ? 'ok' : 'error');
-    return { status, exitCode: r.killedBy ? null : exitCode, signal: r.killedBy ? 'SIGKILL' : sig, stdout: r.stdout, stderr: r.stderr, truncated: r.truncated, wallMs: r.wallMs, isolation, uid };
+    return {
+      status,
+      exitCode: r.killedBy ? null : exitCode,
+      signal: r.killedBy ? 'SIGKILL' : sig,
+      stdout: r.stdout,
+      stderr: r.stderr,
+      truncated: r.truncated,
+      wallMs: r.wallMs,
+      isolation,
+      uid,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -264,39 +334,78 @@ function signalName(n: number): string {
   return Object.entries(osConstants.signals).find(([, v]) => v === n)?.[0] ?? `signal ${n}`;
 }
 
-interface Bounded { exitCode: number | null; signal: string | null; stdout: string; stderr: string; truncated: boolean; wallMs: number; killedBy?: 'timeout' | 'output-limit' | 'aborted' }
+interface Bounded {
+  exitCode: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  wallMs: number;
+  killedBy?: 'timeout' | 'output-limit' | 'aborted';
+}
 
 /** Spawns in its own process group, caps what it keeps of stdout/stderr, SIGKILLs the group on a limit. */
 function runBounded(cmd: string, args: string[], cwd: string, l: Required<SandboxLimits>, signal?: AbortSignal): Promise<Bounded> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(cmd, args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' } });
+    const child = spawn(cmd, args, {
+      cwd,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
+    });
     const out = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
     const kept = { stdout: 0, stderr: 0 };
-    let truncated = false, killedBy: Bounded['killedBy'];
+    let truncated = false,
+      killedBy: Bounded['killedBy'];
     const kill = (why: NonNullable<Bounded['killedBy']>) => {
       killedBy ??= why;
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     };
     for (const name of ['stdout', 'stderr'] as const) {
       child[name].on('data', (b: Buffer) => {
         const room = l.maxOutputBytes - kept[name];
-        if (room > 0) { out[name].push(b.subarray(0, room)); kept[name] += Math.min(room, b.length); }
-        if (b.length > room) { truncated = true; kill('output-limit'); }
+        if (room > 0) {
+          out[name].push(b.subarray(0, room));
+          kept[name] += Math.min(room, b.length);
+        }
+        if (b.length > room) {
+          truncated = true;
+          kill('output-limit');
+        }
       });
     }
     const timer = setTimeout(() => kill('timeout'), l.wallSeconds * 1000);
     const onAbort = () => kill('aborted');
     signal?.addEventListener('abort', onAbort, { once: true });
     if (signal?.aborted) onAbort();
-    child.on('error', (e) => { clearTimeout(timer); reject(new Error(`sandbox: cannot start ${cmd}: ${e.message}`)); });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`sandbox: cannot start ${cmd}: ${e.message}`));
+    });
     child.on('close', (code, sig) => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
       // The group may outlive its leader (e.g. isolation 'none' with a daemonised child).
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
       const text = (bs: Buffer[]) => Buffer.concat(bs).toString('utf8');
-      resolve({ exitCode: code, signal: sig, stdout: text(out.stdout), stderr: text(out.stderr), truncated, wallMs: performance.now() - t0, killedBy });
+      resolve({
+        exitCode: code,
+        signal: sig,
+        stdout: text(out.stdout),
+        stderr: text(out.stderr),
+        truncated,
+        wallMs: performance.now() - t0,
+        killedBy,
+      });
     });
   });
 }

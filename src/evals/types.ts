@@ -35,7 +35,10 @@ export interface Completion {
   model?: string;
 }
 
-export interface LoglikelihoodRequest { context: string; continuation: string }
+export interface LoglikelihoodRequest {
+  context: string;
+  continuation: string;
+}
 export interface LoglikelihoodResult {
   /** sum of log p(continuation tokens | context, earlier continuation tokens) */
   logprob: number;

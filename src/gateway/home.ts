@@ -5,7 +5,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tetraHome } from '../util/index.ts';
 
-
 export function defaultDbPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(tetraHome(env), 'tetra.db');
 }

@@ -29,7 +29,7 @@ export function configFromDepth(depth: number, overrides: Partial<GPTConfig> & {
     nLayer: depth,
     nEmbd,
     nHead,
-    mlpHidden: Math.ceil((8 / 3) * nEmbd / 32) * 32,
+    mlpHidden: Math.ceil(((8 / 3) * nEmbd) / 32) * 32,
     tiedEmbeddings: true,
     ropeBase: 10000,
     normEps: 1e-5,
@@ -57,7 +57,9 @@ export function validateConfig(c: GPTConfig): void {
   if (!(c.normEps > 0 && c.normEps < 1)) throw new Error(`config.normEps must be in (0, 1), got ${c.normEps}`);
 }
 
-export function headSize(c: GPTConfig): number { return c.nEmbd / c.nHead; }
+export function headSize(c: GPTConfig): number {
+  return c.nEmbd / c.nHead;
+}
 
 /**
  * Parameter names and shapes, in checkpoint order. These names are the safetensors keys; GGUF
@@ -72,7 +74,9 @@ export function headSize(c: GPTConfig): number { return c.nEmbd / c.nHead; }
  *   lm_head                  [V, C]   only when untied
  */
 export function paramShapes(c: GPTConfig): [string, number[]][] {
-  const C = c.nEmbd, H = c.mlpHidden, V = c.vocabSize;
+  const C = c.nEmbd,
+    H = c.mlpHidden,
+    V = c.vocabSize;
   const out: [string, number[]][] = [['wte', [V, C]]];
   for (let l = 0; l < c.nLayer; l++) {
     out.push([`blocks.${l}.attn_norm`, [C]]);
@@ -96,7 +100,9 @@ export function paramCount(c: GPTConfig): number {
  * 6 * nLayer * T * C. (nanoGPT's estimate uses 12 * L * T * C without the causal half.)
  */
 export function flopsPerToken(c: GPTConfig, T = c.contextLength): number {
-  const C = c.nEmbd, H = c.mlpHidden, V = c.vocabSize;
+  const C = c.nEmbd,
+    H = c.mlpHidden,
+    V = c.vocabSize;
   const perLayer = 4 * C * C + 2 * H * C + C * H;
   const matmulWeights = c.nLayer * perLayer + V * C;
   return 6 * matmulWeights + 6 * c.nLayer * T * C;

@@ -36,7 +36,12 @@ export interface Generation {
   text?: string;
 }
 
-export function* generateStream(model: GPT, backend: Backend<Float32Array>, prompts: Int32Array[], o: GenerateOptions): Generator<GeneratedToken, Generation[]> {
+export function* generateStream(
+  model: GPT,
+  backend: Backend<Float32Array>,
+  prompts: Int32Array[],
+  o: GenerateOptions,
+): Generator<GeneratedToken, Generation[]> {
   validateSampling(o);
   if (!Number.isInteger(o.maxTokens) || o.maxTokens < 0) throw new Error(`maxTokens must be a non-negative integer, got ${o.maxTokens}`);
   if (o.stopStrings?.length && !o.decode) throw new Error('stopStrings need a decode function');
@@ -60,13 +65,23 @@ export function* generateStream(model: GPT, backend: Backend<Float32Array>, prom
   while (true) {
     const live = seqs.map((s, i) => ({ s, i })).filter(({ s }) => !s.done);
     if (!live.length) break;
-    const logits = step(model, backend, live.map(({ s }) => ({ cache: s.cache, tokens: s.next })), false, logitsBuf);
+    const logits = step(
+      model,
+      backend,
+      live.map(({ s }) => ({ cache: s.cache, tokens: s.next })),
+      false,
+      logitsBuf,
+    );
     for (let j = 0; j < live.length; j++) {
       const { s, i } = live[j];
       const row = logits.subarray(j * V, (j + 1) * V);
       o.processLogits?.(i, row, s.out.tokens);
       const token = sample(row, o, s.rng);
-      if (stopTokens.has(token)) { s.done = true; s.out.finishReason = 'stop'; continue; }
+      if (stopTokens.has(token)) {
+        s.done = true;
+        s.out.finishReason = 'stop';
+        continue;
+      }
       const event: GeneratedToken = { seq: i, token };
       if (s.out.logprobs) {
         const lp = logSoftmax(row);
@@ -78,10 +93,23 @@ export function* generateStream(model: GPT, backend: Backend<Float32Array>, prom
       yield event;
       if (o.stopStrings?.length) {
         const text = o.decode!(s.out.tokens);
-        const cut = Math.min(...o.stopStrings.map((st) => { const k = text.indexOf(st); return k < 0 ? Infinity : k; }));
-        if (cut !== Infinity) { s.done = true; s.out.finishReason = 'stop'; s.out.text = text.slice(0, cut); continue; }
+        const cut = Math.min(
+          ...o.stopStrings.map((st) => {
+            const k = text.indexOf(st);
+            return k < 0 ? Infinity : k;
+          }),
+        );
+        if (cut !== Infinity) {
+          s.done = true;
+          s.out.finishReason = 'stop';
+          s.out.text = text.slice(0, cut);
+          continue;
+        }
       }
-      if (s.out.tokens.length >= o.maxTokens || s.cache.length >= s.cache.capacity) { s.done = true; continue; }
+      if (s.out.tokens.length >= o.maxTokens || s.cache.length >= s.cache.capacity) {
+        s.done = true;
+        continue;
+      }
       s.next = Int32Array.of(token);
     }
   }
@@ -103,18 +131,24 @@ export function generate(model: GPT, backend: Backend<Float32Array>, prompts: In
  * sum of log p(cont_i | context, cont_<i), and whether greedy decoding would have produced the
  * continuation. When context + continuation exceed the window, the context is cut on the left.
  */
-export function scoreContinuation(model: GPT, backend: Backend<Float32Array>, context: ArrayLike<number>, continuation: ArrayLike<number>):
-  { logprob: number; greedy: boolean; tokens: TokenLogprob[] } {
+export function scoreContinuation(
+  model: GPT,
+  backend: Backend<Float32Array>,
+  context: ArrayLike<number>,
+  continuation: ArrayLike<number>,
+): { logprob: number; greedy: boolean; tokens: TokenLogprob[] } {
   if (continuation.length === 0) throw new Error('scoreContinuation: continuation is empty');
   const all = Int32Array.from([...Array.from(context), ...Array.from(continuation)]);
   const ctx = model.config.contextLength;
-  if (continuation.length > ctx) throw new Error(`scoreContinuation: continuation has ${continuation.length} tokens; the context length is ${ctx}`);
+  if (continuation.length > ctx)
+    throw new Error(`scoreContinuation: continuation has ${continuation.length} tokens; the context length is ${ctx}`);
   // Predicting token i needs tokens 0..i-1, so the input is all but the last token, at most ctx long.
   const input = all.subarray(Math.max(0, all.length - 1 - ctx), all.length - 1);
   if (input.length === 0) throw new Error('scoreContinuation: context is empty (a continuation needs at least one token before it)');
   const logits = step(model, backend, [{ cache: new KVCache(model.config), tokens: input }], true);
   const V = model.config.vocabSize;
-  let logprob = 0, greedy = true;
+  let logprob = 0,
+    greedy = true;
   const tokens: TokenLogprob[] = [];
   for (let j = 0; j < continuation.length; j++) {
     const row = input.length - continuation.length + j;

@@ -6,13 +6,19 @@
 // run; step() in kvcache.ts is the INFERENCE pass, the same kernels in the same order called
 // directly on a reused workspace, with no tape, no Tensors and a fused q/k/v projection. Each is
 // shaped for its own hot path, and the tests hold the two to the same logits.
-import { Rng, ropeTables, Tape, Tensor, type FloatArray } from '../tensor/index.ts';
+import { Rng, ropeTables, type Tape, Tensor, type FloatArray } from '../tensor/index.ts';
 import { headSize, paramCount, paramShapes, validateConfig, type GPTConfig } from './config.ts';
 
 /** One block's weights, by role (views of GPT.storage). */
 export interface LayerWeights {
-  attnNorm: Tensor; wq: Tensor; wk: Tensor; wv: Tensor; wo: Tensor;
-  mlpNorm: Tensor; wGateUp: Tensor; wDown: Tensor;
+  attnNorm: Tensor;
+  wq: Tensor;
+  wk: Tensor;
+  wv: Tensor;
+  wo: Tensor;
+  mlpNorm: Tensor;
+  wGateUp: Tensor;
+  wDown: Tensor;
   /** wq, wk, wv as one [3C, C] matrix: the same memory, adjacent in the parameter layout. */
   qkv: FloatArray;
 }
@@ -42,8 +48,11 @@ export class GPT {
    * paramCount); opts.gradStorage: gradients laid out the same way, used as the parameters'
    * gradient buffers instead of ones allocated on first use.
    */
-  constructor(config: GPTConfig, params: Map<string, FloatArray> | null,
-    opts: { requiresGrad?: boolean; storage?: FloatArray; gradStorage?: FloatArray } = {}) {
+  constructor(
+    config: GPTConfig,
+    params: Map<string, FloatArray> | null,
+    opts: { requiresGrad?: boolean; storage?: FloatArray; gradStorage?: FloatArray } = {},
+  ) {
     validateConfig(config);
     this.config = config;
     this.params = new Map();
@@ -53,7 +62,10 @@ export class GPT {
     const f64 = params ? [...params.values()].some((d) => d instanceof Float64Array) : opts.storage instanceof Float64Array;
     this.storage = opts.storage ?? (f64 ? new Float64Array(total) : new Float32Array(total));
     this.gradStorage = opts.gradStorage ?? null;
-    for (const [what, buf] of [['storage', this.storage], ['gradStorage', this.gradStorage]] as const) {
+    for (const [what, buf] of [
+      ['storage', this.storage],
+      ['gradStorage', this.gradStorage],
+    ] as const) {
       if (buf && buf.length !== total) throw new Error(`GPT: ${what} has ${buf.length} values, the config's parameters need ${total}`);
     }
     let off = 0;
@@ -80,10 +92,17 @@ export class GPT {
       const b = `blocks.${l}.`;
       const at = offsets.get(b + 'wq')!;
       // The fused view relies on the layout keeping wq, wk, wv back to back (config.ts paramShapes).
-      if (offsets.get(b + 'wk') !== at + C * C || offsets.get(b + 'wv') !== at + 2 * C * C) throw new Error(`GPT: ${b}wq, wk, wv are not adjacent`);
+      if (offsets.get(b + 'wk') !== at + C * C || offsets.get(b + 'wv') !== at + 2 * C * C)
+        throw new Error(`GPT: ${b}wq, wk, wv are not adjacent`);
       return {
-        attnNorm: this.p(b + 'attn_norm'), wq: this.p(b + 'wq'), wk: this.p(b + 'wk'), wv: this.p(b + 'wv'), wo: this.p(b + 'wo'),
-        mlpNorm: this.p(b + 'mlp_norm'), wGateUp: this.p(b + 'w_gate_up'), wDown: this.p(b + 'w_down'),
+        attnNorm: this.p(b + 'attn_norm'),
+        wq: this.p(b + 'wq'),
+        wk: this.p(b + 'wk'),
+        wv: this.p(b + 'wv'),
+        wo: this.p(b + 'wo'),
+        mlpNorm: this.p(b + 'mlp_norm'),
+        wGateUp: this.p(b + 'w_gate_up'),
+        wDown: this.p(b + 'w_down'),
         qkv: this.storage.subarray(at, at + 3 * C * C),
       };
     });
@@ -130,9 +149,10 @@ export class GPT {
     const c = this.config;
     if (tokens.length !== B * T) throw new Error(`forward: ${tokens.length} tokens is not B*T = ${B}*${T}`);
     if (T > c.contextLength) throw new Error(`forward: sequence length ${T} exceeds the model's context length ${c.contextLength}`);
-    const NH = c.nHead, HS = headSize(c);
+    const NH = c.nHead,
+      HS = headSize(c);
     const { cos, sin } = this.rope;
-    let x = tape.embedding(tokens, [tokens.length], this.wte);          // (N, C)
+    let x = tape.embedding(tokens, [tokens.length], this.wte); // (N, C)
     for (const w of this.layers) {
       const h = tape.rmsnorm(x, w.attnNorm, c.normEps);
       // q and k are linear outputs read by nothing else: rotated in place.
@@ -144,7 +164,7 @@ export class GPT {
       const m = tape.linear(tape.rmsnorm(x, w.mlpNorm, c.normEps), w.wGateUp); // (N, 2H)
       x = tape.add(x, tape.linear(tape.swiglu(m), w.wDown), { inPlace: true });
     }
-    return tape.linear(tape.rmsnorm(x, this.normF, c.normEps), this.lmHead);  // (N, V)
+    return tape.linear(tape.rmsnorm(x, this.normF, c.normEps), this.lmHead); // (N, V)
   }
 
   /** Weights as a name -> data map (for checkpoints and export). */

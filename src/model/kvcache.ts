@@ -23,7 +23,8 @@ export class KVCache {
   length = 0;
 
   constructor(config: GPTConfig, capacity = config.contextLength) {
-    if (capacity > config.contextLength) throw new Error(`KVCache: capacity ${capacity} exceeds the model's context length ${config.contextLength}`);
+    if (capacity > config.contextLength)
+      throw new Error(`KVCache: capacity ${capacity} exceeds the model's context length ${config.contextLength}`);
     const n = capacity * config.nEmbd;
     this.capacity = capacity;
     this.k = Array.from({ length: config.nLayer }, () => new Float32Array(n));
@@ -47,20 +48,35 @@ export interface StepInput {
 class Workspace {
   readonly rows: number;
   readonly tokens: Int32Array;
-  readonly x: Float32Array;      // [rows, C]   residual stream
-  readonly h: Float32Array;      // [rows, C]   normed input of a sublayer
-  readonly qkv: Float32Array;    // [rows, 3C]  fused projection (all-decode steps), else q | k | v
-  readonly att: Float32Array;    // [rows, C]   attention output
-  readonly mlp: Float32Array;    // [rows, 2H]  gate | up
-  readonly act: Float32Array;    // [rows, H]   silu(gate) * up
-  readonly rstd: Float32Array;   // [rows]
-  readonly lse: Float32Array;    // [NH, rows]  attention's log-sum-exp (unused: no backward)
-  readonly last: Float32Array;   // [rows, C]   gathered rows for the LM head
+  readonly x: Float32Array; // [rows, C]   residual stream
+  readonly h: Float32Array; // [rows, C]   normed input of a sublayer
+  readonly qkv: Float32Array; // [rows, 3C]  fused projection (all-decode steps), else q | k | v
+  readonly att: Float32Array; // [rows, C]   attention output
+  readonly mlp: Float32Array; // [rows, 2H]  gate | up
+  readonly act: Float32Array; // [rows, H]   silu(gate) * up
+  readonly rstd: Float32Array; // [rows]
+  readonly lse: Float32Array; // [NH, rows]  attention's log-sum-exp (unused: no backward)
+  readonly last: Float32Array; // [rows, C]   gathered rows for the LM head
   /** GEMM arguments by name, reused; A/B/C and sizes are set before each call. */
-  readonly g: GemmArgs<Float32Array> = { transA: false, transB: true, M: 0, N: 0, K: 0, alpha: 1, A: new Float32Array(0), lda: 0, B: new Float32Array(0), ldb: 0, beta: 0, C: new Float32Array(0), ldc: 0 };
+  readonly g: GemmArgs<Float32Array> = {
+    transA: false,
+    transB: true,
+    M: 0,
+    N: 0,
+    K: 0,
+    alpha: 1,
+    A: new Float32Array(0),
+    lda: 0,
+    B: new Float32Array(0),
+    ldb: 0,
+    beta: 0,
+    C: new Float32Array(0),
+    ldc: 0,
+  };
 
   constructor(c: GPTConfig, rows: number) {
-    const C = c.nEmbd, H = c.mlpHidden;
+    const C = c.nEmbd,
+      H = c.mlpHidden;
     this.rows = rows;
     this.tokens = new Int32Array(rows);
     this.x = new Float32Array(rows * C);
@@ -91,12 +107,26 @@ function workspace(model: GPT, rows: number): Workspace {
 }
 
 /** y[M, N] = beta * y + x[M, K] @ W^T, W [N, K] row-major. */
-function linear(be: Backend<Float32Array>, g: GemmArgs<Float32Array>, y: Float32Array, x: Float32Array, w: Float32Array,
-  M: number, N: number, K: number, beta = 0): void {
-  g.M = M; g.N = N; g.K = K;
-  g.A = x; g.lda = K;
-  g.B = w; g.ldb = K;
-  g.C = y; g.ldc = N;
+function linear(
+  be: Backend<Float32Array>,
+  g: GemmArgs<Float32Array>,
+  y: Float32Array,
+  x: Float32Array,
+  w: Float32Array,
+  M: number,
+  N: number,
+  K: number,
+  beta = 0,
+): void {
+  g.M = M;
+  g.N = N;
+  g.K = K;
+  g.A = x;
+  g.lda = K;
+  g.B = w;
+  g.ldb = K;
+  g.C = y;
+  g.ldc = N;
   g.beta = beta;
   be.gemm(g);
 }
@@ -107,8 +137,15 @@ function linear(be: Backend<Float32Array>, g: GemmArgs<Float32Array>, y: Float32
  * `out`, when given, receives the logits (it must hold at least that many rows) and is returned.
  */
 export function step(model: GPT, backend: Backend<Float32Array>, inputs: StepInput[], allRows = false, out?: Float32Array): Float32Array {
-  const c = model.config, C = c.nEmbd, NH = c.nHead, HS = headSize(c), V = c.vocabSize, H = c.mlpHidden, eps = c.normEps;
-  let N = 0, decode = true;
+  const c = model.config,
+    C = c.nEmbd,
+    NH = c.nHead,
+    HS = headSize(c),
+    V = c.vocabSize,
+    H = c.mlpHidden,
+    eps = c.normEps;
+  let N = 0,
+    decode = true;
   for (const s of inputs) {
     const T = s.tokens.length;
     if (T === 0) throw new Error('step: a sequence has no new tokens');
@@ -125,16 +162,23 @@ export function step(model: GPT, backend: Backend<Float32Array>, inputs: StepInp
   const ws = workspace(model, N);
   const { x, h, qkv, att, mlp, act, rstd, lse, g } = ws;
   const be = backend;
-  const cos = model.rope.cos as Float32Array, sin = model.rope.sin as Float32Array;
+  const cos = model.rope.cos as Float32Array,
+    sin = model.rope.sin as Float32Array;
   const scale = 1 / Math.sqrt(HS);
   const f32 = (t: { data: unknown }) => t.data as Float32Array;
 
   let r = 0;
-  for (const s of inputs) { ws.tokens.set(s.tokens, r); r += s.tokens.length; }
+  for (const s of inputs) {
+    ws.tokens.set(s.tokens, r);
+    r += s.tokens.length;
+  }
   be.embeddingForward(x, f32(model.wte), ws.tokens, N, C, V);
 
   // Without the fused projection, q, k and v each take N rows of qkv, one after another.
-  const qOff = 0, kOff = decode ? C : N * C, vOff = decode ? 2 * C : 2 * N * C, rowStride = decode ? 3 * C : C;
+  const qOff = 0,
+    kOff = decode ? C : N * C,
+    vOff = decode ? 2 * C : 2 * N * C,
+    rowStride = decode ? 3 * C : C;
   for (let l = 0; l < c.nLayer; l++) {
     const w = model.layers[l];
     be.rmsnormForward(h, rstd, x, f32(w.attnNorm), N, C, eps);
@@ -147,7 +191,10 @@ export function step(model: GPT, backend: Backend<Float32Array>, inputs: StepInp
     }
     r = 0;
     for (const s of inputs) {
-      const T = s.tokens.length, pos = s.cache.length, ck = s.cache.k[l], cv = s.cache.v[l];
+      const T = s.tokens.length,
+        pos = s.cache.length,
+        ck = s.cache.k[l],
+        cv = s.cache.v[l];
       const q = qkv.subarray(qOff + r * rowStride, qOff + r * rowStride + T * C);
       const k = qkv.subarray(kOff + r * rowStride, kOff + r * rowStride + T * C);
       const v = qkv.subarray(vOff + r * rowStride, vOff + r * rowStride + T * C);
@@ -157,11 +204,11 @@ export function step(model: GPT, backend: Backend<Float32Array>, inputs: StepInp
       be.attentionForward(att.subarray(r * C, (r + T) * C), lse, q, ck, cv, 1, T, pos + T, NH, HS, scale);
       r += T;
     }
-    linear(be, g, x, att, f32(w.wo), N, C, C, 1);                  // x += attn W_o^T
+    linear(be, g, x, att, f32(w.wo), N, C, C, 1); // x += attn W_o^T
     be.rmsnormForward(h, rstd, x, f32(w.mlpNorm), N, C, eps);
     linear(be, g, mlp, h, f32(w.wGateUp), N, 2 * H, C);
     be.swigluForward(act, mlp, N, H);
-    linear(be, g, x, act, f32(w.wDown), N, C, H, 1);              // x += mlp W_down^T
+    linear(be, g, x, act, f32(w.wDown), N, C, H, 1); // x += mlp W_down^T
   }
   for (const s of inputs) s.cache.length += s.tokens.length;
 
@@ -170,7 +217,10 @@ export function step(model: GPT, backend: Backend<Float32Array>, inputs: StepInp
   if (!allRows && N !== inputs.length) {
     rows = ws.last;
     r = 0;
-    inputs.forEach((s, i) => { r += s.tokens.length; ws.last.set(x.subarray((r - 1) * C, r * C), i * C); });
+    inputs.forEach((s, i) => {
+      r += s.tokens.length;
+      ws.last.set(x.subarray((r - 1) * C, r * C), i * C);
+    });
   }
   be.rmsnormForward(h, rstd, rows, f32(model.normF), outRows, C, eps);
   linear(be, g, logits, h, f32(model.lmHead), outRows, V, C);

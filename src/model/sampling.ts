@@ -13,10 +13,15 @@ export interface SamplingOptions {
   topP?: number;
 }
 
-export interface TokenLogprob { token: number; logprob: number }
+export interface TokenLogprob {
+  token: number;
+  logprob: number;
+}
 
 export function validateSampling(o: SamplingOptions): void {
-  const t = o.temperature ?? 1, k = o.topK ?? 0, p = o.topP ?? 1;
+  const t = o.temperature ?? 1,
+    k = o.topK ?? 0,
+    p = o.topP ?? 1;
   if (!(t >= 0 && t <= 100)) throw new Error(`temperature must be in [0, 100], got ${t}`);
   if (!Number.isInteger(k) || k < 0) throw new Error(`topK must be a non-negative integer, got ${k}`);
   if (!(p > 0 && p <= 1)) throw new Error(`topP must be in (0, 1], got ${p}`);
@@ -63,7 +68,8 @@ export function sample(logits: ArrayLike<number>, o: SamplingOptions, rng: Rng):
   // Candidates in descending logit order, cut by top-k, then by cumulative probability (top-p).
   // Top-k keeps a running list of the k best instead of sorting the vocabulary: at V = 8192 and
   // k = 40 the sort (a comparator call per comparison) cost more than the model's decode step.
-  const k = o.topK ?? 0, p = o.topP ?? 1;
+  const k = o.topK ?? 0,
+    p = o.topP ?? 1;
   let idx: number[];
   if (k > 0 && k < V) {
     idx = topLogprobs(logits, k).map((c) => c.token);
@@ -76,7 +82,8 @@ export function sample(logits: ArrayLike<number>, o: SamplingOptions, rng: Rng):
   const probs = idx.map((i) => Math.exp((logits[i] - max) / t));
   let total = probs.reduce((a, b) => a + b, 0);
   if (p < 1) {
-    let cum = 0, keep = 0;
+    let cum = 0,
+      keep = 0;
     while (keep < probs.length && cum < p * total) cum += probs[keep++];
     idx = idx.slice(0, keep);
     probs.length = keep;

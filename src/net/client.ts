@@ -68,14 +68,17 @@ export class OpenAIHttpClient {
     Object.assign(h, o.headers);
     // Credentials in the URL are the more specific instruction. (The evals' node:http client sent them
     // as a second Authorization line after the Bearer one; the field is single-valued, and node servers read only the first.)
-    const user = decodeURIComponent(this.url.username), pass = decodeURIComponent(this.url.password);
+    const user = decodeURIComponent(this.url.username),
+      pass = decodeURIComponent(this.url.password);
     if (user || pass) h.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
     this.jsonHeaders = { accept: 'application/json', ...h };
     this.streamHeaders = { accept: 'application/json, text/event-stream', ...h };
   }
 
   /** Closes every socket (requests in flight fail). */
-  close(): void { this.http.close(); }
+  close(): void {
+    this.http.close();
+  }
 
   /** POSTs body as JSON to baseURL + path and resolves with the parsed JSON answer (a 2xx), else rejects with an APIError. */
   async postJson<T>(path: string, body: unknown, signal?: AbortSignal): Promise<T> {
@@ -116,9 +119,12 @@ export class OpenAIHttpClient {
         if (done) continue; // after [DONE]: read to the end, so the socket goes back to the pool
         sse.push(piece);
         for (let data = sse.next(); data !== null; data = sse.next()) {
-          if (data === '[DONE]') { done = true; break; }
+          if (data === '[DONE]') {
+            done = true;
+            break;
+          }
           const parsed = JSON.parse(data) as Record<string, unknown>;
-          if (parsed && parsed.error) throw APIError.fromResponse(undefined, undefined, data);
+          if (parsed?.error) throw APIError.fromResponse(undefined, undefined, data);
           yield parsed as T;
         }
       }
@@ -165,7 +171,11 @@ export class OpenAIHttpClient {
         }
         const delay = n < this.maxRetries && isRetryable(e) ? retryDelayMs(e, n, this.retry) : null;
         if (delay === null) throw e;
-        try { await sleep(delay, signal); } catch { throw new APIUserAbortError(); }
+        try {
+          await sleep(delay, signal);
+        } catch {
+          throw new APIUserAbortError();
+        }
       }
     }
   }
@@ -181,15 +191,25 @@ function transportError(e: unknown, signal: AbortSignal | undefined, interrupted
 }
 
 async function readPiece(res: Http1Response, signal: AbortSignal | undefined): Promise<Buffer | null> {
-  try { return await res.read(); } catch (e) { throw transportError(e, signal, true); }
+  try {
+    return await res.read();
+  } catch (e) {
+    throw transportError(e, signal, true);
+  }
 }
 
 async function readText(res: Http1Response, signal: AbortSignal | undefined): Promise<string> {
-  try { return await res.text(); } catch (e) { throw transportError(e, signal, true); }
+  try {
+    return await res.text();
+  } catch (e) {
+    throw transportError(e, signal, true);
+  }
 }
 
 function parseJson<T>(res: Http1Response, text: string): T {
-  try { return JSON.parse(text) as T; } catch {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
     const what = `the endpoint answered ${res.status} with a body that is not JSON: ${JSON.stringify(text.slice(0, 200))}`;
     throw new APIError(res.status, undefined, undefined, what);
   }

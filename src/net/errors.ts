@@ -5,7 +5,12 @@
 // envelope, {"error": {"message", "type", "param", "code"}}.
 
 /** The inside of OpenAI's error envelope. */
-export interface ErrorBody { message?: unknown; type?: unknown; param?: unknown; code?: unknown }
+export interface ErrorBody {
+  message?: unknown;
+  type?: unknown;
+  param?: unknown;
+  code?: unknown;
+}
 
 /**
  * An error answer's body: the envelope's inner object; else a top-level object with a string
@@ -14,7 +19,11 @@ export interface ErrorBody { message?: unknown; type?: unknown; param?: unknown;
  */
 export function parseErrorBody(text: string): { error: ErrorBody | undefined; text: string | undefined } {
   let json: unknown;
-  try { json = JSON.parse(text); } catch { return { error: undefined, text }; }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { error: undefined, text };
+  }
   if (!json || typeof json !== 'object') return { error: undefined, text: undefined };
   const inner = (json as { error?: unknown }).error;
   if (inner && typeof inner === 'object') return { error: inner as ErrorBody, text: undefined };
@@ -31,7 +40,10 @@ export class APIError extends Error {
   readonly param: unknown;
   readonly type: unknown;
   constructor(
-    readonly status: number | undefined, readonly headers: Headers | undefined, readonly error: ErrorBody | undefined, message: string | undefined,
+    readonly status: number | undefined,
+    readonly headers: Headers | undefined,
+    readonly error: ErrorBody | undefined,
+    message: string | undefined,
   ) {
     super(APIError.makeMessage(status, error, message));
     this.requestID = headers?.get('x-request-id') ?? undefined;
@@ -43,8 +55,12 @@ export class APIError extends Error {
   /** The openai client's wording: "<status> <error.message>", or the body, or a fallback. */
   static makeMessage(status: number | undefined, error: ErrorBody | undefined, message: string | undefined): string {
     const msg = error?.message
-      ? (typeof error.message === 'string' ? error.message : JSON.stringify(error.message))
-      : error ? JSON.stringify(error) : message;
+      ? typeof error.message === 'string'
+        ? error.message
+        : JSON.stringify(error.message)
+      : error
+        ? JSON.stringify(error)
+        : message;
     if (status && msg) return `${status} ${msg}`;
     if (status) return `${status} status code (no body)`;
     return msg || '(no status code or body)';
@@ -77,20 +93,30 @@ export class APIConnectionError extends APIError {
 /** A deadline passed: connecting, waiting for the answer's head after the request went out, or silence mid-body. */
 export class APIConnectionTimeoutError extends APIConnectionError {
   override name = 'APIConnectionTimeoutError';
-  constructor(message = 'Request timed out.', readonly timeout?: 'connect' | 'first-byte' | 'idle', o: { cause?: unknown } = {}) {
+  constructor(
+    message = 'Request timed out.',
+    readonly timeout?: 'connect' | 'first-byte' | 'idle',
+    o: { cause?: unknown } = {},
+  ) {
     super(message, { ...o, code: 'ETIMEDOUT', interrupted: timeout === 'idle' });
   }
 }
 
 export class APIUserAbortError extends APIError {
   override name = 'APIUserAbortError';
-  constructor(message = 'Request was aborted.') { super(undefined, undefined, undefined, message); }
+  constructor(message = 'Request was aborted.') {
+    super(undefined, undefined, undefined, message);
+  }
 }
 
 function toHeaders(h: Record<string, string>): Headers {
   const out = new Headers();
   for (const k in h) {
-    try { out.append(k, h[k]); } catch { /* a header Headers refuses is of no use to a caller */ }
+    try {
+      out.append(k, h[k]);
+    } catch {
+      /* a header Headers refuses is of no use to a caller */
+    }
   }
   return out;
 }

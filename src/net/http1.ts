@@ -60,7 +60,10 @@ class Exchange implements Http1Response {
   /** Called once when the exchange ends: reusable = the socket can carry the next request. */
   onEnd!: (reusable: boolean) => void;
 
-  constructor(private readonly method: string, private readonly reused: boolean) {}
+  constructor(
+    private readonly method: string,
+    private readonly reused: boolean,
+  ) {}
 
   /** Feeds bytes from the socket (a protocol error fails the exchange, which closes the socket). */
   feed(buf: Buffer): void {
@@ -120,7 +123,10 @@ class Exchange implements Http1Response {
               return this.fail(new Http1Error(`upstream sent a malformed chunk size "${line.slice(0, 40)}"`));
             }
             if (size === 0) this.state = 'trailers';
-            else { this.remaining = size; this.state = 'chunk-data'; }
+            else {
+              this.remaining = size;
+              this.state = 'chunk-data';
+            }
           } else if (line === '') this.finish(at === buf.length); // the empty line after the trailers
           break;
         }
@@ -131,13 +137,17 @@ class Exchange implements Http1Response {
   private parseHead(text: string): boolean {
     const lines = text.split('\r\n');
     const m = /^HTTP\/1\.([01]) (\d{3})/.exec(lines[0]);
-    if (!m) { this.fail(new Http1Error(`upstream did not answer HTTP/1.x (${JSON.stringify(lines[0].slice(0, 40))})`)); return false; }
+    if (!m) {
+      this.fail(new Http1Error(`upstream did not answer HTTP/1.x (${JSON.stringify(lines[0].slice(0, 40))})`));
+      return false;
+    }
     const status = Number(m[2]);
     const headers: Record<string, string> = {};
     for (let i = 1; i < lines.length; i++) {
       const c = lines[i].indexOf(':');
       if (c <= 0) continue;
-      const k = lines[i].slice(0, c).trim().toLowerCase(), v = lines[i].slice(c + 1).trim();
+      const k = lines[i].slice(0, c).trim().toLowerCase(),
+        v = lines[i].slice(c + 1).trim();
       headers[k] = k in headers ? `${headers[k]}, ${v}` : v;
     }
     if (status >= 100 && status < 200 && status !== 101) return true; // 100 Continue and friends: the real head follows
@@ -150,10 +160,16 @@ class Exchange implements Http1Response {
     else if (te.endsWith('chunked')) this.state = 'chunk-size';
     else if (headers['content-length'] !== undefined) {
       const n = Number(headers['content-length']);
-      if (!Number.isSafeInteger(n) || n < 0) { this.fail(new Http1Error(`upstream sent a bad Content-Length "${headers['content-length']}"`)); return false; }
+      if (!Number.isSafeInteger(n) || n < 0) {
+        this.fail(new Http1Error(`upstream sent a bad Content-Length "${headers['content-length']}"`));
+        return false;
+      }
       this.remaining = n;
       this.state = n === 0 ? 'done' : 'fixed';
-    } else { this.state = 'until-close'; this.keepAlive = false; }
+    } else {
+      this.state = 'until-close';
+      this.keepAlive = false;
+    }
     this.delivered = true;
     this.onHead(this);
     return true;
@@ -161,7 +177,11 @@ class Exchange implements Http1Response {
 
   private push(b: Buffer): void {
     if (b.length === 0) return;
-    if (this.waiter) { const w = this.waiter; this.waiter = null; w.resolve(b); } else this.queue.push(b);
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w.resolve(b);
+    } else this.queue.push(b);
   }
 
   /** clean: nothing arrived after the response's last byte (bytes nobody asked for make the socket untrustworthy). */
@@ -170,7 +190,11 @@ class Exchange implements Http1Response {
     this.ended = true;
     this.state = 'done';
     this.complete = true;
-    if (this.waiter) { const w = this.waiter; this.waiter = null; w.resolve(null); }
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w.resolve(null);
+    }
     this.onEnd(this.keepAlive && clean);
   }
 
@@ -184,9 +208,17 @@ class Exchange implements Http1Response {
 
   /** The socket closed: the end of a read-until-close body, otherwise a failure. */
   closed(): void {
-    if (this.state === 'until-close') { this.keepAlive = false; this.finish(false); return; }
+    if (this.state === 'until-close') {
+      this.keepAlive = false;
+      this.finish(false);
+      return;
+    }
     if (this.state !== 'done') {
-      const e = new Http1Error(this.delivered ? 'upstream closed the connection in the middle of the response body' : 'upstream closed the connection before answering');
+      const e = new Http1Error(
+        this.delivered
+          ? 'upstream closed the connection in the middle of the response body'
+          : 'upstream closed the connection before answering',
+      );
       e.reusedSocket = this.reused && !this.gotBytes;
       this.fail(e);
     }
@@ -198,7 +230,11 @@ class Exchange implements Http1Response {
     this.state = 'done';
     this.failure = e;
     if (!this.delivered) this.onFail(e);
-    if (this.waiter) { const w = this.waiter; this.waiter = null; w.reject(e); }
+    if (this.waiter) {
+      const w = this.waiter;
+      this.waiter = null;
+      w.reject(e);
+    }
     this.onEnd(false);
   }
 
@@ -206,7 +242,9 @@ class Exchange implements Http1Response {
     if (this.queue.length) return Promise.resolve(this.queue.shift()!);
     if (this.failure) return Promise.reject(this.failure);
     if (this.complete) return Promise.resolve(null);
-    return new Promise((resolve, reject) => { this.waiter = { resolve, reject }; });
+    return new Promise((resolve, reject) => {
+      this.waiter = { resolve, reject };
+    });
   }
 
   async text(): Promise<string> {
@@ -273,12 +311,20 @@ export class Http1Client {
       if (i >= 0) this.idle.splice(i, 1);
     });
     s.on('error', () => {}); // an idle socket's error: its 'close' takes it out of the pool
-    s.on('timeout', () => { if (this.idle.includes(s)) s.destroy(); }); // idle too long (a request's own timeout fails it)
+    s.on('timeout', () => {
+      if (this.idle.includes(s)) s.destroy();
+    }); // idle too long (a request's own timeout fails it)
     return { s, reused: false };
   }
 
   /** Sends one request; resolves when the response head arrives. */
-  request(method: string, path: string, headers: Record<string, string>, body: Buffer | null, signal?: AbortSignal): Promise<Http1Response> {
+  request(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    body: Buffer | null,
+    signal?: AbortSignal,
+  ): Promise<Http1Response> {
     const { s, reused } = this.socket();
     const ex = new Exchange(method, reused);
     const t = this.timeouts;
@@ -289,20 +335,36 @@ export class Http1Client {
       const onData = (b: Buffer) => ex.feed(b);
       const onClose = () => ex.closed();
       const onError = (e: NodeJS.ErrnoException) => ex.socketError(e);
-      const onConnect = () => { phase = 'first-byte'; s.setTimeout(t.firstByteTimeoutMs); };
+      const onConnect = () => {
+        phase = 'first-byte';
+        s.setTimeout(t.firstByteTimeoutMs);
+      };
       const onTimeout = () => {
         const ms = phase === 'connect' ? t.connectTimeoutMs : phase === 'first-byte' ? t.firstByteTimeoutMs : t.idleTimeoutMs;
-        const e = new Http1Error(phase === 'connect' ? `could not connect within ${ms} ms`
-          : phase === 'first-byte' ? `no response within ${ms} ms of the request` : `the response went quiet for ${ms} ms`);
+        const e = new Http1Error(
+          phase === 'connect'
+            ? `could not connect within ${ms} ms`
+            : phase === 'first-byte'
+              ? `no response within ${ms} ms of the request`
+              : `the response went quiet for ${ms} ms`,
+        );
         e.timeout = phase;
         e.code = 'ETIMEDOUT';
         ex.fail(e);
       };
       const onAbort = () => ex.fail(new Http1Error('aborted'));
-      ex.onHead = (r) => { phase = 'idle'; s.setTimeout(t.idleTimeoutMs); resolve(r); };
+      ex.onHead = (r) => {
+        phase = 'idle';
+        s.setTimeout(t.idleTimeoutMs);
+        resolve(r);
+      };
       ex.onFail = reject;
       ex.onEnd = (reusable) => {
-        s.off('data', onData).off('close', onClose).off('error', onError).off('timeout', onTimeout).off(this.https ? 'secureConnect' : 'connect', onConnect);
+        s.off('data', onData)
+          .off('close', onClose)
+          .off('error', onError)
+          .off('timeout', onTimeout)
+          .off(this.https ? 'secureConnect' : 'connect', onConnect);
         signal?.removeEventListener('abort', onAbort);
         if (reusable && !s.destroyed) {
           s.setTimeout(this.idleMs);
@@ -315,7 +377,10 @@ export class Http1Client {
       if (phase === 'connect') s.once(this.https ? 'secureConnect' : 'connect', onConnect);
       s.on('data', onData).on('close', onClose).on('error', onError).on('timeout', onTimeout);
       if (signal) {
-        if (signal.aborted) { onAbort(); return; }
+        if (signal.aborted) {
+          onAbort();
+          return;
+        }
         signal.addEventListener('abort', onAbort, { once: true });
       }
       let head = `${method} ${path} HTTP/1.1\r\nhost: ${this.hostHeader}\r\nconnection: keep-alive\r\n`;
@@ -332,4 +397,3 @@ export class Http1Client {
     this.idle.length = 0;
   }
 }
-

@@ -4,7 +4,14 @@
 export { OpenAIHttpClient, type OpenAIHttpOptions } from './client.ts';
 export { APIError, APIConnectionError, APIConnectionTimeoutError, APIUserAbortError, parseErrorBody, type ErrorBody } from './errors.ts';
 export {
-  RETRY_POLICY, withRetries, isRetryable, isRetryableStatus, retryAfterMs, retryDelayMs, backoffMs, RetriesExhaustedError,
+  RETRY_POLICY,
+  withRetries,
+  isRetryable,
+  isRetryableStatus,
+  retryAfterMs,
+  retryDelayMs,
+  backoffMs,
+  RetriesExhaustedError,
   type RetryOptions,
 } from './retry.ts';
 export { SseReader } from './sse.ts';

@@ -42,13 +42,23 @@ export interface RetryOptions {
 
 export class RetriesExhaustedError extends Error {
   override name = 'RetriesExhaustedError';
-  constructor(readonly attempts: number, readonly last: unknown) {
+  constructor(
+    readonly attempts: number,
+    readonly last: unknown,
+  ) {
     super(`gave up after ${attempts} attempts: ${(last as Error)?.message ?? last}`);
   }
 }
 
 type HeaderBag = Headers | Record<string, string | undefined>;
-interface ErrorLike { status?: unknown; headers?: HeaderBag; name?: string; message?: string; code?: unknown; timeout?: unknown }
+interface ErrorLike {
+  status?: unknown;
+  headers?: HeaderBag;
+  name?: string;
+  message?: string;
+  code?: unknown;
+  timeout?: unknown;
+}
 
 function header(h: HeaderBag | undefined, name: string): string | undefined {
   if (!h) return undefined;
@@ -90,7 +100,8 @@ export function retryAfterMs(err: unknown, now = Date.now()): number | undefined
 
 /** Exponential backoff for retry number attempt + 1, with jitter (half to full delay) so concurrent retries spread out. */
 export function backoffMs(attempt: number, o: Pick<RetryOptions, 'baseDelayMs' | 'maxDelayMs' | 'random'> = {}): number {
-  const base = o.baseDelayMs ?? RETRY_POLICY.baseDelayMs, cap = o.maxDelayMs ?? RETRY_POLICY.maxDelayMs;
+  const base = o.baseDelayMs ?? RETRY_POLICY.baseDelayMs,
+    cap = o.maxDelayMs ?? RETRY_POLICY.maxDelayMs;
   return Math.min(cap, base * 2 ** attempt) * (0.5 + 0.5 * (o.random ?? Math.random)());
 }
 
@@ -110,8 +121,14 @@ export function retryDelayMs(err: unknown, attempt: number, o: Timing = {}): num
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason ?? new Error('aborted'));
-    const onAbort = () => { clearTimeout(t); reject(signal!.reason ?? new Error('aborted')); };
-    const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal!.reason ?? new Error('aborted'));
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

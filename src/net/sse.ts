@@ -27,12 +27,19 @@ export class SseReader {
 
 /** [end of the event, start of the next] for the first complete event in buf (\n\n, \r\n\r\n or \r\r), or null. */
 function eventEnd(buf: string): [number, number] | null {
-  let end = buf.indexOf('\n\n'), next = end + 2;
+  let end = buf.indexOf('\n\n'),
+    next = end + 2;
   const crlf = buf.indexOf('\r\n\r\n');
-  if (crlf >= 0 && (end < 0 || crlf < end)) { end = crlf; next = crlf + 4; }
+  if (crlf >= 0 && (end < 0 || crlf < end)) {
+    end = crlf;
+    next = crlf + 4;
+  }
   // Lone CRs. A \r\r\n (a CR line end, then a CRLF blank line) leaves a \n that reads as an empty line of the next event.
   const cr = buf.indexOf('\r\r');
-  if (cr >= 0 && (end < 0 || cr < end)) { end = cr; next = cr + 2; }
+  if (cr >= 0 && (end < 0 || cr < end)) {
+    end = cr;
+    next = cr + 2;
+  }
   return end < 0 ? null : [end, next];
 }
 

@@ -12,10 +12,27 @@ import { nelderMead } from './minimize.ts';
 
 export const HUBER_DELTA = 1e-3;
 
-export interface ComputePoint { compute: number; loss: number }
-export interface ComputeLaw { a: number; b: number; c: number }
-export interface ChinchillaPoint { params: number; tokens: number; loss: number }
-export interface ChinchillaLaw { E: number; A: number; B: number; alpha: number; beta: number }
+export interface ComputePoint {
+  compute: number;
+  loss: number;
+}
+export interface ComputeLaw {
+  a: number;
+  b: number;
+  c: number;
+}
+export interface ChinchillaPoint {
+  params: number;
+  tokens: number;
+  loss: number;
+}
+export interface ChinchillaLaw {
+  E: number;
+  A: number;
+  B: number;
+  alpha: number;
+  beta: number;
+}
 
 /** Chinchilla's published approach-3 fit (Hoffmann et al. 2022, §3.3). */
 export const CHINCHILLA: ChinchillaLaw = { E: 1.69, A: 406.4, B: 410.7, alpha: 0.34, beta: 0.28 };
@@ -43,7 +60,8 @@ function check(values: Record<string, number>[], fields: string[], what: string,
   values.forEach((p, i) => {
     for (const f of fields) {
       const v = p[f];
-      if (!Number.isFinite(v) || v <= 0) throw new FitError(`${what}: point ${i} has ${f} ${v}; every ${f} must be a positive finite number`);
+      if (!Number.isFinite(v) || v <= 0)
+        throw new FitError(`${what}: point ${i} has ${f} ${v}; every ${f} must be a positive finite number`);
     }
   });
 }
@@ -57,7 +75,8 @@ const linspace = (lo: number, hi: number, n: number) => Array.from({ length: n }
  * feasible one kept (at most 3 columns, so at most 7 small solves).
  */
 function nonNegativeFit(columns: number[][], y: number[]): number[] | null {
-  const k = columns.length, n = y.length;
+  const k = columns.length,
+    n = y.length;
   let best: { w: number[]; err: number } | null = null;
   for (let mask = 1; mask < 1 << k; mask++) {
     const idx = [...Array(k).keys()].filter((j) => mask & (1 << j));
@@ -74,7 +93,9 @@ function nonNegativeFit(columns: number[][], y: number[]): number[] | null {
     const sol = solve(ata, aty);
     if (!sol || sol.some((v) => !(v >= 0))) continue;
     const w = new Array(k).fill(0);
-    idx.forEach((j, r) => { w[j] = sol[r]; });
+    idx.forEach((j, r) => {
+      w[j] = sol[r];
+    });
     let err = 0;
     for (let i = 0; i < n; i++) {
       let p = 0;
@@ -116,7 +137,9 @@ const safeLog = (v: number, floor: number) => Math.log(v > 0 ? v : floor);
 export function fitComputeLaw(points: ComputePoint[], delta = HUBER_DELTA): ComputeLaw & { objective: number } {
   check(points as unknown as Record<string, number>[], ['compute', 'loss'], 'L(C) fit', 4);
   const ref = geomean(points.map((p) => p.compute));
-  const x = points.map((p) => p.compute / ref), y = points.map((p) => p.loss), logY = y.map(Math.log);
+  const x = points.map((p) => p.compute / ref),
+    y = points.map((p) => p.loss),
+    logY = y.map(Math.log);
   // log L = LSE(log a' + b log x, log c): the Chinchilla form with one term.
   const objective = ([la, b, lc]: number[]) => {
     let s = 0;
@@ -145,9 +168,12 @@ export function fitComputeLaw(points: ComputePoint[], delta = HUBER_DELTA): Comp
 /** Fits Chinchilla's L(N, D) = E + A / N^alpha + B / D^beta (approach 3). */
 export function fitChinchilla(points: ChinchillaPoint[], delta = HUBER_DELTA): ChinchillaLaw & { objective: number } {
   check(points as unknown as Record<string, number>[], ['params', 'tokens', 'loss'], 'L(N, D) fit', 5);
-  const nRef = geomean(points.map((p) => p.params)), dRef = geomean(points.map((p) => p.tokens));
-  const ln = points.map((p) => Math.log(p.params / nRef)), ld = points.map((p) => Math.log(p.tokens / dRef));
-  const y = points.map((p) => p.loss), logY = y.map(Math.log);
+  const nRef = geomean(points.map((p) => p.params)),
+    dRef = geomean(points.map((p) => p.tokens));
+  const ln = points.map((p) => Math.log(p.params / nRef)),
+    ld = points.map((p) => Math.log(p.tokens / dRef));
+  const y = points.map((p) => p.loss),
+    logY = y.map(Math.log);
   const objective = ([la, lb, le, alpha, beta]: number[]) => {
     let s = 0;
     for (let i = 0; i < y.length; i++) s += huber(logSumExp([la - alpha * ln[i], lb - beta * ld[i], le]) - logY[i], delta);
@@ -174,7 +200,12 @@ export function fitChinchilla(points: ChinchillaPoint[], delta = HUBER_DELTA): C
   return { E: Math.exp(le), A: Math.exp(la) * nRef ** alpha, B: Math.exp(lb) * dRef ** beta, alpha, beta, objective: best.value };
 }
 
-export interface Interval { estimate: number; lo: number; hi: number; level: number }
+export interface Interval {
+  estimate: number;
+  lo: number;
+  hi: number;
+  level: number;
+}
 
 /**
  * A percentile bootstrap interval for a statistic of a fit (a prediction, an exponent):
@@ -182,9 +213,14 @@ export interface Interval { estimate: number; lo: number; hi: number; level: num
  * `minDistinct` distinct points are drawn again (a law cannot be fitted to two points).
  */
 export function bootstrap<P>(
-  points: P[], statistic: (sample: P[]) => number, o: { samples?: number; level?: number; seed?: number; minDistinct?: number } = {},
+  points: P[],
+  statistic: (sample: P[]) => number,
+  o: { samples?: number; level?: number; seed?: number; minDistinct?: number } = {},
 ): Interval {
-  const samples = o.samples ?? 200, level = o.level ?? 0.9, rng = new Rng(o.seed ?? 1), minDistinct = o.minDistinct ?? Math.min(4, points.length);
+  const samples = o.samples ?? 200,
+    level = o.level ?? 0.9,
+    rng = new Rng(o.seed ?? 1),
+    minDistinct = o.minDistinct ?? Math.min(4, points.length);
   const values: number[] = [];
   for (let s = 0; s < samples; s++) {
     let idx: number[];

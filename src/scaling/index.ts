@@ -1,14 +1,46 @@
 // Public surface of src/scaling: fitting scaling laws to a ladder of runs and extrapolating them.
 export { nelderMead, type Minimum, type MinimizeOptions } from './minimize.ts';
 export {
-  bootstrap, CHINCHILLA, chinchillaLoss, computeLoss, fitChinchilla, fitComputeLaw, FitError, huber, HUBER_DELTA, optimalAllocation,
-  type ChinchillaLaw, type ChinchillaPoint, type ComputeLaw, type ComputePoint, type Interval,
+  bootstrap,
+  CHINCHILLA,
+  chinchillaLoss,
+  computeLoss,
+  fitChinchilla,
+  fitComputeLaw,
+  FitError,
+  huber,
+  HUBER_DELTA,
+  optimalAllocation,
+  type ChinchillaLaw,
+  type ChinchillaPoint,
+  type ComputeLaw,
+  type ComputePoint,
+  type Interval,
 } from './fit.ts';
 export { planLadder, planTable, PlanError, type LadderPlan, type PlannedRun, type PlanOptions } from './plan.ts';
 export {
-  readRegistry, recordStart, registerPrediction, RegistryError, scorePrediction, type Prediction, type RegistryEntry, type Score, type Started,
+  readRegistry,
+  recordStart,
+  registerPrediction,
+  RegistryError,
+  scorePrediction,
+  type Prediction,
+  type RegistryEntry,
+  type Score,
+  type Started,
 } from './registry.ts';
-export { ladderPoints, LadderError, ladderRuns, pinPlan, readResults, resultsPath, runLadder, trainAndRecord, type RunResult, type TrainRun } from './ladder.ts';
+export {
+  ladderPoints,
+  LadderError,
+  ladderRuns,
+  pinPlan,
+  readResults,
+  resultsPath,
+  runLadder,
+  trainAndRecord,
+  type RunResult,
+  type TrainRun,
+} from './ladder.ts';
 export { scalingReport, type ReportInput } from './report.ts';
 export type { LadderJob, WorkerOptions } from './queue.ts';
 /** The job queue (BullMQ on Redis), loaded only by the commands that use it. */

@@ -33,18 +33,30 @@ export const resultsPath = (dir: string) => join(dir, 'results.jsonl');
 export function readResults(dir: string): RunResult[] {
   const p = resultsPath(dir);
   if (!existsSync(p)) return [];
-  return readFileSync(p, 'utf8').split('\n').filter((l) => l.trim()).map((l, i) => {
-    try { return JSON.parse(l) as RunResult; } catch { throw new LadderError(`${p}:${i + 1}: not a JSON result line`); }
-  });
+  return readFileSync(p, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l, i) => {
+      try {
+        return JSON.parse(l) as RunResult;
+      } catch {
+        throw new LadderError(`${p}:${i + 1}: not a JSON result line`);
+      }
+    });
 }
 
 /** Writes plan.json on first use; afterwards the directory must hold the same plan. */
 export function pinPlan(dir: string, plan: LadderPlan): void {
   const p = join(dir, 'plan.json');
   const text = `${JSON.stringify(plan, null, 2)}\n`;
-  if (!existsSync(p)) { mkdirSync(dir, { recursive: true }); writeFileSync(p, text); return; }
+  if (!existsSync(p)) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(p, text);
+    return;
+  }
   const old = JSON.parse(readFileSync(p, 'utf8')) as LadderPlan;
-  const key = (x: LadderPlan) => JSON.stringify([x.vocabSize, x.seqLen, x.runs.map((r) => [r.name, r.depth, r.tokens]), x.target.name, x.target.depth, x.target.tokens]);
+  const key = (x: LadderPlan) =>
+    JSON.stringify([x.vocabSize, x.seqLen, x.runs.map((r) => [r.name, r.depth, r.tokens]), x.target.name, x.target.depth, x.target.tokens]);
   if (key(old) !== key(plan)) throw new LadderError(`${dir} already holds a different ladder (${p}); use a new --out directory`);
 }
 
@@ -56,22 +68,45 @@ export const ladderRuns = (plan: LadderPlan, withTarget = false): PlannedRun[] =
  * finisher creates the run's `recorded` marker (O_EXCL), so a run that two workers both finished
  * (one thought dead, it was only slow) is appended once.
  */
-export async function trainAndRecord(dir: string, run: PlannedRun, trainRun: TrainRun, log: (line: string) => void): Promise<RunResult | null> {
-  if (readResults(dir).some((r) => r.name === run.name)) { log(`scale: ${run.name} already finished, skipped`); return null; }
-  log(`scale: ${run.name}: depth ${run.depth}, ${run.tokens} tokens, ${run.flops.toExponential(2)} FLOPs, about ${run.minutes.toFixed(1)} min`);
+export async function trainAndRecord(
+  dir: string,
+  run: PlannedRun,
+  trainRun: TrainRun,
+  log: (line: string) => void,
+): Promise<RunResult | null> {
+  if (readResults(dir).some((r) => r.name === run.name)) {
+    log(`scale: ${run.name} already finished, skipped`);
+    return null;
+  }
+  log(
+    `scale: ${run.name}: depth ${run.depth}, ${run.tokens} tokens, ${run.flops.toExponential(2)} FLOPs, about ${run.minutes.toFixed(1)} min`,
+  );
   const started = performance.now();
   const runDir = join(dir, 'runs', run.name);
   const r = await trainRun(run, runDir);
-  if (!Number.isFinite(r.valLoss) || r.valLoss <= 0) throw new LadderError(`${run.name} finished with validation loss ${r.valLoss}; not recorded (the run diverged)`);
+  if (!Number.isFinite(r.valLoss) || r.valLoss <= 0)
+    throw new LadderError(`${run.name} finished with validation loss ${r.valLoss}; not recorded (the run diverged)`);
   const result: RunResult = {
-    name: run.name, depth: run.depth, params: run.params, tokens: run.tokens, flops: run.flops, valLoss: r.valLoss,
-    ...(r.valBpb !== undefined ? { valBpb: r.valBpb } : {}), ...(r.resumedFrom ? { resumedFrom: r.resumedFrom } : {}),
-    seconds: (performance.now() - started) / 1000, finishedAt: new Date().toISOString(),
+    name: run.name,
+    depth: run.depth,
+    params: run.params,
+    tokens: run.tokens,
+    flops: run.flops,
+    valLoss: r.valLoss,
+    ...(r.valBpb !== undefined ? { valBpb: r.valBpb } : {}),
+    ...(r.resumedFrom ? { resumedFrom: r.resumedFrom } : {}),
+    seconds: (performance.now() - started) / 1000,
+    finishedAt: new Date().toISOString(),
   };
   mkdirSync(runDir, { recursive: true });
   let marker: number;
-  try { marker = openSync(join(runDir, 'recorded'), 'wx'); } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') { log(`scale: ${run.name} was recorded by another worker`); return null; }
+  try {
+    marker = openSync(join(runDir, 'recorded'), 'wx');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+      log(`scale: ${run.name} was recorded by another worker`);
+      return null;
+    }
     throw e;
   }
   closeSync(marker);
@@ -81,7 +116,12 @@ export async function trainAndRecord(dir: string, run: PlannedRun, trainRun: Tra
 }
 
 /** Trains every run of the plan not yet finished (the ladder, and the target when `withTarget`), one after another. */
-export async function runLadder(plan: LadderPlan, dir: string, trainRun: TrainRun, o: { withTarget?: boolean; log?: (line: string) => void } = {}): Promise<RunResult[]> {
+export async function runLadder(
+  plan: LadderPlan,
+  dir: string,
+  trainRun: TrainRun,
+  o: { withTarget?: boolean; log?: (line: string) => void } = {},
+): Promise<RunResult[]> {
   const log = o.log ?? ((l: string) => console.error(l));
   pinPlan(dir, plan);
   for (const run of ladderRuns(plan, o.withTarget)) await trainAndRecord(dir, run, trainRun, log);
@@ -91,10 +131,13 @@ export async function runLadder(plan: LadderPlan, dir: string, trainRun: TrainRu
 /** The ladder's (compute, loss) points for a fit, refusing what a fit cannot use. */
 export function ladderPoints(results: RunResult[], target: string): { compute: number; loss: number }[] {
   const ladder = results.filter((r) => r.name !== target).sort((a, b) => a.flops - b.flops);
-  if (ladder.length < 4) throw new LadderError(`${ladder.length} finished ladder runs; a fit needs at least 4 (run tetra scale run to finish the ladder)`);
+  if (ladder.length < 4)
+    throw new LadderError(`${ladder.length} finished ladder runs; a fit needs at least 4 (run tetra scale run to finish the ladder)`);
   for (let i = 1; i < ladder.length; i++) {
     if (!(ladder[i].valLoss < ladder[i - 1].valLoss)) {
-      throw new LadderError(`the ladder's losses are not monotone: ${ladder[i].name} (${ladder[i].valLoss.toFixed(4)}) is not below ${ladder[i - 1].name} (${ladder[i - 1].valLoss.toFixed(4)}) with more compute`);
+      throw new LadderError(
+        `the ladder's losses are not monotone: ${ladder[i].name} (${ladder[i].valLoss.toFixed(4)}) is not below ${ladder[i - 1].name} (${ladder[i - 1].valLoss.toFixed(4)}) with more compute`,
+      );
     }
   }
   return ladder.map((r) => ({ compute: r.flops, loss: r.valLoss }));

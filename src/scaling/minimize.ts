@@ -57,15 +57,28 @@ function simplexRun(f: (x: number[]) => number, x0: number[], o: MinimizeOptions
     if (fr < vals[0]) {
       const expanded = combine(centroid, pts[n], -2);
       const fe = value(expanded);
-      if (fe < fr) { pts[n] = expanded; vals[n] = fe; } else { pts[n] = reflected; vals[n] = fr; }
+      if (fe < fr) {
+        pts[n] = expanded;
+        vals[n] = fe;
+      } else {
+        pts[n] = reflected;
+        vals[n] = fr;
+      }
     } else if (fr < vals[n - 1]) {
-      pts[n] = reflected; vals[n] = fr;
+      pts[n] = reflected;
+      vals[n] = fr;
     } else {
       const outside = fr < vals[n];
       const contracted = combine(centroid, outside ? reflected : pts[n], 0.5);
       const fc = value(contracted);
-      if (fc < (outside ? fr : vals[n])) { pts[n] = contracted; vals[n] = fc; } else {
-        for (let i = 1; i <= n; i++) { pts[i] = combine(pts[0], pts[i], 0.5); vals[i] = value(pts[i]); }
+      if (fc < (outside ? fr : vals[n])) {
+        pts[n] = contracted;
+        vals[n] = fc;
+      } else {
+        for (let i = 1; i <= n; i++) {
+          pts[i] = combine(pts[0], pts[i], 0.5);
+          vals[i] = value(pts[i]);
+        }
       }
     }
   }

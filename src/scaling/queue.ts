@@ -27,7 +27,13 @@ const connect = (url: string) => new Redis(url, { maxRetriesPerRequest: null });
 const jobId = (dir: string, run: string) => `${createHash('sha256').update(dir).digest('hex').slice(0, 16)}-${run}`;
 
 /** Puts every unfinished run of the ladder on the queue; returns the names queued. */
-export async function enqueueLadder(url: string, plan: LadderPlan, dir: string, settings: LadderJob['settings'], o: { withTarget?: boolean } = {}): Promise<string[]> {
+export async function enqueueLadder(
+  url: string,
+  plan: LadderPlan,
+  dir: string,
+  settings: LadderJob['settings'],
+  o: { withTarget?: boolean } = {},
+): Promise<string[]> {
   pinPlan(dir, plan);
   const done = new Set(readResults(dir).map((r) => r.name));
   const todo = ladderRuns(plan, o.withTarget).filter((r) => !done.has(r.name));
@@ -35,7 +41,11 @@ export async function enqueueLadder(url: string, plan: LadderPlan, dir: string, 
   const queue = new Queue<LadderJob>(QUEUE_NAME, { connection });
   try {
     for (const r of todo) {
-      await queue.add(r.name, { dir, plan, run: r.name, settings }, { jobId: jobId(dir, r.name), attempts: 3, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: true });
+      await queue.add(
+        r.name,
+        { dir, plan, run: r.name, settings },
+        { jobId: jobId(dir, r.name), attempts: 3, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: true },
+      );
     }
   } finally {
     await queue.close();
@@ -54,16 +64,24 @@ export interface WorkerOptions {
  * Starts a worker that trains ladder runs from the queue, one at a time (a run already uses every
  * core). `train` builds the trainer for a job's settings. Resolves to a handle that stops it.
  */
-export function startLadderWorker(url: string, train: (job: LadderJob) => TrainRun, o: WorkerOptions = {}): { close(): Promise<void>; worker: Worker<LadderJob> } {
+export function startLadderWorker(
+  url: string,
+  train: (job: LadderJob) => TrainRun,
+  o: WorkerOptions = {},
+): { close(): Promise<void>; worker: Worker<LadderJob> } {
   const log = o.log ?? ((l: string) => console.error(l));
   const lockMs = o.lockMs ?? 60_000;
   const connection = connect(url);
-  const worker = new Worker<LadderJob>(QUEUE_NAME, async (job) => {
-    const { dir, plan, run } = job.data;
-    const planned: PlannedRun | undefined = ladderRuns(plan, true).find((r) => r.name === run);
-    if (!planned) throw new Error(`job ${job.id}: the plan has no run ${run}`);
-    await trainAndRecord(dir, planned, train(job.data), log);
-  }, { connection, concurrency: 1, lockDuration: lockMs, stalledInterval: lockMs, maxStalledCount: 3 });
+  const worker = new Worker<LadderJob>(
+    QUEUE_NAME,
+    async (job) => {
+      const { dir, plan, run } = job.data;
+      const planned: PlannedRun | undefined = ladderRuns(plan, true).find((r) => r.name === run);
+      if (!planned) throw new Error(`job ${job.id}: the plan has no run ${run}`);
+      await trainAndRecord(dir, planned, train(job.data), log);
+    },
+    { connection, concurrency: 1, lockDuration: lockMs, stalledInterval: lockMs, maxStalledCount: 3 },
+  );
   worker.on('failed', (job, e) => log(`scale worker: ${job?.data.run ?? '?'} failed: ${e.message}`));
   return {
     worker,

@@ -19,7 +19,10 @@ export interface Prediction {
   gitRevision: string | null;
 }
 
-export interface Started { kind: 'started'; target: string }
+export interface Started {
+  kind: 'started';
+  target: string;
+}
 
 export interface Score {
   kind: 'score';
@@ -44,14 +47,22 @@ function digest(entry: Omit<RegistryEntry, 'hash'>): string {
 /** Every entry, after checking the chain; a line changed, removed or moved by hand is an error naming it. */
 export function readRegistry(file: string): RegistryEntry[] {
   if (!existsSync(file)) return [];
-  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   let prev = GENESIS;
   return lines.map((line, i) => {
     let e: RegistryEntry;
-    try { e = JSON.parse(line) as RegistryEntry; } catch { throw new RegistryError(`${file}:${i + 1}: not JSON; the registry was edited by hand`); }
+    try {
+      e = JSON.parse(line) as RegistryEntry;
+    } catch {
+      throw new RegistryError(`${file}:${i + 1}: not JSON; the registry was edited by hand`);
+    }
     const { hash, ...rest } = e;
     if (e.seq !== i + 1 || e.prev !== prev || digest(rest) !== hash) {
-      throw new RegistryError(`${file}:${i + 1}: this entry was changed, removed or moved after it was written (its hash chain breaks here); registered predictions cannot be edited`);
+      throw new RegistryError(
+        `${file}:${i + 1}: this entry was changed, removed or moved after it was written (its hash chain breaks here); registered predictions cannot be edited`,
+      );
     }
     prev = hash;
     return e;
@@ -87,16 +98,23 @@ export function recordStart(file: string, target: string, now = new Date()): Reg
 
 /** Scores the target's measured loss against its prediction; only a prediction registered before the start counts. */
 export function scorePrediction(file: string, target: string, measuredLoss: number, now = new Date()): RegistryEntry & Score {
-  if (!Number.isFinite(measuredLoss) || measuredLoss <= 0) throw new RegistryError(`measured loss must be a positive number, got ${measuredLoss}`);
+  if (!Number.isFinite(measuredLoss) || measuredLoss <= 0)
+    throw new RegistryError(`measured loss must be a positive number, got ${measuredLoss}`);
   const entries = readRegistry(file);
   const prediction = entries.find((e): e is RegistryEntry & Prediction => e.target === target && e.kind === 'prediction');
   if (!prediction) throw new RegistryError(`${target} has no registered prediction in ${file}; it cannot be scored`);
   const started = entries.find((e) => e.target === target && e.kind === 'started');
   if (!started) throw new RegistryError(`${target} has no recorded start in ${file}; record the start before training (tetra scale start)`);
   if (started.seq < prediction.seq) {
-    throw new RegistryError(`${target}'s prediction (entry ${prediction.seq}) was registered after it started (entry ${started.seq}); it does not count as a prediction`);
+    throw new RegistryError(
+      `${target}'s prediction (entry ${prediction.seq}) was registered after it started (entry ${started.seq}); it does not count as a prediction`,
+    );
   }
   const errorPct = (Math.abs(measuredLoss - prediction.loss) / measuredLoss) * 100;
   const withinInterval = measuredLoss >= prediction.interval[0] && measuredLoss <= prediction.interval[1];
-  return append(file, { kind: 'score', target, measuredLoss, predictedLoss: prediction.loss, errorPct, withinInterval }, now) as RegistryEntry & Score;
+  return append(
+    file,
+    { kind: 'score', target, measuredLoss, predictedLoss: prediction.loss, errorPct, withinInterval },
+    now,
+  ) as RegistryEntry & Score;
 }

@@ -17,17 +17,26 @@ export interface ReportInput {
   score?: RegistryEntry & Score;
 }
 
-const W = 720, H = 420, M = { l: 70, r: 20, t: 20, b: 50 };
+const W = 720,
+  H = 420,
+  M = { l: 70, r: 20, t: 20, b: 50 };
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 export function scalingReport(r: ReportInput): string {
   const ladder = r.results.filter((x) => x.name !== r.plan.target.name);
   const measured = r.results.find((x) => x.name === r.plan.target.name);
   const xs = [...ladder.map((x) => x.flops), r.plan.target.flops];
-  const lx0 = Math.floor(Math.log10(Math.min(...xs))), lx1 = Math.ceil(Math.log10(Math.max(...xs)));
+  const lx0 = Math.floor(Math.log10(Math.min(...xs))),
+    lx1 = Math.ceil(Math.log10(Math.max(...xs)));
   const grid = Array.from({ length: 120 }, (_, i) => 10 ** (lx0 + ((lx1 - lx0) * i) / 119));
-  const ys = [...ladder.map((x) => x.valLoss), ...grid.map((c) => computeLoss(r.law, c)), ...(r.prediction ? r.prediction.interval : []), ...(measured ? [measured.valLoss] : [])];
-  const ly0 = Math.log10(Math.min(...ys) * 0.97), ly1 = Math.log10(Math.max(...ys) * 1.03);
+  const ys = [
+    ...ladder.map((x) => x.valLoss),
+    ...grid.map((c) => computeLoss(r.law, c)),
+    ...(r.prediction ? r.prediction.interval : []),
+    ...(measured ? [measured.valLoss] : []),
+  ];
+  const ly0 = Math.log10(Math.min(...ys) * 0.97),
+    ly1 = Math.log10(Math.max(...ys) * 1.03);
   const px = (c: number) => M.l + ((Math.log10(c) - lx0) / (lx1 - lx0)) * (W - M.l - M.r);
   const py = (l: number) => H - M.b - ((Math.log10(l) - ly0) / (ly1 - ly0)) * (H - M.t - M.b);
   const path = (pts: [number, number][]) => pts.map(([x, y], i) => `${i ? 'L' : 'M'}${x.toFixed(1)},${y.toFixed(1)}`).join('');
@@ -35,29 +44,60 @@ export function scalingReport(r: ReportInput): string {
   if (r.band?.length) {
     const lo = grid.map((c) => Math.min(...r.band!.map((b) => computeLoss(b, c))));
     const hi = grid.map((c) => Math.max(...r.band!.map((b) => computeLoss(b, c))));
-    const outline = [...grid.map((c, i) => [px(c), py(hi[i])] as [number, number]), ...grid.map((c, i) => [px(c), py(lo[i])] as [number, number]).reverse()];
+    const outline = [
+      ...grid.map((c, i) => [px(c), py(hi[i])] as [number, number]),
+      ...grid.map((c, i) => [px(c), py(lo[i])] as [number, number]).reverse(),
+    ];
     parts.push(`<path d="${path(outline)}Z" fill="#c9d7f2" stroke="none"><title>bootstrap band</title></path>`);
   }
-  parts.push(`<path d="${path(grid.map((c) => [px(c), py(computeLoss(r.law, c))]))}" fill="none" stroke="#2a5bd7" stroke-width="2"><title>fitted L(C)</title></path>`);
-  for (const x of ladder) parts.push(`<circle cx="${px(x.flops).toFixed(1)}" cy="${py(x.valLoss).toFixed(1)}" r="4" fill="#222"><title>${esc(x.name)}: ${x.valLoss.toFixed(4)}</title></circle>`);
+  parts.push(
+    `<path d="${path(grid.map((c) => [px(c), py(computeLoss(r.law, c))]))}" fill="none" stroke="#2a5bd7" stroke-width="2"><title>fitted L(C)</title></path>`,
+  );
+  for (const x of ladder)
+    parts.push(
+      `<circle cx="${px(x.flops).toFixed(1)}" cy="${py(x.valLoss).toFixed(1)}" r="4" fill="#222"><title>${esc(x.name)}: ${x.valLoss.toFixed(4)}</title></circle>`,
+    );
   if (r.prediction) {
     const x = px(r.prediction.targetFlops);
-    parts.push(`<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${py(r.prediction.interval[1]).toFixed(1)}" y2="${py(r.prediction.interval[0]).toFixed(1)}" stroke="#2a5bd7" stroke-width="2"/>`);
-    parts.push(`<rect x="${(x - 5).toFixed(1)}" y="${(py(r.prediction.loss) - 5).toFixed(1)}" width="10" height="10" fill="none" stroke="#2a5bd7" stroke-width="2"><title>prediction ${r.prediction.loss.toFixed(4)}</title></rect>`);
+    parts.push(
+      `<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${py(r.prediction.interval[1]).toFixed(1)}" y2="${py(r.prediction.interval[0]).toFixed(1)}" stroke="#2a5bd7" stroke-width="2"/>`,
+    );
+    parts.push(
+      `<rect x="${(x - 5).toFixed(1)}" y="${(py(r.prediction.loss) - 5).toFixed(1)}" width="10" height="10" fill="none" stroke="#2a5bd7" stroke-width="2"><title>prediction ${r.prediction.loss.toFixed(4)}</title></rect>`,
+    );
   }
-  if (measured) parts.push(`<circle cx="${px(measured.flops).toFixed(1)}" cy="${py(measured.valLoss).toFixed(1)}" r="6" fill="#d33"><title>target: ${measured.valLoss.toFixed(4)}</title></circle>`);
-  const axes: string[] = [`<line x1="${M.l}" y1="${H - M.b}" x2="${W - M.r}" y2="${H - M.b}" stroke="#555"/>`, `<line x1="${M.l}" y1="${M.t}" x2="${M.l}" y2="${H - M.b}" stroke="#555"/>`];
-  for (let e = lx0; e <= lx1; e++) axes.push(`<text x="${px(10 ** e).toFixed(1)}" y="${H - M.b + 18}" text-anchor="middle" font-size="12">1e${e}</text>`);
-  for (const t of niceTicks(10 ** ly0, 10 ** ly1)) axes.push(`<text x="${M.l - 8}" y="${(py(t) + 4).toFixed(1)}" text-anchor="end" font-size="12">${t}</text>`);
-  axes.push(`<text x="${(W + M.l) / 2}" y="${H - 10}" text-anchor="middle" font-size="13">training compute (FLOPs)</text>`,
-    `<text transform="translate(16 ${(H - M.b + M.t) / 2}) rotate(-90)" text-anchor="middle" font-size="13">final validation loss</text>`);
-  const rows = [...ladder, ...(measured ? [measured] : [])].map((x) => `<tr><td>${esc(x.name)}</td><td>${x.depth}</td><td>${x.params}</td><td>${x.tokens}</td>`
-    + `<td>${x.flops.toExponential(2)}</td><td>${x.valLoss.toFixed(4)}</td><td>${x.valBpb?.toFixed(4) ?? ''}</td></tr>`).join('\n');
+  if (measured)
+    parts.push(
+      `<circle cx="${px(measured.flops).toFixed(1)}" cy="${py(measured.valLoss).toFixed(1)}" r="6" fill="#d33"><title>target: ${measured.valLoss.toFixed(4)}</title></circle>`,
+    );
+  const axes: string[] = [
+    `<line x1="${M.l}" y1="${H - M.b}" x2="${W - M.r}" y2="${H - M.b}" stroke="#555"/>`,
+    `<line x1="${M.l}" y1="${M.t}" x2="${M.l}" y2="${H - M.b}" stroke="#555"/>`,
+  ];
+  for (let e = lx0; e <= lx1; e++)
+    axes.push(`<text x="${px(10 ** e).toFixed(1)}" y="${H - M.b + 18}" text-anchor="middle" font-size="12">1e${e}</text>`);
+  for (const t of niceTicks(10 ** ly0, 10 ** ly1))
+    axes.push(`<text x="${M.l - 8}" y="${(py(t) + 4).toFixed(1)}" text-anchor="end" font-size="12">${t}</text>`);
+  axes.push(
+    `<text x="${(W + M.l) / 2}" y="${H - 10}" text-anchor="middle" font-size="13">training compute (FLOPs)</text>`,
+    `<text transform="translate(16 ${(H - M.b + M.t) / 2}) rotate(-90)" text-anchor="middle" font-size="13">final validation loss</text>`,
+  );
+  const rows = [...ladder, ...(measured ? [measured] : [])]
+    .map(
+      (x) =>
+        `<tr><td>${esc(x.name)}</td><td>${x.depth}</td><td>${x.params}</td><td>${x.tokens}</td>` +
+        `<td>${x.flops.toExponential(2)}</td><td>${x.valLoss.toFixed(4)}</td><td>${x.valBpb?.toFixed(4) ?? ''}</td></tr>`,
+    )
+    .join('\n');
   const figures = [
     `L(C) = ${r.law.a.toPrecision(4)} &middot; C<sup>${r.law.b.toFixed(4)}</sup> + ${r.law.c.toFixed(4)}`,
     `extrapolation: ${(r.plan.target.flops / Math.max(...ladder.map((x) => x.flops))).toFixed(0)}x the largest ladder run`,
-    r.prediction ? `registered prediction: ${r.prediction.loss.toFixed(4)} (${(r.prediction.level * 100).toFixed(0)}% interval ${r.prediction.interval[0].toFixed(4)}-${r.prediction.interval[1].toFixed(4)}), ${esc(r.prediction.createdAt)}` : 'no prediction registered yet',
-    r.score ? `measured: ${r.score.measuredLoss.toFixed(4)}, error ${r.score.errorPct.toFixed(2)}% (${r.score.withinInterval ? 'inside' : 'outside'} the interval)` : 'target not scored yet',
+    r.prediction
+      ? `registered prediction: ${r.prediction.loss.toFixed(4)} (${(r.prediction.level * 100).toFixed(0)}% interval ${r.prediction.interval[0].toFixed(4)}-${r.prediction.interval[1].toFixed(4)}), ${esc(r.prediction.createdAt)}`
+      : 'no prediction registered yet',
+    r.score
+      ? `measured: ${r.score.measuredLoss.toFixed(4)}, error ${r.score.errorPct.toFixed(2)}% (${r.score.withinInterval ? 'inside' : 'outside'} the interval)`
+      : 'target not scored yet',
   ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>tetra scaling report</title>

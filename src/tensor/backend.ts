@@ -88,8 +88,20 @@ export interface Backend<F extends FloatArray = FloatArray> {
   // norm clip coefficient, or 1). step counts from 1.
   //   g = grad*gradScale; p -= lr*weightDecay*p; m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g^2
   //   p -= lr * (m/(1-b1^step)) / (sqrt(v/(1-b2^step)) + eps)
-  adamwStep(param: F, grad: F, m: F, v: F, n: number, lr: number, beta1: number, beta2: number, eps: number,
-    weightDecay: number, step: number, gradScale: number): void;
+  adamwStep(
+    param: F,
+    grad: F,
+    m: F,
+    v: F,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+    gradScale: number,
+  ): void;
 
   // ---- causal self-attention, fused (flash style).
   // q [B, Tq, NH, HS]; k, v [B, Tk, NH, HS], Tk >= Tq. Query i sits at position Tk - Tq + i and
@@ -97,8 +109,23 @@ export interface Backend<F extends FloatArray = FloatArray> {
   // lse [B, NH, Tq] = logsumexp of each query's scaled scores, kept for backward.
   attentionForward(out: F, lse: F, q: F, k: F, v: F, B: number, Tq: number, Tk: number, NH: number, HS: number, scale: number): void;
   /** dq, dk, dv accumulate (+=); out and lse come from the forward pass. */
-  attentionBackward(dq: F, dk: F, dv: F, dout: F, q: F, k: F, v: F, out: F, lse: F,
-    B: number, Tq: number, Tk: number, NH: number, HS: number, scale: number): void;
+  attentionBackward(
+    dq: F,
+    dk: F,
+    dv: F,
+    dout: F,
+    q: F,
+    k: F,
+    v: F,
+    out: F,
+    lse: F,
+    B: number,
+    Tq: number,
+    Tk: number,
+    NH: number,
+    HS: number,
+    scale: number,
+  ): void;
 }
 
 /** A backend that runs native kernels also names the instruction set it runs them with. */

@@ -11,9 +11,26 @@ interface Addon {
   info(): { isa: string; available: string[]; threads: number; cores: number; warning?: string };
   setIsa(isa: string): void;
   setThreads(n: number): void;
-  gemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
-    A: Float32Array, lda: number, strideA: number, B: Float32Array, ldb: number, strideB: number,
-    beta: number, C: Float32Array, ldc: number, strideC: number, batch: number): void;
+  gemm(
+    transA: boolean,
+    transB: boolean,
+    M: number,
+    N: number,
+    K: number,
+    alpha: number,
+    A: Float32Array,
+    lda: number,
+    strideA: number,
+    B: Float32Array,
+    ldb: number,
+    strideB: number,
+    beta: number,
+    C: Float32Array,
+    ldc: number,
+    strideC: number,
+    batch: number,
+  ): void;
+  // biome-ignore lint/suspicious/noExplicitAny: the addon's exports, each wrapped with its real signature below
   [op: string]: any;
 }
 
@@ -46,8 +63,25 @@ function wrap(m: Addon): NativeBackend {
     threads: () => m.info().threads,
     setThreads: (n) => m.setThreads(n),
     gemm: (a: GemmArgs<Float32Array>) =>
-      m.gemm(a.transA, a.transB, a.M, a.N, a.K, a.alpha, a.A, a.lda, a.strideA ?? 0, a.B, a.ldb, a.strideB ?? 0,
-        a.beta, a.C, a.ldc, a.strideC ?? 0, a.batch ?? 1),
+      m.gemm(
+        a.transA,
+        a.transB,
+        a.M,
+        a.N,
+        a.K,
+        a.alpha,
+        a.A,
+        a.lda,
+        a.strideA ?? 0,
+        a.B,
+        a.ldb,
+        a.strideB ?? 0,
+        a.beta,
+        a.C,
+        a.ldc,
+        a.strideC ?? 0,
+        a.batch ?? 1,
+      ),
     add: m.add,
     axpy: m.axpy,
     scale: m.scale,

@@ -19,7 +19,9 @@ export class Rng {
   private s: number;
   private spare: number | null = null;
 
-  constructor(seed: number) { this.s = seed >>> 0; }
+  constructor(seed: number) {
+    this.s = seed >>> 0;
+  }
 
   /** Uniform in [0, 1): one mulberry32 step on the saved state. */
   next(): number {
@@ -30,7 +32,11 @@ export class Rng {
 
   /** Standard normal. */
   normal(): number {
-    if (this.spare !== null) { const v = this.spare; this.spare = null; return v; }
+    if (this.spare !== null) {
+      const v = this.spare;
+      this.spare = null;
+      return v;
+    }
     let u = 0;
     while (u === 0) u = this.next();
     const v = this.next();
@@ -40,9 +46,13 @@ export class Rng {
   }
 
   /** Integer in [0, n). */
-  int(n: number): number { return Math.floor(this.next() * n); }
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
 
-  state(): { s: number; spare: number | null } { return { s: this.s, spare: this.spare }; }
+  state(): { s: number; spare: number | null } {
+    return { s: this.s, spare: this.spare };
+  }
   static from(state: { s: number; spare: number | null }): Rng {
     const r = new Rng(0);
     r.s = state.s >>> 0;

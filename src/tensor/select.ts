@@ -34,8 +34,10 @@ export function defaultBackend(): Backend<Float32Array> {
   } else {
     chosen = refBackend;
     if (process.env.TETRA_BACKEND !== 'ref') {
-      console.warn(`tetra: native kernels unavailable (${loadError}); using the slow TypeScript reference backend. ` +
-        'Fix: install g++, make and python3, then run `npm run build:native`.');
+      console.warn(
+        `tetra: native kernels unavailable (${loadError}); using the slow TypeScript reference backend. ` +
+          'Fix: install g++, make and python3, then run `npm run build:native`.',
+      );
     }
   }
   return chosen;

@@ -22,9 +22,14 @@ import { alloc, numel, Tensor, type DType } from './tensor.ts';
 
 type Backward = () => void;
 /** A backward step, and the output whose gradient it consumes (the op's own, made by out()). */
-interface Record { fn: Backward; out: Tensor | null }
+interface Record {
+  fn: Backward;
+  out: Tensor | null;
+}
 
-function last(shape: readonly number[]): number { return shape[shape.length - 1]; }
+function last(shape: readonly number[]): number {
+  return shape[shape.length - 1];
+}
 
 function sameShape(op: string, a: Tensor, b: Tensor): void {
   if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
@@ -36,11 +41,15 @@ function sameShape(op: string, a: Tensor, b: Tensor): void {
 const negatedSines = new WeakMap<FloatArray, FloatArray>();
 function negated(sin: FloatArray): FloatArray {
   let n = negatedSines.get(sin);
-  if (!n) { n = sin.map((v) => -v); negatedSines.set(sin, n); }
+  if (!n) {
+    n = sin.map((v) => -v);
+    negatedSines.set(sin, n);
+  }
   return n;
 }
 
 export class Tape {
+  // biome-ignore lint/suspicious/noExplicitAny: one tape records float32 or float64 (gradient checks) ops
   readonly backend: Backend<any>;
   readonly dtype: DType;
   /** False for inference: nothing is recorded even for parameters that require gradients. */
@@ -52,6 +61,7 @@ export class Tape {
   private lent = new Set<FloatArray>();
   private readonly gradAlloc: ((n: number) => FloatArray) | undefined;
 
+  // biome-ignore lint/suspicious/noExplicitAny: see backend above
   constructor(backend: Backend<any>, dtype: DType = 'f32', opts: { grad?: boolean; recycle?: boolean } = {}) {
     this.backend = backend;
     this.dtype = dtype;
@@ -73,7 +83,8 @@ export class Tape {
 
   private free(b: FloatArray): void {
     const free = this.pool!.get(b.length);
-    if (free) free.push(b); else this.pool!.set(b.length, [b]);
+    if (free) free.push(b);
+    else this.pool!.set(b.length, [b]);
   }
 
   /** A buffer of n elements: recycled when possible; zeroed when asked (fresh ones always are). */
@@ -100,7 +111,9 @@ export class Tape {
   }
 
   /** Number of recorded backward steps (for tests and memory accounting). */
-  get length(): number { return this.records.length; }
+  get length(): number {
+    return this.records.length;
+  }
 
   /**
    * Seeds d(loss)/d(loss) = seed (1, or 1/k when accumulating k micro-batches) and runs every
@@ -120,27 +133,79 @@ export class Tape {
   }
 
   /** Drops the records without running them (e.g. after an evaluation forward pass). */
-  clear(): void { this.records = []; }
+  clear(): void {
+    this.records = [];
+  }
 
   // ------------------------------------------------------------------------------------------ ops
 
   /** y = x @ W^T, x [..., C], W [OC, C] (PyTorch/GGUF layout: one row per output). */
   linear(x: Tensor, w: Tensor): Tensor {
-    this.check(x, 'linear x'); this.check(w, 'linear w');
-    const C = last(x.shape), [OC, WC] = w.shape;
+    this.check(x, 'linear x');
+    this.check(w, 'linear w');
+    const C = last(x.shape),
+      [OC, WC] = w.shape;
     if (w.shape.length !== 2 || WC !== C) throw new Error(`linear: x [${x.shape}] needs W [OC, ${C}], got [${w.shape}]`);
     const N = x.size / C;
     const needs = x.requiresGrad || w.requiresGrad;
     const y = this.out([...x.shape.slice(0, -1), OC], needs);
     const be = this.backend;
-    be.gemm({ transA: false, transB: true, M: N, N: OC, K: C, alpha: 1, A: x.data, lda: C, B: w.data, ldb: C, beta: 0, C: y.data, ldc: OC });
-    this.record(needs, () => {
-      const dy = y.grad;
-      if (!dy) return;
-      // y = x W^T  =>  dx += dy W,  dW += dy^T x
-      if (x.requiresGrad) be.gemm({ transA: false, transB: false, M: N, N: C, K: OC, alpha: 1, A: dy, lda: OC, B: w.data, ldb: C, beta: 1, C: x.ensureGrad(), ldc: C });
-      if (w.requiresGrad) be.gemm({ transA: true, transB: false, M: OC, N: C, K: N, alpha: 1, A: dy, lda: OC, B: x.data, ldb: C, beta: 1, C: w.ensureGrad(), ldc: C });
-    }, y);
+    be.gemm({
+      transA: false,
+      transB: true,
+      M: N,
+      N: OC,
+      K: C,
+      alpha: 1,
+      A: x.data,
+      lda: C,
+      B: w.data,
+      ldb: C,
+      beta: 0,
+      C: y.data,
+      ldc: OC,
+    });
+    this.record(
+      needs,
+      () => {
+        const dy = y.grad;
+        if (!dy) return;
+        // y = x W^T  =>  dx += dy W,  dW += dy^T x
+        if (x.requiresGrad)
+          be.gemm({
+            transA: false,
+            transB: false,
+            M: N,
+            N: C,
+            K: OC,
+            alpha: 1,
+            A: dy,
+            lda: OC,
+            B: w.data,
+            ldb: C,
+            beta: 1,
+            C: x.ensureGrad(),
+            ldc: C,
+          });
+        if (w.requiresGrad)
+          be.gemm({
+            transA: true,
+            transB: false,
+            M: OC,
+            N: C,
+            K: N,
+            alpha: 1,
+            A: dy,
+            lda: OC,
+            B: x.data,
+            ldb: C,
+            beta: 1,
+            C: w.ensureGrad(),
+            ldc: C,
+          });
+      },
+      y,
+    );
     return y;
   }
 
@@ -158,17 +223,23 @@ export class Tape {
     if (opts.inPlace && b.requiresGrad === (needs && this.grad)) {
       be.add(b.data, a.data, b.data, b.size);
       const y = b.reshape(b.shape);
-      this.record(needs, () => { if (y.grad && a.requiresGrad) be.axpy(a.ensureGrad(), 1, y.grad, y.size); });
+      this.record(needs, () => {
+        if (y.grad && a.requiresGrad) be.axpy(a.ensureGrad(), 1, y.grad, y.size);
+      });
       return y;
     }
     const y = this.out(a.shape, needs);
     be.add(y.data, a.data, b.data, y.size);
-    this.record(needs, () => {
-      const dy = y.grad;
-      if (!dy) return;
-      if (a.requiresGrad) be.axpy(a.ensureGrad(), 1, dy, y.size);
-      if (b.requiresGrad) be.axpy(b.ensureGrad(), 1, dy, y.size);
-    }, y);
+    this.record(
+      needs,
+      () => {
+        const dy = y.grad;
+        if (!dy) return;
+        if (a.requiresGrad) be.axpy(a.ensureGrad(), 1, dy, y.size);
+        if (b.requiresGrad) be.axpy(b.ensureGrad(), 1, dy, y.size);
+      },
+      y,
+    );
     return y;
   }
 
@@ -180,9 +251,13 @@ export class Tape {
     const y = this.out([...shape, C], wte.requiresGrad);
     const be = this.backend;
     be.embeddingForward(y.data, wte.data, tokens, N, C, V);
-    this.record(wte.requiresGrad, () => {
-      if (y.grad) be.embeddingBackward(wte.ensureGrad(), y.grad, tokens, N, C, V);
-    }, y);
+    this.record(
+      wte.requiresGrad,
+      () => {
+        if (y.grad) be.embeddingBackward(wte.ensureGrad(), y.grad, tokens, N, C, V);
+      },
+      y,
+    );
     return y;
   }
 
@@ -196,13 +271,17 @@ export class Tape {
     const rstd = this.take(N, false);
     const be = this.backend;
     be.rmsnormForward(y.data, rstd, x.data, w.data, N, C, eps);
-    this.record(needs, () => {
-      if (!y.grad) return;
-      // The kernel writes both gradients; scratch stands in for whichever is not wanted.
-      const dx = x.requiresGrad ? x.ensureGrad() : this.take(x.size, true);
-      const dw = w.requiresGrad ? w.ensureGrad() : this.take(C, true);
-      be.rmsnormBackward(dx, dw, y.grad, x.data, w.data, rstd, N, C);
-    }, y);
+    this.record(
+      needs,
+      () => {
+        if (!y.grad) return;
+        // The kernel writes both gradients; scratch stands in for whichever is not wanted.
+        const dx = x.requiresGrad ? x.ensureGrad() : this.take(x.size, true);
+        const dw = w.requiresGrad ? w.ensureGrad() : this.take(C, true);
+        be.rmsnormBackward(dx, dw, y.grad, x.data, w.data, rstd, N, C);
+      },
+      y,
+    );
     return y;
   }
 
@@ -220,20 +299,27 @@ export class Tape {
     if (opts.inPlace) {
       be.ropeForward(x.data, x.data, cos, sin, B, T, NH, HS, pos0);
       // d(loss)/dx = R(-angle) d(loss)/dy: the forward rotation with the sines negated.
-      this.record(x.requiresGrad, () => { if (x.grad) be.ropeForward(x.grad, x.grad, cos, negated(sin), B, T, NH, HS, pos0); });
+      this.record(x.requiresGrad, () => {
+        if (x.grad) be.ropeForward(x.grad, x.grad, cos, negated(sin), B, T, NH, HS, pos0);
+      });
       return x.reshape(x.shape);
     }
     const y = this.out(x.shape, x.requiresGrad);
     be.ropeForward(y.data, x.data, cos, sin, B, T, NH, HS, pos0);
-    this.record(x.requiresGrad, () => {
-      if (y.grad) be.ropeBackward(x.ensureGrad(), y.grad, cos, sin, B, T, NH, HS, pos0);
-    }, y);
+    this.record(
+      x.requiresGrad,
+      () => {
+        if (y.grad) be.ropeBackward(x.ensureGrad(), y.grad, cos, sin, B, T, NH, HS, pos0);
+      },
+      y,
+    );
     return y;
   }
 
   /** Causal self-attention, q [B, Tq, NH, HS], k and v [B, Tk, NH, HS]; scale defaults to 1/sqrt(HS). */
   attention(q: Tensor, k: Tensor, v: Tensor, scale?: number): Tensor {
-    if (q.shape.length !== 4 || k.shape.length !== 4) throw new Error(`attention: q, k, v must be [B, T, NH, HS]; got q [${q.shape}], k [${k.shape}]`);
+    if (q.shape.length !== 4 || k.shape.length !== 4)
+      throw new Error(`attention: q, k, v must be [B, T, NH, HS]; got q [${q.shape}], k [${k.shape}]`);
     sameShape('attention k/v', k, v);
     const [B, Tq, NH, HS] = q.shape;
     const Tk = k.shape[1];
@@ -246,13 +332,17 @@ export class Tape {
     const lse = this.take(B * NH * Tq, false);
     const be = this.backend;
     be.attentionForward(y.data, lse, q.data, k.data, v.data, B, Tq, Tk, NH, HS, s);
-    this.record(needs, () => {
-      if (!y.grad) return;
-      const dq = q.requiresGrad ? q.ensureGrad() : this.take(q.size, true);
-      const dk = k.requiresGrad ? k.ensureGrad() : this.take(k.size, true);
-      const dv = v.requiresGrad ? v.ensureGrad() : this.take(v.size, true);
-      be.attentionBackward(dq, dk, dv, y.grad, q.data, k.data, v.data, y.data, lse, B, Tq, Tk, NH, HS, s);
-    }, y);
+    this.record(
+      needs,
+      () => {
+        if (!y.grad) return;
+        const dq = q.requiresGrad ? q.ensureGrad() : this.take(q.size, true);
+        const dk = k.requiresGrad ? k.ensureGrad() : this.take(k.size, true);
+        const dv = v.requiresGrad ? v.ensureGrad() : this.take(v.size, true);
+        be.attentionBackward(dq, dk, dv, y.grad, q.data, k.data, v.data, y.data, lse, B, Tq, Tk, NH, HS, s);
+      },
+      y,
+    );
     return y;
   }
 
@@ -260,13 +350,18 @@ export class Tape {
   swiglu(x: Tensor): Tensor {
     const H2 = last(x.shape);
     if (H2 % 2) throw new Error(`swiglu: last axis ${H2} must be even ([gate | up])`);
-    const H = H2 / 2, N = x.size / H2;
+    const H = H2 / 2,
+      N = x.size / H2;
     const y = this.out([...x.shape.slice(0, -1), H], x.requiresGrad);
     const be = this.backend;
     be.swigluForward(y.data, x.data, N, H);
-    this.record(x.requiresGrad, () => {
-      if (y.grad) be.swigluBackward(x.ensureGrad(), y.grad, x.data, N, H);
-    }, y);
+    this.record(
+      x.requiresGrad,
+      () => {
+        if (y.grad) be.swigluBackward(x.ensureGrad(), y.grad, x.data, N, H);
+      },
+      y,
+    );
     return y;
   }
 
@@ -275,22 +370,28 @@ export class Tape {
    * targets one per row. Returns a one-element tensor (0 when every row is ignored).
    */
   crossEntropy(logits: Tensor, targets: Int32Array, ignoreIndex = -1): Tensor {
-    const V = last(logits.shape), N = logits.size / V;
+    const V = last(logits.shape),
+      N = logits.size / V;
     if (targets.length !== N) throw new Error(`crossEntropy: ${N} rows of logits but ${targets.length} targets`);
     let count = 0;
     for (let i = 0; i < N; i++) if (targets[i] !== ignoreIndex) count++;
-    const losses = this.take(N, false), lse = this.take(N, false);
+    const losses = this.take(N, false),
+      lse = this.take(N, false);
     const be = this.backend;
     be.crossEntropyForward(losses, lse, logits.data, targets, N, V, ignoreIndex);
     let sum = 0;
     for (let i = 0; i < N; i++) sum += losses[i];
     const y = this.out([1], logits.requiresGrad);
     y.data[0] = count ? sum / count : 0;
-    this.record(logits.requiresGrad, () => {
-      if (!y.grad || !count) return;
-      const dlosses = this.take(N, false).fill(y.grad[0] / count);
-      be.crossEntropyBackward(logits.ensureGrad(), dlosses, logits.data, lse, targets, N, V, ignoreIndex);
-    }, y);
+    this.record(
+      logits.requiresGrad,
+      () => {
+        if (!y.grad || !count) return;
+        const dlosses = this.take(N, false).fill(y.grad[0] / count);
+        be.crossEntropyBackward(logits.ensureGrad(), dlosses, logits.data, lse, targets, N, V, ignoreIndex);
+      },
+      y,
+    );
     return y;
   }
 }

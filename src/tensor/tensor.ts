@@ -20,7 +20,10 @@ export function numel(shape: readonly number[]): number {
  * Gradient storage shared by a tensor and its views; allocated (zeroed) on first use, by
  * gradAlloc when the tensor's maker recycles buffers (a Tape with recycle: true).
  */
-interface GradBox { grad: FloatArray | null; gradAlloc?: (n: number) => FloatArray }
+interface GradBox {
+  grad: FloatArray | null;
+  gradAlloc?: (n: number) => FloatArray;
+}
 
 export class Tensor {
   readonly data: FloatArray;
@@ -29,15 +32,23 @@ export class Tensor {
   name?: string;
   private readonly box: GradBox;
 
-  constructor(data: FloatArray, shape: readonly number[], opts: { requiresGrad?: boolean; name?: string; box?: GradBox; gradAlloc?: (n: number) => FloatArray; grad?: FloatArray } = {}) {
+  constructor(
+    data: FloatArray,
+    shape: readonly number[],
+    opts: { requiresGrad?: boolean; name?: string; box?: GradBox; gradAlloc?: (n: number) => FloatArray; grad?: FloatArray } = {},
+  ) {
     const n = numel(shape);
     if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`Tensor shape [${shape}] must be non-negative integers`);
-    if (data.length !== n) throw new Error(`Tensor${opts.name ? ` '${opts.name}'` : ''}: shape [${shape}] needs ${n} elements, data has ${data.length}`);
+    if (data.length !== n)
+      throw new Error(`Tensor${opts.name ? ` '${opts.name}'` : ''}: shape [${shape}] needs ${n} elements, data has ${data.length}`);
     this.data = data;
     this.shape = [...shape];
     this.requiresGrad = opts.requiresGrad ?? false;
     this.name = opts.name;
-    if (opts.grad && opts.grad.length !== n) throw new Error(`Tensor${opts.name ? ` '${opts.name}'` : ''}: gradient buffer has ${opts.grad.length} elements, shape [${shape}] needs ${n}`);
+    if (opts.grad && opts.grad.length !== n)
+      throw new Error(
+        `Tensor${opts.name ? ` '${opts.name}'` : ''}: gradient buffer has ${opts.grad.length} elements, shape [${shape}] needs ${n}`,
+      );
     this.box = opts.box ?? { grad: opts.grad ?? null, gradAlloc: opts.gradAlloc };
   }
 
@@ -45,18 +56,26 @@ export class Tensor {
     return new Tensor(alloc(dtype, numel(shape)), shape, opts);
   }
 
-  get dtype(): DType { return this.data instanceof Float64Array ? 'f64' : 'f32'; }
-  get size(): number { return this.data.length; }
+  get dtype(): DType {
+    return this.data instanceof Float64Array ? 'f64' : 'f32';
+  }
+  get size(): number {
+    return this.data.length;
+  }
 
   /** The gradient, or null before any backward pass touched it. */
-  get grad(): FloatArray | null { return this.box.grad; }
+  get grad(): FloatArray | null {
+    return this.box.grad;
+  }
 
   /** The gradient buffer, allocated zeroed on first use (backward kernels accumulate into it). */
   ensureGrad(): FloatArray {
     return (this.box.grad ??= this.box.gradAlloc ? this.box.gradAlloc(this.size) : alloc(this.dtype, this.size));
   }
 
-  zeroGrad(): void { this.box.grad?.fill(0); }
+  zeroGrad(): void {
+    this.box.grad?.fill(0);
+  }
 
   /** Detaches the gradient buffer from this tensor and its views and returns it (null if none). */
   releaseGrad(): FloatArray | null {
@@ -67,9 +86,12 @@ export class Tensor {
 
   /** The same storage and gradient under another shape with as many elements. */
   reshape(shape: readonly number[]): Tensor {
-    if (numel(shape) !== this.size) throw new Error(`reshape: [${this.shape}] (${this.size} elements) cannot become [${shape}] (${numel(shape)})`);
+    if (numel(shape) !== this.size)
+      throw new Error(`reshape: [${this.shape}] (${this.size} elements) cannot become [${shape}] (${numel(shape)})`);
     return new Tensor(this.data, shape, { requiresGrad: this.requiresGrad, name: this.name, box: this.box });
   }
 
-  toString(): string { return `Tensor(${this.name ?? ''}[${this.shape.join(', ')}] ${this.dtype})`; }
+  toString(): string {
+    return `Tensor(${this.name ?? ''}[${this.shape.join(', ')}] ${this.dtype})`;
+  }
 }

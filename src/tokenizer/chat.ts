@@ -46,14 +46,22 @@ export interface Rendered {
 }
 
 export class ContextOverflowError extends Error {
-  constructor(readonly needed: number, readonly limit: number) {
+  constructor(
+    readonly needed: number,
+    readonly limit: number,
+  ) {
     super(`conversation needs ${needed} tokens after dropping old turns; the context holds ${limit}`);
   }
 }
 
 export const DEFAULT_IMAGE_SLOTS = 16;
 
-interface Block { ids: number[]; mask: number[]; images: number[]; role: ChatRole }
+interface Block {
+  ids: number[];
+  mask: number[];
+  images: number[];
+  role: ChatRole;
+}
 
 function renderMessage(tok: Tokenizer, m: ChatMessage, slots: number): Block {
   if (m.role !== 'system' && m.role !== 'user' && m.role !== 'assistant') {
@@ -75,7 +83,10 @@ function renderMessage(tok: Tokenizer, m: ChatMessage, slots: number): Block {
       mask.push(0);
       images.push(ids.length);
       const slot = tok.special('<|image_slot|>');
-      for (let i = 0; i < slots; i++) { ids.push(slot); mask.push(0); }
+      for (let i = 0; i < slots; i++) {
+        ids.push(slot);
+        mask.push(0);
+      }
     } else {
       throw new Error(`content part type must be "text" or "image", got ${JSON.stringify((p as { type: unknown }).type)}`);
     }
@@ -100,7 +111,7 @@ function render(tok: Tokenizer, messages: readonly ChatMessage[], opts: RenderOp
   if (!Number.isInteger(slots) || slots < 1) throw new RangeError(`imageSlots must be a positive integer, got ${slots}`);
   const blocks = messages.map((m) => renderMessage(tok, m, slots));
   const pinned = blocks.filter((b) => b.role === 'system');
-  let rest = turns(blocks.filter((b) => b.role !== 'system'));
+  const rest = turns(blocks.filter((b) => b.role !== 'system'));
   const tail = prompt ? 1 : 0; // <|assistant|> opening the reply
   const size = () => 1 + tail + [...pinned, ...rest.flat()].reduce((s, b) => s + b.ids.length, 0);
   let droppedMessages = 0;
@@ -120,7 +131,11 @@ function render(tok: Tokenizer, messages: readonly ChatMessage[], opts: RenderOp
     ids.push(...b.ids);
     mask.push(...b.mask);
   }
-  if (prompt) { ids.push(tok.special('<|assistant|>')); mask.fill(0); mask.push(0); } // inference: nothing to train on
+  if (prompt) {
+    ids.push(tok.special('<|assistant|>'));
+    mask.fill(0);
+    mask.push(0);
+  } // inference: nothing to train on
   let truncated = false;
   if (limit !== undefined && ids.length > limit) {
     if (prompt) throw new ContextOverflowError(ids.length, limit);

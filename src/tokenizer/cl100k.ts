@@ -3,7 +3,11 @@
 import { Tokenizer } from './tokenizer.ts';
 import { specialsAfter } from './special.ts';
 
-interface TiktokenRanks { pat_str: string; special_tokens: Record<string, number>; bpe_ranks: string }
+interface TiktokenRanks {
+  pat_str: string;
+  special_tokens: Record<string, number>;
+  bpe_ranks: string;
+}
 
 /**
  * js-tiktoken's compact rank text: lines of "<ignored> <first rank> <base64 token> <base64 token> ...",

@@ -35,10 +35,13 @@ export function fromJSON(obj: unknown, where = 'tokenizer file'): Tokenizer {
   const o = obj as Partial<TokenizerFile> | null;
   if (!o || typeof o !== 'object') throw new Error(`${where}: expected a JSON object`);
   if (o.format !== FORMAT) throw new Error(`${where}: "format" must be "${FORMAT}", got ${JSON.stringify(o.format)}`);
-  if (o.version !== FORMAT_VERSION) throw new Error(`${where}: "version" ${o.version} is not supported (this tetra reads version ${FORMAT_VERSION})`);
+  if (o.version !== FORMAT_VERSION)
+    throw new Error(`${where}: "version" ${o.version} is not supported (this tetra reads version ${FORMAT_VERSION})`);
   if (typeof o.pattern !== 'string') throw new Error(`${where}: "pattern" must be a string`);
-  if (!Array.isArray(o.tokens) || o.tokens.some((t) => typeof t !== 'string')) throw new Error(`${where}: "tokens" must be an array of base64 strings`);
-  if (!o.special_tokens || typeof o.special_tokens !== 'object') throw new Error(`${where}: "special_tokens" must be an object of name -> id`);
+  if (!Array.isArray(o.tokens) || o.tokens.some((t) => typeof t !== 'string'))
+    throw new Error(`${where}: "tokens" must be an array of base64 strings`);
+  if (!o.special_tokens || typeof o.special_tokens !== 'object')
+    throw new Error(`${where}: "special_tokens" must be an object of name -> id`);
   const tokens = o.tokens.map((t) => new Uint8Array(Buffer.from(t, 'base64')));
   try {
     return new Tokenizer(tokens, o.special_tokens, o.pattern);
@@ -98,8 +101,14 @@ export interface Gpt2Vocab {
  */
 export function gpt2Export(tok: Tokenizer): Gpt2Vocab {
   const b2u = byteToUnicode();
-  const str = (bytes: Uint8Array) => { let s = ''; for (const b of bytes) s += b2u[b]; return s; };
-  const tokens: string[] = [], tokenTypes: number[] = [], merges: string[] = [];
+  const str = (bytes: Uint8Array) => {
+    let s = '';
+    for (const b of bytes) s += b2u[b];
+    return s;
+  };
+  const tokens: string[] = [],
+    tokenTypes: number[] = [],
+    merges: string[] = [];
   for (let id = 0; id < tok.vocabSize; id++) {
     const bytes = tok.vocab.token(id);
     tokens.push(str(bytes));
@@ -117,12 +126,22 @@ export function gpt2Export(tok: Tokenizer): Gpt2Vocab {
 }
 
 function mergeBelow(tok: Tokenizer, bytes: Uint8Array, limit: number): Uint8Array[] {
-  const rank = (s: number, e: number) => { const r = tok.vocab.lookup(bytes, s, e); return r >= 0 && r < limit ? r : Infinity; };
+  const rank = (s: number, e: number) => {
+    const r = tok.vocab.lookup(bytes, s, e);
+    return r >= 0 && r < limit ? r : Infinity;
+  };
   const pos: number[] = [];
   for (let i = 0; i <= bytes.length; i++) pos.push(i);
   while (pos.length > 2) {
-    let best = Infinity, at = -1;
-    for (let i = 0; i + 2 < pos.length; i++) { const r = rank(pos[i], pos[i + 2]); if (r < best) { best = r; at = i; } }
+    let best = Infinity,
+      at = -1;
+    for (let i = 0; i + 2 < pos.length; i++) {
+      const r = rank(pos[i], pos[i + 2]);
+      if (r < best) {
+        best = r;
+        at = i;
+      }
+    }
     if (at < 0) break;
     pos.splice(at + 1, 1);
   }

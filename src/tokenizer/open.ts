@@ -12,7 +12,10 @@ import { specialsAfter } from './special.ts';
 import { Tokenizer } from './tokenizer.ts';
 
 export function byteTokenizer(): Tokenizer {
-  return new Tokenizer(Array.from({ length: 256 }, (_, b) => Uint8Array.of(b)), specialsAfter(256));
+  return new Tokenizer(
+    Array.from({ length: 256 }, (_, b) => Uint8Array.of(b)),
+    specialsAfter(256),
+  );
 }
 
 export async function openTokenizer(spec: string): Promise<Tokenizer> {
@@ -32,7 +35,10 @@ export function tokenizerRef(spec: string): { name: string; path?: string; sha25
 export async function openTokenizerRef(ref: { name?: string; path?: string; sha256?: string }): Promise<Tokenizer> {
   if (ref.path) {
     const sha = createHash('sha256').update(readFileSync(ref.path)).digest('hex');
-    if (ref.sha256 && sha !== ref.sha256) throw new Error(`tokenizer ${ref.path} has changed since the checkpoint was written (sha256 ${sha.slice(0, 12)}..., expected ${ref.sha256.slice(0, 12)}...)`);
+    if (ref.sha256 && sha !== ref.sha256)
+      throw new Error(
+        `tokenizer ${ref.path} has changed since the checkpoint was written (sha256 ${sha.slice(0, 12)}..., expected ${ref.sha256.slice(0, 12)}...)`,
+      );
     return loadTokenizer(ref.path);
   }
   if (!ref.name) throw new Error('the checkpoint names no tokenizer');

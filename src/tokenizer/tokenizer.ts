@@ -36,13 +36,15 @@ export class Tokenizer {
   constructor(tokens: readonly Uint8Array[] | ByteVocab, specials: Record<string, number>, pattern: string = CL100K_PATTERN) {
     this.vocab = tokens instanceof ByteVocab ? tokens : new ByteVocab(tokens);
     for (let b = 0; b < 256; b++) {
-      if (this.vocab.lookup(Uint8Array.of(b), 0, 1) < 0) throw new Error(`byte ${b} has no token: a byte-level vocabulary needs all 256 single bytes`);
+      if (this.vocab.lookup(Uint8Array.of(b), 0, 1) < 0)
+        throw new Error(`byte ${b} has no token: a byte-level vocabulary needs all 256 single bytes`);
     }
     this.pattern = pattern;
     this.re = splitRegex(pattern);
     const enc = new TextEncoder();
     for (const [text, id] of Object.entries(specials)) {
-      if (!Number.isInteger(id) || id < this.vocab.size) throw new Error(`special token ${text} has id ${id}: special ids must come after the ${this.vocab.size} BPE ids`);
+      if (!Number.isInteger(id) || id < this.vocab.size)
+        throw new Error(`special token ${text} has id ${id}: special ids must come after the ${this.vocab.size} BPE ids`);
       if (this.specialText.has(id)) throw new Error(`special tokens share id ${id}`);
       this.specialText.set(id, enc.encode(text));
     }
@@ -50,7 +52,9 @@ export class Tokenizer {
   }
 
   /** Number of BPE ids (0..vocabSize-1); specials sit above. */
-  get vocabSize(): number { return this.vocab.size; }
+  get vocabSize(): number {
+    return this.vocab.size;
+  }
 
   /** One past the largest id this tokenizer can produce (embedding table rows). */
   get idLimit(): number {
@@ -66,7 +70,9 @@ export class Tokenizer {
     return id;
   }
 
-  isSpecial(id: number): boolean { return this.specialText.has(id); }
+  isSpecial(id: number): boolean {
+    return this.specialText.has(id);
+  }
 
   // ---------------------------------------------------------------------------- encode
 
@@ -79,7 +85,8 @@ export class Tokenizer {
 
   /** Appends the ids of text to out (no intermediate arrays for callers that concatenate). */
   encodeInto(text: string, out: number[]): void {
-    const re = this.re, cache = this.cache;
+    const re = this.re,
+      cache = this.cache;
     re.lastIndex = 0;
     let m: RegExpExecArray | null;
     while ((m = re.exec(text)) !== null) {
@@ -134,12 +141,25 @@ export class Tokenizer {
    */
   private bpe(buf: Uint8Array, n: number, out: number[]): void {
     const vocab = this.vocab;
-    if (n === 1) { out.push(vocab.lookup(buf, 0, 1)); return; }
+    if (n === 1) {
+      out.push(vocab.lookup(buf, 0, 1));
+      return;
+    }
     const whole = vocab.lookup(buf, 0, n);
-    if (whole >= 0) { out.push(whole); return; }
-    if (n > LONG_PIECE) { bpeLong(vocab, buf, n, out); return; }
-    if (this.pos.length < n + 1) { this.pos = new Int32Array(n + 1); this.ranks = new Int32Array(n + 1); }
-    const pos = this.pos, ranks = this.ranks;
+    if (whole >= 0) {
+      out.push(whole);
+      return;
+    }
+    if (n > LONG_PIECE) {
+      bpeLong(vocab, buf, n, out);
+      return;
+    }
+    if (this.pos.length < n + 1) {
+      this.pos = new Int32Array(n + 1);
+      this.ranks = new Int32Array(n + 1);
+    }
+    const pos = this.pos,
+      ranks = this.ranks;
     for (let i = 0; i <= n; i++) pos[i] = i;
     let m = n + 1; // boundaries
     for (let i = 0; i + 2 < m; i++) {
@@ -147,8 +167,13 @@ export class Tokenizer {
       ranks[i] = r < 0 ? NO_RANK : r;
     }
     while (m > 2) {
-      let best = NO_RANK, at = -1;
-      for (let i = 0; i + 2 < m; i++) if (ranks[i] < best) { best = ranks[i]; at = i; }
+      let best = NO_RANK,
+        at = -1;
+      for (let i = 0; i + 2 < m; i++)
+        if (ranks[i] < best) {
+          best = ranks[i];
+          at = i;
+        }
       if (at < 0) break;
       // Join parts at and at+1: drop boundary at+1, then re-rank the pairs touching the new part.
       pos.copyWithin(at + 1, at + 2, m);
@@ -178,7 +203,8 @@ export class Tokenizer {
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
       if (id >= 0 && id < vocab.size) {
-        const o = vocab.offsets[id], e = vocab.offsets[id + 1];
+        const o = vocab.offsets[id],
+          e = vocab.offsets[id + 1];
         for (let k = o; k < e; k++) out[at++] = vocab.bytes[k];
       } else {
         const t = this.tokenBytes(id);
@@ -198,7 +224,9 @@ export class Tokenizer {
     if (Number.isInteger(id) && id >= 0 && id < this.vocab.size) return this.vocab.token(id);
     const s = this.specialText.get(id);
     if (s) return s;
-    throw new RangeError(`token id ${id} is outside this tokenizer (BPE ids 0..${this.vocab.size - 1}, specials ${[...this.specialText.keys()].join(', ')})`);
+    throw new RangeError(
+      `token id ${id} is outside this tokenizer (BPE ids 0..${this.vocab.size - 1}, specials ${[...this.specialText.keys()].join(', ')})`,
+    );
   }
 }
 
@@ -211,46 +239,66 @@ export class Tokenizer {
 function bpeLong(vocab: ByteVocab, buf: Uint8Array, n: number, out: number[]): void {
   const end = new Int32Array(n); // end[start] = end of the part starting there; -1 once merged away
   const prev = new Int32Array(n + 1);
-  for (let i = 0; i < n; i++) { end[i] = i + 1; prev[i] = i - 1; }
+  for (let i = 0; i < n; i++) {
+    end[i] = i + 1;
+    prev[i] = i - 1;
+  }
   prev[n] = n - 1;
   let size = 0;
-  let keys = new Float64Array(n), ends = new Int32Array(n);
+  let keys = new Float64Array(n),
+    ends = new Int32Array(n);
   const less = (i: number, j: number) => keys[i] < keys[j];
   const push = (start: number, stop: number) => {
     const r = vocab.lookup(buf, start, stop);
     if (r < 0) return;
     if (size === keys.length) {
-      const k2 = new Float64Array(size * 2); k2.set(keys); keys = k2;
-      const e2 = new Int32Array(size * 2); e2.set(ends); ends = e2;
+      const k2 = new Float64Array(size * 2);
+      k2.set(keys);
+      keys = k2;
+      const e2 = new Int32Array(size * 2);
+      e2.set(ends);
+      ends = e2;
     }
     let i = size++;
-    keys[i] = r * 4294967296 + start; ends[i] = stop;
+    keys[i] = r * 4294967296 + start;
+    ends[i] = stop;
     while (i > 0) {
       const up = (i - 1) >> 1;
       if (!less(i, up)) break;
-      const k = keys[i]; keys[i] = keys[up]; keys[up] = k;
-      const e = ends[i]; ends[i] = ends[up]; ends[up] = e;
+      const k = keys[i];
+      keys[i] = keys[up];
+      keys[up] = k;
+      const e = ends[i];
+      ends[i] = ends[up];
+      ends[up] = e;
       i = up;
     }
   };
   const popTop = () => {
     size--;
-    keys[0] = keys[size]; ends[0] = ends[size];
+    keys[0] = keys[size];
+    ends[0] = ends[size];
     let i = 0;
     for (;;) {
-      const l = 2 * i + 1, r = l + 1;
+      const l = 2 * i + 1,
+        r = l + 1;
       let m = i;
       if (l < size && less(l, m)) m = l;
       if (r < size && less(r, m)) m = r;
       if (m === i) break;
-      const k = keys[i]; keys[i] = keys[m]; keys[m] = k;
-      const e = ends[i]; ends[i] = ends[m]; ends[m] = e;
+      const k = keys[i];
+      keys[i] = keys[m];
+      keys[m] = k;
+      const e = ends[i];
+      ends[i] = ends[m];
+      ends[m] = e;
       i = m;
     }
   };
   for (let i = 0; i + 1 < n; i++) push(i, i + 2);
   while (size > 0) {
-    const start = keys[0] % 4294967296, stop = ends[0];
+    const start = keys[0] % 4294967296,
+      stop = ends[0];
     popTop();
     const mid = end[start];
     if (mid < 0 || mid >= n || end[mid] !== stop) continue; // stale

@@ -54,11 +54,17 @@ export function checkVocabSize(n: number): void {
 // ---------------------------------------------------------------------------- chunk counting
 
 /** Distinct pre-token chunks of the texts with their counts. */
-export function countChunks(texts: Iterable<string>, pattern: string = CL100K_PATTERN, onProgress?: TrainOptions['onProgress'], totalChars = 0): Map<string, number> {
+export function countChunks(
+  texts: Iterable<string>,
+  pattern: string = CL100K_PATTERN,
+  onProgress?: TrainOptions['onProgress'],
+  totalChars = 0,
+): Map<string, number> {
   const counts = new Map<string, number>();
   const re = splitRegex(pattern);
   const t0 = performance.now();
-  let last = t0, doneChars = 0;
+  let last = t0,
+    doneChars = 0;
   for (const text of texts) {
     re.lastIndex = 0;
     let m: RegExpExecArray | null;
@@ -103,16 +109,25 @@ export function mergeChunks(chunks: Map<string, number>, opts: TrainOptions): Om
 
   // Words as runs in one flat symbol array; a word shrinks in place as merges apply.
   const W = chunks.size;
-  const wordCount = new Int32Array(W), wordStart = new Int32Array(W), wordLen = new Int32Array(W);
+  const wordCount = new Int32Array(W),
+    wordStart = new Int32Array(W),
+    wordLen = new Int32Array(W);
   const bytesOf: Uint8Array[] = [];
   let totalBytes = 0;
-  for (const s of chunks.keys()) { const b = enc.encode(s); bytesOf.push(b); totalBytes += b.length; }
+  for (const s of chunks.keys()) {
+    const b = enc.encode(s);
+    bytesOf.push(b);
+    totalBytes += b.length;
+  }
   const sym = new Int32Array(totalBytes);
   {
-    let w = 0, at = 0;
+    let w = 0,
+      at = 0;
     for (const c of chunks.values()) {
       const b = bytesOf[w];
-      wordCount[w] = c; wordStart[w] = at; wordLen[w] = b.length;
+      wordCount[w] = c;
+      wordStart[w] = at;
+      wordLen[w] = b.length;
       sym.set(b, at);
       at += b.length;
       w++;
@@ -122,19 +137,26 @@ export function mergeChunks(chunks: Map<string, number>, opts: TrainOptions): Om
 
   // Pairs: id <-> (left, right), weighted count, and the words that (may) contain them.
   const pairId = new Map<number, number>();
-  const pairLeft: number[] = [], pairRight: number[] = [], pairCount: number[] = [], pairWords: number[][] = [];
+  const pairLeft: number[] = [],
+    pairRight: number[] = [],
+    pairCount: number[] = [],
+    pairWords: number[][] = [];
   const pairOf = (a: number, b: number): number => {
     const key = a * 65536 + b;
     let p = pairId.get(key);
     if (p === undefined) {
       p = pairLeft.length;
       pairId.set(key, p);
-      pairLeft.push(a); pairRight.push(b); pairCount.push(0); pairWords.push([]);
+      pairLeft.push(a);
+      pairRight.push(b);
+      pairCount.push(0);
+      pairWords.push([]);
     }
     return p;
   };
   for (let w = 0; w < W; w++) {
-    const s = wordStart[w], c = wordCount[w];
+    const s = wordStart[w],
+      c = wordCount[w];
     for (let i = s; i + 1 < s + wordLen[w]; i++) {
       const p = pairOf(sym[i], sym[i + 1]);
       pairCount[p] += c;
@@ -144,33 +166,49 @@ export function mergeChunks(chunks: Map<string, number>, opts: TrainOptions): Om
   }
 
   // Max-heap of (pair, count at push). Order: count desc, then left asc, then right asc.
-  const heapP: number[] = [], heapC: number[] = [];
+  const heapP: number[] = [],
+    heapC: number[] = [];
   const above = (i: number, j: number): boolean => {
     if (heapC[i] !== heapC[j]) return heapC[i] > heapC[j];
-    const pi = heapP[i], pj = heapP[j];
+    const pi = heapP[i],
+      pj = heapP[j];
     if (pairLeft[pi] !== pairLeft[pj]) return pairLeft[pi] < pairLeft[pj];
     return pairRight[pi] < pairRight[pj];
   };
   const swap = (i: number, j: number) => {
-    const p = heapP[i]; heapP[i] = heapP[j]; heapP[j] = p;
-    const c = heapC[i]; heapC[i] = heapC[j]; heapC[j] = c;
+    const p = heapP[i];
+    heapP[i] = heapP[j];
+    heapP[j] = p;
+    const c = heapC[i];
+    heapC[i] = heapC[j];
+    heapC[j] = c;
   };
   const push = (p: number, c: number) => {
-    heapP.push(p); heapC.push(c);
+    heapP.push(p);
+    heapC.push(c);
     let i = heapP.length - 1;
-    while (i > 0) { const up = (i - 1) >> 1; if (!above(i, up)) break; swap(i, up); i = up; }
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (!above(i, up)) break;
+      swap(i, up);
+      i = up;
+    }
   };
   const pop = (): void => {
     const last = heapP.length - 1;
-    swap(0, last); heapP.pop(); heapC.pop();
+    swap(0, last);
+    heapP.pop();
+    heapC.pop();
     let i = 0;
     for (;;) {
-      const l = 2 * i + 1, r = l + 1;
+      const l = 2 * i + 1,
+        r = l + 1;
       let best = i;
       if (l < heapP.length && above(l, best)) best = l;
       if (r < heapP.length && above(r, best)) best = r;
       if (best === i) break;
-      swap(i, best); i = best;
+      swap(i, best);
+      i = best;
     }
   };
   for (let p = 0; p < pairLeft.length; p++) if (pairCount[p] > 0) push(p, pairCount[p]);
@@ -187,14 +225,23 @@ export function mergeChunks(chunks: Map<string, number>, opts: TrainOptions): Om
   let last = performance.now();
 
   while (merges.length < want && heapP.length > 0) {
-    const p = heapP[0], c = heapC[0];
+    const p = heapP[0],
+      c = heapC[0];
     pop();
-    if (pairCount[p] !== c) { if (pairCount[p] > 0) push(p, pairCount[p]); continue; }
-    const a = pairLeft[p], b = pairRight[p];
+    if (pairCount[p] !== c) {
+      if (pairCount[p] > 0) push(p, pairCount[p]);
+      continue;
+    }
+    const a = pairLeft[p],
+      b = pairRight[p];
     const bytes = new Uint8Array(tokens[a].length + tokens[b].length);
-    bytes.set(tokens[a]); bytes.set(tokens[b], tokens[a].length);
+    bytes.set(tokens[a]);
+    bytes.set(tokens[b], tokens[a].length);
     const key = Buffer.from(bytes).toString('latin1');
-    if (seen.has(key)) { pairCount[p] = 0; continue; } // see the header: bytes must stay unique
+    if (seen.has(key)) {
+      pairCount[p] = 0;
+      continue;
+    } // see the header: bytes must stay unique
     seen.add(key);
     const id = tokens.length;
     tokens.push(bytes);
@@ -207,7 +254,8 @@ export function mergeChunks(chunks: Map<string, number>, opts: TrainOptions): Om
       const w = ws[k];
       if (stamp[w] === id) continue;
       stamp[w] = id;
-      const s = wordStart[w], cnt = wordCount[w];
+      const s = wordStart[w],
+        cnt = wordCount[w];
       let len = wordLen[w];
       for (let i = s; i + 1 < s + len; i++) {
         if (sym[i] !== a || sym[i + 1] !== b) continue;
@@ -215,12 +263,16 @@ export function mergeChunks(chunks: Map<string, number>, opts: TrainOptions): Om
         if (i > s) {
           pairCount[pairOf(sym[i - 1], a)] -= cnt;
           const q = pairOf(sym[i - 1], id);
-          pairCount[q] += cnt; pairWords[q].push(w); touched.push(q);
+          pairCount[q] += cnt;
+          pairWords[q].push(w);
+          touched.push(q);
         }
         if (i + 2 < s + len) {
           pairCount[pairOf(b, sym[i + 2])] -= cnt;
           const q = pairOf(id, sym[i + 2]);
-          pairCount[q] += cnt; pairWords[q].push(w); touched.push(q);
+          pairCount[q] += cnt;
+          pairWords[q].push(w);
+          touched.push(q);
         }
         pairCount[p] -= cnt;
         sym[i] = id;

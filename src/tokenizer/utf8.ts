@@ -50,10 +50,16 @@ export function utf8SeqLength(bytes: Uint8Array, i: number): number {
   const b = bytes[i];
   if (b < 0x80) return 1;
   let need: number, min: number;
-  if (b >= 0xc2 && b <= 0xdf) { need = 1; min = 0x80; }
-  else if (b >= 0xe0 && b <= 0xef) { need = 2; min = 0x800; }
-  else if (b >= 0xf0 && b <= 0xf4) { need = 3; min = 0x10000; }
-  else return 0;
+  if (b >= 0xc2 && b <= 0xdf) {
+    need = 1;
+    min = 0x80;
+  } else if (b >= 0xe0 && b <= 0xef) {
+    need = 2;
+    min = 0x800;
+  } else if (b >= 0xf0 && b <= 0xf4) {
+    need = 3;
+    min = 0x10000;
+  } else return 0;
   if (i + need >= bytes.length) return 0; // truncated at the end
   let cp = b & (0x3f >> need);
   for (let k = 1; k <= need; k++) {
@@ -74,7 +80,7 @@ export function utf8Runs(bytes: Uint8Array): { start: number; end: number; valid
     const valid = utf8SeqLength(bytes, i) > 0;
     while (i < bytes.length) {
       const n = utf8SeqLength(bytes, i);
-      if ((n > 0) !== valid) break;
+      if (n > 0 !== valid) break;
       i += n > 0 ? n : 1;
     }
     runs.push({ start, end: i, valid });

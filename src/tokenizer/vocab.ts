@@ -42,7 +42,10 @@ export class ByteVocab {
   /** The id of the token whose bytes are buf[start, end), or -1. */
   lookup(buf: Uint8Array, start: number, end: number): number {
     const len = end - start;
-    const bytes = this.bytes, offsets = this.offsets, slots = this.slots, mask = this.mask;
+    const bytes = this.bytes,
+      offsets = this.offsets,
+      slots = this.slots,
+      mask = this.mask;
     let h = hashRange(buf, start, end) & mask;
     for (;;) {
       const s = slots[h];

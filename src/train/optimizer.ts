@@ -25,8 +25,12 @@ export class AdamW {
    * state: flat buffers for the moments, laid out as the parameters in iteration order (data
    * parallel replicas share them); by default each parameter gets its own.
    */
-  constructor(params: Map<string, Tensor>, readonly backend: Backend<Float32Array>, public cfg: AdamWConfig = defaultAdamW,
-    state?: { m: Float32Array; v: Float32Array }) {
+  constructor(
+    params: Map<string, Tensor>,
+    readonly backend: Backend<Float32Array>,
+    public cfg: AdamWConfig = defaultAdamW,
+    state?: { m: Float32Array; v: Float32Array },
+  ) {
     this.params = params;
     let off = 0;
     for (const [name, t] of params) {
@@ -48,7 +52,8 @@ export class AdamW {
 
   /** The factor that clips a gradient of this global norm to cfg.gradClip (1 under it or with clipping off). */
   clipScale(norm: number): number {
-    if (!Number.isFinite(norm)) throw new Error(`AdamW: gradient norm is ${norm} at step ${this.step + 1}; not updating (the weights stay as they were)`);
+    if (!Number.isFinite(norm))
+      throw new Error(`AdamW: gradient norm is ${norm} at step ${this.step + 1}; not updating (the weights stay as they were)`);
     return this.cfg.gradClip > 0 && norm > this.cfg.gradClip ? this.cfg.gradClip / (norm + 1e-6) : 1;
   }
 
@@ -68,8 +73,20 @@ export class AdamW {
       const t = this.params.get(name);
       if (!t?.grad) continue;
       const wd = t.shape.length >= 2 ? weightDecay : 0;
-      this.backend.adamwStep(t.data as Float32Array, t.grad as Float32Array, this.m.get(name)!, this.v.get(name)!, t.size,
-        lr, beta1, beta2, eps, wd, this.step, scale);
+      this.backend.adamwStep(
+        t.data as Float32Array,
+        t.grad as Float32Array,
+        this.m.get(name)!,
+        this.v.get(name)!,
+        t.size,
+        lr,
+        beta1,
+        beta2,
+        eps,
+        wd,
+        this.step,
+        scale,
+      );
     }
   }
 

@@ -20,16 +20,32 @@ import { AdamW, type AdamWConfig } from './optimizer.ts';
 
 // The protocol with replica-worker.ts, through each worker's shared buffers:
 /** Control words (Int32Array): the task's sequence number (-1: stop), the last done, the last failed. */
-export const TASK = 0, DONE = 1, FAILED = 2;
+export const TASK = 0,
+  DONE = 1,
+  FAILED = 2;
 /**
  * Task fields (Float64Array): its kind; for BACKWARD the rows and sequence length of the share,
  * the backward seed, the ignored target id, and back the loss; for REDUCE back the group's
  * squared gradient norm; for ADAM the step's learning rate, number and gradient scale and the
  * optimizer's settings.
  */
-export const KIND = 0, ROWS = 1, SEQ_LEN = 2, SEED = 3, IGNORE = 4, LOSS = 5, SUMSQ = 6,
-  LR = 7, STEP = 8, SCALE = 9, BETA1 = 10, BETA2 = 11, EPS = 12, WEIGHT_DECAY = 13;
-export const BACKWARD = 0, REDUCE = 1, ADAM = 2;
+export const KIND = 0,
+  ROWS = 1,
+  SEQ_LEN = 2,
+  SEED = 3,
+  IGNORE = 4,
+  LOSS = 5,
+  SUMSQ = 6,
+  LR = 7,
+  STEP = 8,
+  SCALE = 9,
+  BETA1 = 10,
+  BETA2 = 11,
+  EPS = 12,
+  WEIGHT_DECAY = 13;
+export const BACKWARD = 0,
+  REDUCE = 1,
+  ADAM = 2;
 const TASK_FIELDS = 16;
 const ERR_BYTES = 4096;
 /**
@@ -75,7 +91,11 @@ export function splitRows(B: number, n: number): number[] {
 }
 
 /** A thread's share of the optimizer step: parameters from..to in storage, whole tensors. */
-export interface ParamGroup { from: number; to: number; names: string[] }
+export interface ParamGroup {
+  from: number;
+  to: number;
+  names: string[];
+}
 
 /** The config's parameters (in storage order) cut into n contiguous groups of about equal size. */
 export function paramGroups(config: GPTConfig, n: number): ParamGroup[] {
@@ -106,7 +126,8 @@ export function reduceGroup(backend: Backend<Float32Array>, sum: Float32Array, o
   // calls than they saved; 256 KiB took the optimizer step from 1.55 to 1.4-1.5 ms.)
   let ss = 0;
   for (let from = g.from; from < g.to; from += REDUCE_CHUNK) {
-    const to = Math.min(g.to, from + REDUCE_CHUNK), n = to - from;
+    const to = Math.min(g.to, from + REDUCE_CHUNK),
+      n = to - from;
     const s = sum.subarray(from, to);
     for (const o of others) {
       const x = o.subarray(from, to);
@@ -171,13 +192,21 @@ export class DataParallel {
     const savedThreads = native?.threads() ?? 1;
     const started: Promise<Replica>[] = [];
     for (let r = 1; r < replicas; r++) {
-      started.push(startReplica({
-        config: model.config, isa: native!.isa(), index: r,
-        weights: weights.buffer as SharedArrayBuffer, grads: grads.map((g) => g.buffer as SharedArrayBuffer),
-        m: state.m.buffer as SharedArrayBuffer, v: state.v.buffer as SharedArrayBuffer,
-        ctrl: new SharedArrayBuffer(4 * 4), task: new SharedArrayBuffer(8 * TASK_FIELDS),
-        tokens: new SharedArrayBuffer(4 * 2 * maxTokens), error: new SharedArrayBuffer(ERR_BYTES),
-      }));
+      started.push(
+        startReplica({
+          config: model.config,
+          isa: native!.isa(),
+          index: r,
+          weights: weights.buffer as SharedArrayBuffer,
+          grads: grads.map((g) => g.buffer as SharedArrayBuffer),
+          m: state.m.buffer as SharedArrayBuffer,
+          v: state.v.buffer as SharedArrayBuffer,
+          ctrl: new SharedArrayBuffer(4 * 4),
+          task: new SharedArrayBuffer(8 * TASK_FIELDS),
+          tokens: new SharedArrayBuffer(4 * 2 * maxTokens),
+          error: new SharedArrayBuffer(ERR_BYTES),
+        }),
+      );
     }
     const workers = await Promise.allSettled(started);
     const failed = workers.find((w) => w.status === 'rejected');
@@ -193,7 +222,9 @@ export class DataParallel {
   }
 
   /** Threads computing: the main one and the workers. */
-  get size(): number { return this.replicas.length + 1; }
+  get size(): number {
+    return this.replicas.length + 1;
+  }
 
   /** AdamW over model's parameters, its moments in shared memory (update() splits its step between the replicas). */
   optimizer(cfg: AdamWConfig): AdamW {
@@ -208,7 +239,8 @@ export class DataParallel {
    */
   async accumulate(tape: Tape, inputs: Int32Array, targets: Int32Array, B: number, T: number, seed = 1, ignoreIndex = -1): Promise<number> {
     if (this.closed) throw new Error('data parallel: closed');
-    if (inputs.length !== B * T || targets.length !== B * T) throw new Error(`data parallel: ${inputs.length} tokens and ${targets.length} targets, B*T = ${B}*${T} wanted`);
+    if (inputs.length !== B * T || targets.length !== B * T)
+      throw new Error(`data parallel: ${inputs.length} tokens and ${targets.length} targets, B*T = ${B}*${T} wanted`);
     const rows = splitRows(B, this.size);
     const counts = rows.map(() => 0);
     let total = 0;
@@ -220,7 +252,8 @@ export class DataParallel {
     // of the batch's makes the sum the batch's mean (and all-ignored shares count 0).
     const share = counts.map((c) => (total > 0 ? c / total : 0));
     // Checked before any worker starts: a worker's half-done share would stay in its gradients.
-    if (rows.length > 1 && rows[1] * T > this.maxTokens) throw new Error(`data parallel: a share of ${rows[1] * T} tokens exceeds maxTokens ${this.maxTokens}`);
+    if (rows.length > 1 && rows[1] * T > this.maxTokens)
+      throw new Error(`data parallel: a share of ${rows[1] * T} tokens exceeds maxTokens ${this.maxTokens}`);
     const busy: [Replica, number][] = [];
     let row = rows[0];
     for (let s = 1; s < rows.length; row += rows[s], s++) {
@@ -229,7 +262,10 @@ export class DataParallel {
       const n = rows[s] * T;
       r.tokens.set(inputs.subarray(row * T, row * T + n));
       r.tokens.set(targets.subarray(row * T, row * T + n), this.maxTokens);
-      r.task[ROWS] = rows[s]; r.task[SEQ_LEN] = T; r.task[SEED] = seed * share[s]; r.task[IGNORE] = ignoreIndex;
+      r.task[ROWS] = rows[s];
+      r.task[SEQ_LEN] = T;
+      r.task[SEED] = seed * share[s];
+      r.task[IGNORE] = ignoreIndex;
       dispatch(r, BACKWARD);
       busy.push([r, share[s]]);
     }
@@ -264,14 +300,21 @@ export class DataParallel {
    * (the summed gradients stay for inspection).
    */
   async update(opt: AdamW, lr: number): Promise<number> {
-    if (opt.m.values().next().value?.buffer !== this.state.m.buffer) throw new Error('data parallel: update() needs an optimizer made by optimizer()');
+    if (opt.m.values().next().value?.buffer !== this.state.m.buffer)
+      throw new Error('data parallel: update() needs an optimizer made by optimizer()');
     const norm = await this.reduce();
     const scale = opt.clipScale(norm);
     opt.step++;
     const { beta1, beta2, eps, weightDecay } = opt.cfg;
     for (const r of this.replicas) {
       const t = r.task;
-      t[LR] = lr; t[STEP] = opt.step; t[SCALE] = scale; t[BETA1] = beta1; t[BETA2] = beta2; t[EPS] = eps; t[WEIGHT_DECAY] = weightDecay;
+      t[LR] = lr;
+      t[STEP] = opt.step;
+      t[SCALE] = scale;
+      t[BETA1] = beta1;
+      t[BETA2] = beta2;
+      t[EPS] = eps;
+      t[WEIGHT_DECAY] = weightDecay;
       dispatch(r, ADAM);
     }
     stepGroup(opt, this.groups[0], lr, scale);
@@ -283,19 +326,28 @@ export class DataParallel {
   exclusive<R>(fn: () => R): R {
     if (this.size === 1 || !this.native) return fn();
     this.native.setThreads(this.savedThreads);
-    try { return fn(); } finally { this.native.setThreads(1); }
+    try {
+      return fn();
+    } finally {
+      this.native.setThreads(1);
+    }
   }
 
   /** Stops the workers; the main thread's kernels get their threads back. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const r of this.replicas) { Atomics.store(r.ctrl, TASK, -1); Atomics.notify(r.ctrl, TASK); }
-    await Promise.all(this.replicas.map((r) => {
-      if (r.exited) return undefined;
-      r.worker.ref();
-      return new Promise((res) => r.worker.once('exit', res));
-    }));
+    for (const r of this.replicas) {
+      Atomics.store(r.ctrl, TASK, -1);
+      Atomics.notify(r.ctrl, TASK);
+    }
+    await Promise.all(
+      this.replicas.map((r) => {
+        if (r.exited) return undefined;
+        r.worker.ref();
+        return new Promise((res) => r.worker.once('exit', res));
+      }),
+    );
     if (this.size > 1) this.native?.setThreads(this.savedThreads);
   }
 }
@@ -328,37 +380,57 @@ async function waitDone(r: Replica): Promise<void> {
     Atomics.wait(r.ctrl, DONE, Atomics.load(r.ctrl, DONE), until - now);
   }
   if (Atomics.load(r.ctrl, DONE) === r.seq) return;
-  r.worker.ref();  // a pending waitAsync alone does not keep the process alive
+  r.worker.ref(); // a pending waitAsync alone does not keep the process alive
   try {
     while (Atomics.load(r.ctrl, DONE) !== r.seq) {
       if (r.exited) throw new Error(`data parallel: replica stopped: ${r.exited}`);
       const w = waitAsync(r.ctrl, DONE, Atomics.load(r.ctrl, DONE), 1000);
       if (w.async) await w.value;
     }
-  } finally { r.worker.unref(); }
+  } finally {
+    r.worker.unref();
+  }
 }
 
 // Node 20 has it; TypeScript's ES2022 library does not declare it.
-const waitAsync = (Atomics as unknown as {
-  waitAsync(a: Int32Array, i: number, v: number, ms: number): { async: boolean; value: Promise<string> | string };
-}).waitAsync;
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(a: Int32Array, i: number, v: number, ms: number): { async: boolean; value: Promise<string> | string };
+  }
+).waitAsync;
 
 async function startReplica(init: ReplicaInit): Promise<Replica> {
   // The worker runs TypeScript through tsx, as the main thread does.
   const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(new URL('./replica-worker.ts', import.meta.url).href)}); });`;
   const worker = new Worker(boot, { eval: true, workerData: init });
   const r: Replica = {
-    worker, index: init.index, seq: 0, exited: null,
-    ctrl: new Int32Array(init.ctrl), task: new Float64Array(init.task), tokens: new Int32Array(init.tokens),
-    grads: new Float32Array(init.grads[init.index]), error: new Uint8Array(init.error),
+    worker,
+    index: init.index,
+    seq: 0,
+    exited: null,
+    ctrl: new Int32Array(init.ctrl),
+    task: new Float64Array(init.task),
+    tokens: new Int32Array(init.tokens),
+    grads: new Float32Array(init.grads[init.index]),
+    error: new Uint8Array(init.error),
   };
-  worker.on('exit', (code) => { r.exited ??= `exited with code ${code}`; Atomics.notify(r.ctrl, DONE); });
+  worker.on('exit', (code) => {
+    r.exited ??= `exited with code ${code}`;
+    Atomics.notify(r.ctrl, DONE);
+  });
   await new Promise<void>((resolve, reject) => {
-    worker.once('message', (m: { ready?: boolean; error?: string }) => (m.ready ? resolve() : reject(new Error(`data parallel: replica failed to start: ${m.error}`))));
-    worker.once('error', (e) => { r.exited = e.message; reject(new Error(`data parallel: replica failed to start: ${e.message}`)); });
+    worker.once('message', (m: { ready?: boolean; error?: string }) =>
+      m.ready ? resolve() : reject(new Error(`data parallel: replica failed to start: ${m.error}`)),
+    );
+    worker.once('error', (e) => {
+      r.exited = e.message;
+      reject(new Error(`data parallel: replica failed to start: ${e.message}`));
+    });
     worker.once('exit', (code) => reject(new Error(`data parallel: replica exited with code ${code} while starting`)));
   });
-  worker.on('error', (e) => { r.exited = e.message; });
-  worker.unref();  // an idle replica does not keep the process alive; waitDone refs it while it works
+  worker.on('error', (e) => {
+    r.exited = e.message;
+  });
+  worker.unref(); // an idle replica does not keep the process alive; waitDone refs it while it works
   return r;
 }

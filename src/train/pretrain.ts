@@ -64,15 +64,24 @@ export interface StepMetrics {
   sample?: string;
 }
 
-export interface TrainResult { step: number; loss: number; valLoss?: number; resumedFrom?: number }
+export interface TrainResult {
+  step: number;
+  loss: number;
+  valLoss?: number;
+  resumedFrom?: number;
+}
 
 export function validateTrainConfig(c: TrainConfig): void {
   validateConfig(c.model);
   const pos = (k: keyof TrainConfig, v: number) => {
     if (!Number.isInteger(v) || v < 1) throw new Error(`train: ${String(k)} must be a positive integer, got ${v}`);
   };
-  pos('batchSize', c.batchSize); pos('seqLen', c.seqLen); pos('accum', c.accum); pos('steps', c.steps);
-  pos('evalBatches', c.evalBatches); pos('keepCheckpoints', c.keepCheckpoints);
+  pos('batchSize', c.batchSize);
+  pos('seqLen', c.seqLen);
+  pos('accum', c.accum);
+  pos('steps', c.steps);
+  pos('evalBatches', c.evalBatches);
+  pos('keepCheckpoints', c.keepCheckpoints);
   if (c.replicas !== undefined) pos('replicas', c.replicas);
   if (c.seqLen > c.model.contextLength) {
     throw new Error(`train: seqLen ${c.seqLen} exceeds the model's context length ${c.model.contextLength}`);
@@ -83,12 +92,24 @@ export function validateTrainConfig(c: TrainConfig): void {
 /** Bytes of text per token in the corpus, for converting loss to bits per byte. */
 function bytesPerToken(dataDir: string): number {
   const m = readManifest(dataDir);
-  let bytes = 0, tokens = 0;
-  for (const s of m.sources) { bytes += s.keptBytes; tokens += s.tokens.train + s.tokens.val; }
+  let bytes = 0,
+    tokens = 0;
+  for (const s of m.sources) {
+    bytes += s.keptBytes;
+    tokens += s.tokens.train + s.tokens.val;
+  }
   return tokens ? bytes / tokens : 1;
 }
 
-export function evaluate(model: GPT, backend: Backend<Float32Array>, data: string, B: number, T: number, batches: number, seed: number): number {
+export function evaluate(
+  model: GPT,
+  backend: Backend<Float32Array>,
+  data: string,
+  B: number,
+  T: number,
+  batches: number,
+  seed: number,
+): number {
   const loader = new ShardLoader({ dir: data, split: 'val', B, T, seed });
   const n = Math.min(batches, loader.batchesPerEpoch);
   const tape = new Tape(backend, 'f32', { grad: false, recycle: true });
@@ -103,7 +124,11 @@ export function evaluate(model: GPT, backend: Backend<Float32Array>, data: strin
   return sum / n;
 }
 
-export async function train(c: TrainConfig, backend: Backend<Float32Array>, opts: { log?: (line: string) => void; signal?: AbortSignal } = {}): Promise<TrainResult> {
+export async function train(
+  c: TrainConfig,
+  backend: Backend<Float32Array>,
+  opts: { log?: (line: string) => void; signal?: AbortSignal } = {},
+): Promise<TrainResult> {
   validateTrainConfig(c);
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
   const manifest = readManifest(c.data);
@@ -115,25 +140,40 @@ export async function train(c: TrainConfig, backend: Backend<Float32Array>, opts
   const metricsPath = join(c.out, 'metrics.jsonl');
 
   // ---- fresh start or resume
-  let init: GPT, rng: Rng, position: LoaderPosition | undefined, step = 0, tokens = 0, resumedFrom: number | undefined;
+  let init: GPT,
+    rng: Rng,
+    position: LoaderPosition | undefined,
+    step = 0,
+    tokens = 0,
+    resumedFrom: number | undefined;
   let optState: OptimizerState | undefined;
   const latest = latestCheckpoint(ckptRoot);
-  if (latest && !c.resume) throw new Error(`train: ${c.out} already holds checkpoints (newest ${latest}); pass --resume to continue it or choose another --out`);
+  if (latest && !c.resume)
+    throw new Error(`train: ${c.out} already holds checkpoints (newest ${latest}); pass --resume to continue it or choose another --out`);
   if (!latest && c.resume) throw new Error(`train: --resume given but ${ckptRoot} holds no checkpoint`);
   if (latest) {
     const ck = loadCheckpoint(latest);
     if (JSON.stringify(ck.config) !== JSON.stringify(c.model)) {
-      throw new Error(`train: ${latest} holds a model with config ${JSON.stringify(ck.config)}, not the requested ${JSON.stringify(c.model)}; use another --out`);
+      throw new Error(
+        `train: ${latest} holds a model with config ${JSON.stringify(ck.config)}, not the requested ${JSON.stringify(c.model)}; use another --out`,
+      );
     }
     if (!ck.optimizer) throw new Error(`train: ${latest} has no optimizer state to resume from`);
     init = new GPT(ck.config, ck.params);
     optState = ck.optimizer;
-    step = ck.meta.step; tokens = ck.meta.tokensSeen;
+    step = ck.meta.step;
+    tokens = ck.meta.tokensSeen;
     position = ck.meta.dataPosition as LoaderPosition;
     rng = Rng.from(ck.meta.rngState as { s: number; spare: number | null });
     resumedFrom = step;
     // Steps logged after this checkpoint were lost with the process; they will be run again.
-    writeFileSync(metricsPath, readMetrics(c.out).filter((m) => m.step <= step).map((m) => JSON.stringify(m) + '\n').join(''));
+    writeFileSync(
+      metricsPath,
+      readMetrics(c.out)
+        .filter((m) => m.step <= step)
+        .map((m) => JSON.stringify(m) + '\n')
+        .join(''),
+    );
     log(`resuming from ${latest} at step ${step}`);
   } else {
     if (existsSync(metricsPath)) throw new Error(`train: ${metricsPath} exists but no checkpoint does; use a fresh --out`);
@@ -157,14 +197,28 @@ export async function train(c: TrainConfig, backend: Backend<Float32Array>, opts
     const flops = flopsPerToken(c.model, c.seqLen);
     const bpt = bytesPerToken(c.data);
     const tokensPerStep = c.batchSize * c.seqLen * c.accum;
-    log(`model: ${paramCount(c.model).toLocaleString()} parameters, ${(flops / 1e6).toFixed(1)} MFLOP/token; ${tokensPerStep} tokens/step; ${c.steps} steps`);
+    log(
+      `model: ${paramCount(c.model).toLocaleString()} parameters, ${(flops / 1e6).toFixed(1)} MFLOP/token; ${tokensPerStep} tokens/step; ${c.steps} steps`,
+    );
 
-    const save = () => saveRotating(ckptRoot, {
-      config: c.model,
-      params: model.weights(),
-      optimizer: { m: opt.m, v: opt.v, step: opt.step, hyper: { ...c.optimizer } },
-      meta: { step, tokensSeen: tokens, tokenizer: c.tokenizer, dataPosition: loader.position, rngState: rng.state(), metrics: last ? { ...last } : {} },
-    }, c.keepCheckpoints);
+    const save = () =>
+      saveRotating(
+        ckptRoot,
+        {
+          config: c.model,
+          params: model.weights(),
+          optimizer: { m: opt.m, v: opt.v, step: opt.step, hyper: { ...c.optimizer } },
+          meta: {
+            step,
+            tokensSeen: tokens,
+            tokenizer: c.tokenizer,
+            dataPosition: loader.position,
+            rngState: rng.state(),
+            metrics: last ? { ...last } : {},
+          },
+        },
+        c.keepCheckpoints,
+      );
 
     const startStep = step;
     const progress = new Progress(startStep ? `train (resumed at ${startStep})` : 'train', c.steps - startStep, 'steps');
@@ -175,10 +229,14 @@ export async function train(c: TrainConfig, backend: Backend<Float32Array>, opts
     while (step < c.steps) {
       // Let signal handlers run between steps.
       await new Promise((r) => setImmediate(r));
-      if (opts.signal?.aborted) { log(`stopping at step ${step} (interrupted); checkpoint saved`); save(); break; }
+      if (opts.signal?.aborted) {
+        log(`stopping at step ${step} (interrupted); checkpoint saved`);
+        save();
+        break;
+      }
       const t0 = performance.now();
       const lr = learningRate(sched, step);
-      let lossSum = 0;  // the gradients are zero: update() leaves them so
+      let lossSum = 0; // the gradients are zero: update() leaves them so
       for (let a = 0; a < c.accum; a++) {
         const batch = loader.next();
         lossSum += await dp.accumulate(tape, batch.inputs, batch.targets, c.batchSize, c.seqLen, 1 / c.accum);
@@ -188,8 +246,13 @@ export async function train(c: TrainConfig, backend: Backend<Float32Array>, opts
       tokens += tokensPerStep;
       const seconds = (performance.now() - t0) / 1000;
       const m: StepMetrics = {
-        step, tokens, loss: lossSum / c.accum, lr, grad_norm: gradNorm,
-        tok_per_s: tokensPerStep / seconds, mfu: (flops * tokensPerStep) / seconds / c.peakFlops,
+        step,
+        tokens,
+        loss: lossSum / c.accum,
+        lr,
+        grad_norm: gradNorm,
+        tok_per_s: tokensPerStep / seconds,
+        mfu: (flops * tokensPerStep) / seconds / c.peakFlops,
       };
       if (c.evalEvery > 0 && (step % c.evalEvery === 0 || step === c.steps)) {
         m.val_loss = lastVal = dp.exclusive(() => evaluate(model, backend, c.data, c.batchSize, c.seqLen, c.evalBatches, c.seed));
@@ -197,11 +260,22 @@ export async function train(c: TrainConfig, backend: Backend<Float32Array>, opts
       }
       if (c.sampleEvery > 0 && step % c.sampleEvery === 0 && c.decode) {
         const prompt = Int32Array.of(manifest.tokenizer.eotId);
-        const [g] = dp.exclusive(() => generate(model, backend, [prompt], { maxTokens: 48, temperature: 0.8, topK: 40, seed: rng.int(2 ** 31), stopTokens: [manifest.tokenizer.eotId] }));
+        const [g] = dp.exclusive(() =>
+          generate(model, backend, [prompt], {
+            maxTokens: 48,
+            temperature: 0.8,
+            topK: 40,
+            seed: rng.int(2 ** 31),
+            stopTokens: [manifest.tokenizer.eotId],
+          }),
+        );
         m.sample = c.decode(g.tokens);
       }
       appendFileSync(metricsPath, JSON.stringify(m) + '\n');
-      progress.update(step - startStep, `loss ${m.loss.toFixed(4)}${m.val_loss !== undefined ? ` val ${m.val_loss.toFixed(4)}` : ''} lr ${lr.toExponential(2)} ${m.tok_per_s.toFixed(0)} tok/s mfu ${(m.mfu * 100).toFixed(1)}%`);
+      progress.update(
+        step - startStep,
+        `loss ${m.loss.toFixed(4)}${m.val_loss !== undefined ? ` val ${m.val_loss.toFixed(4)}` : ''} lr ${lr.toExponential(2)} ${m.tok_per_s.toFixed(0)} tok/s mfu ${(m.mfu * 100).toFixed(1)}%`,
+      );
       if (m.sample !== undefined) log(`sample at step ${step}: ${JSON.stringify(m.sample)}`);
       if ((c.checkpointEvery > 0 && step % c.checkpointEvery === 0) || step === c.steps) save();
       last = m;
@@ -218,5 +292,8 @@ export async function train(c: TrainConfig, backend: Backend<Float32Array>, opts
 export function readMetrics(out: string): StepMetrics[] {
   const p = join(out, 'metrics.jsonl');
   if (!existsSync(p)) return [];
-  return readFileSync(p, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return readFileSync(p, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }

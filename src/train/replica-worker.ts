@@ -7,8 +7,31 @@ import { GPT } from '../model/index.ts';
 import { nativeBackend, nativeError, Tape } from '../tensor/index.ts';
 import { AdamW } from './optimizer.ts';
 import {
-  ADAM, BACKWARD, BETA1, BETA2, DONE, EPS, FAILED, IGNORE, KIND, LOSS, LR, paramGroups, reduceGroup, REDUCE, ROWS, SCALE,
-  SEED, SEQ_LEN, SPIN_MS, STEP, stepGroup, SUMSQ, TASK, WEIGHT_DECAY, type ReplicaInit,
+  ADAM,
+  BACKWARD,
+  BETA1,
+  BETA2,
+  DONE,
+  EPS,
+  FAILED,
+  IGNORE,
+  KIND,
+  LOSS,
+  LR,
+  paramGroups,
+  reduceGroup,
+  REDUCE,
+  ROWS,
+  SCALE,
+  SEED,
+  SEQ_LEN,
+  SPIN_MS,
+  STEP,
+  stepGroup,
+  SUMSQ,
+  TASK,
+  WEIGHT_DECAY,
+  type ReplicaInit,
 } from './parallel.ts';
 
 const init = workerData as ReplicaInit;
@@ -45,7 +68,9 @@ function main(): void {
     seen = seq;
     try {
       if (task[KIND] === BACKWARD) {
-        const B = task[ROWS], T = task[SEQ_LEN], n = B * T;
+        const B = task[ROWS],
+          T = task[SEQ_LEN],
+          n = B * T;
         tape.reset();
         const { loss } = model.forward(tape, tokens.subarray(0, n), B, T, tokens.subarray(maxTokens, maxTokens + n), task[IGNORE]);
         tape.backward(loss!, task[SEED]);
@@ -70,7 +95,7 @@ function main(): void {
 
 try {
   main();
-  process.exit(0);  // ends this thread only; tsx's loader hooks would otherwise keep it alive
+  process.exit(0); // ends this thread only; tsx's loader hooks would otherwise keep it alive
 } catch (e) {
   parentPort!.postMessage({ error: (e as Error).message });
 }

@@ -3,7 +3,13 @@
 export class Progress {
   private readonly t0 = Date.now();
   private last = Date.now(); // the first line comes after one interval, not at 0%
-  constructor(private readonly label: string, private readonly total: number, private readonly unit: string, private readonly out: NodeJS.WriteStream | null = process.stderr, private readonly everyMs = 10_000) {}
+  constructor(
+    private readonly label: string,
+    private readonly total: number,
+    private readonly unit: string,
+    private readonly out: NodeJS.WriteStream | null = process.stderr,
+    private readonly everyMs = 10_000,
+  ) {}
 
   update(done: number, extra = ''): void {
     if (!this.out) return;

@@ -43,12 +43,25 @@ describe('tetra export gguf', () => {
     assert.equal(h.metadata.get('general.name')!.value, 'tetra step 7');
     assert.equal(h.tensors.find((t) => t.name === 'blk.0.attn_q.weight')!.type, 'F16');
     const norm = readGGUFTensor(out, h, 'output_norm.weight');
-    assert.ok(norm.every((v) => v === 1), 'norms stay F32 and exact');
+    assert.ok(
+      norm.every((v) => v === 1),
+      'norms stay F32 and exact',
+    );
   });
 
   for (const [what, args, message, code] of [
-    ['a missing checkpoint', ['--checkpoint', '/nonexistent/ck', '--out', 'x.gguf'], /^tetra export: checkpoint \/nonexistent\/ck does not exist$/, 2],
-    ['an unknown dtype', ['--checkpoint', '.', '--out', 'x.gguf', '--dtype', 'q4_0'], /^tetra export: --dtype must be f32 or f16, got 'q4_0'$/, 2],
+    [
+      'a missing checkpoint',
+      ['--checkpoint', '/nonexistent/ck', '--out', 'x.gguf'],
+      /^tetra export: checkpoint \/nonexistent\/ck does not exist$/,
+      2,
+    ],
+    [
+      'an unknown dtype',
+      ['--checkpoint', '.', '--out', 'x.gguf', '--dtype', 'q4_0'],
+      /^tetra export: --dtype must be f32 or f16, got 'q4_0'$/,
+      2,
+    ],
     ['no --out', ['--checkpoint', '.'], /^tetra export: --out FILE is required$/, 2],
   ] as const) {
     it(`refuses ${what} in one line`, () => {

@@ -22,7 +22,10 @@ function decodeAll(dir: string, split: 'train' | 'val'): string[] {
   const docs: string[] = [];
   let cur: number[] = [];
   for (const id of ids) {
-    if (id === EOT) { docs.push(Buffer.from(cur).toString('utf8')); cur = []; } else cur.push(id);
+    if (id === EOT) {
+      docs.push(Buffer.from(cur).toString('utf8'));
+      cur = [];
+    } else cur.push(id);
   }
   return docs;
 }
@@ -36,7 +39,10 @@ describe('tetra data build (fixture sources)', () => {
   it('extracts, normalises, dedups and records each source with its licence and sizes', async () => {
     const m = await build();
     const by = Object.fromEntries(m.sources.map((s) => [s.name, s]));
-    assert.deepEqual(m.sources.map((s) => s.name), FIXTURE_SOURCES);
+    assert.deepEqual(
+      m.sources.map((s) => s.name),
+      FIXTURE_SOURCES,
+    );
     assert.equal(by.wordnet.documents, 8);
     assert.equal(by.devil.documents, 4);
     assert.equal(by.devil.exactDuplicates, 1);
@@ -45,12 +51,19 @@ describe('tetra data build (fixture sources)', () => {
     assert.equal(by.man.documents, 1); // the .so link page is not a document
     for (const s of m.sources) {
       assert.ok(s.licence && s.package && s.rawBytes > 0 && s.textBytes > 0, s.name);
-      assert.equal(s.tokens.train + s.tokens.val, s.keptBytes + s.keptDocuments, `${s.name}: byte tokens = bytes + one end-of-text per document`);
+      assert.equal(
+        s.tokens.train + s.tokens.val,
+        s.keptBytes + s.keptDocuments,
+        `${s.name}: byte tokens = bytes + one end-of-text per document`,
+      );
     }
     const all = [...decodeAll(out, 'train'), ...decodeAll(out, 'val')];
     assert.equal(all.length, m.splits.train.documents + m.splits.val.documents);
     assert.ok(all.includes('Introduction\n\nThis page uses code and len in a made-up fixture.'), 'RST markup stripped and CRLF normalised');
-    assert.ok(all.some((d) => d.includes('widget - makes widgets for the tests') && d.includes('turns gears into widgets.')), 'troff stripped');
+    assert.ok(
+      all.some((d) => d.includes('widget - makes widgets for the tests') && d.includes('turns gears into widgets.')),
+      'troff stripped',
+    );
     assert.ok(m.splits.val.documents > 0 && m.splits.train.documents > 0);
     assert.equal(new Set(all).size, all.length, 'no document twice, none in both splits');
   });
@@ -71,19 +84,35 @@ describe('tetra data build (fixture sources)', () => {
     const path = join(tempDir(), 'tok.json');
     saveTokenizer(tok, path);
     const bpeOut = tempDir();
-    const m = await buildCorpus({ name: 'fx-bpe', out: bpeOut, root, sources, encoder: await loadEncoder(path), valFraction: 0.3, shardMaxTokens: 1024, log: null });
+    const m = await buildCorpus({
+      name: 'fx-bpe',
+      out: bpeOut,
+      root,
+      sources,
+      encoder: await loadEncoder(path),
+      valFraction: 0.3,
+      shardMaxTokens: 1024,
+      log: null,
+    });
     assert.equal(m.tokenizer.name, resolve(path));
     assert.equal(m.tokenizer.vocabSize, tok.idLimit);
     const eot = tok.special('<|endoftext|>');
     const docs: string[] = [];
     for (const split of ['train', 'val'] as const) {
       let cur: number[] = [];
-      for (const sh of m.splits[split].shards) for (const id of readShard(join(bpeOut, sh.file)).tokens) {
-        if (id === eot) { docs.push(tok.decode(cur)); cur = []; } else cur.push(id);
-      }
+      for (const sh of m.splits[split].shards)
+        for (const id of readShard(join(bpeOut, sh.file)).tokens) {
+          if (id === eot) {
+            docs.push(tok.decode(cur));
+            cur = [];
+          } else cur.push(id);
+        }
     }
     assert.deepEqual(docs.sort(), texts.sort());
-    assert.ok(m.splits.train.tokens + m.splits.val.tokens < texts.reduce((s, t) => s + Buffer.byteLength(t) + 1, 0), 'BPE uses fewer tokens than bytes');
+    assert.ok(
+      m.splits.train.tokens + m.splits.val.tokens < texts.reduce((s, t) => s + Buffer.byteLength(t) + 1, 0),
+      'BPE uses fewer tokens than bytes',
+    );
   });
 
   it('a missing source is an error naming the package to install, unless excluded', async () => {
@@ -91,9 +120,18 @@ describe('tetra data build (fixture sources)', () => {
     writeSourceTree(root2);
     rmSync(join(root2, 'usr/share/dictd'), { recursive: true });
     const o = { name: 'fx', out: tempDir(), root: root2, sources, encoder: bytes, log: null };
-    await assert.rejects(buildCorpus(o), (e: unknown) => e instanceof MissingSourceError && /devil \(package dict-devil: apt-get install dict-devil\)/.test(e.message) && /--exclude devil/.test(e.message));
+    await assert.rejects(
+      buildCorpus(o),
+      (e: unknown) =>
+        e instanceof MissingSourceError &&
+        /devil \(package dict-devil: apt-get install dict-devil\)/.test(e.message) &&
+        /--exclude devil/.test(e.message),
+    );
     const m = await buildCorpus({ ...o, exclude: ['devil'] });
-    assert.deepEqual(m.excludedSources.map((s) => s.name), ['devil']);
+    assert.deepEqual(
+      m.excludedSources.map((s) => s.name),
+      ['devil'],
+    );
   });
 });
 
@@ -128,8 +166,14 @@ describe('tetra data (command line)', () => {
     const out = tempDir();
     const r = tetra(['data', 'synth', '--task', 'arithmetic', '--count', '20', '--eval-count', '5', '--out', out]);
     assert.equal(r.status, 0, r.stderr);
-    const chat = readFileSync(join(out, 'arithmetic.train.chat.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    const ev = readFileSync(join(out, 'arithmetic.eval.eval.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const chat = readFileSync(join(out, 'arithmetic.train.chat.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const ev = readFileSync(join(out, 'arithmetic.eval.eval.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(chat.length, 20);
     assert.equal(ev.length, 5);
     assert.equal(chat[0].messages.at(-1).role, 'assistant');

@@ -18,7 +18,10 @@ function put(root: string, rel: string, data: string | Buffer): void {
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 function b64(n: number): string {
   let s = '';
-  do { s = B64[n % 64] + s; n = Math.floor(n / 64); } while (n > 0);
+  do {
+    s = B64[n % 64] + s;
+    n = Math.floor(n / 64);
+  } while (n > 0);
   return s;
 }
 
@@ -56,7 +59,8 @@ export function writeWordNet(dir: string): void {
   put(dir, 'data.adv', header);
 }
 
-const LONG_FORTUNE = 'The fixture said: a watched test never fails, and a flaky test never fails while anyone is looking, but both of them fail together the moment the change is merged into main on a quiet Friday';
+const LONG_FORTUNE =
+  'The fixture said: a watched test never fails, and a flaky test never fails while anyone is looking, but both of them fail together the moment the change is merged into main on a quiet Friday';
 
 /** A fixture root with wordnet, devil (dictd), fortunes, man and python-doc sources. */
 export function writeSourceTree(root: string): void {
@@ -67,13 +71,27 @@ export function writeSourceTree(root: string): void {
     ['LADDERS', 'LADDER, n.  A staircase that has given up on the idea of walls, in this fixture.'], // exact duplicate entry text
     ['MOON', 'MOON, n.  The lamp the night forgot to switch off; entry written for the tests here.'],
   ]);
-  put(root, 'usr/share/games/fortunes/testing', [
-    `${LONG_FORTUNE} afternoon.`,
-    `${LONG_FORTUNE} evening.`, // near duplicate: 40 words, one differs (Jaccard 35/37)
-    'Short.',
-    'Every build is reproducible once, and every bug is reproducible never, says the fixture.',
-  ].join('\n%\n') + '\n');
-  put(root, 'usr/share/man/man1/widget.1.gz', gzipSync('.TH WIDGET 1\n.SH NAME\nwidget \\- makes widgets for the tests\n.SH DESCRIPTION\n.B widget\nturns \\fIgears\\fR into widgets.\n'));
+  put(
+    root,
+    'usr/share/games/fortunes/testing',
+    [
+      `${LONG_FORTUNE} afternoon.`,
+      `${LONG_FORTUNE} evening.`, // near duplicate: 40 words, one differs (Jaccard 35/37)
+      'Short.',
+      'Every build is reproducible once, and every bug is reproducible never, says the fixture.',
+    ].join('\n%\n') + '\n',
+  );
+  put(
+    root,
+    'usr/share/man/man1/widget.1.gz',
+    gzipSync(
+      '.TH WIDGET 1\n.SH NAME\nwidget \\- makes widgets for the tests\n.SH DESCRIPTION\n.B widget\nturns \\fIgears\\fR into widgets.\n',
+    ),
+  );
   put(root, 'usr/share/man/man1/gadget.1.gz', gzipSync('.so man1/widget.1\n'));
-  put(root, 'usr/share/doc/python3.11/html/_sources/intro.rst.txt', 'Introduction\n============\n\nThis page uses ``code`` and :func:`len` in a made-up fixture.\r\n');
+  put(
+    root,
+    'usr/share/doc/python3.11/html/_sources/intro.rst.txt',
+    'Introduction\n============\n\nThis page uses ``code`` and :func:`len` in a made-up fixture.\r\n',
+  );
 }

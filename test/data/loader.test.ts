@@ -10,8 +10,16 @@ function corpus(tokens: number, maxTokens: number): string {
   w.writeDocument(Array.from({ length: tokens - 1 }, (_, i) => i % 250));
   const train: ShardInfo[] = w.close();
   writeManifest(dir, {
-    version: MANIFEST_VERSION, name: 't', createdAt: '', tokenizer: { name: 'bytes', vocabSize: 257, eotId: 256 }, normalisation: '', dedup: { exact: '', near: '' },
-    split: { valFraction: 0, rule: '' }, shardMaxTokens: maxTokens, sources: [], excludedSources: [],
+    version: MANIFEST_VERSION,
+    name: 't',
+    createdAt: '',
+    tokenizer: { name: 'bytes', vocabSize: 257, eotId: 256 },
+    normalisation: '',
+    dedup: { exact: '', near: '' },
+    split: { valFraction: 0, rule: '' },
+    shardMaxTokens: maxTokens,
+    sources: [],
+    excludedSources: [],
     splits: { train: { documents: 1, tokens, shards: train }, val: { documents: 0, tokens: 0, shards: [] } },
   });
   return dir;
@@ -70,7 +78,10 @@ describe('shard loader', () => {
   });
 
   it('rejects a bad position and a batch larger than the split', () => {
-    assert.throws(() => new ShardLoader({ dir, split: 'train', B: 2, T: 8, seed: 1, position: { epoch: 0, cursor: -1 } }), /position .* is invalid/);
+    assert.throws(
+      () => new ShardLoader({ dir, split: 'train', B: 2, T: 8, seed: 1, position: { epoch: 0, cursor: -1 } }),
+      /position .* is invalid/,
+    );
     assert.throws(() => new ShardLoader({ dir, split: 'train', B: 1000, T: 100, seed: 1 }), /fewer than B=1000/);
   });
 });

@@ -2,7 +2,22 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadEncoder, ManifestError, ShardError, ShardWriter, readManifest, readShard, readShardHeader, writeManifest, DTYPE_UINT16, DTYPE_UINT32, SHARD_HEADER_BYTES, MANIFEST_VERSION, type Manifest, type ShardInfo } from './imports.ts';
+import {
+  loadEncoder,
+  ManifestError,
+  ShardError,
+  ShardWriter,
+  readManifest,
+  readShard,
+  readShardHeader,
+  writeManifest,
+  DTYPE_UINT16,
+  DTYPE_UINT32,
+  SHARD_HEADER_BYTES,
+  MANIFEST_VERSION,
+  type Manifest,
+  type ShardInfo,
+} from './imports.ts';
 import { tempDir } from './fixtures.ts';
 
 function writeShards(dir: string, docs: number[][], vocabSize: number, maxTokens: number): ShardInfo[] {
@@ -14,8 +29,16 @@ function writeShards(dir: string, docs: number[][], vocabSize: number, maxTokens
 function manifestFor(dir: string, train: ShardInfo[], vocabSize = 257): Manifest {
   const sum = (s: ShardInfo[]) => s.reduce((a, x) => a + x.tokens, 0);
   const m: Manifest = {
-    version: MANIFEST_VERSION, name: 't', createdAt: '', tokenizer: { name: 'bytes', vocabSize, eotId: vocabSize - 1 }, normalisation: '', dedup: { exact: '', near: '' },
-    split: { valFraction: 0, rule: '' }, shardMaxTokens: 0, sources: [], excludedSources: [],
+    version: MANIFEST_VERSION,
+    name: 't',
+    createdAt: '',
+    tokenizer: { name: 'bytes', vocabSize, eotId: vocabSize - 1 },
+    normalisation: '',
+    dedup: { exact: '', near: '' },
+    split: { valFraction: 0, rule: '' },
+    shardMaxTokens: 0,
+    sources: [],
+    excludedSources: [],
     splits: { train: { documents: 0, tokens: sum(train), shards: train }, val: { documents: 0, tokens: 0, shards: [] } },
   };
   writeManifest(dir, m);
@@ -25,8 +48,20 @@ function manifestFor(dir: string, train: ShardInfo[], vocabSize = 257): Manifest
 describe('token shards', () => {
   it('round-trips uint16 tokens with an end-of-text after each document, split at exactly maxTokens', () => {
     const dir = tempDir();
-    const shards = writeShards(dir, [[1, 2, 3], [4, 5], [6, 7, 8, 9]], 257, 4);
-    assert.deepEqual(shards.map((s) => s.tokens), [4, 4, 4]);
+    const shards = writeShards(
+      dir,
+      [
+        [1, 2, 3],
+        [4, 5],
+        [6, 7, 8, 9],
+      ],
+      257,
+      4,
+    );
+    assert.deepEqual(
+      shards.map((s) => s.tokens),
+      [4, 4, 4],
+    );
     const all = shards.flatMap((s) => [...readShard(join(dir, s.file)).tokens]);
     assert.deepEqual(all, [1, 2, 3, 256, 4, 5, 256, 6, 7, 8, 9, 256]);
     const h = readShardHeader(join(dir, shards[0].file));
@@ -47,7 +82,10 @@ describe('token shards', () => {
     const [s] = writeShards(dir, [[65, 66]], 257, 100);
     const b = readFileSync(join(dir, s.file));
     assert.equal(b.toString('latin1', 0, 8), 'TETRATOK');
-    assert.deepEqual([b.readUInt32LE(8), b.readUInt32LE(12), Number(b.readBigUInt64LE(16)), b.readUInt32LE(24), b.readUInt32LE(28)], [1, 1, 3, 257, 256]);
+    assert.deepEqual(
+      [b.readUInt32LE(8), b.readUInt32LE(12), Number(b.readBigUInt64LE(16)), b.readUInt32LE(24), b.readUInt32LE(28)],
+      [1, 1, 3, 257, 256],
+    );
     assert.deepEqual([b.readUInt16LE(64), b.readUInt16LE(66), b.readUInt16LE(68)], [65, 66, 256]);
   });
 
@@ -70,7 +108,11 @@ describe('corrupt shards give an error naming the file and the fault', () => {
     const [s] = writeShards(dir, [[1, 2, 3, 4, 5]], 257, 100);
     return join(dir, s.file);
   }
-  const expectShardError = (f: string, re: RegExp) => assert.throws(() => readShard(f), (e: unknown) => e instanceof ShardError && e.message.startsWith(f) && re.test(e.message));
+  const expectShardError = (f: string, re: RegExp) =>
+    assert.throws(
+      () => readShard(f),
+      (e: unknown) => e instanceof ShardError && e.message.startsWith(f) && re.test(e.message),
+    );
 
   it('truncated tokens', () => {
     const f = oneShard();
@@ -131,11 +173,22 @@ describe('manifest', () => {
     const shards = writeShards(dir, [[1, 2], [3]], 257, 3);
     manifestFor(dir, shards);
     rmSync(join(dir, shards[1].file));
-    assert.throws(() => readManifest(dir), (e: unknown) => e instanceof ManifestError && e.message.includes(join(dir, 'train_000001.bin')) && /is missing/.test(e.message));
+    assert.throws(
+      () => readManifest(dir),
+      (e: unknown) => e instanceof ManifestError && e.message.includes(join(dir, 'train_000001.bin')) && /is missing/.test(e.message),
+    );
   });
   it('names a shard whose size or contents differ from the manifest', () => {
     const dir = tempDir();
-    const shards = writeShards(dir, [[1, 2], [3, 4]], 257, 3);
+    const shards = writeShards(
+      dir,
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      257,
+      3,
+    );
     manifestFor(dir, shards);
     copyFileSync(join(dir, shards[0].file), join(dir, shards[1].file)); // same size, other tokens
     assert.throws(() => readManifest(dir, { verify: true }), new RegExp(`${join(dir, 'train_000001.bin')}: sha256 .* differs`));

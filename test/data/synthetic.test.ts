@@ -1,8 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import {
-  answerFor, englishNumber, frenchNumber, generateArithmetic, generateDictionary, generateInstructions, readWordNet, splitOfKey, SYSTEM_MESSAGES,
+  answerFor,
+  englishNumber,
+  frenchNumber,
+  generateArithmetic,
+  generateDictionary,
+  generateInstructions,
+  readWordNet,
+  splitOfKey,
+  SYSTEM_MESSAGES,
   type SyntheticSample,
 } from './imports.ts';
 import { tempDir, writeWordNet } from './fixtures.ts';
@@ -39,11 +46,17 @@ describe('arithmetic generator', () => {
       seen.add(m[2]);
     }
     assert.deepEqual([...seen].sort(), ['*', '+', '-']);
-    assert.ok(train.some((s) => s.ideal.replace('-', '').length >= 20), 'multi-digit products are exact beyond 2^53');
+    assert.ok(
+      train.some((s) => s.ideal.replace('-', '').length >= 20),
+      'multi-digit products are exact beyond 2^53',
+    );
   });
   it('keeps held-out problems out of training', () => assertDisjoint(train, evalSet));
   it('names the field and limit on bad options', () => {
-    assert.throws(() => generateArithmetic({ seed: 1, count: 1, split: 'train', maxDigits: 21 }), /maxDigits must be an integer in \[1, 20\], got 21/);
+    assert.throws(
+      () => generateArithmetic({ seed: 1, count: 1, split: 'train', maxDigits: 21 }),
+      /maxDigits must be an integer in \[1, 20\], got 21/,
+    );
   });
 });
 
@@ -67,7 +80,7 @@ describe('dictionary generator (WordNet records)', () => {
     for (const s of train) {
       assertShape(s);
       const q = s.input[0].content;
-      let m;
+      let m: RegExpExecArray | null;
       if ((m = /^What does the \w+ "(.+)" mean\?$/.exec(q))) {
         kinds.add('definition');
         assert.equal(s.ideal, synsets.find((x) => x.lemmas.includes(m![1]))!.definition);
@@ -123,8 +136,29 @@ describe('instruction-following generator', () => {
     }
   });
   it('spells numbers in English and French', () => {
-    assert.deepEqual([0, 12, 21, 42, 105, 190].map(englishNumber), ['zero', 'twelve', 'twenty-one', 'forty-two', 'one hundred and five', 'one hundred and ninety']);
-    assert.deepEqual([1, 17, 21, 70, 71, 77, 80, 81, 91, 99, 100, 198, 200].map(frenchNumber), ['un', 'dix-sept', 'vingt et un', 'soixante-dix', 'soixante et onze', 'soixante-dix-sept', 'quatre-vingts', 'quatre-vingt-un', 'quatre-vingt-onze', 'quatre-vingt-dix-neuf', 'cent', 'cent quatre-vingt-dix-huit', 'deux cents']);
+    assert.deepEqual([0, 12, 21, 42, 105, 190].map(englishNumber), [
+      'zero',
+      'twelve',
+      'twenty-one',
+      'forty-two',
+      'one hundred and five',
+      'one hundred and ninety',
+    ]);
+    assert.deepEqual([1, 17, 21, 70, 71, 77, 80, 81, 91, 99, 100, 198, 200].map(frenchNumber), [
+      'un',
+      'dix-sept',
+      'vingt et un',
+      'soixante-dix',
+      'soixante et onze',
+      'soixante-dix-sept',
+      'quatre-vingts',
+      'quatre-vingt-un',
+      'quatre-vingt-onze',
+      'quatre-vingt-dix-neuf',
+      'cent',
+      'cent quatre-vingt-dix-huit',
+      'deux cents',
+    ]);
     assert.equal(answerFor('one-word', { key: 'k', text: 'x', answer: 5, sentence: '', french: '', oneWord: 'five' }), 'five');
   });
   it('keeps held-out questions out of training under every system message', () => assertDisjoint(train, evalSet));

@@ -3,7 +3,7 @@
 // with the model's own scoring, refusals it must make itself, and the queue releasing on abort.
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { BuiltinEngine, EngineError, openBuiltinEngine, type ChatRequest, type EngineEvent } from '../../src/engine/index.ts';
+import { type BuiltinEngine, type EngineError, openBuiltinEngine, type ChatRequest, type EngineEvent } from '../../src/engine/index.ts';
 import { createJsonConstraint } from '../../src/engine/json-constraint.ts';
 import { scoreContinuation } from '../../src/model/index.ts';
 import { renderPrompt } from '../../src/tokenizer/index.ts';
@@ -12,14 +12,30 @@ import { tinyCheckpoint } from '../gateway/fixture.ts';
 // A random-weight model often picks a special token (which ends the reply) first: bias them away.
 export const NO_SPECIALS: Record<number, number> = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [256 + i, -100]));
 const base = (over: Partial<ChatRequest> = {}): ChatRequest => ({
-  messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hello' }],
-  temperature: 0, topP: 1, n: 1, stop: [], presencePenalty: 0, frequencyPenalty: 0, logitBias: NO_SPECIALS, topLogprobs: null,
-  responseFormat: { type: 'text' }, maxTokens: 8, ...over,
+  messages: [
+    { role: 'system', content: 'be brief' },
+    { role: 'user', content: 'hello' },
+  ],
+  temperature: 0,
+  topP: 1,
+  n: 1,
+  stop: [],
+  presencePenalty: 0,
+  frequencyPenalty: 0,
+  logitBias: NO_SPECIALS,
+  topLogprobs: null,
+  responseFormat: { type: 'text' },
+  maxTokens: 8,
+  ...over,
 });
 
-async function collect(events: AsyncIterable<EngineEvent>): Promise<{ texts: string[]; done: string[]; usage?: { promptTokens: number; completionTokens: number }; events: EngineEvent[] }> {
-  const texts: string[] = [], done: string[] = [], all: EngineEvent[] = [];
-  let usage;
+async function collect(
+  events: AsyncIterable<EngineEvent>,
+): Promise<{ texts: string[]; done: string[]; usage?: { promptTokens: number; completionTokens: number }; events: EngineEvent[] }> {
+  const texts: string[] = [],
+    done: string[] = [],
+    all: EngineEvent[] = [];
+  let usage: { promptTokens: number; completionTokens: number } | undefined;
   for await (const e of events) {
     all.push(e);
     if (e.type === 'text') texts[e.index] = (texts[e.index] ?? '') + e.text;
@@ -32,7 +48,9 @@ const never = new AbortController().signal;
 
 describe('builtin engine', () => {
   let engine: BuiltinEngine;
-  before(async () => { engine = await openBuiltinEngine(tinyCheckpoint()); });
+  before(async () => {
+    engine = await openBuiltinEngine(tinyCheckpoint());
+  });
 
   it('counts chat tokens exactly as the chat format renders them, and reports them in usage', async () => {
     const req = base();
@@ -46,7 +64,8 @@ describe('builtin engine', () => {
 
   it('samples the same text for the same seed and n independent choices in one batch', async () => {
     const req = base({ temperature: 1, seed: 42, n: 3, maxTokens: 12 });
-    const a = await collect(engine.chat(req, never)), b = await collect(engine.chat(req, never));
+    const a = await collect(engine.chat(req, never)),
+      b = await collect(engine.chat(req, never));
     assert.deepEqual(a.texts, b.texts);
     assert.equal(a.texts.length, 3);
     assert.notEqual(new Set(a.texts).size, 1, 'three seeded choices should differ');
@@ -55,14 +74,20 @@ describe('builtin engine', () => {
 
   it('applies logit_bias and the presence penalty before sampling', async () => {
     // x gets +100, y +99: greedy picks x, then the presence penalty (2) makes y win once, then x again.
-    const r = await collect(engine.chat(base({ logitBias: { ...NO_SPECIALS, 120: 100, 121: 99 }, presencePenalty: 2, maxTokens: 5 }), never));
+    const r = await collect(
+      engine.chat(base({ logitBias: { ...NO_SPECIALS, 120: 100, 121: 99 }, presencePenalty: 2, maxTokens: 5 }), never),
+    );
     assert.equal(r.texts[0], 'xyxxx');
-    const f = await collect(engine.chat(base({ logitBias: { ...NO_SPECIALS, 120: 100, 121: 99 }, frequencyPenalty: 2, maxTokens: 5 }), never));
+    const f = await collect(
+      engine.chat(base({ logitBias: { ...NO_SPECIALS, 120: 100, 121: 99 }, frequencyPenalty: 2, maxTokens: 5 }), never),
+    );
     assert.equal(f.texts[0], 'xyxyx', 'the frequency penalty grows with each use, so they alternate');
   });
 
   it('cuts at a stop string, never streaming text the stop string removes', async () => {
-    const r = await collect(engine.chat(base({ logitBias: { ...NO_SPECIALS, 120: 100, 121: 99 }, presencePenalty: 2, stop: ['yx', 'zzz'], maxTokens: 8 }), never));
+    const r = await collect(
+      engine.chat(base({ logitBias: { ...NO_SPECIALS, 120: 100, 121: 99 }, presencePenalty: 2, stop: ['yx', 'zzz'], maxTokens: 8 }), never),
+    );
     assert.equal(r.texts[0], 'x');
     assert.equal(r.done[0], 'stop');
     for (const e of r.events) if (e.type === 'text') assert.ok(!e.text.includes('y'), `streamed ${JSON.stringify(e.text)}`);
@@ -70,7 +95,7 @@ describe('builtin engine', () => {
 
   it('reports logprobs of each generated token with the top alternatives, most likely first', async () => {
     const r = await collect(engine.chat(base({ topLogprobs: 3, maxTokens: 4 }), never));
-    const lps = r.events.flatMap((e) => (e.type === 'text' ? e.logprobs ?? [] : []));
+    const lps = r.events.flatMap((e) => (e.type === 'text' ? (e.logprobs ?? []) : []));
     assert.equal(lps.length, 4);
     for (const l of lps) {
       assert.equal(l.top.length, 3);
@@ -96,7 +121,9 @@ describe('builtin engine', () => {
 
   it('constrains output to JSON: json_object parses, json_schema output matches the schema', async () => {
     for (const temperature of [0, 1]) {
-      const obj = await collect(engine.chat(base({ temperature, seed: 3, maxTokens: 120, responseFormat: { type: 'json_object' }, logitBias: {} }), never));
+      const obj = await collect(
+        engine.chat(base({ temperature, seed: 3, maxTokens: 120, responseFormat: { type: 'json_object' }, logitBias: {} }), never),
+      );
       if (obj.done[0] === 'stop') assert.equal(typeof JSON.parse(obj.texts[0]), 'object');
       else {
         // Cut off by max_tokens: what was sent is still the start of a JSON object (the constraint's promise).
@@ -106,22 +133,40 @@ describe('builtin engine', () => {
         assert.ok(prefix.allowed(bytes), `not a JSON prefix: ${obj.texts[0]}`);
         assert.match(obj.texts[0], /^\s*\{/);
       }
-      const schema = { type: 'object', properties: { ok: { type: 'boolean' }, size: { enum: ['small', 'large'] } }, required: ['ok', 'size'], additionalProperties: false };
-      const r = await collect(engine.chat(base({ temperature, seed: 5, maxTokens: 200, responseFormat: { type: 'json_schema', name: 's', schema }, logitBias: {} }), never));
+      const schema = {
+        type: 'object',
+        properties: { ok: { type: 'boolean' }, size: { enum: ['small', 'large'] } },
+        required: ['ok', 'size'],
+        additionalProperties: false,
+      };
+      const r = await collect(
+        engine.chat(
+          base({ temperature, seed: 5, maxTokens: 200, responseFormat: { type: 'json_schema', name: 's', schema }, logitBias: {} }),
+          never,
+        ),
+      );
       assert.equal(r.done[0], 'stop', r.texts[0]);
       const v = JSON.parse(r.texts[0]);
       assert.deepEqual(Object.keys(v).sort(), ['ok', 'size']);
       assert.equal(typeof v.ok, 'boolean');
       assert.ok(['small', 'large'].includes(v.size));
     }
-    await assert.rejects(collect(engine.chat(base({ responseFormat: { type: 'json_schema', name: 's', schema: { type: 'string', pattern: 'a' } } }), never)),
-      (e: EngineError) => e.param === 'response_format' && /pattern/.test(e.message));
+    await assert.rejects(
+      collect(engine.chat(base({ responseFormat: { type: 'json_schema', name: 's', schema: { type: 'string', pattern: 'a' } } }), never)),
+      (e: EngineError) => e.param === 'response_format' && /pattern/.test(e.message),
+    );
   });
 
   it('refuses images and prompts beyond its window with EngineErrors', async () => {
     const img = { role: 'user' as const, content: [{ type: 'image' as const, data: new Uint8Array(4), mime: 'image/png' }] };
-    await assert.rejects(collect(engine.chat(base({ messages: [img] }), never)), (e: EngineError) => e.code === 'unsupported_capability' && /image input/.test(e.message));
-    await assert.rejects(collect(engine.chat(base({ messages: [{ role: 'user', content: 'x'.repeat(300) }] }), never)), (e: EngineError) => e.code === 'context_length_exceeded' && /256/.test(e.message));
+    await assert.rejects(
+      collect(engine.chat(base({ messages: [img] }), never)),
+      (e: EngineError) => e.code === 'unsupported_capability' && /image input/.test(e.message),
+    );
+    await assert.rejects(
+      collect(engine.chat(base({ messages: [{ role: 'user', content: 'x'.repeat(300) }] }), never)),
+      (e: EngineError) => e.code === 'context_length_exceeded' && /256/.test(e.message),
+    );
     await assert.rejects(collect(engine.chat(base({ maxTokens: 250 }), never)), (e: EngineError) => e.code === 'context_length_exceeded');
   });
 
@@ -133,7 +178,9 @@ describe('builtin engine', () => {
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(engine.queueDepth(), 1);
     first.abort();
-    while (!(await it1.next()).done) { /* drains promptly */ }
+    while (!(await it1.next()).done) {
+      /* drains promptly */
+    }
     const r = await second;
     assert.equal(r.usage!.completionTokens, 2);
     assert.equal(engine.queueDepth(), 0);
@@ -149,7 +196,9 @@ describe('builtin engine', () => {
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(engine.queueDepth(), 4);
     hold.abort();
-    while (!(await it1.next()).done) { /* drains */ }
+    while (!(await it1.next()).done) {
+      /* drains */
+    }
     await Promise.all(waiting);
     assert.deepEqual(order, ['a2', 'b1', 'a3', 'a4']);
   });

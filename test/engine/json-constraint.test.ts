@@ -26,7 +26,10 @@ function randString(r: () => number): string {
 }
 
 function randSchema(r: () => number, depth: number): Schema {
-  const kinds = depth > 2 ? ['string', 'number', 'integer', 'boolean', 'null', 'enum'] : ['object', 'object', 'array', 'string', 'number', 'integer', 'boolean', 'null', 'enum', 'any', 'union'];
+  const kinds =
+    depth > 2
+      ? ['string', 'number', 'integer', 'boolean', 'null', 'enum']
+      : ['object', 'object', 'array', 'string', 'number', 'integer', 'boolean', 'null', 'enum', 'any', 'union'];
   const kind = kinds[Math.floor(r() * kinds.length)];
   switch (kind) {
     case 'object': {
@@ -45,15 +48,22 @@ function randSchema(r: () => number, depth: number): Schema {
       if (r() < 0.4) s.maxItems = 2 + Math.floor(r() * 2);
       return s;
     }
-    case 'enum': return { enum: ['red', 'gr"een', 3, 12, null, true, [1, 2], { k: 'v' }].filter(() => r() < 0.5).concat(['blue']) };
-    case 'any': return {};
-    case 'union': return { type: ['string', 'null'] };
-    default: return { type: kind };
+    case 'enum':
+      return { enum: ['red', 'gr"een', 3, 12, null, true, [1, 2], { k: 'v' }].filter(() => r() < 0.5).concat(['blue']) };
+    case 'any':
+      return {};
+    case 'union':
+      return { type: ['string', 'null'] };
+    default:
+      return { type: kind };
   }
 }
 
 function randValue(s: Schema, r: () => number, depth = 0): unknown {
-  if (s.enum) { const e = s.enum as unknown[]; return e[Math.floor(r() * e.length)]; }
+  if (s.enum) {
+    const e = s.enum as unknown[];
+    return e[Math.floor(r() * e.length)];
+  }
   if (s.const !== undefined) return s.const;
   let type = s.type as string | string[] | undefined;
   if (Array.isArray(type)) type = type[Math.floor(r() * type.length)];
@@ -71,15 +81,21 @@ function randValue(s: Schema, r: () => number, depth = 0): unknown {
       return out;
     }
     case 'array': {
-      const lo = (s.minItems as number) ?? 0, hi = Math.min((s.maxItems as number) ?? 4, 4);
+      const lo = (s.minItems as number) ?? 0,
+        hi = Math.min((s.maxItems as number) ?? 4, 4);
       const n = lo + Math.floor(r() * (Math.max(hi, lo) - lo + 1));
       return Array.from({ length: n }, () => randValue((s.items ?? {}) as Schema, r, depth + 1));
     }
-    case 'string': return randString(r);
-    case 'number': return [0, -1.5, 3.25e-7, 1e21, 42, -0.001][Math.floor(r() * 6)];
-    case 'integer': return [0, -7, 123456, 1][Math.floor(r() * 4)];
-    case 'boolean': return r() < 0.5;
-    default: return null;
+    case 'string':
+      return randString(r);
+    case 'number':
+      return [0, -1.5, 3.25e-7, 1e21, 42, -0.001][Math.floor(r() * 6)];
+    case 'integer':
+      return [0, -7, 123456, 1][Math.floor(r() * 4)];
+    case 'boolean':
+      return r() < 0.5;
+    default:
+      return null;
   }
 }
 
@@ -88,7 +104,9 @@ function write(v: unknown, r: () => number, enumLike = false): string {
   const ws = () => (r() < 0.3 ? [' ', '\n  ', '\t', ''][Math.floor(r() * 4)] : '');
   if (enumLike || v === null || typeof v !== 'object') return JSON.stringify(v);
   if (Array.isArray(v)) return `[${ws()}${v.map((x) => write(x, r) + ws()).join(`,${ws()}`)}]`;
-  return `{${ws()}${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}${ws()}:${ws()}${write(x, r)}${ws()}`).join(`,${ws()}`)}}`;
+  return `{${ws()}${Object.entries(v)
+    .map(([k, x]) => `${JSON.stringify(k)}${ws()}:${ws()}${write(x, r)}${ws()}`)
+    .join(`,${ws()}`)}}`;
 }
 
 /** A document for schema s: enum values compact (as the constraint documents), others spaced. */
@@ -110,13 +128,17 @@ function validates(s: Schema, v: unknown): boolean {
   if (s.enum) return (s.enum as unknown[]).some((e) => JSON.stringify(e) === JSON.stringify(v));
   if (s.const !== undefined) return JSON.stringify(s.const) === JSON.stringify(v);
   const types = s.type === undefined ? null : ([] as string[]).concat(s.type as string);
-  const typeOf = v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'number') : typeof v;
+  const typeOf =
+    v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'number' ? (Number.isInteger(v) ? 'integer' : 'number') : typeof v;
   if (types && !types.includes(typeOf) && !(typeOf === 'integer' && types.includes('number'))) return false;
   if (typeOf === 'object') {
-    const o = v as Record<string, unknown>, props = (s.properties ?? {}) as Record<string, Schema>;
+    const o = v as Record<string, unknown>,
+      props = (s.properties ?? {}) as Record<string, Schema>;
     if (!((s.required ?? []) as string[]).every((k) => k in o)) return false;
     for (const [k, x] of Object.entries(o)) {
-      if (k in props) { if (!validates(props[k], x)) return false; } else if (s.additionalProperties === false) return false;
+      if (k in props) {
+        if (!validates(props[k], x)) return false;
+      } else if (s.additionalProperties === false) return false;
     }
   }
   if (typeOf === 'array') {
@@ -140,11 +162,22 @@ function feedAll(c: JsonConstraint, bytes: Uint8Array): number {
 
 /** Where a byte prefix leaves a scanner that knows only strings: inside one, after a backslash, mid UTF-8. */
 function scan(b: Uint8Array): { inString: boolean; escaped: boolean; midChar: boolean } {
-  let inString = false, escaped = false, need = 0;
+  let inString = false,
+    escaped = false,
+    need = 0;
   for (const x of b) {
-    if (!inString) { if (x === 0x22) inString = true; continue; }
-    if (need) { need--; continue; }
-    if (escaped) { escaped = false; continue; }
+    if (!inString) {
+      if (x === 0x22) inString = true;
+      continue;
+    }
+    if (need) {
+      need--;
+      continue;
+    }
+    if (escaped) {
+      escaped = false;
+      continue;
+    }
     if (x === 0x5c) escaped = true;
     else if (x === 0x22) inString = false;
     else if (x >= 0xc0) need = x >= 0xf0 ? 3 : x >= 0xe0 ? 2 : 1;
@@ -178,13 +211,18 @@ function finish(c: JsonConstraint, names: string[]): boolean {
 function namesIn(s: unknown): string[] {
   if (!s || typeof s !== 'object') return [];
   const o = s as Record<string, unknown>;
-  return [...Object.keys((o.properties ?? {}) as object), ...Object.values((o.properties ?? {}) as object).flatMap(namesIn), ...namesIn(o.items)];
+  return [
+    ...Object.keys((o.properties ?? {}) as object),
+    ...Object.values((o.properties ?? {}) as object).flatMap(namesIn),
+    ...namesIn(o.items),
+  ];
 }
 
 describe('JSON constraint', () => {
   it('accepts every prefix of valid documents for random schemas, and the whole is complete', () => {
     const r = rng(1);
-    let docs = 0, bytes = 0;
+    let docs = 0,
+      bytes = 0;
     for (let i = 0; i < 400; i++) {
       const schema = randSchema(r, 0);
       const value = randValue(schema, r);
@@ -195,7 +233,8 @@ describe('JSON constraint', () => {
       const at = feedAll(c, b);
       assert.equal(at, -1, `rejected byte ${at} of ${JSON.stringify(text)} (schema ${JSON.stringify(schema)})`);
       assert.ok(c.complete(), `not complete after ${JSON.stringify(text)}`);
-      docs++; bytes += b.length;
+      docs++;
+      bytes += b.length;
     }
     console.log(`  ${docs} documents, ${bytes} bytes, every prefix accepted`);
   });
@@ -216,7 +255,7 @@ describe('JSON constraint', () => {
 
   it('rejects bytes that can never appear: outside strings and inside strings', () => {
     const r = rng(3);
-    const NEVER_OUTSIDE = [...'x@#;<)=?\'`|~_'].map((ch) => ch.charCodeAt(0)).concat([0x00, 0x7f, 0xc3]);
+    const NEVER_OUTSIDE = [..."x@#;<)=?'`|~_"].map((ch) => ch.charCodeAt(0)).concat([0x00, 0x7f, 0xc3]);
     const NEVER_INSIDE = [0x00, 0x01, 0x0a, 0x1f, 0xc0, 0xc1, 0xf5, 0xff, 0x80];
     let checked = 0;
     for (let i = 0; i < 300; i++) {
@@ -234,7 +273,13 @@ describe('JSON constraint', () => {
     }
     assert.ok(checked > 200);
     // UTF-8 inside strings: overlong, surrogate and truncated forms
-    for (const seq of [[0xe0, 0x80], [0xed, 0xa0], [0xf4, 0x90], [0xc3, 0x41], [0xe2, 0x82, 0x22]]) {
+    for (const seq of [
+      [0xe0, 0x80],
+      [0xed, 0xa0],
+      [0xf4, 0x90],
+      [0xc3, 0x41],
+      [0xe2, 0x82, 0x22],
+    ]) {
       const c = createJsonConstraint({ type: 'string' });
       c.push(enc('"'));
       assert.equal(c.allowed(Uint8Array.from(seq)), false, `bytes ${seq.map((x) => x.toString(16))} in a string`);
@@ -242,7 +287,16 @@ describe('JSON constraint', () => {
   });
 
   it('enforces the schema: keys, required, types, enum, item counts', () => {
-    const s = { type: 'object', properties: { n: { type: 'integer' }, c: { enum: ['red', 'blue'] }, t: { type: 'array', items: { type: 'boolean' }, minItems: 1, maxItems: 2 } }, required: ['n'], additionalProperties: false };
+    const s = {
+      type: 'object',
+      properties: {
+        n: { type: 'integer' },
+        c: { enum: ['red', 'blue'] },
+        t: { type: 'array', items: { type: 'boolean' }, minItems: 1, maxItems: 2 },
+      },
+      required: ['n'],
+      additionalProperties: false,
+    };
     const accepts = (t: string) => feedAll(createJsonConstraint(s), enc(t)) === -1;
     assert.ok(accepts('{"n":1,"c":"blue","t":[true,false]}'));
     assert.ok(!accepts('{"q'), 'unknown key');
@@ -261,7 +315,8 @@ describe('JSON constraint', () => {
 
   it('soundness: after random mutations, whatever is accepted can be finished into a valid document', () => {
     const r = rng(4);
-    let accepted = 0, rejected = 0;
+    let accepted = 0,
+      rejected = 0;
     for (let i = 0; i < 600; i++) {
       const schema = randSchema(r, 0);
       const text = writeFor(schema, randValue(schema, r), r);
@@ -272,12 +327,23 @@ describe('JSON constraint', () => {
       const nb = r() < 0.8 ? jsonish[Math.floor(r() * jsonish.length)] : Math.floor(r() * 256);
       const mutated = Uint8Array.from([...b.subarray(0, pos), nb, ...b.subarray(pos + 1, pos + 1 + Math.floor(r() * 4))]);
       const c = createJsonConstraint(schema);
-      if (feedAll(c, mutated) !== -1) { rejected++; continue; }
+      if (feedAll(c, mutated) !== -1) {
+        rejected++;
+        continue;
+      }
       accepted++;
-      assert.ok(finish(c, namesIn(schema)), `dead end after ${JSON.stringify(Buffer.from(mutated).toString())} (schema ${JSON.stringify(schema)})`);
+      assert.ok(
+        finish(c, namesIn(schema)),
+        `dead end after ${JSON.stringify(Buffer.from(mutated).toString())} (schema ${JSON.stringify(schema)})`,
+      );
       const out = Buffer.from(c.bytes()).toString('utf8');
       let parsed: unknown;
-      assert.doesNotThrow(() => { parsed = JSON.parse(out); }, `finished text ${JSON.stringify(out)} does not parse`);
+      assert.doesNotThrow(
+        () => {
+          parsed = JSON.parse(out);
+        },
+        `finished text ${JSON.stringify(out)} does not parse`,
+      );
       assert.ok(validates(schema, parsed), `finished text ${out} does not match ${JSON.stringify(schema)}`);
     }
     console.log(`  mutations: ${accepted} accepted (each finished and validated), ${rejected} rejected`);
@@ -313,7 +379,11 @@ describe('pickConstrained', () => {
   const vocab = ['{', '}', '"', 'name', '":', ' "', 'Bob', '"}', '\u0001', '{"', '[', '\xff', '\n'];
   const END = vocab.length; // an end-of-turn token with no bytes
   const bytesOf = (id: number) => (id === END ? null : id === 11 ? Uint8Array.of(0xff) : enc(vocab[id]));
-  const argmax = (l: ArrayLike<number>) => { let b = 0; for (let i = 1; i < l.length; i++) if (l[i] > l[b]) b = i; return b; };
+  const argmax = (l: ArrayLike<number>) => {
+    let b = 0;
+    for (let i = 1; i < l.length; i++) if (l[i] > l[b]) b = i;
+    return b;
+  };
 
   it('greedy: takes the most likely allowed token, checking only as many as it must', () => {
     const s = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'], additionalProperties: false };
@@ -322,11 +392,16 @@ describe('pickConstrained', () => {
     // intended next token, then the rest: each step must skip exactly the disallowed garbage
     const script = [9, 3, 4, 5, 6, 7];
     let checks = 0;
-    const counting = (id: number) => { checks++; return bytesOf(id); };
+    const counting = (id: number) => {
+      checks++;
+      return bytesOf(id);
+    };
     const out: string[] = [];
     for (let step = 0; step < 10 && !c.done(); step++) {
       const logits = new Float32Array(vocab.length + 1);
-      [8, 11, END, script[step] ?? 1].forEach((id, rank) => { logits[id] = 100 - rank; });
+      [8, 11, END, script[step] ?? 1].forEach((id, rank) => {
+        logits[id] = 100 - rank;
+      });
       const id = pickConstrained(c, logits, counting, argmax, { endTokens: new Set([END]) });
       assert.ok(id >= 0);
       if (id === END) break;
@@ -352,20 +427,30 @@ describe('pickConstrained', () => {
   it('sampling: draws only allowed tokens, in proportion to their probabilities', () => {
     const r = rng(5);
     const sampleFn = (l: ArrayLike<number>) => {
-      let z = 0; for (let i = 0; i < l.length; i++) z += Math.exp(l[i]);
+      let z = 0;
+      for (let i = 0; i < l.length; i++) z += Math.exp(l[i]);
       let u = r() * z;
-      for (let i = 0; i < l.length; i++) { u -= Math.exp(l[i]); if (u < 0) return i; }
+      for (let i = 0; i < l.length; i++) {
+        u -= Math.exp(l[i]);
+        if (u < 0) return i;
+      }
       return l.length - 1;
     };
     const counts = new Map<number, number>();
     for (let i = 0; i < 2000; i++) {
       const c = createJsonConstraint();
       const logits = new Float32Array(vocab.length + 1).fill(-Infinity);
-      logits[0] = Math.log(0.2); logits[9] = Math.log(0.2); logits[8] = Math.log(0.6); // '{', '{"', 'hello'
+      logits[0] = Math.log(0.2);
+      logits[9] = Math.log(0.2);
+      logits[8] = Math.log(0.6); // '{', '{"', 'hello'
       const id = pickConstrained(c, logits, bytesOf, sampleFn);
       counts.set(id, (counts.get(id) ?? 0) + 1);
     }
-    assert.deepEqual([...counts.keys()].sort((a, b) => a - b), [0, 9], 'only "{" and "{\\"" are allowed first, not "\\u0001"');
+    assert.deepEqual(
+      [...counts.keys()].sort((a, b) => a - b),
+      [0, 9],
+      'only "{" and "{\\"" are allowed first, not "\\u0001"',
+    );
     const share = counts.get(0)! / 2000;
     assert.ok(Math.abs(share - 0.5) < 0.05, `"{" drawn ${share} of the time; restricted distribution gives 0.5`);
   });

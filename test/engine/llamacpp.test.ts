@@ -24,12 +24,30 @@ try {
   if (process.env.TETRA_REQUIRE_LLAMACPP === '1') throw new Error(`${skip} (TETRA_REQUIRE_LLAMACPP=1)`);
 }
 
-const CHATML = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
-const config: GPTConfig = { vocabSize: 300, contextLength: 256, nLayer: 2, nEmbd: 64, nHead: 2, mlpHidden: 160, tiedEmbeddings: false, ropeBase: 10000, normEps: 1e-5 };
+const CHATML =
+  "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+const config: GPTConfig = {
+  vocabSize: 300,
+  contextLength: 256,
+  nLayer: 2,
+  nEmbd: 64,
+  nHead: 2,
+  mlpHidden: 160,
+  tiedEmbeddings: false,
+  ropeBase: 10000,
+  normEps: 1e-5,
+};
 const tokenizer = tinyVocab(config.vocabSize);
 const params = randomParams(config, 11);
 
-const req = (over: Partial<ChatRequest> = {}) => chatRequest({ messages: [{ role: 'system', content: 'You are terse.' }, { role: 'user', content: 'Hello there' }], ...over });
+const req = (over: Partial<ChatRequest> = {}) =>
+  chatRequest({
+    messages: [
+      { role: 'system', content: 'You are terse.' },
+      { role: 'user', content: 'Hello there' },
+    ],
+    ...over,
+  });
 
 describe('LlamaCppEngine on a tiny GGUF', { skip }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'tetra-engine-llamacpp-'));
@@ -41,7 +59,10 @@ describe('LlamaCppEngine on a tiny GGUF', { skip }, () => {
     engine = await LlamaCppEngine.open({ modelPath: path, contextSize: 256 });
     console.log(`  opened in ${Date.now() - t0} ms; chat wrapper: ${engine.chatWrapperName}`);
   });
-  after(async () => { await engine?.close(); rmSync(dir, { recursive: true, force: true }); });
+  after(async () => {
+    await engine?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('renders the chat with the template from the GGUF and streams tokens', async () => {
     assert.match(engine.chatWrapperName, /ChatML/i);
@@ -58,10 +79,18 @@ describe('LlamaCppEngine on a tiny GGUF', { skip }, () => {
     assert.equal(usage.type, 'usage');
     const promptTokens = await engine.countChatTokens(req().messages);
     // ChatML: <|im_start|>system\n...<|im_end|>\n<|im_start|>user\n...<|im_end|>\n<|im_start|>assistant\n
-    const byHand = 3 + (await engine.countTextTokens('system\nYou are terse.')) + (await engine.countTextTokens('\n')) * 3 + (await engine.countTextTokens('user\nHello there')) + 2 + (await engine.countTextTokens('assistant\n'));
+    const byHand =
+      3 +
+      (await engine.countTextTokens('system\nYou are terse.')) +
+      (await engine.countTextTokens('\n')) * 3 +
+      (await engine.countTextTokens('user\nHello there')) +
+      2 +
+      (await engine.countTextTokens('assistant\n'));
     assert.equal(promptTokens, byHand, 'the ChatML rendering, token for token');
     assert.equal((usage as { promptTokens: number }).promptTokens, promptTokens);
-    console.log(`  greedy chat: ${(usage as { completionTokens: number }).completionTokens} tokens in ${ms} ms (${texts.length} text events): ${JSON.stringify(textOf(evs))}`);
+    console.log(
+      `  greedy chat: ${(usage as { completionTokens: number }).completionTokens} tokens in ${ms} ms (${texts.length} text events): ${JSON.stringify(textOf(evs))}`,
+    );
     // greedy is deterministic
     assert.equal(textOf(await collect(engine.chat(req(), new AbortController().signal))), textOf(evs));
   });
@@ -72,27 +101,46 @@ describe('LlamaCppEngine on a tiny GGUF', { skip }, () => {
     assert.ok(stop, `need a visible character in ${JSON.stringify(full)}`);
     const evs = await collect(engine.chat(req({ maxTokens: 24, stop: [stop] }), new AbortController().signal));
     assert.equal(textOf(evs), full.slice(0, full.indexOf(stop)));
-    assert.deepEqual(evs.find((e) => e.type === 'done'), { type: 'done', index: 0, finishReason: 'stop' });
+    assert.deepEqual(
+      evs.find((e) => e.type === 'done'),
+      { type: 'done', index: 0, finishReason: 'stop' },
+    );
   });
 
   it('response_format json_schema: the output parses and matches the schema', async () => {
-    const schema = { type: 'object', properties: { ok: { type: 'boolean' }, size: { enum: ['small', 'large'] }, n: { type: 'integer' } }, required: ['ok', 'size'], additionalProperties: false };
+    const schema = {
+      type: 'object',
+      properties: { ok: { type: 'boolean' }, size: { enum: ['small', 'large'] }, n: { type: 'integer' } },
+      required: ['ok', 'size'],
+      additionalProperties: false,
+    };
     const t0 = Date.now();
-    const evs = await collect(engine.chat(req({ maxTokens: 120, temperature: 0.8, seed: 3, responseFormat: { type: 'json_schema', name: 'answer', schema } }), new AbortController().signal));
+    const evs = await collect(
+      engine.chat(
+        req({ maxTokens: 120, temperature: 0.8, seed: 3, responseFormat: { type: 'json_schema', name: 'answer', schema } }),
+        new AbortController().signal,
+      ),
+    );
     const text = textOf(evs);
     console.log(`  json_schema output in ${Date.now() - t0} ms: ${text}`);
     assert.equal(text, text.trim(), 'generation stops where the value closes');
-    assert.deepEqual(evs.find((e) => e.type === 'done'), { type: 'done', index: 0, finishReason: 'stop' });
+    assert.deepEqual(
+      evs.find((e) => e.type === 'done'),
+      { type: 'done', index: 0, finishReason: 'stop' },
+    );
     const v = JSON.parse(text);
     assert.equal(typeof v.ok, 'boolean');
     assert.ok(['small', 'large'].includes(v.size));
     assert.ok(v.n === undefined || Number.isInteger(v.n));
-    assert.deepEqual(Object.keys(v).filter((k) => !['ok', 'size', 'n'].includes(k)), []);
+    assert.deepEqual(
+      Object.keys(v).filter((k) => !['ok', 'size', 'n'].includes(k)),
+      [],
+    );
   });
 
   it('logprobs: each token with its top alternatives, most likely first', async () => {
     const evs = await collect(engine.chat(req({ temperature: 1, seed: 1, topLogprobs: 3, maxTokens: 5 }), new AbortController().signal));
-    const lps = evs.flatMap((e) => (e.type === 'text' ? e.logprobs ?? [] : []));
+    const lps = evs.flatMap((e) => (e.type === 'text' ? (e.logprobs ?? []) : []));
     assert.ok(lps.length >= 1);
     for (const l of lps) {
       assert.ok(l.logprob <= 0 && Number.isFinite(l.logprob), `logprob ${l.logprob}`);
@@ -110,7 +158,10 @@ describe('LlamaCppEngine on a tiny GGUF', { skip }, () => {
     const plp = (echoes[0] as { logprobs?: { logprob: number }[] }).logprobs!;
     assert.equal(plp.length, await engine.countTextTokens('The cat sat'));
     assert.ok(Number.isNaN(plp[0].logprob) && plp.slice(1).every((l) => l.logprob < 0));
-    assert.deepEqual(evs.filter((e) => e.type === 'done').map((e) => (e as { index: number }).index), [0, 1]);
+    assert.deepEqual(
+      evs.filter((e) => e.type === 'done').map((e) => (e as { index: number }).index),
+      [0, 1],
+    );
   });
 
   it('aborting stops generation promptly and frees the sequence for the next request', async () => {
@@ -129,10 +180,19 @@ describe('LlamaCppEngine on a tiny GGUF', { skip }, () => {
   });
 
   it('image input and an over-long prompt are EngineErrors', async () => {
-    await assert.rejects(collect(engine.chat(req({ messages: [{ role: 'user', content: [{ type: 'image', data: new Uint8Array(4), mime: 'image/png' }] }] }), new AbortController().signal)),
-      (e: unknown) => e instanceof EngineError && e.status === 400 && e.code === 'unsupported_capability');
-    await assert.rejects(collect(engine.chat(req({ messages: [{ role: 'user', content: 'x'.repeat(300) }] }), new AbortController().signal)),
-      (e: unknown) => e instanceof EngineError && e.status === 400 && e.code === 'context_length_exceeded');
+    await assert.rejects(
+      collect(
+        engine.chat(
+          req({ messages: [{ role: 'user', content: [{ type: 'image', data: new Uint8Array(4), mime: 'image/png' }] }] }),
+          new AbortController().signal,
+        ),
+      ),
+      (e: unknown) => e instanceof EngineError && e.status === 400 && e.code === 'unsupported_capability',
+    );
+    await assert.rejects(
+      collect(engine.chat(req({ messages: [{ role: 'user', content: 'x'.repeat(300) }] }), new AbortController().signal)),
+      (e: unknown) => e instanceof EngineError && e.status === 400 && e.code === 'context_length_exceeded',
+    );
   });
 
   it('a GGUF missing a key llama.cpp aborts on is refused with an EngineError, and the process lives on', async () => {

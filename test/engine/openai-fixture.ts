@@ -29,9 +29,24 @@ export interface OpenAIFixture {
   close(): Promise<void>;
 }
 
-export async function startOpenAIFixture(o: { apiKey: string; model: string; tokenDelayMs?: number; seed?: number }): Promise<OpenAIFixture> {
+export async function startOpenAIFixture(o: {
+  apiKey: string;
+  model: string;
+  tokenDelayMs?: number;
+  seed?: number;
+}): Promise<OpenAIFixture> {
   const tok = byteTokenizer();
-  const config: GPTConfig = { vocabSize: tok.idLimit, contextLength: 256, nLayer: 1, nEmbd: 32, nHead: 2, mlpHidden: 64, tiedEmbeddings: true, ropeBase: 10000, normEps: 1e-5 };
+  const config: GPTConfig = {
+    vocabSize: tok.idLimit,
+    contextLength: 256,
+    nLayer: 1,
+    nEmbd: 32,
+    nHead: 2,
+    mlpHidden: 64,
+    tiedEmbeddings: true,
+    ropeBase: 10000,
+    normEps: 1e-5,
+  };
   const model = GPT.init(config, o.seed ?? 3);
   const backend = defaultBackend();
   const requests: FixtureRequest[] = [];
@@ -48,31 +63,59 @@ export async function startOpenAIFixture(o: { apiKey: string; model: string; tok
     const path = (req.url ?? '').replace(/\?.*/, '');
     if (req.headers.authorization !== `Bearer ${o.apiKey}`) return fail(res, 401, 'Incorrect API key provided.', 'invalid_api_key');
     let body: Record<string, any>;
-    try { body = JSON.parse(raw); } catch { return fail(res, 400, 'We could not parse the JSON body of your request.', null); }
-    if (body.model !== o.model) return fail(res, 404, `The model \`${body.model}\` does not exist or you do not have access to it.`, 'model_not_found');
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      return fail(res, 400, 'We could not parse the JSON body of your request.', null);
+    }
+    if (body.model !== o.model)
+      return fail(res, 404, `The model \`${body.model}\` does not exist or you do not have access to it.`, 'model_not_found');
     const record: FixtureRequest = { path, body, tokens: 0, clientClosed: false, finished: false };
     requests.push(record);
-    res.on('close', () => { if (!res.writableFinished) record.clientClosed = true; });
+    res.on('close', () => {
+      if (!res.writableFinished) record.clientClosed = true;
+    });
 
     const chat = path === '/v1/chat/completions';
     if (!chat && path !== '/v1/completions') return fail(res, 404, `Unknown path ${path}`, null);
     const prompt = chat
-      ? renderPrompt(tok, (body.messages as { role: string; content: string | { type: string; text?: string }[] }[]).map((m): ChatMessage => ({
-        role: m.role as ChatMessage['role'],
-        content: typeof m.content === 'string' ? m.content : m.content.filter((p) => p.type === 'text').map((p) => p.text).join(''),
-      }))).ids
+      ? renderPrompt(
+          tok,
+          (body.messages as { role: string; content: string | { type: string; text?: string }[] }[]).map(
+            (m): ChatMessage => ({
+              role: m.role as ChatMessage['role'],
+              content:
+                typeof m.content === 'string'
+                  ? m.content
+                  : m.content
+                      .filter((p) => p.type === 'text')
+                      .map((p) => p.text)
+                      .join(''),
+            }),
+          ),
+        ).ids
       : tok.encode(body.prompt as string);
     const maxTokens: number = body.max_completion_tokens ?? body.max_tokens ?? 16;
     if (prompt.length + maxTokens > config.contextLength) {
-      return fail(res, 400, `This model's maximum context length is ${config.contextLength} tokens. However, you requested ${prompt.length + maxTokens} tokens (${prompt.length} in the messages, ${maxTokens} in the completion). Please reduce the length of the messages or completion.`, 'context_length_exceeded', chat ? 'messages' : 'prompt');
+      return fail(
+        res,
+        400,
+        `This model's maximum context length is ${config.contextLength} tokens. However, you requested ${prompt.length + maxTokens} tokens (${prompt.length} in the messages, ${maxTokens} in the completion). Please reduce the length of the messages or completion.`,
+        'context_length_exceeded',
+        chat ? 'messages' : 'prompt',
+      );
     }
     const n: number = body.n ?? 1;
-    const id = `fixture-${requests.length}`, created = Math.floor(Date.now() / 1000);
+    const id = `fixture-${requests.length}`,
+      created = Math.floor(Date.now() / 1000);
     const object = chat ? 'chat.completion.chunk' : 'text_completion';
     const stream = body.stream === true;
-    const topK: number | undefined = chat ? (body.logprobs ? body.top_logprobs ?? 0 : undefined) : body.logprobs ?? undefined;
+    const topK: number | undefined = chat ? (body.logprobs ? (body.top_logprobs ?? 0) : undefined) : (body.logprobs ?? undefined);
     const send = (choices: unknown[], usage: unknown = null) => {
-      if (stream) res.write(`data: ${JSON.stringify({ id, object, created, model: o.model, choices, ...(body.stream_options?.include_usage ? { usage } : {}) })}\n\n`);
+      if (stream)
+        res.write(
+          `data: ${JSON.stringify({ id, object, created, model: o.model, choices, ...(body.stream_options?.include_usage ? { usage } : {}) })}\n\n`,
+        );
     };
     if (stream) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
 
@@ -80,12 +123,26 @@ export async function startOpenAIFixture(o: { apiKey: string; model: string; tok
     const texts = Array.from({ length: n }, () => '');
     const lps: unknown[][] = Array.from({ length: n }, () => []);
     if (!chat && body.echo) {
-      for (let i = 0; i < n; i++) { texts[i] = body.prompt; send([{ index: i, text: body.prompt, logprobs: null, finish_reason: null }]); }
+      for (let i = 0; i < n; i++) {
+        texts[i] = body.prompt;
+        send([{ index: i, text: body.prompt, logprobs: null, finish_reason: null }]);
+      }
     }
-    const it = generateStream(model, backend, Array.from({ length: n }, () => Int32Array.from(prompt)), {
-      maxTokens, temperature: body.temperature ?? 1, topP: body.top_p ?? 1, seed: body.seed ?? 0,
-      stopTokens: [end], stopStrings: body.stop ? [].concat(body.stop) : undefined, decode: (ids) => tok.decode(ids), logprobs: topK,
-    });
+    const it = generateStream(
+      model,
+      backend,
+      Array.from({ length: n }, () => Int32Array.from(prompt)),
+      {
+        maxTokens,
+        temperature: body.temperature ?? 1,
+        topP: body.top_p ?? 1,
+        seed: body.seed ?? 0,
+        stopTokens: [end],
+        stopStrings: body.stop ? [].concat(body.stop) : undefined,
+        decode: (ids) => tok.decode(ids),
+        logprobs: topK,
+      },
+    );
     let r = it.next();
     while (!r.done) {
       if (record.clientClosed) return; // the client hung up: stop generating
@@ -96,13 +153,27 @@ export async function startOpenAIFixture(o: { apiKey: string; model: string; tok
       const bytes = [...tok.decodeBytes([ev.token])];
       let logprobs: unknown = null;
       if (topK !== undefined) {
-        const top = (ev.top ?? []).map((t) => ({ token: tok.decode([t.token]), logprob: t.logprob, bytes: [...tok.decodeBytes([t.token])] }));
+        const top = (ev.top ?? []).map((t) => ({
+          token: tok.decode([t.token]),
+          logprob: t.logprob,
+          bytes: [...tok.decodeBytes([t.token])],
+        }));
         if (chat) logprobs = { content: [{ token: tokText, logprob: ev.logprob, bytes, top_logprobs: top }] };
-        else logprobs = { tokens: [tokText], token_logprobs: [ev.logprob], top_logprobs: [Object.fromEntries(top.map((t) => [t.token, t.logprob]))], text_offset: [texts[ev.seq].length] };
+        else
+          logprobs = {
+            tokens: [tokText],
+            token_logprobs: [ev.logprob],
+            top_logprobs: [Object.fromEntries(top.map((t) => [t.token, t.logprob]))],
+            text_offset: [texts[ev.seq].length],
+          };
         lps[ev.seq].push(logprobs);
       }
       texts[ev.seq] += text;
-      send([chat ? { index: ev.seq, delta: { ...(record.tokens <= n ? { role: 'assistant' } : {}), content: text }, logprobs, finish_reason: null } : { index: ev.seq, text, logprobs, finish_reason: null }]);
+      send([
+        chat
+          ? { index: ev.seq, delta: { ...(record.tokens <= n ? { role: 'assistant' } : {}), content: text }, logprobs, finish_reason: null }
+          : { index: ev.seq, text, logprobs, finish_reason: null },
+      ]);
       if (o.tokenDelayMs) await new Promise((d) => setTimeout(d, o.tokenDelayMs));
       r = it.next();
     }
@@ -110,20 +181,33 @@ export async function startOpenAIFixture(o: { apiKey: string; model: string; tok
     const completionTokens = gens.reduce((s, g) => s + g.tokens.length, 0);
     const usage = { prompt_tokens: prompt.length, completion_tokens: completionTokens, total_tokens: prompt.length + completionTokens };
     if (stream) {
-      gens.forEach((g, i) => send([chat ? { index: i, delta: {}, logprobs: null, finish_reason: g.finishReason } : { index: i, text: '', logprobs: null, finish_reason: g.finishReason }]));
+      gens.forEach((g, i) =>
+        send([
+          chat
+            ? { index: i, delta: {}, logprobs: null, finish_reason: g.finishReason }
+            : { index: i, text: '', logprobs: null, finish_reason: g.finishReason },
+        ]),
+      );
       if (body.stream_options?.include_usage) send([], usage);
       res.end('data: [DONE]\n\n');
     } else {
-      const choices = gens.map((g, i) => chat
-        ? { index: i, message: { role: 'assistant', content: g.text }, logprobs: null, finish_reason: g.finishReason }
-        : { index: i, text: texts[i], logprobs: null, finish_reason: g.finishReason });
+      const choices = gens.map((g, i) =>
+        chat
+          ? { index: i, message: { role: 'assistant', content: g.text }, logprobs: null, finish_reason: g.finishReason }
+          : { index: i, text: texts[i], logprobs: null, finish_reason: g.finishReason },
+      );
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ id, object: chat ? 'chat.completion' : 'text_completion', created, model: o.model, choices, usage }));
     }
     record.finished = true;
   }
 
-  const server = createServer((req, res) => { handle(req, res).catch((e) => { if (!res.headersSent) fail(res, 500, String(e), null); else res.destroy(); }); });
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e) => {
+      if (!res.headersSent) fail(res, 500, String(e), null);
+      else res.destroy();
+    });
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;
   return {
@@ -131,6 +215,10 @@ export async function startOpenAIFixture(o: { apiKey: string; model: string; tok
     requests,
     tokenizer: tok,
     model,
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

@@ -6,14 +6,18 @@ import { FairQueue, QueueAbortedError } from '../../src/engine/queue.ts';
 
 /** Queues `name` for `client`; pushes the name to `order` once admitted and keeps the release. */
 function enqueue(q: FairQueue, client: string, name: string, order: string[], releases: Map<string, () => void>, signal?: AbortSignal) {
-  return q.acquire(client, signal).then((release) => { order.push(name); releases.set(name, release); });
+  return q.acquire(client, signal).then((release) => {
+    order.push(name);
+    releases.set(name, release);
+  });
 }
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 describe('FairQueue', () => {
   it('runs up to `concurrency` at once and queues the rest', async () => {
     const q = new FairQueue(2);
-    const order: string[] = [], rel = new Map<string, () => void>();
+    const order: string[] = [],
+      rel = new Map<string, () => void>();
     for (const n of ['a1', 'a2', 'a3', 'a4']) void enqueue(q, 'a', n, order, rel);
     await tick();
     assert.deepEqual(order, ['a1', 'a2']);
@@ -27,7 +31,8 @@ describe('FairQueue', () => {
 
   it('serves clients round-robin, and each client FIFO: a heavy client cannot starve others', async () => {
     const q = new FairQueue(1);
-    const order: string[] = [], rel = new Map<string, () => void>();
+    const order: string[] = [],
+      rel = new Map<string, () => void>();
     void enqueue(q, 'heavy', 'h0', order, rel);
     await tick();
     // heavy queues 4 more before the light clients arrive
@@ -47,7 +52,8 @@ describe('FairQueue', () => {
 
   it('a request aborted while queued leaves the queue and never runs; the others keep their turns', async () => {
     const q = new FairQueue(1);
-    const order: string[] = [], rel = new Map<string, () => void>();
+    const order: string[] = [],
+      rel = new Map<string, () => void>();
     void enqueue(q, 'a', 'a0', order, rel);
     const ac = new AbortController();
     const aborted = enqueue(q, 'b', 'b1', order, rel, ac.signal);
@@ -67,7 +73,8 @@ describe('FairQueue', () => {
 
   it('aborting the only waiter of a client removes that client from the ring', async () => {
     const q = new FairQueue(1);
-    const order: string[] = [], rel = new Map<string, () => void>();
+    const order: string[] = [],
+      rel = new Map<string, () => void>();
     void enqueue(q, 'a', 'a0', order, rel);
     const ac = new AbortController();
     const p = enqueue(q, 'x', 'x1', order, rel, ac.signal);
@@ -90,9 +97,11 @@ describe('FairQueue', () => {
   it('release is idempotent: calling it twice frees one slot', async () => {
     const q = new FairQueue(1);
     const r = await q.acquire('a');
-    r(); r();
+    r();
+    r();
     assert.equal(q.running(), 0);
-    const order: string[] = [], rel = new Map<string, () => void>();
+    const order: string[] = [],
+      rel = new Map<string, () => void>();
     void enqueue(q, 'a', 'a1', order, rel);
     void enqueue(q, 'a', 'a2', order, rel);
     await tick();
@@ -103,16 +112,25 @@ describe('FairQueue', () => {
     const q = new FairQueue(1);
     const hold = await q.acquire('a');
     const ac = new AbortController();
-    async function* body() { yield 1; yield 2; yield 3; }
+    async function* body() {
+      yield 1;
+      yield 2;
+      yield 3;
+    }
     const seen: number[] = [];
-    const waiting = (async () => { for await (const x of q.run('b', ac.signal, body)) seen.push(x); })();
+    const waiting = (async () => {
+      for await (const x of q.run('b', ac.signal, body)) seen.push(x);
+    })();
     await tick();
     assert.equal(q.queueDepth(), 1);
     ac.abort();
     await waiting;
     assert.equal(seen.length, 0);
     hold();
-    for await (const x of q.run('c', new AbortController().signal, body)) { seen.push(x); if (x === 2) break; }
+    for await (const x of q.run('c', new AbortController().signal, body)) {
+      seen.push(x);
+      if (x === 2) break;
+    }
     assert.deepEqual(seen, [1, 2]);
     assert.equal(q.running(), 0, 'break released the slot');
   });

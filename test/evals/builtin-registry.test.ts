@@ -19,10 +19,12 @@ const fx = (...p: string[]) => join(import.meta.dirname, 'fixtures', ...p);
 /** Answers every prompt with the first ideal of the sample whose input it was given. */
 function oracle(samples: Sample[]): CompletionFn {
   const key = (m: EvalMessage[] | string) => JSON.stringify(m);
-  const answers = new Map(samples.map((s) => [key(s.input), Array.isArray(s.ideal) ? s.ideal[0] : s.ideal ?? '']));
+  const answers = new Map(samples.map((s) => [key(s.input), Array.isArray(s.ideal) ? s.ideal[0] : (s.ideal ?? '')]));
   return {
     name: 'oracle',
-    chat: async (messages) => ({ texts: [answers.get(key(messages.filter((m) => m.role !== 'system' || !m.name))) ?? answers.get(key(messages)) ?? ''] }),
+    chat: async (messages) => ({
+      texts: [answers.get(key(messages.filter((m) => m.role !== 'system' || !m.name))) ?? answers.get(key(messages)) ?? ''],
+    }),
     complete: async (prompt) => ({ texts: [answers.get(key(prompt)) ?? ''] }),
   };
 }
@@ -38,7 +40,11 @@ describe('built-in registry', () => {
   it('logic puzzles have unique answers that follow from the facts', () => {
     for (const s of GENERATED['tetra-logic/samples.jsonl']()) {
       const q = (s.input as EvalMessage[])[1].content;
-      const facts = [...q.matchAll(/(\w+) (is taller than|is older than|finished the race before|has more marbles than|is shorter than|is younger than|finished the race after|has fewer marbles than) (\w+)\./g)];
+      const facts = [
+        ...q.matchAll(
+          /(\w+) (is taller than|is older than|finished the race before|has more marbles than|is shorter than|is younger than|finished the race after|has fewer marbles than) (\w+)\./g,
+        ),
+      ];
       const above = new Map<string, string>(); // person -> the one right below
       for (const [, a, rel, b] of facts) {
         const more = /taller|older|before|more/.test(rel);
@@ -47,7 +53,8 @@ describe('built-in registry', () => {
       const people = new Set([...above.keys(), ...above.values()]);
       const top = [...people].filter((p) => ![...above.values()].includes(p));
       const bottom = [...people].filter((p) => !above.has(p));
-      assert.equal(top.length, 1); assert.equal(bottom.length, 1);
+      assert.equal(top.length, 1);
+      assert.equal(bottom.length, 1);
       const askTop = /tallest|oldest|first to finish|most marbles/.test(q);
       assert.equal(s.ideal, askTop ? top[0] : bottom[0], q);
     }
@@ -63,7 +70,14 @@ describe('built-in registry', () => {
     }
   });
 
-  for (const name of ['tetra-arithmetic', 'tetra-logic', 'tetra-steer-uppercase', 'tetra-steer-json', 'tetra-steer-one-word', 'tetra-refusal-harmful']) {
+  for (const name of [
+    'tetra-arithmetic',
+    'tetra-logic',
+    'tetra-steer-uppercase',
+    'tetra-steer-json',
+    'tetra-steer-one-word',
+    'tetra-refusal-harmful',
+  ]) {
     it(`${name}: a model answering the ideal in the asked form scores 1`, async () => {
       const inst = await instantiate(reg, reg.eval(name));
       const samples = (await inst.samples()).slice(0, 10);

@@ -12,7 +12,9 @@ export interface Scripted {
 }
 
 /** A server whose reply to each request is decided by `reply` (status, headers, JSON body). */
-export async function scriptedServer(reply: (body: Record<string, unknown>, n: number, path: string) => { status?: number; headers?: Record<string, string>; json: unknown }): Promise<Scripted> {
+export async function scriptedServer(
+  reply: (body: Record<string, unknown>, n: number, path: string) => { status?: number; headers?: Record<string, string>; json: unknown },
+): Promise<Scripted> {
   const requests: Scripted['requests'] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -21,7 +23,11 @@ export async function scriptedServer(reply: (body: Record<string, unknown>, n: n
       const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : {};
       requests.push({ path: req.url ?? '', body, at: Date.now() });
       let r: ReturnType<typeof reply>;
-      try { r = reply(body, requests.length, req.url ?? ''); } catch (e) { r = { status: 500, json: { error: { message: `test server: ${(e as Error).message}` } } }; }
+      try {
+        r = reply(body, requests.length, req.url ?? '');
+      } catch (e) {
+        r = { status: 500, json: { error: { message: `test server: ${(e as Error).message}` } } };
+      }
       const text = JSON.stringify(r.json);
       res.writeHead(r.status ?? 200, { 'content-type': 'application/json', ...r.headers });
       res.end(text);
@@ -32,12 +38,25 @@ export async function scriptedServer(reply: (body: Record<string, unknown>, n: n
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests,
-    close: () => new Promise((res) => { server.closeAllConnections(); server.close(() => res()); }),
+    close: () =>
+      new Promise((res) => {
+        server.closeAllConnections();
+        server.close(() => res());
+      }),
   };
 }
 
 export function chatReply(content: string, model = 'scripted') {
-  return { json: { id: 'c', object: 'chat.completion', created: 0, model, choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 } } };
+  return {
+    json: {
+      id: 'c',
+      object: 'chat.completion',
+      created: 0,
+      model,
+      choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
+    },
+  };
 }
 
 /** The text of the last user/system message of a chat request. */

@@ -6,7 +6,11 @@ import { OpenAIHttpClient } from '../../src/net/index.ts';
 import { chatReply, scriptedServer, type Scripted } from './helpers.ts';
 
 /** The error a promise rejects with (null when it resolves). */
-const caught = <E = APIError>(p: Promise<unknown>): Promise<E> => p.then(() => null as E, (err: unknown) => err as E);
+const caught = <E = APIError>(p: Promise<unknown>): Promise<E> =>
+  p.then(
+    () => null as E,
+    (err: unknown) => err as E,
+  );
 
 // The evals' side of src/net's OpenAIHttpClient: postJson (one buffered JSON answer) and the openai-shaped errors.
 describe('lean OpenAI-compatible HTTP client', () => {
@@ -23,8 +27,16 @@ describe('lean OpenAI-compatible HTTP client', () => {
       req.resume();
       req.on('end', () => {
         if (req.url?.includes('/hang')) return;
-        if (req.url?.includes('/html')) { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<html>proxy</html>'); return; }
-        if (req.url?.includes('/text-error')) { res.writeHead(503, { 'retry-after-ms': '25' }); res.end('upstream down'); return; }
+        if (req.url?.includes('/html')) {
+          res.writeHead(200, { 'content-type': 'text/html' });
+          res.end('<html>proxy</html>');
+          return;
+        }
+        if (req.url?.includes('/text-error')) {
+          res.writeHead(503, { 'retry-after-ms': '25' });
+          res.end('upstream down');
+          return;
+        }
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ url: req.url }));
       });
@@ -38,7 +50,7 @@ describe('lean OpenAI-compatible HTTP client', () => {
     await new Promise((r) => raw.close(r));
   });
 
-  it('posts JSON to baseURL + path with the openai client\'s headers', async () => {
+  it("posts JSON to baseURL + path with the openai client's headers", async () => {
     const c = new OpenAIHttpClient({ baseURL: rawUrl, apiKey: 'sk-test' });
     const r = await c.postJson<{ url: string }>('/chat/completions', { model: 'm' });
     assert.equal(r.url, '/v1/chat/completions', 'a trailing slash on the base URL is not doubled');
@@ -50,7 +62,11 @@ describe('lean OpenAI-compatible HTTP client', () => {
   });
 
   it('maps error answers to APIError as the openai client does (status, error body, headers)', async () => {
-    next = { status: 400, headers: { 'x-request-id': 'req-1' }, json: { error: { message: 'bad model', type: 'invalid_request_error', code: 'model_not_found', param: 'model' } } };
+    next = {
+      status: 400,
+      headers: { 'x-request-id': 'req-1' },
+      json: { error: { message: 'bad model', type: 'invalid_request_error', code: 'model_not_found', param: 'model' } },
+    };
     const fn = new OpenAICompatible({ baseURL: server.url, model: 'm', retry: { maxRetries: 0 } });
     const e = await caught(fn.chat([{ role: 'user', content: 'x' }], {}));
     assert.ok(e instanceof APIError);
@@ -107,7 +123,10 @@ describe('lean OpenAI-compatible HTTP client', () => {
   it('answers many requests in flight over kept-alive connections', async () => {
     const fn = new OpenAICompatible({ baseURL: server.url, model: 'm' });
     const out = await Promise.all(Array.from({ length: 200 }, (_, i) => fn.chat([{ role: 'user', content: `q${i}` }], { temperature: 0 })));
-    assert.deepEqual(out.map((o) => o.texts[0]), Array.from({ length: 200 }, (_, i) => `q${i}`));
+    assert.deepEqual(
+      out.map((o) => o.texts[0]),
+      Array.from({ length: 200 }, (_, i) => `q${i}`),
+    );
     assert.deepEqual(out[0].usage, { promptTokens: 5, completionTokens: 2 });
   });
 });

@@ -15,14 +15,20 @@ import { makeCtx } from './fixtures/context.ts';
 
 const fixture = join(import.meta.dirname, 'fixtures', 'humaneval.jsonl');
 const support = sandboxSupport();
-const skip = !support.ok ? `no sandbox here: ${support.reason}` : spawnSync('/usr/bin/python3', ['-c', 'pass']).status !== 0 ? 'no /usr/bin/python3' : false;
+const skip = !support.ok
+  ? `no sandbox here: ${support.reason}`
+  : spawnSync('/usr/bin/python3', ['-c', 'pass']).status !== 0
+    ? 'no /usr/bin/python3'
+    : false;
 
 /** Completes each prompt from a per-task list of answers, cycling; records the options it got. */
 function scriptedFn(answers: Record<string, string[]>, problems: HumanEvalSample[], seen: CompletionOptions[] = []): CompletionFn {
   const next = new Map<string, number>();
   return {
     name: 'scripted',
-    chat: async () => { throw new Error('not used'); },
+    chat: async () => {
+      throw new Error('not used');
+    },
     complete: async (prompt, opts) => {
       seen.push(opts);
       const p = problems.find((q) => q.prompt === prompt)!;
@@ -69,8 +75,14 @@ describe('HumanEval eval', { skip }, () => {
     const events: RecordEvent[] = [];
     const fn = scriptedFn(answers, problems);
     const rs = await Promise.all(problems.map((p, i) => t.evalSample(p, makeCtx([fn], i, events))));
-    assert.deepEqual(rs.map((r) => r.passed), [1, 1, 1]);
-    assert.deepEqual(rs.map((r) => r.statuses[1]), ['error', 'error', 'cpu-limit']);
+    assert.deepEqual(
+      rs.map((r) => r.passed),
+      [1, 1, 1],
+    );
+    assert.deepEqual(
+      rs.map((r) => r.statuses[1]),
+      ['error', 'error', 'cpu-limit'],
+    );
     const m = t.aggregate(rs);
     assert.equal(m['pass@1'], 0.5);
     assert.equal(m['pass@2'], 1);
@@ -81,7 +93,9 @@ describe('HumanEval eval', { skip }, () => {
   it('pass@k over n = 5 samples per problem matches hand-computed values', async () => {
     const p = problems[0];
     // 2 of 5 pass: pass@1 = 0.4, pass@2 = 1 - C(3,2)/C(5,2) = 0.7, pass@5 = 1.
-    const answers = { [p.task_id]: [p.canonical_solution!, '    return 0\n', p.canonical_solution!, '    return -1\n', '    return None\n'] };
+    const answers = {
+      [p.task_id]: [p.canonical_solution!, '    return 0\n', p.canonical_solution!, '    return -1\n', '    return None\n'],
+    };
     const seen: CompletionOptions[] = [];
     const t = new HumanEvalEval({ n: 5, ks: [1, 2, 5, 10], temperature: 0.6 });
     const r = await t.evalSample(p, makeCtx([scriptedFn(answers, [p], seen)]));
@@ -97,7 +111,10 @@ describe('HumanEval eval', { skip }, () => {
 
   it('a completion that exits 0 before the tests run does not pass', async () => {
     const p = problems[0];
-    const r = await new HumanEvalEval().evalSample(p, makeCtx([scriptedFn({ [p.task_id]: ['    return 0\nimport os\nos._exit(0)\n'] }, [p])]));
+    const r = await new HumanEvalEval().evalSample(
+      p,
+      makeCtx([scriptedFn({ [p.task_id]: ['    return 0\nimport os\nos._exit(0)\n'] }, [p])]),
+    );
     assert.equal(r.passed, 0);
     assert.deepEqual(r.statuses, ['error']);
   });
@@ -106,7 +123,13 @@ describe('HumanEval eval', { skip }, () => {
     const p = problems[1];
     const chatFn: CompletionFn = {
       name: 'chatty',
-      chat: async (_m, o) => ({ texts: Array.from({ length: o.n ?? 1 }, () => `Here you go:\n\`\`\`python\ndef rotate_left(items, k):\n    if not items:\n        return []\n    k %= len(items)\n    return items[k:] + items[:k]\n\`\`\`\nDone.`) }),
+      chat: async (_m, o) => ({
+        texts: Array.from(
+          { length: o.n ?? 1 },
+          () =>
+            `Here you go:\n\`\`\`python\ndef rotate_left(items, k):\n    if not items:\n        return []\n    k %= len(items)\n    return items[k:] + items[:k]\n\`\`\`\nDone.`,
+        ),
+      }),
     };
     const r = await new HumanEvalEval().evalSample(p, makeCtx([chatFn]));
     assert.equal(r.passed, 1);

@@ -5,7 +5,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { extractAnswer, Gsm8kEval, loadGsm8k, loadMmlu, loadTruthfulQA, parseCsv, readMmluCsv, referenceAnswer } from '../../src/evals/loaders/index.ts';
+import {
+  extractAnswer,
+  Gsm8kEval,
+  loadGsm8k,
+  loadMmlu,
+  loadTruthfulQA,
+  parseCsv,
+  readMmluCsv,
+  referenceAnswer,
+} from '../../src/evals/loaders/index.ts';
 import { MultipleChoiceEval } from '../../src/evals/multiple-choice.ts';
 import type { CompletionFn } from '../../src/evals/types.ts';
 import { makeCtx } from './fixtures/context.ts';
@@ -14,7 +23,10 @@ const fx = (...p: string[]) => join(import.meta.dirname, 'fixtures', ...p);
 
 describe('CSV', () => {
   it('handles quoted commas, doubled quotes, newlines and CRLF', () => {
-    assert.deepEqual(parseCsv('a,"b,c","say ""hi"""\r\n"multi\nline",x,\n'), [['a', 'b,c', 'say "hi"'], ['multi\nline', 'x', '']]);
+    assert.deepEqual(parseCsv('a,"b,c","say ""hi"""\r\n"multi\nline",x,\n'), [
+      ['a', 'b,c', 'say "hi"'],
+      ['multi\nline', 'x', ''],
+    ]);
     assert.throws(() => parseCsv('a,"open'), /unmatched/);
   });
 });
@@ -23,22 +35,30 @@ describe('MMLU', () => {
   it('reads per-subject CSVs, subject from the file name, answer letter to index', () => {
     const qs = readMmluCsv(fx('mmlu', 'test', 'units_and_measures_test.csv'), 'units_and_measures');
     assert.equal(qs.length, 3);
-    assert.deepEqual(qs[2], { subject: 'units_and_measures', question: 'A "ton" in the metric system equals how many kilograms?', choices: ['100', '10', '1,000', '10,000'], answer: 2 });
+    assert.deepEqual(qs[2], {
+      subject: 'units_and_measures',
+      question: 'A "ton" in the metric system equals how many kilograms?',
+      choices: ['100', '10', '1,000', '10,000'],
+      answer: 2,
+    });
   });
 
   it('builds the 2-shot prompt from the first dev rows of the same subject', () => {
     const samples = loadMmlu({ dir: fx('mmlu'), k: 2 });
     assert.equal(samples.length, 6);
     const s = samples.find((x) => x.subject === 'units_and_measures' && (x.input as string).includes('centimetres'))!;
-    assert.equal(s.input, [
-      'The following are multiple choice questions (with answers) about units and measures.',
-      '',
-      'How many millilitres are in 2.5 litres?\nA. 25\nB. 250\nC. 2500\nD. 25000\nAnswer: C',
-      '',
-      'Which unit measures electric current?\nA. Volt\nB. Ohm\nC. Watt\nD. Ampere\nAnswer: D',
-      '',
-      'How many centimetres are in 3 metres?\nA. 30\nB. 300\nC. 3000\nD. 0.3\nAnswer:',
-    ].join('\n'));
+    assert.equal(
+      s.input,
+      [
+        'The following are multiple choice questions (with answers) about units and measures.',
+        '',
+        'How many millilitres are in 2.5 litres?\nA. 25\nB. 250\nC. 2500\nD. 25000\nAnswer: C',
+        '',
+        'Which unit measures electric current?\nA. Volt\nB. Ohm\nC. Watt\nD. Ampere\nAnswer: D',
+        '',
+        'How many centimetres are in 3 metres?\nA. 30\nB. 300\nC. 3000\nD. 0.3\nAnswer:',
+      ].join('\n'),
+    );
     assert.deepEqual(s.choices, ['A', 'B', 'C', 'D']);
     assert.equal(s.gold, 1);
   });
@@ -46,21 +66,43 @@ describe('MMLU', () => {
   it('filters subjects, takes zero shots, and says where shots are missing', () => {
     const zero = loadMmlu({ dir: fx('mmlu'), k: 0, subjects: ['household_physics'] });
     assert.equal(zero.length, 3);
-    assert.ok((zero[0].input as string).startsWith('The following are multiple choice questions (with answers) about household physics.\n\nWhat mainly'));
-    assert.ok((zero[1].input as string).includes('Why do wet clothes dry faster on a windy day?\n(choose one)\nA. Wind carries away water vapour, so more water can evaporate'));
+    assert.ok(
+      (zero[0].input as string).startsWith(
+        'The following are multiple choice questions (with answers) about household physics.\n\nWhat mainly',
+      ),
+    );
+    assert.ok(
+      (zero[1].input as string).includes(
+        'Why do wet clothes dry faster on a windy day?\n(choose one)\nA. Wind carries away water vapour, so more water can evaporate',
+      ),
+    );
     assert.throws(() => loadMmlu({ dir: fx('mmlu'), k: 4 }), /asked for 4 shots but the few-shot pool has 3/);
     assert.throws(() => loadMmlu({ dir: fx('nowhere') }), /no MMLU test questions under .*nowhere.*<subject>_test.csv/);
   });
 
   it('loads a translated copy in the same layout, with a localised prompt', () => {
-    const fr = loadMmlu({ dir: fx('mmlu', 'fr'), k: 1, answerWord: 'Réponse', description: (s) => `Voici des questions à choix multiples sur ${s.replace(/_/g, ' ')}.\n\n` });
+    const fr = loadMmlu({
+      dir: fx('mmlu', 'fr'),
+      k: 1,
+      answerWord: 'Réponse',
+      description: (s) => `Voici des questions à choix multiples sur ${s.replace(/_/g, ' ')}.\n\n`,
+    });
     assert.equal(fr.length, 2);
-    assert.equal(fr[0].input, 'Voici des questions à choix multiples sur units and measures.\n\nCombien de millilitres y a-t-il dans 2,5 litres ?\nA. 25\nB. 250\nC. 2500\nD. 25000\nRéponse: C\n\nCombien de centimètres y a-t-il dans 3 mètres ?\nA. 30\nB. 300\nC. 3000\nD. 0,3\nRéponse:');
+    assert.equal(
+      fr[0].input,
+      'Voici des questions à choix multiples sur units and measures.\n\nCombien de millilitres y a-t-il dans 2,5 litres ?\nA. 25\nB. 250\nC. 2500\nD. 25000\nRéponse: C\n\nCombien de centimètres y a-t-il dans 3 mètres ?\nA. 30\nB. 300\nC. 3000\nD. 0,3\nRéponse:',
+    );
   });
 
   it('loads a translation shipped as one CSV with a header and a Subject column', () => {
     const de = loadMmlu({ dir: fx('mmlu-de'), k: 0 });
-    assert.deepEqual(de.map((s) => [s.subject, s.gold]), [['units_and_measures', 1], ['household_physics', 0]]);
+    assert.deepEqual(
+      de.map((s) => [s.subject, s.gold]),
+      [
+        ['units_and_measures', 1],
+        ['household_physics', 0],
+      ],
+    );
     assert.throws(() => loadMmlu({ dir: fx('mmlu-de') }), /shots come from .*units_and_measures_dev.csv \(or pass k: 0\)/);
   });
 
@@ -76,7 +118,11 @@ describe('MMLU', () => {
 
   it('feeds the multiple-choice template: letters scored after the prompt', async () => {
     const [s] = loadMmlu({ dir: fx('mmlu'), k: 0, subjects: ['units_and_measures'] });
-    const fn: CompletionFn = { name: 'likes-B', chat: async () => ({ texts: [] }), loglikelihood: async (rs) => rs.map((r) => ({ logprob: r.continuation === ' B' ? -0.5 : -3, greedy: false, tokens: 1 })) };
+    const fn: CompletionFn = {
+      name: 'likes-B',
+      chat: async () => ({ texts: [] }),
+      loglikelihood: async (rs) => rs.map((r) => ({ logprob: r.continuation === ' B' ? -0.5 : -3, greedy: false, tokens: 1 })),
+    };
     const r = await new MultipleChoiceEval().evalSample(s, makeCtx([fn]));
     assert.equal(r.acc, 1);
     assert.equal(r.subject, 'units_and_measures');
@@ -98,7 +144,11 @@ describe('TruthfulQA', () => {
   it('MC2: labels per answer, scored by the true mass', async () => {
     const qs = loadTruthfulQA({ task: 'mc2', path: fx('truthfulqa', 'mc_task.json') });
     assert.deepEqual(qs[0].labels, [1, 1, 0, 0]);
-    const fn: CompletionFn = { name: 'uniform', chat: async () => ({ texts: [] }), loglikelihood: async (rs) => rs.map(() => ({ logprob: -2, greedy: false, tokens: 1 })) };
+    const fn: CompletionFn = {
+      name: 'uniform',
+      chat: async () => ({ texts: [] }),
+      loglikelihood: async (rs) => rs.map(() => ({ logprob: -2, greedy: false, tokens: 1 })),
+    };
     const r = await new MultipleChoiceEval().evalSample(qs[0], makeCtx([fn]));
     assert.ok(Math.abs(r.mc2! - 0.5) < 1e-12);
   });
@@ -107,7 +157,10 @@ describe('TruthfulQA', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tetra-tqa-'));
     try {
       writeFileSync(join(dir, 'mc.json'), JSON.stringify([{ question: 'q', mc1_targets: { a: 1, b: 1 }, mc2_targets: { a: 1, b: 0 } }]));
-      assert.throws(() => loadTruthfulQA({ task: 'mc1', path: join(dir, 'mc.json') }), /question 0: mc1_targets must have exactly one answer labelled 1, found 2/);
+      assert.throws(
+        () => loadTruthfulQA({ task: 'mc1', path: join(dir, 'mc.json') }),
+        /question 0: mc1_targets must have exactly one answer labelled 1, found 2/,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -116,7 +169,10 @@ describe('TruthfulQA', () => {
 
 describe('GSM8K', () => {
   it('takes the number after #### as the reference, commas removed', () => {
-    assert.deepEqual(loadGsm8k({ dir: fx('gsm8k'), k: 0 }).map((s) => s.ideal), ['210', '1250', '-7']);
+    assert.deepEqual(
+      loadGsm8k({ dir: fx('gsm8k'), k: 0 }).map((s) => s.ideal),
+      ['210', '1250', '-7'],
+    );
     assert.throws(() => referenceAnswer('no marker', 'x.jsonl:3'), /x.jsonl:3: no "#### <number>"/);
   });
 
@@ -124,7 +180,11 @@ describe('GSM8K', () => {
     const [s] = loadGsm8k({ dir: fx('gsm8k'), k: 2 });
     const parts = s.input.split('\n\n');
     assert.equal(parts.length, 3);
-    assert.ok(parts[0].startsWith('Question: Mira buys 3 notebooks at $4 each and a pen for $2. How much does she spend?\nAnswer: The notebooks cost'));
+    assert.ok(
+      parts[0].startsWith(
+        'Question: Mira buys 3 notebooks at $4 each and a pen for $2. How much does she spend?\nAnswer: The notebooks cost',
+      ),
+    );
     assert.ok(parts[0].endsWith('#### 14'));
     assert.equal(parts[2], 'Question: Tom reads 15 pages a day. How many pages does he read in 2 weeks?\nAnswer:');
   });
@@ -140,10 +200,17 @@ describe('GSM8K', () => {
   it('grades generated answers numerically', async () => {
     const samples = loadGsm8k({ dir: fx('gsm8k'), k: 1 });
     const replies = [' 14 days, 15 * 14 = 210 pages.\n#### 210', ' 2400 - 1150 = 1,250 left.', ' It went up to 15.'];
-    const fn: CompletionFn = { name: 'scripted', chat: async () => ({ texts: [] }), complete: async (p) => ({ texts: [replies[samples.findIndex((s) => s.input === p)]] }) };
+    const fn: CompletionFn = {
+      name: 'scripted',
+      chat: async () => ({ texts: [] }),
+      complete: async (p) => ({ texts: [replies[samples.findIndex((s) => s.input === p)]] }),
+    };
     const t = new Gsm8kEval();
     const rs = await Promise.all(samples.map((s, i) => t.evalSample(s, makeCtx([fn], i))));
-    assert.deepEqual(rs.map((r) => r.correct), [true, true, false]);
+    assert.deepEqual(
+      rs.map((r) => r.correct),
+      [true, true, false],
+    );
     assert.ok(Math.abs((t.aggregate(rs).accuracy as number) - 2 / 3) < 1e-12);
   });
 });

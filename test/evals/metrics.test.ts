@@ -5,7 +5,9 @@ import { bootstrapMean, bootstrapDiff, calibration, seededRandom, accuracyMetric
 describe('bootstrap confidence intervals', () => {
   it('cover the true mean about 95% of the time in a seeded simulation', () => {
     const r = seededRandom(42);
-    const p = 0.7, trials = 200, n = 200;
+    const p = 0.7,
+      trials = 200,
+      n = 200;
     let covered = 0;
     for (let t = 0; t < trials; t++) {
       const xs = Array.from({ length: n }, () => (r() < p ? 1 : 0));
@@ -19,7 +21,8 @@ describe('bootstrap confidence intervals', () => {
   it('is reproducible for a seed, narrows with n, and brackets the sample mean', () => {
     const xs = [1, 0, 1, 1, 0, 1, 1, 1, 0, 1];
     assert.deepEqual(bootstrapMean(xs, { seed: 3 }), bootstrapMean(xs, { seed: 3 }));
-    const small = bootstrapMean(xs), big = bootstrapMean(Array.from({ length: 50 }, () => xs).flat());
+    const small = bootstrapMean(xs),
+      big = bootstrapMean(Array.from({ length: 50 }, () => xs).flat());
     assert.ok(big.high - big.low < small.high - small.low);
     assert.ok(small.low <= 0.7 && small.high >= 0.7);
     const m = accuracyMetrics([true, false, true, true]);
@@ -28,7 +31,8 @@ describe('bootstrap confidence intervals', () => {
   });
 
   it('pairs run differences: identical runs give a zero-width interval at 0', () => {
-    const a = [1, 0, 1, 0, 1], d = bootstrapDiff(a, a);
+    const a = [1, 0, 1, 0, 1],
+      d = bootstrapDiff(a, a);
     assert.deepEqual([d.mean, d.low, d.high], [0, 0, 0]);
   });
 

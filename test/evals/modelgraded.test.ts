@@ -24,7 +24,10 @@ describe('reading a grader reply', () => {
     assert.equal(choiceScore(INVALID_CHOICE, { Y: 1, N: 0.25 }), 0.25);
     const spec = parseModelGradedSpec({ prompt: 'rate {completion}', choice_strings: ['1', '2', '3'], choice_scores: 'from_strings' }, 'x');
     assert.deepEqual(spec.choiceScores, { 1: 1, 2: 2, 3: 3 });
-    assert.throws(() => parseModelGradedSpec({ prompt: 'p', choice_strings: 'YN', choice_scores: { Y: 1 } }, 'spec.yaml'), /choice "N" has no entry in choice_scores/);
+    assert.throws(
+      () => parseModelGradedSpec({ prompt: 'p', choice_strings: 'YN', choice_scores: { Y: 1 } }, 'spec.yaml'),
+      /choice "N" has no entry in choice_scores/,
+    );
   });
 });
 
@@ -42,14 +45,15 @@ describe('model-graded evals against a real local endpoint', () => {
       return chatReply('I would rather not say.');
     });
     const root = tempTree({
-      'evals/g.yaml': [
-        'caps-qa:\n  id: caps-qa.dev.v0\ncaps-qa.dev.v0:\n  class: evals.elsuite.modelgraded.classify:ModelBasedClassify',
-        '  args:\n    samples_jsonl: caps.jsonl\n    modelgraded_spec: closedqa\n    modelgraded_spec_args: {criteria: "names the capital"}',
-        'caps-meta:\n  id: caps-meta.dev.v0\ncaps-meta.dev.v0:\n  class: evals.elsuite.modelgraded.classify:ModelBasedClassify',
-        '  args: {samples_jsonl: caps-labelled.jsonl, modelgraded_spec: closedqa, metaeval: true, modelgraded_spec_args: {criteria: c}}',
-        'caps-fact:\n  id: caps-fact.dev.v0\ncaps-fact.dev.v0:\n  class: evals.elsuite.modelgraded.classify:ModelBasedClassify',
-        '  args: {samples_jsonl: caps.jsonl, modelgraded_spec: fact, eval_type: classify}',
-      ].join('\n') + '\n',
+      'evals/g.yaml':
+        [
+          'caps-qa:\n  id: caps-qa.dev.v0\ncaps-qa.dev.v0:\n  class: evals.elsuite.modelgraded.classify:ModelBasedClassify',
+          '  args:\n    samples_jsonl: caps.jsonl\n    modelgraded_spec: closedqa\n    modelgraded_spec_args: {criteria: "names the capital"}',
+          'caps-meta:\n  id: caps-meta.dev.v0\ncaps-meta.dev.v0:\n  class: evals.elsuite.modelgraded.classify:ModelBasedClassify',
+          '  args: {samples_jsonl: caps-labelled.jsonl, modelgraded_spec: closedqa, metaeval: true, modelgraded_spec_args: {criteria: c}}',
+          'caps-fact:\n  id: caps-fact.dev.v0\ncaps-fact.dev.v0:\n  class: evals.elsuite.modelgraded.classify:ModelBasedClassify',
+          '  args: {samples_jsonl: caps.jsonl, modelgraded_spec: fact, eval_type: classify}',
+        ].join('\n') + '\n',
       'data/caps.jsonl': jsonl([
         { input: 'Capital of Peru?', ideal: 'Lima' },
         { input: 'Capital of Chile?', ideal: 'Santiago' },
@@ -67,7 +71,14 @@ describe('model-graded evals against a real local endpoint', () => {
   const fn = (model: string) => new OpenAICompatible({ baseURL: server.url, model });
 
   it('grades with the last completion function, records invalid replies as __invalid__ at the minimum score', async () => {
-    const r = await runEval({ registry, evalName: 'caps-qa', completionFns: [fn('candidate'), fn('grader')], db: null, progress: null, recordPath: join(mkdtempSync(join(tmpdir(), 'mg-')), 'r.jsonl') });
+    const r = await runEval({
+      registry,
+      evalName: 'caps-qa',
+      completionFns: [fn('candidate'), fn('grader')],
+      db: null,
+      progress: null,
+      recordPath: join(mkdtempSync(join(tmpdir(), 'mg-')), 'r.jsonl'),
+    });
     assert.equal(r.unfinished, 0);
     const byInput = Object.fromEntries(r.results.map((x) => [x.sampleId, x]));
     assert.deepEqual(r.results.map((x) => x.choice).sort(), ['N', 'Y', INVALID_CHOICE].sort());
@@ -87,13 +98,27 @@ describe('model-graded evals against a real local endpoint', () => {
 
   it('grades pre-recorded completions without asking the candidate, and scores the grader (metascore)', async () => {
     const before = server.requests.length;
-    const r = await runEval({ registry, evalName: 'caps-meta', completionFns: [fn('grader')], db: null, progress: null, recordPath: join(mkdtempSync(join(tmpdir(), 'mg-')), 'r.jsonl') });
+    const r = await runEval({
+      registry,
+      evalName: 'caps-meta',
+      completionFns: [fn('grader')],
+      db: null,
+      progress: null,
+      recordPath: join(mkdtempSync(join(tmpdir(), 'mg-')), 'r.jsonl'),
+    });
     assert.equal(server.requests.length - before, 2, 'one grader call per sample, no candidate calls');
     assert.equal(r.metrics.metascore, 0.5, 'the grader agrees with the label on Peru, not on Chile');
   });
 
   it('reports only counts for the fact spec, which has no choice_scores', async () => {
-    const r = await runEval({ registry, evalName: 'caps-fact', completionFns: [fn('candidate'), fn('grader')], db: null, progress: null, recordPath: join(mkdtempSync(join(tmpdir(), 'mg-')), 'r.jsonl') });
+    const r = await runEval({
+      registry,
+      evalName: 'caps-fact',
+      completionFns: [fn('candidate'), fn('grader')],
+      db: null,
+      progress: null,
+      recordPath: join(mkdtempSync(join(tmpdir(), 'mg-')), 'r.jsonl'),
+    });
     assert.equal(r.metrics.score, undefined);
     assert.equal(r.metrics['counts/__invalid__'], 3, 'Y/N replies are not fact letters A-E');
   });
@@ -101,9 +126,21 @@ describe('model-graded evals against a real local endpoint', () => {
   it('never crashes on a real tetra model as grader, whatever it writes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ckpt-'));
     const cfg = configFromDepth(1, { vocabSize: 264, nEmbd: 16, nHead: 2, mlpHidden: 32, contextLength: 1024 });
-    saveCheckpoint(dir, { config: cfg, params: new Map([...GPT.init(cfg, 7).params].map(([k, t]) => [k, t.data as Float32Array])), meta: { step: 0, tokensSeen: 0, tokenizer: { name: 'bytes' } } });
+    saveCheckpoint(dir, {
+      config: cfg,
+      params: new Map([...GPT.init(cfg, 7).params].map(([k, t]) => [k, t.data as Float32Array])),
+      meta: { step: 0, tokensSeen: 0, tokenizer: { name: 'bytes' } },
+    });
     const grader = new CheckpointCompletionFn(dir);
-    const r = await runEval({ registry, evalName: 'caps-qa', completionFns: [fn('candidate'), grader], db: null, progress: null, maxSamples: 2, recordPath: join(dir, 'r.jsonl') });
+    const r = await runEval({
+      registry,
+      evalName: 'caps-qa',
+      completionFns: [fn('candidate'), grader],
+      db: null,
+      progress: null,
+      maxSamples: 2,
+      recordPath: join(dir, 'r.jsonl'),
+    });
     assert.equal(r.unfinished, 0, r.errors[0]?.message);
     for (const x of r.results) assert.ok(['Y', 'N', INVALID_CHOICE].includes(x.choice as string));
     assert.ok(typeof r.metrics.score === 'number');

@@ -35,7 +35,13 @@ describe('pass@k', () => {
   });
 
   it('stays exact at n = 200, k = 100 where the binomials overflow doubles', () => {
-    for (const [c, k] of [[1, 100], [7, 10], [13, 100], [50, 1], [150, 10]]) {
+    for (const [c, k] of [
+      [1, 100],
+      [7, 10],
+      [13, 100],
+      [50, 1],
+      [150, 10],
+    ]) {
       const got = passAtK(200, c, k);
       assert.ok(Math.abs(got - exact(200, c, k)) < 1e-12, `c=${c} k=${k}: ${got} vs ${exact(200, c, k)}`);
     }
@@ -47,7 +53,25 @@ describe('pass@k', () => {
   });
 
   it('averages over problems and reports null when a problem has fewer than k samples', () => {
-    close(meanPassAtK([{ n: 10, passed: 3 }, { n: 10, passed: 5 }], 1), 0.4);
-    assert.equal(meanPassAtK([{ n: 10, passed: 3 }, { n: 4, passed: 1 }], 5), null);
+    close(
+      meanPassAtK(
+        [
+          { n: 10, passed: 3 },
+          { n: 10, passed: 5 },
+        ],
+        1,
+      ),
+      0.4,
+    );
+    assert.equal(
+      meanPassAtK(
+        [
+          { n: 10, passed: 3 },
+          { n: 4, passed: 1 },
+        ],
+        5,
+      ),
+      null,
+    );
   });
 });

@@ -7,24 +7,32 @@ import { templateFactory } from '../../src/evals/class-table.ts';
 import { UnknownClassError } from '../../src/evals/classes.ts';
 import { jsonl, tempTree } from './helpers.ts';
 
-const capitals = jsonl([{ input: [{ role: 'user', content: 'Capital of Peru?' }], ideal: 'Lima' }, { input: 'Capital of Chad?', ideal: ['N\'Djamena', 'Ndjamena'] }]);
+const capitals = jsonl([
+  { input: [{ role: 'user', content: 'Capital of Peru?' }], ideal: 'Lima' },
+  { input: 'Capital of Chad?', ideal: ["N'Djamena", 'Ndjamena'] },
+]);
 
 describe('registry roots in the openai/evals layout', () => {
   const a = tempTree({
-    'evals/geo.yaml': 'geo:\n  id: geo.test.v2\n  metrics: [accuracy]\ngeo.test.v2:\n  class: evals.elsuite.basic.match:Match\n  args: {samples_jsonl: geo/caps.jsonl}\n',
+    'evals/geo.yaml':
+      'geo:\n  id: geo.test.v2\n  metrics: [accuracy]\ngeo.test.v2:\n  class: evals.elsuite.basic.match:Match\n  args: {samples_jsonl: geo/caps.jsonl}\n',
     'eval_sets/all.yaml': 'everything:\n  evals: [geo, "ge*"]\n',
     'completion_fns/local.yaml': 'local-model:\n  class: tetra.openai\n  args: {model: small, base_url: "http://127.0.0.1:9/v1"}\n',
     'modelgraded/yesno.yaml': 'yesno:\n  prompt: "Is {completion} right for {input}?"\n  choice_strings: YN\n',
     'data/geo/caps.jsonl': capitals,
   });
   const b = tempTree({
-    'evals/more.yaml': 'geo2:\n  id: geo2.dev.v0\ngeo2.dev.v0:\n  class: tetra.includes\n  args: {samples_jsonl: geo/caps.jsonl, ignore_case: true}\n',
+    'evals/more.yaml':
+      'geo2:\n  id: geo2.dev.v0\ngeo2.dev.v0:\n  class: tetra.includes\n  args: {samples_jsonl: geo/caps.jsonl, ignore_case: true}\n',
   });
 
   it('resolves an alias to its class, args, split and declared metrics', () => {
     const r = new Registry([a, b]);
     const e = r.eval('geo');
-    assert.deepEqual([e.key, e.base, e.split, e.cls, e.metrics], ['geo.test.v2', 'geo', 'test', 'evals.elsuite.basic.match:Match', ['accuracy']]);
+    assert.deepEqual(
+      [e.key, e.base, e.split, e.cls, e.metrics],
+      ['geo.test.v2', 'geo', 'test', 'evals.elsuite.basic.match:Match', ['accuracy']],
+    );
     assert.equal(e.file, join(a, 'evals/geo.yaml'));
     assert.deepEqual(r.evalSet('everything').sort(), ['geo', 'geo2']);
     assert.equal(r.completionFn('local-model')?.cls, 'tetra.openai');
@@ -40,13 +48,24 @@ describe('registry roots in the openai/evals layout', () => {
 
   it('refuses a name defined twice, naming both files', () => {
     const dup = tempTree({ 'evals/again.yaml': 'geo:\n  id: geo.test.v2\n' });
-    assert.throws(() => new Registry([a, dup]), (e: unknown) => e instanceof RegistryError && e.message.includes(join(a, 'evals/geo.yaml')) && e.message.includes(join(dup, 'evals/again.yaml')));
+    assert.throws(
+      () => new Registry([a, dup]),
+      (e: unknown) =>
+        e instanceof RegistryError && e.message.includes(join(a, 'evals/geo.yaml')) && e.message.includes(join(dup, 'evals/again.yaml')),
+    );
   });
 
   it('reports an unknown class with the known ones and the custom-eval form', async () => {
     const bad = tempTree({ 'evals/x.yaml': 'x:\n  id: x.dev.v0\nx.dev.v0:\n  class: evals.elsuite.nonexistent:Thing\n  args: {}\n' });
     const r = new Registry([bad]);
-    await assert.rejects(instantiate(r, r.eval('x')), (e: unknown) => e instanceof UnknownClassError && /unknown eval class "evals.elsuite.nonexistent:Thing"/.test((e as Error).message) && /evals\.elsuite\.basic\.match:Match/.test((e as Error).message) && /x\.yaml/.test((e as Error).message));
+    await assert.rejects(
+      instantiate(r, r.eval('x')),
+      (e: unknown) =>
+        e instanceof UnknownClassError &&
+        /unknown eval class "evals.elsuite.nonexistent:Thing"/.test((e as Error).message) &&
+        /evals\.elsuite\.basic\.match:Match/.test((e as Error).message) &&
+        /x\.yaml/.test((e as Error).message),
+    );
   });
 
   it('explains missing evals, dangling ids and missing data files', async () => {
@@ -54,15 +73,23 @@ describe('registry roots in the openai/evals layout', () => {
     assert.throws(() => r.eval('nope'), /no eval named "nope"/);
     const dangling = tempTree({ 'evals/d.yaml': 'd:\n  id: d.dev.v9\n' });
     assert.throws(() => new Registry([dangling]).eval('d'), /points to id "d.dev.v9", which no registry file defines/);
-    const nodata = tempTree({ 'evals/n.yaml': 'n:\n  id: n.dev.v0\nn.dev.v0:\n  class: tetra.match\n  args: {samples_jsonl: missing.jsonl}\n' });
+    const nodata = tempTree({
+      'evals/n.yaml': 'n:\n  id: n.dev.v0\nn.dev.v0:\n  class: tetra.match\n  args: {samples_jsonl: missing.jsonl}\n',
+    });
     const rn = new Registry([nodata]);
     await assert.rejects(async () => (await instantiate(rn, rn.eval('n'))).samples(), /data file "missing.jsonl" not found/);
   });
 
   it('rejects malformed samples with file and line', async () => {
-    const t = tempTree({ 'evals/m.yaml': 'm:\n  id: m.dev.v0\nm.dev.v0:\n  class: tetra.match\n  args: {samples_jsonl: m.jsonl}\n', 'data/m.jsonl': '{"input": "ok", "ideal": "x"}\n{"input": 3}\n' });
+    const t = tempTree({
+      'evals/m.yaml': 'm:\n  id: m.dev.v0\nm.dev.v0:\n  class: tetra.match\n  args: {samples_jsonl: m.jsonl}\n',
+      'data/m.jsonl': '{"input": "ok", "ideal": "x"}\n{"input": 3}\n',
+    });
     const r = new Registry([t]);
-    await assert.rejects(async () => (await instantiate(r, r.eval('m'))).samples(), /m\.jsonl sample 2: "input" must be a string or a list of chat messages/);
+    await assert.rejects(
+      async () => (await instantiate(r, r.eval('m'))).samples(),
+      /m\.jsonl sample 2: "input" must be a string or a list of chat messages/,
+    );
   });
 
   it('loads a custom TypeScript eval named by file and export', async () => {
@@ -77,7 +104,13 @@ describe('registry roots in the openai/evals layout', () => {
     });
     const r = new Registry([t]);
     const inst = await instantiate(r, r.eval('wc'));
-    const res = await inst.template.evalSample((await inst.samples())[0], { sampleId: 'wc.dev.0', index: 0, random: Math.random, recorder: { record() {} }, completionFns: [{ name: 'f', chat: async () => ({ texts: ['hello there'] }) }] });
+    const res = await inst.template.evalSample((await inst.samples())[0], {
+      sampleId: 'wc.dev.0',
+      index: 0,
+      random: Math.random,
+      recorder: { record() {} },
+      completionFns: [{ name: 'f', chat: async () => ({ texts: ['hello there'] }) }],
+    });
     assert.equal(res.correct, true);
     await assert.rejects(templateFactory('./missing.ts:X', { file: join(t, 'evals/c.yaml') }), /no file/);
   });

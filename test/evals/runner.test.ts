@@ -27,15 +27,18 @@ describe('runner', () => {
     let server: Scripted;
     let fail429 = 0;
     before(async () => {
-      server = await scriptedServer((body, n) => {
-        if (fail429 > 0) { fail429--; return { status: 429, headers: { 'retry-after': '0.3' }, json: { error: { message: 'slow down' } } }; }
+      server = await scriptedServer((body, _n) => {
+        if (fail429 > 0) {
+          fail429--;
+          return { status: 429, headers: { 'retry-after': '0.3' }, json: { error: { message: 'slow down' } } };
+        }
         const text = lastContent(body);
         return chatReply(text.replace('echo ', ''));
       });
     });
     after(() => server.close());
 
-    it('retries a 429 after the server\'s retry-after, then succeeds', async () => {
+    it("retries a 429 after the server's retry-after, then succeeds", async () => {
       fail429 = 1;
       const fn = new OpenAICompatible({ baseURL: server.url, model: 'm', retry: { baseDelayMs: 1 } });
       const t0 = server.requests.length;
@@ -59,7 +62,13 @@ describe('runner', () => {
       assert.equal(retryAfterMs({ headers: new Headers({ 'retry-after-ms': '150' }) }), 150);
       assert.equal(retryAfterMs({ headers: new Headers({ 'retry-after': new Date(10_000).toUTCString() }) }, 4_000), 6000);
       let calls = 0;
-      await assert.rejects(withRetries(async () => { calls++; throw Object.assign(new Error('bad request'), { status: 400 }); }), /bad request/);
+      await assert.rejects(
+        withRetries(async () => {
+          calls++;
+          throw Object.assign(new Error('bad request'), { status: 400 });
+        }),
+        /bad request/,
+      );
       assert.equal(calls, 1, 'a 400 is not retried');
     });
 
@@ -78,14 +87,26 @@ describe('runner', () => {
       assert.equal(ok.texts[0], '8', 'the 429 was not stored');
       await fn.chat([{ role: 'user', content: 'echo 9' }], { temperature: 0.7 });
       await fn.chat([{ role: 'user', content: 'echo 9' }], { temperature: 0.7 });
-      assert.equal(server.requests.filter((q) => lastContent(q.body) === 'echo 9').length, 2, 'sampling at temperature > 0 bypasses the cache');
+      assert.equal(
+        server.requests.filter((q) => lastContent(q.body) === 'echo 9').length,
+        2,
+        'sampling at temperature > 0 bypasses the cache',
+      );
     });
 
     it('resumes an interrupted run without redoing finished samples', async () => {
       const registry = new Registry([root]);
       const fn = new OpenAICompatible({ baseURL: server.url, model: 'm' });
       const path = join(root, 'resume.jsonl');
-      const full = await runEval({ registry, evalName: 'num', completionFns: [fn], db: null, progress: null, recordPath: path, concurrency: 4 });
+      const full = await runEval({
+        registry,
+        evalName: 'num',
+        completionFns: [fn],
+        db: null,
+        progress: null,
+        recordPath: path,
+        concurrency: 4,
+      });
       assert.equal(full.metrics.accuracy, 1);
       // Simulate a crash after 12 samples: keep the spec and the events of the first 12 finished samples.
       const lines = readFileSync(path, 'utf8').trim().split('\n');
@@ -111,8 +132,21 @@ describe('runner', () => {
 
     it('records a failing sample as an error event and keeps going, leaving it to resume', async () => {
       const registry = new Registry([root]);
-      const bad = { name: 'flaky', async chat(m: { content: string }[]) { if (m[0].content === 'echo 3') throw new Error('boom'); return { texts: [m[0].content.slice(5)] }; } };
-      const r = await runEval({ registry, evalName: 'num', completionFns: [bad], db: null, progress: null, recordPath: join(root, 'err.jsonl') });
+      const bad = {
+        name: 'flaky',
+        async chat(m: { content: string }[]) {
+          if (m[0].content === 'echo 3') throw new Error('boom');
+          return { texts: [m[0].content.slice(5)] };
+        },
+      };
+      const r = await runEval({
+        registry,
+        evalName: 'num',
+        completionFns: [bad],
+        db: null,
+        progress: null,
+        recordPath: join(root, 'err.jsonl'),
+      });
       assert.equal(r.unfinished, 1);
       assert.deepEqual(r.errors, [{ sampleId: 'num.dev.3', message: 'boom' }]);
       assert.equal(r.metrics.accuracy, 1, 'aggregated over finished samples');

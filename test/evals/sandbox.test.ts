@@ -22,7 +22,9 @@ function sandboxProcesses(runUid: number | null): number {
     try {
       const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
       if (runUid === null ? uid >= 1_500_000_000 : uid === runUid) n++;
-    } catch { /* exited meanwhile */ }
+    } catch {
+      /* exited meanwhile */
+    }
   }
   return n;
 }
@@ -33,7 +35,9 @@ describe('sandbox (namespaces)', { skip: skip || (!python && 'no /usr/bin/python
   after(() => assert.equal(leftoverDirs(), dirsBefore, 'every private temp dir was deleted'));
 
   it('runs ordinary code in an empty private working directory and returns its output', async () => {
-    const r = await runSandboxed('import os\nprint(os.getcwd(), sorted(os.listdir(".")))\nopen("f.txt", "w").write("ok")\nprint(open("f.txt").read())');
+    const r = await runSandboxed(
+      'import os\nprint(os.getcwd(), sorted(os.listdir(".")))\nopen("f.txt", "w").write("ok")\nprint(open("f.txt").read())',
+    );
     assert.equal(r.status, 'ok', r.stderr);
     assert.equal(r.stdout, "/sandbox ['main.py']\nok\n");
     assert.equal(r.isolation, 'namespaces');
@@ -47,7 +51,11 @@ describe('sandbox (namespaces)', { skip: skip || (!python && 'no /usr/bin/python
   });
 
   it('a fork bomb hits the process limit and everything it spawned is gone afterwards', async () => {
-    const r = await runSandboxed('import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass', { wallSeconds: 3, cpuSeconds: 2, maxProcesses: 8 });
+    const r = await runSandboxed('import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass', {
+      wallSeconds: 3,
+      cpuSeconds: 2,
+      maxProcesses: 8,
+    });
     assert.ok(['timeout', 'cpu-limit', 'killed'].includes(r.status), `status ${r.status}`);
     assert.equal(sandboxProcesses(r.uid), 0, 'no sandbox process survives');
     assert.ok(hostStillRunsProcesses());
@@ -55,7 +63,10 @@ describe('sandbox (namespaces)', { skip: skip || (!python && 'no /usr/bin/python
 
   it('cannot connect to a port listening on the host loopback', async () => {
     let connections = 0;
-    const server: Server = createServer((s) => { connections++; s.destroy(); });
+    const server: Server = createServer((s) => {
+      connections++;
+      s.destroy();
+    });
     await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
     const port = (server.address() as { port: number }).port;
     try {
@@ -64,7 +75,10 @@ describe('sandbox (namespaces)', { skip: skip || (!python && 'no /usr/bin/python
       assert.doesNotMatch(r.stdout, /connected/);
       assert.match(r.stderr, /OSError|unreachable|refused/i);
       // The host end is fine and saw nothing from the sandbox.
-      const probe = spawnSync('/usr/bin/python3', ['-c', `import socket; socket.create_connection(("127.0.0.1", ${port}), timeout=5).close()`]);
+      const probe = spawnSync('/usr/bin/python3', [
+        '-c',
+        `import socket; socket.create_connection(("127.0.0.1", ${port}), timeout=5).close()`,
+      ]);
       assert.equal(probe.status, 0, 'the host itself can connect');
       await new Promise((res) => setTimeout(res, 100));
       assert.equal(connections, 1, 'only the host connection arrived');
@@ -79,8 +93,9 @@ describe('sandbox (namespaces)', { skip: skip || (!python && 'no /usr/bin/python
     writeFileSync(secret, 'TOP-SECRET-4417', { mode: 0o644 }); // world-readable on purpose: permissions are not what stops it
     const project = join(import.meta.dirname, '../../package.json');
     try {
-      const code = [secret, project, '/etc/passwd', '/proc/1/environ'].map((p) =>
-        `try:\n    print(open(${JSON.stringify(p)}).read())\nexcept OSError as e:\n    print("denied", type(e).__name__)`).join('\n');
+      const code = [secret, project, '/etc/passwd', '/proc/1/environ']
+        .map((p) => `try:\n    print(open(${JSON.stringify(p)}).read())\nexcept OSError as e:\n    print("denied", type(e).__name__)`)
+        .join('\n');
       const r = await runSandboxed(code);
       assert.equal(r.status, 'ok', r.stderr);
       assert.doesNotMatch(r.stdout, /TOP-SECRET|"name": "tetra"|root:/);
@@ -92,7 +107,9 @@ describe('sandbox (namespaces)', { skip: skip || (!python && 'no /usr/bin/python
   });
 
   it('cannot write to the system directories it can see', async () => {
-    const r = await runSandboxed('import os\nfor p in ["/usr/evil", "/evil", "/bin/evil"]:\n    try:\n        open(p, "w")\n        print("wrote", p)\n    except OSError as e:\n        print("denied")');
+    const r = await runSandboxed(
+      'import os\nfor p in ["/usr/evil", "/evil", "/bin/evil"]:\n    try:\n        open(p, "w")\n        print("wrote", p)\n    except OSError as e:\n        print("denied")',
+    );
     assert.equal(r.status, 'ok', r.stderr);
     assert.equal(r.stdout, 'denied\ndenied\ndenied\n');
   });
@@ -112,7 +129,11 @@ describe('sandbox (namespaces)', { skip: skip || (!python && 'no /usr/bin/python
 
   it('printing a gigabyte is cut at the output cap without Node buffering it', async () => {
     const rss0 = process.memoryUsage().rss;
-    const r = await runSandboxed('import sys\nb = "x" * (1 << 20)\nfor _ in range(1024):\n    sys.stdout.write(b)', { maxOutputBytes: 100_000, wallSeconds: 60, cpuSeconds: 30 });
+    const r = await runSandboxed('import sys\nb = "x" * (1 << 20)\nfor _ in range(1024):\n    sys.stdout.write(b)', {
+      maxOutputBytes: 100_000,
+      wallSeconds: 60,
+      cpuSeconds: 30,
+    });
     assert.equal(r.status, 'output-limit');
     assert.equal(r.truncated, true);
     assert.equal(r.stdout.length, 100_000);
@@ -133,7 +154,9 @@ describe('sandbox (namespaces)', { skip: skip || (!python && 'no /usr/bin/python
   });
 
   it('a child that escapes with setsid is still killed with the sandbox', async () => {
-    const r = await runSandboxed('import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(600)\nelse:\n    time.sleep(600)', { wallSeconds: 1 });
+    const r = await runSandboxed('import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(600)\nelse:\n    time.sleep(600)', {
+      wallSeconds: 1,
+    });
     assert.equal(r.status, 'timeout');
     await new Promise((res) => setTimeout(res, 200));
     assert.equal(sandboxProcesses(r.uid), 0);
@@ -149,14 +172,22 @@ describe('sandbox (namespaces)', { skip: skip || (!python && 'no /usr/bin/python
 
 describe('sandbox without namespaces', () => {
   it('refuses to run unless allowUnsandboxed is given', async () => {
-    await assert.rejects(runSandboxed('print(1)', { isolation: 'none' }), (e: Error) => e instanceof SandboxUnavailableError && /allowUnsandboxed/.test(e.message));
+    await assert.rejects(
+      runSandboxed('print(1)', { isolation: 'none' }),
+      (e: Error) => e instanceof SandboxUnavailableError && /allowUnsandboxed/.test(e.message),
+    );
   });
 
-  it('with allowUnsandboxed, a bypassable audit hook refuses sockets and files outside the temp dir', { skip: !python && 'no /usr/bin/python3' }, async () => {
+  it('with allowUnsandboxed, a bypassable audit hook refuses sockets and files outside the temp dir', {
+    skip: !python && 'no /usr/bin/python3',
+  }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tetra-secret-'));
     writeFileSync(join(dir, 'secret.txt'), 'TOP-SECRET-4417');
     try {
-      const r = await runSandboxed(`try:\n    print(open(${JSON.stringify(join(dir, 'secret.txt'))}).read())\nexcept PermissionError:\n    print("denied")\nimport socket\ntry:\n    socket.socket()\nexcept PermissionError:\n    print("denied")\nopen("mine.txt", "w").write("ok")\nprint(open("mine.txt").read())`, { isolation: 'none', allowUnsandboxed: true });
+      const r = await runSandboxed(
+        `try:\n    print(open(${JSON.stringify(join(dir, 'secret.txt'))}).read())\nexcept PermissionError:\n    print("denied")\nimport socket\ntry:\n    socket.socket()\nexcept PermissionError:\n    print("denied")\nopen("mine.txt", "w").write("ok")\nprint(open("mine.txt").read())`,
+        { isolation: 'none', allowUnsandboxed: true },
+      );
       assert.equal(r.isolation, 'none');
       assert.equal(r.stdout, 'denied\ndenied\nok\n', r.stderr);
     } finally {

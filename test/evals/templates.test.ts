@@ -1,18 +1,43 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { fuzzyMatch, includesAnswer, jsonMatch, matchPicked, Match, Includes, FuzzyMatch, JsonMatch } from '../../src/evals/templates/index.ts';
+import {
+  fuzzyMatch,
+  includesAnswer,
+  jsonMatch,
+  matchPicked,
+  Match,
+  Includes,
+  FuzzyMatch,
+  JsonMatch,
+} from '../../src/evals/templates/index.ts';
 import { normalizeText, tokenF1, bestTokenF1 } from '../../src/evals/metrics.ts';
 import { withFewShot } from '../../src/evals/samples.ts';
 import type { CompletionFn, RecordEvent, SampleContext, EvalTemplate } from '../../src/evals/types.ts';
 
 const fixed = (text: string): CompletionFn & { seen: unknown[] } => {
   const seen: unknown[] = [];
-  return { name: 'fixed', seen, async chat(m, o) { seen.push({ m, o }); return { texts: [text] }; }, async complete(p, o) { seen.push({ p, o }); return { texts: [text] }; } };
+  return {
+    name: 'fixed',
+    seen,
+    async chat(m, o) {
+      seen.push({ m, o });
+      return { texts: [text] };
+    },
+    async complete(p, o) {
+      seen.push({ p, o });
+      return { texts: [text] };
+    },
+  };
 };
 function ctx(fn: CompletionFn, events: RecordEvent[] = []): SampleContext {
   return { sampleId: 't.dev.0', index: 0, completionFns: [fn], random: Math.random, recorder: { record: (e) => events.push(e) } };
 }
-async function verdict(t: EvalTemplate, output: string, ideal: string | string[], input: string | { role: 'user'; content: string }[] = 'q'): Promise<boolean> {
+async function verdict(
+  t: EvalTemplate,
+  output: string,
+  ideal: string | string[],
+  input: string | { role: 'user'; content: string }[] = 'q',
+): Promise<boolean> {
   const r = await t.evalSample({ input, ideal }, ctx(fixed(output)));
   return r.correct as boolean;
 }
@@ -34,17 +59,37 @@ describe('Match (openai/evals: output starts with an ideal)', () => {
     const r = await t.evalSample({ input: [{ role: 'user', content: '2+2?' }], ideal: ['4', 'four'] }, ctx(fn, events));
     assert.equal(r.correct, true);
     assert.deepEqual((fn.seen[0] as { o: unknown }).o, { temperature: 0, maxTokens: 16 });
-    assert.deepEqual(events.map((e) => e.type), ['sampling', 'match']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['sampling', 'match'],
+    );
     assert.deepEqual(events[1].data, { correct: true, expected: ['4', 'four'], picked: '4', sampled: '4' });
-    const m = t.aggregate([{ sampleId: 'a', correct: true }, { sampleId: 'b', correct: false }, { sampleId: 'c', correct: true }, { sampleId: 'd', correct: true }]);
+    const m = t.aggregate([
+      { sampleId: 'a', correct: true },
+      { sampleId: 'b', correct: false },
+      { sampleId: 'c', correct: true },
+      { sampleId: 'd', correct: true },
+    ]);
     assert.equal(m.accuracy, 0.75);
     assert.ok((m.accuracy_ci_low as number) <= 0.75 && (m.accuracy_ci_high as number) >= 0.75);
   });
 
   it('inserts few-shot messages before the last message', () => {
-    const shots = [{ role: 'system' as const, name: 'example_user', content: 'Q1' }, { role: 'system' as const, name: 'example_assistant', content: 'A1' }];
-    const out = withFewShot([{ role: 'system', content: 'sys' }, { role: 'user', content: 'Q2' }], shots);
-    assert.deepEqual((out as { content: string }[]).map((m) => m.content), ['sys', 'Q1', 'A1', 'Q2']);
+    const shots = [
+      { role: 'system' as const, name: 'example_user', content: 'Q1' },
+      { role: 'system' as const, name: 'example_assistant', content: 'A1' },
+    ];
+    const out = withFewShot(
+      [
+        { role: 'system', content: 'sys' },
+        { role: 'user', content: 'Q2' },
+      ],
+      shots,
+    );
+    assert.deepEqual(
+      (out as { content: string }[]).map((m) => m.content),
+      ['sys', 'Q1', 'A1', 'Q2'],
+    );
   });
 });
 

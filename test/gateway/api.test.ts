@@ -9,7 +9,14 @@ import { fetchImage, DEFAULT_IMAGE_LIMITS, isNonPublicAddress } from '../../src/
 import { png, post, serve, sseEvents, SNAPSHOT, SNAPSHOT_LONG, type Served } from './fixture.ts';
 
 const NO_SPECIALS = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [256 + i, -100]));
-const chat = (over: Record<string, unknown> = {}) => ({ model: 'tetra', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4, temperature: 0, logit_bias: NO_SPECIALS, ...over });
+const chat = (over: Record<string, unknown> = {}) => ({
+  model: 'tetra',
+  messages: [{ role: 'user', content: 'hi' }],
+  max_tokens: 4,
+  temperature: 0,
+  logit_bias: NO_SPECIALS,
+  ...over,
+});
 
 const imagePart = (url: string) => ({ type: 'image_url', image_url: { url } });
 const dataUrl = (b: Buffer) => `data:image/png;base64,${b.toString('base64')}`;
@@ -24,7 +31,9 @@ function assertEnvelope(r: { status: number; json: any }, status: number, code: 
 
 describe('HTTP API', () => {
   let s: Served;
-  before(async () => { s = await serve({ plans: {}, extra: { maxBodyBytes: 1 << 20, bodyTimeoutMs: 300 } }); });
+  before(async () => {
+    s = await serve({ plans: {}, extra: { maxBodyBytes: 1 << 20, bodyTimeoutMs: 300 } });
+  });
   after(() => s.close());
 
   it('answers a chat completion in the OpenAI shape, naming the snapshot behind the alias', async () => {
@@ -36,7 +45,9 @@ describe('HTTP API', () => {
     assert.equal(j.model, SNAPSHOT);
     assert.match(j.system_fingerprint, /^fp_/);
     assert.ok(Number.isInteger(j.created));
-    assert.deepEqual(j.choices, [{ index: 0, message: { role: 'assistant', content: 'xxxx', refusal: null }, logprobs: null, finish_reason: 'length' }]);
+    assert.deepEqual(j.choices, [
+      { index: 0, message: { role: 'assistant', content: 'xxxx', refusal: null }, logprobs: null, finish_reason: 'length' },
+    ]);
     assert.equal(j.usage.completion_tokens, 4);
     assert.equal(j.usage.total_tokens, j.usage.prompt_tokens + 4);
     assert.equal(r.headers.get('x-ratelimit-limit-requests'), '200');
@@ -47,22 +58,53 @@ describe('HTTP API', () => {
   });
 
   it('treats developer messages as system messages', async () => {
-    const a = await post(s.url, '/v1/chat/completions', chat({ messages: [{ role: 'developer', content: 'be terse' }, { role: 'user', content: 'hi' }] }));
-    const b = await post(s.url, '/v1/chat/completions', chat({ messages: [{ role: 'system', content: 'be terse' }, { role: 'user', content: [{ type: 'text', text: 'hi' }] }] }));
+    const a = await post(
+      s.url,
+      '/v1/chat/completions',
+      chat({
+        messages: [
+          { role: 'developer', content: 'be terse' },
+          { role: 'user', content: 'hi' },
+        ],
+      }),
+    );
+    const b = await post(
+      s.url,
+      '/v1/chat/completions',
+      chat({
+        messages: [
+          { role: 'system', content: 'be terse' },
+          { role: 'user', content: [{ type: 'text', text: 'hi' }] },
+        ],
+      }),
+    );
     assert.equal(a.status, 200);
     assert.deepEqual(a.json.choices, b.json.choices);
     assert.equal(a.json.usage.prompt_tokens, b.json.usage.prompt_tokens);
   });
 
   it('streams role delta, content, finish_reason, a usage chunk with no choices, then [DONE]', async () => {
-    const r = await post(s.url, '/v1/chat/completions', chat({ stream: true, stream_options: { include_usage: true }, n: 2, logit_bias: { ...NO_SPECIALS, 121: 100 } }));
+    const r = await post(
+      s.url,
+      '/v1/chat/completions',
+      chat({ stream: true, stream_options: { include_usage: true }, n: 2, logit_bias: { ...NO_SPECIALS, 121: 100 } }),
+    );
     assert.equal(r.status, 200);
     assert.match(r.headers.get('content-type')!, /^text\/event-stream/);
     const ev = sseEvents(r.text);
     assert.equal(ev.at(-1), '[DONE]');
     const chunks = ev.slice(0, -1).map((e) => JSON.parse(e));
-    for (const c of chunks) { assert.equal(c.object, 'chat.completion.chunk'); assert.equal(c.model, SNAPSHOT); }
-    assert.deepEqual(chunks.slice(0, 2).map((c) => c.choices[0].delta), [{ role: 'assistant', content: '' }, { role: 'assistant', content: '' }]);
+    for (const c of chunks) {
+      assert.equal(c.object, 'chat.completion.chunk');
+      assert.equal(c.model, SNAPSHOT);
+    }
+    assert.deepEqual(
+      chunks.slice(0, 2).map((c) => c.choices[0].delta),
+      [
+        { role: 'assistant', content: '' },
+        { role: 'assistant', content: '' },
+      ],
+    );
     for (const i of [0, 1]) {
       const mine = chunks.filter((c) => c.choices[0]?.index === i);
       assert.equal(mine.map((c) => c.choices[0].delta.content ?? '').join(''), 'yyyy');
@@ -91,7 +133,7 @@ describe('HTTP API', () => {
     assertEnvelope({ status: missing.status, json: await missing.json() }, 404, 'model_not_found');
   });
 
-  it('enforces each snapshot\'s own context window, with the counts in the message', async () => {
+  it("enforces each snapshot's own context window, with the counts in the message", async () => {
     const long = 'x'.repeat(150);
     const short = await post(s.url, '/v1/chat/completions', chat({ messages: [{ role: 'user', content: long }] }));
     assertEnvelope(short, 400, 'context_length_exceeded', 'messages');
@@ -115,7 +157,11 @@ describe('HTTP API', () => {
       [chat({ stop: ['a', 'b', 'c', 'd', 'e'] }), 'stop', /limit is 4/],
       [chat({ logit_bias: { abc: 1 } }), 'logit_bias', /token ids/],
       [chat({ stream_options: { include_usage: true } }), 'stream_options', /only allowed when stream is true/],
-      [chat({ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', pattern: '^a' } } } }), 'response_format', /pattern/],
+      [
+        chat({ response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'string', pattern: '^a' } } } }),
+        'response_format',
+        /pattern/,
+      ],
       [chat({ tools: [{ type: 'function' }] }), 'tools', /not supported/],
     ];
     for (const [body, param, msg] of cases) {
@@ -125,7 +171,10 @@ describe('HTTP API', () => {
     }
     assertEnvelope(await post(s.url, '/v1/chat/completions', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]).toString('latin1')), 400, null);
     assertEnvelope(await post(s.url, '/v1/chat/completions', chat({ model: 'gpt-4' })), 404, 'model_not_found', 'model');
-    assert.match((await post(s.url, '/v1/chat/completions', chat({ model: 'gpt-4' }))).json.error.message, /The model `gpt-4` does not exist or you do not have access to it\./);
+    assert.match(
+      (await post(s.url, '/v1/chat/completions', chat({ model: 'gpt-4' }))).json.error.message,
+      /The model `gpt-4` does not exist or you do not have access to it\./,
+    );
   });
 
   it('refuses oversized bodies with 413, deep nesting with 400 and slow bodies with 408', async () => {
@@ -136,9 +185,20 @@ describe('HTTP API', () => {
     assert.match(deep.json.error.message, /nested more than 64 levels/);
     const slow = await new Promise<{ status: number; json: any }>((resolve, reject) => {
       const u = new URL(s.url);
-      const req = request({ host: u.hostname, port: u.port, path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': '100' } }, (res: any) => {
-        let t = ''; res.on('data', (d: Buffer) => (t += d)); res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(t) }));
-      });
+      const req = request(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: '/v1/chat/completions',
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': '100' },
+        },
+        (res: any) => {
+          let t = '';
+          res.on('data', (d: Buffer) => (t += d));
+          res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(t) }));
+        },
+      );
       req.on('error', reject);
       req.write('{"model":');
     });
@@ -152,7 +212,11 @@ describe('HTTP API', () => {
     const bomb = await post(s.url, '/v1/chat/completions', at(dataUrl(png(60000, 60000))));
     assertEnvelope(bomb, 413, 'request_too_large', 'messages[0].content[1].image_url.url');
     assert.match(bomb.json.error.message, /60000x60000/);
-    const notImage = await post(s.url, '/v1/chat/completions', at(`data:image/png;base64,${Buffer.from('hello world!').toString('base64')}`));
+    const notImage = await post(
+      s.url,
+      '/v1/chat/completions',
+      at(`data:image/png;base64,${Buffer.from('hello world!').toString('base64')}`),
+    );
     assertEnvelope(notImage, 400, 'invalid_image_format');
     const fine = await post(s.url, '/v1/chat/completions', at(dataUrl(png(32, 32))));
     assertEnvelope(fine, 400, 'image_input_not_supported', 'messages');
@@ -160,7 +224,24 @@ describe('HTTP API', () => {
   });
 
   it('tells public addresses from loopback, private, link-local, CGNAT, multicast and IPv4-mapped ones', () => {
-    for (const ip of ['127.0.0.1', '10.0.0.1', '172.16.5.4', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '224.0.0.1', '::1', '::', 'fe80::1', 'fd12:3456::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:10.0.0.1']) {
+    for (const ip of [
+      '127.0.0.1',
+      '10.0.0.1',
+      '172.16.5.4',
+      '172.31.255.255',
+      '192.168.1.1',
+      '169.254.169.254',
+      '100.64.0.1',
+      '0.0.0.0',
+      '224.0.0.1',
+      '::1',
+      '::',
+      'fe80::1',
+      'fd12:3456::1',
+      'ff02::1',
+      '::ffff:127.0.0.1',
+      '::ffff:10.0.0.1',
+    ]) {
       assert.equal(isNonPublicAddress(ip), true, ip);
     }
     for (const ip of ['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '193.0.0.1', '2001:4860:4860::8888', '::ffff:8.8.8.8']) {
@@ -171,12 +252,26 @@ describe('HTTP API', () => {
   it('fetches http image URLs with a size cap and a timeout', async () => {
     const img = png(16, 16);
     const srv = createServer((req, res) => {
-      if (req.url === '/ok.png') { res.writeHead(200, { 'content-type': 'image/png' }); res.end(img); }
-      else if (req.url === '/huge.png') { res.writeHead(200); res.write(Buffer.alloc(1 << 16)); res.end(Buffer.alloc(1 << 16)); }
-      else if (req.url === '/slow.png') { res.writeHead(200); res.write(img.subarray(0, 10)); /* never ends */ }
-      else if (req.url === '/moved') { res.writeHead(302, { location: '/ok.png' }); res.end(); }
-      else if (req.url === '/loop') { res.writeHead(302, { location: '/loop' }); res.end(); }
-      else { res.writeHead(404); res.end(); }
+      if (req.url === '/ok.png') {
+        res.writeHead(200, { 'content-type': 'image/png' });
+        res.end(img);
+      } else if (req.url === '/huge.png') {
+        res.writeHead(200);
+        res.write(Buffer.alloc(1 << 16));
+        res.end(Buffer.alloc(1 << 16));
+      } else if (req.url === '/slow.png') {
+        res.writeHead(200);
+        res.write(img.subarray(0, 10)); /* never ends */
+      } else if (req.url === '/moved') {
+        res.writeHead(302, { location: '/ok.png' });
+        res.end();
+      } else if (req.url === '/loop') {
+        res.writeHead(302, { location: '/loop' });
+        res.end();
+      } else {
+        res.writeHead(404);
+        res.end();
+      }
     });
     await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
     const base = `http://127.0.0.1:${(srv.address() as any).port}`;
@@ -185,11 +280,23 @@ describe('HTTP API', () => {
     try {
       const ok = await fetchImage(`${base}/ok.png`, 'p', limits);
       assert.equal((await fetchImage(`${base}/moved`, 'p', limits)).data.length, img.length, 'redirects are followed');
-      await assert.rejects(fetchImage(`${base}/loop`, 'p', limits), (e: any) => e.status === 400 && /more than 5 redirects/.test(e.message));
+      await assert.rejects(
+        fetchImage(`${base}/loop`, 'p', limits),
+        (e: any) => e.status === 400 && /more than 5 redirects/.test(e.message),
+      );
       // The default: loopback, private and link-local hosts are refused before any request goes out (SSRF).
-      for (const url of [`${base}/ok.png`, 'http://localhost:9/x.png', 'http://10.1.2.3/x.png', 'http://[::1]:9/x.png', 'http://169.254.169.254/latest/meta-data']) {
-        await assert.rejects(fetchImage(url, 'messages[0].content[1].image_url', DEFAULT_IMAGE_LIMITS),
-          (e: any) => e.status === 400 && e.param === 'messages[0].content[1].image_url' && /private or local address/.test(e.message), url);
+      for (const url of [
+        `${base}/ok.png`,
+        'http://localhost:9/x.png',
+        'http://10.1.2.3/x.png',
+        'http://[::1]:9/x.png',
+        'http://169.254.169.254/latest/meta-data',
+      ]) {
+        await assert.rejects(
+          fetchImage(url, 'messages[0].content[1].image_url', DEFAULT_IMAGE_LIMITS),
+          (e: any) => e.status === 400 && e.param === 'messages[0].content[1].image_url' && /private or local address/.test(e.message),
+          url,
+        );
       }
       assert.equal(ok.mime, 'image/png');
       assert.equal(ok.data.length, img.length);
@@ -197,11 +304,21 @@ describe('HTTP API', () => {
       await assert.rejects(fetchImage(`${base}/slow.png`, 'p', limits), (e: any) => e.status === 400 && /300 ms/.test(e.message));
       await assert.rejects(fetchImage(`${base}/missing.png`, 'p', limits), (e: any) => e.status === 400 && /HTTP 404/.test(e.message));
       await assert.rejects(fetchImage('file:///etc/passwd', 'p', limits), (e: any) => e.status === 400);
-    } finally { srv.closeAllConnections(); srv.close(); }
+    } finally {
+      srv.closeAllConnections();
+      srv.close();
+    }
   });
 
   it('scores a prompt for log-likelihood evaluators: echo, logprobs, max_tokens 0, several prompts', async () => {
-    const r = await post(s.url, '/v1/completions', { model: 'tetra', prompt: ['the cat', 'a dog sees'], echo: true, max_tokens: 0, logprobs: 1, temperature: 0 });
+    const r = await post(s.url, '/v1/completions', {
+      model: 'tetra',
+      prompt: ['the cat', 'a dog sees'],
+      echo: true,
+      max_tokens: 0,
+      logprobs: 1,
+      temperature: 0,
+    });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.json.object, 'text_completion');
     assert.equal(r.json.choices.length, 2);
@@ -211,11 +328,17 @@ describe('HTTP API', () => {
     assert.deepEqual(a.logprobs.tokens, ['t', 'h', 'e', ' ', 'c', 'a', 't']);
     assert.equal(a.logprobs.token_logprobs.length, 7);
     assert.deepEqual(a.logprobs.text_offset, [0, 1, 2, 3, 4, 5, 6]);
-    for (const [i, top] of a.logprobs.top_logprobs.entries()) assert.ok(Math.max(...Object.values(top) as number[]) >= a.logprobs.token_logprobs[i]);
+    for (const [i, top] of a.logprobs.top_logprobs.entries())
+      assert.ok(Math.max(...(Object.values(top) as number[])) >= a.logprobs.token_logprobs[i]);
     assert.equal(a.finish_reason, 'length');
     assert.equal(r.json.usage.prompt_tokens, 17);
     assert.equal(r.json.usage.completion_tokens, 0);
-    const gen = await post(s.url, '/v1/completions', { model: 'tetra', prompt: 'ab', max_tokens: 3, logit_bias: { ...NO_SPECIALS, 122: 100 } });
+    const gen = await post(s.url, '/v1/completions', {
+      model: 'tetra',
+      prompt: 'ab',
+      max_tokens: 3,
+      logit_bias: { ...NO_SPECIALS, 122: 100 },
+    });
     assert.equal(gen.json.choices[0].text, 'zzz');
     assertEnvelope(await post(s.url, '/v1/completions', { model: 'tetra', prompt: [1, 2, 3] }), 400, null, 'prompt[0]');
   });
@@ -235,7 +358,11 @@ describe('HTTP API', () => {
 
   it('stops generating when the client disconnects, freeing the engine', async () => {
     const ctl = new AbortController();
-    const res = await fetch(s.url + '/v1/chat/completions', { method: 'POST', signal: ctl.signal, body: JSON.stringify(chat({ model: 'tetra-long', max_tokens: 240, stream: true })) });
+    const res = await fetch(s.url + '/v1/chat/completions', {
+      method: 'POST',
+      signal: ctl.signal,
+      body: JSON.stringify(chat({ model: 'tetra-long', max_tokens: 240, stream: true })),
+    });
     const reader = res.body!.getReader();
     await reader.read();
     ctl.abort();
@@ -249,7 +376,9 @@ describe('HTTP API', () => {
 
 describe('HTTP API with keys', () => {
   let s: Served;
-  before(async () => { s = await serve({ keys: { test: 'default' } }); });
+  before(async () => {
+    s = await serve({ keys: { test: 'default' } });
+  });
   after(() => s.close());
   it('answers 401 invalid_api_key without a key or with a wrong one, and serves a right one', async () => {
     assertEnvelope(await post(s.url, '/v1/chat/completions', chat()), 401, 'invalid_api_key');

@@ -10,7 +10,8 @@ import { KeyStore } from '../../src/gateway/governance/keys.ts';
 import { parsePlans } from '../../src/gateway/governance/plans.ts';
 
 const plans = parsePlans({ plans: { research: { priceMultiplier: 0.5 } } });
-const rejects401 = (re: RegExp) => (e: unknown) => e instanceof GovernanceError && e.status === 401 && e.code === 'invalid_api_key' && re.test(e.message);
+const rejects401 = (re: RegExp) => (e: unknown) =>
+  e instanceof GovernanceError && e.status === 401 && e.code === 'invalid_api_key' && re.test(e.message);
 
 describe('auth', () => {
   it('recognises loopback addresses in every form Node reports', () => {
@@ -43,7 +44,10 @@ describe('auth', () => {
     const { key, record } = store.create('default');
     const auth = new KeyAuth(store, plans);
     const wrong = key.slice(0, -4) + 'abcd';
-    await assert.rejects(auth.authenticate(wrong, '127.0.0.1'), (e: unknown) => rejects401(/Incorrect API key provided: sk-tetra-\w{8}\.\.\./)(e) && !(e as Error).message.includes(wrong.slice(17)));
+    await assert.rejects(
+      auth.authenticate(wrong, '127.0.0.1'),
+      (e: unknown) => rejects401(/Incorrect API key provided: sk-tetra-\w{8}\.\.\./)(e) && !(e as Error).message.includes(wrong.slice(17)),
+    );
     await assert.rejects(auth.authenticate('not-a-key', '127.0.0.1'), rejects401(/Incorrect API key/));
     store.revoke(record.id);
     await assert.rejects(auth.authenticate(key, '127.0.0.1'), rejects401(/has been revoked/));
@@ -60,7 +64,8 @@ describe('auth', () => {
 
   it('a key revoked or created by another connection (the CLI) applies at the next request, despite the cache', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'tetra-auth-')), 'tetra.db');
-    const server = new KeyStore(file), cli = new KeyStore(file);
+    const server = new KeyStore(file),
+      cli = new KeyStore(file);
     const auth = new KeyAuth(server, plans);
     const { key, record } = cli.create('default');
     for (let i = 0; i < 3; i++) assert.equal((await auth.authenticate(key, '127.0.0.1')).key?.id, record.id);
@@ -68,14 +73,17 @@ describe('auth', () => {
     await assert.rejects(auth.authenticate(key, '127.0.0.1'), rejects401(/has been revoked/));
     const second = cli.create('default');
     assert.equal((await auth.authenticate(second.key, '127.0.0.1')).key?.id, second.record.id);
-    server.db.close(); cli.db.close();
+    server.db.close();
+    cli.db.close();
   });
 
   it('refuses a key whose plan was removed from the config, saying which plan', async () => {
     const store = new KeyStore(':memory:');
     const { key } = store.create('gold');
-    await assert.rejects(new KeyAuth(store, plans).authenticate(key, '127.0.0.1'),
-      (e: unknown) => e instanceof GovernanceError && e.status === 403 && /plan 'gold', which is not defined/.test(e.message));
+    await assert.rejects(
+      new KeyAuth(store, plans).authenticate(key, '127.0.0.1'),
+      (e: unknown) => e instanceof GovernanceError && e.status === 403 && /plan 'gold', which is not defined/.test(e.message),
+    );
   });
 
   it('reads the bearer token from an Authorization header', () => {

@@ -12,15 +12,21 @@ describe('HTTP API against hostile clients', () => {
   before(async () => {
     s = await serve({ dir: tinyCheckpoint(), keys: { wide: 'default', narrow: 'narrow' }, plans, extra: { headersTimeoutMs: 300 } });
   });
-  after(async () => { await s.close(); await s.engine.close(); });
+  after(async () => {
+    await s.close();
+    await s.engine.close();
+  });
 
   const get = (path: string, key: string) => fetch(s.url + path, { headers: { authorization: `Bearer ${key}` } });
 
-  it('lists and describes only the models the caller\'s plan may use', async () => {
-    const wide = await (await get('/v1/models', s.secrets.wide)).json() as { data: { id: string }[] };
+  it("lists and describes only the models the caller's plan may use", async () => {
+    const wide = (await (await get('/v1/models', s.secrets.wide)).json()) as { data: { id: string }[] };
     assert.deepEqual(wide.data.map((m) => m.id).sort(), [SNAPSHOT, SNAPSHOT_LONG, 'tetra', 'tetra-long'].sort());
-    const narrowList = await (await get('/v1/models', s.secrets.narrow)).json() as { data: { id: string }[] };
-    assert.deepEqual(narrowList.data.map((m) => m.id), ['tetra']);
+    const narrowList = (await (await get('/v1/models', s.secrets.narrow)).json()) as { data: { id: string }[] };
+    assert.deepEqual(
+      narrowList.data.map((m) => m.id),
+      ['tetra'],
+    );
     assert.equal((await get('/v1/models/tetra', s.secrets.narrow)).status, 200);
     for (const other of ['tetra-long', SNAPSHOT_LONG, SNAPSHOT]) {
       const r = await get(`/v1/models/${other}`, s.secrets.narrow);
@@ -44,10 +50,15 @@ describe('HTTP API against hostile clients', () => {
     const answer = await new Promise<string>((resolve, reject) => {
       const sock = connect(port, '127.0.0.1', () => sock.write('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Slow: '));
       let text = '';
-      sock.on('data', (b) => { text += b.toString('latin1'); });
+      sock.on('data', (b) => {
+        text += b.toString('latin1');
+      });
       sock.on('close', () => resolve(text));
       sock.on('error', reject);
-      setTimeout(() => { sock.destroy(); reject(new Error('no answer within 5 s')); }, 5000);
+      setTimeout(() => {
+        sock.destroy();
+        reject(new Error('no answer within 5 s'));
+      }, 5000);
     });
     assert.match(answer, /^HTTP\/1\.1 408 /);
     const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: { code: string; type: string } };
@@ -80,8 +91,13 @@ describe('HTTP API against hostile clients', () => {
 
 describe('oversize bodies', () => {
   let s: Served;
-  before(async () => { s = await serve({ extra: { maxBodyBytes: 64 << 10 } }); });
-  after(async () => { await s.close(); await s.engine.close(); });
+  before(async () => {
+    s = await serve({ extra: { maxBodyBytes: 64 << 10 } });
+  });
+  after(async () => {
+    await s.close();
+    await s.engine.close();
+  });
 
   it('every client still sending reads the 413, 200 of 200 (lingering close, not a reset)', async () => {
     const big = JSON.stringify({ model: 'tetra', messages: [{ role: 'user', content: 'x'.repeat(2 << 20) }] });
@@ -89,15 +105,24 @@ describe('oversize bodies', () => {
     const failures: string[] = [];
     // Four clients at a time, with and without a declared length (a stream has none: chunked).
     for (let round = 0; round < 50; round++) {
-      await Promise.all([0, 1, 2, 3].map(async (k) => {
-        try {
-          const body = k % 2 ? big : new Blob([big]).stream();
-          const r = await fetch(s.url + '/v1/chat/completions', { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit);
-          const j = await r.json() as { error: { code: string } };
-          if (r.status === 413 && j.error.code === 'request_too_large') read++;
-          else failures.push(`${r.status} ${JSON.stringify(j)}`);
-        } catch (e) { failures.push(String((e as Error).cause ?? e)); }
-      }));
+      await Promise.all(
+        [0, 1, 2, 3].map(async (k) => {
+          try {
+            const body = k % 2 ? big : new Blob([big]).stream();
+            const r = await fetch(s.url + '/v1/chat/completions', {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body,
+              duplex: 'half',
+            } as RequestInit);
+            const j = (await r.json()) as { error: { code: string } };
+            if (r.status === 413 && j.error.code === 'request_too_large') read++;
+            else failures.push(`${r.status} ${JSON.stringify(j)}`);
+          } catch (e) {
+            failures.push(String((e as Error).cause ?? e));
+          }
+        }),
+      );
     }
     assert.deepEqual(failures, []);
     assert.equal(read, 200);

@@ -61,7 +61,13 @@ describe('the API key store', () => {
     const again = store.revoke(b.record.id)!;
     assert.equal(first.revokedAt, again.revokedAt);
     assert.equal(store.revoke('key_nonexist'), null);
-    assert.deepEqual(store.list().map((k) => [k.name, k.revokedAt !== undefined]), [['a', false], ['b', true]]);
+    assert.deepEqual(
+      store.list().map((k) => [k.name, k.revokedAt !== undefined]),
+      [
+        ['a', false],
+        ['b', true],
+      ],
+    );
   });
 
   it('counts revoked keys as configured, so revoking every key never opens the server', () => {
@@ -82,7 +88,8 @@ describe('the API key store', () => {
 
 describe('tetra keys', () => {
   const bin = join(import.meta.dirname, '../../bin/tetra.js');
-  const tetra = (args: string[], home: string) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, TETRA_HOME: home } });
+  const tetra = (args: string[], home: string) =>
+    spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, TETRA_HOME: home } });
 
   it('creates a key printed alone on stdout, lists it without the secret, and revokes it', () => {
     const home = tmp();

@@ -11,8 +11,18 @@ import { JournaledLedger, SqliteLedger } from '../../src/gateway/governance/ledg
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tetra-journal-'));
 const row = (requestId: string, extra: Partial<LedgerRow> = {}): LedgerRow => ({
-  requestId, keyId: 'key_x', plan: 'default', model: 'tetra-2026-11-28', endpoint: '/v1/chat/completions',
-  promptTokens: 12, completionTokens: 3, cost: 0.00054, latencyMs: 1.5, status: 200, createdAt: '2026-11-29T03:00:00.000Z', ...extra,
+  requestId,
+  keyId: 'key_x',
+  plan: 'default',
+  model: 'tetra-2026-11-28',
+  endpoint: '/v1/chat/completions',
+  promptTokens: 12,
+  completionTokens: 3,
+  cost: 0.00054,
+  latencyMs: 1.5,
+  status: 200,
+  createdAt: '2026-11-29T03:00:00.000Z',
+  ...extra,
 });
 /** A pid no process has (Linux pids stay below 2^22). */
 const DEAD_PID = 4_194_999;
@@ -36,7 +46,7 @@ describe('ledger journal', () => {
     reader.close();
   });
 
-  it('a killed server\'s journal is moved in when the ledger is next opened, exactly once, and its file deleted', () => {
+  it("a killed server's journal is moved in when the ledger is next opened, exactly once, and its file deleted", () => {
     const db = join(tmp(), 'tetra.db');
     new SqliteLedger(db).close();
     const dir = journalDir(db)!;
@@ -53,7 +63,8 @@ describe('ledger journal', () => {
     assert.deepEqual(l2.ingestJournals(), { rows: 0, bad: [] }, 'nothing moves twice');
     assert.equal(l2.find('c').length, 1);
     assert.ok(!existsSync(file), 'finished and fully moved: deleted');
-    l1.close(); l2.close();
+    l1.close();
+    l2.close();
   });
 
   it('keeps the files of writers that are alive; concurrent movers never duplicate a row', async () => {
@@ -86,7 +97,10 @@ describe('ledger journal', () => {
     const r = l.ingestJournals();
     assert.equal(r.rows, 2);
     assert.equal(r.bad.length, 2);
-    assert.match(r.bad[0], new RegExp(`${DEAD_PID}-1-000000\\.jsonl at byte ${Buffer.byteLength(encodeRow(row('a')))}: expected an array of 11 values`));
+    assert.match(
+      r.bad[0],
+      new RegExp(`${DEAD_PID}-1-000000\\.jsonl at byte ${Buffer.byteLength(encodeRow(row('a')))}: expected an array of 11 values`),
+    );
     assert.match(r.bad[1], /plan must be a string, got null/);
     assert.deepEqual([l.find('a').length, l.find('b').length, l.find('c').length], [1, 1, 0]);
     l.close();

@@ -11,8 +11,18 @@ import { tinyCheckpoint } from './fixture.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tetra-ledger-'));
 const row = (over: Partial<LedgerRow> = {}): LedgerRow => ({
-  requestId: 'r1', keyId: 'key_a', plan: 'default', model: 'gpt-4-0314', endpoint: '/v1/chat/completions',
-  promptTokens: 1000, completionTokens: 500, cost: 0.06, latencyMs: 120, status: 200, createdAt: '2026-03-14T10:00:00.000Z', ...over,
+  requestId: 'r1',
+  keyId: 'key_a',
+  plan: 'default',
+  model: 'gpt-4-0314',
+  endpoint: '/v1/chat/completions',
+  promptTokens: 1000,
+  completionTokens: 500,
+  cost: 0.06,
+  latencyMs: 120,
+  status: 200,
+  createdAt: '2026-03-14T10:00:00.000Z',
+  ...over,
 });
 
 describe('the usage ledger', () => {
@@ -56,13 +66,58 @@ describe('the usage ledger', () => {
     ledger.record(row({ requestId: 'd', model: 'gpt-4-32k-0314', createdAt: '2026-03-15T00:00:01.000Z' }));
     ledger.record(row({ requestId: 'e', keyId: 'key_b', createdAt: '2026-03-15T23:59:59.999Z' }));
     assert.deepEqual(ledger.report(), [
-      { key: 'key_a', model: 'gpt-4-0314', day: '2026-03-14', requests: 3, errors: 1, promptTokens: 2010, completionTokens: 1000, cost: 0.09, avgLatencyMs: 70, maxLatencyMs: 120 },
-      { key: 'key_a', model: 'gpt-4-32k-0314', day: '2026-03-15', requests: 1, errors: 0, promptTokens: 1000, completionTokens: 500, cost: 0.06, avgLatencyMs: 120, maxLatencyMs: 120 },
-      { key: 'key_b', model: 'gpt-4-0314', day: '2026-03-15', requests: 1, errors: 0, promptTokens: 1000, completionTokens: 500, cost: 0.06, avgLatencyMs: 120, maxLatencyMs: 120 },
+      {
+        key: 'key_a',
+        model: 'gpt-4-0314',
+        day: '2026-03-14',
+        requests: 3,
+        errors: 1,
+        promptTokens: 2010,
+        completionTokens: 1000,
+        cost: 0.09,
+        avgLatencyMs: 70,
+        maxLatencyMs: 120,
+      },
+      {
+        key: 'key_a',
+        model: 'gpt-4-32k-0314',
+        day: '2026-03-15',
+        requests: 1,
+        errors: 0,
+        promptTokens: 1000,
+        completionTokens: 500,
+        cost: 0.06,
+        avgLatencyMs: 120,
+        maxLatencyMs: 120,
+      },
+      {
+        key: 'key_b',
+        model: 'gpt-4-0314',
+        day: '2026-03-15',
+        requests: 1,
+        errors: 0,
+        promptTokens: 1000,
+        completionTokens: 500,
+        cost: 0.06,
+        avgLatencyMs: 120,
+        maxLatencyMs: 120,
+      },
     ]);
-    assert.deepEqual(ledger.report({ by: ['day'] }).map((r) => [r.day, r.requests]), [['2026-03-14', 3], ['2026-03-15', 2]]);
-    assert.deepEqual(ledger.report({ by: ['model'], since: '2026-03-15', keyId: 'key_a' }).map((r) => [r.model, r.requests]), [['gpt-4-32k-0314', 1]]);
-    assert.deepEqual(ledger.report({ by: [], until: '2026-03-15' }).map((r) => r.requests), [3]);
+    assert.deepEqual(
+      ledger.report({ by: ['day'] }).map((r) => [r.day, r.requests]),
+      [
+        ['2026-03-14', 3],
+        ['2026-03-15', 2],
+      ],
+    );
+    assert.deepEqual(
+      ledger.report({ by: ['model'], since: '2026-03-15', keyId: 'key_a' }).map((r) => [r.model, r.requests]),
+      [['gpt-4-32k-0314', 1]],
+    );
+    assert.deepEqual(
+      ledger.report({ by: [], until: '2026-03-15' }).map((r) => r.requests),
+      [3],
+    );
     assert.deepEqual(new SqliteLedger(':memory:').report({ by: [] }), []);
     assert.throws(() => ledger.report({ by: ['colour' as never] }), /cannot group by 'colour'/);
   });
@@ -70,14 +125,17 @@ describe('the usage ledger', () => {
   /** Loads a server with 32 clients, kill -9s it after `answers` 200s, and checks every answered completion id has its row. */
   async function killUnderLoad(srv: Awaited<ReturnType<typeof startServer>>, dbPath: string, body: unknown, answers: number) {
     const ok: string[] = [];
-    let failed = 0, sent = 0, stop = false;
+    let failed = 0,
+      sent = 0,
+      stop = false;
     // 32 clients, each sending back-to-back requests, until the server dies.
     const client = async () => {
       while (!stop) {
         sent++;
         try {
           const r = await post(srv.port, '/v1/chat/completions', body);
-          if (r.status === 200) ok.push(JSON.parse(r.body).id); else failed++;
+          if (r.status === 200) ok.push(JSON.parse(r.body).id);
+          else failed++;
         } catch {
           failed++;
           return; // connection refused or reset: the server is gone
@@ -118,8 +176,13 @@ describe('the usage ledger', () => {
     const home = tmp();
     const dbPath = join(home, 'tetra.db');
     writeFileSync(join(home, 'plans.json'), JSON.stringify({ plans: { default: { rpm: 1_000_000, tpm: 1_000_000_000 } } }));
-    const srv = await startServer(join(import.meta.dirname, '../../bin/tetra.js'), { TETRA_HOME: home }, 60_000,
-      ['serve', '--checkpoint', tinyCheckpoint(), '--port', '0']);
+    const srv = await startServer(join(import.meta.dirname, '../../bin/tetra.js'), { TETRA_HOME: home }, 60_000, [
+      'serve',
+      '--checkpoint',
+      tinyCheckpoint(),
+      '--port',
+      '0',
+    ]);
     // A random-weight model may pick a special token (ending the reply with 0 tokens): bias them away.
     const logit_bias = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [256 + i, -100]));
     const body = { model: 'tetra', messages: [{ role: 'user', content: 'hi' }], max_tokens: 1, logit_bias };
@@ -146,7 +209,13 @@ describe('tetra usage', () => {
     assert.match(lines[2], /^key_a\s+gpt-4-0314\s+2026-03-14\s+1\s+0\s+1000\s+500\s+\$0\.0600/);
     assert.match(lines[3], /^total\s+2\s+0\s+2000\s+1000\s+\$0\.0600/);
     const j = spawnSync(process.execPath, [bin, 'usage', '--db', db, '--by', 'model', '--json'], { encoding: 'utf8' });
-    assert.deepEqual(JSON.parse(j.stdout).map((r: { model: string; requests: number }) => [r.model, r.requests]), [['gpt-4-0314', 1], ['tetra-small-0001', 1]]);
+    assert.deepEqual(
+      JSON.parse(j.stdout).map((r: { model: string; requests: number }) => [r.model, r.requests]),
+      [
+        ['gpt-4-0314', 1],
+        ['tetra-small-0001', 1],
+      ],
+    );
     const bad = spawnSync(process.execPath, [bin, 'usage', '--db', db, '--since', 'yesterday'], { encoding: 'utf8' });
     assert.equal(bad.status, 2);
     assert.equal(bad.stderr.trim(), "tetra usage: --since must be a date like 2026-03-14, got 'yesterday'");

@@ -16,15 +16,25 @@ const skip = redisSkipReason();
 const plan = (p: Partial<Plan> = {}): Plan => ({ ...DEFAULT_PLAN, models: ['*'], ...p });
 let seq = 0;
 /** A fresh key id per test, so tests sharing the Redis never share a bucket. */
-const who = (p: Plan): Principal => ({ key: { id: `key_t${++seq}_${process.pid}`, prefix: 'sk-tetra-t', plan: p.name, createdAt: '' }, plan: p });
-const is429 = (code: string, re?: RegExp) => (e: unknown) => e instanceof GovernanceError && e.status === 429 && e.code === code && (!re || re.test(e.message));
+const who = (p: Plan): Principal => ({
+  key: { id: `key_t${++seq}_${process.pid}`, prefix: 'sk-tetra-t', plan: p.name, createdAt: '' },
+  plan: p,
+});
+const is429 = (code: string, re?: RegExp) => (e: unknown) =>
+  e instanceof GovernanceError && e.status === 429 && e.code === code && (!re || re.test(e.message));
 
 describe('Redis limits', { skip }, () => {
   let redis: RedisServer;
   const opened: RedisLimits[] = [];
-  const open = () => { const l = RedisLimits.fromUrl(redis.url, { namespace: 'unit' }); opened.push(l); return l; };
+  const open = () => {
+    const l = RedisLimits.fromUrl(redis.url, { namespace: 'unit' });
+    opened.push(l);
+    return l;
+  };
 
-  before(async () => { redis = await startRedis(); });
+  before(async () => {
+    redis = await startRedis();
+  });
   after(async () => {
     await Promise.all(opened.map((l) => l.close()));
     await redis?.stop();
@@ -33,14 +43,33 @@ describe('Redis limits', { skip }, () => {
   it('two processes firing 300 admits each against 200 RPM admit exactly 200 between them', async () => {
     // Both pass the same fixed clock, so no refill happens however long the burst takes: any
     // count above 200 would be a lost update between the processes.
-    const env = { ...process.env, REDIS_URL: redis.url, N: '300', RPM: '200', TPM: '1000000', EST: '1', NAMESPACE: 'two-proc', FROZEN_NOW: String(Date.now()) };
-    const kids = [0, 1].map(() => spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/redis-admitter.ts')], { env, stdio: ['pipe', 'pipe', 'inherit'] }));
+    const env = {
+      ...process.env,
+      REDIS_URL: redis.url,
+      N: '300',
+      RPM: '200',
+      TPM: '1000000',
+      EST: '1',
+      NAMESPACE: 'two-proc',
+      FROZEN_NOW: String(Date.now()),
+    };
+    const kids = [0, 1].map(() =>
+      spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures/redis-admitter.ts')], {
+        env,
+        stdio: ['pipe', 'pipe', 'inherit'],
+      }),
+    );
     const lines = kids.map((k) => createInterface({ input: k.stdout! })[Symbol.asyncIterator]());
     for (const l of lines) assert.equal((await l.next()).value, 'ready');
     for (const k of kids) k.stdin!.write('go\n');
-    const results = await Promise.all(lines.map(async (l) => JSON.parse((await l.next()).value as string) as { admitted: number; refused: number; odd: string[] }));
+    const results = await Promise.all(
+      lines.map(async (l) => JSON.parse((await l.next()).value as string) as { admitted: number; refused: number; odd: string[] }),
+    );
     for (const r of results) assert.deepEqual(r.odd, []);
-    assert.ok(results.every((r) => r.admitted > 0), `both processes got admissions: ${JSON.stringify(results)}`);
+    assert.ok(
+      results.every((r) => r.admitted > 0),
+      `both processes got admissions: ${JSON.stringify(results)}`,
+    );
     assert.equal(results[0].admitted + results[1].admitted, 200, JSON.stringify(results));
     for (const k of kids) k.stdin!.end();
   });
@@ -55,9 +84,18 @@ describe('Redis limits', { skip }, () => {
       const t0 = performance.now();
       // One request to each instance first, so both are shown to admit (in the burst alone, one
       // instance may take all 20 before the other's requests arrive), then the other 198 at once.
-      const first = [await post(servers[0].port, '/v1/chat/completions', chatBody()), await post(servers[1].port, '/v1/chat/completions', chatBody())];
-      assert.deepEqual(first.map((r) => r.status), [200, 200], 'both instances admit');
-      const replies = await Promise.all(Array.from({ length: 198 }, (_, i) => post(servers[i % 2].port, '/v1/chat/completions', chatBody())));
+      const first = [
+        await post(servers[0].port, '/v1/chat/completions', chatBody()),
+        await post(servers[1].port, '/v1/chat/completions', chatBody()),
+      ];
+      assert.deepEqual(
+        first.map((r) => r.status),
+        [200, 200],
+        'both instances admit',
+      );
+      const replies = await Promise.all(
+        Array.from({ length: 198 }, (_, i) => post(servers[i % 2].port, '/v1/chat/completions', chatBody())),
+      );
       const elapsed = performance.now() - t0;
       const ok = replies.filter((r) => r.status === 200).length;
       assert.ok(elapsed < 3000 || ok === 18, `burst took ${elapsed.toFixed(0)} ms`);
@@ -69,7 +107,8 @@ describe('Redis limits', { skip }, () => {
   });
 
   it('take tokens exactly too: 200 concurrent estimates of 300 against 10,000 TPM admit 33', async () => {
-    const a = open(), b = open();
+    const a = open(),
+      b = open();
     const p = who(plan({ rpm: 100_000, tpm: 10_000 }));
     const results = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => (i % 2 ? a : b).admit(p, 300)));
     assert.equal(results.filter((r) => r.status === 'fulfilled').length, 33);
@@ -83,7 +122,8 @@ describe('Redis limits', { skip }, () => {
   });
 
   it('refund at settle across instances: one admits, another settles, a third sees the refund', async () => {
-    const a = open(), b = open();
+    const a = open(),
+      b = open();
     const p = who(plan({ tpm: 1000 }));
     const adm = await a.admit(p, 1000);
     await assert.rejects(b.admit(p, 1), is429('rate_limit_exceeded', /Remaining 0, Requested 1/));
@@ -104,7 +144,10 @@ describe('Redis limits', { skip }, () => {
   it('fail closed with 503 when Redis is unreachable, instead of admitting or hanging', async () => {
     const l = RedisLimits.fromUrl('redis://127.0.0.1:1');
     const t0 = performance.now();
-    await assert.rejects(l.admit(who(plan()), 1), (e: unknown) => e instanceof GovernanceError && e.status === 503 && e.code === 'rate_limiter_unavailable');
+    await assert.rejects(
+      l.admit(who(plan()), 1),
+      (e: unknown) => e instanceof GovernanceError && e.status === 503 && e.code === 'rate_limiter_unavailable',
+    );
     assert.ok(performance.now() - t0 < 10_000);
     l.disconnectNow();
   });

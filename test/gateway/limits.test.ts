@@ -10,12 +10,18 @@ import { chatBody, fixtureServerPath, post, startServer, stop } from './fixtures
 
 const plan = (p: Partial<Plan> = {}): Plan => ({ ...DEFAULT_PLAN, models: ['*'], ...p });
 const who = (p: Plan, id = 'key_test'): Principal => ({ key: { id, prefix: 'sk-tetra-test', plan: p.name, createdAt: '' }, plan: p });
-const is429 = (code: string, re?: RegExp) => (e: unknown) => e instanceof GovernanceError && e.status === 429 && e.code === code && (!re || re.test(e.message));
+const is429 = (code: string, re?: RegExp) => (e: unknown) =>
+  e instanceof GovernanceError && e.status === 429 && e.code === code && (!re || re.test(e.message));
 
 /** A clock tests move by hand. */
 function clock(start = 1_700_000_000_000) {
   let t = start;
-  return { now: () => t, advance: (ms: number) => { t += ms; } };
+  return {
+    now: () => t,
+    advance: (ms: number) => {
+      t += ms;
+    },
+  };
 }
 
 async function settleAll(limits: MemoryLimits, p: Principal, n: number, est: number) {
@@ -53,8 +59,19 @@ describe('in-process limits', () => {
   });
 
   it('format durations the way OpenAI (Go) does', () => {
-    assert.deepEqual([0, 0.2, 300, 999.5, 1000, 1500, 17_280, 59_999, 60_000, 360_000, 3_723_500].map(formatDuration),
-      ['0s', '1ms', '300ms', '1s', '1s', '1.5s', '17.28s', '59.999s', '1m0s', '6m0s', '1h2m3.5s']);
+    assert.deepEqual([0, 0.2, 300, 999.5, 1000, 1500, 17_280, 59_999, 60_000, 360_000, 3_723_500].map(formatDuration), [
+      '0s',
+      '1ms',
+      '300ms',
+      '1s',
+      '1s',
+      '1.5s',
+      '17.28s',
+      '59.999s',
+      '1m0s',
+      '6m0s',
+      '1h2m3.5s',
+    ]);
   });
 
   it('refill continuously: a drained 200 RPM bucket admits one more after 300 ms, not before', async () => {
@@ -63,7 +80,10 @@ describe('in-process limits', () => {
     const p = who(plan({ rpm: 200 }));
     assert.equal(await settleAll(limits, p, 201, 1), 200);
     c.advance(299);
-    await assert.rejects(limits.admit(p, 1), is429('rate_limit_exceeded', /requests .* Limit 200 \/ min, Remaining 0\. Please try again in 1ms/));
+    await assert.rejects(
+      limits.admit(p, 1),
+      is429('rate_limit_exceeded', /requests .* Limit 200 \/ min, Remaining 0\. Please try again in 1ms/),
+    );
     c.advance(1);
     const a = await limits.admit(p, 1);
     assert.equal(a.headers['x-ratelimit-remaining-requests'], '0');
@@ -94,7 +114,10 @@ describe('in-process limits', () => {
 
   it('refuse a request larger than the whole TPM limit, saying so', async () => {
     const limits = new MemoryLimits(clock().now);
-    await assert.rejects(limits.admit(who(plan({ tpm: 8000 })), 9000), is429('rate_limit_exceeded', /Request too large .* 9000 tokens .* limit of 8000/));
+    await assert.rejects(
+      limits.admit(who(plan({ tpm: 8000 })), 9000),
+      is429('rate_limit_exceeded', /Request too large .* 9000 tokens .* limit of 8000/),
+    );
   });
 
   it('carry the headers on a 429 so clients know when to retry', async () => {
@@ -112,7 +135,10 @@ describe('in-process limits', () => {
     const c = clock();
     const limits = new MemoryLimits(c.now);
     const p = who(plan({ usageCap: { messages: 3, windowHours: 4 } }));
-    for (let i = 0; i < 3; i++) { await limits.admit(p, 1); c.advance(60_000); }
+    for (let i = 0; i < 3; i++) {
+      await limits.admit(p, 1);
+      c.advance(60_000);
+    }
     await assert.rejects(limits.admit(p, 1), is429('usage_cap_exceeded', /at most 3 messages per 4 hours\. Please try again in 3h57m0s/));
     c.advance(4 * 3_600_000 - 3 * 60_000);
     await limits.admit(p, 1);
@@ -137,7 +163,7 @@ describe('in-process limits', () => {
       TETRA_FROZEN_CLOCK: '1',
     });
     try {
-      const replies = await Promise.all(Array.from({ length: 300 }, (_, i) => post(srv.port, '/v1/chat/completions', chatBody())));
+      const replies = await Promise.all(Array.from({ length: 300 }, (_, _i) => post(srv.port, '/v1/chat/completions', chatBody())));
       const by = new Map<number, number>();
       for (const r of replies) by.set(r.status, (by.get(r.status) ?? 0) + 1);
       assert.deepEqual(Object.fromEntries(by), { 200: 50, 429: 250 });

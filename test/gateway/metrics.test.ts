@@ -22,8 +22,24 @@ function parse(text: string): Map<string, number> {
 describe('metrics', () => {
   it('count requests, tokens, latency, time to first token and refusals per model', async () => {
     const m = new GatewayMetrics();
-    m.observe({ model: 'gpt-4-0314', route: '/v1/chat/completions', status: 200, promptTokens: 12, completionTokens: 30, latencyMs: 250, firstTokenMs: 40 });
-    m.observe({ model: 'gpt-4-0314', route: '/v1/chat/completions', status: 429, promptTokens: 9, completionTokens: 0, latencyMs: 0.4, limit: 'tokens' });
+    m.observe({
+      model: 'gpt-4-0314',
+      route: '/v1/chat/completions',
+      status: 200,
+      promptTokens: 12,
+      completionTokens: 30,
+      latencyMs: 250,
+      firstTokenMs: 40,
+    });
+    m.observe({
+      model: 'gpt-4-0314',
+      route: '/v1/chat/completions',
+      status: 429,
+      promptTokens: 9,
+      completionTokens: 0,
+      latencyMs: 0.4,
+      limit: 'tokens',
+    });
     const v = parse(await m.render({ 'gpt-4-0314': 1 }));
     assert.equal(v.get('tetra_requests_total{model="gpt-4-0314",endpoint="/v1/chat/completions",status="200"}'), 1);
     assert.equal(v.get('tetra_requests_total{model="gpt-4-0314",endpoint="/v1/chat/completions",status="429"}'), 1);
@@ -57,7 +73,10 @@ describe('metrics', () => {
       assert.equal(v.get('tetra_time_to_first_token_seconds_count{model="m-1"}'), 1, 'one streamed request');
       assert.equal(v.get('tetra_rate_limited_total{limit="requests"}'), 1);
       assert.equal(v.get('tetra_queue_depth{model="m-1"}'), 0);
-      assert.ok(v.has('process_cpu_seconds_total') && v.has('nodejs_heap_size_used_bytes'), 'the process and Node.js series operators expect');
+      assert.ok(
+        v.has('process_cpu_seconds_total') && v.has('nodejs_heap_size_used_bytes'),
+        'the process and Node.js series operators expect',
+      );
     } finally {
       await stop(srv);
     }

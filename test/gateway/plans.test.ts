@@ -4,7 +4,16 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GovernanceError } from '../../src/gateway/governance/contract.ts';
-import { checkImageInput, checkModel, DEFAULT_PLAN, getPlan, loadPlans, parsePlans, PlanConfigError, costUsd } from '../../src/gateway/governance/plans.ts';
+import {
+  checkImageInput,
+  checkModel,
+  DEFAULT_PLAN,
+  getPlan,
+  loadPlans,
+  parsePlans,
+  PlanConfigError,
+  costUsd,
+} from '../../src/gateway/governance/plans.ts';
 
 describe('plans', () => {
   it('default to GPT-4 launch limits: 200 RPM, 40,000 TPM, all models, list prices', () => {
@@ -15,15 +24,26 @@ describe('plans', () => {
   });
 
   it('parse every field and fill the rest with defaults', () => {
-    const set = parsePlans({
-      defaultPlan: 'free',
-      plans: {
-        free: { rpm: 3, tpm: 4000, models: ['gpt-4'], imageInput: false, usageCap: { messages: 25, windowHours: 3 } },
-        research: { priceMultiplier: 0.5 },
+    const set = parsePlans(
+      {
+        defaultPlan: 'free',
+        plans: {
+          free: { rpm: 3, tpm: 4000, models: ['gpt-4'], imageInput: false, usageCap: { messages: 25, windowHours: 3 } },
+          research: { priceMultiplier: 0.5 },
+        },
       },
-    }, 'plans.json');
+      'plans.json',
+    );
     assert.equal(set.defaultPlan, 'free');
-    assert.deepEqual(getPlan(set, 'free'), { name: 'free', rpm: 3, tpm: 4000, models: ['gpt-4'], imageInput: false, priceMultiplier: 1, usageCap: { messages: 25, windowHours: 3 } });
+    assert.deepEqual(getPlan(set, 'free'), {
+      name: 'free',
+      rpm: 3,
+      tpm: 4000,
+      models: ['gpt-4'],
+      imageInput: false,
+      priceMultiplier: 1,
+      usageCap: { messages: 25, windowHours: 3 },
+    });
     assert.deepEqual(getPlan(set, 'research'), { ...DEFAULT_PLAN, name: 'research', priceMultiplier: 0.5 });
     assert.ok(set.plans.has('default'), 'the default plan always exists');
   });
@@ -36,15 +56,26 @@ describe('plans', () => {
     ['empty models', { plans: { p: { models: [] } } }, /plans\.p\.models must be a non-empty array/],
     ['bad imageInput', { plans: { p: { imageInput: 'yes' } } }, /plans\.p\.imageInput must be true or false, got "yes"/],
     ['bad multiplier', { plans: { p: { priceMultiplier: -1 } } }, /plans\.p\.priceMultiplier must be a number in \[0, 1000\]/],
-    ['cap without window', { plans: { p: { usageCap: { messages: 25 } } } }, /plans\.p\.usageCap\.windowHours must be a number of hours in \(0, 8784\], got undefined/],
-    ['cap of zero', { plans: { p: { usageCap: { messages: 0, windowHours: 4 } } } }, /plans\.p\.usageCap\.messages must be an integer in \[1, /],
+    [
+      'cap without window',
+      { plans: { p: { usageCap: { messages: 25 } } } },
+      /plans\.p\.usageCap\.windowHours must be a number of hours in \(0, 8784\], got undefined/,
+    ],
+    [
+      'cap of zero',
+      { plans: { p: { usageCap: { messages: 0, windowHours: 4 } } } },
+      /plans\.p\.usageCap\.messages must be an integer in \[1, /,
+    ],
     ['unknown default plan', { defaultPlan: 'gold' }, /defaultPlan "gold" is not a plan here \(plans: default\)/],
     ['unknown top-level field', { plan: {} }, /unknown field 'plan' \(expected plans, defaultPlan\)/],
     ['bad plan name', { plans: { 'a b': {} } }, /plan name "a b" must be 1-64 characters/],
   ];
   for (const [what, doc, re] of bad) {
     it(`reject ${what} with an error naming the field and the limit`, () => {
-      assert.throws(() => parsePlans(doc, 'plans.json'), (e: unknown) => e instanceof PlanConfigError && re.test((e as Error).message));
+      assert.throws(
+        () => parsePlans(doc, 'plans.json'),
+        (e: unknown) => e instanceof PlanConfigError && re.test((e as Error).message),
+      );
     });
   }
 
@@ -63,15 +94,24 @@ describe('plans', () => {
     const p = getPlan(parsePlans({ plans: { p: { models: ['gpt-4', 'tetra-small-0314'] } } }), 'p');
     checkModel(p, 'gpt-4');
     checkModel(p, 'tetra-small', 'tetra-small-0314');
-    assert.throws(() => checkModel(p, 'gpt-4-32k', 'gpt-4-32k-0314'), (e: unknown) =>
-      e instanceof GovernanceError && e.status === 404 && e.code === 'model_not_found' && /`gpt-4-32k` does not exist or you do not have access to it/.test(e.message));
+    assert.throws(
+      () => checkModel(p, 'gpt-4-32k', 'gpt-4-32k-0314'),
+      (e: unknown) =>
+        e instanceof GovernanceError &&
+        e.status === 404 &&
+        e.code === 'model_not_found' &&
+        /`gpt-4-32k` does not exist or you do not have access to it/.test(e.message),
+    );
     checkModel(DEFAULT_PLAN, 'anything');
   });
 
   it('refuse image input on plans without it', () => {
     const p = getPlan(parsePlans({ plans: { t: { imageInput: false } } }), 't');
     checkImageInput(p, false);
-    assert.throws(() => checkImageInput(p, true), (e: unknown) => e instanceof GovernanceError && e.status === 403 && e.code === 'image_input_not_allowed');
+    assert.throws(
+      () => checkImageInput(p, true),
+      (e: unknown) => e instanceof GovernanceError && e.status === 403 && e.code === 'image_input_not_allowed',
+    );
   });
 
   it('price at list price times the plan multiplier ($0.03/$0.06 per 1k for gpt-4 8k)', () => {

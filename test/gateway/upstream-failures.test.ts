@@ -59,11 +59,21 @@ describe('gateway in front of a failing upstream', () => {
     const gone = new UpstreamEngine({ baseURL: 'http://127.0.0.1:9/v1', model: 'm' }); // the discard port: nothing listens
     engines.push(gone);
     engineMap.set('gone', gone);
-    const catalog = parseCatalog({
-      engines: Object.fromEntries([...engineMap.keys()].map((k) => [k, { kind: 'upstream', url: 'http://unused/v1' }])),
-      models: [...engineMap.keys()].map((k) => ({ id: k, engine: k, prices: { prompt: 1, completion: 2 } })),
-    }, 'test');
-    gateway = createGateway({ catalog: new Catalog(catalog), engines: engineMap, auth: gov.auth, limits: gov.limits, ledger, log: (l) => logs.push(l) });
+    const catalog = parseCatalog(
+      {
+        engines: Object.fromEntries([...engineMap.keys()].map((k) => [k, { kind: 'upstream', url: 'http://unused/v1' }])),
+        models: [...engineMap.keys()].map((k) => ({ id: k, engine: k, prices: { prompt: 1, completion: 2 } })),
+      },
+      'test',
+    );
+    gateway = createGateway({
+      catalog: new Catalog(catalog),
+      engines: engineMap,
+      auth: gov.auth,
+      limits: gov.limits,
+      ledger,
+      log: (l) => logs.push(l),
+    });
     url = await gateway.listen(0, '127.0.0.1');
   });
 
@@ -74,7 +84,8 @@ describe('gateway in front of a failing upstream', () => {
     await new Promise<void>((r) => upstream.close(() => r()));
   });
 
-  const ask = (model: string, stream: boolean) => post(url, '/v1/chat/completions', { model, stream, messages: [{ role: 'user', content: 'hi' }] });
+  const ask = (model: string, stream: boolean) =>
+    post(url, '/v1/chat/completions', { model, stream, messages: [{ role: 'user', content: 'hi' }] });
   /** The ledger row of the request an error message names. */
   const rowOf = (error: { message: string }) => {
     const rows = ledger.find(requestIdIn(error.message));
@@ -82,7 +93,8 @@ describe('gateway in front of a failing upstream', () => {
     return rows[0];
   };
   const noInternals = (text: string) => {
-    for (const leak of ['127.0.0.1', '10.0.0.5', base, 'ECONNREFUSED', '/hang/', '/stall/', '/die/', '/busy/']) assert.ok(!text.includes(leak), `client saw "${leak}" in ${text}`);
+    for (const leak of ['127.0.0.1', '10.0.0.5', base, 'ECONNREFUSED', '/hang/', '/stall/', '/die/', '/busy/'])
+      assert.ok(!text.includes(leak), `client saw "${leak}" in ${text}`);
   };
 
   it('an upstream that never answers is a 504 envelope within the first-byte deadline, streaming or not', async () => {
@@ -102,7 +114,10 @@ describe('gateway in front of a failing upstream', () => {
     const r = await ask('stall', true);
     assert.equal(r.status, 200);
     const events = sseEvents(r.text);
-    const content = events.slice(0, -1).map((e) => JSON.parse(e).choices[0]?.delta?.content ?? '').join('');
+    const content = events
+      .slice(0, -1)
+      .map((e) => JSON.parse(e).choices[0]?.delta?.content ?? '')
+      .join('');
     assert.equal(content, PIECE.repeat(DELIVERED));
     const err = JSON.parse(events[events.length - 1]).error;
     assert.equal(err.code, 'upstream_timeout');
@@ -110,7 +125,7 @@ describe('gateway in front of a failing upstream', () => {
     const row = rowOf(err);
     assert.equal(row.status, 504);
     assert.equal(row.completionTokens, DELIVERED);
-    assert.ok(row.cost > 0 && Math.abs(row.cost - (row.promptTokens * 1 + DELIVERED * 2) / 1000) < 1e-12, 'priced at the snapshot\'s rates');
+    assert.ok(row.cost > 0 && Math.abs(row.cost - (row.promptTokens * 1 + DELIVERED * 2) / 1000) < 1e-12, "priced at the snapshot's rates");
   });
 
   it('an upstream that dies mid-stream: the client reads an error event, the ledger bills what was delivered with the status sent', async () => {
@@ -124,7 +139,10 @@ describe('gateway in front of a failing upstream', () => {
     const row = rowOf(err);
     assert.equal(row.status, 502);
     assert.equal(row.completionTokens, DELIVERED);
-    assert.ok(logs.some((l) => l.includes(row.requestId) && l.includes(base)), 'the server log has the detail under the request id');
+    assert.ok(
+      logs.some((l) => l.includes(row.requestId) && l.includes(base)),
+      'the server log has the detail under the request id',
+    );
   });
 
   it('without streaming, a death mid-answer is a 502 and bills no completion the client never got', async () => {

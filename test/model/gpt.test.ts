@@ -1,6 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { configFromDepth, flopsPerToken, generate, GPT, KVCache, paramCount, scoreContinuation, step, logSoftmax } from '../../src/model/index.ts';
+import {
+  configFromDepth,
+  flopsPerToken,
+  generate,
+  GPT,
+  KVCache,
+  paramCount,
+  scoreContinuation,
+  step,
+  logSoftmax,
+} from '../../src/model/index.ts';
 import { defaultBackend, Rng, Tape } from '../../src/tensor/index.ts';
 import { AdamW } from '../../src/train/optimizer.ts';
 import { assertClose } from '../helpers.ts';
@@ -26,7 +36,11 @@ describe('GPT configuration', () => {
   });
 
   it('counts parameters and FLOPs per token (6 per matrix weight plus causal attention)', () => {
-    const C = 32, H = 48, V = 50, L = 2, T = 24;
+    const C = 32,
+      H = 48,
+      V = 50,
+      L = 2,
+      T = 24;
     assert.equal(paramCount(cfg), V * C + L * (2 * C + 4 * C * C + 2 * H * C + C * H) + C);
     assert.equal(flopsPerToken(cfg), 6 * (L * (4 * C * C + 3 * H * C) + V * C) + 6 * L * T * C);
   });
@@ -48,12 +62,27 @@ describe('KV-cache inference', () => {
   });
 
   it('steps sequences of different lengths together exactly as one at a time', () => {
-    const a = new KVCache(cfg), b = new KVCache(cfg), a1 = new KVCache(cfg), b1 = new KVCache(cfg);
-    const together = step(model, be, [{ cache: a, tokens: Int32Array.from(tokens.slice(0, 7)) }, { cache: b, tokens: Int32Array.from(tokens.slice(2, 5)) }]);
-    const alone = [...step(model, be, [{ cache: a1, tokens: Int32Array.from(tokens.slice(0, 7)) }]), ...step(model, be, [{ cache: b1, tokens: Int32Array.from(tokens.slice(2, 5)) }])];
+    const a = new KVCache(cfg),
+      b = new KVCache(cfg),
+      a1 = new KVCache(cfg),
+      b1 = new KVCache(cfg);
+    const together = step(model, be, [
+      { cache: a, tokens: Int32Array.from(tokens.slice(0, 7)) },
+      { cache: b, tokens: Int32Array.from(tokens.slice(2, 5)) },
+    ]);
+    const alone = [
+      ...step(model, be, [{ cache: a1, tokens: Int32Array.from(tokens.slice(0, 7)) }]),
+      ...step(model, be, [{ cache: b1, tokens: Int32Array.from(tokens.slice(2, 5)) }]),
+    ];
     assertClose(together, Float32Array.from(alone), 1e-5, 'batched logits');
-    const next = step(model, be, [{ cache: a, tokens: Int32Array.of(1) }, { cache: b, tokens: Int32Array.of(2) }]);
-    const nextAlone = [...step(model, be, [{ cache: a1, tokens: Int32Array.of(1) }]), ...step(model, be, [{ cache: b1, tokens: Int32Array.of(2) }])];
+    const next = step(model, be, [
+      { cache: a, tokens: Int32Array.of(1) },
+      { cache: b, tokens: Int32Array.of(2) },
+    ]);
+    const nextAlone = [
+      ...step(model, be, [{ cache: a1, tokens: Int32Array.of(1) }]),
+      ...step(model, be, [{ cache: b1, tokens: Int32Array.of(2) }]),
+    ];
     assertClose(next, Float32Array.from(nextAlone), 1e-5, 'batched decode');
   });
 
@@ -61,9 +90,10 @@ describe('KV-cache inference', () => {
     const m = GPT.init(cfg, 6);
     for (const w of ['wq', 'wk', 'wv']) {
       const d = m.p(`blocks.1.${w}`).data;
-      for (let i = 0; i < d.length; i += 7) d[i] += 0.05;                    // as an optimizer step would
+      for (let i = 0; i < d.length; i += 7) d[i] += 0.05; // as an optimizer step would
     }
-    const qkv = m.layers[1].qkv, C = cfg.nEmbd;
+    const qkv = m.layers[1].qkv,
+      C = cfg.nEmbd;
     assert.equal(qkv[C * C], m.p('blocks.1.wk').data[0]);
     const want = fullLogits(m, tokens.slice(0, 6));
     const cache = new KVCache(cfg);
@@ -136,17 +166,22 @@ describe('generation', () => {
   it('rejects bad settings with the field and its limit', () => {
     assert.throws(() => generate(model, be, [prompt], { maxTokens: 1, temperature: -1 }), /temperature must be in \[0, 100\]/);
     assert.throws(() => generate(model, be, [prompt], { maxTokens: 1, topP: 0 }), /topP must be in \(0, 1\]/);
-    assert.throws(() => generate(model, be, [new Int32Array(30)], { maxTokens: 1 }), /prompt 0 has 30 tokens; the model's context length is 24/);
+    assert.throws(
+      () => generate(model, be, [new Int32Array(30)], { maxTokens: 1 }),
+      /prompt 0 has 30 tokens; the model's context length is 24/,
+    );
   });
 });
 
 describe('scoring a continuation (log-likelihood)', () => {
   const model = GPT.init(cfg, 5);
   it('sums the logprobs of the continuation tokens under the full forward pass', () => {
-    const ctx = [3, 1, 4, 1, 5], cont = [9, 2, 6];
+    const ctx = [3, 1, 4, 1, 5],
+      cont = [9, 2, 6];
     const r = scoreContinuation(model, be, ctx, cont);
     const logits = fullLogits(model, [...ctx, ...cont]);
-    let want = 0, greedy = true;
+    let want = 0,
+      greedy = true;
     for (let j = 0; j < cont.length; j++) {
       const row = logits.subarray((ctx.length - 1 + j) * cfg.vocabSize, (ctx.length + j) * cfg.vocabSize);
       want += logSoftmax(row)[cont[j]];
@@ -162,14 +197,20 @@ describe('training', () => {
     const c = configFromDepth(1, { vocabSize: 16, nEmbd: 32, nHead: 2, mlpHidden: 64, contextLength: 16 });
     const model = GPT.init(c, 1);
     const opt = new AdamW(model.params, be, { lr: 1e-2, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0, gradClip: 1 });
-    const B = 4, T = 16;
+    const B = 4,
+      T = 16;
     const rng = new Rng(1);
-    let first = 0, last = 0;
+    let first = 0,
+      last = 0;
     for (let it = 0; it < 150; it++) {
-      const tok = new Int32Array(B * T), tgt = new Int32Array(B * T);
+      const tok = new Int32Array(B * T),
+        tgt = new Int32Array(B * T);
       for (let b = 0; b < B; b++) {
         const off = rng.int(5);
-        for (let t = 0; t < T; t++) { tok[b * T + t] = (off + t) % 5; tgt[b * T + t] = (off + t + 1) % 5; }
+        for (let t = 0; t < T; t++) {
+          tok[b * T + t] = (off + t) % 5;
+          tgt[b * T + t] = (off + t + 1) % 5;
+        }
       }
       opt.zeroGrad();
       const tape = new Tape(be);
@@ -189,12 +230,16 @@ describe('training with a recycling tape', () => {
     // Each step reuses the previous step's buffers, still holding its values: a kernel that
     // read its output before writing it, or a gradient left uncleared, would show here.
     const c = configFromDepth(2, { vocabSize: 40, nEmbd: 32, nHead: 2, mlpHidden: 48, contextLength: 12 });
-    const fresh = GPT.init(c, 9), recycled = GPT.init(c, 9);
-    const B = 3, T = 12, rng = new Rng(2);
+    const fresh = GPT.init(c, 9),
+      recycled = GPT.init(c, 9);
+    const B = 3,
+      T = 12,
+      rng = new Rng(2);
     const tape = new Tape(be, 'f32', { recycle: true });
     for (let it = 0; it < 4; it++) {
-      const tok = new Int32Array(B * T).map(() => rng.int(40)), tgt = new Int32Array(B * T).map(() => rng.int(40));
-      if (it === 2) tgt[5] = -1;  // an ignored target
+      const tok = new Int32Array(B * T).map(() => rng.int(40)),
+        tgt = new Int32Array(B * T).map(() => rng.int(40));
+      if (it === 2) tgt[5] = -1; // an ignored target
       for (const m of [fresh, recycled]) for (const p of m.params.values()) p.zeroGrad();
       const t1 = new Tape(be);
       const a = fresh.forward(t1, tok, B, T, tgt).loss!;

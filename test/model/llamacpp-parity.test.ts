@@ -30,7 +30,9 @@ interface NlcModel {
   createContext(o: object): Promise<{ getSequence(): NlcSequence; dispose(): Promise<void> }>;
   dispose(): Promise<void>;
 }
-interface NlcSequence { evaluate(tokens: number[], o: object): AsyncGenerator<number, void, void> }
+interface NlcSequence {
+  evaluate(tokens: number[], o: object): AsyncGenerator<number, void, void>;
+}
 interface NLC {
   getLlama(o: object): Promise<{ loadModel(o: object): Promise<NlcModel> }>;
   LlamaLogLevel: { error: string };
@@ -55,7 +57,9 @@ const writeCorpus = (out: string) => writeGrammarCorpus(out, { train: 200, val: 
 
 const exportGGUF = (dtype: string) => {
   const out = join(dir, `model-${dtype}.gguf`);
-  const r = spawnSync(process.execPath, [bin, 'export', 'gguf', '--checkpoint', join(dir, 'run'), '--out', out, '--dtype', dtype], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [bin, 'export', 'gguf', '--checkpoint', join(dir, 'run'), '--out', out, '--dtype', dtype], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, new RegExp(`wrote .*model-${dtype}\\.gguf: 20 tensors, ${dtype.toUpperCase()}`));
   return out;
@@ -64,8 +68,10 @@ const exportGGUF = (dtype: string) => {
 /** tetra's greedy continuation of each prompt, with the gap between its top two log-probs at each step. */
 function ours(model: GPT): { tokens: number[]; margins: number[] }[] {
   const prompts = PROMPTS.map((p) => Int32Array.from([eot, ...tok.encode(p)]));
-  return generate(model, defaultBackend(), prompts, { maxTokens: TOKENS, temperature: 0, logprobs: 2 })
-    .map((g) => ({ tokens: g.tokens, margins: g.logprobs!.map((l) => l.top[0].logprob - l.top[1].logprob) }));
+  return generate(model, defaultBackend(), prompts, { maxTokens: TOKENS, temperature: 0, logprobs: 2 }).map((g) => ({
+    tokens: g.tokens,
+    margins: g.logprobs!.map((l) => l.top[0].logprob - l.top[1].logprob),
+  }));
 }
 
 let llama: Awaited<ReturnType<NLC['getLlama']>> | undefined;
@@ -89,8 +95,12 @@ async function theirs(path: string): Promise<{ tokens: number[][]; tokenized: nu
         tokens.push(out);
       }
       return { tokens, tokenized: PROMPTS.map((p) => model.tokenize(p)) };
-    } finally { await context.dispose(); }
-  } finally { await model.dispose(); }
+    } finally {
+      await context.dispose();
+    }
+  } finally {
+    await model.dispose();
+  }
 }
 
 describe('llama.cpp continues a trained, exported checkpoint as tetra does', { skip }, () => {
@@ -98,14 +108,30 @@ describe('llama.cpp continues a trained, exported checkpoint as tetra does', { s
   before(async () => {
     const data = join(dir, 'data');
     writeCorpus(data);
-    await train({
-      data, out: join(dir, 'run'),
-      model: configFromDepth(2, { vocabSize: tok.idLimit, nEmbd: 64, nHead: 2, contextLength: 64 }),
-      batchSize: 8, seqLen: 64, accum: 1, steps: 100,
-      optimizer: { ...defaultAdamW, lr: 3e-3 }, schedule: { minLr: 3e-4, warmup: 5, decay: 'cosine' },
-      seed: 11, evalEvery: 0, evalBatches: 1, sampleEvery: 0, checkpointEvery: 100, keepCheckpoints: 1,
-      peakFlops: 1e11, tokenizer: { name: 'bytes' }, resume: false,
-    }, defaultBackend(), { log: () => {} });
+    await train(
+      {
+        data,
+        out: join(dir, 'run'),
+        model: configFromDepth(2, { vocabSize: tok.idLimit, nEmbd: 64, nHead: 2, contextLength: 64 }),
+        batchSize: 8,
+        seqLen: 64,
+        accum: 1,
+        steps: 100,
+        optimizer: { ...defaultAdamW, lr: 3e-3 },
+        schedule: { minLr: 3e-4, warmup: 5, decay: 'cosine' },
+        seed: 11,
+        evalEvery: 0,
+        evalBatches: 1,
+        sampleEvery: 0,
+        checkpointEvery: 100,
+        keepCheckpoints: 1,
+        peakFlops: 1e11,
+        tokenizer: { name: 'bytes' },
+        resume: false,
+      },
+      defaultBackend(),
+      { log: () => {} },
+    );
     const ck = loadCheckpoint(latestCheckpoint(join(dir, 'run', 'checkpoints'))!, { withOptimizer: false });
     model = new GPT(ck.config, ck.params, { requiresGrad: false });
   });
@@ -114,7 +140,9 @@ describe('llama.cpp continues a trained, exported checkpoint as tetra does', { s
     const want = ours(model);
     const got = await theirs(exportGGUF('f32'));
     const peaked = want.flatMap((w) => w.margins).filter((m) => m > 1).length / (PROMPTS.length * TOKENS);
-    console.log(`  trained model: ${(100 * peaked).toFixed(0)}% of steps have a top-2 log-prob gap over 1 nat; e.g. "${PROMPTS[0]}${tok.decode(want[0].tokens.slice(0, 30))}"`);
+    console.log(
+      `  trained model: ${(100 * peaked).toFixed(0)}% of steps have a top-2 log-prob gap over 1 nat; e.g. "${PROMPTS[0]}${tok.decode(want[0].tokens.slice(0, 30))}"`,
+    );
     PROMPTS.forEach((p, i) => {
       assert.deepEqual(got.tokenized[i], Array.from(tok.encode(p)), `llama.cpp tokenization of ${JSON.stringify(p)}`);
       assert.deepEqual(got.tokens[i], want[i].tokens, `continuation of ${JSON.stringify(p)}`);
@@ -131,7 +159,11 @@ describe('llama.cpp continues a trained, exported checkpoint as tetra does', { s
       n = Math.max(n, 4);
       const same = got.tokens[i].findIndex((t, j) => t !== w.tokens[j]);
       console.log(`  F16 "${p}": identical for ${same < 0 ? TOKENS : same} of ${TOKENS} tokens (first near-tie at step ${n})`);
-      assert.deepEqual(got.tokens[i].slice(0, n), w.tokens.slice(0, n), `F16 continuation of ${JSON.stringify(p)} before its first near-tie`);
+      assert.deepEqual(
+        got.tokens[i].slice(0, n),
+        w.tokens.slice(0, n),
+        `F16 continuation of ${JSON.stringify(p)} before its first near-tie`,
+      );
     });
   });
 });

@@ -16,11 +16,19 @@ describe('sampling', () => {
   });
 
   it('top-k draws only from the k best, at their softmax frequencies', () => {
-    const rng = new Rng(2), k = 5, n = 20000;
+    const rng = new Rng(2),
+      k = 5,
+      n = 20000;
     const best = [...logits.keys()].sort((a, b) => logits[b] - logits[a]).slice(0, k);
     const counts = new Map<number, number>();
-    for (let i = 0; i < n; i++) { const t = sample(logits, { temperature: 1, topK: k }, rng); counts.set(t, (counts.get(t) ?? 0) + 1); }
-    assert.deepEqual([...counts.keys()].sort((a, b) => a - b), [...best].sort((a, b) => a - b));
+    for (let i = 0; i < n; i++) {
+      const t = sample(logits, { temperature: 1, topK: k }, rng);
+      counts.set(t, (counts.get(t) ?? 0) + 1);
+    }
+    assert.deepEqual(
+      [...counts.keys()].sort((a, b) => a - b),
+      [...best].sort((a, b) => a - b),
+    );
     const z = best.reduce((s, i) => s + Math.exp(logits[i]), 0);
     for (const i of best) assert.ok(Math.abs(counts.get(i)! / n - Math.exp(logits[i]) / z) < 0.02, `token ${i}`);
   });

@@ -9,15 +9,25 @@ import { APIError, OpenAIHttpClient } from '../../src/net/index.ts';
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 const servers: (Server | TcpServer)[] = [];
-after(() => { for (const s of servers) { (s as Server).closeAllConnections?.(); s.close(); } });
+after(() => {
+  for (const s of servers) {
+    (s as Server).closeAllConnections?.();
+    s.close();
+  }
+});
 
 async function serve(handler: Handler): Promise<{ url: string; requests: { url: string; headers: IncomingMessage['headers'] }[] }> {
   const requests: { url: string; headers: IncomingMessage['headers'] }[] = [];
   const s = createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
-    req.on('data', (c: string) => { body += c; });
-    req.on('end', () => { requests.push({ url: req.url ?? '', headers: req.headers }); handler(req, body, res); });
+    req.on('data', (c: string) => {
+      body += c;
+    });
+    req.on('end', () => {
+      requests.push({ url: req.url ?? '', headers: req.headers });
+      handler(req, body, res);
+    });
   });
   servers.push(s);
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -25,11 +35,21 @@ async function serve(handler: Handler): Promise<{ url: string; requests: { url: 
 }
 
 const sse = (events: unknown[], end = 'data: [DONE]\n\n') => events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join('') + end;
-async function all<T>(it: AsyncIterable<T>): Promise<T[]> { const out: T[] = []; for await (const x of it) out.push(x); return out; }
-const rejection = (p: Promise<unknown>) => p.then(() => { throw new Error('expected a rejection'); }, (e: unknown) => e as APIError);
+async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+const rejection = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e as APIError,
+  );
 
 describe('OpenAIHttpClient', () => {
-  it('sends Bearer auth, OpenAI-Organization / OpenAI-Project from the environment, and keeps the base URL\'s query', async () => {
+  it("sends Bearer auth, OpenAI-Organization / OpenAI-Project from the environment, and keeps the base URL's query", async () => {
     const srv = await serve((_req, _body, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
     process.env.OPENAI_ORG_ID = 'org-1';
     process.env.OPENAI_PROJECT_ID = 'proj-1';
@@ -50,7 +70,7 @@ describe('OpenAIHttpClient', () => {
     const basic = new OpenAIHttpClient({ baseURL: srv.url.replace('http://', 'http://me:p%40ss@') });
     await basic.postJson('chat/completions', {});
     const basicAuth = `Basic ${Buffer.from('me:p@ss').toString('base64')}`;
-    assert.equal(srv.requests.at(-1)!.headers.authorization, basicAuth, 'the URL\'s credentials');
+    assert.equal(srv.requests.at(-1)!.headers.authorization, basicAuth, "the URL's credentials");
     assert.equal(srv.requests.at(-1)!.headers['openai-organization'], undefined);
     basic.close();
   });
@@ -89,7 +109,11 @@ describe('OpenAIHttpClient', () => {
     });
     const c = new OpenAIHttpClient({ baseURL: srv.url });
     const seen: unknown[] = [];
-    const e = await rejection((async () => { for await (const x of c.stream('/midway', {})) seen.push(x); })());
+    const e = await rejection(
+      (async () => {
+        for await (const x of c.stream('/midway', {})) seen.push(x);
+      })(),
+    );
     assert.equal(seen.length, 1);
     assert.ok(e instanceof APIError && e.status === undefined && e.message === 'model crashed' && e.code === 'oops');
     const e2 = await rejection(all(c.stream('/chat/completions', {})));
@@ -142,7 +166,10 @@ describe('OpenAIHttpClient', () => {
       let answered = false;
       sock.on('error', () => {});
       sock.on('data', () => {
-        if (answered) { sock.destroy(); return; }
+        if (answered) {
+          sock.destroy();
+          return;
+        }
         answered = true;
         sock.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}');
       });
@@ -158,7 +185,11 @@ describe('OpenAIHttpClient', () => {
 
   it('an abort rejects with APIUserAbortError and closes the connection', async () => {
     let closed = false;
-    const srv = await serve((req) => { req.socket.on('close', () => { closed = true; }); });
+    const srv = await serve((req) => {
+      req.socket.on('close', () => {
+        closed = true;
+      });
+    });
     const c = new OpenAIHttpClient({ baseURL: srv.url });
     const ac = new AbortController();
     const p = rejection(c.postJson('/x', {}, ac.signal));

@@ -10,8 +10,11 @@ import { Http1Client, Http1Error } from '../../src/net/index.ts';
 import { Rng } from '../../src/tensor/random.ts';
 
 /** A server that answers each request (one per socket read of a whole head + body) with `answer(n)`, written in `pieces`. */
-async function rawServer(answer: (n: number) => { bytes: Buffer; pieces?: number[]; close?: boolean }): Promise<{ url: URL; server: Server; connections: () => number; requests: string[] }> {
-  let n = 0, conns = 0;
+async function rawServer(
+  answer: (n: number) => { bytes: Buffer; pieces?: number[]; close?: boolean },
+): Promise<{ url: URL; server: Server; connections: () => number; requests: string[] }> {
+  let n = 0,
+    conns = 0;
   const requests: string[] = [];
   const server = createServer((sock: Socket) => {
     conns++;
@@ -29,7 +32,11 @@ async function rawServer(answer: (n: number) => { bytes: Buffer; pieces?: number
         const a = answer(n++);
         let at = 0;
         for (const p of [...(a.pieces ?? []), a.bytes.length]) {
-          if (p > at) { sock.write(a.bytes.subarray(at, p)); at = p; await new Promise((r) => setImmediate(r)); }
+          if (p > at) {
+            sock.write(a.bytes.subarray(at, p));
+            at = p;
+            await new Promise((r) => setImmediate(r));
+          }
         }
         if (a.close) sock.end();
       }
@@ -41,7 +48,9 @@ async function rawServer(answer: (n: number) => { bytes: Buffer; pieces?: number
 }
 
 function chunked(parts: string[], trailers = ''): Buffer {
-  return Buffer.from(`HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n${parts.map((p, i) => `${Buffer.byteLength(p).toString(16)}${i % 2 ? ';ext=1' : ''}\r\n${p}\r\n`).join('')}0\r\n${trailers}\r\n`);
+  return Buffer.from(
+    `HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n${parts.map((p, i) => `${Buffer.byteLength(p).toString(16)}${i % 2 ? ';ext=1' : ''}\r\n${p}\r\n`).join('')}0\r\n${trailers}\r\n`,
+  );
 }
 
 async function body(c: Http1Client, signal?: AbortSignal): Promise<{ status: number; text: string; headers: Record<string, string> }> {
@@ -50,7 +59,9 @@ async function body(c: Http1Client, signal?: AbortSignal): Promise<{ status: num
 }
 
 const servers: Server[] = [];
-after(() => { for (const s of servers) s.close(); });
+after(() => {
+  for (const s of servers) s.close();
+});
 
 describe('Http1Client', () => {
   it('reads Content-Length, chunked (with extensions and trailers) and no-body answers split at every byte, over one kept-alive socket', async () => {
@@ -82,7 +93,10 @@ describe('Http1Client', () => {
   it('reads random multi-way splits of chunked streams exactly (property)', async () => {
     const rng = new Rng(7);
     for (let t = 0; t < 30; t++) {
-      const parts = Array.from({ length: 1 + Math.floor(rng.next() * 6) }, (_, i) => `data: {"i":${i},"s":"${'é€x'.repeat(Math.floor(rng.next() * 40))}"}\n\n`);
+      const parts = Array.from(
+        { length: 1 + Math.floor(rng.next() * 6) },
+        (_, i) => `data: {"i":${i},"s":"${'é€x'.repeat(Math.floor(rng.next() * 40))}"}\n\n`,
+      );
       const bytes = chunked(parts);
       const pieces = Array.from({ length: 5 }, () => Math.floor(rng.next() * bytes.length)).sort((a, b) => a - b);
       const srv = await rawServer(() => ({ bytes, pieces }));
@@ -104,7 +118,10 @@ describe('Http1Client', () => {
   });
 
   it('reads a body delimited by the connection closing, and does not reuse that socket', async () => {
-    const srv = await rawServer(() => ({ bytes: Buffer.from('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil close'), close: true }));
+    const srv = await rawServer(() => ({
+      bytes: Buffer.from('HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\nuntil close'),
+      close: true,
+    }));
     servers.push(srv.server);
     const c = new Http1Client(srv.url);
     assert.equal((await body(c)).text, 'until close');
@@ -114,7 +131,9 @@ describe('Http1Client', () => {
   });
 
   it('honours Connection: close, and repeated headers are joined', async () => {
-    const srv = await rawServer(() => ({ bytes: Buffer.from('HTTP/1.1 200 OK\r\nconnection: close\r\nx-a: 1\r\nX-A: 2\r\ncontent-length: 1\r\n\r\nk') }));
+    const srv = await rawServer(() => ({
+      bytes: Buffer.from('HTTP/1.1 200 OK\r\nconnection: close\r\nx-a: 1\r\nX-A: 2\r\ncontent-length: 1\r\n\r\nk'),
+    }));
     servers.push(srv.server);
     const c = new Http1Client(srv.url);
     const r = await body(c);
@@ -126,7 +145,10 @@ describe('Http1Client', () => {
 
   it('flags a kept-alive socket the server closed before answering as safe to retry (and a fresh one as not)', async () => {
     // node:http with a 50 ms keep-alive timeout: the server closes the idle socket; our idle timer is longer.
-    const server = createHttpServer((req, res) => { req.resume(); req.on('end', () => res.end('ok')); });
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
     server.keepAliveTimeout = 50;
     servers.push(server as unknown as Server);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -138,14 +160,22 @@ describe('Http1Client', () => {
     c.close();
 
     // A server that accepts the request and closes without a byte: on a reused socket that is retryable.
-    const srv = await rawServer((n) => (n === 0 ? { bytes: Buffer.from('HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\na') } : { bytes: Buffer.alloc(0), close: true }));
+    const srv = await rawServer((n) =>
+      n === 0 ? { bytes: Buffer.from('HTTP/1.1 200 OK\r\ncontent-length: 1\r\n\r\na') } : { bytes: Buffer.alloc(0), close: true },
+    );
     servers.push(srv.server);
     const c2 = new Http1Client(srv.url);
     await body(c2);
-    const e = await body(c2).then(() => null, (x: unknown) => x);
+    const e = await body(c2).then(
+      () => null,
+      (x: unknown) => x,
+    );
     assert.ok(e instanceof Http1Error);
     assert.equal(e.reusedSocket, true);
-    const e2 = await body(c2).then(() => null, (x: unknown) => x);
+    const e2 = await body(c2).then(
+      () => null,
+      (x: unknown) => x,
+    );
     assert.ok(e2 instanceof Http1Error);
     assert.equal(e2.reusedSocket, false, 'a fresh socket that fails is a real failure');
     c2.close();
@@ -155,7 +185,10 @@ describe('Http1Client', () => {
     const srv = await rawServer(() => ({ bytes: Buffer.alloc(0) }));
     const url = srv.url;
     await new Promise((r) => srv.server.close(r));
-    const e = await body(new Http1Client(url)).then(() => null, (x: unknown) => x);
+    const e = await body(new Http1Client(url)).then(
+      () => null,
+      (x: unknown) => x,
+    );
     assert.ok(e instanceof Http1Error);
     assert.equal(e.code, 'ECONNREFUSED');
   });
@@ -164,7 +197,9 @@ describe('Http1Client', () => {
     let closed = false;
     const server = createServer((sock) => {
       sock.once('data', () => sock.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n'));
-      sock.on('close', () => { closed = true; });
+      sock.on('close', () => {
+        closed = true;
+      });
       sock.on('error', () => {});
     });
     servers.push(server);
@@ -181,7 +216,9 @@ describe('Http1Client', () => {
   });
 
   it('times out a silent server, and rejects malformed answers with a clear error', async () => {
-    const silent = createServer((sock) => { sock.on('error', () => {}); });
+    const silent = createServer((sock) => {
+      sock.on('error', () => {});
+    });
     servers.push(silent);
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const c = new Http1Client(new URL(`http://127.0.0.1:${(silent.address() as { port: number }).port}/`), { firstByteTimeoutMs: 100 });
@@ -195,7 +232,10 @@ describe('Http1Client', () => {
     });
     servers.push(stalls);
     await new Promise<void>((r) => stalls.listen(0, '127.0.0.1', r));
-    const c2 = new Http1Client(new URL(`http://127.0.0.1:${(stalls.address() as { port: number }).port}/`), { firstByteTimeoutMs: 5000, idleTimeoutMs: 100 });
+    const c2 = new Http1Client(new URL(`http://127.0.0.1:${(stalls.address() as { port: number }).port}/`), {
+      firstByteTimeoutMs: 5000,
+      idleTimeoutMs: 100,
+    });
     const started = Date.now();
     await assert.rejects(body(c2), (e: Http1Error) => /went quiet for 100 ms/.test(e.message) && e.timeout === 'idle');
     assert.ok(Date.now() - started < 4000, 'the idle deadline ended it, not the first-byte one');

@@ -3,8 +3,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, RETRY_POLICY, RetriesExhaustedError,
-  Http1Error, backoffMs, isRetryable, retryAfterMs, retryDelayMs, withRetries,
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  RETRY_POLICY,
+  RetriesExhaustedError,
+  Http1Error,
+  backoffMs,
+  isRetryable,
+  retryAfterMs,
+  retryDelayMs,
+  withRetries,
 } from '../../src/net/index.ts';
 
 const answer = (status: number, headers: Record<string, string> = {}) => new APIError(status, new Headers(headers), undefined, undefined);
@@ -13,10 +23,22 @@ const socketError = (code: string) => Object.assign(new Http1Error(`connect ${co
 describe('retry policy', () => {
   it('retries 408, 409, 429 and 5xx answers, and x-should-retry overrides the status either way', () => {
     const table: [number, Record<string, string>, boolean][] = [
-      [400, {}, false], [401, {}, false], [403, {}, false], [404, {}, false], [422, {}, false],
-      [408, {}, true], [409, {}, true], [429, {}, true], [500, {}, true], [502, {}, true], [503, {}, true], [599, {}, true],
-      [429, { 'x-should-retry': 'false' }, false], [503, { 'x-should-retry': 'false' }, false],
-      [400, { 'x-should-retry': 'true' }, true], [404, { 'x-should-retry': 'true' }, true],
+      [400, {}, false],
+      [401, {}, false],
+      [403, {}, false],
+      [404, {}, false],
+      [422, {}, false],
+      [408, {}, true],
+      [409, {}, true],
+      [429, {}, true],
+      [500, {}, true],
+      [502, {}, true],
+      [503, {}, true],
+      [599, {}, true],
+      [429, { 'x-should-retry': 'false' }, false],
+      [503, { 'x-should-retry': 'false' }, false],
+      [400, { 'x-should-retry': 'true' }, true],
+      [404, { 'x-should-retry': 'true' }, true],
     ];
     for (const [status, headers, want] of table) {
       assert.equal(isRetryable(answer(status, headers)), want, `${status} ${JSON.stringify(headers)}`);
@@ -36,7 +58,7 @@ describe('retry policy', () => {
       ['no answer head in time', new APIConnectionTimeoutError('no response', 'first-byte'), false],
       ['silence mid-body', new APIConnectionTimeoutError('went quiet', 'idle'), false],
       ['a timeout of unknown phase (the official client)', new APIConnectionTimeoutError(), false],
-      ['the HTTP/1.1 client\'s own first-byte deadline', Object.assign(new Http1Error('no response'), { timeout: 'first-byte' }), false],
+      ["the HTTP/1.1 client's own first-byte deadline", Object.assign(new Http1Error('no response'), { timeout: 'first-byte' }), false],
       ['an abort by the caller', new APIUserAbortError(), false],
       ['a DOM-style AbortError', Object.assign(new Error('aborted'), { name: 'AbortError' }), false],
       ['an error event inside a 200 stream', new APIError(undefined, undefined, { message: 'boom' }, undefined), false],
@@ -70,7 +92,8 @@ describe('retry policy', () => {
     assert.equal(retryDelayMs(answer(429, { 'retry-after': '60' }), 0), 60_000);
     assert.equal(retryDelayMs(answer(429, { 'retry-after': '61' }), 0), null, 'more than the longest honoured retry-after');
     assert.equal(retryDelayMs(answer(429, { 'retry-after': '61' }), 0, { maxRetryAfterMs: 120_000 }), 61_000);
-    const low = () => 0, high = () => 1 - Number.EPSILON;
+    const low = () => 0,
+      high = () => 1 - Number.EPSILON;
     for (let attempt = 0; attempt < 10; attempt++) {
       const full = Math.min(30_000, 500 * 2 ** attempt);
       assert.equal(backoffMs(attempt, { random: low }), full / 2, `attempt ${attempt}: half the delay at the least`);
@@ -84,7 +107,10 @@ describe('withRetries', () => {
   it('retries what the policy allows, with the planned delays, then gives up naming the attempts', async () => {
     const waits: number[] = [];
     let calls = 0;
-    const fail = () => { calls++; throw answer(503); };
+    const fail = () => {
+      calls++;
+      throw answer(503);
+    };
     const o = { maxRetries: 3, baseDelayMs: 1, random: () => 0, onRetry: (i: { delayMs: number }) => waits.push(i.delayMs) };
     await assert.rejects(withRetries(fail, o), (e: unknown) => {
       assert.ok(e instanceof RetriesExhaustedError);
@@ -100,22 +126,45 @@ describe('withRetries', () => {
   it('throws what is not retryable as it is, at once, and succeeds after a passing failure', async () => {
     let calls = 0;
     const bad = answer(400);
-    await assert.rejects(withRetries(async () => { calls++; throw bad; }), (e) => e === bad);
+    await assert.rejects(
+      withRetries(async () => {
+        calls++;
+        throw bad;
+      }),
+      (e) => e === bad,
+    );
     assert.equal(calls, 1);
     let n = 0;
-    assert.equal(await withRetries(async () => { if (n++ < 2) throw socketError('ECONNRESET'); return 'ok'; }, { baseDelayMs: 1 }), 'ok');
+    assert.equal(
+      await withRetries(
+        async () => {
+          if (n++ < 2) throw socketError('ECONNRESET');
+          return 'ok';
+        },
+        { baseDelayMs: 1 },
+      ),
+      'ok',
+    );
   });
 
   it('fails at once when the server asks to wait longer than allowed', async () => {
     let calls = 0;
-    const tooLong = async () => { calls++; throw answer(429, { 'retry-after': '3600' }); };
+    const tooLong = async () => {
+      calls++;
+      throw answer(429, { 'retry-after': '3600' });
+    };
     await assert.rejects(withRetries(tooLong), /asked to retry after 3600 s, more than the 60 s allowed/);
     assert.equal(calls, 1);
   });
 
   it('stops waiting when its signal aborts', async () => {
     const ac = new AbortController();
-    const p = withRetries(async () => { throw answer(503, { 'retry-after': '30' }); }, { signal: ac.signal });
+    const p = withRetries(
+      async () => {
+        throw answer(503, { 'retry-after': '30' });
+      },
+      { signal: ac.signal },
+    );
     setTimeout(() => ac.abort(new Error('stopped')), 10);
     await assert.rejects(p, /stopped/);
   });

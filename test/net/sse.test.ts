@@ -6,7 +6,8 @@ import { SseReader } from '../../src/net/index.ts';
 
 /** The data of every event in `pieces`, fed one piece at a time. */
 function read(pieces: (string | Buffer)[]): string[] {
-  const r = new SseReader(), out: string[] = [];
+  const r = new SseReader(),
+    out: string[] = [];
   for (const p of pieces) {
     r.push(typeof p === 'string' ? Buffer.from(p) : p);
     for (let d = r.next(); d !== null; d = r.next()) out.push(d);

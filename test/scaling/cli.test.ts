@@ -27,7 +27,7 @@ describe('tetra scale', () => {
     assert.ok(plan.extrapolation >= 999 && plan.ladderFlops <= 2e13 * 1.0001);
   });
 
-  it('fit extrapolates the ladder\'s losses with an interval', () => {
+  it("fit extrapolates the ladder's losses with an interval", () => {
     const law = { a: 12, b: -0.12, c: 1.4 };
     const points = [1e9, 3e9, 1e10, 3e10, 1e11, 3e11].map((compute) => ({ compute, loss: computeLoss(law, compute) }));
     const file = join(dir, 'points.json');
@@ -42,7 +42,10 @@ describe('tetra scale', () => {
   it('predict registers before the start, start records it, score reports the error; a late prediction is refused', () => {
     const law = { a: 12, b: -0.12, c: 1.4 };
     const file = join(dir, 'ladder.json');
-    writeFileSync(file, JSON.stringify([1e9, 3e9, 1e10, 3e10, 1e11, 3e11].map((compute) => ({ compute, loss: computeLoss(law, compute) }))));
+    writeFileSync(
+      file,
+      JSON.stringify([1e9, 3e9, 1e10, 3e10, 1e11, 3e11].map((compute) => ({ compute, loss: computeLoss(law, compute) }))),
+    );
     const registry = join(dir, 'predictions.jsonl');
     const p = tetra('predict', '--points', file, '--target-flops', '3e14', '--target', 'big', '--registry', registry);
     assert.equal(p.code, 0, p.stderr);
@@ -63,7 +66,14 @@ describe('tetra scale', () => {
     assert.equal(r.stderr.trim().split('\n').length, 1);
     assert.match(r.stderr, /cannot fit the budget/);
     const file = join(dir, 'three.json');
-    writeFileSync(file, JSON.stringify([{ compute: 1, loss: 3 }, { compute: 10, loss: 2.5 }, { compute: 100, loss: 2.2 }]));
+    writeFileSync(
+      file,
+      JSON.stringify([
+        { compute: 1, loss: 3 },
+        { compute: 10, loss: 2.5 },
+        { compute: 100, loss: 2.2 },
+      ]),
+    );
     const f = tetra('fit', '--points', file, '--target-flops', '1e6');
     assert.equal(f.code, 1);
     assert.match(f.stderr, /3 points; a fit needs at least 4/);

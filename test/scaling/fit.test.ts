@@ -4,8 +4,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  bootstrap, CHINCHILLA, chinchillaLoss, computeLoss, fitChinchilla, fitComputeLaw, FitError, huber, nelderMead, optimalAllocation,
-  type ChinchillaPoint, type ComputePoint,
+  bootstrap,
+  CHINCHILLA,
+  chinchillaLoss,
+  computeLoss,
+  fitChinchilla,
+  fitComputeLaw,
+  FitError,
+  huber,
+  nelderMead,
+  optimalAllocation,
+  type ChinchillaPoint,
+  type ComputePoint,
 } from '../../src/scaling/index.ts';
 import { Rng } from '../../src/tensor/index.ts';
 
@@ -18,7 +28,8 @@ function chinchillaPoints(noise: number, seed = 7): ChinchillaPoint[] {
   for (const compute of [1e18, 3e18, 1e19, 3e19, 1e20, 3e20]) {
     const opt = optimalAllocation(CHINCHILLA, compute);
     for (const f of [1 / 8, 1 / 4, 1 / 2, 1, 2, 4, 8]) {
-      const params = opt.params * f, tokens = compute / 6 / params;
+      const params = opt.params * f,
+        tokens = compute / 6 / params;
       out.push({ params, tokens, loss: chinchillaLoss(CHINCHILLA, params, tokens) * Math.exp(noise * rng.normal()) });
     }
   }
@@ -31,7 +42,7 @@ describe('scaling-law fits', () => {
     assert.ok(Math.abs(m.x[0] - 1) < 1e-4 && Math.abs(m.x[1] - 1) < 1e-4, JSON.stringify(m));
   });
 
-  it('recovers Chinchilla\'s published parameters from noise-free points', () => {
+  it("recovers Chinchilla's published parameters from noise-free points", () => {
     const f = fitChinchilla(chinchillaPoints(0));
     assert.ok(Math.abs(f.alpha - CHINCHILLA.alpha) < 2e-3, `alpha ${f.alpha}`);
     assert.ok(Math.abs(f.beta - CHINCHILLA.beta) < 2e-3, `beta ${f.beta}`);
@@ -44,7 +55,8 @@ describe('scaling-law fits', () => {
     for (const seed of [7, 8, 9, 10]) {
       const points = chinchillaPoints(0.002, seed);
       const f = fitChinchilla(points);
-      const objectiveOf = (law: typeof CHINCHILLA) => points.reduce((s, p) => s + huber(Math.log(chinchillaLoss(law, p.params, p.tokens) / p.loss)), 0);
+      const objectiveOf = (law: typeof CHINCHILLA) =>
+        points.reduce((s, p) => s + huber(Math.log(chinchillaLoss(law, p.params, p.tokens) / p.loss)), 0);
       assert.ok(f.objective <= objectiveOf(CHINCHILLA) + 1e-12, 'the fit is at least as good as the truth on its data');
       assert.ok(Math.abs(f.alpha - CHINCHILLA.alpha) < 0.03, `seed ${seed}: alpha ${f.alpha}`);
       assert.ok(Math.abs(f.beta - CHINCHILLA.beta) < 0.03, `seed ${seed}: beta ${f.beta}`);
@@ -55,7 +67,8 @@ describe('scaling-law fits', () => {
   });
 
   it('compute-optimal allocation spends C = 6 N D, with N growing as C^(beta/(alpha+beta))', () => {
-    const a = optimalAllocation(CHINCHILLA, 1e21), b = optimalAllocation(CHINCHILLA, 1e23);
+    const a = optimalAllocation(CHINCHILLA, 1e21),
+      b = optimalAllocation(CHINCHILLA, 1e23);
     assert.ok(rel(6 * a.params * a.tokens, 1e21) < 1e-9);
     assert.ok(rel(Math.log(b.params / a.params) / Math.log(100), CHINCHILLA.beta / (CHINCHILLA.alpha + CHINCHILLA.beta)) < 1e-9);
   });
@@ -63,7 +76,10 @@ describe('scaling-law fits', () => {
   const law = { a: 12, b: -0.12, c: 1.4 };
   const ladder = (noise: number, seed = 3): ComputePoint[] => {
     const rng = new Rng(seed);
-    return [1e12, 3e12, 1e13, 3e13, 1e14, 3e14].map((compute) => ({ compute, loss: computeLoss(law, compute) * Math.exp(noise * rng.normal()) }));
+    return [1e12, 3e12, 1e13, 3e13, 1e14, 3e14].map((compute) => ({
+      compute,
+      loss: computeLoss(law, compute) * Math.exp(noise * rng.normal()),
+    }));
   };
 
   it('recovers a known L(C) = a C^b + c and extrapolates it 1000x', () => {
@@ -82,7 +98,10 @@ describe('scaling-law fits', () => {
   });
 
   it('refuses too few points, NaN and non-positive values, and losses that rise with compute, in one line each', () => {
-    assert.throws(() => fitComputeLaw(ladder(0).slice(0, 3)), (e: unknown) => e instanceof FitError && /3 points; a fit needs at least 4/.test(e.message));
+    assert.throws(
+      () => fitComputeLaw(ladder(0).slice(0, 3)),
+      (e: unknown) => e instanceof FitError && /3 points; a fit needs at least 4/.test(e.message),
+    );
     assert.throws(() => fitComputeLaw([...ladder(0).slice(0, 4), { compute: 1e15, loss: Number.NaN }]), /point 4 has loss NaN/);
     assert.throws(() => fitComputeLaw([...ladder(0).slice(0, 4), { compute: 0, loss: 2 }]), /point 4 has compute 0/);
     const rising = ladder(0).map((p, i) => ({ compute: p.compute, loss: 2 + 0.1 * i }));

@@ -11,7 +11,16 @@ import { ladderPoints, planLadder, readResults, runLadder, type PlannedRun } fro
 import { writeGrammarCorpus } from '../fixtures/grammar-corpus.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tetra-ladder-'));
-const plan = planLadder({ targetFlops: 2e12, ladderBudgetFlops: 4e10, vocabSize: 264, seqLen: 64, points: 4, span: 4, minExtrapolation: 10, flopsPerSecond: 1e10 });
+const plan = planLadder({
+  targetFlops: 2e12,
+  ladderBudgetFlops: 4e10,
+  vocabSize: 264,
+  seqLen: 64,
+  points: 4,
+  span: 4,
+  minExtrapolation: 10,
+  flopsPerSecond: 1e10,
+});
 
 describe('ladder runs', () => {
   it('records each finished run once; a ladder stopped by a failure continues where it stopped', async () => {
@@ -23,11 +32,23 @@ describe('ladder runs', () => {
       return { valLoss: 10 / Math.log10(run.flops) };
     };
     await assert.rejects(runLadder(plan, dir, fake('run-03'), { log: () => {} }), /killed/);
-    assert.deepEqual(readResults(dir).map((r) => r.name), ['run-01', 'run-02']);
+    assert.deepEqual(
+      readResults(dir).map((r) => r.name),
+      ['run-01', 'run-02'],
+    );
     await runLadder(plan, dir, fake(null), { log: () => {} });
     assert.deepEqual(trained, ['run-01', 'run-02', 'run-03', 'run-04'], 'nothing trained twice');
     assert.equal(ladderPoints(readResults(dir), 'target').length, 4);
-    const other = planLadder({ targetFlops: 4e12, ladderBudgetFlops: 4e10, vocabSize: 264, seqLen: 64, points: 4, span: 4, minExtrapolation: 10, flopsPerSecond: 1e10 });
+    const other = planLadder({
+      targetFlops: 4e12,
+      ladderBudgetFlops: 4e10,
+      vocabSize: 264,
+      seqLen: 64,
+      points: 4,
+      span: 4,
+      minExtrapolation: 10,
+      flopsPerSecond: 1e10,
+    });
     await assert.rejects(runLadder(other, dir, fake(null), { log: () => {} }), /already holds a different ladder/);
   });
 
@@ -36,23 +57,47 @@ describe('ladder runs', () => {
     await runLadder(plan, dir, async (run) => ({ valLoss: run.name === 'run-03' ? 9 : 3 - Math.log10(run.flops) / 10 }), { log: () => {} });
     assert.throws(() => ladderPoints(readResults(dir), 'target'), /not monotone: run-03/);
     assert.throws(() => ladderPoints(readResults(dir).slice(0, 3), 'target'), /3 finished ladder runs; a fit needs at least 4/);
-    await assert.rejects(runLadder(plan, tmp(), async () => ({ valLoss: Number.NaN }), { log: () => {} }), /diverged/);
+    await assert.rejects(
+      runLadder(plan, tmp(), async () => ({ valLoss: Number.NaN }), { log: () => {} }),
+      /diverged/,
+    );
   });
 
   it('tetra scale run trains a real tiny ladder, then skips it when run again', () => {
     const data = tmp();
     writeGrammarCorpus(data);
-    const dir = tmp(), planFile = join(dir, 'plan.in.json');
+    const dir = tmp(),
+      planFile = join(dir, 'plan.in.json');
     const bin = join(import.meta.dirname, '../../bin/tetra.js');
     const tetra = (...a: string[]) => spawnSync(process.execPath, [bin, 'scale', ...a], { encoding: 'utf8' });
-    const p = tetra('plan', '--target-flops', '2e12', '--ladder-flops', '4e10', '--data', data, '--seq-len', '64', '--runs', '4', '--span', '4',
-      '--min-extrapolation', '10', '--out', planFile);
+    const p = tetra(
+      'plan',
+      '--target-flops',
+      '2e12',
+      '--ladder-flops',
+      '4e10',
+      '--data',
+      data,
+      '--seq-len',
+      '64',
+      '--runs',
+      '4',
+      '--span',
+      '4',
+      '--min-extrapolation',
+      '10',
+      '--out',
+      planFile,
+    );
     assert.equal(p.status, 0, p.stderr);
     const out = join(dir, 'ladder');
     const r = tetra('run', '--plan', planFile, '--data', data, '--out', out);
     assert.equal(r.status, 0, r.stderr);
     const results = readResults(out);
-    assert.deepEqual(results.map((x) => x.name), ['run-01', 'run-02', 'run-03', 'run-04']);
+    assert.deepEqual(
+      results.map((x) => x.name),
+      ['run-01', 'run-02', 'run-03', 'run-04'],
+    );
     for (const x of results) assert.ok(x.valLoss > 0 && x.valLoss < 6 && x.valBpb! > 0, JSON.stringify(x));
     assert.ok(results[3].valLoss < results[0].valLoss, 'more compute, lower loss');
     const again = tetra('run', '--plan', planFile, '--data', data, '--out', out);

@@ -21,7 +21,10 @@ describe('ladder planning', () => {
       assert.equal(r.flops, r.tokens * flopsPerToken(cfg, 256));
       assert.ok(Math.abs(r.minutes - r.flops / 50e9 / 60) < 1e-9);
     }
-    assert.ok(p.runs.every((r, i) => i === 0 || r.depth >= p.runs[i - 1].depth), 'bigger runs are never shallower');
+    assert.ok(
+      p.runs.every((r, i) => i === 0 || r.depth >= p.runs[i - 1].depth),
+      'bigger runs are never shallower',
+    );
     assert.ok(p.target.depth >= p.runs[p.runs.length - 1].depth);
     const table = planTable(p);
     assert.match(table, /^run\s+depth\s+params\s+tokens\s+FLOPs\s+minutes/);
@@ -35,8 +38,14 @@ describe('ladder planning', () => {
   });
 
   it('refuses fewer than 4 runs, non-positive budgets and a ladder whose runs would be too short', () => {
-    assert.throws(() => planLadder({ ...base, targetFlops: 2e16, ladderBudgetFlops: 2e13, points: 3 }), (e: unknown) => e instanceof PlanError && /at least 4 runs/.test(e.message));
+    assert.throws(
+      () => planLadder({ ...base, targetFlops: 2e16, ladderBudgetFlops: 2e13, points: 3 }),
+      (e: unknown) => e instanceof PlanError && /at least 4 runs/.test(e.message),
+    );
     assert.throws(() => planLadder({ ...base, targetFlops: -1, ladderBudgetFlops: 2e13 }), /targetFlops must be a positive number/);
-    assert.throws(() => planLadder({ ...base, targetFlops: 2e16, ladderBudgetFlops: 1e6 }), /cannot fit the budget: run-01 would train on \d+ tokens/);
+    assert.throws(
+      () => planLadder({ ...base, targetFlops: 2e16, ladderBudgetFlops: 1e6 }),
+      /cannot fit the budget: run-01 would train on \d+ tokens/,
+    );
   });
 });

@@ -18,7 +18,9 @@ const skip = redisSkipReason();
 describe('a ladder on a job queue', { skip }, () => {
   let redis: RedisServer;
   const children: ChildProcess[] = [];
-  before(async () => { redis = await startRedis(); });
+  before(async () => {
+    redis = await startRedis();
+  });
   after(async () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await redis.stop();
@@ -28,15 +30,43 @@ describe('a ladder on a job queue', { skip }, () => {
     const c = spawn(process.execPath, [bin, 'scale', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(c);
     let err = '';
-    c.stderr!.on('data', (d: Buffer) => { err += d; });
+    c.stderr!.on('data', (d: Buffer) => {
+      err += d;
+    });
     return { child: c, stderr: () => err };
   };
 
   it('two workers do every run exactly once; killing one mid-run hands its run to the other, which resumes it', async () => {
-    const data = tmp(), dir = tmp(), planFile = join(dir, 'plan.in.json'), out = join(dir, 'ladder');
+    const data = tmp(),
+      dir = tmp(),
+      planFile = join(dir, 'plan.in.json'),
+      out = join(dir, 'ladder');
     writeGrammarCorpus(data);
-    const plan = spawnSync(process.execPath, [bin, 'scale', 'plan', '--target-flops', '6e11', '--ladder-flops', '1.6e11', '--data', data, '--seq-len', '64',
-      '--runs', '4', '--span', '2', '--min-extrapolation', '10', '--out', planFile], { encoding: 'utf8' });
+    const plan = spawnSync(
+      process.execPath,
+      [
+        bin,
+        'scale',
+        'plan',
+        '--target-flops',
+        '6e11',
+        '--ladder-flops',
+        '1.6e11',
+        '--data',
+        data,
+        '--seq-len',
+        '64',
+        '--runs',
+        '4',
+        '--span',
+        '2',
+        '--min-extrapolation',
+        '10',
+        '--out',
+        planFile,
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(plan.status, 0, plan.stderr);
     const env = { TETRA_SCALE_LOCK_MS: '1500' };
     const workers = [spawnTetra(['worker', '--queue', redis.url], env), spawnTetra(['worker', '--queue', redis.url], env)];
@@ -50,7 +80,11 @@ describe('a ladder on a job queue', { skip }, () => {
       for (const w of workers) {
         const started = [...w.stderr().matchAll(/scale: (run-\d+): depth/g)].map((m) => m[1]);
         const current = started.at(-1);
-        if (current && existsSync(join(out, 'runs', current, 'checkpoints', 'latest')) && !readResults(out).some((r) => r.name === current)) {
+        if (
+          current &&
+          existsSync(join(out, 'runs', current, 'checkpoints', 'latest')) &&
+          !readResults(out).some((r) => r.name === current)
+        ) {
           w.child.kill('SIGKILL');
           killed = { name: current };
           break;
@@ -60,7 +94,12 @@ describe('a ladder on a job queue', { skip }, () => {
     }
     assert.ok(killed, 'a worker started a run and checkpointed it');
     let timer: NodeJS.Timeout | undefined;
-    const code = await Promise.race([finished, new Promise((r) => { timer = setTimeout(() => r('timeout'), 150_000); })]);
+    const code = await Promise.race([
+      finished,
+      new Promise((r) => {
+        timer = setTimeout(() => r('timeout'), 150_000);
+      }),
+    ]);
     clearTimeout(timer);
     assert.equal(code, 0, `tetra scale run: ${run.stderr()}`);
     const results = readResults(out);

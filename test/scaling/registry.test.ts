@@ -7,8 +7,14 @@ import { describe, it } from 'node:test';
 import { readRegistry, recordStart, registerPrediction, RegistryError, scorePrediction } from '../../src/scaling/index.ts';
 
 const prediction = (target: string) => ({
-  target, targetFlops: 2e14, loss: 2.0, interval: [1.98, 2.03] as [number, number], level: 0.9,
-  law: { a: 12, b: -0.1, c: 1.5 }, ladder: [{ compute: 1e9, loss: 3.1 }], gitRevision: 'abc123',
+  target,
+  targetFlops: 2e14,
+  loss: 2.0,
+  interval: [1.98, 2.03] as [number, number],
+  level: 0.9,
+  law: { a: 12, b: -0.1, c: 1.5 },
+  ladder: [{ compute: 1e9, loss: 3.1 }],
+  gitRevision: 'abc123',
 });
 const fresh = () => join(mkdtempSync(join(tmpdir(), 'tetra-registry-')), 'predictions.jsonl');
 
@@ -20,7 +26,14 @@ describe('prediction registry', () => {
     const s = scorePrediction(file, 'big', 2.02);
     assert.ok(Math.abs(s.errorPct - (0.02 / 2.02) * 100) < 1e-9);
     assert.equal(s.withinInterval, true);
-    assert.deepEqual(readRegistry(file).map((e) => [e.seq, e.kind]), [[1, 'prediction'], [2, 'started'], [3, 'score']]);
+    assert.deepEqual(
+      readRegistry(file).map((e) => [e.seq, e.kind]),
+      [
+        [1, 'prediction'],
+        [2, 'started'],
+        [3, 'score'],
+      ],
+    );
   });
 
   it('refuses a prediction after the start, a second prediction, and a score without both', () => {
@@ -42,7 +55,10 @@ describe('prediction registry', () => {
     registerPrediction(other, prediction('t'));
     const lines = readFileSync(other, 'utf8').trim().split('\n');
     writeFileSync(file, `${readFileSync(file, 'utf8')}${lines[1]}\n`);
-    assert.throws(() => readRegistry(file), (e: unknown) => e instanceof RegistryError && /:2: this entry was changed/.test(e.message));
+    assert.throws(
+      () => readRegistry(file),
+      (e: unknown) => e instanceof RegistryError && /:2: this entry was changed/.test(e.message),
+    );
   });
 
   it('detects any edit, deletion or reordering, naming the line', () => {

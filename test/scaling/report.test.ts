@@ -8,12 +8,48 @@ describe('scaling report', () => {
   it('draws every ladder point, the curve, the band, the prediction and the target, and nothing external', () => {
     const plan = planLadder({ targetFlops: 2e14, ladderBudgetFlops: 4e11, vocabSize: 264, seqLen: 64, flopsPerSecond: 1e10 });
     const law = { a: 12, b: -0.12, c: 1.4 };
-    const results: RunResult[] = [...plan.runs, plan.target].map((r) => ({ ...r, valLoss: computeLoss(law, r.flops), valBpb: 2, seconds: 1, finishedAt: '' }));
+    const results: RunResult[] = [...plan.runs, plan.target].map((r) => ({
+      ...r,
+      valLoss: computeLoss(law, r.flops),
+      valBpb: 2,
+      seconds: 1,
+      finishedAt: '',
+    }));
     const html = scalingReport({
-      plan, results, law, band: [{ ...law, c: 1.38 }, { ...law, c: 1.42 }],
-      prediction: { kind: 'prediction', target: 'target', targetFlops: plan.target.flops, loss: 1.9, interval: [1.85, 1.95], level: 0.9, law, ladder: [], gitRevision: null,
-        seq: 1, createdAt: '2026-12-05T00:00:00.000Z', prev: '', hash: '' },
-      score: { kind: 'score', target: 'target', measuredLoss: 1.91, predictedLoss: 1.9, errorPct: 0.52, withinInterval: true, seq: 3, createdAt: '', prev: '', hash: '' },
+      plan,
+      results,
+      law,
+      band: [
+        { ...law, c: 1.38 },
+        { ...law, c: 1.42 },
+      ],
+      prediction: {
+        kind: 'prediction',
+        target: 'target',
+        targetFlops: plan.target.flops,
+        loss: 1.9,
+        interval: [1.85, 1.95],
+        level: 0.9,
+        law,
+        ladder: [],
+        gitRevision: null,
+        seq: 1,
+        createdAt: '2026-12-05T00:00:00.000Z',
+        prev: '',
+        hash: '',
+      },
+      score: {
+        kind: 'score',
+        target: 'target',
+        measuredLoss: 1.91,
+        predictedLoss: 1.9,
+        errorPct: 0.52,
+        withinInterval: true,
+        seq: 3,
+        createdAt: '',
+        prev: '',
+        hash: '',
+      },
     });
     assert.equal((html.match(/<circle [^>]*r="4"/g) ?? []).length, plan.runs.length);
     assert.match(html, /<circle [^>]*r="6" fill="#d33"><title>target: /);

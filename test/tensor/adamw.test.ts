@@ -17,7 +17,10 @@ const H = { lr: 0.1, beta1: 0.5, beta2: 0.75, eps: 0.05, weightDecay: 0.1, gradS
 
 // Three elements: A and B get gradients, C gets none (it still decays: the decay is decoupled).
 const p0 = [1.0, -2.0, 0.5];
-const grads = [[0.4, -1.0, 0.0], [-0.4, 1.0, 0.0]]; // raw; the step uses grad * gradScale
+const grads = [
+  [0.4, -1.0, 0.0],
+  [-0.4, 1.0, 0.0],
+]; // raw; the step uses grad * gradScale
 // Step 1, g = grad * 0.5 = [0.2, -0.5, 0]:
 //   A: p = 1 * 0.99 = 0.99;  m = 0.5*0.2 = 0.1;  v = 0.25*0.04 = 0.01
 //      mhat = 0.1/0.5 = 0.2, vhat = 0.01/0.25 = 0.04, sqrt = 0.2; p -= 0.1 * 0.2/(0.2+0.05) = 0.08 -> 0.91
@@ -36,7 +39,9 @@ const afterStep1 = { p: [0.91, -1.98 + 1 / 11, 0.495], m: [0.1, -0.25, 0], v: [0
 const afterStep2 = { p: [0.9009 + 2 / 75, -1.8702 - 1 / 33, 0.49005], m: [-0.05, 0.125, 0], v: [0.0175, 0.109375, 0] };
 
 function runTwoSteps<F extends FloatArray>(be: Backend<F>, make: (xs: number[]) => F) {
-  const p = make(p0), m = make([0, 0, 0]), v = make([0, 0, 0]);
+  const p = make(p0),
+    m = make([0, 0, 0]),
+    v = make([0, 0, 0]);
   const states: { p: F; m: F; v: F }[] = [];
   for (let step = 1; step <= 2; step++) {
     be.adamwStep(p, make(grads[step - 1]), m, v, 3, H.lr, H.beta1, H.beta2, H.eps, H.weightDecay, step, H.gradScale);
@@ -86,7 +91,9 @@ describe('global-norm clipping feeds adamwStep its gradScale', () => {
     ['native', () => native, f32, 1e-6],
   ];
   for (const [name, get, make, bound] of backends) {
-    it(`${name}: norm 13 with maxNorm 6.5 halves every gradient; maxNorm 20 leaves them alone`, { skip: name === 'native' ? skip : undefined }, () => {
+    it(`${name}: norm 13 with maxNorm 6.5 halves every gradient; maxNorm 20 leaves them alone`, {
+      skip: name === 'native' ? skip : undefined,
+    }, () => {
       const be = get()!;
       const gs = gradSets().map(make);
       const { norm, clip } = clipCoefficient(be, gs, 6.5);
@@ -104,8 +111,8 @@ describe('global-norm clipping feeds adamwStep its gradScale', () => {
       assertClose(ms[0], make([0.75, 1]), 1e-6, 'm of [3, 4]');
       assertClose(vs[0], make([0.5625, 1]), 1e-6, 'v of [3, 4]');
       assertClose(ms[1], make([3]), 1e-6, 'm of [12]');
-      assertClose(ps[0], make([1 - 0.1 * 1.5 / 1.55, 1 - 0.1 * 2 / 2.05]), 1e-6, 'p of [3, 4]');
-      assertClose(ps[1], make([1 - 0.1 * 6 / 6.05]), 1e-6, 'p of [12]');
+      assertClose(ps[0], make([1 - (0.1 * 1.5) / 1.55, 1 - (0.1 * 2) / 2.05]), 1e-6, 'p of [3, 4]');
+      assertClose(ps[1], make([1 - (0.1 * 6) / 6.05]), 1e-6, 'p of [12]');
       assertClose(ps[2], make([1, 1, 1]), bound, 'p with zero grads and no decay');
     });
   }

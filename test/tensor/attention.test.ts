@@ -10,7 +10,13 @@ import { ALL_ISAS, assertClose, isaSkip, randn32, randn64, requireNative, rng, w
 
 const { native, skip } = requireNative();
 
-interface Shape { B: number; Tq: number; Tk: number; NH: number; HS: number }
+interface Shape {
+  B: number;
+  Tq: number;
+  Tk: number;
+  NH: number;
+  HS: number;
+}
 
 interface Case extends Shape {
   name: string;
@@ -32,39 +38,89 @@ const CASES: Case[] = [
   { name: 'B=2 NH=3 T=5 HS=17 (HS not a vector multiple)', B: 2, Tq: 5, Tk: 5, NH: 3, HS: 17, fwdTol: 5e-5, bwdTol: 5e-4 },
   { name: 'B=1 NH=2 T=70 HS=32 (T not a tile multiple)', B: 1, Tq: 70, Tk: 70, NH: 2, HS: 32, fwdTol: 1e-4, bwdTol: 5e-4 },
   { name: 'B=2 NH=1 T=33 HS=64', B: 2, Tq: 33, Tk: 33, NH: 1, HS: 64, fwdTol: 2e-4, bwdTol: 1e-3 },
-  { name: 'B=3 NH=2 T=64 HS=32 (the training shape: one key tile, the first query tile sees half of it)', B: 3, Tq: 64, Tk: 64, NH: 2, HS: 32, fwdTol: 1e-4, bwdTol: 5e-4 },
+  {
+    name: 'B=3 NH=2 T=64 HS=32 (the training shape: one key tile, the first query tile sees half of it)',
+    B: 3,
+    Tq: 64,
+    Tk: 64,
+    NH: 2,
+    HS: 32,
+    fwdTol: 1e-4,
+    bwdTol: 5e-4,
+  },
   { name: 'B=1 NH=1 T=200 HS=32 (one head: key-parallel backward)', B: 1, Tq: 200, Tk: 200, NH: 1, HS: 32, fwdTol: 2e-4, bwdTol: 3e-4 },
   { name: 'decode: Tq=1 Tk=37 B=2 NH=2 HS=32', B: 2, Tq: 1, Tk: 37, NH: 2, HS: 32, fwdTol: 2e-5, bwdTol: 1e-4 },
   { name: 'decode, one head: Tq=1 Tk=700 B=1 NH=1 HS=32', B: 1, Tq: 1, Tk: 700, NH: 1, HS: 32, fwdTol: 1e-4, bwdTol: 3e-4 },
-  { name: 'decode, one head: Tq=1 Tk=4500 B=1 NH=1 HS=32 (keys in chunks of 2048; split across threads, then merged)', B: 1, Tq: 1, Tk: 4500, NH: 1, HS: 32, fwdTol: 3e-4, bwdTol: 1e-3 },
+  {
+    name: 'decode, one head: Tq=1 Tk=4500 B=1 NH=1 HS=32 (keys in chunks of 2048; split across threads, then merged)',
+    B: 1,
+    Tq: 1,
+    Tk: 4500,
+    NH: 1,
+    HS: 32,
+    fwdTol: 3e-4,
+    bwdTol: 1e-3,
+  },
   { name: 'decode: Tq=1 Tk=40 B=1 NH=2 HS=17 (HS not a vector multiple)', B: 1, Tq: 1, Tk: 40, NH: 2, HS: 17, fwdTol: 5e-5, bwdTol: 3e-4 },
   { name: 'decode: Tq=1 Tk=300 B=1 NH=3 HS=64', B: 1, Tq: 1, Tk: 300, NH: 3, HS: 64, fwdTol: 2e-4, bwdTol: 1e-4 },
-  { name: 'chunked prefill, one head: Tq=3 Tk=300 B=1 NH=1 HS=32 (keys split across threads both ways, Tq < Tk)', B: 1, Tq: 3, Tk: 300, NH: 1, HS: 32, fwdTol: 1e-4, bwdTol: 3e-4 },
+  {
+    name: 'chunked prefill, one head: Tq=3 Tk=300 B=1 NH=1 HS=32 (keys split across threads both ways, Tq < Tk)',
+    B: 1,
+    Tq: 3,
+    Tk: 300,
+    NH: 1,
+    HS: 32,
+    fwdTol: 1e-4,
+    bwdTol: 3e-4,
+  },
   { name: 'chunked prefill: Tq=5 Tk=12 B=2 NH=2 HS=17', B: 2, Tq: 5, Tk: 12, NH: 2, HS: 17, fwdTol: 5e-5, bwdTol: 3e-4 },
   { name: 'large: B=2 NH=4 T=512 HS=32', B: 2, Tq: 512, Tk: 512, NH: 4, HS: 32, fwdTol: 2e-4, bwdTol: 1e-3 },
 ];
 
-interface Inputs<F extends FloatArray> { q: F; k: F; v: F; dout: F; dq0: F; dk0: F; dv0: F }
+interface Inputs<F extends FloatArray> {
+  q: F;
+  k: F;
+  v: F;
+  dout: F;
+  dq0: F;
+  dk0: F;
+  dv0: F;
+}
 
 function inputs32(s: Shape, seed: number): Inputs<Float32Array> {
   const r = rng(seed);
-  const nq = s.B * s.Tq * s.NH * s.HS, nk = s.B * s.Tk * s.NH * s.HS;
+  const nq = s.B * s.Tq * s.NH * s.HS,
+    nk = s.B * s.Tk * s.NH * s.HS;
   // q at scale 2 makes some rows' softmax peaked, so the running max matters.
   return {
-    q: randn32(nq, r, 2), k: randn32(nk, r), v: randn32(nk, r), dout: randn32(nq, r),
-    dq0: randn32(nq, r), dk0: randn32(nk, r), dv0: randn32(nk, r),
+    q: randn32(nq, r, 2),
+    k: randn32(nk, r),
+    v: randn32(nk, r),
+    dout: randn32(nq, r),
+    dq0: randn32(nq, r),
+    dk0: randn32(nk, r),
+    dv0: randn32(nk, r),
   };
 }
 
-interface Result<F extends FloatArray> { out: F; lse: F; dq: F; dk: F; dv: F }
+interface Result<F extends FloatArray> {
+  out: F;
+  lse: F;
+  dq: F;
+  dk: F;
+  dv: F;
+}
 
 /** Forward, then backward accumulating into copies of the non-zero initial gradients. */
 function run<F extends FloatArray>(be: Backend<F>, s: Shape, x: Inputs<F>, make: (n: number) => F): Result<F> {
   const { B, Tq, Tk, NH, HS } = s;
   const scale = 1 / Math.sqrt(HS);
-  const out = make(B * Tq * NH * HS), lse = make(B * NH * Tq);
+  const out = make(B * Tq * NH * HS),
+    lse = make(B * NH * Tq);
   be.attentionForward(out, lse, x.q, x.k, x.v, B, Tq, Tk, NH, HS, scale);
-  const dq = x.dq0.slice() as F, dk = x.dk0.slice() as F, dv = x.dv0.slice() as F;
+  const dq = x.dq0.slice() as F,
+    dk = x.dk0.slice() as F,
+    dv = x.dv0.slice() as F;
   be.attentionBackward(dq, dk, dv, x.dout, x.q, x.k, x.v, out, lse, B, Tq, Tk, NH, HS, scale);
   return { out, lse, dq, dk, dv };
 }
@@ -75,7 +131,11 @@ const f64 = (n: number) => new Float64Array(n);
 function withThreads<T>(n: NativeBackend, threads: number, fn: () => T): T {
   const before = n.threads();
   n.setThreads(threads);
-  try { return fn(); } finally { n.setThreads(before); }
+  try {
+    return fn();
+  } finally {
+    n.setThreads(before);
+  }
 }
 
 // ---------------------------------------------------------------------------- reference gradients
@@ -90,16 +150,23 @@ describe('reference attention backward matches finite differences (float64)', ()
     it(`dq, dk, dv of sum(out * w) at B=${s.B} Tq=${s.Tq} Tk=${s.Tk} NH=${s.NH} HS=${s.HS}`, () => {
       const { B, Tq, Tk, NH, HS } = s;
       const r = rng(7 + Tk);
-      const nq = B * Tq * NH * HS, nk = B * Tk * NH * HS;
-      const q = randn64(nq, r, 2), k = randn64(nk, r), v = randn64(nk, r), w = randn64(nq, r);
+      const nq = B * Tq * NH * HS,
+        nk = B * Tk * NH * HS;
+      const q = randn64(nq, r, 2),
+        k = randn64(nk, r),
+        v = randn64(nk, r),
+        w = randn64(nq, r);
       const scale = 1 / Math.sqrt(HS);
-      const out = f64(nq), lse = f64(B * NH * Tq);
+      const out = f64(nq),
+        lse = f64(B * NH * Tq);
       const loss = () => {
         refBackend.attentionForward(out, lse, q, k, v, B, Tq, Tk, NH, HS, scale);
         return dot(out, w);
       };
       loss();
-      const dq = f64(nq), dk = f64(nk), dv = f64(nk);
+      const dq = f64(nq),
+        dk = f64(nk),
+        dv = f64(nk);
       refBackend.attentionBackward(dq, dk, dv, w, q, k, v, out, lse, B, Tq, Tk, NH, HS, scale);
       assertGradClose(dq, numericGrad(loss, q), 'dq');
       assertGradClose(dk, numericGrad(loss, k), 'dk');
@@ -110,10 +177,18 @@ describe('reference attention backward matches finite differences (float64)', ()
   it('backward accumulates into its gradient outputs', () => {
     const s = { B: 1, Tq: 3, Tk: 5, NH: 1, HS: 4 };
     const r = rng(3);
-    const x = { q: randn64(12, r), k: randn64(20, r), v: randn64(20, r), dout: randn64(12, r),
-      dq0: randn64(12, r), dk0: randn64(20, r), dv0: randn64(20, r) };
+    const x = {
+      q: randn64(12, r),
+      k: randn64(20, r),
+      v: randn64(20, r),
+      dout: randn64(12, r),
+      dq0: randn64(12, r),
+      dk0: randn64(20, r),
+      dv0: randn64(20, r),
+    };
     const zero = { ...x, dq0: f64(12), dk0: f64(20), dv0: f64(20) };
-    const acc = run(refBackend as Backend<Float64Array>, s, x, f64), fresh = run(refBackend as Backend<Float64Array>, s, zero, f64);
+    const acc = run(refBackend as Backend<Float64Array>, s, x, f64),
+      fresh = run(refBackend as Backend<Float64Array>, s, zero, f64);
     for (const g of ['dq', 'dk', 'dv'] as const) {
       const init = x[`${g}0`];
       for (let i = 0; i < init.length; i++) assert.ok(Math.abs(acc[g][i] - (init[i] + fresh[g][i])) < 1e-12, `${g}[${i}]`);
@@ -179,20 +254,38 @@ describe('attention properties', () => {
         const be = b.be();
         // Tq < Tk: query i sits at position 20 - 12 + i; tiles of 64 keys put masked keys in the
         // same tile as visible ones, where only the mask keeps them out.
-        const B = 1, Tq = 12, Tk = 20, NH = 2, HS = 8, scale = 0.3;
+        const B = 1,
+          Tq = 12,
+          Tk = 20,
+          NH = 2,
+          HS = 8,
+          scale = 0.3;
         const r = rng(11);
-        const fill = (n: number) => { const a = b.make(n); for (let i = 0; i < n; i++) a[i] = r() * 2 - 1; return a; };
-        const q = fill(B * Tq * NH * HS), k = fill(B * Tk * NH * HS), v = fill(B * Tk * NH * HS);
-        const out1 = b.make(q.length), lse1 = b.make(B * NH * Tq);
+        const fill = (n: number) => {
+          const a = b.make(n);
+          for (let i = 0; i < n; i++) a[i] = r() * 2 - 1;
+          return a;
+        };
+        const q = fill(B * Tq * NH * HS),
+          k = fill(B * Tk * NH * HS),
+          v = fill(B * Tk * NH * HS);
+        const out1 = b.make(q.length),
+          lse1 = b.make(B * NH * Tq);
         be.attentionForward(out1, lse1, q, k, v, B, Tq, Tk, NH, HS, scale);
         const p = 14; // change key/value at position 14: queries at positions < 14 (i < 6) must not move
-        const k2 = k.slice(), v2 = v.slice();
-        for (let d = 0; d < NH * HS; d++) { k2[p * NH * HS + d] += 5; v2[p * NH * HS + d] -= 3; }
-        const out2 = b.make(q.length), lse2 = b.make(B * NH * Tq);
+        const k2 = k.slice(),
+          v2 = v.slice();
+        for (let d = 0; d < NH * HS; d++) {
+          k2[p * NH * HS + d] += 5;
+          v2[p * NH * HS + d] -= 3;
+        }
+        const out2 = b.make(q.length),
+          lse2 = b.make(B * NH * Tq);
         be.attentionForward(out2, lse2, q, k2, v2, B, Tq, Tk, NH, HS, scale);
         for (let i = 0; i < Tq; i++) {
           const pos = Tk - Tq + i;
-          const row1 = out1.subarray(i * NH * HS, (i + 1) * NH * HS), row2 = out2.subarray(i * NH * HS, (i + 1) * NH * HS);
+          const row1 = out1.subarray(i * NH * HS, (i + 1) * NH * HS),
+            row2 = out2.subarray(i * NH * HS, (i + 1) * NH * HS);
           if (pos < p) assert.deepEqual(row2, row1, `query ${i} at position ${pos} saw the change at ${p}`);
           else assert.notDeepEqual(row2, row1, `query ${i} at position ${pos} should see the change at ${p}`);
         }
@@ -205,25 +298,42 @@ describe('attention properties', () => {
       const before = native?.isa();
       try {
         const be = b.be();
-        const B = 2, Tq = 40, Tk = 70, NH = 2, HS = 16, scale = 0.5;
+        const B = 2,
+          Tq = 40,
+          Tk = 70,
+          NH = 2,
+          HS = 16,
+          scale = 0.5;
         const r = rng(5);
-        const fill = (n: number) => { const a = b.make(n); for (let i = 0; i < n; i++) a[i] = (r() * 2 - 1) * 2; return a; };
-        const q = fill(B * Tq * NH * HS), k = fill(B * Tk * NH * HS), v = fill(B * Tk * NH * HS);
-        const out = b.make(q.length), lse = b.make(B * NH * Tq);
+        const fill = (n: number) => {
+          const a = b.make(n);
+          for (let i = 0; i < n; i++) a[i] = (r() * 2 - 1) * 2;
+          return a;
+        };
+        const q = fill(B * Tq * NH * HS),
+          k = fill(B * Tk * NH * HS),
+          v = fill(B * Tk * NH * HS);
+        const out = b.make(q.length),
+          lse = b.make(B * NH * Tq);
         be.attentionForward(out, lse, q, k, v, B, Tq, Tk, NH, HS, scale);
         const ld = NH * HS;
-        for (let bb = 0; bb < B; bb++) for (let h = 0; h < NH; h++) for (let i = 0; i < Tq; i++) {
-          let sum = 0;
-          for (let j = 0; j <= Tk - Tq + i; j++) {
-            let s = 0;
-            for (let d = 0; d < HS; d++) s += q[(bb * Tq + i) * ld + h * HS + d] * k[(bb * Tk + j) * ld + h * HS + d];
-            sum += Math.exp(scale * s); // scores stay under ~32 here, so no overflow without the max
-          }
-          const direct = Math.log(sum), got = lse[(bb * NH + h) * Tq + i];
-          const tol = b.make === f64 ? 1e-12 : 1e-5;
-          assert.ok(Math.abs(got - direct) <= tol * Math.max(1, Math.abs(direct)),
-            `lse[${bb},${h},${i}] = ${got}, direct logsumexp = ${direct}`);
-        }
+        for (let bb = 0; bb < B; bb++)
+          for (let h = 0; h < NH; h++)
+            for (let i = 0; i < Tq; i++) {
+              let sum = 0;
+              for (let j = 0; j <= Tk - Tq + i; j++) {
+                let s = 0;
+                for (let d = 0; d < HS; d++) s += q[(bb * Tq + i) * ld + h * HS + d] * k[(bb * Tk + j) * ld + h * HS + d];
+                sum += Math.exp(scale * s); // scores stay under ~32 here, so no overflow without the max
+              }
+              const direct = Math.log(sum),
+                got = lse[(bb * NH + h) * Tq + i];
+              const tol = b.make === f64 ? 1e-12 : 1e-5;
+              assert.ok(
+                Math.abs(got - direct) <= tol * Math.max(1, Math.abs(direct)),
+                `lse[${bb},${h},${i}] = ${got}, direct logsumexp = ${direct}`,
+              );
+            }
       } finally {
         if (before) native!.setIsa(before);
       }

@@ -7,13 +7,24 @@ import { refBackend, ropeTables, Tape, Tensor, type Backend, type DType, type Fl
 import { assertClose, randn64, requireNative, rng } from '../helpers.ts';
 import { assertGradClose, numericGrad } from '../gradcheck.ts';
 
-const B = 2, T = 5, C = 8, NH = 2, HS = 4, H = 12, V = 11, L = 2;
+const B = 2,
+  T = 5,
+  C = 8,
+  NH = 2,
+  HS = 4,
+  H = 12,
+  V = 11,
+  L = 2;
 
 function makeParams(dtype: DType, seed: number): Record<string, Tensor> {
   const r = rng(seed);
   const p: Record<string, Tensor> = {};
   const add = (name: string, shape: number[], scale: number, offset = 0) => {
-    const x = randn64(shape.reduce((a, b) => a * b, 1), r, scale).map((v) => v + offset);
+    const x = randn64(
+      shape.reduce((a, b) => a * b, 1),
+      r,
+      scale,
+    ).map((v) => v + offset);
     p[name] = new Tensor(dtype === 'f64' ? x : Float32Array.from(x), shape, { requiresGrad: true, name });
   };
   add('wte', [V, C], 0.5);
@@ -36,7 +47,7 @@ const targets = Int32Array.from({ length: B * T }, (_, i) => (i % 4 === 3 ? -1 :
 // GPT.run does; the gradients must be those of the plain ops.
 function forward(tape: Tape, p: Record<string, Tensor>, inPlace = false): Tensor {
   const { cos, sin } = ropeTables(T, HS, 10000, tape.dtype);
-  let x = tape.embedding(tokens, [B, T], p.wte);                       // (B, T, C)
+  let x = tape.embedding(tokens, [B, T], p.wte); // (B, T, C)
   for (let l = 0; l < L; l++) {
     const h = tape.rmsnorm(x, p[`ln1.${l}`]);
     const q = tape.rope(tape.linear(h, p[`wq.${l}`]).reshape([B, T, NH, HS]), cos, sin, 0, { inPlace });
@@ -47,11 +58,16 @@ function forward(tape: Tape, p: Record<string, Tensor>, inPlace = false): Tensor
     const m = tape.swiglu(tape.linear(tape.rmsnorm(x, p[`ln2.${l}`]), p[`wup.${l}`])); // (B, T, H)
     x = tape.add(x, tape.linear(m, p[`wdown.${l}`]), { inPlace });
   }
-  const logits = tape.linear(tape.rmsnorm(x, p.lnf), p.wte);         // tied head: (B, T, V)
+  const logits = tape.linear(tape.rmsnorm(x, p.lnf), p.wte); // tied head: (B, T, V)
   return tape.crossEntropy(logits, targets, -1);
 }
 
-function lossAndGrads(be: Backend<any>, dtype: DType, p: Record<string, Tensor>, inPlace = false): { loss: number; grads: Record<string, FloatArray> } {
+function lossAndGrads(
+  be: Backend<any>,
+  dtype: DType,
+  p: Record<string, Tensor>,
+  inPlace = false,
+): { loss: number; grads: Record<string, FloatArray> } {
   for (const t of Object.values(p)) t.zeroGrad();
   const tape = new Tape(be, dtype, { recycle: true });
   const loss = forward(tape, p, inPlace);
@@ -74,7 +90,7 @@ describe('tape autograd on a 2-layer toy transformer', () => {
     }
   });
 
-  it('in-place RoPE and residual adds give the plain ops\' loss and gradients, bit for bit', () => {
+  it("in-place RoPE and residual adds give the plain ops' loss and gradients, bit for bit", () => {
     const p = makeParams('f64', 3);
     const plain = lossAndGrads(refBackend, 'f64', p, false);
     const copies = Object.fromEntries(Object.entries(plain.grads).map(([k, g]) => [k, g.slice()]));
@@ -85,14 +101,15 @@ describe('tape autograd on a 2-layer toy transformer', () => {
 
   const { native, skip } = requireNative();
   it('gives the same loss and gradients on the native backend as on the reference (float32)', { skip }, () => {
-    const pr = makeParams('f32', 1), pn = makeParams('f32', 1);
+    const pr = makeParams('f32', 1),
+      pn = makeParams('f32', 1);
     const ref = lossAndGrads(refBackend, 'f32', pr);
     const nat = lossAndGrads(native!, 'f32', pn);
     assert.ok(Math.abs(ref.loss - nat.loss) <= 1e-5 * Math.abs(ref.loss), `loss ${nat.loss} vs ${ref.loss}`);
     for (const name of Object.keys(pr)) assertClose(nat.grads[name], ref.grads[name], 2e-3, name);
   });
 
-  it('a recycling tape lends an output\'s gradient again once its op has run backward, and repeats steps exactly', () => {
+  it("a recycling tape lends an output's gradient again once its op has run backward, and repeats steps exactly", () => {
     const p = makeParams('f64', 4);
     const recycling = new Tape(refBackend, 'f64', { recycle: true });
     const steps = [recycling, recycling, recycling, new Tape(refBackend, 'f64')].map((tape) => {
@@ -101,7 +118,8 @@ describe('tape autograd on a 2-layer toy transformer', () => {
       const { cos, sin } = ropeTables(T, HS, 10000, 'f64');
       const x = tape.embedding(tokens, [B, T], p.wte);
       const h = tape.rmsnorm(x, p['ln1.0']);
-      const a = tape.linear(h, p['wq.0']), b = tape.linear(h, p['wk.0']);
+      const a = tape.linear(h, p['wq.0']),
+        b = tape.linear(h, p['wk.0']);
       const q = tape.rope(a.reshape([B, T, NH, HS]), cos, sin);
       const loss = tape.crossEntropy(tape.linear(tape.add(q.reshape([B, T, C]), b), p.wte), targets, -1);
       tape.backward(loss);
@@ -121,7 +139,10 @@ describe('tape autograd on a 2-layer toy transformer', () => {
     assert.equal(y.requiresGrad, true);
     assert.deepEqual([...y.data], [1.5, -1.5, 3.5]);
     tape.backward(tape.crossEntropy(y.reshape([1, 3]), Int32Array.of(0)));
-    assert.ok(x.grad && x.grad.some((g) => g !== 0), 'x gets a gradient');
+    assert.ok(
+      x.grad?.some((g) => g !== 0),
+      'x gets a gradient',
+    );
   });
 
   it('records nothing when no input needs a gradient (inference)', () => {

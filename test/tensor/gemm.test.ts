@@ -19,14 +19,21 @@ const { native, skip } = requireNative();
 
 interface Case {
   name: string;
-  transA: boolean; transB: boolean;
-  M: number; N: number; K: number;
-  alpha?: number; beta?: number;
+  transA: boolean;
+  transB: boolean;
+  M: number;
+  N: number;
+  K: number;
+  alpha?: number;
+  beta?: number;
   /** Extra elements per row beyond the stored column count. */
-  padA?: number; padB?: number; padC?: number;
+  padA?: number;
+  padB?: number;
+  padC?: number;
   batch?: number;
   /** Broadcast one A (or B) to every batch item. */
-  shareA?: boolean; shareB?: boolean;
+  shareA?: boolean;
+  shareB?: boolean;
   /** Fill C with NaN before the call (only meaningful with beta = 0). */
   nanC?: boolean;
 }
@@ -36,7 +43,7 @@ const C_SENTINEL = 7777;
 interface Built {
   args: Parameters<NativeBackend['gemm']>[0];
   C0: Float32Array;
-  padC: number[];  // indices of C padding
+  padC: number[]; // indices of C padding
 }
 
 function build(c: Case, seed: number): Built {
@@ -44,8 +51,12 @@ function build(c: Case, seed: number): Built {
   const batch = c.batch ?? 1;
   const [aRows, aCols] = c.transA ? [c.K, c.M] : [c.M, c.K];
   const [bRows, bCols] = c.transB ? [c.N, c.K] : [c.K, c.N];
-  const lda = aCols + (c.padA ?? 0), ldb = bCols + (c.padB ?? 0), ldc = c.N + (c.padC ?? 0);
-  const strideA = c.shareA ? 0 : aRows * lda, strideB = c.shareB ? 0 : bRows * ldb, strideC = c.M * ldc;
+  const lda = aCols + (c.padA ?? 0),
+    ldb = bCols + (c.padB ?? 0),
+    ldc = c.N + (c.padC ?? 0);
+  const strideA = c.shareA ? 0 : aRows * lda,
+    strideB = c.shareB ? 0 : bRows * ldb,
+    strideC = c.M * ldc;
   const matrix = (rows: number, cols: number, ld: number, items: number, pad: number) => {
     const x = randn32(Math.max(1, items) * rows * ld, r);
     for (let i = 0; i < x.length; i++) if (i % ld >= cols) x[i] = pad;
@@ -61,15 +72,35 @@ function build(c: Case, seed: number): Built {
   }
   return {
     args: {
-      transA: c.transA, transB: c.transB, M: c.M, N: c.N, K: c.K, alpha: c.alpha ?? 1, beta: c.beta ?? 0,
-      A, lda, strideA, B, ldb, strideB, C, ldc, strideC, batch,
+      transA: c.transA,
+      transB: c.transB,
+      M: c.M,
+      N: c.N,
+      K: c.K,
+      alpha: c.alpha ?? 1,
+      beta: c.beta ?? 0,
+      A,
+      lda,
+      strideA,
+      B,
+      ldb,
+      strideB,
+      C,
+      ldc,
+      strideC,
+      batch,
     },
     C0: C.slice(),
     padC,
   };
 }
 
-const combos = [[false, false], [false, true], [true, false], [true, true]] as const;
+const combos = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+] as const;
 const tn = (tA: boolean, tB: boolean) => `${tA ? 'T' : 'N'}${tB ? 'T' : 'N'}`;
 
 const cases: Case[] = [];
@@ -81,23 +112,83 @@ for (const [tA, tB] of combos) {
     { name: `${t} large ragged 300x257x129 (several row blocks, team split)`, transA: tA, transB: tB, M: 300, N: 257, K: 129 },
     { name: `${t} K deeper than one KC slice (70x45x600)`, transA: tA, transB: tB, M: 70, N: 45, K: 600 },
     { name: `${t} M=1 (decode GEMV)`, transA: tA, transB: tB, M: 1, N: 1000, K: 700 },
-    { name: `${t} M=1, K a whole number of unrolled steps, odd N split across threads`, transA: tA, transB: tB, M: 1, N: 2053, K: 256, beta: 1 },
+    {
+      name: `${t} M=1, K a whole number of unrolled steps, odd N split across threads`,
+      transA: tA,
+      transB: tB,
+      M: 1,
+      N: 2053,
+      K: 256,
+      beta: 1,
+    },
     { name: `${t} M=2, K under one vector step`, transA: tA, transB: tB, M: 2, N: 515, K: 5, padA: 1 },
     { name: `${t} M=4 rows, K with a vector tail`, transA: tA, transB: tB, M: 4, N: 300, K: 300, alpha: 0.5, beta: -1 },
     { name: `${t} few rows, M=5 wide N`, transA: tA, transB: tB, M: 5, N: 333, K: 650 },
     { name: `${t} batch-8 decode, M=8 (two row groups, W walked in L1 blocks)`, transA: tA, transB: tB, M: 8, N: 1029, K: 259 },
-    { name: `${t} M=7 over weights big enough to split across threads`, transA: tA, transB: tB, M: 7, N: 700, K: 203, padA: 2, padB: 1, padC: 3, beta: 0.5 },
+    {
+      name: `${t} M=7 over weights big enough to split across threads`,
+      transA: tA,
+      transB: tB,
+      M: 7,
+      N: 700,
+      K: 203,
+      padA: 2,
+      padB: 1,
+      padC: 3,
+      beta: 0.5,
+    },
     { name: `${t} N=1`, transA: tA, transB: tB, M: 900, N: 1, K: 600 },
     { name: `${t} N=3`, transA: tA, transB: tB, M: 777, N: 3, K: 500 },
-    { name: `${t} alpha=-0.5, beta=0 with NaN in C (C is write-only)`, transA: tA, transB: tB, M: 37, N: 41, K: 23, alpha: -0.5, nanC: true },
+    {
+      name: `${t} alpha=-0.5, beta=0 with NaN in C (C is write-only)`,
+      transA: tA,
+      transB: tB,
+      M: 37,
+      N: 41,
+      K: 23,
+      alpha: -0.5,
+      nanC: true,
+    },
     { name: `${t} alpha=0.7, beta=1.3 accumulates into C`, transA: tA, transB: tB, M: 150, N: 140, K: 90, alpha: 0.7, beta: 1.3 },
     { name: `${t} beta=1 accumulates (few rows)`, transA: tA, transB: tB, M: 3, N: 77, K: 40, beta: 1 },
-    { name: `${t} lda/ldb/ldc wider than the columns: padding untouched`, transA: tA, transB: tB, M: 31, N: 45, K: 27, padA: 3, padB: 5, padC: 7, beta: 0.5 },
-    { name: `${t} padded big (team split) with NaN C and beta=0`, transA: tA, transB: tB, M: 130, N: 99, K: 140, padA: 1, padB: 2, padC: 3, nanC: true },
+    {
+      name: `${t} lda/ldb/ldc wider than the columns: padding untouched`,
+      transA: tA,
+      transB: tB,
+      M: 31,
+      N: 45,
+      K: 27,
+      padA: 3,
+      padB: 5,
+      padC: 7,
+      beta: 0.5,
+    },
+    {
+      name: `${t} padded big (team split) with NaN C and beta=0`,
+      transA: tA,
+      transB: tB,
+      M: 130,
+      N: 99,
+      K: 140,
+      padA: 1,
+      padB: 2,
+      padC: 3,
+      nanC: true,
+    },
     { name: `${t} padded few rows`, transA: tA, transB: tB, M: 2, N: 300, K: 500, padA: 4, padB: 3, padC: 9, beta: 2 },
     { name: `${t} batched with strides, many small items`, transA: tA, transB: tB, M: 40, N: 36, K: 50, batch: 9, beta: 0.25 },
     { name: `${t} batched with strideA=0 (A broadcast), big items`, transA: tA, transB: tB, M: 200, N: 150, K: 80, batch: 3, shareA: true },
-    { name: `${t} batched with strideB=0 (B broadcast), few rows`, transA: tA, transB: tB, M: 4, N: 260, K: 300, batch: 5, shareB: true, padC: 2 },
+    {
+      name: `${t} batched with strideB=0 (B broadcast), few rows`,
+      transA: tA,
+      transB: tB,
+      M: 4,
+      N: 260,
+      K: 300,
+      batch: 5,
+      shareB: true,
+      padC: 2,
+    },
   );
 }
 // Seeded random ragged shapes over all transposes.
@@ -107,9 +198,18 @@ for (const [tA, tB] of combos) {
   for (let i = 0; i < 16; i++) {
     const [tA, tB] = combos[i % 4];
     cases.push({
-      name: `random #${i} ${tn(tA, tB)}`, transA: tA, transB: tB, M: dim(i < 8 ? 40 : 160), N: dim(i < 8 ? 40 : 160),
-      K: dim(i < 8 ? 40 : 300), alpha: r() < 0.5 ? 1 : r() * 2 - 1, beta: r() < 0.5 ? 0 : r() * 2 - 1,
-      padA: Math.floor(r() * 3), padB: Math.floor(r() * 3), padC: Math.floor(r() * 3), batch: 1 + Math.floor(r() * 3),
+      name: `random #${i} ${tn(tA, tB)}`,
+      transA: tA,
+      transB: tB,
+      M: dim(i < 8 ? 40 : 160),
+      N: dim(i < 8 ? 40 : 160),
+      K: dim(i < 8 ? 40 : 300),
+      alpha: r() < 0.5 ? 1 : r() * 2 - 1,
+      beta: r() < 0.5 ? 0 : r() * 2 - 1,
+      padA: Math.floor(r() * 3),
+      padB: Math.floor(r() * 3),
+      padC: Math.floor(r() * 3),
+      batch: 1 + Math.floor(r() * 3),
       shareA: r() < 0.2,
     });
   }
@@ -136,7 +236,11 @@ function boundFor(c: Case): number {
 function withThreads<T>(n: NativeBackend, threads: number, fn: () => T): T {
   const before = n.threads();
   n.setThreads(threads);
-  try { return fn(); } finally { n.setThreads(before); }
+  try {
+    return fn();
+  } finally {
+    n.setThreads(before);
+  }
 }
 
 describe('native gemm matches the reference', { skip }, () => {
@@ -160,21 +264,40 @@ describe('native gemm matches the reference', { skip }, () => {
 });
 
 describe('native gemm argument checks', { skip }, () => {
-  const M = 4, N = 5, K = 6;
+  const M = 4,
+    N = 5,
+    K = 6;
   const ok = () => ({
-    transA: false, transB: false, M, N, K, alpha: 1, A: new Float32Array(M * K), lda: K,
-    B: new Float32Array(K * N), ldb: N, beta: 0, C: new Float32Array(M * N), ldc: N,
+    transA: false,
+    transB: false,
+    M,
+    N,
+    K,
+    alpha: 1,
+    A: new Float32Array(M * K),
+    lda: K,
+    B: new Float32Array(K * N),
+    ldb: N,
+    beta: 0,
+    C: new Float32Array(M * N),
+    ldc: N,
   });
   for (const name of ['A', 'B', 'C'] as const) {
     it(`a too-short ${name} throws a RangeError naming ${name}`, () => {
       const args = ok();
       args[name] = new Float32Array(args[name].length - 1);
-      assert.throws(() => native!.gemm(args), (e: Error) => e instanceof RangeError && new RegExp(`\\b${name}\\b`).test(e.message));
+      assert.throws(
+        () => native!.gemm(args),
+        (e: Error) => e instanceof RangeError && new RegExp(`\\b${name}\\b`).test(e.message),
+      );
     });
   }
   it('a batch that runs past the end of C throws a RangeError naming C', () => {
     const args = { ...ok(), batch: 2, strideC: M * N };
-    assert.throws(() => native!.gemm(args), (e: Error) => e instanceof RangeError && /\bC\b/.test(e.message));
+    assert.throws(
+      () => native!.gemm(args),
+      (e: Error) => e instanceof RangeError && /\bC\b/.test(e.message),
+    );
   });
   it('K = 0 with beta = 0 zeroes C (NaN included) and with beta = 2 scales it', () => {
     const args = { ...ok(), K: 0, lda: 1, ldb: N, A: new Float32Array(0), B: new Float32Array(0) };

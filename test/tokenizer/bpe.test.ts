@@ -6,8 +6,17 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  trainBpe, Tokenizer, StreamDecoder, SPECIAL_TOKENS, saveTokenizer, loadTokenizer, toJSON, fromJSON,
-  gpt2Export, byteToUnicode, cl100k,
+  trainBpe,
+  Tokenizer,
+  StreamDecoder,
+  SPECIAL_TOKENS,
+  saveTokenizer,
+  loadTokenizer,
+  toJSON,
+  fromJSON,
+  gpt2Export,
+  byteToUnicode,
+  cl100k,
 } from '../../src/tokenizer/index.ts';
 import { rng } from '../helpers.ts';
 
@@ -17,7 +26,9 @@ const CORPUS = [
   'Tokenizers merge frequent pairs: th, he, the, then " the", " cat".',
   'Émile a mangé des crêpes 🥞🥞 à Paris. 東京は晴れ。 Привет, мир!',
   'def merge(a, b):\n    return a + b\n\n\nfor i in range(10):\n    print(i)\n',
-].join('\n').repeat(20);
+]
+  .join('\n')
+  .repeat(20);
 
 const trained = trainBpe([CORPUS], { vocabSize: 400 });
 const tok = trained.tokenizer;
@@ -27,7 +38,14 @@ function randomBytes(r: () => number, n: number): Uint8Array {
   for (let i = 0; i < n; i++) {
     // Mostly ASCII and valid multi-byte sequences, with stray continuation and lead bytes.
     const k = r();
-    b[i] = k < 0.5 ? 32 + Math.floor(r() * 95) : k < 0.7 ? 0x80 + Math.floor(r() * 64) : k < 0.8 ? 0xc0 + Math.floor(r() * 64) : Math.floor(r() * 256);
+    b[i] =
+      k < 0.5
+        ? 32 + Math.floor(r() * 95)
+        : k < 0.7
+          ? 0x80 + Math.floor(r() * 64)
+          : k < 0.8
+            ? 0xc0 + Math.floor(r() * 64)
+            : Math.floor(r() * 256);
   }
   return b;
 }
@@ -46,7 +64,10 @@ describe('BPE training', () => {
     const bytes = new TextEncoder();
     for (const chunk of CORPUS.match(new RegExp(tok.pattern, 'gu'))!) {
       const b = bytes.encode(chunk);
-      for (let i = 0; i + 1 < b.length; i++) { const k = `${b[i]},${b[i + 1]}`; counts.set(k, (counts.get(k) ?? 0) + 1); }
+      for (let i = 0; i + 1 < b.length; i++) {
+        const k = `${b[i]},${b[i + 1]}`;
+        counts.set(k, (counts.get(k) ?? 0) + 1);
+      }
     }
     const best = Math.max(...counts.values());
     const [a, b, id] = trained.merges[0];
@@ -125,7 +146,10 @@ describe('streaming decode', () => {
     const text = '🤖 emoji 👨‍👩‍👧‍👦 split 東京 across tokens 🇫🇷!';
     const ids = big.encode(text);
     // cl100k encodes these emoji as several byte-level tokens each, so some token ends mid-character.
-    assert.ok(ids.some((id) => big.decode([id]).includes('\ufffd')), 'test text no longer splits a character');
+    assert.ok(
+      ids.some((id) => big.decode([id]).includes('\ufffd')),
+      'test text no longer splits a character',
+    );
     const s = new StreamDecoder(big);
     let out = '';
     for (const id of ids) {

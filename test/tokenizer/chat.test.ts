@@ -1,16 +1,31 @@
 // The chat format: ids, loss mask (assistant tokens only), image slots, prompts, truncation.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { trainBpe, renderConversation, renderPrompt, ContextOverflowError, type ChatMessage, type Tokenizer } from '../../src/tokenizer/index.ts';
+import {
+  trainBpe,
+  renderConversation,
+  renderPrompt,
+  ContextOverflowError,
+  type ChatMessage,
+  type Tokenizer,
+} from '../../src/tokenizer/index.ts';
 
-const tok: Tokenizer = trainBpe(['hello there, how are you? fine thanks. what is in this picture? a cat.'.repeat(10)], { vocabSize: 300 }).tokenizer;
+const tok: Tokenizer = trainBpe(['hello there, how are you? fine thanks. what is in this picture? a cat.'.repeat(10)], {
+  vocabSize: 300,
+}).tokenizer;
 const S = (name: string) => tok.special(`<|${name}|>`);
 
 const convo: ChatMessage[] = [
   { role: 'system', content: 'be brief' },
   { role: 'user', content: 'hello' },
   { role: 'assistant', content: 'hi' },
-  { role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image', url: 'x.png' }] },
+  {
+    role: 'user',
+    content: [
+      { type: 'text', text: 'what is this?' },
+      { type: 'image', url: 'x.png' },
+    ],
+  },
   { role: 'assistant', content: 'a cat' },
 ];
 
@@ -18,9 +33,16 @@ describe('chat rendering', () => {
   it('lays out bos, role markers, content and end-of-turn', () => {
     const r = renderConversation(tok, convo.slice(0, 3));
     assert.deepEqual(r.ids, [
-      S('bos'), S('system'), ...tok.encode('be brief'), S('end'),
-      S('user'), ...tok.encode('hello'), S('end'),
-      S('assistant'), ...tok.encode('hi'), S('end'),
+      S('bos'),
+      S('system'),
+      ...tok.encode('be brief'),
+      S('end'),
+      S('user'),
+      ...tok.encode('hello'),
+      S('end'),
+      S('assistant'),
+      ...tok.encode('hi'),
+      S('end'),
     ]);
   });
 
@@ -44,7 +66,10 @@ describe('chat rendering', () => {
   it('renders the prompt up to the assistant turn, with nothing to train on', () => {
     const p = renderPrompt(tok, convo.slice(0, 4), { imageSlots: 2 });
     assert.equal(p.ids[p.ids.length - 1], S('assistant'));
-    assert.equal(p.mask.reduce((a, b) => a + b, 0), 0);
+    assert.equal(
+      p.mask.reduce((a, b) => a + b, 0),
+      0,
+    );
     // The prompt is the prefix of the training render that the model continues.
     const full = renderConversation(tok, convo, { imageSlots: 2 });
     assert.deepEqual(p.ids, full.ids.slice(0, p.ids.length));
@@ -56,8 +81,14 @@ describe('chat rendering', () => {
   });
 
   it('rejects unknown roles, part types, and images outside user messages', () => {
-    assert.throws(() => renderConversation(tok, [{ role: 'tool' as 'user', content: 'x' }]), /role must be system, user or assistant, got "tool"/);
-    assert.throws(() => renderConversation(tok, [{ role: 'user', content: [{ type: 'audio' } as never] }]), /part type must be "text" or "image", got "audio"/);
+    assert.throws(
+      () => renderConversation(tok, [{ role: 'tool' as 'user', content: 'x' }]),
+      /role must be system, user or assistant, got "tool"/,
+    );
+    assert.throws(
+      () => renderConversation(tok, [{ role: 'user', content: [{ type: 'audio' } as never] }]),
+      /part type must be "text" or "image", got "audio"/,
+    );
     assert.throws(() => renderConversation(tok, [{ role: 'assistant', content: [{ type: 'image' }] }]), /user messages only/);
   });
 });
@@ -90,11 +121,17 @@ describe('truncation policy', () => {
   });
 
   it('throws for a prompt whose last turn alone does not fit', () => {
-    assert.throws(() => renderPrompt(tok, long, { maxTokens: 8 }), (e: unknown) => e instanceof ContextOverflowError && /context holds 8/.test((e as Error).message));
+    assert.throws(
+      () => renderPrompt(tok, long, { maxTokens: 8 }),
+      (e: unknown) => e instanceof ContextOverflowError && /context holds 8/.test((e as Error).message),
+    );
   });
 
   it('cuts a training render at the budget, never inside an image', () => {
-    const msgs: ChatMessage[] = [{ role: 'user', content: [{ type: 'text', text: 'hello' }, { type: 'image' }] }, { role: 'assistant', content: 'a cat' }];
+    const msgs: ChatMessage[] = [
+      { role: 'user', content: [{ type: 'text', text: 'hello' }, { type: 'image' }] },
+      { role: 'assistant', content: 'a cat' },
+    ];
     const full = renderConversation(tok, msgs, { imageSlots: 8 });
     const at = full.imagePositions[0];
     const r = renderConversation(tok, msgs, { imageSlots: 8, maxTokens: at + 3 });

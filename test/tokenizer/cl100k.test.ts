@@ -8,10 +8,16 @@ import { rng } from '../helpers.ts';
 
 let tok: Tokenizer;
 let ref: Tiktoken;
-before(async () => { tok = await cl100k(); ref = new Tiktoken(ranks); });
+before(async () => {
+  tok = await cl100k();
+  ref = new Tiktoken(ranks);
+});
 
 const VARIED = [
-  '', ' ', 'hello world', 'Hello, World!',
+  '',
+  ' ',
+  'hello world',
+  'Hello, World!',
   "I'm here, you're there, they've gone, we'll see, he'd know, it's MINE, DON'T, I'M, We'Re",
   'numbers 1 12 123 1234 12345 3.14159 -42 1,000,000 ١٢٣٤ ๑๒๓ ²³ Ⅻ',
   'whitespace:  two   three\t\ttabs\n\nnewlines\r\n\r\nCRLF   \n  trailing   ',
@@ -43,7 +49,26 @@ describe('cl100k encoding', () => {
 
   it('gives js-tiktoken ids on random strings drawn from a mixed alphabet', () => {
     const r = rng(7);
-    const alphabet = [...'abcXYZ019 \t\n\r\'"!?.,-_()[]{}<>|/\\@#$%^&*+=~`', 'é', 'ß', 'ж', 'λ', '中', 'の', '한', '👍', '🏽', '\u200d', '\u00a0', '١', '²', '\u0301', 's', "'s", "'LL"];
+    const alphabet = [
+      ...'abcXYZ019 \t\n\r\'"!?.,-_()[]{}<>|/\\@#$%^&*+=~`',
+      'é',
+      'ß',
+      'ж',
+      'λ',
+      '中',
+      'の',
+      '한',
+      '👍',
+      '🏽',
+      '\u200d',
+      '\u00a0',
+      '١',
+      '²',
+      '\u0301',
+      's',
+      "'s",
+      "'LL",
+    ];
     for (let n = 0; n < 300; n++) {
       let s = '';
       const len = Math.floor(r() * 60);

@@ -31,7 +31,11 @@ describe('tetra tokenize', () => {
   });
 
   it('rejects malformed --decode input with one line naming the problem', () => {
-    for (const [input, want] of [['[1, 2', /stdin is not JSON/], ['{"ids": [1]}', /expected \{"tokens"/], ['[1, -3]', /tokens\[1\] = -3 is not a token id \(integers 0\.\.\d+\)/]] as const) {
+    for (const [input, want] of [
+      ['[1, 2', /stdin is not JSON/],
+      ['{"ids": [1]}', /expected \{"tokens"/],
+      ['[1, -3]', /tokens\[1\] = -3 is not a token id \(integers 0\.\.\d+\)/],
+    ] as const) {
       const r = tetra(['tokenize', '--decode'], input);
       assert.equal(r.code, 1);
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
@@ -51,7 +55,9 @@ describe('tetra tokenize', () => {
 
 describe('tetra tokenizer train', () => {
   it('trains from files, writes a tokenizer that tetra tokenize can use, and reports progress', () => {
-    const a = join(dir, 'a.txt'), b = join(dir, 'b.txt'), out = join(dir, 'tok.json');
+    const a = join(dir, 'a.txt'),
+      b = join(dir, 'b.txt'),
+      out = join(dir, 'tok.json');
     writeFileSync(a, 'the quick brown fox jumps over the lazy dog\n'.repeat(50));
     writeFileSync(b, 'pack my box with five dozen liquor jugs\n'.repeat(50));
     const r = tetra(['tokenizer', 'train', '--input', a, b, '--vocab-size', '300', '--out', out]);
@@ -72,9 +78,21 @@ describe('tetra tokenizer train', () => {
     const a = join(dir, 'a.txt');
     writeFileSync(a, 'text');
     const cases: [string[], RegExp, number][] = [
-      [['--input', a, '--vocab-size', '100', '--out', join(dir, 'x.json')], /--vocab-size must be an integer in \[256, 65536\], got 100/, 2],
-      [['--input', a, '--vocab-size', '70000', '--out', join(dir, 'x.json')], /--vocab-size must be an integer in \[256, 65536\], got 70000/, 2],
-      [['--input', join(dir, 'missing.txt'), '--vocab-size', '300', '--out', join(dir, 'x.json')], /cannot read --input .*missing\.txt: ENOENT/, 1],
+      [
+        ['--input', a, '--vocab-size', '100', '--out', join(dir, 'x.json')],
+        /--vocab-size must be an integer in \[256, 65536\], got 100/,
+        2,
+      ],
+      [
+        ['--input', a, '--vocab-size', '70000', '--out', join(dir, 'x.json')],
+        /--vocab-size must be an integer in \[256, 65536\], got 70000/,
+        2,
+      ],
+      [
+        ['--input', join(dir, 'missing.txt'), '--vocab-size', '300', '--out', join(dir, 'x.json')],
+        /cannot read --input .*missing\.txt: ENOENT/,
+        1,
+      ],
       [['--vocab-size', '300', '--out', join(dir, 'x.json')], /--input FILE is required/, 2],
     ];
     for (const [args, want, code] of cases) {

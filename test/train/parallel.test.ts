@@ -13,7 +13,8 @@ const cfg = configFromDepth(1, { vocabSize: 40, nEmbd: 32, nHead: 2, nLayer: 2, 
 
 function batch(B: number, T: number, seed: number, ignoreEvery = 0) {
   const rng = new Rng(seed);
-  const inputs = new Int32Array(B * T), targets = new Int32Array(B * T);
+  const inputs = new Int32Array(B * T),
+    targets = new Int32Array(B * T);
   for (let i = 0; i < B * T; i++) {
     inputs[i] = rng.int(cfg.vocabSize);
     // Ignored targets bunched in the first rows, so the shares' counts differ.
@@ -32,34 +33,50 @@ function reference(B: number, T: number, b: ReturnType<typeof batch>, seed: numb
 }
 
 function assertClose(a: Float32Array, b: Float32Array, tol: number) {
-  let worst = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) { worst = Math.max(worst, Math.abs(a[i] - b[i])); scale = Math.max(scale, Math.abs(b[i])); }
+  let worst = 0,
+    scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    worst = Math.max(worst, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
   assert.ok(worst <= tol * scale, `max |diff| ${worst} vs max |grad| ${scale}`);
 }
 
 describe('data parallel', { skip: native ? false : 'native kernels unavailable' }, () => {
   it('cuts the parameters into contiguous groups of whole tensors, about equal in size', () => {
     const big = configFromDepth(4, { vocabSize: 264, contextLength: 64 });
-    for (const c of [cfg, big]) for (let n = 1; n <= 4; n++) {
-      const g = paramGroups(c, n);
-      assert.equal(g.length, n);
-      assert.equal(g[0].from, 0);
-      for (let i = 1; i < n; i++) assert.equal(g[i].from, g[i - 1].to);
-      assert.equal(g[n - 1].to, paramCount(c));
-      assert.deepEqual(g.flatMap((x) => x.names), paramShapes(c).map(([name]) => name));
-      const sizes = g.map((x) => x.to - x.from), total = sizes.reduce((a, b) => a + b, 0);
-      if (c === big) for (const s of sizes) assert.ok(Math.abs(s - total / n) < 0.2 * total / n, `group sizes ${sizes}`);
-    }
+    for (const c of [cfg, big])
+      for (let n = 1; n <= 4; n++) {
+        const g = paramGroups(c, n);
+        assert.equal(g.length, n);
+        assert.equal(g[0].from, 0);
+        for (let i = 1; i < n; i++) assert.equal(g[i].from, g[i - 1].to);
+        assert.equal(g[n - 1].to, paramCount(c));
+        assert.deepEqual(
+          g.flatMap((x) => x.names),
+          paramShapes(c).map(([name]) => name),
+        );
+        const sizes = g.map((x) => x.to - x.from),
+          total = sizes.reduce((a, b) => a + b, 0);
+        if (c === big) for (const s of sizes) assert.ok(Math.abs(s - total / n) < (0.2 * total) / n, `group sizes ${sizes}`);
+      }
   });
 
   it('sums a group over several chunks exactly once, zeroes the others there only, and returns its squared norm', () => {
-    const n = 3 * REDUCE_CHUNK + 123, g = { from: 17, to: 17 + 2 * REDUCE_CHUNK + 99, names: [] };
+    const n = 3 * REDUCE_CHUNK + 123,
+      g = { from: 17, to: 17 + 2 * REDUCE_CHUNK + 99, names: [] };
     const fill = (k: number) => Float32Array.from({ length: n }, (_, i) => ((i * 7 + k) % 13) - 6);
-    const sum = fill(1), a = fill(2), b = fill(3);
+    const sum = fill(1),
+      a = fill(2),
+      b = fill(3);
     const want = sum.slice();
     let ss = 0;
-    for (let i = g.from; i < g.to; i++) { want[i] += a[i] + b[i]; ss += want[i] * want[i]; }
-    const aOut = a.slice().fill(0, g.from, g.to), bOut = b.slice().fill(0, g.from, g.to);
+    for (let i = g.from; i < g.to; i++) {
+      want[i] += a[i] + b[i];
+      ss += want[i] * want[i];
+    }
+    const aOut = a.slice().fill(0, g.from, g.to),
+      bOut = b.slice().fill(0, g.from, g.to);
     const got = reduceGroup(native!, sum, [a, b], g);
     assert.deepEqual(sum, want);
     assert.deepEqual(a, aOut);
@@ -68,21 +85,30 @@ describe('data parallel', { skip: native ? false : 'native kernels unavailable' 
   });
 
   it('splits rows as evenly as possible, every row once', () => {
-    for (let B = 1; B <= 20; B++) for (let n = 1; n <= 5; n++) {
-      const r = splitRows(B, n);
-      assert.equal(r.length, n);
-      assert.equal(r.reduce((a, b) => a + b, 0), B);
-      assert.ok(Math.max(...r) - Math.min(...r) <= 1);
-    }
+    for (let B = 1; B <= 20; B++)
+      for (let n = 1; n <= 5; n++) {
+        const r = splitRows(B, n);
+        assert.equal(r.length, n);
+        assert.equal(
+          r.reduce((a, b) => a + b, 0),
+          B,
+        );
+        assert.ok(Math.max(...r) - Math.min(...r) <= 1);
+      }
   });
 
-  for (const [replicas, B, ignoreEvery] of [[2, 6, 0], [3, 5, 3], [2, 3, 2]] as const) {
+  for (const [replicas, B, ignoreEvery] of [
+    [2, 6, 0],
+    [3, 5, 3],
+    [2, 3, 2],
+  ] as const) {
     it(`${replicas} replicas over a batch of ${B}${ignoreEvery ? ' with ignored targets' : ''} give the one-thread gradient and loss`, async () => {
       const T = 16;
       const dp = await DataParallel.start(GPT.init(cfg, 3), native!, replicas, Math.ceil(B / replicas) * T);
       try {
         const tape = new Tape(native!, 'f32', { recycle: true });
-        for (let step = 0; step < 2; step++) {   // twice: buffers reused, gradients accumulate
+        for (let step = 0; step < 2; step++) {
+          // twice: buffers reused, gradients accumulate
           const b = batch(B, T, 10 + step, ignoreEvery);
           (dp.model.gradStorage as Float32Array).fill(0);
           const loss = await dp.accumulate(tape, b.inputs, b.targets, B, T, 0.5);
@@ -92,7 +118,7 @@ describe('data parallel', { skip: native ? false : 'native kernels unavailable' 
           assertClose(dp.model.gradStorage as Float32Array, ref.grad, 1e-4);
           const refNorm = Math.sqrt(ref.grad.reduce((s, x) => s + x * x, 0));
           assert.ok(Math.abs(norm - refNorm) < 1e-4 * refNorm, `norm ${norm} vs ${refNorm}`);
-          assert.equal(await dp.reduce(), norm, 'reducing again adds nothing (the replicas\' gradients were zeroed)');
+          assert.equal(await dp.reduce(), norm, "reducing again adds nothing (the replicas' gradients were zeroed)");
         }
         // The main thread's kernels run on one thread while replicas compute, and get theirs back after.
         assert.equal(native!.threads(), 1);
@@ -104,11 +130,13 @@ describe('data parallel', { skip: native ? false : 'native kernels unavailable' 
   }
 
   it('update() is AdamW with clipping on the summed gradient, split between replicas, and leaves every gradient zero', async () => {
-    const B = 5, T = 16;
+    const B = 5,
+      T = 16;
     const dp = await DataParallel.start(GPT.init(cfg, 3), native!, 3, 2 * T);
     const ref = new GPT(cfg, GPT.init(cfg, 3).weights(), { gradStorage: new Float32Array(dp.model.storage.length) });
     const hyper = { ...defaultAdamW, lr: 1e-2, gradClip: 0.5 };
-    const opt = dp.optimizer(hyper), refOpt = new AdamW(ref.params, native!, hyper);
+    const opt = dp.optimizer(hyper),
+      refOpt = new AdamW(ref.params, native!, hyper);
     try {
       const tape = new Tape(native!, 'f32', { recycle: true });
       for (let step = 0; step < 3; step++) {
@@ -126,8 +154,11 @@ describe('data parallel', { skip: native ? false : 'native kernels unavailable' 
         assert.ok(Math.abs(norm - refNorm) < 1e-4 * refNorm, `norm ${norm} vs ${refNorm}`);
         assertClose(dp.model.storage as Float32Array, ref.storage as Float32Array, 1e-5);
         assert.equal(opt.step, step + 1);
-        assert.ok((dp.model.gradStorage as Float32Array).every((x) => x === 0), 'summed gradients zeroed');
-        assert.equal(await dp.reduce(), 0, 'every replica\'s gradients zeroed');
+        assert.ok(
+          (dp.model.gradStorage as Float32Array).every((x) => x === 0),
+          'summed gradients zeroed',
+        );
+        assert.equal(await dp.reduce(), 0, "every replica's gradients zeroed");
       }
       for (const k of ['m', 'v'] as const) for (const [name, x] of opt[k]) assertClose(x, refOpt[k].get(name)!, 1e-4);
       await assert.rejects(dp.update(new AdamW(dp.model.params, native!, hyper), 1e-2), /optimizer made by optimizer\(\)/);
@@ -137,7 +168,9 @@ describe('data parallel', { skip: native ? false : 'native kernels unavailable' 
   });
 
   it('replicas read the weights the optimizer updates (one shared copy)', async () => {
-    const B = 4, T = 16, dp = await DataParallel.start(GPT.init(cfg, 3), native!, 2, 2 * T);
+    const B = 4,
+      T = 16,
+      dp = await DataParallel.start(GPT.init(cfg, 3), native!, 2, 2 * T);
     try {
       for (const t of dp.model.params.values()) for (let i = 0; i < t.size; i++) t.data[i] *= 0.5;
       const b = batch(B, T, 5);
@@ -153,7 +186,8 @@ describe('data parallel', { skip: native ? false : 'native kernels unavailable' 
   });
 
   it('reports bad shapes, a share too large, a stopped replica and use after close', async () => {
-    const T = 16, dp = await DataParallel.start(GPT.init(cfg, 3), native!, 2, T);
+    const T = 16,
+      dp = await DataParallel.start(GPT.init(cfg, 3), native!, 2, T);
     const tape = new Tape(native!, 'f32', { recycle: true });
     const b = batch(4, T, 1);
     await assert.rejects(dp.accumulate(tape, b.inputs, b.targets, 3, T), /4\*16 tokens|B\*T = 3\*16/);

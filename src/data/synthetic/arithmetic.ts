@@ -21,11 +21,17 @@ export function solve(a: bigint, op: ArithmeticOp, b: bigint): bigint {
   return op === '+' ? a + b : op === '-' ? a - b : a * b;
 }
 
-const PHRASES = [(q: string) => `What is ${q}?`, (q: string) => `Compute ${q}.`, (q: string) => `${q} = ?`, (q: string) => `Calculate ${q} and give only the number.`];
+const PHRASES = [
+  (q: string) => `What is ${q}?`,
+  (q: string) => `Compute ${q}.`,
+  (q: string) => `${q} = ?`,
+  (q: string) => `Calculate ${q} and give only the number.`,
+];
 
 export function generateArithmetic(o: ArithmeticOptions): SyntheticSample[] {
   const maxDigits = o.maxDigits ?? 6;
-  if (!(Number.isInteger(maxDigits) && maxDigits >= 1 && maxDigits <= 20)) throw new RangeError(`arithmetic: maxDigits must be an integer in [1, 20], got ${maxDigits}`);
+  if (!(Number.isInteger(maxDigits) && maxDigits >= 1 && maxDigits <= 20))
+    throw new RangeError(`arithmetic: maxDigits must be an integer in [1, 20], got ${maxDigits}`);
   const ops = o.ops ?? ['+', '-', '*'];
   const r = seededRandom(o.seed, ARITHMETIC_TASK);
   const operand = (): bigint => {
@@ -35,7 +41,9 @@ export function generateArithmetic(o: ArithmeticOptions): SyntheticSample[] {
     return BigInt(s);
   };
   return collect(o.count, o.split, ARITHMETIC_TASK, () => {
-    const a = operand(), b = operand(), op = pick(r, ops);
+    const a = operand(),
+      b = operand(),
+      op = pick(r, ops);
     const q = `${a} ${op} ${b}`;
     return sample(ARITHMETIC_TASK, q, [{ role: 'user', content: pick(r, PHRASES)(q) }], String(solve(a, op, b)));
   });

@@ -8,7 +8,10 @@ import { mulberry32 } from '../../tensor/index.ts';
 import { fnv1a32 } from '../hash.ts';
 
 export type Role = 'system' | 'user' | 'assistant';
-export interface ChatMessage { role: Role; content: string }
+export interface ChatMessage {
+  role: Role;
+  content: string;
+}
 export interface SyntheticSample {
   task: string;
   /** Identity of the underlying problem: two samples with one key are the same problem. */
@@ -19,7 +22,11 @@ export interface SyntheticSample {
 }
 export type SynthSplit = 'train' | 'eval';
 
-export interface GenerateOptions { seed: number; count: number; split: SynthSplit }
+export interface GenerateOptions {
+  seed: number;
+  count: number;
+  split: SynthSplit;
+}
 
 /** Share of problem keys held out for evaluation. */
 export const EVAL_FRACTION = 0.1;
@@ -50,7 +57,8 @@ export function collect(count: number, split: SynthSplit, task: string, draw: ()
   let tries = 0;
   const limit = 1000 + count * 200;
   while (out.length < count) {
-    if (++tries > limit) throw new RangeError(`${task}: found only ${out.length} of ${count} ${split} samples in ${limit} draws (too few distinct problems)`);
+    if (++tries > limit)
+      throw new RangeError(`${task}: found only ${out.length} of ${count} ${split} samples in ${limit} draws (too few distinct problems)`);
     const s = draw();
     if (s && splitOfKey(task, s.key) === split) out.push(s);
   }

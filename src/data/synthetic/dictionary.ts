@@ -28,7 +28,8 @@ export function generateDictionary(o: DictionaryOptions): SyntheticSample[] {
   // Multi-sense words would have several right answers: questions use only lemmas with one
   // sense (within their part of speech), so the ideal answer is unique.
   const senses = new Map<string, number>();
-  for (const s of o.synsets) for (const l of s.lemmas) senses.set(`${s.pos}:${l.toLowerCase()}`, (senses.get(`${s.pos}:${l.toLowerCase()}`) ?? 0) + 1);
+  for (const s of o.synsets)
+    for (const l of s.lemmas) senses.set(`${s.pos}:${l.toLowerCase()}`, (senses.get(`${s.pos}:${l.toLowerCase()}`) ?? 0) + 1);
   const byOffset = new Map<string, WordNetSynset>();
   for (const s of o.synsets) byOffset.set(`${s.pos}:${s.offset}`, s);
   const usable = o.synsets.filter((s) => s.definition && s.lemmas.some((l) => senses.get(`${s.pos}:${l.toLowerCase()}`) === 1));
@@ -37,16 +38,29 @@ export function generateDictionary(o: DictionaryOptions): SyntheticSample[] {
 
   return collect(o.count, o.split, DICTIONARY_TASK, () => {
     const s = pick(r, usable);
-    const word = pick(r, s.lemmas.filter((l) => senses.get(`${s.pos}:${l.toLowerCase()}`) === 1));
+    const word = pick(
+      r,
+      s.lemmas.filter((l) => senses.get(`${s.pos}:${l.toLowerCase()}`) === 1),
+    );
     const kind = pick(r, kinds);
     const key = word.toLowerCase();
     if (kind === 'definition') {
-      return sample(DICTIONARY_TASK, key, [{ role: 'user', content: `What does the ${s.pos === 'noun' || s.pos === 'verb' ? s.pos : 'word'} "${word}" mean?` }], s.definition);
+      return sample(
+        DICTIONARY_TASK,
+        key,
+        [{ role: 'user', content: `What does the ${s.pos === 'noun' || s.pos === 'verb' ? s.pos : 'word'} "${word}" mean?` }],
+        s.definition,
+      );
     }
     if (kind === 'hypernym') {
       const h = s.hypernyms.map((off) => byOffset.get(`${s.pos}:${off}`)).find((x) => x !== undefined);
       if (!h || s.pos !== 'noun') return null;
-      return sample(DICTIONARY_TASK, key, [{ role: 'user', content: `${article(word)[0].toUpperCase()}${article(word).slice(1)} ${word} is a kind of what?` }], h.lemmas[0]);
+      return sample(
+        DICTIONARY_TASK,
+        key,
+        [{ role: 'user', content: `${article(word)[0].toUpperCase()}${article(word).slice(1)} ${word} is a kind of what?` }],
+        h.lemmas[0],
+      );
     }
     const others = s.lemmas.filter((l) => l.toLowerCase() !== key);
     if (!others.length) return null;

@@ -2,4 +2,15 @@
 export * from './common.ts';
 export { generateArithmetic, solve, ARITHMETIC_TASK, type ArithmeticOp, type ArithmeticOptions } from './arithmetic.ts';
 export { generateDictionary, DICTIONARY_TASK, type DictionaryKind, type DictionaryOptions } from './dictionary.ts';
-export { generateInstructions, englishNumber, frenchNumber, answerFor, INSTRUCTIONS_TASK, STYLES, SYSTEM_MESSAGES, COMMON_WORDS, type InstructionStyle, type InstructionOptions } from './instructions.ts';
+export {
+  generateInstructions,
+  englishNumber,
+  frenchNumber,
+  answerFor,
+  INSTRUCTIONS_TASK,
+  STYLES,
+  SYSTEM_MESSAGES,
+  COMMON_WORDS,
+  type InstructionStyle,
+  type InstructionOptions,
+} from './instructions.ts';

@@ -38,9 +38,33 @@ export interface InstructionOptions extends GenerateOptions {
 }
 
 // Our own list of common words (lowercase letters only).
-export const COMMON_WORDS = 'apple river garden window orange planet silver morning pencil candle forest bridge engine summer winter yellow purple doctor teacher market castle dragon rocket guitar island jacket kitten ladder mirror needle ocean pepper rabbit saddle tomato violin wallet zipper anchor basket butter carpet cookie dinner finger hammer helmet jungle kettle lemon monkey napkin parrot pillow puzzle rainbow shadow spider stable sunset ticket tunnel valley wizard bottle button camera cotton desert feather flower ginger harbor hockey insect lantern magnet meadow museum noodle oyster pebble pirate pocket pumpkin quilt ribbon saucer scarf shovel sponge statue tiger turtle unicorn velvet walnut whistle yogurt blanket chimney compass cushion diamond elephant festival giraffe horizon iceberg kingdom library mountain notebook painter question sandwich'.split(' ');
+export const COMMON_WORDS =
+  'apple river garden window orange planet silver morning pencil candle forest bridge engine summer winter yellow purple doctor teacher market castle dragon rocket guitar island jacket kitten ladder mirror needle ocean pepper rabbit saddle tomato violin wallet zipper anchor basket butter carpet cookie dinner finger hammer helmet jungle kettle lemon monkey napkin parrot pillow puzzle rainbow shadow spider stable sunset ticket tunnel valley wizard bottle button camera cotton desert feather flower ginger harbor hockey insect lantern magnet meadow museum noodle oyster pebble pirate pocket pumpkin quilt ribbon saucer scarf shovel sponge statue tiger turtle unicorn velvet walnut whistle yogurt blanket chimney compass cushion diamond elephant festival giraffe horizon iceberg kingdom library mountain notebook painter question sandwich'.split(
+    ' ',
+  );
 
-const EN_ONES = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen'];
+const EN_ONES = [
+  'zero',
+  'one',
+  'two',
+  'three',
+  'four',
+  'five',
+  'six',
+  'seven',
+  'eight',
+  'nine',
+  'ten',
+  'eleven',
+  'twelve',
+  'thirteen',
+  'fourteen',
+  'fifteen',
+  'sixteen',
+  'seventeen',
+  'eighteen',
+  'nineteen',
+];
 const EN_TENS = ['', '', 'twenty', 'thirty', 'forty', 'fifty', 'sixty', 'seventy', 'eighty', 'ninety'];
 /** English words for 0..999 ("forty-two", "three hundred and five"). */
 export function englishNumber(n: number): string {
@@ -50,19 +74,42 @@ export function englishNumber(n: number): string {
   return `${EN_ONES[Math.floor(n / 100)]} hundred${n % 100 ? ` and ${englishNumber(n % 100)}` : ''}`;
 }
 
-const FR_ONES = ['zéro', 'un', 'deux', 'trois', 'quatre', 'cinq', 'six', 'sept', 'huit', 'neuf', 'dix', 'onze', 'douze', 'treize', 'quatorze', 'quinze', 'seize', 'dix-sept', 'dix-huit', 'dix-neuf'];
+const FR_ONES = [
+  'zéro',
+  'un',
+  'deux',
+  'trois',
+  'quatre',
+  'cinq',
+  'six',
+  'sept',
+  'huit',
+  'neuf',
+  'dix',
+  'onze',
+  'douze',
+  'treize',
+  'quatorze',
+  'quinze',
+  'seize',
+  'dix-sept',
+  'dix-huit',
+  'dix-neuf',
+];
 const FR_TENS = ['', '', 'vingt', 'trente', 'quarante', 'cinquante', 'soixante'];
 /** French words for 0..999 (traditional spelling: "vingt et un", "soixante-dix", "quatre-vingts"). */
 export function frenchNumber(n: number): string {
   if (!(Number.isInteger(n) && n >= 0 && n < 1000)) throw new RangeError(`frenchNumber: ${n} is outside 0..999`);
   if (n < 20) return FR_ONES[n];
   if (n < 100) {
-    const t = Math.floor(n / 10), u = n % 10;
+    const t = Math.floor(n / 10),
+      u = n % 10;
     if (t === 7 || t === 9) return `${t === 7 ? 'soixante' : 'quatre-vingt'}${u === 1 && t === 7 ? ' et ' : '-'}${FR_ONES[10 + u]}`;
     if (t === 8) return u ? `quatre-vingt-${FR_ONES[u]}` : 'quatre-vingts';
     return FR_TENS[t] + (u === 1 ? ' et un' : u ? `-${FR_ONES[u]}` : '');
   }
-  const h = Math.floor(n / 100), rest = n % 100;
+  const h = Math.floor(n / 100),
+    rest = n % 100;
   const head = h === 1 ? 'cent' : `${FR_ONES[h]} cent${rest ? '' : 's'}`;
   return rest ? `${head} ${frenchNumber(rest)}` : head;
 }
@@ -70,30 +117,76 @@ export function frenchNumber(n: number): string {
 // "one hundred and five" is not one word: from 100 up the numeral is the one-word answer.
 const oneWordNumber = (n: number): string => (n < 100 ? englishNumber(n) : String(n));
 
-export interface Question { key: string; text: string; answer: string | number; sentence: string; french: string; oneWord: string }
+export interface Question {
+  key: string;
+  text: string;
+  answer: string | number;
+  sentence: string;
+  french: string;
+  oneWord: string;
+}
 
 function question(r: () => number, words: string[]): Question {
   const k = randInt(r, 0, 3);
   if (k === 0) {
-    const a = randInt(r, 0, 99), b = randInt(r, 0, 99), s = a + b;
-    return { key: `add:${a}+${b}`, text: `What is ${a} + ${b}?`, answer: s, sentence: `${a} + ${b} is ${s}.`, french: `${a} plus ${b} font ${frenchNumber(s)}.`, oneWord: oneWordNumber(s) };
+    const a = randInt(r, 0, 99),
+      b = randInt(r, 0, 99),
+      s = a + b;
+    return {
+      key: `add:${a}+${b}`,
+      text: `What is ${a} + ${b}?`,
+      answer: s,
+      sentence: `${a} + ${b} is ${s}.`,
+      french: `${a} plus ${b} font ${frenchNumber(s)}.`,
+      oneWord: oneWordNumber(s),
+    };
   }
   const w = pick(r, words);
-  if (k === 1) return { key: `len:${w}`, text: `How many letters are in the word "${w}"?`, answer: w.length, sentence: `The word "${w}" has ${w.length} letters.`, french: `Le mot « ${w} » a ${frenchNumber(w.length)} lettres.`, oneWord: englishNumber(w.length) };
-  if (k === 2) return { key: `first:${w}`, text: `What is the first letter of the word "${w}"?`, answer: w[0], sentence: `The first letter of "${w}" is ${w[0]}.`, french: `La première lettre de « ${w} » est ${w[0]}.`, oneWord: w[0] };
+  if (k === 1)
+    return {
+      key: `len:${w}`,
+      text: `How many letters are in the word "${w}"?`,
+      answer: w.length,
+      sentence: `The word "${w}" has ${w.length} letters.`,
+      french: `Le mot « ${w} » a ${frenchNumber(w.length)} lettres.`,
+      oneWord: englishNumber(w.length),
+    };
+  if (k === 2)
+    return {
+      key: `first:${w}`,
+      text: `What is the first letter of the word "${w}"?`,
+      answer: w[0],
+      sentence: `The first letter of "${w}" is ${w[0]}.`,
+      french: `La première lettre de « ${w} » est ${w[0]}.`,
+      oneWord: w[0],
+    };
   const rev = [...w].reverse().join('');
-  return { key: `rev:${w}`, text: `Spell the word "${w}" backwards.`, answer: rev, sentence: `"${w}" spelled backwards is ${rev}.`, french: `« ${w} » à l'envers s'écrit ${rev}.`, oneWord: rev };
+  return {
+    key: `rev:${w}`,
+    text: `Spell the word "${w}" backwards.`,
+    answer: rev,
+    sentence: `"${w}" spelled backwards is ${rev}.`,
+    french: `« ${w} » à l'envers s'écrit ${rev}.`,
+    oneWord: rev,
+  };
 }
 
 export function answerFor(style: InstructionStyle, q: Question): string {
   switch (style) {
-    case 'plain': return q.sentence;
-    case 'one-word': return q.oneWord;
-    case 'uppercase': return q.sentence.toUpperCase();
-    case 'json': return JSON.stringify({ answer: q.answer });
-    case 'french': return q.french;
-    case 'reverse': return [...q.text].reverse().join('');
-    case 'count-words': return String(q.text.split(/\s+/).filter(Boolean).length);
+    case 'plain':
+      return q.sentence;
+    case 'one-word':
+      return q.oneWord;
+    case 'uppercase':
+      return q.sentence.toUpperCase();
+    case 'json':
+      return JSON.stringify({ answer: q.answer });
+    case 'french':
+      return q.french;
+    case 'reverse':
+      return [...q.text].reverse().join('');
+    case 'count-words':
+      return String(q.text.split(/\s+/).filter(Boolean).length);
   }
 }
 

@@ -25,7 +25,12 @@ const RELATIONS = [
   { more: 'is taller than', less: 'is shorter than', top: 'the tallest', bottom: 'the shortest' },
   { more: 'is older than', less: 'is younger than', top: 'the oldest', bottom: 'the youngest' },
   { more: 'finished the race before', less: 'finished the race after', top: 'the first to finish', bottom: 'the last to finish' },
-  { more: 'has more marbles than', less: 'has fewer marbles than', top: 'the one with the most marbles', bottom: 'the one with the fewest marbles' },
+  {
+    more: 'has more marbles than',
+    less: 'has fewer marbles than',
+    top: 'the one with the most marbles',
+    bottom: 'the one with the fewest marbles',
+  },
 ];
 
 export function logicSamples(count = 60): Sample[] {
@@ -39,14 +44,20 @@ export function logicSamples(count = 60): Sample[] {
     for (let i = 0; i < n; i++) order.push(pool.splice(Math.floor(r() * pool.length), 1)[0]);
     const rel = pick(r, RELATIONS);
     const facts = order.slice(0, -1).map((a, i) => (r() < 0.5 ? `${a} ${rel.more} ${order[i + 1]}.` : `${order[i + 1]} ${rel.less} ${a}.`));
-    for (let i = facts.length - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [facts[i], facts[j]] = [facts[j], facts[i]]; }
+    for (let i = facts.length - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [facts[i], facts[j]] = [facts[j], facts[i]];
+    }
     const askTop = r() < 0.5;
     const people = [...order].sort().join(', ');
     const question = `${people} are compared. ${facts.join(' ')} Who is ${askTop ? rel.top : rel.bottom}?`;
     if (seen.has(question)) continue;
     seen.add(question);
     out.push({
-      input: [{ role: 'system', content: 'Solve the puzzle. Answer with the name only.' }, { role: 'user', content: question }],
+      input: [
+        { role: 'system', content: 'Solve the puzzle. Answer with the name only.' },
+        { role: 'user', content: question },
+      ],
       ideal: askTop ? order[0] : order[n - 1],
     });
   }

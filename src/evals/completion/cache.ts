@@ -20,25 +20,36 @@ export class ResponseCache {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
-    this.db.exec('CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, fn TEXT NOT NULL, value TEXT NOT NULL, created_at TEXT NOT NULL)');
+    this.db.exec(
+      'CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, fn TEXT NOT NULL, value TEXT NOT NULL, created_at TEXT NOT NULL)',
+    );
     this.get = this.db.prepare('SELECT value FROM responses WHERE key = ?');
     this.put = this.db.prepare('INSERT OR REPLACE INTO responses (key, fn, value, created_at) VALUES (?, ?, ?, ?)');
   }
 
   static key(fn: string, kind: string, request: unknown): string {
-    return createHash('sha256').update(JSON.stringify([fn, kind, request])).digest('hex');
+    return createHash('sha256')
+      .update(JSON.stringify([fn, kind, request]))
+      .digest('hex');
   }
 
   lookup<T>(key: string): T | undefined {
     const row = this.get.get(key) as { value: string } | undefined;
-    if (row) { this.hits++; return JSON.parse(row.value) as T; }
+    if (row) {
+      this.hits++;
+      return JSON.parse(row.value) as T;
+    }
     this.misses++;
     return undefined;
   }
 
-  store(key: string, fn: string, value: unknown): void { this.put.run(key, fn, JSON.stringify(value), new Date().toISOString()); }
+  store(key: string, fn: string, value: unknown): void {
+    this.put.run(key, fn, JSON.stringify(value), new Date().toISOString());
+  }
 
-  close(): void { this.db.close(); }
+  close(): void {
+    this.db.close();
+  }
 }
 
 const cacheable = (o: CompletionOptions) => (o.temperature ?? 1) === 0 || o.seed !== undefined;
@@ -59,7 +70,11 @@ export function cached(fn: CompletionFn, cache: ResponseCache, identity = fn.nam
     chat: (messages: EvalMessage[], opts: CompletionOptions, signal?: AbortSignal): Promise<Completion> =>
       through('chat', { messages, opts }, cacheable(opts), () => fn.chat(messages, opts, signal)),
   };
-  if (fn.complete) out.complete = (prompt: string, opts: CompletionOptions, signal?: AbortSignal) => through('complete', { prompt, opts }, cacheable(opts), () => fn.complete!(prompt, opts, signal));
-  if (fn.loglikelihood) out.loglikelihood = (reqs: LoglikelihoodRequest[], signal?: AbortSignal): Promise<LoglikelihoodResult[]> => through('loglikelihood', reqs, true, () => fn.loglikelihood!(reqs, signal));
+  if (fn.complete)
+    out.complete = (prompt: string, opts: CompletionOptions, signal?: AbortSignal) =>
+      through('complete', { prompt, opts }, cacheable(opts), () => fn.complete!(prompt, opts, signal));
+  if (fn.loglikelihood)
+    out.loglikelihood = (reqs: LoglikelihoodRequest[], signal?: AbortSignal): Promise<LoglikelihoodResult[]> =>
+      through('loglikelihood', reqs, true, () => fn.loglikelihood!(reqs, signal));
   return out;
 }

@@ -6,7 +6,6 @@ import { findCheckpoint, loadCheckpoint } from '../../model/index.ts';
 import { tetraCompletionFn } from '../completion-tetra.ts';
 import type { Completion, CompletionFn, CompletionOptions, EvalMessage, LoglikelihoodRequest, LoglikelihoodResult } from '../types.ts';
 
-
 export class CheckpointCompletionFn implements CompletionFn {
   readonly name: string;
   readonly dir: string;

@@ -22,9 +22,16 @@ export { withRetries, isRetryable, retryAfterMs, RetriesExhaustedError, type Ret
 export { APIError, APIConnectionError, APIConnectionTimeoutError, APIUserAbortError } from '../../net/index.ts';
 
 export class DummyCompletionFn implements CompletionFn {
-  constructor(private readonly text = 'dummy completion', readonly name = 'dummy') {}
-  async chat(): Promise<Completion> { return { texts: [this.text] }; }
-  async complete(): Promise<Completion> { return { texts: [this.text] }; }
+  constructor(
+    private readonly text = 'dummy completion',
+    readonly name = 'dummy',
+  ) {}
+  async chat(): Promise<Completion> {
+    return { texts: [this.text] };
+  }
+  async complete(): Promise<Completion> {
+    return { texts: [this.text] };
+  }
 }
 
 export interface ResolveOptions {
@@ -36,22 +43,41 @@ export interface ResolveOptions {
   timeoutMs?: number;
 }
 
-const OPENAI_CLASSES = new Set(['tetra.openai', 'evals.completion_fns.openai:OpenAIChatCompletionFn', 'evals.completion_fns.openai:OpenAICompletionFn']);
+const OPENAI_CLASSES = new Set([
+  'tetra.openai',
+  'evals.completion_fns.openai:OpenAIChatCompletionFn',
+  'evals.completion_fns.openai:OpenAICompletionFn',
+]);
 
 function looksLikeCheckpoint(p: string): boolean {
   const r = resolve(p);
   return existsSync(join(r, 'checkpoint.json')) || existsSync(join(r, 'checkpoints')) || existsSync(join(r, 'latest'));
 }
 
-function endpoint(model: string, o: ResolveOptions, args: Record<string, unknown> = {}, api: 'chat' | 'completions' = 'chat'): CompletionFn {
+function endpoint(
+  model: string,
+  o: ResolveOptions,
+  args: Record<string, unknown> = {},
+  api: 'chat' | 'completions' = 'chat',
+): CompletionFn {
   const baseURL = (args.base_url as string | undefined) ?? o.baseURL ?? process.env.OPENAI_BASE_URL;
   if (!baseURL) {
-    throw new Error(`"${model}" is not "dummy", a registry completion function or a checkpoint directory; to use it as a model on an OpenAI-compatible endpoint pass --base-url URL (or set OPENAI_BASE_URL)`);
+    throw new Error(
+      `"${model}" is not "dummy", a registry completion function or a checkpoint directory; to use it as a model on an OpenAI-compatible endpoint pass --base-url URL (or set OPENAI_BASE_URL)`,
+    );
   }
   const keyEnv = args.api_key_env as string | undefined;
   const apiKey = (keyEnv ? process.env[keyEnv] : undefined) ?? o.apiKey ?? process.env.OPENAI_API_KEY;
   const extraBody = (args.extra_body ?? undefined) as Record<string, unknown> | undefined;
-  return new OpenAICompatible({ baseURL, model, apiKey, retry: o.retry, timeoutMs: o.timeoutMs, extraBody, api: args.api === 'completions' ? 'completions' : api });
+  return new OpenAICompatible({
+    baseURL,
+    model,
+    apiKey,
+    retry: o.retry,
+    timeoutMs: o.timeoutMs,
+    extraBody,
+    api: args.api === 'completions' ? 'completions' : api,
+  });
 }
 
 export function resolveCompletionFn(name: string, o: ResolveOptions): CompletionFn {
@@ -65,12 +91,15 @@ export function resolveCompletionFn(name: string, o: ResolveOptions): Completion
       if (!model) throw new Error(`${entry.file}: completion function "${name}" needs args.model`);
       fn = endpoint(model, o, a, entry.cls.endsWith(':OpenAICompletionFn') ? 'completions' : 'chat');
     } else if (entry.cls === 'tetra.checkpoint') {
-      if (typeof a.checkpoint !== 'string') throw new Error(`${entry.file}: completion function "${name}" needs args.checkpoint (a directory)`);
+      if (typeof a.checkpoint !== 'string')
+        throw new Error(`${entry.file}: completion function "${name}" needs args.checkpoint (a directory)`);
       fn = new CheckpointCompletionFn(resolve(dirname(entry.file), a.checkpoint));
     } else if (entry.cls === 'tetra.dummy' || entry.cls === 'evals.completion_fns.dummy:DummyCompletionFn') {
       return new DummyCompletionFn(typeof a.text === 'string' ? a.text : undefined, name);
     } else {
-      throw new Error(`${entry.file}: completion function "${name}" has unknown class "${entry.cls}" (known: ${[...OPENAI_CLASSES, 'tetra.checkpoint', 'tetra.dummy'].join(', ')})`);
+      throw new Error(
+        `${entry.file}: completion function "${name}" has unknown class "${entry.cls}" (known: ${[...OPENAI_CLASSES, 'tetra.checkpoint', 'tetra.dummy'].join(', ')})`,
+      );
     }
   } else if (looksLikeCheckpoint(name)) {
     fn = new CheckpointCompletionFn(name);
@@ -83,5 +112,9 @@ export function resolveCompletionFn(name: string, o: ResolveOptions): Completion
 
 /** "a,b,grader" -> completion functions; model-graded evals grade with the last. */
 export function resolveCompletionFns(names: string, o: ResolveOptions): CompletionFn[] {
-  return names.split(',').map((n) => n.trim()).filter(Boolean).map((n) => resolveCompletionFn(n, o));
+  return names
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean)
+    .map((n) => resolveCompletionFn(n, o));
 }

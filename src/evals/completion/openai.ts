@@ -44,7 +44,9 @@ export class OpenAICompatible implements CompletionFn {
     // Local servers often need no key; the client sends a placeholder, as the openai client would insist.
     const ms = o.timeoutMs ?? 120_000;
     this.client = new OpenAIHttpClient({
-      baseURL: o.baseURL, apiKey: o.apiKey, headers: { 'user-agent': 'tetra-evals' },
+      baseURL: o.baseURL,
+      apiKey: o.apiKey,
+      headers: { 'user-agent': 'tetra-evals' },
       timeouts: { connectTimeoutMs: Math.min(ms, 10_000), firstByteTimeoutMs: ms, idleTimeoutMs: ms },
     });
   }
@@ -61,7 +63,8 @@ export class OpenAICompatible implements CompletionFn {
 
   /** The answer's choices; an answer without them (a proxy's error page as 200, say) is an error that names the endpoint. */
   private choices<C>(r: { choices?: C[] }): C[] {
-    if (!r || !Array.isArray(r.choices)) throw new Error(`${this.name}: the endpoint's answer has no "choices": ${JSON.stringify(r)?.slice(0, 200)}`);
+    if (!r || !Array.isArray(r.choices))
+      throw new Error(`${this.name}: the endpoint's answer has no "choices": ${JSON.stringify(r)?.slice(0, 200)}`);
     return r.choices;
   }
 
@@ -71,14 +74,20 @@ export class OpenAICompatible implements CompletionFn {
       messages: messages.map((m) => (m.name ? { role: m.role, content: m.content, name: m.name } : { role: m.role, content: m.content })),
       ...(opts.topLogprobs ? { logprobs: true, top_logprobs: opts.topLogprobs } : {}),
     } as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
-    const r = await withRetries(() => this.client.postJson<OpenAI.Chat.ChatCompletion>('/chat/completions', body, signal), { ...this.o.retry, signal });
+    const r = await withRetries(() => this.client.postJson<OpenAI.Chat.ChatCompletion>('/chat/completions', body, signal), {
+      ...this.o.retry,
+      signal,
+    });
     return { texts: this.choices(r).map((c) => c.message?.content ?? ''), usage: usageOf(r.usage), model: r.model };
   }
 
   async complete(prompt: string, opts: CompletionOptions, signal?: AbortSignal): Promise<Completion> {
     if ((this.o.api ?? 'chat') === 'chat') return this.chat([{ role: 'user', content: prompt }], opts, signal);
     const body = { ...this.params(opts), prompt } as unknown as OpenAI.Completions.CompletionCreateParamsNonStreaming;
-    const r = await withRetries(() => this.client.postJson<OpenAI.Completions.Completion>('/completions', body, signal), { ...this.o.retry, signal });
+    const r = await withRetries(() => this.client.postJson<OpenAI.Completions.Completion>('/completions', body, signal), {
+      ...this.o.retry,
+      signal,
+    });
     return { texts: this.choices(r).map((c) => c.text ?? ''), usage: usageOf(r.usage), model: r.model };
   }
 
@@ -90,29 +99,52 @@ export class OpenAICompatible implements CompletionFn {
    * generated token lies past the prompt and is ignored.
    */
   async loglikelihood(reqs: LoglikelihoodRequest[], signal?: AbortSignal): Promise<LoglikelihoodResult[]> {
-    return Promise.all(reqs.map(async ({ context, continuation }) => {
-      const prompt = context + continuation;
-      const body = { model: this.o.model, prompt, echo: true, logprobs: 1, max_tokens: 1, temperature: 0 } as OpenAI.Completions.CompletionCreateParamsNonStreaming;
-      const r = await withRetries(() => this.client.postJson<OpenAI.Completions.Completion>('/completions', body, signal), { ...this.o.retry, signal });
-      const lp = this.choices(r)[0]?.logprobs;
-      if (!lp?.tokens || !lp.token_logprobs || !lp.text_offset) throw new Error(`${this.name}: the completions endpoint returned no echoed logprobs (does it support echo with logprobs?)`);
-      let logprob = 0, greedy = true, tokens = 0;
-      for (let i = 0; i < lp.tokens.length; i++) {
-        const start = lp.text_offset[i], end = start + lp.tokens[i].length;
-        if (end <= context.length || start >= prompt.length) continue;
-        const v = lp.token_logprobs[i];
-        if (v === null || v === undefined) throw new Error(`${this.name}: no logprob for continuation token ${JSON.stringify(lp.tokens[i])}`);
-        logprob += v;
-        tokens++;
-        const top = lp.top_logprobs?.[i];
-        if (top) {
-          let best: string | null = null, bestLp = -Infinity;
-          for (const [t, l] of Object.entries(top)) if (l > bestLp) { best = t; bestLp = l; }
-          if (best !== lp.tokens[i]) greedy = false;
+    return Promise.all(
+      reqs.map(async ({ context, continuation }) => {
+        const prompt = context + continuation;
+        const body = {
+          model: this.o.model,
+          prompt,
+          echo: true,
+          logprobs: 1,
+          max_tokens: 1,
+          temperature: 0,
+        } as OpenAI.Completions.CompletionCreateParamsNonStreaming;
+        const r = await withRetries(() => this.client.postJson<OpenAI.Completions.Completion>('/completions', body, signal), {
+          ...this.o.retry,
+          signal,
+        });
+        const lp = this.choices(r)[0]?.logprobs;
+        if (!lp?.tokens || !lp.token_logprobs || !lp.text_offset)
+          throw new Error(`${this.name}: the completions endpoint returned no echoed logprobs (does it support echo with logprobs?)`);
+        let logprob = 0,
+          greedy = true,
+          tokens = 0;
+        for (let i = 0; i < lp.tokens.length; i++) {
+          const start = lp.text_offset[i],
+            end = start + lp.tokens[i].length;
+          if (end <= context.length || start >= prompt.length) continue;
+          const v = lp.token_logprobs[i];
+          if (v === null || v === undefined)
+            throw new Error(`${this.name}: no logprob for continuation token ${JSON.stringify(lp.tokens[i])}`);
+          logprob += v;
+          tokens++;
+          const top = lp.top_logprobs?.[i];
+          if (top) {
+            let best: string | null = null,
+              bestLp = -Infinity;
+            for (const [t, l] of Object.entries(top))
+              if (l > bestLp) {
+                best = t;
+                bestLp = l;
+              }
+            if (best !== lp.tokens[i]) greedy = false;
+          }
         }
-      }
-      if (tokens === 0) throw new Error(`${this.name}: no tokens of the continuation ${JSON.stringify(continuation.slice(0, 40))} came back in the echo`);
-      return { logprob, greedy, tokens };
-    }));
+        if (tokens === 0)
+          throw new Error(`${this.name}: no tokens of the continuation ${JSON.stringify(continuation.slice(0, 40))} came back in the echo`);
+        return { logprob, greedy, tokens };
+      }),
+    );
   }
 }

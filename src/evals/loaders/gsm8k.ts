@@ -61,7 +61,11 @@ export function loadGsm8k(o: Gsm8kOptions = {}): Gsm8kSample[] {
   };
   const shots = k > 0 ? firstK(read('train'), k, `GSM8K shots (${join(dir, 'train.jsonl')})`) : [];
   const shotText = shots.map((s) => `${formatQ(s.question)} ${s.answer}`);
-  return read(split).map((p) => ({ input: fewShotPrompt({ shots: shotText, question: formatQ(p.question) }), ideal: p.ideal, question: p.question }));
+  return read(split).map((p) => ({
+    input: fewShotPrompt({ shots: shotText, question: formatQ(p.question) }),
+    ideal: p.ideal,
+    question: p.question,
+  }));
 }
 
 /** Generates a worked answer at temperature 0 and checks the extracted number. */
@@ -71,7 +75,9 @@ export class Gsm8kEval implements EvalTemplate<Gsm8kSample> {
   async evalSample(s: Gsm8kSample, ctx: SampleContext): Promise<SampleResult> {
     const fn = ctx.completionFns[0];
     const opts = { temperature: 0, maxTokens: this.o.maxTokens ?? 256, stop: ['Question:', '\n\n\n'] };
-    const c = fn.complete ? await fn.complete(s.input, opts, ctx.signal) : await fn.chat([{ role: 'user', content: s.input }], opts, ctx.signal);
+    const c = fn.complete
+      ? await fn.complete(s.input, opts, ctx.signal)
+      : await fn.chat([{ role: 'user', content: s.input }], opts, ctx.signal);
     const sampled = c.texts[0] ?? '';
     const picked = extractAnswer(sampled);
     const correct = sameNumber(picked, s.ideal);

@@ -13,7 +13,8 @@ export function loadHumanEval(path: string = defaultHumanEvalPath()): HumanEvalS
     const where = `${path}:${i + 1}`;
     const prompt = str(r, 'prompt', where);
     const entryPoint = str(r, 'entry_point', where);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(entryPoint)) throw new Error(`${where}: entry_point must be a Python identifier, got ${JSON.stringify(entryPoint)}`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(entryPoint))
+      throw new Error(`${where}: entry_point must be a Python identifier, got ${JSON.stringify(entryPoint)}`);
     return {
       input: prompt,
       task_id: str(r, 'task_id', where),

@@ -34,7 +34,8 @@ export function includesAnswer(sampled: string, ideals: readonly string[], ignor
 }
 
 export function fuzzyMatch(a: string, b: string): boolean {
-  const x = normalizeText(a), y = normalizeText(b);
+  const x = normalizeText(a),
+    y = normalizeText(b);
   if (x === '' || y === '') return x === y;
   return x.includes(y) || y.includes(x);
 }
@@ -53,7 +54,8 @@ export function jsonMatch(sampled: unknown, correct: unknown): boolean {
   }
   if (typeof sampled === 'object') {
     if (typeof correct !== 'object' || Array.isArray(correct)) return false;
-    const s = sampled as Record<string, unknown>, c = correct as Record<string, unknown>;
+    const s = sampled as Record<string, unknown>,
+      c = correct as Record<string, unknown>;
     const keys = new Set([...Object.keys(s), ...Object.keys(c)]);
     for (const k of keys) if (!jsonMatch(s[k], c[k])) return false;
     return true;
@@ -64,11 +66,15 @@ export function jsonMatch(sampled: unknown, correct: unknown): boolean {
 
 // ---- shared construction: args every basic template takes
 
-interface BasicArgs { maxTokens: number; fewShot: EvalMessage[] }
+interface BasicArgs {
+  maxTokens: number;
+  fewShot: EvalMessage[];
+}
 
 function basicArgs(args: Record<string, unknown>, env: TemplateEnv, defaultMaxTokens: number): BasicArgs {
   const maxTokens = args.max_tokens === undefined ? defaultMaxTokens : Number(args.max_tokens);
-  if (!Number.isInteger(maxTokens) || maxTokens < 1) throw new Error(`${env.file}: ${env.key}: max_tokens must be a positive integer, got ${args.max_tokens}`);
+  if (!Number.isInteger(maxTokens) || maxTokens < 1)
+    throw new Error(`${env.file}: ${env.key}: max_tokens must be a positive integer, got ${args.max_tokens}`);
   const n = Number(args.num_few_shot ?? 0);
   let fewShot: EvalMessage[] = [];
   if (n > 0) {
@@ -94,7 +100,9 @@ export class Match implements EvalTemplate {
     recordMatch(ctx, picked !== null, ideals, picked, sampled);
     return { sampleId: ctx.sampleId, correct: picked !== null };
   }
-  aggregate(results: SampleResult[]): Metrics { return accuracyMetrics(results.map((r) => r.correct === true)); }
+  aggregate(results: SampleResult[]): Metrics {
+    return accuracyMetrics(results.map((r) => r.correct === true));
+  }
 }
 
 export class Includes implements EvalTemplate {
@@ -108,7 +116,9 @@ export class Includes implements EvalTemplate {
     ctx.recorder.record({ type: 'metrics', sampleId: ctx.sampleId, data: { accuracy: correct ? 1 : 0 } });
     return { sampleId: ctx.sampleId, correct };
   }
-  aggregate(results: SampleResult[]): Metrics { return accuracyMetrics(results.map((r) => r.correct === true)); }
+  aggregate(results: SampleResult[]): Metrics {
+    return accuracyMetrics(results.map((r) => r.correct === true));
+  }
 }
 
 export class FuzzyMatch implements EvalTemplate {
@@ -120,12 +130,24 @@ export class FuzzyMatch implements EvalTemplate {
     const matches = ideals.map((i) => fuzzyMatch(sampled, i));
     const correct = matches.includes(true);
     const f1 = bestTokenF1(sampled, ideals);
-    recordMatch(ctx, correct, ideals, ideals.filter((_, k) => matches[k]), sampled);
+    recordMatch(
+      ctx,
+      correct,
+      ideals,
+      ideals.filter((_, k) => matches[k]),
+      sampled,
+    );
     ctx.recorder.record({ type: 'metrics', sampleId: ctx.sampleId, data: { accuracy: correct ? 1 : 0, f1_score: f1 } });
     return { sampleId: ctx.sampleId, correct, f1_score: f1 };
   }
   aggregate(results: SampleResult[]): Metrics {
-    return { ...accuracyMetrics(results.map((r) => r.correct === true)), ...meanWithCI('f1_score', results.map((r) => Number(r.f1_score ?? 0))) };
+    return {
+      ...accuracyMetrics(results.map((r) => r.correct === true)),
+      ...meanWithCI(
+        'f1_score',
+        results.map((r) => Number(r.f1_score ?? 0)),
+      ),
+    };
   }
 }
 
@@ -135,22 +157,36 @@ export class JsonMatch implements EvalTemplate {
     const prompt = withFewShot(sample.input, this.o.fewShot);
     const sampled = await sampleCompletion(candidate(ctx), prompt, { temperature: 0, maxTokens: this.o.maxTokens }, ctx);
     let parsed: unknown = null;
-    try { parsed = JSON.parse(sampled); } catch { parsed = null; }
+    try {
+      parsed = JSON.parse(sampled);
+    } catch {
+      parsed = null;
+    }
     const ideals = idealList(sample.ideal).map((i, k) => {
-      try { return JSON.parse(i) as unknown; } catch (e) { throw new Error(`ideal ${k} of ${ctx.sampleId} is not valid JSON: ${(e as Error).message}`); }
+      try {
+        return JSON.parse(i) as unknown;
+      } catch (e) {
+        throw new Error(`ideal ${k} of ${ctx.sampleId} is not valid JSON: ${(e as Error).message}`);
+      }
     });
     const correct = ideals.some((c) => jsonMatch(parsed, c));
     recordMatch(ctx, correct, ideals, correct ? parsed : null, sampled);
     ctx.recorder.record({ type: 'metrics', sampleId: ctx.sampleId, data: { accuracy: correct ? 1 : 0 } });
     return { sampleId: ctx.sampleId, correct };
   }
-  aggregate(results: SampleResult[]): Metrics { return accuracyMetrics(results.map((r) => r.correct === true)); }
+  aggregate(results: SampleResult[]): Metrics {
+    return accuracyMetrics(results.map((r) => r.correct === true));
+  }
 }
 
 // ---- factories for the registry classes (class-table.ts names them)
 
-const basic = (make: (o: BasicArgs, args: Record<string, unknown>) => EvalTemplate, defaultMaxTokens: number) =>
-  (args: Record<string, unknown>, env: TemplateEnv): EvalInstance => ({ template: make(basicArgs(args, env, defaultMaxTokens), args), samples: samplesFromArgs(args, env) });
+const basic =
+  (make: (o: BasicArgs, args: Record<string, unknown>) => EvalTemplate, defaultMaxTokens: number) =>
+  (args: Record<string, unknown>, env: TemplateEnv): EvalInstance => ({
+    template: make(basicArgs(args, env, defaultMaxTokens), args),
+    samples: samplesFromArgs(args, env),
+  });
 
 // openai/evals' defaults: Match 500 tokens, Includes/FuzzyMatch/JsonMatch 500 as well.
 export const basicFactories = {

@@ -1,4 +1,16 @@
 // The template families (their registry class names are in ../class-table.ts).
 export { Match, Includes, FuzzyMatch, JsonMatch, matchPicked, includesAnswer, fuzzyMatch, jsonMatch, basicFactories } from './basic.ts';
-export { ModelGradedClassify, parseModelGradedSpec, readChoice, choiceScore, graderPrompt, answerInstruction, INVALID_CHOICE, modelGradedFactory, type ModelGradedSpec, type EvalType, type MatchFn } from './modelgraded.ts';
+export {
+  ModelGradedClassify,
+  parseModelGradedSpec,
+  readChoice,
+  choiceScore,
+  graderPrompt,
+  answerInstruction,
+  INVALID_CHOICE,
+  modelGradedFactory,
+  type ModelGradedSpec,
+  type EvalType,
+  type MatchFn,
+} from './modelgraded.ts';
 export { sampleCompletion, candidate } from './sampling.ts';

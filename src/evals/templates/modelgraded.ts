@@ -45,7 +45,10 @@ const EVAL_TYPES: EvalType[] = ['classify', 'classify_cot', 'cot_classify'];
 /** Validates a registry spec (plus the eval's overrides) into a ModelGradedSpec, naming the bad field. */
 export function parseModelGradedSpec(raw: Record<string, unknown>, where: string, evalType?: unknown): ModelGradedSpec {
   const prompt = raw.prompt;
-  if (typeof prompt !== 'string' && !(Array.isArray(prompt) && prompt.every((m) => m && typeof m.content === 'string' && typeof m.role === 'string'))) {
+  if (
+    typeof prompt !== 'string' &&
+    !(Array.isArray(prompt) && prompt.every((m) => m && typeof m.content === 'string' && typeof m.role === 'string'))
+  ) {
     throw new Error(`${where}: prompt must be a string or a list of {role, content} messages`);
   }
   let choiceStrings: string[];
@@ -59,11 +62,13 @@ export function parseModelGradedSpec(raw: Record<string, unknown>, where: string
   else throw new Error(`${where}: choice_strings must be a list, a string of letters, or "from_n"`);
   let choiceScores: Record<string, number> | null = null;
   if (raw.choice_scores === 'from_strings') {
-    choiceScores = Object.fromEntries(choiceStrings.map((c) => {
-      const v = Number(c);
-      if (!Number.isFinite(v)) throw new Error(`${where}: choice_scores "from_strings" needs numeric choices, got "${c}"`);
-      return [c, v];
-    }));
+    choiceScores = Object.fromEntries(
+      choiceStrings.map((c) => {
+        const v = Number(c);
+        if (!Number.isFinite(v)) throw new Error(`${where}: choice_scores "from_strings" needs numeric choices, got "${c}"`);
+        return [c, v];
+      }),
+    );
   } else if (raw.choice_scores && typeof raw.choice_scores === 'object') {
     choiceScores = {};
     for (const [k, v] of Object.entries(raw.choice_scores as Record<string, unknown>)) {
@@ -75,10 +80,17 @@ export function parseModelGradedSpec(raw: Record<string, unknown>, where: string
     throw new Error(`${where}: choice_scores must be a mapping or "from_strings"`);
   }
   const io = raw.input_outputs ?? { input: 'completion' };
-  if (!io || typeof io !== 'object' || Array.isArray(io)) throw new Error(`${where}: input_outputs must map sample fields to completion names`);
+  if (!io || typeof io !== 'object' || Array.isArray(io))
+    throw new Error(`${where}: input_outputs must map sample fields to completion names`);
   const et = (evalType ?? raw.eval_type ?? 'cot_classify') as EvalType;
   if (!EVAL_TYPES.includes(et)) throw new Error(`${where}: eval_type must be one of ${EVAL_TYPES.join(', ')}, got "${et}"`);
-  return { prompt: prompt as string | EvalMessage[], choiceStrings, choiceScores, inputOutputs: io as Record<string, string>, evalType: et };
+  return {
+    prompt: prompt as string | EvalMessage[],
+    choiceStrings,
+    choiceScores,
+    inputOutputs: io as Record<string, string>,
+    evalType: et,
+  };
 }
 
 // ---- the grader prompt and the reading of its reply
@@ -88,7 +100,8 @@ const quoted = (choices: readonly string[]) => choices.map((c) => `"${c}"`).join
 export function answerInstruction(t: EvalType, choices: readonly string[]): string {
   const cs = quoted(choices);
   if (t === 'classify') return `Reply with exactly one of ${cs}: the choice alone, without quotes, punctuation or any other text.`;
-  if (t === 'classify_cot') return `On the first line write exactly one of ${cs} (no quotes or punctuation). From the second line on, explain step by step how you reached it.`;
+  if (t === 'classify_cot')
+    return `On the first line write exactly one of ${cs} (no quotes or punctuation). From the second line on, explain step by step how you reached it.`;
   return `Work through your reasoning step by step before deciding; do not state the verdict first. Then write exactly one of ${cs} (no quotes or punctuation) on a line by itself, and end with that choice alone once more on the final line.\n\nReasoning:`;
 }
 
@@ -150,10 +163,19 @@ export class ModelGradedClassify implements EvalTemplate {
     const completions: Record<string, string> = {};
     let k = 0;
     for (const [inKey, outKey] of Object.entries(this.o.spec.inputOutputs)) {
-      if (typeof sample[outKey] === 'string') { completions[outKey] = sample[outKey] as string; continue; }
+      if (typeof sample[outKey] === 'string') {
+        completions[outKey] = sample[outKey] as string;
+        continue;
+      }
       const input = sample[inKey];
-      if (typeof input !== 'string' && !Array.isArray(input)) throw new Error(`sample has no "${inKey}" to complete (input_outputs maps ${inKey} -> ${outKey})`);
-      completions[outKey] = await sampleCompletion(candidates[k++ % candidates.length], input as Sample['input'], { temperature: 0, maxTokens: this.o.sampleMaxTokens }, ctx);
+      if (typeof input !== 'string' && !Array.isArray(input))
+        throw new Error(`sample has no "${inKey}" to complete (input_outputs maps ${inKey} -> ${outKey})`);
+      completions[outKey] = await sampleCompletion(
+        candidates[k++ % candidates.length],
+        input as Sample['input'],
+        { temperature: 0, maxTokens: this.o.sampleMaxTokens },
+        ctx,
+      );
     }
     const prompt = graderPrompt(this.o.spec, { ...completions, ...sample, ...this.o.specArgs });
     const reply = await sampleCompletion(grader, prompt, { temperature: 0, maxTokens: this.o.graderMaxTokens }, ctx);
@@ -165,13 +187,29 @@ export class ModelGradedClassify implements EvalTemplate {
       result.metascore = choice === sample.choice ? 1 : 0;
       result.correct = choice === sample.choice;
     }
-    ctx.recorder.record({ type: 'metrics', sampleId: ctx.sampleId, data: { choice, score, ...(result.metascore !== undefined ? { metascore: result.metascore } : {}), ...(choice === INVALID_CHOICE ? { invalid: true, grader_output: reply } : {}) } });
+    ctx.recorder.record({
+      type: 'metrics',
+      sampleId: ctx.sampleId,
+      data: {
+        choice,
+        score,
+        ...(result.metascore !== undefined ? { metascore: result.metascore } : {}),
+        ...(choice === INVALID_CHOICE ? { invalid: true, grader_output: reply } : {}),
+      },
+    });
     return result;
   }
 
   aggregate(results: SampleResult[]): Metrics {
     const out: Metrics = { ...counts(results.map((r) => String(r.choice))), n: results.length };
-    if (this.o.spec.choiceScores) Object.assign(out, meanWithCI('score', results.map((r) => Number(r.score))));
+    if (this.o.spec.choiceScores)
+      Object.assign(
+        out,
+        meanWithCI(
+          'score',
+          results.map((r) => Number(r.score)),
+        ),
+      );
     const meta = results.filter((r) => typeof r.metascore === 'number').map((r) => r.metascore as number);
     if (meta.length) Object.assign(out, meanWithCI('metascore', meta));
     out.invalid_rate = mean(results.map((r) => (r.invalid ? 1 : 0)));
@@ -181,7 +219,8 @@ export class ModelGradedClassify implements EvalTemplate {
 
 export function modelGradedFactory(args: Record<string, unknown>, env: TemplateEnv): EvalInstance {
   const name = args.modelgraded_spec;
-  if (typeof name !== 'string') throw new Error(`${env.file}: ${env.key}: model-graded evals need args.modelgraded_spec (e.g. fact, closedqa, battle)`);
+  if (typeof name !== 'string')
+    throw new Error(`${env.file}: ${env.key}: model-graded evals need args.modelgraded_spec (e.g. fact, closedqa, battle)`);
   const { spec: raw, file } = env.registry.modelgraded(name);
   const spec = parseModelGradedSpec(raw, `${file} (${name})`, args.eval_type);
   const matchFn = (args.match_fn ?? 'starts_or_endswith') as MatchFn;
@@ -199,4 +238,3 @@ export function modelGradedFactory(args: Record<string, unknown>, env: TemplateE
     samples: samplesFromArgs(args, env),
   };
 }
-

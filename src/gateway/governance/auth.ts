@@ -23,7 +23,10 @@ function unauthorized(message: string): GovernanceError {
 }
 
 export class KeyAuth implements Auth {
-  constructor(private readonly keys: KeyStore, private readonly plans: PlanSet) {}
+  constructor(
+    private readonly keys: KeyStore,
+    private readonly plans: PlanSet,
+  ) {}
 
   /** 'keys' when bearer keys are required, 'loopback' when the server is open to loopback only. */
   mode(): 'keys' | 'loopback' {
@@ -37,24 +40,32 @@ export class KeyAuth implements Auth {
   authenticateSync(bearer: string | null, remoteAddress: string): Principal {
     if (this.mode() === 'loopback') {
       if (!isLoopback(remoteAddress)) {
-        throw unauthorized('This server has no API keys configured, so it only serves clients on the same machine (loopback). Ask its operator for a key (`tetra keys create --plan NAME`).');
+        throw unauthorized(
+          'This server has no API keys configured, so it only serves clients on the same machine (loopback). Ask its operator for a key (`tetra keys create --plan NAME`).',
+        );
       }
       return { key: null, plan: getPlan(this.plans, this.plans.defaultPlan) };
     }
     if (bearer === null || bearer === '') {
-      throw unauthorized("You didn't provide an API key. Send it in an Authorization header as Bearer auth (Authorization: Bearer YOUR_KEY).");
+      throw unauthorized(
+        "You didn't provide an API key. Send it in an Authorization header as Bearer auth (Authorization: Bearer YOUR_KEY).",
+      );
     }
     const v = this.keys.verify(bearer);
     if (!v.ok) {
       if (v.reason === 'revoked') throw unauthorized(`The API key ${maskKey(bearer)} has been revoked.`);
-      throw unauthorized(`Incorrect API key provided: ${maskKey(bearer)}. Keys look like sk-tetra-... and are created with \`tetra keys create\`.`);
+      throw unauthorized(
+        `Incorrect API key provided: ${maskKey(bearer)}. Keys look like sk-tetra-... and are created with \`tetra keys create\`.`,
+      );
     }
     const plan = this.plans.plans.get(v.record.plan);
     if (!plan) {
       // The operator removed or renamed a plan that keys still use: refuse rather than guess limits.
       throw new GovernanceError(
         `The API key ${maskKey(bearer)} is on plan '${v.record.plan}', which is not defined in ${this.plans.source}; ask the operator to restore the plan or move the key.`,
-        403, 'invalid_request_error', 'plan_not_found',
+        403,
+        'invalid_request_error',
+        'plan_not_found',
       );
     }
     return { key: v.record, plan };

@@ -4,7 +4,18 @@
 export * from './contract.ts';
 export { isLoopback, KeyAuth, openModeNotice } from './auth.ts';
 export { KeyStore, maskKey, KEY_PREFIX, type CreatedKey } from './keys.ts';
-export { checkImageInput, checkModel, costUsd, DEFAULT_PLAN, getPlan, loadPlans, parsePlans, planAllows, PlanConfigError, type PlanSet } from './plans.ts';
+export {
+  checkImageInput,
+  checkModel,
+  costUsd,
+  DEFAULT_PLAN,
+  getPlan,
+  loadPlans,
+  parsePlans,
+  planAllows,
+  PlanConfigError,
+  type PlanSet,
+} from './plans.ts';
 export { createLimits, formatDuration, MemoryLimits, type ManagedLimits } from './limits.ts';
 export { RedisLimits } from './limits-redis.ts';
 export { JournaledLedger, SqliteLedger, type UsageDimension, type UsageReportRow } from './ledger.ts';

@@ -107,11 +107,16 @@ export class KeyStore {
     this.checked = true;
     queueMicrotask(this.uncheck);
     const v = this.dataVersion.get()!;
-    if (v !== this.version) { this.version = v; this.invalidate(); }
+    if (v !== this.version) {
+      this.version = v;
+      this.invalidate();
+    }
   }
 
   private checked = false;
-  private readonly uncheck = () => { this.checked = false; };
+  private readonly uncheck = () => {
+    this.checked = false;
+  };
 
   private invalidate(): void {
     this.cache.clear();
@@ -136,15 +141,28 @@ export class KeyStore {
       const key = `${KEY_PREFIX}${handle}${randomBase62(SECRET_LEN)}`;
       const prefix = KEY_PREFIX + handle;
       const row: KeyRow = {
-        id: `key_${handle}`, prefix, hash: digest(key), plan, name: name ?? null,
-        created_at: now.toISOString(), revoked_at: null,
+        id: `key_${handle}`,
+        prefix,
+        hash: digest(key),
+        plan,
+        name: name ?? null,
+        created_at: now.toISOString(),
+        revoked_at: null,
       };
       try {
-        this.db.prepare('INSERT INTO api_keys (id, prefix, hash, plan, name, created_at, revoked_at) VALUES (@id, @prefix, @hash, @plan, @name, @created_at, @revoked_at)').run(row);
+        this.db
+          .prepare(
+            'INSERT INTO api_keys (id, prefix, hash, plan, name, created_at, revoked_at) VALUES (@id, @prefix, @hash, @plan, @name, @created_at, @revoked_at)',
+          )
+          .run(row);
         this.invalidate();
       } catch (e) {
         // A handle collision (62^8 space) is astronomically rare; draw again rather than fail.
-        if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') continue;
+        if (
+          (e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+          (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE'
+        )
+          continue;
         throw e;
       }
       return { key, record: toRecord(row) };

@@ -24,10 +24,36 @@ export function journalDir(dbPath: string): string | null {
   return dbPath === ':memory:' || dbPath === '' ? null : `${dbPath}.journal`;
 }
 
-const FIELDS = ['requestId', 'keyId', 'plan', 'model', 'endpoint', 'promptTokens', 'completionTokens', 'cost', 'latencyMs', 'status', 'createdAt'] as const;
+const FIELDS = [
+  'requestId',
+  'keyId',
+  'plan',
+  'model',
+  'endpoint',
+  'promptTokens',
+  'completionTokens',
+  'cost',
+  'latencyMs',
+  'status',
+  'createdAt',
+] as const;
 
 export function encodeRow(r: LedgerRow): string {
-  return JSON.stringify([r.requestId, r.keyId, r.plan, r.model, r.endpoint, r.promptTokens, r.completionTokens, r.cost, r.latencyMs, r.status, r.createdAt]) + '\n';
+  return (
+    JSON.stringify([
+      r.requestId,
+      r.keyId,
+      r.plan,
+      r.model,
+      r.endpoint,
+      r.promptTokens,
+      r.completionTokens,
+      r.cost,
+      r.latencyMs,
+      r.status,
+      r.createdAt,
+    ]) + '\n'
+  );
 }
 
 /** What a row must be before it is journaled or inserted (ledger.ts checks rows on record, ingestion on decode). */
@@ -63,18 +89,28 @@ function ownerAlive(file: string): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   // Same pid, another prefix: an earlier process that had our pid (a restarted container's pid 1).
   if (pid === process.pid) return writing.has(prefixOf(file));
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** The journal a process writes: its file prefix, and the file it appends to now (null: closed). */
-export interface OwnJournal { prefix: string; live: string | null }
+export interface OwnJournal {
+  prefix: string;
+  live: string | null;
+}
 
 const statements = new WeakMap<Db, ReturnType<typeof prepare>>();
 function prepare(db: Db) {
   db.exec('CREATE TABLE IF NOT EXISTS ledger_journal (file TEXT PRIMARY KEY, offset INTEGER NOT NULL)');
   return {
     getOffset: db.prepare<[string], number>('SELECT offset FROM ledger_journal WHERE file = ?').pluck(),
-    setOffset: db.prepare('INSERT INTO ledger_journal (file, offset) VALUES (?, ?) ON CONFLICT (file) DO UPDATE SET offset = excluded.offset'),
+    setOffset: db.prepare(
+      'INSERT INTO ledger_journal (file, offset) VALUES (?, ?) ON CONFLICT (file) DO UPDATE SET offset = excluded.offset',
+    ),
     forget: db.prepare('DELETE FROM ledger_journal WHERE file = ?'),
   };
 }
@@ -100,37 +136,55 @@ export function ingestJournals(db: Db, insert: (rows: LedgerRow[]) => void, dir:
   const out: IngestResult = { rows: 0, bad: [] };
   if (!existsSync(dir)) return out;
   const { getOffset, setOffset, forget } = statementsOf(db);
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort()) {
     const path = join(dir, file);
-    const complete = db.transaction((): boolean => {
-      const from = getOffset.get(file) ?? 0;
-      let fd: number;
-      try { fd = openSync(path, 'r'); } catch { return false; } // deleted by another reader meanwhile
-      try {
-        const size = fstatSync(fd).size;
-        if (size <= from) return size === from;
-        const buf = Buffer.allocUnsafe(size - from);
-        const n = readSync(fd, buf, 0, buf.length, from);
-        const end = buf.lastIndexOf(10, n - 1) + 1; // whole lines only: a line being written waits
-        if (end === 0) return false;
-        const rows: LedgerRow[] = [];
-        let at = 0;
-        while (at < end) {
-          const nl = buf.indexOf(10, at);
-          const line = buf.toString('utf8', at, nl);
-          try { rows.push(decodeRow(line)); } catch (e) { out.bad.push(`${path} at byte ${from + at}: ${(e as Error).message}`); }
-          at = nl + 1;
+    const complete = db
+      .transaction((): boolean => {
+        const from = getOffset.get(file) ?? 0;
+        let fd: number;
+        try {
+          fd = openSync(path, 'r');
+        } catch {
+          return false;
+        } // deleted by another reader meanwhile
+        try {
+          const size = fstatSync(fd).size;
+          if (size <= from) return size === from;
+          const buf = Buffer.allocUnsafe(size - from);
+          const n = readSync(fd, buf, 0, buf.length, from);
+          const end = buf.lastIndexOf(10, n - 1) + 1; // whole lines only: a line being written waits
+          if (end === 0) return false;
+          const rows: LedgerRow[] = [];
+          let at = 0;
+          while (at < end) {
+            const nl = buf.indexOf(10, at);
+            const line = buf.toString('utf8', at, nl);
+            try {
+              rows.push(decodeRow(line));
+            } catch (e) {
+              out.bad.push(`${path} at byte ${from + at}: ${(e as Error).message}`);
+            }
+            at = nl + 1;
+          }
+          insert(rows);
+          setOffset.run(file, from + end);
+          out.rows += rows.length;
+          return from + end === size;
+        } finally {
+          closeSync(fd);
         }
-        insert(rows);
-        setOffset.run(file, from + end);
-        out.rows += rows.length;
-        return from + end === size;
-      } finally { closeSync(fd); }
-    }).immediate();
+      })
+      .immediate();
     const finished = own && prefixOf(file) === own.prefix ? own.live === null || file < own.live : !ownerAlive(file);
     if (complete && finished) {
       // Fully moved, and nobody appends to it any more (rotated past by us, or its writer is gone).
-      try { unlinkSync(path); } catch { /* another reader got there first */ }
+      try {
+        unlinkSync(path);
+      } catch {
+        /* another reader got there first */
+      }
       forget.run(file);
     }
   }

@@ -97,7 +97,9 @@ export class SqliteLedger implements Ledger {
     this.insert = this.db.prepare(`INSERT INTO usage
       (request_id, key_id, plan, model, endpoint, prompt_tokens, completion_tokens, cost, latency_ms, status, created_at)
       VALUES (@requestId, @keyId, @plan, @model, @endpoint, @promptTokens, @completionTokens, @cost, @latencyMs, @status, @createdAt)`);
-    this.insertMany = this.db.transaction((rows: LedgerRow[]) => { for (const r of rows) this.insert.run(r); });
+    this.insertMany = this.db.transaction((rows: LedgerRow[]) => {
+      for (const r of rows) this.insert.run(r);
+    });
     // Rows a server journaled but had not moved in yet (it was killed, or is still running).
     if (opts.ingestOnOpen !== false) this.ingestJournals();
   }
@@ -135,10 +137,12 @@ export class SqliteLedger implements Ledger {
     for (const b of batch) b.resolve();
   }
 
-
   /** Rows for one request id (normally one). */
   find(requestId: string): LedgerRow[] {
-    return this.db.prepare<[string], Record<string, unknown>>('SELECT * FROM usage WHERE request_id = ? ORDER BY id').all(requestId).map(fromDb);
+    return this.db
+      .prepare<[string], Record<string, unknown>>('SELECT * FROM usage WHERE request_id = ? ORDER BY id')
+      .all(requestId)
+      .map(fromDb);
   }
 
   count(): number {
@@ -147,15 +151,29 @@ export class SqliteLedger implements Ledger {
 
   report(q: UsageQuery = {}): UsageReportRow[] {
     const by = q.by ?? ['key', 'model', 'day'];
-    for (const d of by) if (!(d in COLUMNS)) throw new RangeError(`usage: cannot group by '${d}' (expected ${Object.keys(COLUMNS).join(', ')})`);
+    for (const d of by)
+      if (!(d in COLUMNS)) throw new RangeError(`usage: cannot group by '${d}' (expected ${Object.keys(COLUMNS).join(', ')})`);
     const where: string[] = [];
     const params: Record<string, string> = {};
-    if (q.since) { where.push('created_at >= @since'); params.since = q.since; }
-    if (q.until) { where.push('created_at < @until'); params.until = q.until; }
-    if (q.keyId) { where.push('key_id = @keyId'); params.keyId = q.keyId; }
-    if (q.model) { where.push('model = @model'); params.model = q.model; }
+    if (q.since) {
+      where.push('created_at >= @since');
+      params.since = q.since;
+    }
+    if (q.until) {
+      where.push('created_at < @until');
+      params.until = q.until;
+    }
+    if (q.keyId) {
+      where.push('key_id = @keyId');
+      params.keyId = q.keyId;
+    }
+    if (q.model) {
+      where.push('model = @model');
+      params.model = q.model;
+    }
     const dims = by.map((d) => `${COLUMNS[d]} AS "${d}"`);
-    const sql = `SELECT ${[...dims,
+    const sql = `SELECT ${[
+      ...dims,
       'count(*) AS requests',
       'sum(status >= 400) AS errors',
       'sum(prompt_tokens) AS promptTokens',
@@ -163,14 +181,18 @@ export class SqliteLedger implements Ledger {
       'sum(cost) AS cost',
       'avg(latency_ms) AS avgLatencyMs',
       'max(latency_ms) AS maxLatencyMs',
-    ].join(', ')} FROM usage${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${by.length ? ` GROUP BY ${by.map((_, i) => i + 1).join(', ')} ORDER BY ${by.map((_, i) => i + 1).join(', ')}` : ''}`;
+    ].join(
+      ', ',
+    )} FROM usage${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${by.length ? ` GROUP BY ${by.map((_, i) => i + 1).join(', ')} ORDER BY ${by.map((_, i) => i + 1).join(', ')}` : ''}`;
     const rows = this.db.prepare(sql).all(params) as UsageReportRow[];
     // An empty ledger still has one (all-zero) total row from SQL's aggregate; drop it.
-    return rows.filter((r) => r.requests > 0).map((r) => ({
-      ...r,
-      cost: Math.round(r.cost * 1e9) / 1e9,
-      avgLatencyMs: Math.round(r.avgLatencyMs * 100) / 100,
-    }));
+    return rows
+      .filter((r) => r.requests > 0)
+      .map((r) => ({
+        ...r,
+        cost: Math.round(r.cost * 1e9) / 1e9,
+        avgLatencyMs: Math.round(r.avgLatencyMs * 100) / 100,
+      }));
   }
 
   close(): void {
@@ -212,7 +234,10 @@ export class JournaledLedger implements Ledger {
   private readonly exited: Promise<void>;
   private readonly fullSync: boolean;
 
-  constructor(readonly store: SqliteLedger, opts: { intervalMs?: number; synchronous?: 'normal' | 'full'; log?: (line: string) => void } = {}) {
+  constructor(
+    readonly store: SqliteLedger,
+    opts: { intervalMs?: number; synchronous?: 'normal' | 'full'; log?: (line: string) => void } = {},
+  ) {
     this.fullSync = opts.synchronous === 'full';
     const dbPath = store.db.name;
     const dir = journalDir(dbPath);
@@ -225,12 +250,18 @@ export class JournaledLedger implements Ledger {
     const log = opts.log ?? ((l: string) => console.error(l));
     // The worker runs TypeScript through tsx, as the main thread does.
     const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(new URL('./ledger-worker.ts', import.meta.url).href)}); });`;
-    this.worker = new Worker(boot, { eval: true, workerData: { dbPath, own: { prefix: this.prefix, live: this.file }, intervalMs: opts.intervalMs ?? 50 } });
+    this.worker = new Worker(boot, {
+      eval: true,
+      workerData: { dbPath, own: { prefix: this.prefix, live: this.file }, intervalMs: opts.intervalMs ?? 50 },
+    });
     this.worker.on('message', (m: { bad?: string[]; error?: string }) => {
       for (const b of m.bad ?? []) log(`tetra serve: ledger journal: skipped an unreadable line in ${b}`);
-      if (m.error) log(`tetra serve: ledger journal: moving rows into SQLite failed (they stay in the journal and are retried): ${m.error}`);
+      if (m.error)
+        log(`tetra serve: ledger journal: moving rows into SQLite failed (they stay in the journal and are retried): ${m.error}`);
     });
-    this.worker.on('error', (e) => log(`tetra serve: ledger journal worker failed (rows stay in the journal until the next start): ${e.message}`));
+    this.worker.on('error', (e) =>
+      log(`tetra serve: ledger journal worker failed (rows stay in the journal until the next start): ${e.message}`),
+    );
     this.exited = new Promise((resolve) => this.worker!.once('exit', () => resolve()));
     this.worker.unref();
   }

@@ -98,7 +98,10 @@ const settleScript = new Script(SETTLE);
 function unavailable(e: unknown): GovernanceError {
   return new GovernanceError(
     `The rate limiter (Redis) is unavailable, so the request was not admitted: ${(e as Error).message ?? e}. Please retry shortly.`,
-    503, 'server_error', 'rate_limiter_unavailable');
+    503,
+    'server_error',
+    'rate_limiter_unavailable',
+  );
 }
 
 const REFUSALS: Record<number, Refusal['kind']> = { 1: 'too_large', 2: 'requests', 3: 'tokens', 4: 'usage_cap' };
@@ -116,7 +119,10 @@ export class RedisLimits implements ManagedLimits {
   private readonly namespace: string;
   private readonly now?: () => number;
 
-  constructor(private readonly redis: Redis, opts: RedisLimitsOptions = {}) {
+  constructor(
+    private readonly redis: Redis,
+    opts: RedisLimitsOptions = {},
+  ) {
     this.describe = opts.describe ?? 'shared through Redis';
     this.namespace = opts.namespace ?? 'tetra:rl';
     this.now = opts.now;
@@ -147,7 +153,13 @@ export class RedisLimits implements ManagedLimits {
     let out: [number, string, string, string, string];
     try {
       out = (await admitScript.run(this.redis, keys, [
-        this.time(), plan.rpm, plan.tpm, est, cap ? cap.messages : 0, cap ? cap.windowHours * 3_600_000 : 0, randomUUID(),
+        this.time(),
+        plan.rpm,
+        plan.tpm,
+        est,
+        cap ? cap.messages : 0,
+        cap ? cap.windowHours * 3_600_000 : 0,
+        randomUUID(),
       ])) as typeof out;
     } catch (e) {
       throw unavailable(e);
@@ -155,7 +167,7 @@ export class RedisLimits implements ManagedLimits {
     const [status, rl, tl, oldest, now] = [Number(out[0]), Number(out[1]), Number(out[2]), Number(out[3]), Number(out[4])];
     if (status !== 0) {
       const kind = REFUSALS[status];
-      const refusal: Refusal = kind === 'usage_cap' ? { kind, oldestMs: oldest } : { kind } as Refusal;
+      const refusal: Refusal = kind === 'usage_cap' ? { kind, oldestMs: oldest } : ({ kind } as Refusal);
       throw refusalError(refusal, subject, plan, est, rl, tl, now);
     }
     let settled = false;

@@ -62,7 +62,15 @@ export type Refusal =
  * Retry-After (whole seconds, rounded up) beside the x-ratelimit headers, since that is what
  * clients' retry logic reads. A request larger than the plan's TPM never fits: no Retry-After.
  */
-export function refusalError(refusal: Refusal, who: string, plan: Plan, est: number, reqLevel: number, tokLevel: number, now: number): GovernanceError {
+export function refusalError(
+  refusal: Refusal,
+  who: string,
+  plan: Plan,
+  est: number,
+  reqLevel: number,
+  tokLevel: number,
+  now: number,
+): GovernanceError {
   const headers: Partial<RateLimitHeaders> & { 'retry-after'?: string } = limitHeaders(plan, reqLevel, tokLevel);
   const on = `on plan '${plan.name}' for ${who}`;
   const refuse = (waitMs: number | null, message: (wait: string) => string, type: string, code: string) => {
@@ -71,20 +79,36 @@ export function refusalError(refusal: Refusal, who: string, plan: Plan, est: num
   };
   switch (refusal.kind) {
     case 'too_large':
-      return refuse(null, () => `Request too large ${on}: it may use ${est} tokens (prompt + max completion), more than the limit of ${plan.tpm} tokens per minute. Send a shorter prompt or a smaller max_tokens.`,
-        'tokens', 'rate_limit_exceeded');
+      return refuse(
+        null,
+        () =>
+          `Request too large ${on}: it may use ${est} tokens (prompt + max completion), more than the limit of ${plan.tpm} tokens per minute. Send a shorter prompt or a smaller max_tokens.`,
+        'tokens',
+        'rate_limit_exceeded',
+      );
     case 'requests':
-      return refuse((1 - reqLevel) / perMs(plan.rpm), (wait) => `Rate limit reached for requests ${on}: Limit ${plan.rpm} / min, Remaining 0. Please try again in ${wait}.`,
-        'requests', 'rate_limit_exceeded');
+      return refuse(
+        (1 - reqLevel) / perMs(plan.rpm),
+        (wait) => `Rate limit reached for requests ${on}: Limit ${plan.rpm} / min, Remaining 0. Please try again in ${wait}.`,
+        'requests',
+        'rate_limit_exceeded',
+      );
     case 'tokens':
-      return refuse((est - tokLevel) / perMs(plan.tpm),
-        (wait) => `Rate limit reached for tokens ${on}: Limit ${plan.tpm} / min, Remaining ${Math.max(0, Math.floor(tokLevel))}, Requested ${est}. Please try again in ${wait}.`,
-        'tokens', 'rate_limit_exceeded');
+      return refuse(
+        (est - tokLevel) / perMs(plan.tpm),
+        (wait) =>
+          `Rate limit reached for tokens ${on}: Limit ${plan.tpm} / min, Remaining ${Math.max(0, Math.floor(tokLevel))}, Requested ${est}. Please try again in ${wait}.`,
+        'tokens',
+        'rate_limit_exceeded',
+      );
     case 'usage_cap': {
       const cap = plan.usageCap!;
-      return refuse(refusal.oldestMs + cap.windowHours * 3_600_000 - now,
+      return refuse(
+        refusal.oldestMs + cap.windowHours * 3_600_000 - now,
         (wait) => `Usage cap reached ${on}: at most ${cap.messages} messages per ${cap.windowHours} hours. Please try again in ${wait}.`,
-        'requests', 'usage_cap_exceeded');
+        'requests',
+        'usage_cap_exceeded',
+      );
     }
   }
 }
@@ -98,8 +122,15 @@ export const limitSubject = (p: Principal): string => p.key?.id ?? 'loopback';
 
 // ---- in-process ----
 
-interface Bucket { level: number; ts: number }
-interface KeyState { req?: Bucket; tok?: Bucket; capLog: number[] }
+interface Bucket {
+  level: number;
+  ts: number;
+}
+interface KeyState {
+  req?: Bucket;
+  tok?: Bucket;
+  capLog: number[];
+}
 
 /** Limits plus what a server needs to say where they live and to shut down cleanly. */
 export interface ManagedLimits extends Limits {

@@ -25,12 +25,44 @@ export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly contentType = this.registry.contentType;
-  private readonly requests = new Counter({ name: 'tetra_requests_total', help: 'Requests answered, by model, endpoint and HTTP status.', labelNames: ['model', 'endpoint', 'status'], registers: [this.registry] });
-  private readonly tokens = new Counter({ name: 'tetra_tokens_total', help: 'Tokens served in successful responses, by model and kind (prompt or completion).', labelNames: ['model', 'kind'], registers: [this.registry] });
-  private readonly latency = new Histogram({ name: 'tetra_request_duration_seconds', help: 'Time from request received to response finished, by model.', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  private readonly firstToken = new Histogram({ name: 'tetra_time_to_first_token_seconds', help: 'Time from request received to the first streamed token, by model.', labelNames: ['model'], buckets: LATENCY_BUCKETS, registers: [this.registry] });
-  private readonly queueDepth = new Gauge({ name: 'tetra_queue_depth', help: 'Requests waiting for an engine, by model (sampled at scrape time).', labelNames: ['model'], registers: [this.registry] });
-  private readonly rateLimited = new Counter({ name: 'tetra_rate_limited_total', help: 'Requests refused with 429 by the plan\'s limits, by limit (requests, tokens, usage_cap).', labelNames: ['limit'], registers: [this.registry] });
+  private readonly requests = new Counter({
+    name: 'tetra_requests_total',
+    help: 'Requests answered, by model, endpoint and HTTP status.',
+    labelNames: ['model', 'endpoint', 'status'],
+    registers: [this.registry],
+  });
+  private readonly tokens = new Counter({
+    name: 'tetra_tokens_total',
+    help: 'Tokens served in successful responses, by model and kind (prompt or completion).',
+    labelNames: ['model', 'kind'],
+    registers: [this.registry],
+  });
+  private readonly latency = new Histogram({
+    name: 'tetra_request_duration_seconds',
+    help: 'Time from request received to response finished, by model.',
+    labelNames: ['model'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly firstToken = new Histogram({
+    name: 'tetra_time_to_first_token_seconds',
+    help: 'Time from request received to the first streamed token, by model.',
+    labelNames: ['model'],
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly queueDepth = new Gauge({
+    name: 'tetra_queue_depth',
+    help: 'Requests waiting for an engine, by model (sampled at scrape time).',
+    labelNames: ['model'],
+    registers: [this.registry],
+  });
+  private readonly rateLimited = new Counter({
+    name: 'tetra_rate_limited_total',
+    help: "Requests refused with 429 by the plan's limits, by limit (requests, tokens, usage_cap).",
+    labelNames: ['limit'],
+    registers: [this.registry],
+  });
 
   /** processMetrics: also export prom-client's process and Node.js series (CPU, memory, GC, event-loop lag). */
   constructor(opts: { processMetrics?: boolean } = {}) {

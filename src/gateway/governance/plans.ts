@@ -45,7 +45,8 @@ function parsePlan(name: string, raw: unknown, source: string): Plan {
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) {
     throw new PlanConfigError(`${source}: plan name ${JSON.stringify(name)} must be 1-64 characters of A-Z a-z 0-9 _ . -`);
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new PlanConfigError(`${at} must be an object, got ${JSON.stringify(raw)}`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new PlanConfigError(`${at} must be an object, got ${JSON.stringify(raw)}`);
   const o = raw as Record<string, unknown>;
   for (const k of Object.keys(o)) {
     if (!PLAN_FIELDS.has(k)) throw new PlanConfigError(`${at}: unknown field '${k}' (expected one of ${[...PLAN_FIELDS].join(', ')})`);
@@ -65,13 +66,16 @@ function parsePlan(name: string, raw: unknown, source: string): Plan {
     plan.models = [...new Set(o.models as string[])];
   }
   if (o.imageInput !== undefined) {
-    if (typeof o.imageInput !== 'boolean') throw new PlanConfigError(`${at}.imageInput must be true or false, got ${JSON.stringify(o.imageInput)}`);
+    if (typeof o.imageInput !== 'boolean')
+      throw new PlanConfigError(`${at}.imageInput must be true or false, got ${JSON.stringify(o.imageInput)}`);
     plan.imageInput = o.imageInput;
   }
   if (o.priceMultiplier !== undefined) {
     const m = o.priceMultiplier;
     if (typeof m !== 'number' || !Number.isFinite(m) || m < 0 || m > 1000) {
-      throw new PlanConfigError(`${at}.priceMultiplier must be a number in [0, 1000] (1 = list price, 0.5 = half), got ${JSON.stringify(m)}`);
+      throw new PlanConfigError(
+        `${at}.priceMultiplier must be a number in [0, 1000] (1 = list price, 0.5 = half), got ${JSON.stringify(m)}`,
+      );
     }
     plan.priceMultiplier = m;
   }
@@ -81,7 +85,8 @@ function parsePlan(name: string, raw: unknown, source: string): Plan {
       throw new PlanConfigError(`${at}.usageCap must be an object like {"messages": 25, "windowHours": 3}, got ${JSON.stringify(c)}`);
     }
     for (const k of Object.keys(c)) {
-      if (k !== 'messages' && k !== 'windowHours') throw new PlanConfigError(`${at}.usageCap: unknown field '${k}' (expected messages, windowHours)`);
+      if (k !== 'messages' && k !== 'windowHours')
+        throw new PlanConfigError(`${at}.usageCap: unknown field '${k}' (expected messages, windowHours)`);
     }
     const messages = intField(c.messages, `${at}.usageCap.messages`, 1, MAX_RATE);
     const wh = c.windowHours;
@@ -111,7 +116,9 @@ export function parsePlans(doc: unknown, source = 'plans'): PlanSet {
   }
   const defaultPlan = o.defaultPlan === undefined ? 'default' : o.defaultPlan;
   if (typeof defaultPlan !== 'string' || !plans.has(defaultPlan)) {
-    throw new PlanConfigError(`${source}: defaultPlan ${JSON.stringify(defaultPlan)} is not a plan here (plans: ${[...plans.keys()].join(', ')})`);
+    throw new PlanConfigError(
+      `${source}: defaultPlan ${JSON.stringify(defaultPlan)} is not a plan here (plans: ${[...plans.keys()].join(', ')})`,
+    );
   }
   return { defaultPlan, plans, source };
 }
@@ -148,7 +155,9 @@ export function checkModel(plan: Plan, requested: string, snapshot?: string): vo
   if (planAllows(plan, requested, snapshot)) return;
   throw new GovernanceError(
     `The model \`${requested}\` does not exist or you do not have access to it (plan '${plan.name}' allows: ${plan.models.join(', ')}).`,
-    404, 'invalid_request_error', 'model_not_found',
+    404,
+    'invalid_request_error',
+    'model_not_found',
   );
 }
 
@@ -156,7 +165,9 @@ export function checkImageInput(plan: Plan, hasImage: boolean): void {
   if (!hasImage || plan.imageInput) return;
   throw new GovernanceError(
     `Image input is not available on plan '${plan.name}'; send text only or use a key on a plan with imageInput enabled.`,
-    403, 'invalid_request_error', 'image_input_not_allowed',
+    403,
+    'invalid_request_error',
+    'image_input_not_allowed',
   );
 }
 

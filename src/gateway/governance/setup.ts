@@ -33,7 +33,13 @@ export async function openGovernance(opts: { db?: string; plans?: string; env?: 
   const limits = await createLimits(env);
   const auth = new KeyAuth(keys, plans);
   return {
-    auth, keys, plans, limits, ledger, metrics: new GatewayMetrics({ processMetrics: true }), dbPath,
+    auth,
+    keys,
+    plans,
+    limits,
+    ledger,
+    metrics: new GatewayMetrics({ processMetrics: true }),
+    dbPath,
     notices: () => [
       auth.mode() === 'keys' ? `API keys required (keys and usage ledger in ${dbPath})` : `${openModeNotice}; usage ledger in ${dbPath}`,
       `plans from ${plans.source}: ${[...plans.plans.values()].map((p) => `${p.name} (${p.rpm} RPM, ${p.tpm} TPM)`).join(', ')}`,

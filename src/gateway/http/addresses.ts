@@ -39,7 +39,8 @@ const V6_BLOCKS: Block[] = [
 
 function inBlock(bytes: number[], [net, prefix]: Block): boolean {
   for (let bit = 0; bit < prefix; bit++) {
-    const i = bit >> 3, mask = 0x80 >> (bit & 7);
+    const i = bit >> 3,
+      mask = 0x80 >> (bit & 7);
     if ((bytes[i] & mask) !== ((net[i] ?? 0) & mask)) return false;
   }
   return true;
@@ -55,9 +56,13 @@ function v4Bytes(ip: string): number[] | null {
 export function v6Bytes(ip: string): number[] | null {
   const addr = ip.replace(/%.*$/, ''); // a zone (fe80::1%eth0) does not change the address
   if (isIP(addr) !== 6) return null;
-  let head = addr, tail = '';
+  let head = addr,
+    tail = '';
   const dbl = addr.indexOf('::');
-  if (dbl >= 0) { head = addr.slice(0, dbl); tail = addr.slice(dbl + 2); }
+  if (dbl >= 0) {
+    head = addr.slice(0, dbl);
+    tail = addr.slice(dbl + 2);
+  }
   const groups = (part: string): number[] => {
     if (!part) return [];
     const out: number[] = [];
@@ -68,7 +73,8 @@ export function v6Bytes(ip: string): number[] | null {
     }
     return out;
   };
-  const h = groups(head), t = groups(tail);
+  const h = groups(head),
+    t = groups(tail);
   const words = dbl >= 0 ? [...h, ...new Array(8 - h.length - t.length).fill(0), ...t] : h;
   if (words.length !== 8) return null;
   return words.flatMap((w) => [w >> 8, w & 0xff]);

@@ -34,7 +34,10 @@ export interface Snapshot {
   created: number;
 }
 
-export interface Alias { id: string; alias: string }
+export interface Alias {
+  id: string;
+  alias: string;
+}
 
 export interface CatalogConfig {
   engines: Record<string, EngineSpec>;
@@ -51,70 +54,104 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /** Validates a parsed catalog file; `where` names the file in errors; paths resolve against baseDir. */
 export function parseCatalog(raw: unknown, where: string, baseDir = process.cwd()): CatalogConfig {
-  const fail = (path: string, msg: string): never => { throw new CatalogError(`${where}: ${path} ${msg}`); };
+  const fail = (path: string, msg: string): never => {
+    throw new CatalogError(`${where}: ${path} ${msg}`);
+  };
   if (!isObject(raw)) fail('(top level)', 'must be a JSON object with "engines" and "models"');
   const r = raw as Record<string, unknown>;
   const engines: Record<string, EngineSpec> = {};
   if (!isObject(r.engines)) fail('engines', 'must be an object mapping engine names to {"kind": ...}');
   for (const [name, spec] of Object.entries(r.engines as Record<string, unknown>)) {
-    if (!isObject(spec) || typeof spec.kind !== 'string') fail(`engines.${name}`, 'must be an object with "kind": "builtin", "llamacpp" or "upstream"');
+    if (!isObject(spec) || typeof spec.kind !== 'string')
+      fail(`engines.${name}`, 'must be an object with "kind": "builtin", "llamacpp" or "upstream"');
     const s = { ...(spec as EngineSpec) };
     for (const k of ['checkpoint', 'gguf']) if (typeof s[k] === 'string') s[k] = resolve(baseDir, s[k] as string);
     engines[name] = s;
   }
   if (!Array.isArray(r.models) || r.models.length === 0) fail('models', 'must be a non-empty array of model entries');
-  const snapshots: Snapshot[] = [], aliases: Alias[] = [];
+  const snapshots: Snapshot[] = [],
+    aliases: Alias[] = [];
   const ids = new Set<string>();
   (r.models as unknown[]).forEach((m, i) => {
     const p = `models[${i}]`;
     if (!isObject(m)) return fail(p, 'must be an object');
-    if (typeof m.id !== 'string' || !/^[A-Za-z0-9._:/-]{1,128}$/.test(m.id)) fail(`${p}.id`, `must be 1-128 characters of letters, digits and . _ : / -, got ${JSON.stringify(m.id)}`);
+    if (typeof m.id !== 'string' || !/^[A-Za-z0-9._:/-]{1,128}$/.test(m.id))
+      fail(`${p}.id`, `must be 1-128 characters of letters, digits and . _ : / -, got ${JSON.stringify(m.id)}`);
     const id = m.id as string;
     if (ids.has(id)) fail(`${p}.id`, `"${id}" is listed twice`);
     ids.add(id);
     if (m.alias !== undefined) {
       if (typeof m.alias !== 'string') fail(`${p}.alias`, 'must be the id of a snapshot');
-      for (const k of Object.keys(m)) if (k !== 'id' && k !== 'alias') fail(`${p}.${k}`, `is not allowed on an alias ("${id}" takes everything from its snapshot)`);
+      for (const k of Object.keys(m))
+        if (k !== 'id' && k !== 'alias') fail(`${p}.${k}`, `is not allowed on an alias ("${id}" takes everything from its snapshot)`);
       aliases.push({ id, alias: m.alias as string });
       return;
     }
-    if (typeof m.engine !== 'string' || !engines[m.engine]) fail(`${p}.engine`, `must name an engine from "engines" (${Object.keys(engines).join(', ') || 'none defined'}), got ${JSON.stringify(m.engine)}`);
+    if (typeof m.engine !== 'string' || !engines[m.engine])
+      fail(
+        `${p}.engine`,
+        `must name an engine from "engines" (${Object.keys(engines).join(', ') || 'none defined'}), got ${JSON.stringify(m.engine)}`,
+      );
     const cw = m.context_window;
-    if (cw !== undefined && !(Number.isInteger(cw) && (cw as number) >= 1 && (cw as number) <= 1 << 24)) fail(`${p}.context_window`, `must be an integer in [1, ${1 << 24}], got ${JSON.stringify(cw)}`);
+    if (cw !== undefined && !(Number.isInteger(cw) && (cw as number) >= 1 && (cw as number) <= 1 << 24))
+      fail(`${p}.context_window`, `must be an integer in [1, ${1 << 24}], got ${JSON.stringify(cw)}`);
     if (m.image_input !== undefined && typeof m.image_input !== 'boolean') fail(`${p}.image_input`, 'must be true or false');
     const prices = m.prices ?? { prompt: 0, completion: 0 };
     if (!isObject(prices) || ['prompt', 'completion'].some((k) => typeof prices[k] !== 'number' || !((prices[k] as number) >= 0))) {
       fail(`${p}.prices`, 'must be {"prompt": USD per 1k tokens, "completion": USD per 1k tokens}, both >= 0');
     }
     const dep = m.deprecation_date ?? null;
-    if (dep !== null && (typeof dep !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(dep) || Number.isNaN(Date.parse(dep)))) fail(`${p}.deprecation_date`, `must be a date YYYY-MM-DD or null, got ${JSON.stringify(dep)}`);
+    if (dep !== null && (typeof dep !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(dep) || Number.isNaN(Date.parse(dep))))
+      fail(`${p}.deprecation_date`, `must be a date YYYY-MM-DD or null, got ${JSON.stringify(dep)}`);
     if (m.owned_by !== undefined && typeof m.owned_by !== 'string') fail(`${p}.owned_by`, 'must be a string');
     if (m.created !== undefined && !Number.isInteger(m.created)) fail(`${p}.created`, 'must be a Unix time in seconds');
     const pr = prices as { prompt: number; completion: number };
     snapshots.push({
-      id, engine: m.engine as string, ...(cw === undefined ? {} : { contextWindow: cw as number }),
-      imageInput: (m.image_input as boolean | undefined) ?? false, prices: { prompt: pr.prompt, completion: pr.completion },
-      deprecationDate: dep as string | null, ownedBy: (m.owned_by as string | undefined) ?? 'tetra',
-      created: (m.created as number | undefined) ?? (/\d{4}-\d{2}-\d{2}$/.test(id) && !Number.isNaN(Date.parse(id.slice(-10))) ? Date.parse(id.slice(-10)) / 1000 : 0),
+      id,
+      engine: m.engine as string,
+      ...(cw === undefined ? {} : { contextWindow: cw as number }),
+      imageInput: (m.image_input as boolean | undefined) ?? false,
+      prices: { prompt: pr.prompt, completion: pr.completion },
+      deprecationDate: dep as string | null,
+      ownedBy: (m.owned_by as string | undefined) ?? 'tetra',
+      created:
+        (m.created as number | undefined) ??
+        (/\d{4}-\d{2}-\d{2}$/.test(id) && !Number.isNaN(Date.parse(id.slice(-10))) ? Date.parse(id.slice(-10)) / 1000 : 0),
     });
   });
   aliases.forEach((a) => {
-    if (!snapshots.some((s) => s.id === a.alias)) fail(`models (alias "${a.id}")`, `points at "${a.alias}", which is not a snapshot in this file (aliases point at snapshots, not at other aliases)`);
+    if (!snapshots.some((s) => s.id === a.alias))
+      fail(
+        `models (alias "${a.id}")`,
+        `points at "${a.alias}", which is not a snapshot in this file (aliases point at snapshots, not at other aliases)`,
+      );
   });
   const def = r.default_model ?? null;
-  if (def !== null && (typeof def !== 'string' || !ids.has(def))) fail('default_model', `must be one of the model ids, got ${JSON.stringify(def)}`);
+  if (def !== null && (typeof def !== 'string' || !ids.has(def)))
+    fail('default_model', `must be one of the model ids, got ${JSON.stringify(def)}`);
   return { engines, snapshots, aliases, defaultModel: def as string | null, raw: r };
 }
 
 export function loadCatalogFile(path: string): CatalogConfig {
   let text: string;
-  try { text = readFileSync(path, 'utf8'); } catch (e) { throw new CatalogError(`cannot read the config file ${path}: ${(e as Error).message}`); }
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new CatalogError(`cannot read the config file ${path}: ${(e as Error).message}`);
+  }
   let raw: unknown;
-  try { raw = JSON.parse(text); } catch (e) { throw new CatalogError(`${path} is not valid JSON: ${(e as Error).message}`); }
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new CatalogError(`${path} is not valid JSON: ${(e as Error).message}`);
+  }
   return parseCatalog(raw, path, dirname(resolve(path)));
 }
 
-export interface Resolved { requested: string; snapshot: Snapshot }
+export interface Resolved {
+  requested: string;
+  snapshot: Snapshot;
+}
 
 export class Catalog {
   private readonly byId = new Map<string, Snapshot>();

@@ -6,7 +6,16 @@ import type { IncomingMessage } from 'node:http';
 import type { ChatEngine } from '../../engine/index.ts';
 import type { Catalog, Snapshot } from './catalog.ts';
 import { ApiError, modelNotFound } from './errors.ts';
-import { checkModel, costUsd, type Admission, type Auth, type GatewayMetrics, type Ledger, type Limits, type Principal } from '../governance/index.ts';
+import {
+  checkModel,
+  costUsd,
+  type Admission,
+  type Auth,
+  type GatewayMetrics,
+  type Ledger,
+  type Limits,
+  type Principal,
+} from '../governance/index.ts';
 import { bearer } from './wire.ts';
 import type { ImageLimits } from './images.ts';
 
@@ -48,7 +57,10 @@ export interface RequestState {
 const idPool = Buffer.alloc(12 * 128);
 let idAt = idPool.length;
 export function newId(prefix: string): string {
-  if (idAt === idPool.length) { randomFillSync(idPool); idAt = 0; }
+  if (idAt === idPool.length) {
+    randomFillSync(idPool);
+    idAt = 0;
+  }
   idAt += 12;
   return `${prefix}-${idPool.toString('base64url', idAt - 12, idAt)}`;
 }
@@ -61,7 +73,12 @@ export function fingerprint(s: Snapshot, engine: ChatEngine, spec: unknown): str
   if (!byEngine) fingerprints.set(s, (byEngine = new Map()));
   let fp = byEngine.get(engine);
   if (fp === undefined) {
-    fp = 'fp_' + createHash('sha256').update(JSON.stringify([s.id, s.engine, engine.kind, spec ?? null])).digest('hex').slice(0, 10);
+    fp =
+      'fp_' +
+      createHash('sha256')
+        .update(JSON.stringify([s.id, s.engine, engine.kind, spec ?? null]))
+        .digest('hex')
+        .slice(0, 10);
     byEngine.set(engine, fp);
   }
   return fp;
@@ -85,9 +102,18 @@ export function resolveModel(o: GatewayOptions, principal: Principal, model: str
   if (!r) throw modelNotFound(model);
   checkModel(principal.plan, model, r.snapshot.id);
   const engine = o.engines.get(r.snapshot.engine);
-  if (!engine) throw new ApiError(503, `The engine "${r.snapshot.engine}" for model ${r.snapshot.id} is not running; check the server's configuration and logs.`, 'server_error', null, 'engine_unavailable');
+  if (!engine)
+    throw new ApiError(
+      503,
+      `The engine "${r.snapshot.engine}" for model ${r.snapshot.id} is not running; check the server's configuration and logs.`,
+      'server_error',
+      null,
+      'engine_unavailable',
+    );
   return {
-    principal, snapshot: r.snapshot, engine,
+    principal,
+    snapshot: r.snapshot,
+    engine,
     fingerprint: fingerprint(r.snapshot, engine, o.catalog.config.engines[r.snapshot.engine]),
     window: r.snapshot.contextWindow ?? engine.contextWindow(),
   };
@@ -98,12 +124,24 @@ export function checkContext(window: number, prompt: number, completion: number 
   const what = param === 'messages' ? 'messages' : 'prompt';
   if (completion === undefined) {
     if (prompt >= window) {
-      throw new ApiError(400, `This model's maximum context length is ${window} tokens. However, your ${what} resulted in ${prompt} tokens, which leaves no room for a completion. Please reduce the length of the ${what}.`, 'invalid_request_error', param, 'context_length_exceeded');
+      throw new ApiError(
+        400,
+        `This model's maximum context length is ${window} tokens. However, your ${what} resulted in ${prompt} tokens, which leaves no room for a completion. Please reduce the length of the ${what}.`,
+        'invalid_request_error',
+        param,
+        'context_length_exceeded',
+      );
     }
     return window - prompt;
   }
   if (prompt + completion > window) {
-    throw new ApiError(400, `This model's maximum context length is ${window} tokens. However, you requested ${prompt + completion} tokens (${prompt} in the ${what}, ${completion} in the completion). Please reduce the length of the ${what} or completion.`, 'invalid_request_error', param, 'context_length_exceeded');
+    throw new ApiError(
+      400,
+      `This model's maximum context length is ${window} tokens. However, you requested ${prompt + completion} tokens (${prompt} in the ${what}, ${completion} in the completion). Please reduce the length of the ${what} or completion.`,
+      'invalid_request_error',
+      param,
+      'context_length_exceeded',
+    );
   }
   return completion;
 }
@@ -114,10 +152,17 @@ export async function account(o: GatewayOptions, st: RequestState, served: Serve
   try {
     await admission.settle(total);
     const row = {
-      requestId: st.id, keyId: served.principal.key?.id ?? null, plan: served.principal.plan.name, model: served.snapshot.id,
-      endpoint: st.route, promptTokens: st.promptTokens, completionTokens: st.completionTokens,
+      requestId: st.id,
+      keyId: served.principal.key?.id ?? null,
+      plan: served.principal.plan.name,
+      model: served.snapshot.id,
+      endpoint: st.route,
+      promptTokens: st.promptTokens,
+      completionTokens: st.completionTokens,
       cost: costUsd(served.principal.plan, served.snapshot.prices, st.promptTokens, st.completionTokens),
-      latencyMs: performance.now() - st.started, status, createdAt: new Date().toISOString(),
+      latencyMs: performance.now() - st.started,
+      status,
+      createdAt: new Date().toISOString(),
     };
     if (o.ledger.recordSoon) await o.ledger.recordSoon(row);
     else o.ledger.record(row);

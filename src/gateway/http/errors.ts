@@ -28,7 +28,13 @@ export const invalid = (param: string | null, message: string, code: string | nu
   new ApiError(400, message, 'invalid_request_error', param, code);
 
 export const modelNotFound = (model: string) =>
-  new ApiError(404, `The model \`${model}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model', 'model_not_found');
+  new ApiError(
+    404,
+    `The model \`${model}\` does not exist or you do not have access to it.`,
+    'invalid_request_error',
+    'model',
+    'model_not_found',
+  );
 
 export const tooLarge = (message: string, param: string | null = null) =>
   new ApiError(413, message, 'invalid_request_error', param, 'request_too_large');
@@ -41,19 +47,63 @@ export function toApiError(e: unknown): ApiError {
   }
   if (e instanceof EngineError) {
     switch (e.code) {
-      case 'context_length_exceeded': return new ApiError(400, e.message, 'invalid_request_error', e.param ?? 'messages', e.code);
-      case 'unsupported_capability': return new ApiError(400, e.message, 'invalid_request_error', e.param, e.code);
-      case 'invalid_request': return new ApiError(400, e.message, 'invalid_request_error', e.param, null);
+      case 'context_length_exceeded':
+        return new ApiError(400, e.message, 'invalid_request_error', e.param ?? 'messages', e.code);
+      case 'unsupported_capability':
+        return new ApiError(400, e.message, 'invalid_request_error', e.param, e.code);
+      case 'invalid_request':
+        return new ApiError(400, e.message, 'invalid_request_error', e.param, null);
       // Upstream failures name internal addresses and socket errors: the client gets what kind of
       // failure it was, the server's log gets the detail (the gateway logs `detail` with the request id).
-      case 'engine_unavailable': return new ApiError(503, 'The model server behind this API is unavailable. Retry shortly.', 'server_error', null, e.code, {}, e.message);
-      case 'upstream_timeout': return new ApiError(504, 'The model server behind this API did not answer in time. Retry, or ask for fewer tokens.', 'server_error', null, e.code, {}, e.message);
+      case 'engine_unavailable':
+        return new ApiError(
+          503,
+          'The model server behind this API is unavailable. Retry shortly.',
+          'server_error',
+          null,
+          e.code,
+          {},
+          e.message,
+        );
+      case 'upstream_timeout':
+        return new ApiError(
+          504,
+          'The model server behind this API did not answer in time. Retry, or ask for fewer tokens.',
+          'server_error',
+          null,
+          e.code,
+          {},
+          e.message,
+        );
       case 'upstream_error': {
         const status = e.status >= 400 && e.status < 600 ? e.status : 502;
-        if (status === 429) return new ApiError(429, 'The model server behind this API is busy. Retry shortly.', 'rate_limit_exceeded', null, e.code, { 'retry-after': '1' }, e.message);
-        return new ApiError(status, 'The model server behind this API failed while answering. Retry, and report it if it persists.', 'server_error', null, e.code, {}, e.message);
+        if (status === 429)
+          return new ApiError(
+            429,
+            'The model server behind this API is busy. Retry shortly.',
+            'rate_limit_exceeded',
+            null,
+            e.code,
+            { 'retry-after': '1' },
+            e.message,
+          );
+        return new ApiError(
+          status,
+          'The model server behind this API failed while answering. Retry, and report it if it persists.',
+          'server_error',
+          null,
+          e.code,
+          {},
+          e.message,
+        );
       }
     }
   }
-  return new ApiError(500, 'The server had an error while processing your request; it has been logged. Retry, and report it if it persists.', 'server_error', null, 'internal_error');
+  return new ApiError(
+    500,
+    'The server had an error while processing your request; it has been logged. Retry, and report it if it persists.',
+    'server_error',
+    null,
+    'internal_error',
+  );
 }

@@ -49,24 +49,38 @@ export class UsageMeter {
   private openPrompt = 0;
   private open: string[] | null = null;
 
-  constructor(private readonly engine: ChatEngine, private onFirstText?: () => void) {}
+  constructor(
+    private readonly engine: ChatEngine,
+    private onFirstText?: () => void,
+  ) {}
 
   /** An engine call starts; its prompt has this many tokens by the engine's own count. */
-  begin(promptTokens: number): void { this.openPrompt = promptTokens; this.open = []; }
+  begin(promptTokens: number): void {
+    this.openPrompt = promptTokens;
+    this.open = [];
+  }
 
   /** Feeds every engine event through; returns it for chaining. Echoed prompt text is not output. */
   see(e: EngineEvent): EngineEvent {
     if (e.type === 'text') {
       if (e.echo || !e.text) return e;
-      if (this.onFirstText) { this.onFirstText(); this.onFirstText = undefined; }
+      if (this.onFirstText) {
+        this.onFirstText();
+        this.onFirstText = undefined;
+      }
       if (this.open) this.open[e.index] = (this.open[e.index] ?? '') + e.text;
+    } else if (e.type === 'usage') {
+      this.prompt += e.promptTokens;
+      this.completion += e.completionTokens;
+      this.open = null;
     }
-    else if (e.type === 'usage') { this.prompt += e.promptTokens; this.completion += e.completionTokens; this.open = null; }
     return e;
   }
 
   /** A whole (non-streamed) answer that failed delivered none of its text: nothing of it is billed. */
-  undelivered(): void { if (this.open) this.open = []; }
+  undelivered(): void {
+    if (this.open) this.open = [];
+  }
 
   async totals(): Promise<{ prompt: number; completion: number }> {
     if (!this.open) return { prompt: this.prompt, completion: this.completion };
@@ -78,18 +92,33 @@ export class UsageMeter {
 
 /** Runs one generation request end to end; errors propagate to the router, which answers them. */
 export async function serveGeneration(
-  o: GatewayOptions, body: BodyLimits, req: IncomingMessage, res: ServerResponse, st: RequestState, idPrefix: string, prepare: PrepareGeneration,
+  o: GatewayOptions,
+  body: BodyLimits,
+  req: IncomingMessage,
+  res: ServerResponse,
+  st: RequestState,
+  idPrefix: string,
+  prepare: PrepareGeneration,
 ): Promise<void> {
   const principal = await authenticate(o, req);
   const input = parseJson(await readBody(req, body), body.maxDepth);
   const abort = new AbortController();
-  res.on('close', () => { if (!res.writableFinished) abort.abort(); });
+  res.on('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
   const g = await prepare(principal, input, abort.signal, st);
   st.model = g.served.snapshot.id;
   st.promptTokens = g.promptTokens;
   const admission = await o.limits.admit(principal, g.reserve);
   st.id = newId(idPrefix);
-  const meter = new UsageMeter(g.served.engine, g.stream ? () => { st.firstTokenMs = performance.now() - st.started; } : undefined);
+  const meter = new UsageMeter(
+    g.served.engine,
+    g.stream
+      ? () => {
+          st.firstTokenMs = performance.now() - st.started;
+        }
+      : undefined,
+  );
   let settled = false;
   const record = async (status: number) => {
     settled = true;
@@ -99,7 +128,14 @@ export async function serveGeneration(
     await account(o, st, g.served, admission, status);
   };
   try {
-    await g.respond({ res, id: st.id, headers: { ...admission.headers } as Record<string, string>, signal: abort.signal, meter, settle: () => record(200) });
+    await g.respond({
+      res,
+      id: st.id,
+      headers: { ...admission.headers } as Record<string, string>,
+      signal: abort.signal,
+      meter,
+      settle: () => record(200),
+    });
     if (!settled) await record(abort.signal.aborted ? 499 : 500);
   } catch (e) {
     // The status the client is sent: the HTTP status before the headers went out, and after

@@ -28,9 +28,13 @@ function modelObject(o: GatewayOptions, id: string) {
   const s = e.snapshot;
   const engine = o.engines.get(s.engine);
   return {
-    id, object: 'model', created: s.created, owned_by: s.ownedBy,
+    id,
+    object: 'model',
+    created: s.created,
+    owned_by: s.ownedBy,
     // Beyond OpenAI's four fields: what a client needs to pick and budget a model.
-    snapshot: s.id, alias: e.alias,
+    snapshot: s.id,
+    alias: e.alias,
     context_window: s.contextWindow ?? engine?.contextWindow() ?? null,
     image_input: s.imageInput && (engine?.capabilities.imageInput ?? false),
     pricing: { prompt_per_1k: s.prices.prompt, completion_per_1k: s.prices.completion, currency: 'USD' },
@@ -60,7 +64,11 @@ export function createGateway(o: GatewayOptions): Gateway {
   route('GET', '/v1/models/*', async (req, res, _st, path) => {
     const { plan } = await authenticate(o, req);
     let id: string;
-    try { id = decodeURIComponent(path.slice('/v1/models/'.length)); } catch { id = path.slice('/v1/models/'.length); }
+    try {
+      id = decodeURIComponent(path.slice('/v1/models/'.length));
+    } catch {
+      id = path.slice('/v1/models/'.length);
+    }
     const r = o.catalog.resolve(id);
     if (!r || !planAllows(plan, id, r.snapshot.id)) throw modelNotFound(id);
     sendJson(res, 200, modelObject(o, id));
@@ -85,11 +93,26 @@ export function createGateway(o: GatewayOptions): Gateway {
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const table = routes.get(path) ?? (path.startsWith('/v1/models/') && path.length > 11 ? routes.get('/v1/models/*') : undefined);
-    const st: RequestState = { id: '', route: table ? (routes.get(path) ? path : '/v1/models/{id}') : 'unknown', started: performance.now(), model: '-', promptTokens: 0, completionTokens: 0 };
-    res.on('finish', () => metrics.observe({
-      route: st.route, model: st.model, status: res.statusCode, latencyMs: performance.now() - st.started,
-      promptTokens: st.promptTokens, completionTokens: st.completionTokens, firstTokenMs: st.firstTokenMs, limit: st.limit,
-    }));
+    const st: RequestState = {
+      id: '',
+      route: table ? (routes.get(path) ? path : '/v1/models/{id}') : 'unknown',
+      started: performance.now(),
+      model: '-',
+      promptTokens: 0,
+      completionTokens: 0,
+    };
+    res.on('finish', () =>
+      metrics.observe({
+        route: st.route,
+        model: st.model,
+        status: res.statusCode,
+        latencyMs: performance.now() - st.started,
+        promptTokens: st.promptTokens,
+        completionTokens: st.completionTokens,
+        firstTokenMs: st.firstTokenMs,
+        limit: st.limit,
+      }),
+    );
     const fail = (e: unknown) => {
       let err = toApiError(e);
       if (e instanceof GovernanceError && e.status === 429) st.limit = e.code === 'usage_cap_exceeded' ? 'usage_cap' : e.type;
@@ -99,36 +122,79 @@ export function createGateway(o: GatewayOptions): Gateway {
         log(`tetra serve: ${ref} ${req.method} ${path} ${err.status}: ${err.detail ?? (e as Error)?.stack ?? e}`);
         err = new ApiError(err.status, `${err.message} (request ${ref})`, err.type, err.param, err.code, err.headers);
       }
-      try { sendError(res, err); } catch { res.destroy(); }
+      try {
+        sendError(res, err);
+      } catch {
+        res.destroy();
+      }
     };
-    if (!table) return fail(new ApiError(404, `Invalid URL (${req.method} ${path}); see GET /v1/models, POST /v1/chat/completions, POST /v1/completions.`, 'invalid_request_error', null, 'unknown_url'));
+    if (!table)
+      return fail(
+        new ApiError(
+          404,
+          `Invalid URL (${req.method} ${path}); see GET /v1/models, POST /v1/chat/completions, POST /v1/completions.`,
+          'invalid_request_error',
+          null,
+          'unknown_url',
+        ),
+      );
     const h = table.get(req.method ?? '');
-    if (!h) return fail(new ApiError(405, `${req.method} is not allowed on ${path}; use ${[...table.keys()].join(' or ')}.`, 'invalid_request_error', null, 'method_not_allowed', { allow: [...table.keys()].join(', ') }));
+    if (!h)
+      return fail(
+        new ApiError(
+          405,
+          `${req.method} is not allowed on ${path}; use ${[...table.keys()].join(' or ')}.`,
+          'invalid_request_error',
+          null,
+          'method_not_allowed',
+          { allow: [...table.keys()].join(', ') },
+        ),
+      );
     try {
       const r = h(req, res, st, path);
       if (r) r.catch(fail);
-    } catch (e) { fail(e); }
+    } catch (e) {
+      fail(e);
+    }
   }
 
   // Node's own request timeout answers with a bare 408; ours (bodyTimeoutMs) fires first and uses the envelope.
   // Headers that trickle in (slowloris) get a 408 from the clientError handler below; Node checks
   // the deadline every connectionsCheckingInterval, so that is kept well under the deadline.
   const headersTimeout = o.headersTimeoutMs ?? Math.min(20_000, body.timeoutMs + 5_000);
-  const server = createServer({
-    requestTimeout: body.timeoutMs + 5_000, headersTimeout, keepAliveTimeout: 5_000, connectionsCheckingInterval: Math.max(50, Math.min(5_000, headersTimeout / 2)),
-  }, handle);
+  const server = createServer(
+    {
+      requestTimeout: body.timeoutMs + 5_000,
+      headersTimeout,
+      keepAliveTimeout: 5_000,
+      connectionsCheckingInterval: Math.max(50, Math.min(5_000, headersTimeout / 2)),
+    },
+    handle,
+  );
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Malformed HTTP (bad request line, oversized headers) or headers too slow to arrive (slowloris):
     // answer in the envelope when the socket still can.
-    if (!socket.writable || err.code === 'ECONNRESET') { socket.destroy(); return; }
-    const [status, reason, message] = err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large', 'The request headers are too large.']
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout', `The request headers did not arrive within ${server.headersTimeout} ms.`]
-        : [400, 'Bad Request', `The HTTP request is malformed (${err.code ?? 'parse error'}).`];
-    const text = JSON.stringify(new ApiError(status, message, 'invalid_request_error', null, status === 408 ? 'request_timeout' : null).body());
-    socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const [status, reason, message] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large', 'The request headers are too large.']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout', `The request headers did not arrive within ${server.headersTimeout} ms.`]
+          : [400, 'Bad Request', `The HTTP request is malformed (${err.code ?? 'parse error'}).`];
+    const text = JSON.stringify(
+      new ApiError(status, message, 'invalid_request_error', null, status === 408 ? 'request_timeout' : null).body(),
+    );
+    socket.end(
+      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+    );
   });
   return {
-    handle, server, metrics,
+    handle,
+    server,
+    metrics,
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -140,7 +206,10 @@ export function createGateway(o: GatewayOptions): Gateway {
       });
     },
     close() {
-      return new Promise((resolve) => { server.close(() => resolve()); server.closeAllConnections(); });
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
     },
   };
 }

@@ -52,8 +52,9 @@ export interface CompletionInput {
 
 type Json = unknown;
 const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const has = (o: Record<string, Json>, k: string) => Object.prototype.hasOwnProperty.call(o, k) && o[k] !== null && o[k] !== undefined;
-const kind = (v: Json) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? 'a string' : typeof v === 'object' ? 'an object' : typeof v);
+const has = (o: Record<string, Json>, k: string) => Object.hasOwn(o, k) && o[k] !== null && o[k] !== undefined;
+const kind = (v: Json) =>
+  v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? 'a string' : typeof v === 'object' ? 'an object' : typeof v;
 const show = (v: Json) => {
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '...' : v);
@@ -71,9 +72,15 @@ function str(o: Record<string, Json>, k: string, param: string, max = Infinity):
 function num(o: Record<string, Json>, k: string, lo: number, hi: number, integer = false, param = k): number | undefined {
   if (!has(o, k)) return undefined;
   const v = o[k];
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw invalid(param, `${param} must be ${integer ? 'an integer' : 'a number'}, got ${show(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw invalid(param, `${param} must be ${integer ? 'an integer' : 'a number'}, got ${show(v)}`);
   if (integer && !Number.isInteger(v)) throw invalid(param, `${param} must be an integer, got ${v}`);
-  if (v < lo || v > hi) throw invalid(param, `${param} must be in [${lo}, ${hi}], got ${v}`, param === 'max_tokens' || param === 'max_completion_tokens' ? 'integer_above_max_value' : null);
+  if (v < lo || v > hi)
+    throw invalid(
+      param,
+      `${param} must be in [${lo}, ${hi}], got ${v}`,
+      param === 'max_tokens' || param === 'max_completion_tokens' ? 'integer_above_max_value' : null,
+    );
   return v;
 }
 
@@ -96,7 +103,8 @@ function stop(body: Record<string, Json>): string[] {
   return list.map((s, i) => {
     if (typeof s !== 'string') throw invalid(`stop[${i}]`, `stop[${i}] must be a string, got ${kind(s)}`);
     if (s.length === 0) throw invalid(`stop[${i}]`, `stop[${i}] is empty; remove it or give at least one character`);
-    if (s.length > LIMITS.stopLength) throw invalid(`stop[${i}]`, `stop[${i}] is ${s.length} characters; the limit is ${LIMITS.stopLength}`);
+    if (s.length > LIMITS.stopLength)
+      throw invalid(`stop[${i}]`, `stop[${i}] is ${s.length} characters; the limit is ${LIMITS.stopLength}`);
     return s;
   });
 }
@@ -106,12 +114,15 @@ function logitBias(body: Record<string, Json>): Record<number, number> {
   const v = body.logit_bias;
   if (!isObject(v)) throw invalid('logit_bias', `logit_bias must be an object mapping token ids to biases, got ${kind(v)}`);
   const keys = Object.keys(v);
-  if (keys.length > LIMITS.logitBias) throw invalid('logit_bias', `logit_bias has ${keys.length} entries; the limit is ${LIMITS.logitBias}`);
+  if (keys.length > LIMITS.logitBias)
+    throw invalid('logit_bias', `logit_bias has ${keys.length} entries; the limit is ${LIMITS.logitBias}`);
   const out: Record<number, number> = {};
   for (const k of keys) {
-    if (!/^\d{1,9}$/.test(k)) throw invalid('logit_bias', `logit_bias keys must be token ids (non-negative integers), got ${JSON.stringify(k.slice(0, 40))}`);
+    if (!/^\d{1,9}$/.test(k))
+      throw invalid('logit_bias', `logit_bias keys must be token ids (non-negative integers), got ${JSON.stringify(k.slice(0, 40))}`);
     const b = v[k];
-    if (typeof b !== 'number' || !Number.isFinite(b) || b < -100 || b > 100) throw invalid('logit_bias', `logit_bias[${k}] must be a number in [-100, 100], got ${show(b)}`);
+    if (typeof b !== 'number' || !Number.isFinite(b) || b < -100 || b > 100)
+      throw invalid('logit_bias', `logit_bias[${k}] must be a number in [-100, 100], got ${show(b)}`);
     out[Number(k)] = b;
   }
   return out;
@@ -126,11 +137,20 @@ function responseFormat(body: Record<string, Json>): ResponseFormat {
   if (type === 'json_object') return { type: 'json_object' };
   if (type === 'json_schema') {
     const js = v.json_schema;
-    if (!isObject(js)) throw invalid('response_format.json_schema', `response_format.json_schema must be an object {name, schema, strict}, got ${kind(js)}`);
+    if (!isObject(js))
+      throw invalid('response_format.json_schema', `response_format.json_schema must be an object {name, schema, strict}, got ${kind(js)}`);
     const name = str(js, 'name', 'response_format.json_schema.name', LIMITS.nameLength);
-    if (name === undefined || !/^[A-Za-z0-9_-]+$/.test(name)) throw invalid('response_format.json_schema.name', 'response_format.json_schema.name is required: letters, digits, _ and - only, at most 64 characters');
+    if (name === undefined || !/^[A-Za-z0-9_-]+$/.test(name))
+      throw invalid(
+        'response_format.json_schema.name',
+        'response_format.json_schema.name is required: letters, digits, _ and - only, at most 64 characters',
+      );
     const schema = has(js, 'schema') ? js.schema : {};
-    if (!isObject(schema)) throw invalid('response_format.json_schema.schema', `response_format.json_schema.schema must be a JSON Schema object, got ${kind(schema)}`);
+    if (!isObject(schema))
+      throw invalid(
+        'response_format.json_schema.schema',
+        `response_format.json_schema.schema must be a JSON Schema object, got ${kind(schema)}`,
+      );
     const strict = bool(js, 'strict', 'response_format.json_schema.strict');
     return { type: 'json_schema', name, schema, ...(strict === undefined ? {} : { strict }) };
   }
@@ -206,15 +226,22 @@ function content(m: Record<string, Json>, i: number, role: InputMessage['role'],
     if (part.type === 'image_url') {
       if (role !== 'user') throw invalid(pp, `${pp}: image parts are allowed in user messages only, found one in a ${role} message`);
       const iu = part.image_url;
-      if (!isObject(iu)) throw invalid(`${pp}.image_url`, `${pp}.image_url must be an object {"url": "data:image/png;base64,..." or "https://..."}, got ${kind(iu)}`);
+      if (!isObject(iu))
+        throw invalid(
+          `${pp}.image_url`,
+          `${pp}.image_url must be an object {"url": "data:image/png;base64,..." or "https://..."}, got ${kind(iu)}`,
+        );
       const url = iu.url;
-      if (typeof url !== 'string' || url.length === 0) throw invalid(`${pp}.image_url.url`, `${pp}.image_url.url must be a data URL or an http(s) URL, got ${show(url ?? null)}`);
+      if (typeof url !== 'string' || url.length === 0)
+        throw invalid(`${pp}.image_url.url`, `${pp}.image_url.url must be a data URL or an http(s) URL, got ${show(url ?? null)}`);
       let detail: 'auto' | 'low' | 'high' | undefined;
       if (has(iu, 'detail')) {
-        if (iu.detail !== 'auto' && iu.detail !== 'low' && iu.detail !== 'high') throw invalid(`${pp}.image_url.detail`, `${pp}.image_url.detail must be "auto", "low" or "high", got ${show(iu.detail)}`);
+        if (iu.detail !== 'auto' && iu.detail !== 'low' && iu.detail !== 'high')
+          throw invalid(`${pp}.image_url.detail`, `${pp}.image_url.detail must be "auto", "low" or "high", got ${show(iu.detail)}`);
         detail = iu.detail;
       }
-      if (++images.count > LIMITS.imagesPerRequest) throw invalid(pp, `the request has more than ${LIMITS.imagesPerRequest} images; send at most ${LIMITS.imagesPerRequest}`);
+      if (++images.count > LIMITS.imagesPerRequest)
+        throw invalid(pp, `the request has more than ${LIMITS.imagesPerRequest} images; send at most ${LIMITS.imagesPerRequest}`);
       return { type: 'image_url', url, ...(detail ? { detail } : {}), param: `${pp}.image_url.url` };
     }
     throw invalid(`${pp}.type`, `${pp}.type must be "text" or "image_url", got ${show(part.type ?? null)}`);
@@ -237,8 +264,13 @@ export function validateChat(body: Json): ChatInput {
     let role: InputMessage['role'];
     if (r === 'system' || r === 'developer') role = 'system';
     else if (r === 'user' || r === 'assistant') role = r;
-    else if (r === 'tool' || r === 'function') throw invalid(`messages[${i}].role`, `messages[${i}].role "${r}" needs tools, which this server does not support yet`);
-    else throw invalid(`messages[${i}].role`, `messages[${i}].role must be "system", "developer", "user" or "assistant", got ${show(r ?? null)}`);
+    else if (r === 'tool' || r === 'function')
+      throw invalid(`messages[${i}].role`, `messages[${i}].role "${r}" needs tools, which this server does not support yet`);
+    else
+      throw invalid(
+        `messages[${i}].role`,
+        `messages[${i}].role must be "system", "developer", "user" or "assistant", got ${show(r ?? null)}`,
+      );
     const name = str(msg, 'name', `messages[${i}].name`, LIMITS.nameLength);
     const c = content(msg, i, role, images);
     return { role, content: c, ...(name === undefined ? {} : { name }) };
@@ -246,7 +278,7 @@ export function validateChat(body: Json): ChatInput {
   const logprobs = bool(body, 'logprobs') ?? false;
   const top = num(body, 'top_logprobs', 0, LIMITS.topLogprobs, true);
   if (top !== undefined && !logprobs) throw invalid('top_logprobs', 'top_logprobs needs logprobs: true');
-  const params = sampling(body, 1, logprobs ? top ?? 0 : null);
+  const params = sampling(body, 1, logprobs ? (top ?? 0) : null);
   return { model: m, messages, params, ...streamFlags(body), imageCount: images.count };
 }
 
@@ -265,7 +297,10 @@ export function validateCompletion(body: Json): CompletionInput {
     if (p.length > LIMITS.prompts) throw invalid('prompt', `prompt has ${p.length} entries; the limit is ${LIMITS.prompts}`);
     prompts = p.map((s, i) => {
       if (typeof s !== 'string') {
-        throw invalid(`prompt[${i}]`, `prompt[${i}] must be a string, got ${kind(s)}${typeof s === 'number' || Array.isArray(s) ? ' (token-id prompts are not accepted: send text, e.g. lm-eval\'s tokenized_requests=False)' : ''}`);
+        throw invalid(
+          `prompt[${i}]`,
+          `prompt[${i}] must be a string, got ${kind(s)}${typeof s === 'number' || Array.isArray(s) ? " (token-id prompts are not accepted: send text, e.g. lm-eval's tokenized_requests=False)" : ''}`,
+        );
       }
       return s;
     });
@@ -277,6 +312,7 @@ export function validateCompletion(body: Json): CompletionInput {
   const params = sampling(body, 0, lp ?? null);
   // Legacy completions default to 16 tokens when max_tokens is absent.
   if (params.maxTokens === undefined) params.maxTokens = 16;
-  if (params.responseFormat.type !== 'text') throw invalid('response_format', 'response_format is a chat completions parameter; use /v1/chat/completions');
+  if (params.responseFormat.type !== 'text')
+    throw invalid('response_format', 'response_format is a chat completions parameter; use /v1/chat/completions');
   return { model: m, prompts, echo, params, ...streamFlags(body) };
 }

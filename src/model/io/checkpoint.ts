@@ -23,7 +23,11 @@ const OPTIMIZER_FILE = 'optimizer.safetensors';
 const SIDECAR_FILE = 'checkpoint.json';
 
 /** Which tokenizer the model was trained with; opaque here, checked by the tokenizer package. */
-export interface TokenizerRef { name?: string; path?: string; sha256?: string }
+export interface TokenizerRef {
+  name?: string;
+  path?: string;
+  sha256?: string;
+}
 
 export interface OptimizerState {
   /** First and second AdamW moments, keyed by parameter name, same lengths as the params. */
@@ -86,29 +90,43 @@ function checkParams(config: GPTConfig, params: Map<string, Float32Array>, what:
     const data = params.get(name);
     if (!data) throw new Error(`saveCheckpoint: ${what} has no tensor "${name}" (config expects ${shapeStr(shape)})`);
     const n = shape.reduce((a, b) => a * b, 1);
-    if (data.length !== n) throw new Error(`saveCheckpoint: ${what} "${name}" has ${data.length} values, config expects ${shapeStr(shape)} = ${n}`);
+    if (data.length !== n)
+      throw new Error(`saveCheckpoint: ${what} "${name}" has ${data.length} values, config expects ${shapeStr(shape)} = ${n}`);
     out.push([name, { shape, data }]);
   }
   const known = new Set(shapes.map(([n]) => n));
-  for (const name of params.keys()) if (!known.has(name)) throw new Error(`saveCheckpoint: ${what} has tensor "${name}" that config does not define`);
+  for (const name of params.keys())
+    if (!known.has(name)) throw new Error(`saveCheckpoint: ${what} has tensor "${name}" that config does not define`);
   return out;
 }
 
 function fsyncDir(dir: string): void {
   // Makes the rename itself durable; some filesystems refuse to open a directory: then skip.
-  try { const fd = openSync(dir, 'r'); try { fsyncSync(fd); } finally { closeSync(fd); } } catch { /* best effort */ }
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* best effort */
+  }
 }
 
 /** Writes a checkpoint directory at dir, replacing any checkpoint already there. */
 export function saveCheckpoint(dir: string, ckpt: Checkpoint, opts: SaveOptions = {}): void {
   const { config, params, optimizer, meta } = ckpt;
   validateConfig(config);
-  if (!Number.isSafeInteger(meta.step) || meta.step < 0) throw new Error(`saveCheckpoint: meta.step must be a non-negative integer, got ${meta.step}`);
-  if (!Number.isSafeInteger(meta.tokensSeen) || meta.tokensSeen < 0) throw new Error(`saveCheckpoint: meta.tokensSeen must be a non-negative integer, got ${meta.tokensSeen}`);
+  if (!Number.isSafeInteger(meta.step) || meta.step < 0)
+    throw new Error(`saveCheckpoint: meta.step must be a non-negative integer, got ${meta.step}`);
+  if (!Number.isSafeInteger(meta.tokensSeen) || meta.tokensSeen < 0)
+    throw new Error(`saveCheckpoint: meta.tokensSeen must be a non-negative integer, got ${meta.tokensSeen}`);
   const weights = checkParams(config, params, 'params');
   let moments: [string, TensorIn][] | null = null;
   if (optimizer) {
-    const m = checkParams(config, optimizer.m, 'optimizer.m'), v = checkParams(config, optimizer.v, 'optimizer.v');
+    const m = checkParams(config, optimizer.m, 'optimizer.m'),
+      v = checkParams(config, optimizer.v, 'optimizer.v');
     moments = [...m.map(([n, t]): [string, TensorIn] => [`m.${n}`, t]), ...v.map(([n, t]): [string, TensorIn] => [`v.${n}`, t])];
   }
 
@@ -127,12 +145,18 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint, opts: SaveOptions 
       optSidecar = { file: OPTIMIZER_FILE, sha256: sha256(oBytes), step: optimizer.step, hyperparameters: { ...optimizer.hyper } };
     }
     const sidecar: Sidecar = {
-      format: CHECKPOINT_FORMAT, version: CHECKPOINT_VERSION, savedAt: new Date().toISOString(),
-      config: { ...config }, tokenizer: meta.tokenizer ?? null,
-      step: meta.step, tokensSeen: meta.tokensSeen,
-      dataPosition: meta.dataPosition ?? null, rngState: meta.rngState ?? null,
+      format: CHECKPOINT_FORMAT,
+      version: CHECKPOINT_VERSION,
+      savedAt: new Date().toISOString(),
+      config: { ...config },
+      tokenizer: meta.tokenizer ?? null,
+      step: meta.step,
+      tokensSeen: meta.tokensSeen,
+      dataPosition: meta.dataPosition ?? null,
+      rngState: meta.rngState ?? null,
       weights: { file: WEIGHTS_FILE, sha256: sha256(wBytes) },
-      optimizer: optSidecar, metrics: meta.metrics ?? {},
+      optimizer: optSidecar,
+      metrics: meta.metrics ?? {},
     };
     writeFileAtomic(join(tmp, SIDECAR_FILE), JSON.stringify(sidecar, null, 2) + '\n');
     fsyncDir(tmp);
@@ -167,13 +191,26 @@ export class CheckpointError extends Error {
 function readSidecar(dir: string): Sidecar {
   const path = join(dir, SIDECAR_FILE);
   if (!existsSync(path)) {
-    throw new CheckpointError(dir, existsSync(dir) ? `no ${SIDECAR_FILE} (not a checkpoint, or a save that never finished)` : 'directory does not exist');
+    throw new CheckpointError(
+      dir,
+      existsSync(dir) ? `no ${SIDECAR_FILE} (not a checkpoint, or a save that never finished)` : 'directory does not exist',
+    );
   }
   let s: Sidecar;
-  try { s = JSON.parse(readFileSync(path, 'utf8')); } catch (e) { throw new CheckpointError(dir, `${SIDECAR_FILE} is not JSON: ${(e as Error).message}`); }
-  if (s?.format !== CHECKPOINT_FORMAT) throw new CheckpointError(dir, `${SIDECAR_FILE} has format ${JSON.stringify(s?.format)}, expected "${CHECKPOINT_FORMAT}"`);
-  if (s.version !== CHECKPOINT_VERSION) throw new CheckpointError(dir, `${SIDECAR_FILE} is format version ${s.version}; this tetra reads version ${CHECKPOINT_VERSION}`);
-  try { validateConfig(s.config); } catch (e) { throw new CheckpointError(dir, `${SIDECAR_FILE} has an invalid config: ${(e as Error).message}`); }
+  try {
+    s = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new CheckpointError(dir, `${SIDECAR_FILE} is not JSON: ${(e as Error).message}`);
+  }
+  if (s?.format !== CHECKPOINT_FORMAT)
+    throw new CheckpointError(dir, `${SIDECAR_FILE} has format ${JSON.stringify(s?.format)}, expected "${CHECKPOINT_FORMAT}"`);
+  if (s.version !== CHECKPOINT_VERSION)
+    throw new CheckpointError(dir, `${SIDECAR_FILE} is format version ${s.version}; this tetra reads version ${CHECKPOINT_VERSION}`);
+  try {
+    validateConfig(s.config);
+  } catch (e) {
+    throw new CheckpointError(dir, `${SIDECAR_FILE} has an invalid config: ${(e as Error).message}`);
+  }
   return s;
 }
 
@@ -184,24 +221,44 @@ function readTensors(dir: string, file: string, expectSha: string | undefined): 
   if (expectSha && sha256(bytes) !== expectSha) {
     // Say what the parser sees too: "header length larger than the file" tells a truncation apart from bit rot.
     let parse = '';
-    try { decodeSafetensors(bytes, path); } catch (e) { parse = ` (${(e as Error).message})`; }
-    throw new CheckpointError(dir, `${file} does not match the sha256 recorded in ${SIDECAR_FILE}: the file is corrupt or was replaced${parse}`);
+    try {
+      decodeSafetensors(bytes, path);
+    } catch (e) {
+      parse = ` (${(e as Error).message})`;
+    }
+    throw new CheckpointError(
+      dir,
+      `${file} does not match the sha256 recorded in ${SIDECAR_FILE}: the file is corrupt or was replaced${parse}`,
+    );
   }
   return decodeSafetensors(bytes, path).tensors;
 }
 
-function matchShapes(dir: string, file: string, config: GPTConfig, tensors: Map<string, { shape: number[]; data: Float32Array }>, prefix: string): Map<string, Float32Array> {
+function matchShapes(
+  dir: string,
+  file: string,
+  config: GPTConfig,
+  tensors: Map<string, { shape: number[]; data: Float32Array }>,
+  prefix: string,
+): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
   for (const [name, shape] of paramShapes(config)) {
     const t = tensors.get(prefix + name);
     if (!t) throw new CheckpointError(dir, `${file} has no tensor "${prefix + name}"; the config expects ${shapeStr(shape)}`);
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
-      throw new CheckpointError(dir, `${file} tensor "${prefix + name}" has shape ${shapeStr(t.shape)} but the config expects ${shapeStr(shape)} (a checkpoint of a different architecture?)`);
+      throw new CheckpointError(
+        dir,
+        `${file} tensor "${prefix + name}" has shape ${shapeStr(t.shape)} but the config expects ${shapeStr(shape)} (a checkpoint of a different architecture?)`,
+      );
     }
     out.set(name, t.data);
   }
   const extra = [...tensors.keys()].filter((k) => !out.has(k.slice(prefix.length)) || !k.startsWith(prefix));
-  if (extra.length) throw new CheckpointError(dir, `${file} has tensors the config does not define: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', ...' : ''}`);
+  if (extra.length)
+    throw new CheckpointError(
+      dir,
+      `${file} has tensors the config does not define: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', ...' : ''}`,
+    );
   return out;
 }
 
@@ -212,7 +269,8 @@ export function loadCheckpoint(dir: string, opts: { withOptimizer?: boolean } = 
   let optimizer: OptimizerState | undefined;
   if (s.optimizer && opts.withOptimizer !== false) {
     const all = readTensors(dir, s.optimizer.file, s.optimizer.sha256);
-    const m = new Map<string, { shape: number[]; data: Float32Array }>(), v = new Map<string, { shape: number[]; data: Float32Array }>();
+    const m = new Map<string, { shape: number[]; data: Float32Array }>(),
+      v = new Map<string, { shape: number[]; data: Float32Array }>();
     for (const [k, t] of all) {
       if (k.startsWith('m.')) m.set(k, t);
       else if (k.startsWith('v.')) v.set(k, t);
@@ -221,13 +279,17 @@ export function loadCheckpoint(dir: string, opts: { withOptimizer?: boolean } = 
     optimizer = {
       m: matchShapes(dir, s.optimizer.file, s.config, m, 'm.'),
       v: matchShapes(dir, s.optimizer.file, s.config, v, 'v.'),
-      step: s.optimizer.step, hyper: s.optimizer.hyperparameters ?? {},
+      step: s.optimizer.step,
+      hyper: s.optimizer.hyperparameters ?? {},
     };
   }
   const meta: CheckpointMeta = {
-    step: s.step, tokensSeen: s.tokensSeen,
+    step: s.step,
+    tokensSeen: s.tokensSeen,
     ...(s.tokenizer ? { tokenizer: s.tokenizer } : {}),
-    dataPosition: s.dataPosition ?? undefined, rngState: s.rngState ?? undefined, metrics: s.metrics ?? {},
+    dataPosition: s.dataPosition ?? undefined,
+    rngState: s.rngState ?? undefined,
+    metrics: s.metrics ?? {},
   };
   return { config: s.config, params, optimizer, meta };
 }
@@ -238,7 +300,9 @@ export function loadCheckpoint(dir: string, opts: { withOptimizer?: boolean } = 
 const STEP_DIR = /^step-(\d+)$/;
 const LATEST_FILE = 'latest';
 
-export function stepDirName(step: number): string { return `step-${String(step).padStart(6, '0')}`; }
+export function stepDirName(step: number): string {
+  return `step-${String(step).padStart(6, '0')}`;
+}
 
 /** Step directories under root that hold a finished checkpoint, oldest first. */
 export function listCheckpoints(root: string): { step: number; dir: string }[] {
@@ -290,7 +354,8 @@ export function saveRotating(root: string, ckpt: Checkpoint, keepLast: number, o
   }
   for (const name of readdirSync(root)) {
     // Leftovers of saves that died mid-write: hidden temp/old step directories not owned by a live save of ours.
-    if (/^\.step-\d+\.(tmp|old)-/.test(name) && statSync(join(root, name)).isDirectory()) rmSync(join(root, name), { recursive: true, force: true });
+    if (/^\.step-\d+\.(tmp|old)-/.test(name) && statSync(join(root, name)).isDirectory())
+      rmSync(join(root, name), { recursive: true, force: true });
   }
   return dir;
 }

@@ -22,7 +22,21 @@ import { decodeF16, encodeF16 } from './safetensors.ts';
 // ---------------------------------------------------------------------------------------------
 // types
 
-const VALUE_TYPES = ['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'bool', 'string', 'array', 'uint64', 'int64', 'float64'] as const;
+const VALUE_TYPES = [
+  'uint8',
+  'int8',
+  'uint16',
+  'int16',
+  'uint32',
+  'int32',
+  'float32',
+  'bool',
+  'string',
+  'array',
+  'uint64',
+  'int64',
+  'float64',
+] as const;
 export type GGUFValueType = (typeof VALUE_TYPES)[number];
 export type GGUFScalarType = Exclude<GGUFValueType, 'array'>;
 type Scalar = number | bigint | boolean | string;
@@ -40,8 +54,19 @@ export type GGMLType = 'F32' | 'F16';
 const GGML_TYPE_IDS: Record<GGMLType, number> = { F32: 0, F16: 1 };
 const GGML_TYPE_BYTES: Record<GGMLType, number> = { F32: 4, F16: 2 };
 
-export interface GGUFTensorIn { name: string; /** ggml order: ne[0] contiguous. */ dims: number[]; type: GGMLType; data: Float32Array }
-export interface GGUFTensorInfo { name: string; dims: number[]; type: GGMLType; /** Relative to the data section. */ offset: number; bytes: number }
+export interface GGUFTensorIn {
+  name: string /** ggml order: ne[0] contiguous. */;
+  dims: number[];
+  type: GGMLType;
+  data: Float32Array;
+}
+export interface GGUFTensorInfo {
+  name: string;
+  dims: number[];
+  type: GGMLType /** Relative to the data section. */;
+  offset: number;
+  bytes: number;
+}
 
 export interface GGUFHeader {
   version: number;
@@ -70,38 +95,101 @@ class ByteWriter {
     while (cap < this.len + n) cap *= 2;
     const b = new Uint8Array(cap);
     b.set(this.buf.subarray(0, this.len));
-    this.buf = b; this.view = new DataView(b.buffer);
+    this.buf = b;
+    this.view = new DataView(b.buffer);
   }
-  u8(v: number) { this.ensure(1); this.view.setUint8(this.len, v); this.len += 1; }
-  i8(v: number) { this.ensure(1); this.view.setInt8(this.len, v); this.len += 1; }
-  u16(v: number) { this.ensure(2); this.view.setUint16(this.len, v, true); this.len += 2; }
-  i16(v: number) { this.ensure(2); this.view.setInt16(this.len, v, true); this.len += 2; }
-  u32(v: number) { this.ensure(4); this.view.setUint32(this.len, v, true); this.len += 4; }
-  i32(v: number) { this.ensure(4); this.view.setInt32(this.len, v, true); this.len += 4; }
-  f32(v: number) { this.ensure(4); this.view.setFloat32(this.len, v, true); this.len += 4; }
-  f64(v: number) { this.ensure(8); this.view.setFloat64(this.len, v, true); this.len += 8; }
-  u64(v: number | bigint) { this.ensure(8); this.view.setBigUint64(this.len, BigInt(v), true); this.len += 8; }
-  i64(v: number | bigint) { this.ensure(8); this.view.setBigInt64(this.len, BigInt(v), true); this.len += 8; }
-  str(s: string) { const b = Buffer.from(s, 'utf8'); this.u64(b.length); this.ensure(b.length); this.buf.set(b, this.len); this.len += b.length; }
-  zeros(n: number) { this.ensure(n); this.buf.fill(0, this.len, this.len + n); this.len += n; }
-  bytes() { return this.buf.subarray(0, this.len); }
+  u8(v: number) {
+    this.ensure(1);
+    this.view.setUint8(this.len, v);
+    this.len += 1;
+  }
+  i8(v: number) {
+    this.ensure(1);
+    this.view.setInt8(this.len, v);
+    this.len += 1;
+  }
+  u16(v: number) {
+    this.ensure(2);
+    this.view.setUint16(this.len, v, true);
+    this.len += 2;
+  }
+  i16(v: number) {
+    this.ensure(2);
+    this.view.setInt16(this.len, v, true);
+    this.len += 2;
+  }
+  u32(v: number) {
+    this.ensure(4);
+    this.view.setUint32(this.len, v, true);
+    this.len += 4;
+  }
+  i32(v: number) {
+    this.ensure(4);
+    this.view.setInt32(this.len, v, true);
+    this.len += 4;
+  }
+  f32(v: number) {
+    this.ensure(4);
+    this.view.setFloat32(this.len, v, true);
+    this.len += 4;
+  }
+  f64(v: number) {
+    this.ensure(8);
+    this.view.setFloat64(this.len, v, true);
+    this.len += 8;
+  }
+  u64(v: number | bigint) {
+    this.ensure(8);
+    this.view.setBigUint64(this.len, BigInt(v), true);
+    this.len += 8;
+  }
+  i64(v: number | bigint) {
+    this.ensure(8);
+    this.view.setBigInt64(this.len, BigInt(v), true);
+    this.len += 8;
+  }
+  str(s: string) {
+    const b = Buffer.from(s, 'utf8');
+    this.u64(b.length);
+    this.ensure(b.length);
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+  zeros(n: number) {
+    this.ensure(n);
+    this.buf.fill(0, this.len, this.len + n);
+    this.len += n;
+  }
+  bytes() {
+    return this.buf.subarray(0, this.len);
+  }
 }
 
 function writeScalar(w: ByteWriter, type: GGUFScalarType, v: Scalar, key: string): void {
   const num = (lo: number, hi: number) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) throw new Error(`GGUF key ${key}: ${type} value ${String(v)} is not an integer in [${lo}, ${hi}]`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi)
+      throw new Error(`GGUF key ${key}: ${type} value ${String(v)} is not an integer in [${lo}, ${hi}]`);
     return v;
   };
   switch (type) {
-    case 'uint8': return w.u8(num(0, 255));
-    case 'int8': return w.i8(num(-128, 127));
-    case 'uint16': return w.u16(num(0, 65535));
-    case 'int16': return w.i16(num(-32768, 32767));
-    case 'uint32': return w.u32(num(0, 2 ** 32 - 1));
-    case 'int32': return w.i32(num(-(2 ** 31), 2 ** 31 - 1));
-    case 'uint64': return w.u64(typeof v === 'bigint' ? v : num(0, Number.MAX_SAFE_INTEGER));
-    case 'int64': return w.i64(typeof v === 'bigint' ? v : num(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER));
-    case 'float32': case 'float64':
+    case 'uint8':
+      return w.u8(num(0, 255));
+    case 'int8':
+      return w.i8(num(-128, 127));
+    case 'uint16':
+      return w.u16(num(0, 65535));
+    case 'int16':
+      return w.i16(num(-32768, 32767));
+    case 'uint32':
+      return w.u32(num(0, 2 ** 32 - 1));
+    case 'int32':
+      return w.i32(num(-(2 ** 31), 2 ** 31 - 1));
+    case 'uint64':
+      return w.u64(typeof v === 'bigint' ? v : num(0, Number.MAX_SAFE_INTEGER));
+    case 'int64':
+      return w.i64(typeof v === 'bigint' ? v : num(Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER));
+    case 'float32':
+    case 'float64':
       if (typeof v !== 'number') throw new Error(`GGUF key ${key}: ${type} value ${String(v)} is not a number`);
       return type === 'float32' ? w.f32(v) : w.f64(v);
     case 'bool':
@@ -116,7 +204,10 @@ function writeScalar(w: ByteWriter, type: GGUFScalarType, v: Scalar, key: string
 /** Header bytes (through the padding before the data section) and where each tensor goes. */
 function encodeHeader(metadata: GGUFKV[], tensors: GGUFTensorIn[], alignment: number): { header: Uint8Array; offsets: number[] } {
   const w = new ByteWriter();
-  w.u8(0x47); w.u8(0x47); w.u8(0x55); w.u8(0x46); // "GGUF"
+  w.u8(0x47);
+  w.u8(0x47);
+  w.u8(0x55);
+  w.u8(0x46); // "GGUF"
   w.u32(3);
   w.u64(tensors.length);
   w.u64(metadata.length);
@@ -124,7 +215,8 @@ function encodeHeader(metadata: GGUFKV[], tensors: GGUFTensorIn[], alignment: nu
     w.str(kv.key);
     w.u32(VALUE_TYPES.indexOf(kv.type));
     if (kv.type === 'array') {
-      if (!kv.itemType || kv.itemType === ('array' as string) || !Array.isArray(kv.value)) throw new Error(`GGUF key ${kv.key}: an array needs itemType and a list value`);
+      if (!kv.itemType || kv.itemType === ('array' as string) || !Array.isArray(kv.value))
+        throw new Error(`GGUF key ${kv.key}: an array needs itemType and a list value`);
       w.u32(VALUE_TYPES.indexOf(kv.itemType));
       w.u64(kv.value.length);
       for (const v of kv.value) writeScalar(w, kv.itemType, v, kv.key);
@@ -161,7 +253,11 @@ function writeAll(fd: number, bytes: Uint8Array): void {
  * callers check with validateLlamaGGUF first (exportGGUF does).
  */
 export function writeGGUF(path: string, metadata: GGUFKV[], tensors: GGUFTensorIn[], alignment = GGUF_DEFAULT_ALIGNMENT): number {
-  checkStructure(metadata, tensors.map((t) => ({ name: t.name, dims: t.dims, type: t.type, n: t.data.length })), path);
+  checkStructure(
+    metadata,
+    tensors.map((t) => ({ name: t.name, dims: t.dims, type: t.type, n: t.data.length })),
+    path,
+  );
   const { header, offsets } = encodeHeader(metadata, tensors, alignment);
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
   let size = header.length;
@@ -172,13 +268,19 @@ export function writeGGUF(path: string, metadata: GGUFKV[], tensors: GGUFTensorI
       for (let i = 0; i < tensors.length; i++) {
         const t = tensors[i];
         const pad = header.length + offsets[i] - size;
-        if (pad) { writeAll(fd, new Uint8Array(pad)); size += pad; }
-        const bytes = t.type === 'F32' ? new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) : new Uint8Array(encodeF16(t.data).buffer);
+        if (pad) {
+          writeAll(fd, new Uint8Array(pad));
+          size += pad;
+        }
+        const bytes =
+          t.type === 'F32' ? new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) : new Uint8Array(encodeF16(t.data).buffer);
         writeAll(fd, bytes);
         size += bytes.length;
       }
       fsyncSync(fd);
-    } finally { closeSync(fd); }
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
@@ -198,8 +300,10 @@ function checkStructure(metadata: GGUFKV[], tensors: { name: string; dims: numbe
   for (const t of tensors) {
     if (names.has(t.name)) throw new Error(`${what}: tensor ${t.name} given twice`);
     names.add(t.name);
-    if (Buffer.byteLength(t.name) > MAX_NAME_BYTES) throw new Error(`${what}: tensor name ${t.name} is longer than ggml's ${MAX_NAME_BYTES} bytes`);
-    if (t.dims.length < 1 || t.dims.length > MAX_DIMS || t.dims.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`${what}: tensor ${t.name} has dims [${t.dims}]; ggml needs 1 to ${MAX_DIMS} positive dims`);
+    if (Buffer.byteLength(t.name) > MAX_NAME_BYTES)
+      throw new Error(`${what}: tensor name ${t.name} is longer than ggml's ${MAX_NAME_BYTES} bytes`);
+    if (t.dims.length < 1 || t.dims.length > MAX_DIMS || t.dims.some((d) => !Number.isInteger(d) || d < 1))
+      throw new Error(`${what}: tensor ${t.name} has dims [${t.dims}]; ggml needs 1 to ${MAX_DIMS} positive dims`);
     const n = t.dims.reduce((a, b) => a * b, 1);
     if (n !== t.n) throw new Error(`${what}: tensor ${t.name} has dims [${t.dims}] (${n} values) but ${t.n} values`);
   }
@@ -220,7 +324,11 @@ class NeedMore extends Error {}
 class ByteReader {
   pos = 0;
   private view: DataView;
-  constructor(readonly buf: Uint8Array, readonly complete: boolean, readonly fail: (what: string) => never) {
+  constructor(
+    readonly buf: Uint8Array,
+    readonly complete: boolean,
+    readonly fail: (what: string) => never,
+  ) {
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
   private need(n: number, what: string) {
@@ -228,14 +336,50 @@ class ByteReader {
     if (!this.complete) throw new NeedMore();
     this.fail(`file ends inside the header (reading ${what} at byte ${this.pos})`);
   }
-  u8() { this.need(1, 'u8'); return this.view.getUint8(this.pos++); }
-  i8() { this.need(1, 'i8'); return this.view.getInt8(this.pos++); }
-  u16() { this.need(2, 'u16'); const v = this.view.getUint16(this.pos, true); this.pos += 2; return v; }
-  i16() { this.need(2, 'i16'); const v = this.view.getInt16(this.pos, true); this.pos += 2; return v; }
-  u32() { this.need(4, 'u32'); const v = this.view.getUint32(this.pos, true); this.pos += 4; return v; }
-  i32() { this.need(4, 'i32'); const v = this.view.getInt32(this.pos, true); this.pos += 4; return v; }
-  f32() { this.need(4, 'f32'); const v = this.view.getFloat32(this.pos, true); this.pos += 4; return v; }
-  f64() { this.need(8, 'f64'); const v = this.view.getFloat64(this.pos, true); this.pos += 8; return v; }
+  u8() {
+    this.need(1, 'u8');
+    return this.view.getUint8(this.pos++);
+  }
+  i8() {
+    this.need(1, 'i8');
+    return this.view.getInt8(this.pos++);
+  }
+  u16() {
+    this.need(2, 'u16');
+    const v = this.view.getUint16(this.pos, true);
+    this.pos += 2;
+    return v;
+  }
+  i16() {
+    this.need(2, 'i16');
+    const v = this.view.getInt16(this.pos, true);
+    this.pos += 2;
+    return v;
+  }
+  u32() {
+    this.need(4, 'u32');
+    const v = this.view.getUint32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+  i32() {
+    this.need(4, 'i32');
+    const v = this.view.getInt32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+  f32() {
+    this.need(4, 'f32');
+    const v = this.view.getFloat32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+  f64() {
+    this.need(8, 'f64');
+    const v = this.view.getFloat64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
   u64(what: string, limit: number): number {
     this.need(8, what);
     const v = this.view.getBigUint64(this.pos, true);
@@ -243,8 +387,18 @@ class ByteReader {
     if (v > BigInt(limit)) this.fail(`${what} is ${v}, more than ${limit} (corrupt header?)`);
     return Number(v);
   }
-  u64raw(): bigint { this.need(8, 'u64'); const v = this.view.getBigUint64(this.pos, true); this.pos += 8; return v; }
-  i64(): bigint { this.need(8, 'i64'); const v = this.view.getBigInt64(this.pos, true); this.pos += 8; return v; }
+  u64raw(): bigint {
+    this.need(8, 'u64');
+    const v = this.view.getBigUint64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+  i64(): bigint {
+    this.need(8, 'i64');
+    const v = this.view.getBigInt64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
   str(what: string): string {
     const n = this.u64(`length of ${what}`, this.complete ? this.buf.length - this.pos - 8 : Number.MAX_SAFE_INTEGER);
     this.need(n, what);
@@ -254,27 +408,42 @@ class ByteReader {
   }
 }
 
-const bigToNum = (v: bigint): number | bigint => (v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v);
+const bigToNum = (v: bigint): number | bigint =>
+  v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v;
 
 function readScalar(r: ByteReader, type: GGUFScalarType, key: string): Scalar {
   switch (type) {
-    case 'uint8': return r.u8();
-    case 'int8': return r.i8();
-    case 'uint16': return r.u16();
-    case 'int16': return r.i16();
-    case 'uint32': return r.u32();
-    case 'int32': return r.i32();
-    case 'float32': return r.f32();
-    case 'float64': return r.f64();
-    case 'bool': return r.u8() !== 0;
-    case 'string': return r.str(`a string in ${key}`);
-    case 'uint64': return bigToNum(r.u64raw());
-    case 'int64': return bigToNum(r.i64());
+    case 'uint8':
+      return r.u8();
+    case 'int8':
+      return r.i8();
+    case 'uint16':
+      return r.u16();
+    case 'int16':
+      return r.i16();
+    case 'uint32':
+      return r.u32();
+    case 'int32':
+      return r.i32();
+    case 'float32':
+      return r.f32();
+    case 'float64':
+      return r.f64();
+    case 'bool':
+      return r.u8() !== 0;
+    case 'string':
+      return r.str(`a string in ${key}`);
+    case 'uint64':
+      return bigToNum(r.u64raw());
+    case 'int64':
+      return bigToNum(r.i64());
   }
 }
 
 function parseHeader(buf: Uint8Array, complete: boolean, fileSize: number, source: string): GGUFHeader {
-  const fail = (what: string): never => { throw new GGUFError(source, `not a valid GGUF file: ${what}`); };
+  const fail = (what: string): never => {
+    throw new GGUFError(source, `not a valid GGUF file: ${what}`);
+  };
   const r = new ByteReader(buf, complete, fail);
   const magic = [r.u8(), r.u8(), r.u8(), r.u8()];
   if (String.fromCharCode(...magic) !== 'GGUF') fail(`magic is ${JSON.stringify(String.fromCharCode(...magic))}, expected "GGUF"`);
@@ -307,7 +476,8 @@ function parseHeader(buf: Uint8Array, complete: boolean, fileSize: number, sourc
   let alignment = GGUF_DEFAULT_ALIGNMENT;
   if (alignKV) {
     const a = alignKV.value;
-    if (alignKV.type !== 'uint32' || typeof a !== 'number' || a < 1 || (a & (a - 1)) !== 0) fail(`general.alignment must be a uint32 power of two, got ${alignKV.type} ${String(a)}`);
+    if (alignKV.type !== 'uint32' || typeof a !== 'number' || a < 1 || (a & (a - 1)) !== 0)
+      fail(`general.alignment must be a uint32 power of two, got ${alignKV.type} ${String(a)}`);
     alignment = a as number;
   }
   const tensors: GGUFTensorInfo[] = [];
@@ -327,20 +497,31 @@ function parseHeader(buf: Uint8Array, complete: boolean, fileSize: number, sourc
   const dataOffset = alignUp(r.pos, alignment);
   // Tensor data must lie inside the file and not overlap.
   const sorted = [...tensors].sort((a, b) => a.offset - b.offset);
-  let end = 0, prev = '';
+  let end = 0,
+    prev = '';
   for (const t of sorted) {
     if (t.offset < end) fail(`tensor ${t.name} (offset ${t.offset}) overlaps tensor ${prev}`);
-    end = t.offset + t.bytes; prev = t.name;
-    if (dataOffset + end > fileSize) fail(`tensor ${t.name} ends at byte ${dataOffset + end}, past the end of the ${fileSize}-byte file (truncated?)`);
+    end = t.offset + t.bytes;
+    prev = t.name;
+    if (dataOffset + end > fileSize)
+      fail(`tensor ${t.name} ends at byte ${dataOffset + end}, past the end of the ${fileSize}-byte file (truncated?)`);
   }
-  checkStructure([], tensors.map((t) => ({ ...t, n: t.bytes / GGML_TYPE_BYTES[t.type] })), source);
+  checkStructure(
+    [],
+    tensors.map((t) => ({ ...t, n: t.bytes / GGML_TYPE_BYTES[t.type] })),
+    source,
+  );
   return { version, metadata, tensors, alignment, dataOffset, fileSize };
 }
 
 /** Reads and checks a GGUF header without reading the tensor data. */
 export function readGGUFHeader(path: string): GGUFHeader {
   let fd: number;
-  try { fd = openSync(path, 'r'); } catch (e) { throw new GGUFError(path, `cannot open: ${(e as Error).message}`); }
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new GGUFError(path, `cannot open: ${(e as Error).message}`);
+  }
   try {
     const size = fstatSync(fd).size;
     for (let chunk = Math.min(size, 1 << 20); ; chunk = Math.min(size, chunk * 4)) {
@@ -352,7 +533,9 @@ export function readGGUFHeader(path: string): GGUFHeader {
         if (!(e instanceof NeedMore)) throw e;
       }
     }
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** One tensor's values as float32. */
@@ -361,7 +544,11 @@ export function readGGUFTensor(path: string, header: GGUFHeader, name: string): 
   if (!t) throw new GGUFError(path, `no tensor ${name}`);
   const raw = new Uint8Array(t.bytes);
   const fd = openSync(path, 'r');
-  try { readSync(fd, raw, 0, t.bytes, header.dataOffset + t.offset); } finally { closeSync(fd); }
+  try {
+    readSync(fd, raw, 0, t.bytes, header.dataOffset + t.offset);
+  } finally {
+    closeSync(fd);
+  }
   return t.type === 'F32' ? new Float32Array(raw.buffer) : decodeF16(new Uint16Array(raw.buffer));
 }
 
@@ -369,11 +556,20 @@ export function readGGUFTensor(path: string, header: GGUFHeader, name: string): 
 // llama architecture: validation shared by export and load
 
 /** Rules llama.cpp applies to a "llama" GGUF, checked here so a bad file gets an error, not an abort. */
-export function validateLlamaGGUF(metadata: Map<string, GGUFKV>, tensors: { name: string; dims: number[]; type: GGMLType }[], source: string): void {
-  const fail = (what: string): never => { throw new GGUFError(source, what); };
+export function validateLlamaGGUF(
+  metadata: Map<string, GGUFKV>,
+  tensors: { name: string; dims: number[]; type: GGMLType }[],
+  source: string,
+): void {
+  const fail = (what: string): never => {
+    throw new GGUFError(source, what);
+  };
   const get = (key: string, type: GGUFValueType, required: boolean): GGUFKV | undefined => {
     const kv = metadata.get(key);
-    if (!kv) { if (required) fail(`required key ${key} is missing (llama.cpp would abort loading it)`); return undefined; }
+    if (!kv) {
+      if (required) fail(`required key ${key} is missing (llama.cpp would abort loading it)`);
+      return undefined;
+    }
     if (kv.type !== type) fail(`key ${key} is a ${kv.type}, llama.cpp reads it as ${type}`);
     return kv;
   };
@@ -412,12 +608,14 @@ export function validateLlamaGGUF(metadata: Map<string, GGUFKV>, tensors: { name
   tokens.forEach((t, i) => {
     if (t === '') fail(`tokenizer.ggml.tokens[${i}] is empty`);
     const j = seen.get(t);
-    if (j !== undefined) fail(`tokenizer.ggml.tokens[${i}] ${JSON.stringify(t)} repeats token ${j} (llama.cpp asserts every token text is unique)`);
+    if (j !== undefined)
+      fail(`tokenizer.ggml.tokens[${i}] ${JSON.stringify(t)} repeats token ${j} (llama.cpp asserts every token text is unique)`);
     seen.set(t, i);
   });
   const V = tokens.length;
   const mergesKV = get('tokenizer.ggml.merges', 'array', true)!;
-  if (mergesKV.itemType !== 'string' && (mergesKV.value as Scalar[]).length) fail(`tokenizer.ggml.merges is an array of ${mergesKV.itemType}, must be strings`);
+  if (mergesKV.itemType !== 'string' && (mergesKV.value as Scalar[]).length)
+    fail(`tokenizer.ggml.merges is an array of ${mergesKV.itemType}, must be strings`);
   (mergesKV.value as string[]).forEach((m, i) => {
     // llama.cpp splits a merge at the first space after its first byte; both halves must exist.
     const sp = m.indexOf(' ', 1);
@@ -426,8 +624,11 @@ export function validateLlamaGGUF(metadata: Map<string, GGUFKV>, tensors: { name
   const types = metadata.get('tokenizer.ggml.token_type');
   if (types) {
     if (types.type !== 'array' || types.itemType !== 'int32') fail('tokenizer.ggml.token_type must be an array of int32');
-    if ((types.value as number[]).length !== V) fail(`tokenizer.ggml.token_type has ${(types.value as number[]).length} entries for ${V} tokens`);
-    (types.value as number[]).forEach((t, i) => { if (t < 0 || t > 6) fail(`tokenizer.ggml.token_type[${i}] is ${t}, not a llama token type (0-6)`); });
+    if ((types.value as number[]).length !== V)
+      fail(`tokenizer.ggml.token_type has ${(types.value as number[]).length} entries for ${V} tokens`);
+    (types.value as number[]).forEach((t, i) => {
+      if (t < 0 || t > 6) fail(`tokenizer.ggml.token_type[${i}] is ${t}, not a llama token type (0-6)`);
+    });
   }
   for (const k of ['bos', 'eos', 'padding', 'unknown']) {
     const id = u32(`tokenizer.ggml.${k}_token_id`, false, 0);
@@ -439,8 +640,12 @@ export function validateLlamaGGUF(metadata: Map<string, GGUFKV>, tensors: { name
   const byName = new Map(tensors.map((t) => [t.name, t]));
   const want = (name: string, dims: number[], required = true) => {
     const t = byName.get(name);
-    if (!t) { if (required) fail(`tensor ${name} is missing (ggml dims [${dims}])`); return; }
-    if (t.dims.length !== dims.length || t.dims.some((d, i) => d !== dims[i])) fail(`tensor ${name} has ggml dims [${t.dims}], expected [${dims}]`);
+    if (!t) {
+      if (required) fail(`tensor ${name} is missing (ggml dims [${dims}])`);
+      return;
+    }
+    if (t.dims.length !== dims.length || t.dims.some((d, i) => d !== dims[i]))
+      fail(`tensor ${name} has ggml dims [${t.dims}], expected [${dims}]`);
     if (dims.length === 1 && t.type !== 'F32') fail(`tensor ${name} is ${t.type}; norm weights must be F32`);
     byName.delete(name);
   };
@@ -509,7 +714,9 @@ export interface ExportOptions {
 
 /** Maps tetra parameter names to llama.cpp tensors with ggml dims; w_gate_up is split into gate and up. */
 export function llamaTensors(config: GPTConfig, params: Map<string, Float32Array>, dtype: GGMLType = 'F32'): GGUFTensorIn[] {
-  const C = config.nEmbd, H = config.mlpHidden, V = config.vocabSize;
+  const C = config.nEmbd,
+    H = config.mlpHidden,
+    V = config.vocabSize;
   for (const [name, shape] of paramShapes(config)) {
     const p = params.get(name);
     const n = shape.reduce((a, b) => a * b, 1);
@@ -522,7 +729,8 @@ export function llamaTensors(config: GPTConfig, params: Map<string, Float32Array
   const vec = (name: string, data: Float32Array): GGUFTensorIn => ({ name, dims: [data.length], type: 'F32', data });
   const t: GGUFTensorIn[] = [mat('token_embd.weight', P('wte'), V, C)];
   for (let l = 0; l < config.nLayer; l++) {
-    const p = (k: string) => P(`blocks.${l}.${k}`), b = `blk.${l}`;
+    const p = (k: string) => P(`blocks.${l}.${k}`),
+      b = `blk.${l}`;
     const gateUp = p('w_gate_up'); // [2H, C]: rows 0..H-1 gate, H..2H-1 up
     t.push(
       vec(`${b}.attn_norm.weight`, p('attn_norm')),
@@ -542,7 +750,8 @@ export function llamaTensors(config: GPTConfig, params: Map<string, Float32Array
 }
 
 export function llamaMetadata(config: GPTConfig, opts: ExportOptions): GGUFKV[] {
-  const tok = opts.tokenizer, dtype = opts.dtype ?? 'F32';
+  const tok = opts.tokenizer,
+    dtype = opts.dtype ?? 'F32';
   const u32 = (key: string, value: number): GGUFKV => ({ key, type: 'uint32', value });
   const f32 = (key: string, value: number): GGUFKV => ({ key, type: 'float32', value });
   const str = (key: string, value: string): GGUFKV => ({ key, type: 'string', value });
@@ -576,13 +785,20 @@ export function llamaMetadata(config: GPTConfig, opts: ExportOptions): GGUFKV[] 
 }
 
 /** Writes a tetra GPT as a llama.cpp GGUF; everything is validated before the first byte is written. */
-export function exportGGUF(path: string, config: GPTConfig, params: Map<string, Float32Array>, opts: ExportOptions): { bytes: number; tensors: number } {
+export function exportGGUF(
+  path: string,
+  config: GPTConfig,
+  params: Map<string, Float32Array>,
+  opts: ExportOptions,
+): { bytes: number; tensors: number } {
   validateConfig(config);
   const tok = opts.tokenizer;
-  if (tok.tokens.length !== config.vocabSize) throw new Error(`exportGGUF: the tokenizer has ${tok.tokens.length} tokens but config.vocabSize is ${config.vocabSize}`);
+  if (tok.tokens.length !== config.vocabSize)
+    throw new Error(`exportGGUF: the tokenizer has ${tok.tokens.length} tokens but config.vocabSize is ${config.vocabSize}`);
   if (!tok.pre) throw new Error('exportGGUF: tokenizer.pre (llama.cpp pre-tokenizer name) is required, e.g. GPT4_PRETOKENIZER');
   const alignment = opts.alignment ?? GGUF_DEFAULT_ALIGNMENT;
-  if (!Number.isInteger(alignment) || alignment < 1 || alignment & (alignment - 1)) throw new Error(`exportGGUF: alignment must be a power of two, got ${alignment}`);
+  if (!Number.isInteger(alignment) || alignment < 1 || alignment & (alignment - 1))
+    throw new Error(`exportGGUF: alignment must be a power of two, got ${alignment}`);
   const tensors = llamaTensors(config, params, opts.dtype ?? 'F32');
   const metadata = llamaMetadata(config, opts);
   validateLlamaGGUF(new Map(metadata.map((kv) => [kv.key, kv])), tensors, path);

@@ -1,5 +1,53 @@
 // Public surface of src/model/io: model files: checkpoints (safetensors) and GGUF export and inspection.
-export { encodeSafetensors, decodeSafetensors, readSafetensors, writeSafetensors, writeFileAtomic, SafetensorsError, f32ToF16Bits, f16BitsToF32, type SafetensorsDType, type SafetensorsFile, type TensorIn, type TensorOut } from './safetensors.ts';
-export { saveCheckpoint, loadCheckpoint, saveRotating, latestCheckpoint, findCheckpoint, listCheckpoints, stepDirName, CheckpointError, CHECKPOINT_VERSION, type Checkpoint, type CheckpointMeta, type OptimizerState, type TokenizerRef, type SaveOptions } from './checkpoint.ts';
-export { exportGGUF, writeGGUF, readGGUFHeader, readGGUFTensor, inspectLlamaGGUF, validateLlamaGGUF, llamaTensors, llamaMetadata, GGUFError, GPT4_PRETOKENIZER, GGUF_DEFAULT_ALIGNMENT, type GGUFTokenizer, type ExportOptions, type GGUFHeader, type GGUFKV, type GGUFTensorIn, type GGUFTensorInfo, type GGMLType, type GGUFValueType } from './gguf.ts';
+export {
+  encodeSafetensors,
+  decodeSafetensors,
+  readSafetensors,
+  writeSafetensors,
+  writeFileAtomic,
+  SafetensorsError,
+  f32ToF16Bits,
+  f16BitsToF32,
+  type SafetensorsDType,
+  type SafetensorsFile,
+  type TensorIn,
+  type TensorOut,
+} from './safetensors.ts';
+export {
+  saveCheckpoint,
+  loadCheckpoint,
+  saveRotating,
+  latestCheckpoint,
+  findCheckpoint,
+  listCheckpoints,
+  stepDirName,
+  CheckpointError,
+  CHECKPOINT_VERSION,
+  type Checkpoint,
+  type CheckpointMeta,
+  type OptimizerState,
+  type TokenizerRef,
+  type SaveOptions,
+} from './checkpoint.ts';
+export {
+  exportGGUF,
+  writeGGUF,
+  readGGUFHeader,
+  readGGUFTensor,
+  inspectLlamaGGUF,
+  validateLlamaGGUF,
+  llamaTensors,
+  llamaMetadata,
+  GGUFError,
+  GPT4_PRETOKENIZER,
+  GGUF_DEFAULT_ALIGNMENT,
+  type GGUFTokenizer,
+  type ExportOptions,
+  type GGUFHeader,
+  type GGUFKV,
+  type GGUFTensorIn,
+  type GGUFTensorInfo,
+  type GGMLType,
+  type GGUFValueType,
+} from './gguf.ts';
 export { ggufTokenizer } from './gguf-tokenizer.ts';

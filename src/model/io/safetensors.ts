@@ -71,7 +71,8 @@ export function f32ToF16Bits(v: number): number {
     mant |= 0x800000;
     const shift = 14 - e;
     let h = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1), half = 1 << (shift - 1);
+    const rem = mant & ((1 << shift) - 1),
+      half = 1 << (shift - 1);
     if (rem > half || (rem === half && h & 1)) h++; // a carry into bit 10 gives the smallest normal: correct
     return sign | h;
   }
@@ -87,12 +88,16 @@ function f16ToF32Table(): Float32Array {
   if (f16Table) return f16Table;
   const t = new Float32Array(65536);
   for (let h = 0; h < 65536; h++) {
-    const s = h & 0x8000 ? -1 : 1, e = (h >>> 10) & 0x1f, m = h & 0x3ff;
+    const s = h & 0x8000 ? -1 : 1,
+      e = (h >>> 10) & 0x1f,
+      m = h & 0x3ff;
     t[h] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
   }
   return (f16Table = t);
 }
-export function f16BitsToF32(h: number): number { return f16ToF32Table()[h & 0xffff]; }
+export function f16BitsToF32(h: number): number {
+  return f16ToF32Table()[h & 0xffff];
+}
 
 export function encodeF16(src: Float32Array): Uint16Array {
   const out = new Uint16Array(src.length);
@@ -100,12 +105,14 @@ export function encodeF16(src: Float32Array): Uint16Array {
   return out;
 }
 export function decodeF16(src: Uint16Array): Float32Array {
-  const t = f16ToF32Table(), out = new Float32Array(src.length);
+  const t = f16ToF32Table(),
+    out = new Float32Array(src.length);
   for (let i = 0; i < src.length; i++) out[i] = t[src[i]];
   return out;
 }
 function decodeBF16(src: Uint16Array): Float32Array {
-  const out = new Float32Array(src.length), bits = new Uint32Array(out.buffer);
+  const out = new Float32Array(src.length),
+    bits = new Uint32Array(out.buffer);
   for (let i = 0; i < src.length; i++) bits[i] = src[i] << 16;
   return out;
 }
@@ -131,9 +138,11 @@ export function encodeSafetensors(tensors: Iterable<[string, TensorIn]>, opts: W
     if (name === '__metadata__') throw new Error('safetensors: "__metadata__" is reserved and cannot name a tensor');
     if (seen.has(name)) throw new Error(`safetensors: tensor "${name}" given twice`);
     seen.add(name);
-    for (const d of t.shape) if (!Number.isInteger(d) || d < 0) throw new Error(`safetensors: tensor "${name}" has a bad shape [${t.shape}]`);
+    for (const d of t.shape)
+      if (!Number.isInteger(d) || d < 0) throw new Error(`safetensors: tensor "${name}" has a bad shape [${t.shape}]`);
     const n = numel(t.shape);
-    if (t.data.length !== n) throw new Error(`safetensors: tensor "${name}" has shape [${t.shape}] (${n} values) but ${t.data.length} values`);
+    if (t.data.length !== n)
+      throw new Error(`safetensors: tensor "${name}" has shape [${t.shape}] (${n} values) but ${t.data.length} values`);
     const dtype = t.dtype ?? opts.dtype ?? 'F32';
     let bytes: Uint8Array;
     if (dtype === 'F32') bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
@@ -151,7 +160,10 @@ export function encodeSafetensors(tensors: Iterable<[string, TensorIn]>, opts: W
   new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
   out.set(headerBytes, 8);
   let at = 8 + headerBytes.length;
-  for (const p of parts) { out.set(p, at); at += p.length; }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -168,7 +180,9 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
       let off = 0;
       while (off < buf.length) off += writeSync(fd, buf, off, Math.min(buf.length - off, 1 << 28));
       fsyncSync(fd);
-    } finally { closeSync(fd); }
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
@@ -192,10 +206,13 @@ export class SafetensorsError extends Error {
 
 /** Parses and validates a whole file held in memory; source names it in errors. */
 export function decodeSafetensors(bytes: Uint8Array, source = '<buffer>'): SafetensorsFile {
-  const fail = (what: string): never => { throw new SafetensorsError(source, what); };
+  const fail = (what: string): never => {
+    throw new SafetensorsError(source, what);
+  };
   if (bytes.length < 8) fail(`${bytes.length} bytes is too short for the 8-byte header length`);
   const n64 = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
-  if (n64 > BigInt(bytes.length - 8)) fail(`header length ${n64} is larger than the ${bytes.length - 8} bytes after it (truncated or not safetensors)`);
+  if (n64 > BigInt(bytes.length - 8))
+    fail(`header length ${n64} is larger than the ${bytes.length - 8} bytes after it (truncated or not safetensors)`);
   const n = Number(n64);
   let header: unknown;
   try {
@@ -223,40 +240,53 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<buffer>'): Safet
     if (typeof e !== 'object' || e === null) fail(`tensor "${name}": entry is not an object`);
     const { dtype, shape, data_offsets: off } = e as Record<string, unknown>;
     if (typeof dtype !== 'string') fail(`tensor "${name}": dtype missing`);
-    if (!(dtype as string in DTYPE_BYTES)) {
-      fail(OTHER_DTYPES.has(dtype as string)
-        ? `tensor "${name}": dtype ${dtype} is not supported (F32, F16, BF16 are)`
-        : `tensor "${name}": unknown dtype "${dtype}"`);
+    if (!((dtype as string) in DTYPE_BYTES)) {
+      fail(
+        OTHER_DTYPES.has(dtype as string)
+          ? `tensor "${name}": dtype ${dtype} is not supported (F32, F16, BF16 are)`
+          : `tensor "${name}": unknown dtype "${dtype}"`,
+      );
     }
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
-    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor "${name}": data_offsets ${JSON.stringify(off)} is not [begin, end]`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      fail(`tensor "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+    if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0))
+      fail(`tensor "${name}": data_offsets ${JSON.stringify(off)} is not [begin, end]`);
     const [begin, end] = off as number[];
     if (begin > end) fail(`tensor "${name}": data_offsets [${begin}, ${end}] has begin after end`);
-    if (end > data.length) fail(`tensor "${name}": data_offsets [${begin}, ${end}] runs past the ${data.length}-byte data section (truncated file?)`);
+    if (end > data.length)
+      fail(`tensor "${name}": data_offsets [${begin}, ${end}] runs past the ${data.length}-byte data section (truncated file?)`);
     const want = numel(shape as number[]) * DTYPE_BYTES[dtype as SafetensorsDType];
-    if (end - begin !== want) fail(`tensor "${name}": data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} [${shape}] needs ${want}`);
+    if (end - begin !== want)
+      fail(`tensor "${name}": data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} [${shape}] needs ${want}`);
     entries.push({ name, dtype: dtype as SafetensorsDType, shape: shape as number[], begin, end });
   }
 
   // The format requires the data section to be covered exactly: no overlaps, no holes.
   const byOffset = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
-  let cursor = 0, prev = '';
+  let cursor = 0,
+    prev = '';
   for (const e of byOffset) {
-    if (e.begin < cursor) fail(`tensor "${e.name}": data_offsets [${e.begin}, ${e.end}] overlap tensor "${prev}" (which ends at ${cursor})`);
+    if (e.begin < cursor)
+      fail(`tensor "${e.name}": data_offsets [${e.begin}, ${e.end}] overlap tensor "${prev}" (which ends at ${cursor})`);
     if (e.begin > cursor) fail(`bytes [${cursor}, ${e.begin}) of the data section belong to no tensor (before "${e.name}")`);
-    cursor = e.end; prev = e.name;
+    cursor = e.end;
+    prev = e.name;
   }
   if (cursor !== data.length) fail(`the data section has ${data.length} bytes but the tensors cover ${cursor}`);
 
   const tensors = new Map<string, TensorOut>();
-  for (const e of byOffset) { // file order, which is the order the writer was given
+  for (const e of byOffset) {
+    // file order, which is the order the writer was given
     // Copy: the bytes may be unaligned for a typed-array view, and the caller owns the result.
     // (Not data.slice: on a Buffer that returns a view, not a copy.)
     const raw = new Uint8Array(e.end - e.begin);
     raw.set(data.subarray(e.begin, e.end));
-    const out = e.dtype === 'F32' ? new Float32Array(raw.buffer, 0, raw.length / 4)
-      : e.dtype === 'F16' ? decodeF16(new Uint16Array(raw.buffer, 0, raw.length / 2))
-      : decodeBF16(new Uint16Array(raw.buffer, 0, raw.length / 2));
+    const out =
+      e.dtype === 'F32'
+        ? new Float32Array(raw.buffer, 0, raw.length / 4)
+        : e.dtype === 'F16'
+          ? decodeF16(new Uint16Array(raw.buffer, 0, raw.length / 2))
+          : decodeBF16(new Uint16Array(raw.buffer, 0, raw.length / 2));
     tensors.set(e.name, { shape: e.shape, dtype: e.dtype, data: out });
   }
   return { tensors, metadata };

@@ -8,8 +8,19 @@ import type { FloatArray } from '../backend.ts';
 
 // ---------------------------------------------------------------------------- forward
 
-export function attentionForward(out: FloatArray, lse: FloatArray, q: FloatArray, k: FloatArray, v: FloatArray,
-  B: number, Tq: number, Tk: number, NH: number, HS: number, scale: number): void {
+export function attentionForward(
+  out: FloatArray,
+  lse: FloatArray,
+  q: FloatArray,
+  k: FloatArray,
+  v: FloatArray,
+  B: number,
+  Tq: number,
+  Tk: number,
+  NH: number,
+  HS: number,
+  scale: number,
+): void {
   const ld = NH * HS; // elements between consecutive time steps of one head
   const att = new Float64Array(Tk); // one query's scores, then its probabilities
   for (let b = 0; b < B; b++) {
@@ -47,9 +58,23 @@ export function attentionForward(out: FloatArray, lse: FloatArray, q: FloatArray
 
 // ---------------------------------------------------------------------------- backward
 
-export function attentionBackward(dq: FloatArray, dk: FloatArray, dv: FloatArray, dout: FloatArray,
-  q: FloatArray, k: FloatArray, v: FloatArray, out: FloatArray, lse: FloatArray,
-  B: number, Tq: number, Tk: number, NH: number, HS: number, scale: number): void {
+export function attentionBackward(
+  dq: FloatArray,
+  dk: FloatArray,
+  dv: FloatArray,
+  dout: FloatArray,
+  q: FloatArray,
+  k: FloatArray,
+  v: FloatArray,
+  _out: FloatArray,
+  lse: FloatArray,
+  B: number,
+  Tq: number,
+  Tk: number,
+  NH: number,
+  HS: number,
+  scale: number,
+): void {
   // The textbook backward needs only P, rebuilt from lse; `out` is there for the flash kernel,
   // which takes rowsum(dP * P) as the cheaper rowsum(dout * out).
   const ld = NH * HS;

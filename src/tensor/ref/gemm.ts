@@ -5,7 +5,9 @@ export function gemm(a: GemmArgs<FloatArray>): void {
   const { transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc } = a;
   const batch = a.batch ?? 1;
   for (let b = 0; b < batch; b++) {
-    const oa = b * (a.strideA ?? 0), ob = b * (a.strideB ?? 0), oc = b * (a.strideC ?? 0);
+    const oa = b * (a.strideA ?? 0),
+      ob = b * (a.strideB ?? 0),
+      oc = b * (a.strideC ?? 0);
     for (let i = 0; i < M; i++) {
       for (let j = 0; j < N; j++) {
         let s = 0;

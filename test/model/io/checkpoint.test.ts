@@ -10,7 +10,12 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { paramShapes, type GPTConfig } from '../../../src/model/config.ts';
 import {
-  latestCheckpoint, listCheckpoints, loadCheckpoint, saveCheckpoint, saveRotating, type Checkpoint,
+  latestCheckpoint,
+  listCheckpoints,
+  loadCheckpoint,
+  saveCheckpoint,
+  saveRotating,
+  type Checkpoint,
 } from '../../../src/model/io/checkpoint.ts';
 import { encodeSafetensors } from '../../../src/model/io/safetensors.ts';
 import { randn32, rng } from '../../helpers.ts';
@@ -19,22 +24,43 @@ const root = mkdtempSync(join(tmpdir(), 'tetra-ckpt-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const config: GPTConfig = {
-  vocabSize: 37, contextLength: 16, nLayer: 2, nEmbd: 8, nHead: 2, mlpHidden: 12,
-  tiedEmbeddings: false, ropeBase: 10000, normEps: 1e-5,
+  vocabSize: 37,
+  contextLength: 16,
+  nLayer: 2,
+  nEmbd: 8,
+  nHead: 2,
+  mlpHidden: 12,
+  tiedEmbeddings: false,
+  ropeBase: 10000,
+  normEps: 1e-5,
 };
 
 function randomParams(c: GPTConfig, seed: number): Map<string, Float32Array> {
   const r = rng(seed);
-  return new Map(paramShapes(c).map(([n, s]) => [n, randn32(s.reduce((a, b) => a * b, 1), r)]));
+  return new Map(
+    paramShapes(c).map(([n, s]) => [
+      n,
+      randn32(
+        s.reduce((a, b) => a * b, 1),
+        r,
+      ),
+    ]),
+  );
 }
 
 function makeCheckpoint(seed: number, step = 100, c = config): Checkpoint {
   return {
     config: c,
     params: randomParams(c, seed),
-    optimizer: { m: randomParams(c, seed + 1), v: randomParams(c, seed + 2), step, hyper: { lr: 3e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 } },
+    optimizer: {
+      m: randomParams(c, seed + 1),
+      v: randomParams(c, seed + 2),
+      step,
+      hyper: { lr: 3e-4, beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1 },
+    },
     meta: {
-      step, tokensSeen: step * 512,
+      step,
+      tokensSeen: step * 512,
       tokenizer: { name: 'tetra-bpe-4k', sha256: 'ab'.repeat(32) },
       dataPosition: { shard: 3, offset: 12345, epoch: 0 },
       rngState: { s: [1, 2, 3, 4] },
@@ -45,7 +71,12 @@ function makeCheckpoint(seed: number, step = 100, c = config): Checkpoint {
 
 function assertSameTensors(got: Map<string, Float32Array>, want: Map<string, Float32Array>, what: string) {
   assert.deepEqual([...got.keys()], [...want.keys()], `${what} keys`);
-  for (const [k, v] of want) assert.deepEqual(Buffer.from(got.get(k)!.buffer, got.get(k)!.byteOffset, got.get(k)!.byteLength), Buffer.from(v.buffer), `${what} ${k}`);
+  for (const [k, v] of want)
+    assert.deepEqual(
+      Buffer.from(got.get(k)!.buffer, got.get(k)!.byteOffset, got.get(k)!.byteLength),
+      Buffer.from(v.buffer),
+      `${what} ${k}`,
+    );
 }
 
 /** Rewrites checkpoint.json through fn (to fake other architectures, versions, corruption). */
@@ -99,29 +130,48 @@ describe('checkpoint: save and load', () => {
     ck3.params.set('blocks.9.wq', new Float32Array(64));
     assert.throws(() => saveCheckpoint(dir, ck3), /"blocks.9.wq" that config does not define/);
     assert.ok(!existsSync(dir));
-    assert.deepEqual(readdirSync(root).filter((f) => f.includes('never-written')), []);
+    assert.deepEqual(
+      readdirSync(root).filter((f) => f.includes('never-written')),
+      [],
+    );
   });
 });
 
 describe('checkpoint: loading refuses checkpoints that do not fit', () => {
-  const fresh = (name: string) => { const dir = join(root, name); saveCheckpoint(dir, makeCheckpoint(3)); return dir; };
+  const fresh = (name: string) => {
+    const dir = join(root, name);
+    saveCheckpoint(dir, makeCheckpoint(3));
+    return dir;
+  };
 
   it('a checkpoint of another architecture names the tensor and both shapes', () => {
     const dir = fresh('other-arch');
-    editSidecar(dir, (s) => { s.config.nEmbd = 16; s.config.nHead = 2; });
-    assert.throws(() => loadCheckpoint(dir), (e: Error) => {
-      assert.match(e.message, /model.safetensors tensor "wte" has shape \[37, 8\] but the config expects \[37, 16\]/);
-      assert.ok(e.message.includes(dir));
-      return true;
+    editSidecar(dir, (s) => {
+      s.config.nEmbd = 16;
+      s.config.nHead = 2;
     });
+    assert.throws(
+      () => loadCheckpoint(dir),
+      (e: Error) => {
+        assert.match(e.message, /model.safetensors tensor "wte" has shape \[37, 8\] but the config expects \[37, 16\]/);
+        assert.ok(e.message.includes(dir));
+        return true;
+      },
+    );
   });
 
   it('a missing tensor is named with the shape the config expects', () => {
     const dir = fresh('missing-tensor');
     const ck = makeCheckpoint(3);
-    const bytes = encodeSafetensors(paramShapes(config).filter(([n]) => n !== 'norm_f').map(([n, s]) => [n, { shape: s, data: ck.params.get(n)! }]));
+    const bytes = encodeSafetensors(
+      paramShapes(config)
+        .filter(([n]) => n !== 'norm_f')
+        .map(([n, s]) => [n, { shape: s, data: ck.params.get(n)! }]),
+    );
     writeFileSync(join(dir, 'model.safetensors'), bytes);
-    editSidecar(dir, (s) => { delete s.weights.sha256; });
+    editSidecar(dir, (s) => {
+      delete s.weights.sha256;
+    });
     assert.throws(() => loadCheckpoint(dir), /model.safetensors has no tensor "norm_f"; the config expects \[8\]/);
   });
 
@@ -131,17 +181,30 @@ describe('checkpoint: loading refuses checkpoints that do not fit', () => {
     const bytes = readFileSync(path);
     bytes[5] = 0x7f; // header length now far beyond the file
     writeFileSync(path, bytes);
-    assert.throws(() => loadCheckpoint(dir), /optimizer.safetensors does not match the sha256.*optimizer.safetensors: not a valid safetensors file: header length/);
-    editSidecar(dir, (s) => { delete s.optimizer.sha256; });
-    assert.throws(() => loadCheckpoint(dir), (e: Error) => e.message.includes(path) && /header length \d+ is larger/.test(e.message));
+    assert.throws(
+      () => loadCheckpoint(dir),
+      /optimizer.safetensors does not match the sha256.*optimizer.safetensors: not a valid safetensors file: header length/,
+    );
+    editSidecar(dir, (s) => {
+      delete s.optimizer.sha256;
+    });
+    assert.throws(
+      () => loadCheckpoint(dir),
+      (e: Error) => e.message.includes(path) && /header length \d+ is larger/.test(e.message),
+    );
     assert.ok(loadCheckpoint(dir, { withOptimizer: false }).params.size > 0, 'the weights alone still load');
   });
 
   it('an invalid config, a wrong format version, a missing sidecar', () => {
     const dir = fresh('bad-sidecar');
-    editSidecar(dir, (s) => { s.config.nHead = 3; });
+    editSidecar(dir, (s) => {
+      s.config.nHead = 3;
+    });
     assert.throws(() => loadCheckpoint(dir), /invalid config: config.nHead \(3\) must divide config.nEmbd \(8\)/);
-    editSidecar(dir, (s) => { s.config.nHead = 2; s.version = 99; });
+    editSidecar(dir, (s) => {
+      s.config.nHead = 2;
+      s.version = 99;
+    });
     assert.throws(() => loadCheckpoint(dir), /format version 99; this tetra reads version 1/);
     rmSync(join(dir, 'checkpoint.json'));
     assert.throws(() => loadCheckpoint(dir), /no checkpoint.json \(not a checkpoint, or a save that never finished\)/);
@@ -155,9 +218,17 @@ describe('checkpoint: a failed save leaves the previous checkpoint intact', () =
     const v1 = makeCheckpoint(10, 100);
     saveCheckpoint(dir, v1);
     let sawTemp = '';
-    assert.throws(() => saveCheckpoint(dir, makeCheckpoint(11, 200), {
-      beforeCommit: (tmp) => { sawTemp = tmp; assert.ok(existsSync(join(tmp, 'checkpoint.json'))); throw new Error('disk full (simulated)'); },
-    }), /disk full/);
+    assert.throws(
+      () =>
+        saveCheckpoint(dir, makeCheckpoint(11, 200), {
+          beforeCommit: (tmp) => {
+            sawTemp = tmp;
+            assert.ok(existsSync(join(tmp, 'checkpoint.json')));
+            throw new Error('disk full (simulated)');
+          },
+        }),
+      /disk full/,
+    );
     assert.ok(sawTemp && !existsSync(sawTemp), 'temp directory removed');
     const got = loadCheckpoint(dir);
     assert.equal(got.meta.step, 100);
@@ -178,7 +249,11 @@ describe('checkpoint: a failed save leaves the previous checkpoint intact', () =
     assert.equal(r.signal, 'SIGKILL', r.stderr);
     const debris = readdirSync(rot).filter((f) => f.startsWith('.step-000200.tmp-'));
     assert.equal(debris.length, 1, `the killed save left its temp directory: ${readdirSync(rot)}`);
-    assert.deepEqual(listCheckpoints(rot).map((c) => c.step), [100], 'the half-written save is not a checkpoint');
+    assert.deepEqual(
+      listCheckpoints(rot).map((c) => c.step),
+      [100],
+      'the half-written save is not a checkpoint',
+    );
     assert.equal(latestCheckpoint(rot), join(rot, 'step-000100'));
     assert.equal(loadCheckpoint(latestCheckpoint(rot)!).meta.step, 100);
     saveRotating(rot, makeCheckpoint(21, 300), 3);
@@ -209,7 +284,15 @@ describe('checkpoint: rotation', () => {
   it('a failed rotating save keeps latest on the previous checkpoint', () => {
     const rot = join(root, 'rot-fail');
     saveRotating(rot, makeCheckpoint(1, 10), 2);
-    assert.throws(() => saveRotating(rot, makeCheckpoint(2, 20), 2, { beforeCommit: () => { throw new Error('simulated'); } }), /simulated/);
+    assert.throws(
+      () =>
+        saveRotating(rot, makeCheckpoint(2, 20), 2, {
+          beforeCommit: () => {
+            throw new Error('simulated');
+          },
+        }),
+      /simulated/,
+    );
     assert.equal(readFileSync(join(rot, 'latest'), 'utf8'), 'step-000010\n');
     assert.deepEqual(readdirSync(rot).sort(), ['latest', 'step-000010']);
   });

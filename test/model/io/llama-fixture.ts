@@ -29,7 +29,8 @@ export function tinyVocab(V: number): GGUFTokenizer {
   const letters = 'etaoinshrdlucmfwypvbgkjqxz';
   const have = new Set(tokens);
   for (let i = 0; tokens.length < V - specials.length; i++) {
-    const a = i < 26 ? sp : letters[i % 26], b = letters[(i * 7 + 3) % 26];
+    const a = i < 26 ? sp : letters[i % 26],
+      b = letters[(i * 7 + 3) % 26];
     if (have.has(a + b)) continue;
     merges.push(`${a} ${b}`);
     tokens.push(a + b);
@@ -66,8 +67,18 @@ export interface ForwardVariant {
  * x = wte[tok]; per layer x += wo(attn(rope(q), rope(k), v)) over rmsnorm(x); x += down(silu(gate) * up)
  * over rmsnorm(x); logits = head(rmsnorm(x)).
  */
-export function referenceLogits(c: GPTConfig, params: Map<string, Float32Array>, tokens: number[], variant: ForwardVariant = {}): Float64Array[] {
-  const C = c.nEmbd, H = c.mlpHidden, V = c.vocabSize, NH = c.nHead, HS = C / NH, T = tokens.length;
+export function referenceLogits(
+  c: GPTConfig,
+  params: Map<string, Float32Array>,
+  tokens: number[],
+  variant: ForwardVariant = {},
+): Float64Array[] {
+  const C = c.nEmbd,
+    H = c.mlpHidden,
+    V = c.vocabSize,
+    NH = c.nHead,
+    HS = C / NH,
+    T = tokens.length;
   const P = (n: string) => params.get(n)!;
   // y[out] = sum_in W[out, in] x[in], W row-major [out, in]
   const matvec = (W: Float32Array, x: Float64Array, out: number, inp: number, rowOffset = 0) => {
@@ -89,10 +100,13 @@ export function referenceLogits(c: GPTConfig, params: Map<string, Float32Array>,
   const rope = (x: Float64Array, pos: number) => {
     for (let h = 0; h < NH; h++) {
       for (let i = 0; i < HS / 2; i++) {
-        const theta = pos * Math.pow(c.ropeBase, (-2 * i) / HS);
-        const cs = Math.cos(theta), sn = Math.sin(theta);
-        const a = h * HS + (variant.halfRope ? i : 2 * i), b = h * HS + (variant.halfRope ? i + HS / 2 : 2 * i + 1);
-        const x0 = x[a], x1 = x[b];
+        const theta = pos * c.ropeBase ** ((-2 * i) / HS);
+        const cs = Math.cos(theta),
+          sn = Math.sin(theta);
+        const a = h * HS + (variant.halfRope ? i : 2 * i),
+          b = h * HS + (variant.halfRope ? i + HS / 2 : 2 * i + 1);
+        const x0 = x[a],
+          x1 = x[b];
         x[a] = x0 * cs - x1 * sn;
         x[b] = x0 * sn + x1 * cs;
       }
@@ -102,12 +116,18 @@ export function referenceLogits(c: GPTConfig, params: Map<string, Float32Array>,
   let xs = tokens.map((t) => Float64Array.from(wte.subarray(t * C, (t + 1) * C)));
   for (let l = 0; l < c.nLayer; l++) {
     const p = (k: string) => P(`blocks.${l}.${k}`);
-    const qs: Float64Array[] = [], ks: Float64Array[] = [], vs: Float64Array[] = [];
+    const qs: Float64Array[] = [],
+      ks: Float64Array[] = [],
+      vs: Float64Array[] = [];
     for (let t = 0; t < T; t++) {
       const h = rmsnorm(xs[t], p('attn_norm'));
-      const q = matvec(p('wq'), h, C, C), k = matvec(p('wk'), h, C, C);
-      rope(q, t); rope(k, t);
-      qs.push(q); ks.push(k); vs.push(matvec(p('wv'), h, C, C));
+      const q = matvec(p('wq'), h, C, C),
+        k = matvec(p('wk'), h, C, C);
+      rope(q, t);
+      rope(k, t);
+      qs.push(q);
+      ks.push(k);
+      vs.push(matvec(p('wv'), h, C, C));
     }
     xs = xs.map((x, t) => {
       const att = new Float64Array(C);
@@ -127,7 +147,8 @@ export function referenceLogits(c: GPTConfig, params: Map<string, Float32Array>,
       const y = matvec(p('wo'), att, C, C);
       const x1 = x.map((v, i) => v + y[i]);
       const h = rmsnorm(x1, p('mlp_norm'));
-      let gate = matvec(p('w_gate_up'), h, H, C, 0), up = matvec(p('w_gate_up'), h, H, C, H);
+      let gate = matvec(p('w_gate_up'), h, H, C, 0),
+        up = matvec(p('w_gate_up'), h, H, C, H);
       if (variant.swapGateUp) [gate, up] = [up, gate];
       const a = gate.map((g, i) => (g / (1 + Math.exp(-g))) * up[i]);
       const d = matvec(p('w_down'), a, C, H);

@@ -20,7 +20,9 @@ import { importOptional } from '../../fixtures/optional.ts';
 // The slice of node-llama-cpp's API used here, typed locally so `tsc` passes on machines where the
 // optional dependency is not installed (the import below is by a computed name for the same reason).
 interface NlcModel {
-  trainContextSize: number; embeddingVectorSize: number; typeDescription: string;
+  trainContextSize: number;
+  embeddingVectorSize: number;
+  typeDescription: string;
   tokens: { bos: number | null; eos: number | null };
   fileInfo: { metadata: unknown };
   detokenize(tokens: number[]): string;
@@ -40,8 +42,15 @@ const dir = mkdtempSync(join(tmpdir(), 'tetra-llamacpp-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const config: GPTConfig = {
-  vocabSize: 300, contextLength: 64, nLayer: 2, nEmbd: 64, nHead: 2, mlpHidden: 160,
-  tiedEmbeddings: false, ropeBase: 10000, normEps: 1e-5,
+  vocabSize: 300,
+  contextLength: 64,
+  nLayer: 2,
+  nEmbd: 64,
+  nHead: 2,
+  mlpHidden: 160,
+  tiedEmbeddings: false,
+  ropeBase: 10000,
+  normEps: 1e-5,
 };
 const prompt = [17, 271, 44, 5, 199, 88, 123, 260, 31, 77, 150, 9];
 const tokenizer = tinyVocab(config.vocabSize);
@@ -57,14 +66,19 @@ async function llamaLogProbs(path: string, kvType: 'F32' | 'F16'): Promise<{ log
   const llama = await nlc!.getLlama({ gpu: false, build: 'never', logLevel: nlc!.LlamaLogLevel.error });
   const model = await llama.loadModel({ modelPath: path, gpuLayers: 0 });
   const context = await model.createContext({
-    contextSize: 64, threads: 1, flashAttention: false,
-    experimentalKvCacheKeyType: kvType, experimentalKvCacheValueType: kvType,
+    contextSize: 64,
+    threads: 1,
+    flashAttention: false,
+    experimentalKvCacheKeyType: kvType,
+    experimentalKvCacheValueType: kvType,
   });
   try {
     const seq = context.getSequence();
     // temperature 1 with every filter off: the probabilities are the plain softmax of the logits.
     const opts = { temperature: 1, topK: config.vocabSize, topP: 1, minP: 0, seed: 1 };
-    const out = await seq.controlledEvaluate(prompt.map((t): [number, object] => [t, { generateNext: { probabilities: true, options: opts } }]));
+    const out = await seq.controlledEvaluate(
+      prompt.map((t): [number, object] => [t, { generateNext: { probabilities: true, options: opts } }]),
+    );
     const logp = out.map((o, i) => {
       const probs = o?.next.probabilities;
       assert.ok(probs, `no probabilities at position ${i}`);
@@ -122,7 +136,9 @@ describe('llama.cpp runs the exported GGUF like our forward pass', { skip }, () 
       const merged = tokenizer.tokens.findIndex((t) => t.length === 2 && t[0] === 'Ġ');
       assert.equal(model.detokenize([65, merged]), `A ${tokenizer.tokens[merged][1]}`, 'gpt2 byte spelling decodes');
       const d = maxDiff(logp, want);
-      console.log(`  F32: max |log p llama.cpp - log p reference| = ${d.toExponential(2)} over ${prompt.length} positions x ${config.vocabSize} tokens`);
+      console.log(
+        `  F32: max |log p llama.cpp - log p reference| = ${d.toExponential(2)} over ${prompt.length} positions x ${config.vocabSize} tokens`,
+      );
       assert.ok(d < F32_TOL, `F32 log-prob difference ${d} exceeds ${F32_TOL}`);
       assert.deepEqual(logp.map(argmax), want.map(argmax), 'greedy next tokens');
     } finally {
