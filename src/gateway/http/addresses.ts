@@ -28,6 +28,9 @@ const V4_BLOCKS: Block[] = [
 
 // IPv6 blocks judged as IPv6 (the IPv4-embedding ones are unwrapped before these).
 const V6_BLOCKS: Block[] = [
+  // Local-use NAT64 (RFC 8215): with prefixes shorter than /96 the IPv4 address sits elsewhere
+  // in the address (RFC 6052), so the whole block is refused rather than unwrapped.
+  [[0x00, 0x64, 0xff, 0x9b, 0x00, 0x01], 48, 'local-use NAT64'],
   [[0x01, 0x00, 0, 0, 0, 0, 0, 0], 64, 'discard-only'],
   [[0x20, 0x01, 0x0d, 0xb8], 32, 'documentation'],
   [[0x20, 0x01, 0x00, 0x00], 23, 'IETF protocol assignments (Teredo, ORCHID, ...)'],
@@ -88,7 +91,6 @@ function embeddedV4(b: number[]): number[] | null {
   if (zeros(b, 0, 12)) return b.slice(12); // ::/96 IPv4-compatible (:: and ::1 land in 0/8 and 0.0.0.1 -> this network)
   if (b[0] === 0x00 && b[1] === 0x64 && b[2] === 0xff && b[3] === 0x9b) {
     if (zeros(b, 4, 12)) return b.slice(12); // 64:ff9b::/96 NAT64
-    if (b[4] === 0x00 && b[5] === 0x01) return b.slice(12); // 64:ff9b:1::/48 local-use NAT64 (RFC 8215)
   }
   if (b[0] === 0x20 && b[1] === 0x02) return b.slice(2, 6); // 2002::/16 6to4
   return null;
@@ -107,7 +109,10 @@ export function nonPublicReason(ip: string): string | null {
     const why = V4_BLOCKS.find((blk) => inBlock(inner, blk))?.[2];
     return why ? `${why}, embedded in IPv6` : null;
   }
-  return V6_BLOCKS.find((blk) => inBlock(v6, blk))?.[2] ?? null;
+  const why = V6_BLOCKS.find((blk) => inBlock(v6, blk))?.[2];
+  if (why) return why;
+  // Only 2000::/3 is global unicast; everything else left (e.g. ::ffff:0:7f00:1) is not public.
+  return (v6[0] & 0xe0) === 0x20 ? null : 'not global unicast';
 }
 
 /** True for addresses that are not on the public internet. */
