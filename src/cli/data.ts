@@ -74,10 +74,12 @@ async function build(flags: Flags): Promise<number> {
   );
   for (const s of m.sources)
     console.log(
-      `${s.name.padEnd(18)} ${String(s.documents).padStart(9)} ${String(s.keptDocuments).padStart(9)} ${(s.keptBytes / 1e6).toFixed(1).padStart(9)} ${String(s.tokens.train + s.tokens.val).padStart(12)}  ${s.licence}`,
+      `${s.name.padEnd(18)} ${String(s.documents).padStart(9)} ${String(s.keptDocuments).padStart(9)} ` +
+        `${(s.keptBytes / 1e6).toFixed(1).padStart(9)} ${String(s.tokens.train + s.tokens.val).padStart(12)}  ${s.licence}`,
     );
   console.log(
-    `train ${m.splits.train.tokens} tokens in ${m.splits.train.shards.length} shards, val ${m.splits.val.tokens} tokens in ${m.splits.val.shards.length} shards; ${(bytes / 1e6).toFixed(1)} MB of text (tokenizer ${m.tokenizer.name})`,
+    `train ${m.splits.train.tokens} tokens in ${m.splits.train.shards.length} shards, val ${m.splits.val.tokens} tokens in ` +
+      `${m.splits.val.shards.length} shards; ${(bytes / 1e6).toFixed(1)} MB of text (tokenizer ${m.tokenizer.name})`,
   );
   return 0;
 }
@@ -125,7 +127,8 @@ function check(flags: Flags): number {
   const m = readManifest(out, { verify: Boolean(flags.verify) });
   if (flags.verify) for (const split of ['train', 'val'] as const) for (const s of m.splits[split].shards) readShard(join(out, s.file));
   console.log(
-    `${out}: ok (${m.splits.train.shards.length + m.splits.val.shards.length} shards, ${m.splits.train.tokens + m.splits.val.tokens} tokens${flags.verify ? ', checksums and token ids verified' : ''})`,
+    `${out}: ok (${m.splits.train.shards.length + m.splits.val.shards.length} shards, ` +
+      `${m.splits.train.tokens + m.splits.val.tokens} tokens${flags.verify ? ', checksums and token ids verified' : ''})`,
   );
   return 0;
 }

@@ -56,7 +56,9 @@ function printRun(r: RunResult): void {
   console.log(`\nrecord: ${r.recordPath}\nreport: tetra eval report ${r.runId}`);
   if (r.unfinished) {
     console.log(
-      `${r.unfinished} of ${r.total} samples did not finish${r.errors.length ? ` (${r.errors.length} errors; first: ${r.errors[0].message})` : ''}; continue with --resume ${r.recordPath}`,
+      `${r.unfinished} of ${r.total} samples did not ` +
+        `finish${r.errors.length ? ` (${r.errors.length} errors; first: ${r.errors[0].message})` : ''}; continue with --resume ` +
+        `${r.recordPath}`,
     );
   }
 }

@@ -26,7 +26,8 @@ export const exportCommand: Command = {
     const [format, ...extra] = rest;
     if (format !== 'gguf')
       throw new UsageError(
-        `${CMD}: the format must be 'gguf' (tetra export gguf --checkpoint DIR --out FILE), got ${format === undefined ? 'none' : `'${format}'`}`,
+        `${CMD}: the format must be 'gguf' (tetra export gguf --checkpoint DIR --out FILE), got ` +
+          `${format === undefined ? 'none' : `'${format}'`}`,
       );
     if (extra.length) throw new UsageError(`${CMD}: unexpected argument '${extra[0]}'`);
     if (!f.checkpoint) throw new UsageError(`${CMD}: --checkpoint DIR is required`);

@@ -282,7 +282,8 @@ export const scaleCommand: Command = {
         const ci = bootstrap(points, (sample) => computeLoss(fitComputeLaw(sample), targetFlops), { samples: 200 });
         const shown =
           `L(C) = ${law.a.toPrecision(4)} * C^${law.b.toFixed(4)} + ${law.c.toFixed(4)}\n` +
-          `predicted loss at ${targetFlops.toExponential(2)} FLOPs: ${ci.estimate.toFixed(4)} (${(ci.level * 100).toFixed(0)}% interval ${ci.lo.toFixed(4)}-${ci.hi.toFixed(4)})`;
+          `predicted loss at ${targetFlops.toExponential(2)} FLOPs: ${ci.estimate.toFixed(4)} (${(ci.level * 100).toFixed(0)}% ` +
+          `interval ${ci.lo.toFixed(4)}-${ci.hi.toFixed(4)})`;
         if (action === 'fit') {
           const out = {
             law: { a: law.a, b: law.b, c: law.c },

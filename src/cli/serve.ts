@@ -118,7 +118,8 @@ export const serveCommand: Command = {
   name: 'serve',
   summary: 'serve the OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/models)',
   usage:
-    'tetra serve (--checkpoint DIR | --gguf FILE | --upstream URL [--upstream-key KEY] [--upstream-model NAME] | --config FILE) [--host H] [--port P]',
+    'tetra serve (--checkpoint DIR | --gguf FILE | --upstream URL [--upstream-key KEY] [--upstream-model NAME] | --config FILE) ' +
+    '[--host H] [--port P]',
   flags: {
     checkpoint: { type: 'string', help: 'serve a tetra checkpoint (or the newest in a run directory)' },
     gguf: { type: 'string', help: 'serve a GGUF model through llama.cpp' },
@@ -149,7 +150,8 @@ export const serveCommand: Command = {
     // Keys live only in the database, as hashes (`tetra keys create`); a config file never holds secrets.
     if (config.raw.keys)
       throw new UsageError(
-        `${cmd}: ${f.config}: a "keys" section would store secrets in plain text; create keys with \`tetra keys create --plan NAME\` (only their hashes are stored) and remove it`,
+        `${cmd}: ${f.config}: a "keys" section would store secrets in plain text; create keys with \`tetra keys create --plan ` +
+          `NAME\` (only their hashes are stored) and remove it`,
       );
     if (config.raw.plans)
       throw new UsageError(
@@ -160,7 +162,8 @@ export const serveCommand: Command = {
       keyed = gov.auth.mode() === 'keys';
     if (!keyed && !isLoopback(host) && host !== 'localhost') {
       throw new UsageError(
-        `${cmd}: no API keys exist, so the server only serves this machine; bind --host 127.0.0.1, or create one with \`tetra keys create --plan NAME\` to serve ${host}`,
+        `${cmd}: no API keys exist, so the server only serves this machine; bind --host 127.0.0.1, or create one with \`tetra keys ` +
+          `create --plan NAME\` to serve ${host}`,
       );
     }
     const engines = new Map<string, ChatEngine>();
@@ -168,7 +171,8 @@ export const serveCommand: Command = {
       const open = engineOpeners[spec.kind];
       if (!open)
         throw new UsageError(
-          `${cmd}: engine "${name}" is of kind "${spec.kind}", which this build cannot start yet (available: ${Object.keys(engineOpeners).join(', ')})`,
+          `${cmd}: engine "${name}" is of kind "${spec.kind}", which this build cannot start yet (available: ` +
+            `${Object.keys(engineOpeners).join(', ')})`,
         );
       engines.set(name, await open(spec));
     }
@@ -176,7 +180,8 @@ export const serveCommand: Command = {
       const w = engines.get(s.engine)!.contextWindow();
       if (s.contextWindow && s.contextWindow > w)
         console.error(
-          `${cmd}: warning: ${s.id} promises a ${s.contextWindow}-token window but engine "${s.engine}" holds ${w}; long requests will fail with context_length_exceeded`,
+          `${cmd}: warning: ${s.id} promises a ${s.contextWindow}-token window but engine "${s.engine}" holds ${w}; long requests ` +
+            `will fail with context_length_exceeded`,
         );
     }
     const gateway = createGateway({

@@ -70,7 +70,8 @@ export const tokenizer: Command = {
     const s = (performance.now() - t0) / 1000;
     const short = r.tokenizer.vocabSize < vocabSize ? ` (the corpus ran out of pairs before ${vocabSize})` : '';
     console.error(
-      `trained ${r.tokenizer.vocabSize} tokens${short} from ${(total / 1e6).toFixed(1)} MB (${chunks.size} distinct chunks) in ${fmtTime(s)}; wrote ${out}`,
+      `trained ${r.tokenizer.vocabSize} tokens${short} from ${(total / 1e6).toFixed(1)} MB (${chunks.size} distinct chunks) in ` +
+        `${fmtTime(s)}; wrote ${out}`,
     );
     return 0;
   },

@@ -90,7 +90,9 @@ export const trainCommand: Command = {
     keep: { type: 'number', help: 'checkpoints to keep', default: 3 },
     replicas: {
       type: 'number',
-      help: 'threads that each train on a share of every batch, one kernel thread each (default: the kernel threads; 1 = one OpenMP team over the whole batch)',
+      help:
+        'threads that each train on a share of every batch, one kernel thread each (default: the kernel threads; 1 = one OpenMP ' +
+        'team over the whole batch)',
     },
     'peak-gflops': { type: 'number', help: 'peak GFLOP/s for MFU (default: nominal for the ISA at 3 GHz)' },
   },

@@ -53,7 +53,8 @@ export interface BuildOptions {
 type ExtractStats = Pick<SourceStats, 'name' | 'files' | 'rawBytes' | 'documents' | 'textBytes'> & { tooShort: number };
 
 export const NORMALISATION =
-  'markup stripped per source; Unicode NFC; CRLF/CR -> LF; C0/C1 controls except TAB/LF removed; trailing whitespace removed; 3+ newlines -> 2; outer blank lines trimmed';
+  'markup stripped per source; Unicode NFC; CRLF/CR -> LF; C0/C1 controls except TAB/LF removed; trailing whitespace removed; 3+ ' +
+  'newlines -> 2; outer blank lines trimmed';
 
 export async function buildCorpus(o: BuildOptions): Promise<Manifest> {
   const root = o.root ?? '/';
@@ -77,7 +78,8 @@ export async function buildCorpus(o: BuildOptions): Promise<Manifest> {
   }
   if (missing.length)
     throw new MissingSourceError(
-      `missing corpus sources: ${missing.join('; ')}. Install them (scripts/install-corpus-sources.sh) or leave them out with --exclude ${missing.map((m) => m.split(' ')[0]).join(',')}`,
+      `missing corpus sources: ${missing.join('; ')}. Install them (scripts/install-corpus-sources.sh) or leave them out with ` +
+        `--exclude ${missing.map((m) => m.split(' ')[0]).join(',')}`,
     );
 
   const work = join(o.out, 'work');
@@ -163,7 +165,9 @@ export async function buildCorpus(o: BuildOptions): Promise<Manifest> {
     normalisation: NORMALISATION,
     dedup: {
       exact: 'sha256 of the normalised text; first occurrence kept (sources in manifest order)',
-      near: `MinHash (${NUM_HASHES} hashes) over lowercase word ${SHINGLE_WORDS}-gram shingles, LSH ${BANDS} bands x ${ROWS} rows, duplicate when estimated Jaccard >= ${NEAR_DUP_THRESHOLD} with an earlier kept document`,
+      near:
+        `MinHash (${NUM_HASHES} hashes) over lowercase word ${SHINGLE_WORDS}-gram shingles, LSH ${BANDS} bands x ${ROWS} rows, ` +
+        `duplicate when estimated Jaccard >= ${NEAR_DUP_THRESHOLD} with an earlier kept document`,
     },
     split: { valFraction, rule: 'val when sha256("split:" + sha256(text)) / 2^32 (first 32 bits) < valFraction' },
     shardMaxTokens,

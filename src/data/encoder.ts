@@ -1,5 +1,6 @@
 // Tokenisation is injected: the data pipeline only needs text -> ids, the vocabulary size (for
-// the shard dtype) and the end-of-text id that separates documents. The byte-level tokenizer ("bytes") needs no file, which keeps the pipeline's tests hermetic.
+// the shard dtype) and the end-of-text id that separates documents. The byte-level tokenizer ("bytes") needs no file, which keeps the
+// pipeline's tests hermetic.
 import { resolve } from 'node:path';
 import { openTokenizer } from '../tokenizer/index.ts';
 

@@ -88,7 +88,8 @@ export function readShardHeader(file: string): ShardHeader {
     if (BigInt(size) !== expected) {
       throw new ShardError(
         file,
-        `${BigInt(size) < expected ? 'truncated' : 'trailing bytes'}: header says ${count} tokens (${expected} bytes) but the file has ${size} bytes`,
+        `${BigInt(size) < expected ? 'truncated' : 'trailing bytes'}: header says ${count} tokens (${expected} bytes) but the file ` +
+          `has ${size} bytes`,
       );
     }
     return { version, dtype, tokenCount: Number(count), vocabSize, eotId, sha256: b.toString('hex', 32, 64) };

@@ -78,7 +78,8 @@ export class BuiltinEngine implements ChatEngine {
   ) {
     if (tok.idLimit > model.config.vocabSize) {
       throw new Error(
-        `the tokenizer produces ids up to ${tok.idLimit - 1} but the model's vocabulary has ${model.config.vocabSize} rows: this checkpoint was trained with another tokenizer`,
+        `the tokenizer produces ids up to ${tok.idLimit - 1} but the model's vocabulary has ${model.config.vocabSize} rows: this ` +
+          `checkpoint was trained with another tokenizer`,
       );
     }
     // Every special token ends a reply: <|end|> closes the turn, the others never belong in text.
@@ -133,7 +134,8 @@ export class BuiltinEngine implements ChatEngine {
     const budget = maxTokens ?? ctx - prompt;
     if (prompt + Math.max(budget, 1) > ctx && !(maxTokens === 0 && prompt <= ctx)) {
       throw new EngineError(
-        `This model's maximum context length is ${ctx} tokens. However, you requested ${prompt + budget} tokens (${prompt} in the ${what}, ${budget} in the completion). Please reduce the length of the ${what} or completion.`,
+        `This model's maximum context length is ${ctx} tokens. However, you requested ${prompt + budget} tokens (${prompt} in the ` +
+          `${what}, ${budget} in the completion). Please reduce the length of the ${what} or completion.`,
         400,
         'context_length_exceeded',
         what,

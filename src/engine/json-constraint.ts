@@ -115,7 +115,8 @@ function compile(schema: unknown, path: string): Node {
     const missing = required.filter((r) => !properties.has(r));
     if (missing.length)
       throw new JsonSchemaError(
-        `required ${JSON.stringify(missing.map((m) => Buffer.from(m, 'latin1').toString()))} not in properties while additionalProperties is false: no object can match`,
+        `required ${JSON.stringify(missing.map((m) => Buffer.from(m, 'latin1').toString()))} not in properties while ` +
+          `additionalProperties is false: no object can match`,
         path,
       );
   }
@@ -212,7 +213,8 @@ class Automaton implements JsonConstraint {
     for (const b of bytes) {
       if (!this.feed(s, b))
         throw new Error(
-          `JSON constraint: ${JSON.stringify(Buffer.from(bytes).toString('utf8'))} does not continue ${JSON.stringify(Buffer.from(this.out).toString('utf8'))}`,
+          `JSON constraint: ${JSON.stringify(Buffer.from(bytes).toString('utf8'))} does not continue ` +
+            `${JSON.stringify(Buffer.from(this.out).toString('utf8'))}`,
         );
     }
     this.state = s;

@@ -40,6 +40,9 @@ import {
   type TokenLogprobInfo,
 } from './types.ts';
 
+const STRICT_NOTE =
+  ' (tetra checks llama-architecture GGUFs with a gpt2 tokenizer and F32/F16 tensors before llama.cpp loads them, ' +
+  "because llama.cpp aborts the process on some bad files; verify: 'basic' loads other files with a lighter check)";
 export const NODE_LLAMA_CPP_VERSION = '3.21.1';
 
 export interface LlamaCppOptions {
@@ -121,7 +124,9 @@ export function loadNodeLlamaCpp(): Promise<NLC> {
     } catch (e) {
       loaded = null;
       throw new EngineError(
-        `the llamacpp engine needs node-llama-cpp: install node-llama-cpp ${NODE_LLAMA_CPP_VERSION} (npm install node-llama-cpp@${NODE_LLAMA_CPP_VERSION}; newer releases break npm ci here). Import failed: ${(e as Error).message.split('\n')[0]}`,
+        `the llamacpp engine needs node-llama-cpp: install node-llama-cpp ${NODE_LLAMA_CPP_VERSION} (npm install ` +
+          `node-llama-cpp@${NODE_LLAMA_CPP_VERSION}; newer releases break npm ci here). Import failed: ` +
+          `${(e as Error).message.split('\n')[0]}`,
         503,
         'engine_unavailable',
       );
@@ -487,11 +492,7 @@ async function verifyGGUF(nlc: NLC, path: string, mode: 'strict' | 'basic'): Pro
   } catch (e) {
     const why = (e as Error).message;
     if (mode === 'strict' || !(e instanceof GGUFError)) {
-      throw new EngineError(
-        `refusing to load ${path}: ${why}${mode === 'strict' ? " (tetra checks llama-architecture GGUFs with a gpt2 tokenizer and F32/F16 tensors before llama.cpp loads them, because llama.cpp aborts the process on some bad files; verify: 'basic' loads other files with a lighter check)" : ''}`,
-        503,
-        'engine_unavailable',
-      );
+      throw new EngineError(`refusing to load ${path}: ${why}${mode === 'strict' ? STRICT_NOTE : ''}`, 503, 'engine_unavailable');
     }
   }
   // basic: node-llama-cpp's own (JavaScript) GGUF reader, and the keys whose absence aborts llama.cpp

@@ -102,7 +102,8 @@ export function formatComparison(c: Comparison, maxFlips = 20): string {
   lines.push('', `flipped samples: ${c.flips.length}${c.flips.length > maxFlips ? ` (first ${maxFlips})` : ''}`);
   for (const fl of c.flips.slice(0, maxFlips)) {
     lines.push(
-      `  ${fl.sampleId}: ${fl.from} -> ${fl.to}  prompt "${clip(fl.prompt, 60)}"  A "${clip(fl.outputA, 30)}"  B "${clip(fl.outputB, 30)}"  expected "${clip(fl.expected, 30)}"`,
+      `  ${fl.sampleId}: ${fl.from} -> ${fl.to}  prompt "${clip(fl.prompt, 60)}"  A "${clip(fl.outputA, 30)}"  B ` +
+        `"${clip(fl.outputB, 30)}"  expected "${clip(fl.expected, 30)}"`,
     );
   }
   return lines.join('\n');

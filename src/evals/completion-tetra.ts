@@ -38,7 +38,8 @@ export function tetraCompletionFn(o: TetraCompletionOptions): CompletionFn {
   const ctxLen = model.config.contextLength;
   if (tok.idLimit > model.config.vocabSize)
     throw new Error(
-      `tokenizer ids reach ${tok.idLimit} but the model's vocabulary has ${model.config.vocabSize} rows: pass the tokenizer the model was trained with`,
+      `tokenizer ids reach ${tok.idLimit} but the model's vocabulary has ${model.config.vocabSize} rows: pass the tokenizer the ` +
+        `model was trained with`,
     );
 
   const sampleFrom = (ids: number[], opts: CompletionOptions, stopTokens: number[]): Completion => {

@@ -81,7 +81,8 @@ export class MultipleChoiceEval implements EvalTemplate<MultipleChoiceSample> {
     const fn: CompletionFn = ctx.completionFns[0];
     if (!fn?.loglikelihood) {
       throw new Error(
-        `completion function ${fn?.name ?? '(none)'} exposes no log-likelihoods; multiple choice needs one that does (a tetra model, or an OpenAI-compatible completions endpoint with echo and logprobs)`,
+        `completion function ${fn?.name ?? '(none)'} exposes no log-likelihoods; multiple choice needs one that does (a tetra ` +
+          `model, or an OpenAI-compatible completions endpoint with echo and logprobs)`,
       );
     }
     const context = contextOf(s.input);

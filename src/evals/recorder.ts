@@ -54,7 +54,16 @@ export interface RunLog {
 /** openai/evals-style run ids: UTC yymmddHHMMSS then random letters and digits. */
 export function newRunId(now = new Date()): string {
   const p = (n: number) => String(n).padStart(2, '0');
-  const ts = `${p(now.getUTCFullYear() % 100)}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}${p(now.getUTCHours())}${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}`;
+  const ts = [
+    now.getUTCFullYear() % 100,
+    now.getUTCMonth() + 1,
+    now.getUTCDate(),
+    now.getUTCHours(),
+    now.getUTCMinutes(),
+    now.getUTCSeconds(),
+  ]
+    .map(p)
+    .join('');
   const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
   let tail = '';
   for (let i = 0; i < 7; i++) tail += abc[Math.floor(Math.random() * abc.length)];
@@ -255,7 +264,8 @@ export class RunRecorder implements Recorder {
     const sampleId = e.sampleId ?? null;
     const data = JSON.stringify(e.data);
     this.lines.push(
-      `${this.linePrefix}${id},"sample_id":${sampleId === null ? 'null' : JSON.stringify(sampleId)},"type":${JSON.stringify(e.type)}${data === undefined ? '' : `,"data":${data}`},"created_by":"","created_at":"${this.lastIso}"}`,
+      `${this.linePrefix}${id},"sample_id":${sampleId === null ? 'null' : JSON.stringify(sampleId)},"type":${JSON.stringify(e.type)}` +
+        `${data === undefined ? '' : `,"data":${data}`},"created_by":"","created_at":"${this.lastIso}"}`,
     );
     if (this.db) this.pending.push([this.spec.run_id, id, sampleId, e.type, data ?? 'null', this.lastIso]);
     if (this.lines.length >= FLUSH_EVENTS) this.flush();

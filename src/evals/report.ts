@@ -130,7 +130,8 @@ export function summaryTable(log: RunLog): string {
   for (const r of rows) tally.set(r.verdict, (tally.get(r.verdict) ?? 0) + 1);
   const head = [
     `run ${log.spec.run_id}  eval ${log.spec.eval_name}  completion fns ${log.spec.completion_fns.join(', ')}`,
-    `samples ${rows.length}: ${[...tally].map(([k, n]) => `${k} ${n}`).join(', ')}${log.finalReport ? '' : '  (no final report: interrupted?)'}`,
+    `samples ${rows.length}: ` +
+      `${[...tally].map(([k, n]) => `${k} ${n}`).join(', ')}${log.finalReport ? '' : '  (no final report: interrupted?)'}`,
   ];
   const m = metricRows(log.finalReport ?? {});
   const w0 = Math.max(6, ...m.map((r) => r[0].length)),
@@ -161,13 +162,19 @@ export function reliabilitySvg(cal: Calibration, title = 'Reliability diagram'):
       if (!b.count) return '';
       const h = (b.accuracy ?? 0) * S;
       const gap = (b.confidence ?? 0) - (b.accuracy ?? 0);
-      return `<rect x="${x(b.lo).toFixed(1)}" y="${(H - P - h).toFixed(1)}" width="${((b.hi - b.lo) * S - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="#4a7bd0"><title>confidence ${b.lo.toFixed(2)}-${b.hi.toFixed(2)}: ${b.count} samples, accuracy ${(b.accuracy ?? 0).toFixed(3)}, mean confidence ${(b.confidence ?? 0).toFixed(3)}, gap ${gap.toFixed(3)}</title></rect>`;
+      return (
+        `<rect x="${x(b.lo).toFixed(1)}" y="${(H - P - h).toFixed(1)}" width="${((b.hi - b.lo) * S - 1).toFixed(1)}" ` +
+        `height="${h.toFixed(1)}" fill="#4a7bd0"><title>confidence ${b.lo.toFixed(2)}-${b.hi.toFixed(2)}: ${b.count} samples, ` +
+        `accuracy ${(b.accuracy ?? 0).toFixed(3)}, mean confidence ${(b.confidence ?? 0).toFixed(3)}, gap ` +
+        `${gap.toFixed(3)}</title></rect>`
+      );
     })
     .join('');
   const ticks = [0, 0.25, 0.5, 0.75, 1]
     .map(
       (t) =>
-        `<text x="${x(t)}" y="${H - P + 16}" font-size="11" text-anchor="middle">${t}</text><text x="${P - 6}" y="${y(t) + 4}" font-size="11" text-anchor="end">${t}</text>`,
+        `<text x="${x(t)}" y="${H - P + 16}" font-size="11" text-anchor="middle">${t}</text><text x="${P - 6}" y="${y(t) + 4}" ` +
+        `font-size="11" text-anchor="end">${t}</text>`,
     )
     .join('');
   return `<svg width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">
@@ -175,7 +182,8 @@ export function reliabilitySvg(cal: Calibration, title = 'Reliability diagram'):
 <line x1="${x(0)}" y1="${y(0)}" x2="${x(1)}" y2="${y(1)}" stroke="#d33" stroke-dasharray="4 3"/>${ticks}
 <text x="${W / 2}" y="${H - 6}" font-size="12" text-anchor="middle">confidence</text>
 <text x="12" y="${H / 2}" font-size="12" text-anchor="middle" transform="rotate(-90 12 ${H / 2})">accuracy</text>
-<text x="${W / 2}" y="${P - 12}" font-size="13" text-anchor="middle">${esc(title)} (ECE ${cal.ece.toFixed(4)}, ${cal.bins.length} bins, n=${cal.n})</text></svg>`;
+<text x="${W / 2}" y="${P - 12}"
+font-size="13" text-anchor="middle">${esc(title)} (ECE ${cal.ece.toFixed(4)}, ${cal.bins.length} bins, n=${cal.n})</text></svg>`;
 }
 
 export interface HtmlOptions {
@@ -190,6 +198,8 @@ export function htmlReport(log: RunLog, o: HtmlOptions = {}): string {
   );
   const metrics = metricRows(log.finalReport ?? {});
   const verdicts = [...new Set(rows.map((r) => r.verdict))].sort();
+  const sampling = (x: { fn?: string; prompt: string; sampled: string }, i: number) =>
+    `<div class="s"><b>#${i + 1}${x.fn ? ` ${esc(x.fn)}` : ''}</b>${pre(x.prompt)}<b>&rarr;</b>${pre(x.sampled)}</div>`;
   const pre = (s: string) => `<pre>${esc(s)}</pre>`;
   const detail = (r: SampleRow) => {
     const res = r.result
@@ -200,14 +210,16 @@ export function htmlReport(log: RunLog, o: HtmlOptions = {}): string {
       : '';
     const more =
       r.samplings.length > 1
-        ? `<details><summary>${r.samplings.length} completions</summary>${r.samplings.map((s, i) => `<div class="s"><b>#${i + 1}${s.fn ? ` ${esc(s.fn)}` : ''}</b>${pre(s.prompt)}<b>&rarr;</b>${pre(s.sampled)}</div>`).join('')}</details>`
+        ? `<details><summary>${r.samplings.length} ` + `completions</summary>${r.samplings.map(sampling).join('')}</details>`
         : '';
     return `${res}${r.error ? `<div class="err">${esc(r.error)}</div>` : ''}${more}`;
   };
   const body = rows
     .map(
       (r) =>
-        `<tr class="v-${r.verdict}" data-verdict="${r.verdict}"><td>${esc(r.sampleId)}</td><td>${pre(r.prompt)}</td><td>${pre(r.output)}</td><td>${pre(r.expected)}</td><td class="verdict">${r.verdict}</td><td>${detail(r)}</td></tr>`,
+        `<tr class="v-${r.verdict}" ` +
+        `data-verdict="${r.verdict}"><td>${esc(r.sampleId)}</td><td>${pre(r.prompt)}</td><td>${pre(r.output)}</td>` +
+        `<td>${pre(r.expected)}</td><td class="verdict">${r.verdict}</td><td>${detail(r)}</td></tr>`,
     )
     .join('\n');
   const spec = log.spec;
@@ -217,25 +229,33 @@ export function htmlReport(log: RunLog, o: HtmlOptions = {}): string {
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
 h1{font-size:20px}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:4px 8px;vertical-align:top;text-align:left}
 pre{white-space:pre-wrap;word-break:break-word;margin:0;max-width:40em;font:12px/1.35 ui-monospace,monospace}
-.v-correct .verdict{color:#176b2c;font-weight:600}.v-incorrect .verdict,.v-error .verdict{color:#b3261e;font-weight:600}.v-invalid .verdict{color:#a15c00;font-weight:600}
+.v-correct .verdict{color:#176b2c;font-weight:600}.v-incorrect .verdict,.v-error .verdict{color:#b3261e;font-weight:600}
+.v-invalid .verdict{color:#a15c00;font-weight:600}
 .err{color:#b3261e}.meta td:first-child{font-weight:600}#filters{margin:12px 0}.s{margin:6px 0}
 </style></head><body>
 <h1>${esc(spec.eval_name)}</h1>
-<table class="meta"><tr><td>run</td><td>${esc(spec.run_id)}</td></tr><tr><td>completion functions</td><td>${esc(spec.completion_fns.join(', '))}</td></tr>
-<tr><td>created</td><td>${esc(spec.created_at)}</td></tr><tr><td>samples</td><td>${rows.length}${log.finalReport ? '' : ' (no final report: the run was interrupted)'}</td></tr>
+<table class="meta"><tr><td>run</td><td>${esc(spec.run_id)}</td></tr><tr><td>completion functions</td>
+<td>${esc(spec.completion_fns.join(', '))}</td></tr>
+<tr><td>created</td><td>${esc(spec.created_at)}</td></tr><tr><td>samples</td>
+<td>${rows.length}${log.finalReport ? '' : ' (no final report: the run was interrupted)'}</td></tr>
 <tr><td>run config</td><td>${pre(JSON.stringify(spec.run_config, null, 1))}</td></tr></table>
 <h2>Metrics</h2>
-<table><tr><th>metric</th><th>value</th><th>95% bootstrap CI</th></tr>${metrics.map(([a, b, c]) => `<tr><td>${esc(a)}</td><td>${esc(b)}</td><td>${esc(c)}</td></tr>`).join('')}</table>
+<table><tr><th>metric</th><th>value</th><th>95% bootstrap CI</th>
+</tr>${metrics.map(([a, b, c]) => `<tr><td>${esc(a)}</td><td>${esc(b)}</td><td>${esc(c)}</td></tr>`).join('')}</table>
 ${cal ? `<h2>Calibration</h2>${reliabilitySvg(cal)}` : ''}
 <h2>Samples</h2>
-<div id="filters"><input id="q" type="search" placeholder="filter text" size="40"> <select id="verdict"><option value="">all verdicts</option>${verdicts.map((v) => `<option>${v}</option>`).join('')}</select> <span id="shown"></span></div>
-<table id="samples"><thead><tr><th>sample</th><th>prompt</th><th>output</th><th>expected</th><th>verdict</th><th>detail</th></tr></thead><tbody>
+<div id="filters"><input id="q" type="search" placeholder="filter text" size="40"> <select id="verdict">
+<option value="">all verdicts</option>${verdicts.map((v) => `<option>${v}</option>`).join('')}</select> <span id="shown"></span></div>
+<table id="samples"><thead><tr><th>sample</th><th>prompt</th><th>output</th><th>expected</th><th>verdict</th><th>detail</th></tr>
+</thead><tbody>
 ${body}
 </tbody></table>
 <script>
 (function(){var q=document.getElementById('q'),v=document.getElementById('verdict'),n=document.getElementById('shown');
 var rows=[].slice.call(document.querySelectorAll('#samples tbody tr'));
-function apply(){var t=q.value.toLowerCase(),w=v.value,k=0;rows.forEach(function(r){var ok=(!w||r.dataset.verdict===w)&&(!t||r.textContent.toLowerCase().indexOf(t)>=0);r.style.display=ok?'':'none';if(ok)k++;});n.textContent=k+' of '+rows.length+' shown';}
+function apply(){var t=q.value.toLowerCase(),w=v.value,k=0;
+rows.forEach(function(r){var ok=(!w||r.dataset.verdict===w)&&(!t||r.textContent.toLowerCase().indexOf(t)>=0);
+r.style.display=ok?'':'none';if(ok)k++;});n.textContent=k+' of '+rows.length+' shown';}
 q.addEventListener('input',apply);v.addEventListener('change',apply);apply();})();
 </script></body></html>
 `;

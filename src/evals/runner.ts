@@ -103,7 +103,8 @@ export async function runEval(o: RunOptions): Promise<RunResult> {
     if (r.log.spec.eval_name !== spec.key) throw new Error(`${o.resumePath} is a run of ${r.log.spec.eval_name}, not ${spec.key}`);
     if ((rc.seed ?? DEFAULT_SEED) !== seed || (rc.max_samples ?? undefined) !== o.maxSamples) {
       throw new Error(
-        `${o.resumePath} ran with --seed ${rc.seed} --max-samples ${rc.max_samples ?? 'all'}; resume with the same values (got ${seed}, ${o.maxSamples ?? 'all'})`,
+        `${o.resumePath} ran with --seed ${rc.seed} --max-samples ${rc.max_samples ?? 'all'}; resume with the same values (got ` +
+          `${seed}, ${o.maxSamples ?? 'all'})`,
       );
     }
     recorder = r.recorder;

@@ -91,7 +91,9 @@ export interface SandboxResult {
 export class SandboxUnavailableError extends Error {
   constructor(reason: string) {
     super(
-      `cannot sandbox untrusted code: ${reason}. Run as root or enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1; util-linux unshare must be installed), or pass allowUnsandboxed (--allow-unsandboxed) to run only code you trust with rlimits and a bypassable Python audit hook`,
+      `cannot sandbox untrusted code: ${reason}. Run as root or enable unprivileged user namespaces (sysctl ` +
+        `kernel.unprivileged_userns_clone=1; util-linux unshare must be installed), or pass allowUnsandboxed (--allow-unsandboxed) ` +
+        `to run only code you trust with rlimits and a bypassable Python audit hook`,
     );
   }
 }

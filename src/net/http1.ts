@@ -13,7 +13,10 @@ import { connect as tlsConnect } from 'node:tls';
 export class Http1Error extends Error {
   /** The socket error's code (ECONNREFUSED, ECONNRESET, ...), when a socket error caused it. */
   code?: string;
-  /** True when the request went out on a kept-alive socket and nothing came back: the server may have closed it meanwhile, so one retry on a fresh socket is safe. */
+  /**
+   * True when the request went out on a kept-alive socket and nothing came back: the server may have closed it
+   * meanwhile, so one retry on a fresh socket is safe.
+   */
   reusedSocket = false;
   /** Which deadline passed, when one did. */
   timeout?: 'connect' | 'first-byte' | 'idle';

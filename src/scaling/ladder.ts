@@ -79,7 +79,8 @@ export async function trainAndRecord(
     return null;
   }
   log(
-    `scale: ${run.name}: depth ${run.depth}, ${run.tokens} tokens, ${run.flops.toExponential(2)} FLOPs, about ${run.minutes.toFixed(1)} min`,
+    `scale: ${run.name}: depth ${run.depth}, ${run.tokens} tokens, ${run.flops.toExponential(2)} FLOPs, about ` +
+      `${run.minutes.toFixed(1)} min`,
   );
   const started = performance.now();
   const runDir = join(dir, 'runs', run.name);
@@ -136,7 +137,8 @@ export function ladderPoints(results: RunResult[], target: string): { compute: n
   for (let i = 1; i < ladder.length; i++) {
     if (!(ladder[i].valLoss < ladder[i - 1].valLoss)) {
       throw new LadderError(
-        `the ladder's losses are not monotone: ${ladder[i].name} (${ladder[i].valLoss.toFixed(4)}) is not below ${ladder[i - 1].name} (${ladder[i - 1].valLoss.toFixed(4)}) with more compute`,
+        `the ladder's losses are not monotone: ${ladder[i].name} (${ladder[i].valLoss.toFixed(4)}) is not below ` +
+          `${ladder[i - 1].name} (${ladder[i - 1].valLoss.toFixed(4)}) with more compute`,
       );
     }
   }

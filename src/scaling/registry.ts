@@ -61,7 +61,8 @@ export function readRegistry(file: string): RegistryEntry[] {
     const { hash, ...rest } = e;
     if (e.seq !== i + 1 || e.prev !== prev || digest(rest) !== hash) {
       throw new RegistryError(
-        `${file}:${i + 1}: this entry was changed, removed or moved after it was written (its hash chain breaks here); registered predictions cannot be edited`,
+        `${file}:${i + 1}: this entry was changed, removed or moved after it was written (its hash chain breaks here); registered ` +
+          `predictions cannot be edited`,
       );
     }
     prev = hash;
@@ -107,7 +108,8 @@ export function scorePrediction(file: string, target: string, measuredLoss: numb
   if (!started) throw new RegistryError(`${target} has no recorded start in ${file}; record the start before training (tetra scale start)`);
   if (started.seq < prediction.seq) {
     throw new RegistryError(
-      `${target}'s prediction (entry ${prediction.seq}) was registered after it started (entry ${started.seq}); it does not count as a prediction`,
+      `${target}'s prediction (entry ${prediction.seq}) was registered after it started (entry ${started.seq}); it does not count ` +
+        `as a prediction`,
     );
   }
   const errorPct = (Math.abs(measuredLoss - prediction.loss) / measuredLoss) * 100;

@@ -51,24 +51,29 @@ export function scalingReport(r: ReportInput): string {
     parts.push(`<path d="${path(outline)}Z" fill="#c9d7f2" stroke="none"><title>bootstrap band</title></path>`);
   }
   parts.push(
-    `<path d="${path(grid.map((c) => [px(c), py(computeLoss(r.law, c))]))}" fill="none" stroke="#2a5bd7" stroke-width="2"><title>fitted L(C)</title></path>`,
+    `<path d="${path(grid.map((c) => [px(c), py(computeLoss(r.law, c))]))}" fill="none" stroke="#2a5bd7" ` +
+      `stroke-width="2"><title>fitted L(C)</title></path>`,
   );
   for (const x of ladder)
     parts.push(
-      `<circle cx="${px(x.flops).toFixed(1)}" cy="${py(x.valLoss).toFixed(1)}" r="4" fill="#222"><title>${esc(x.name)}: ${x.valLoss.toFixed(4)}</title></circle>`,
+      `<circle cx="${px(x.flops).toFixed(1)}" cy="${py(x.valLoss).toFixed(1)}" r="4" fill="#222"><title>${esc(x.name)}: ` +
+        `${x.valLoss.toFixed(4)}</title></circle>`,
     );
   if (r.prediction) {
     const x = px(r.prediction.targetFlops);
     parts.push(
-      `<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${py(r.prediction.interval[1]).toFixed(1)}" y2="${py(r.prediction.interval[0]).toFixed(1)}" stroke="#2a5bd7" stroke-width="2"/>`,
+      `<line x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${py(r.prediction.interval[1]).toFixed(1)}" ` +
+        `y2="${py(r.prediction.interval[0]).toFixed(1)}" stroke="#2a5bd7" stroke-width="2"/>`,
     );
     parts.push(
-      `<rect x="${(x - 5).toFixed(1)}" y="${(py(r.prediction.loss) - 5).toFixed(1)}" width="10" height="10" fill="none" stroke="#2a5bd7" stroke-width="2"><title>prediction ${r.prediction.loss.toFixed(4)}</title></rect>`,
+      `<rect x="${(x - 5).toFixed(1)}" y="${(py(r.prediction.loss) - 5).toFixed(1)}" width="10" height="10" fill="none" ` +
+        `stroke="#2a5bd7" stroke-width="2"><title>prediction ${r.prediction.loss.toFixed(4)}</title></rect>`,
     );
   }
   if (measured)
     parts.push(
-      `<circle cx="${px(measured.flops).toFixed(1)}" cy="${py(measured.valLoss).toFixed(1)}" r="6" fill="#d33"><title>target: ${measured.valLoss.toFixed(4)}</title></circle>`,
+      `<circle cx="${px(measured.flops).toFixed(1)}" cy="${py(measured.valLoss).toFixed(1)}" r="6" fill="#d33"><title>target: ` +
+        `${measured.valLoss.toFixed(4)}</title></circle>`,
     );
   const axes: string[] = [
     `<line x1="${M.l}" y1="${H - M.b}" x2="${W - M.r}" y2="${H - M.b}" stroke="#555"/>`,
@@ -93,22 +98,27 @@ export function scalingReport(r: ReportInput): string {
     `L(C) = ${r.law.a.toPrecision(4)} &middot; C<sup>${r.law.b.toFixed(4)}</sup> + ${r.law.c.toFixed(4)}`,
     `extrapolation: ${(r.plan.target.flops / Math.max(...ladder.map((x) => x.flops))).toFixed(0)}x the largest ladder run`,
     r.prediction
-      ? `registered prediction: ${r.prediction.loss.toFixed(4)} (${(r.prediction.level * 100).toFixed(0)}% interval ${r.prediction.interval[0].toFixed(4)}-${r.prediction.interval[1].toFixed(4)}), ${esc(r.prediction.createdAt)}`
+      ? `registered prediction: ${r.prediction.loss.toFixed(4)} (${(r.prediction.level * 100).toFixed(0)}% interval ` +
+        `${r.prediction.interval[0].toFixed(4)}-${r.prediction.interval[1].toFixed(4)}), ${esc(r.prediction.createdAt)}`
       : 'no prediction registered yet',
     r.score
-      ? `measured: ${r.score.measuredLoss.toFixed(4)}, error ${r.score.errorPct.toFixed(2)}% (${r.score.withinInterval ? 'inside' : 'outside'} the interval)`
+      ? `measured: ${r.score.measuredLoss.toFixed(4)}, error ${r.score.errorPct.toFixed(2)}% ` +
+        `(${r.score.withinInterval ? 'inside' : 'outside'} the interval)`
       : 'target not scored yet',
   ];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>tetra scaling report</title>
-<style>body{font:15px system-ui,sans-serif;max-width:780px;margin:2em auto;color:#222}table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child{text-align:left}</style>
+<style>body{font:15px system-ui,sans-serif;max-width:780px;margin:2em auto;color:#222}table{border-collapse:collapse}
+td,th{padding:3px 10px;border-bottom:1px solid #ddd;text-align:right}td:first-child,th:first-child{text-align:left}</style>
 </head><body>
 <h1>Scaling report</h1>
-<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="final loss against compute, log-log">
+<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}"
+role="img" aria-label="final loss against compute, log-log">
 ${axes.join('\n')}
 ${parts.join('\n')}
 </svg>
-<p>Black: ladder runs. Blue: the fitted law and its bootstrap band; the square and bar are the prediction and its interval, registered before the target started. Red: the target's measured loss.</p>
+<p>Black: ladder runs. Blue: the fitted law and its bootstrap band;
+ the square and bar are the prediction and its interval, registered before the target started. Red: the target's measured loss.</p>
 <ul>${figures.map((f) => `<li>${f}</li>`).join('')}</ul>
 <table><tr><th>run</th><th>depth</th><th>params</th><th>tokens</th><th>FLOPs</th><th>val loss</th><th>val bpb</th></tr>
 ${rows}

@@ -37,7 +37,8 @@ export async function openTokenizerRef(ref: { name?: string; path?: string; sha2
     const sha = createHash('sha256').update(readFileSync(ref.path)).digest('hex');
     if (ref.sha256 && sha !== ref.sha256)
       throw new Error(
-        `tokenizer ${ref.path} has changed since the checkpoint was written (sha256 ${sha.slice(0, 12)}..., expected ${ref.sha256.slice(0, 12)}...)`,
+        `tokenizer ${ref.path} has changed since the checkpoint was written (sha256 ${sha.slice(0, 12)}..., expected ` +
+          `${ref.sha256.slice(0, 12)}...)`,
       );
     return loadTokenizer(ref.path);
   }

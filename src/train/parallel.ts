@@ -401,7 +401,9 @@ const waitAsync = (
 
 async function startReplica(init: ReplicaInit): Promise<Replica> {
   // The worker runs TypeScript through tsx, as the main thread does.
-  const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(new URL('./replica-worker.ts', import.meta.url).href)}); });`;
+  const boot =
+    `import('tsx/esm/api').then((m) => { m.register(); return ` +
+    `import(${JSON.stringify(new URL('./replica-worker.ts', import.meta.url).href)}); });`;
   const worker = new Worker(boot, { eval: true, workerData: init });
   const r: Replica = {
     worker,

@@ -155,7 +155,8 @@ export async function train(
     const ck = loadCheckpoint(latest);
     if (JSON.stringify(ck.config) !== JSON.stringify(c.model)) {
       throw new Error(
-        `train: ${latest} holds a model with config ${JSON.stringify(ck.config)}, not the requested ${JSON.stringify(c.model)}; use another --out`,
+        `train: ${latest} holds a model with config ${JSON.stringify(ck.config)}, not the requested ${JSON.stringify(c.model)}; use ` +
+          `another --out`,
       );
     }
     if (!ck.optimizer) throw new Error(`train: ${latest} has no optimizer state to resume from`);
@@ -198,7 +199,8 @@ export async function train(
     const bpt = bytesPerToken(c.data);
     const tokensPerStep = c.batchSize * c.seqLen * c.accum;
     log(
-      `model: ${paramCount(c.model).toLocaleString()} parameters, ${(flops / 1e6).toFixed(1)} MFLOP/token; ${tokensPerStep} tokens/step; ${c.steps} steps`,
+      `model: ${paramCount(c.model).toLocaleString()} parameters, ${(flops / 1e6).toFixed(1)} MFLOP/token; ${tokensPerStep} ` +
+        `tokens/step; ${c.steps} steps`,
     );
 
     const save = () =>
@@ -274,7 +276,8 @@ export async function train(
       appendFileSync(metricsPath, JSON.stringify(m) + '\n');
       progress.update(
         step - startStep,
-        `loss ${m.loss.toFixed(4)}${m.val_loss !== undefined ? ` val ${m.val_loss.toFixed(4)}` : ''} lr ${lr.toExponential(2)} ${m.tok_per_s.toFixed(0)} tok/s mfu ${(m.mfu * 100).toFixed(1)}%`,
+        `loss ${m.loss.toFixed(4)}${m.val_loss !== undefined ? ` val ${m.val_loss.toFixed(4)}` : ''} lr ${lr.toExponential(2)} ` +
+          `${m.tok_per_s.toFixed(0)} tok/s mfu ${(m.mfu * 100).toFixed(1)}%`,
       );
       if (m.sample !== undefined) log(`sample at step ${step}: ${JSON.stringify(m.sample)}`);
       if ((c.checkpointEvery > 0 && step % c.checkpointEvery === 0) || step === c.steps) save();

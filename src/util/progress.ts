@@ -21,7 +21,9 @@ export class Progress {
     const rate = done / Math.max(s, 1e-3);
     const eta = rate > 0 && this.total > 0 ? Math.max(0, (this.total - done) / rate) : 0;
     const pct = this.total > 0 ? ` ${((100 * done) / this.total).toFixed(1)}%` : '';
-    const line = `${this.label}: ${done}/${this.total} ${this.unit}${pct}, ${fmtRate(rate)} ${this.unit}/s, elapsed ${fmtTime(s)}, ETA ${fmtTime(eta)}${extra ? `, ${extra}` : ''}`;
+    const line =
+      `${this.label}: ${done}/${this.total} ${this.unit}${pct}, ${fmtRate(rate)} ${this.unit}/s, elapsed ${fmtTime(s)}, ` +
+      `ETA ${fmtTime(eta)}${extra ? `, ${extra}` : ''}`;
     if (tty) this.out.write(`\r\x1b[K${line}`);
     else this.out.write(`${line}\n`);
   }

@@ -38,10 +38,15 @@ export interface InstructionOptions extends GenerateOptions {
 }
 
 // Our own list of common words (lowercase letters only).
-export const COMMON_WORDS =
-  'apple river garden window orange planet silver morning pencil candle forest bridge engine summer winter yellow purple doctor teacher market castle dragon rocket guitar island jacket kitten ladder mirror needle ocean pepper rabbit saddle tomato violin wallet zipper anchor basket butter carpet cookie dinner finger hammer helmet jungle kettle lemon monkey napkin parrot pillow puzzle rainbow shadow spider stable sunset ticket tunnel valley wizard bottle button camera cotton desert feather flower ginger harbor hockey insect lantern magnet meadow museum noodle oyster pebble pirate pocket pumpkin quilt ribbon saucer scarf shovel sponge statue tiger turtle unicorn velvet walnut whistle yogurt blanket chimney compass cushion diamond elephant festival giraffe horizon iceberg kingdom library mountain notebook painter question sandwich'.split(
-    ' ',
-  );
+export const COMMON_WORDS = (
+  'apple river garden window orange planet silver morning pencil candle forest bridge engine summer winter yellow purple doctor ' +
+  'teacher market castle dragon rocket guitar island jacket kitten ladder mirror needle ocean pepper rabbit saddle tomato violin ' +
+  'wallet zipper anchor basket butter carpet cookie dinner finger hammer helmet jungle kettle lemon monkey napkin parrot pillow ' +
+  'puzzle rainbow shadow spider stable sunset ticket tunnel valley wizard bottle button camera cotton desert feather flower ' +
+  'ginger harbor hockey insect lantern magnet meadow museum noodle oyster pebble pirate pocket pumpkin quilt ribbon saucer ' +
+  'scarf shovel sponge statue tiger turtle unicorn velvet walnut whistle yogurt blanket chimney compass cushion diamond ' +
+  'elephant festival giraffe horizon iceberg kingdom library mountain notebook painter question sandwich'
+).split(' ');
 
 const EN_ONES = [
   'zero',

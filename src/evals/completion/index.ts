@@ -63,7 +63,8 @@ function endpoint(
   const baseURL = (args.base_url as string | undefined) ?? o.baseURL ?? process.env.OPENAI_BASE_URL;
   if (!baseURL) {
     throw new Error(
-      `"${model}" is not "dummy", a registry completion function or a checkpoint directory; to use it as a model on an OpenAI-compatible endpoint pass --base-url URL (or set OPENAI_BASE_URL)`,
+      `"${model}" is not "dummy", a registry completion function or a checkpoint directory; to use it as a model on an ` +
+        `OpenAI-compatible endpoint pass --base-url URL (or set OPENAI_BASE_URL)`,
     );
   }
   const keyEnv = args.api_key_env as string | undefined;
@@ -98,7 +99,8 @@ export function resolveCompletionFn(name: string, o: ResolveOptions): Completion
       return new DummyCompletionFn(typeof a.text === 'string' ? a.text : undefined, name);
     } else {
       throw new Error(
-        `${entry.file}: completion function "${name}" has unknown class "${entry.cls}" (known: ${[...OPENAI_CLASSES, 'tetra.checkpoint', 'tetra.dummy'].join(', ')})`,
+        `${entry.file}: completion function "${name}" has unknown class "${entry.cls}" (known: ` +
+          `${[...OPENAI_CLASSES, 'tetra.checkpoint', 'tetra.dummy'].join(', ')})`,
       );
     }
   } else if (looksLikeCheckpoint(name)) {

@@ -20,7 +20,8 @@ export function readText(path: string): string {
     buf = readFileSync(path);
   } catch (e) {
     throw new Error(
-      `cannot read benchmark file ${path}: ${(e as Error).message}. Put the public files under ${benchmarksDir()} (see README, "Benchmarks and sandbox")`,
+      `cannot read benchmark file ${path}: ${(e as Error).message}. Put the public files under ${benchmarksDir()} (see README, ` +
+        `"Benchmarks and sandbox")`,
     );
   }
   return (path.endsWith('.gz') ? gunzipSync(buf) : buf).toString('utf8').replace(/^\uFEFF/, '');

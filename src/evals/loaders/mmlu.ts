@@ -119,7 +119,8 @@ export function loadMmlu(o: MmluOptions = {}): MultipleChoiceSample[] {
   const questions = readSplit(dir, split).filter((q) => !wanted || wanted.has(q.subject));
   if (!questions.length)
     throw new Error(
-      `no MMLU ${split} questions${wanted ? ` for ${[...wanted].join(', ')}` : ''} under ${dir}: expected ${join(dir, split, '<subject>_' + split + '.csv')} (see README, "Benchmarks and sandbox")`,
+      `no MMLU ${split} questions${wanted ? ` for ${[...wanted].join(', ')}` : ''} under ${dir}: expected ` +
+        `${join(dir, split, '<subject>_' + split + '.csv')} (see README, "Benchmarks and sandbox")`,
     );
   const dev = new Map<string, MmluQuestion[]>();
   if (k > 0) for (const q of readSplit(dir, 'dev')) (dev.get(q.subject) ?? dev.set(q.subject, []).get(q.subject)!).push(q);

@@ -101,8 +101,14 @@ export function answerInstruction(t: EvalType, choices: readonly string[]): stri
   const cs = quoted(choices);
   if (t === 'classify') return `Reply with exactly one of ${cs}: the choice alone, without quotes, punctuation or any other text.`;
   if (t === 'classify_cot')
-    return `On the first line write exactly one of ${cs} (no quotes or punctuation). From the second line on, explain step by step how you reached it.`;
-  return `Work through your reasoning step by step before deciding; do not state the verdict first. Then write exactly one of ${cs} (no quotes or punctuation) on a line by itself, and end with that choice alone once more on the final line.\n\nReasoning:`;
+    return (
+      `On the first line write exactly one of ${cs} (no quotes or punctuation). From the second line on, explain step by step ` +
+      `how you reached it.`
+    );
+  return (
+    `Work through your reasoning step by step before deciding; do not state the verdict first. Then write exactly one of ${cs} ` +
+    `(no quotes or punctuation) on a line by itself, and end with that choice alone once more on the final line.\n\nReasoning:`
+  );
 }
 
 /** The filled grader prompt with the eval type's instruction appended (to the last message of a chat). */

@@ -16,7 +16,8 @@ export function isLoopback(address: string): boolean {
 }
 
 export const openModeNotice =
-  'no API keys configured: serving loopback clients only, on the default plan (create a key with `tetra keys create --plan default` to serve other hosts)';
+  'no API keys configured: serving loopback clients only, on the default plan (create a key with `tetra keys create --plan default` ' +
+  'to serve other hosts)';
 
 function unauthorized(message: string): GovernanceError {
   return new GovernanceError(message, 401, 'invalid_request_error', 'invalid_api_key');
@@ -41,7 +42,8 @@ export class KeyAuth implements Auth {
     if (this.mode() === 'loopback') {
       if (!isLoopback(remoteAddress)) {
         throw unauthorized(
-          'This server has no API keys configured, so it only serves clients on the same machine (loopback). Ask its operator for a key (`tetra keys create --plan NAME`).',
+          'This server has no API keys configured, so it only serves clients on the same machine (loopback). Ask its operator for a ' +
+            'key (`tetra keys create --plan NAME`).',
         );
       }
       return { key: null, plan: getPlan(this.plans, this.plans.defaultPlan) };
@@ -62,7 +64,8 @@ export class KeyAuth implements Auth {
     if (!plan) {
       // The operator removed or renamed a plan that keys still use: refuse rather than guess limits.
       throw new GovernanceError(
-        `The API key ${maskKey(bearer)} is on plan '${v.record.plan}', which is not defined in ${this.plans.source}; ask the operator to restore the plan or move the key.`,
+        `The API key ${maskKey(bearer)} is on plan '${v.record.plan}', which is not defined in ${this.plans.source}; ask the ` +
+          `operator to restore the plan or move the key.`,
         403,
         'invalid_request_error',
         'plan_not_found',

@@ -152,7 +152,8 @@ export class KeyStore {
       try {
         this.db
           .prepare(
-            'INSERT INTO api_keys (id, prefix, hash, plan, name, created_at, revoked_at) VALUES (@id, @prefix, @hash, @plan, @name, @created_at, @revoked_at)',
+            'INSERT INTO api_keys (id, prefix, hash, plan, name, created_at, revoked_at) VALUES (@id, @prefix, @hash, @plan, @name, ' +
+              '@created_at, @revoked_at)',
           )
           .run(row);
         this.invalidate();

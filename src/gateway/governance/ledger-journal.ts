@@ -67,7 +67,10 @@ export function checkRow(r: LedgerRow): void {
   if (!r.requestId) throw new RangeError('ledger: requestId is required');
 }
 
-/** A journal line back to a row; a line that is not a valid row throws (and is skipped, not inserted: a bad row must not block the rest). */
+/**
+ * A journal line back to a row; a line that is not a valid row throws (and is skipped, not inserted: a bad row must not
+ * block the rest).
+ */
 function decodeRow(line: string): LedgerRow {
   const v = JSON.parse(line) as unknown[];
   if (!Array.isArray(v) || v.length !== FIELDS.length) throw new Error(`expected an array of ${FIELDS.length} values`);

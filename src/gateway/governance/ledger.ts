@@ -172,6 +172,8 @@ export class SqliteLedger implements Ledger {
       params.model = q.model;
     }
     const dims = by.map((d) => `${COLUMNS[d]} AS "${d}"`);
+    const positions = by.map((_, i) => i + 1).join(', ');
+    const groupBy = by.length ? ` GROUP BY ${positions} ORDER BY ${positions}` : '';
     const sql = `SELECT ${[
       ...dims,
       'count(*) AS requests',
@@ -181,9 +183,7 @@ export class SqliteLedger implements Ledger {
       'sum(cost) AS cost',
       'avg(latency_ms) AS avgLatencyMs',
       'max(latency_ms) AS maxLatencyMs',
-    ].join(
-      ', ',
-    )} FROM usage${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${by.length ? ` GROUP BY ${by.map((_, i) => i + 1).join(', ')} ORDER BY ${by.map((_, i) => i + 1).join(', ')}` : ''}`;
+    ].join(', ')} FROM usage${where.length ? ` WHERE ${where.join(' AND ')}` : ''}${groupBy}`;
     const rows = this.db.prepare(sql).all(params) as UsageReportRow[];
     // An empty ledger still has one (all-zero) total row from SQL's aggregate; drop it.
     return rows
@@ -249,7 +249,9 @@ export class JournaledLedger implements Ledger {
     writing.add(this.prefix);
     const log = opts.log ?? ((l: string) => console.error(l));
     // The worker runs TypeScript through tsx, as the main thread does.
-    const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(new URL('./ledger-worker.ts', import.meta.url).href)}); });`;
+    const boot =
+      `import('tsx/esm/api').then((m) => { m.register(); return ` +
+      `import(${JSON.stringify(new URL('./ledger-worker.ts', import.meta.url).href)}); });`;
     this.worker = new Worker(boot, {
       eval: true,
       workerData: { dbPath, own: { prefix: this.prefix, live: this.file }, intervalMs: opts.intervalMs ?? 50 },

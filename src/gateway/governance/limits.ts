@@ -82,7 +82,8 @@ export function refusalError(
       return refuse(
         null,
         () =>
-          `Request too large ${on}: it may use ${est} tokens (prompt + max completion), more than the limit of ${plan.tpm} tokens per minute. Send a shorter prompt or a smaller max_tokens.`,
+          `Request too large ${on}: it may use ${est} tokens (prompt + max completion), more than the limit of ${plan.tpm} tokens ` +
+          `per minute. Send a shorter prompt or a smaller max_tokens.`,
         'tokens',
         'rate_limit_exceeded',
       );
@@ -97,7 +98,8 @@ export function refusalError(
       return refuse(
         (est - tokLevel) / perMs(plan.tpm),
         (wait) =>
-          `Rate limit reached for tokens ${on}: Limit ${plan.tpm} / min, Remaining ${Math.max(0, Math.floor(tokLevel))}, Requested ${est}. Please try again in ${wait}.`,
+          `Rate limit reached for tokens ${on}: Limit ${plan.tpm} / min, Remaining ${Math.max(0, Math.floor(tokLevel))}, Requested ` +
+          `${est}. Please try again in ${wait}.`,
         'tokens',
         'rate_limit_exceeded',
       );

@@ -49,7 +49,10 @@ async function loadImages(messages: InputMessage[], loaded: Loaded, limits: Imag
   );
 }
 
-/** Pulls the first event before any byte is written, so errors an engine raises up front (context, capability) still get their HTTP status. */
+/**
+ * Pulls the first event before any byte is written, so errors an engine raises up front (context, capability) still get
+ * their HTTP status.
+ */
 async function firstEvent(
   events: AsyncIterable<EngineEvent>,
 ): Promise<{ it: AsyncIterator<EngineEvent>; first: IteratorResult<EngineEvent> }> {
@@ -75,7 +78,8 @@ export function chatCompletions(
       if (!snapshot.imageInput || !engine.capabilities.imageInput) {
         throw new ApiError(
           400,
-          `The model ${input.model} does not accept image input; send text only, or use a model whose /v1/models entry has image_input: true.`,
+          `The model ${input.model} does not accept image input; send text only, or use a model whose /v1/models entry has ` +
+            `image_input: true.`,
           'invalid_request_error',
           'messages',
           'image_input_not_supported',
@@ -86,7 +90,8 @@ export function chatCompletions(
     if (p.responseFormat.type !== 'text' && !engine.capabilities.jsonSchema) {
       throw invalid(
         'response_format',
-        `The model ${input.model} cannot guarantee JSON output, so response_format ${p.responseFormat.type} is refused; omit response_format or pick another model.`,
+        `The model ${input.model} cannot guarantee JSON output, so response_format ${p.responseFormat.type} is refused; omit ` +
+          `response_format or pick another model.`,
         'unsupported_capability',
       );
     }

@@ -126,7 +126,8 @@ export function checkContext(window: number, prompt: number, completion: number 
     if (prompt >= window) {
       throw new ApiError(
         400,
-        `This model's maximum context length is ${window} tokens. However, your ${what} resulted in ${prompt} tokens, which leaves no room for a completion. Please reduce the length of the ${what}.`,
+        `This model's maximum context length is ${window} tokens. However, your ${what} resulted in ${prompt} tokens, which leaves ` +
+          `no room for a completion. Please reduce the length of the ${what}.`,
         'invalid_request_error',
         param,
         'context_length_exceeded',
@@ -137,7 +138,8 @@ export function checkContext(window: number, prompt: number, completion: number 
   if (prompt + completion > window) {
     throw new ApiError(
       400,
-      `This model's maximum context length is ${window} tokens. However, you requested ${prompt + completion} tokens (${prompt} in the ${what}, ${completion} in the completion). Please reduce the length of the ${what} or completion.`,
+      `This model's maximum context length is ${window} tokens. However, you requested ${prompt + completion} tokens (${prompt} in ` +
+        `the ${what}, ${completion} in the completion). Please reduce the length of the ${what} or completion.`,
       'invalid_request_error',
       param,
       'context_length_exceeded',

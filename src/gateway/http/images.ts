@@ -115,7 +115,8 @@ export function checkImage(bytes: Uint8Array, param: string, limits: ImageLimits
   const decoded = info.width * info.height * info.channels;
   if (decoded > limits.maxDecodedBytes) {
     throw tooLarge(
-      `${param}: the image is ${info.width}x${info.height} with ${info.channels} channel(s), ${decoded} bytes decoded; the limit is ${limits.maxDecodedBytes} (resize it)`,
+      `${param}: the image is ${info.width}x${info.height} with ${info.channels} channel(s), ${decoded} bytes decoded; the limit is ` +
+        `${limits.maxDecodedBytes} (resize it)`,
       param,
     );
   }
@@ -328,7 +329,8 @@ export async function fetchImage(
       ? e
       : invalid(
           param,
-          `${param}: the image download failed (${timeout.aborted ? `no answer within ${limits.fetchTimeoutMs} ms` : (e as Error).message})`,
+          `${param}: the image download failed ` +
+            `(${timeout.aborted ? `no answer within ${limits.fetchTimeoutMs} ms` : (e as Error).message})`,
           'invalid_image_url',
         );
   }

@@ -188,7 +188,8 @@ export function createGateway(o: GatewayOptions): Gateway {
       new ApiError(status, message, 'invalid_request_error', null, status === 408 ? 'request_timeout' : null).body(),
     );
     socket.end(
-      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: ` +
+        `close\r\n\r\n${text}`,
     );
   });
   return {

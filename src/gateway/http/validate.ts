@@ -61,6 +61,7 @@ const show = (v: Json) => {
   return kind(v);
 };
 
+const TOKEN_ID_NOTE = " (token-id prompts are not accepted: send text, e.g. lm-eval's tokenized_requests=False)";
 function str(o: Record<string, Json>, k: string, param: string, max = Infinity): string | undefined {
   if (!has(o, k)) return undefined;
   const v = o[k];
@@ -299,7 +300,7 @@ export function validateCompletion(body: Json): CompletionInput {
       if (typeof s !== 'string') {
         throw invalid(
           `prompt[${i}]`,
-          `prompt[${i}] must be a string, got ${kind(s)}${typeof s === 'number' || Array.isArray(s) ? " (token-id prompts are not accepted: send text, e.g. lm-eval's tokenized_requests=False)" : ''}`,
+          `prompt[${i}] must be a string, got ${kind(s)}${typeof s === 'number' || Array.isArray(s) ? TOKEN_ID_NOTE : ''}`,
         );
       }
       return s;

@@ -107,7 +107,8 @@ export function parseJson(body: Buffer, maxDepth: number): unknown {
   } catch (e) {
     throw invalid(
       null,
-      `We could not parse the JSON body of your request (${(e as Error).message}). Send valid JSON, e.g. {"model": "...", "messages": [...]}.`,
+      `We could not parse the JSON body of your request (${(e as Error).message}). Send valid JSON, e.g. {"model": "...", ` +
+        `"messages": [...]}.`,
     );
   }
 }

@@ -248,7 +248,8 @@ function matchShapes(
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       throw new CheckpointError(
         dir,
-        `${file} tensor "${prefix + name}" has shape ${shapeStr(t.shape)} but the config expects ${shapeStr(shape)} (a checkpoint of a different architecture?)`,
+        `${file} tensor "${prefix + name}" has shape ${shapeStr(t.shape)} but the config expects ${shapeStr(shape)} (a checkpoint ` +
+          `of a different architecture?)`,
       );
     }
     out.set(name, t.data);
