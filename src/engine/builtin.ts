@@ -27,17 +27,9 @@ import {
   type Tokenizer,
 } from '../tokenizer/index.ts';
 import { loadCheckpoint } from '../model/index.ts';
-import {
-  EngineError,
-  type ChatEngine,
-  type ChatRequest,
-  type CompletionRequest,
-  type EngineCapabilities,
-  type EngineEvent,
-  type EngineMessage,
-  type SamplingParams,
-  type TokenLogprobInfo,
-} from './types.ts';
+import { EngineError } from './types.ts';
+import type { ChatEngine, ChatRequest, CompletionRequest, EngineCapabilities, EngineEvent, EngineMessage } from './types.ts';
+import type { SamplingParams, TokenLogprobInfo } from './types.ts';
 
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
 

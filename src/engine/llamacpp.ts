@@ -28,17 +28,9 @@
 // known to abort llama.cpp when missing.
 import { GGUFError, inspectLlamaGGUF } from '../model/index.ts';
 import { FairQueue } from './queue.ts';
-import {
-  EngineError,
-  type ChatEngine,
-  type ChatRequest,
-  type CompletionRequest,
-  type EngineCapabilities,
-  type EngineEvent,
-  type EngineMessage,
-  type SamplingParams,
-  type TokenLogprobInfo,
-} from './types.ts';
+import { EngineError } from './types.ts';
+import type { ChatEngine, ChatRequest, CompletionRequest, EngineCapabilities, EngineEvent, EngineMessage } from './types.ts';
+import type { SamplingParams, TokenLogprobInfo } from './types.ts';
 
 const STRICT_NOTE =
   ' (tetra checks llama-architecture GGUFs with a gpt2 tokenizer and F32/F16 tensors before llama.cpp loads them, ' +

@@ -23,17 +23,9 @@ import { cl100k } from '../tokenizer/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
 import { APIConnectionError, APIConnectionTimeoutError, APIError, DEFAULT_HTTP1_TIMEOUTS, OpenAIHttpClient } from '../net/index.ts';
 import { FairQueue } from './queue.ts';
-import {
-  EngineError,
-  type ChatEngine,
-  type ChatRequest,
-  type CompletionRequest,
-  type EngineCapabilities,
-  type EngineEvent,
-  type EngineMessage,
-  type SamplingParams,
-  type TokenLogprobInfo,
-} from './types.ts';
+import { EngineError } from './types.ts';
+import type { ChatEngine, ChatRequest, CompletionRequest, EngineCapabilities, EngineEvent, EngineMessage } from './types.ts';
+import type { SamplingParams, TokenLogprobInfo } from './types.ts';
 
 export interface UpstreamOptions {
   /** e.g. http://localhost:8000/v1 (vLLM), http://localhost:8080/v1 (llama-server), https://api.openai.com/v1 */

@@ -103,40 +103,34 @@ class ByteWriter {
     this.view.setUint8(this.len, v);
     this.len += 1;
   }
+  /** A fixed-size little-endian number at the end. */
+  private put(n: number, set: (at: number) => void): void {
+    this.ensure(n);
+    set(this.len);
+    this.len += n;
+  }
   i8(v: number) {
     this.ensure(1);
     this.view.setInt8(this.len, v);
     this.len += 1;
   }
   u16(v: number) {
-    this.ensure(2);
-    this.view.setUint16(this.len, v, true);
-    this.len += 2;
+    this.put(2, (at) => this.view.setUint16(at, v, true));
   }
   i16(v: number) {
-    this.ensure(2);
-    this.view.setInt16(this.len, v, true);
-    this.len += 2;
+    this.put(2, (at) => this.view.setInt16(at, v, true));
   }
   u32(v: number) {
-    this.ensure(4);
-    this.view.setUint32(this.len, v, true);
-    this.len += 4;
+    this.put(4, (at) => this.view.setUint32(at, v, true));
   }
   i32(v: number) {
-    this.ensure(4);
-    this.view.setInt32(this.len, v, true);
-    this.len += 4;
+    this.put(4, (at) => this.view.setInt32(at, v, true));
   }
   f32(v: number) {
-    this.ensure(4);
-    this.view.setFloat32(this.len, v, true);
-    this.len += 4;
+    this.put(4, (at) => this.view.setFloat32(at, v, true));
   }
   f64(v: number) {
-    this.ensure(8);
-    this.view.setFloat64(this.len, v, true);
-    this.len += 8;
+    this.put(8, (at) => this.view.setFloat64(at, v, true));
   }
   u64(v: number | bigint) {
     this.ensure(8);
@@ -344,41 +338,30 @@ class ByteReader {
     this.need(1, 'i8');
     return this.view.getInt8(this.pos++);
   }
-  u16() {
-    this.need(2, 'u16');
-    const v = this.view.getUint16(this.pos, true);
-    this.pos += 2;
+  /** A fixed-size little-endian number at the cursor. */
+  private fixed(n: number, what: string, get: (at: number) => number): number {
+    this.need(n, what);
+    const v = get(this.pos);
+    this.pos += n;
     return v;
+  }
+  u16() {
+    return this.fixed(2, 'u16', (at) => this.view.getUint16(at, true));
   }
   i16() {
-    this.need(2, 'i16');
-    const v = this.view.getInt16(this.pos, true);
-    this.pos += 2;
-    return v;
+    return this.fixed(2, 'i16', (at) => this.view.getInt16(at, true));
   }
   u32() {
-    this.need(4, 'u32');
-    const v = this.view.getUint32(this.pos, true);
-    this.pos += 4;
-    return v;
+    return this.fixed(4, 'u32', (at) => this.view.getUint32(at, true));
   }
   i32() {
-    this.need(4, 'i32');
-    const v = this.view.getInt32(this.pos, true);
-    this.pos += 4;
-    return v;
+    return this.fixed(4, 'i32', (at) => this.view.getInt32(at, true));
   }
   f32() {
-    this.need(4, 'f32');
-    const v = this.view.getFloat32(this.pos, true);
-    this.pos += 4;
-    return v;
+    return this.fixed(4, 'f32', (at) => this.view.getFloat32(at, true));
   }
   f64() {
-    this.need(8, 'f64');
-    const v = this.view.getFloat64(this.pos, true);
-    this.pos += 8;
-    return v;
+    return this.fixed(8, 'f64', (at) => this.view.getFloat64(at, true));
   }
   u64(what: string, limit: number): number {
     this.need(8, what);

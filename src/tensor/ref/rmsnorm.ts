@@ -1,16 +1,8 @@
 // Reference RMSNorm over rows of C. Semantics: src/tensor/backend.ts.
 // inp, out [N, C]; weight [C]; rstd [N] saved for backward.
-import type { FloatArray } from '../backend.ts';
+import type { FloatArray as F } from '../backend.ts';
 
-export function rmsnormForward(
-  out: FloatArray,
-  rstd: FloatArray,
-  inp: FloatArray,
-  weight: FloatArray,
-  N: number,
-  C: number,
-  eps: number,
-): void {
+export function rmsnormForward(out: F, rstd: F, inp: F, weight: F, N: number, C: number, eps: number): void {
   for (let n = 0; n < N; n++) {
     const x = n * C;
     let ss = 0;
@@ -21,16 +13,7 @@ export function rmsnormForward(
   }
 }
 
-export function rmsnormBackward(
-  dinp: FloatArray,
-  dweight: FloatArray,
-  dout: FloatArray,
-  inp: FloatArray,
-  weight: FloatArray,
-  rstd: FloatArray,
-  N: number,
-  C: number,
-): void {
+export function rmsnormBackward(dinp: F, dweight: F, dout: F, inp: F, weight: F, rstd: F, N: number, C: number): void {
   // forward: out[c] = inp[c] * r * weight[c], with r = (mean_j inp[j]^2 + eps)^(-1/2), so
   //   dr/dinp[c] = -r^3 * inp[c] / C and
   //   dinp[c] = dout[c] * weight[c] * r - inp[c] * r^3 / C * sum_j dout[j] * weight[j] * inp[j]
