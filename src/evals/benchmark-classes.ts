@@ -8,10 +8,7 @@
 // The factories; class-table.ts lists them under their names.
 import { samplesFromArgs, type TemplateEnv, type TemplateFactory } from './classes.ts';
 import { HumanEvalEval } from './humaneval.ts';
-import { Gsm8kEval, loadGsm8k } from './loaders/gsm8k.ts';
-import { loadHumanEval } from './loaders/humaneval.ts';
-import { loadMmlu } from './loaders/mmlu.ts';
-import { loadTruthfulQA } from './loaders/truthfulqa.ts';
+import { Gsm8kEval, loadGsm8k, loadHumanEval, loadMmlu, loadTruthfulQA } from './loaders/index.ts';
 import { MultipleChoiceEval, type MultipleChoiceSample } from './multiple-choice.ts';
 import type { Sample } from './types.ts';
 
