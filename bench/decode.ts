@@ -19,11 +19,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ggufTokenizer } from '../src/model/index.ts';
-import { configFromDepth, generateStream, GPT } from '../src/model/index.ts';
+import { configFromDepth, exportGGUF, generateStream, ggufTokenizer, GPT } from '../src/model/index.ts';
 import { nativeBackend, nativeError } from '../src/tensor/index.ts';
 import { byteTokenizer } from '../src/tokenizer/index.ts';
-import { exportGGUF } from '../src/model/index.ts';
 import { oneLineFailures } from './prereqs.ts';
 
 oneLineFailures('bench:decode');

@@ -17,10 +17,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { defaultReplicas, nominalPeakFlops } from '../src/train/index.ts';
 import { configFromDepth } from '../src/model/index.ts';
 import { defaultBackend } from '../src/tensor/index.ts';
-import { train } from '../src/train/index.ts';
+import { defaultReplicas, nominalPeakFlops, train } from '../src/train/index.ts';
 import { debianPython, ensureCharCorpus, pytorchMissing, root } from './char-corpus.ts';
 import { oneLineFailures } from './prereqs.ts';
 

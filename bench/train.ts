@@ -10,18 +10,17 @@
 // shared, so the two sides alternate in rounds of about the same wall time and each figure is
 // the median over rounds. Then tetra alone at depth 4, 6 and 8 (configFromDepth: width 64*depth,
 // heads of 64) at block 256.
-// MFU = flopsPerToken(model, T) * tokens/s / peak, peak = nominalPeakFlops() (src/cli/train.ts:
+// MFU = flopsPerToken(model, T) * tokens/s / peak, peak = nominalPeakFlops() (src/train/machine.ts:
 // 32 FLOP/cycle per thread for AVX2 FMA at an assumed 3 GHz, times 2 threads = 192 GFLOP/s).
 // The last line is `train_vs_pytorch <tetra tokens/s / PyTorch tokens/s>` for the headline.
 import { torchOmpWaitPolicy } from './omp-env.ts';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
-import { nominalPeakFlops } from '../src/train/index.ts';
 import { ShardLoader } from '../src/data/index.ts';
 import { configFromDepth, flopsPerToken, GPT, paramCount, type GPTConfig } from '../src/model/index.ts';
 import { nativeBackend, nativeError, Tape } from '../src/tensor/index.ts';
-import { DataParallel, defaultAdamW } from '../src/train/index.ts';
+import { DataParallel, defaultAdamW, nominalPeakFlops } from '../src/train/index.ts';
 import { debianPython, ensureCharCorpus, pytorchMissing, root } from './char-corpus.ts';
 import { oneLineFailures } from './prereqs.ts';
 

@@ -144,7 +144,11 @@ export class GPT {
     return { logits, loss: targets ? tape.crossEntropy(logits, targets, ignoreIndex) : undefined };
   }
 
-  /** The residual stream through every block, then the final norm and LM head: logits [B*T, V]. */
+  /**
+   * Training: the residual stream through every block, then the final norm and LM head: logits
+   * [B*T, V], every op on the tape. Inference does not come through here: step() in kvcache.ts is
+   * the same stack without the tape (kept apart so neither pays for the other's bookkeeping).
+   */
   run(tape: Tape, tokens: Int32Array, B: number, T: number): Tensor {
     const c = this.config;
     if (tokens.length !== B * T) throw new Error(`forward: ${tokens.length} tokens is not B*T = ${B}*${T}`);

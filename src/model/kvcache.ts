@@ -6,10 +6,10 @@
 // The step calls the backend's kernels directly, without the tape: no Tensor or gradient
 // bookkeeping per op, and every activation lives in a workspace kept per model and reused by the
 // next step, so a decode step allocates nothing but a few array views. It runs the same kernels
-// in the same order as GPT.run, the training pass (the tests hold the two to the same logits), with three changes
-// that only save work: q, k and v come from one GEMM over the layer's [3C, C] matrix when every
-// sequence brings one token; the residual adds are the GEMMs' beta = 1; and only the rows whose
-// logits are returned go through the final norm and the LM head.
+// in the same order as GPT.run, the training pass (the tests hold the two to the same logits),
+// with three changes that only save work: q, k and v come from one GEMM over the layer's [3C, C]
+// matrix when every sequence brings one token; the residual adds are the GEMMs' beta = 1; and
+// only the rows whose logits are returned go through the final norm and the LM head.
 import type { Backend, GemmArgs } from '../tensor/index.ts';
 import { headSize, type GPTConfig } from './config.ts';
 import type { GPT } from './gpt.ts';
@@ -132,7 +132,8 @@ function linear(
 }
 
 /**
- * Runs the new tokens of every sequence through the model, appending to their caches.
+ * Inference: runs the new tokens of every sequence through the model, appending to their caches.
+ * The training twin is GPT.run (gpt.ts), on the tape; a change to one block's math goes in both.
  * Returns logits [sum of new tokens, V] when allRows, else one row per sequence (its last token).
  * `out`, when given, receives the logits (it must hold at least that many rows) and is returned.
  */

@@ -12,7 +12,7 @@ import {
   logSoftmax,
 } from '../../src/model/index.ts';
 import { defaultBackend, Rng, Tape } from '../../src/tensor/index.ts';
-import { AdamW } from '../../src/train/optimizer.ts';
+import { AdamW } from '../../src/train/index.ts';
 import { assertClose } from '../helpers.ts';
 
 const be = defaultBackend();
