@@ -1,9 +1,10 @@
 // The registry class names tetra runs, in one table: openai/evals' Python class paths map to
 // tetra's templates, so their YAML runs unchanged, and tetra's own names (tetra.match, ...) sit
 // beside them. A class not in the table may name a TypeScript file ("./my-eval.ts:MyEval", see
-// classes.ts). A new template family adds its rows here.
+// custom-eval.ts). A new template family adds its rows here.
 import { gsm8kFactory, humanevalFactory, mmluFactory, multipleChoiceFactory, truthfulqaFactory } from './benchmark-classes.ts';
-import { customEvalFactory, UnknownClassError, type TemplateEnv, type TemplateFactory } from './classes.ts';
+import { UnknownClassError, type TemplateEnv, type TemplateFactory } from './classes.ts';
+import { customEvalFactory } from './custom-eval.ts';
 import { basicFactories, modelGradedFactory } from './templates/index.ts';
 
 export const TEMPLATE_CLASSES: ReadonlyMap<string, TemplateFactory> = new Map<string, TemplateFactory>([

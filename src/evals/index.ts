@@ -1,16 +1,10 @@
 // Public surface of src/evals: the registry, templates, completion functions, the runner, the
 // recorder, metrics, reports and comparisons.
 export type * from './types.ts';
-export { parseYaml, YamlError } from './yaml.ts';
+export { parseYaml, readYamlFile, YamlError, MAX_YAML_BYTES, MAX_ALIAS_COUNT, MAX_ALIAS_WORK } from './yaml.ts';
 export { Registry, RegistryError, defaultRoots, type EvalSpec, type ClassSpec } from './registry.ts';
-export {
-  samplesFromArgs,
-  UnknownClassError,
-  type TemplateEnv,
-  type EvalInstance,
-  type TemplateFactory,
-  type CustomEvalExport,
-} from './classes.ts';
+export { samplesFromArgs, UnknownClassError, type TemplateEnv, type EvalInstance, type TemplateFactory } from './classes.ts';
+export type { CustomEvalExport, CustomTemplate } from './custom-eval.ts';
 export { knownTemplateClasses, TEMPLATE_CLASSES, templateFactory } from './class-table.ts';
 export { loadSamples, readJsonl, checkSample, idealList, withFewShot, chatToText, formatTemplate, SampleError } from './samples.ts';
 export * from './templates/index.ts';

@@ -11,10 +11,10 @@
 // ~/.tetra/evals (or $TETRA_HOME/evals), then each --registry DIR. Every name lives in exactly
 // one file across all roots: a second definition is an error naming both files, never a silent
 // override (openai/evals also refuses duplicates).
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { tetraHome } from '../util/index.ts';
-import { parseYaml } from './yaml.ts';
+import { readYamlFile } from './yaml.ts';
 
 export class RegistryError extends Error {}
 
@@ -90,7 +90,7 @@ export class Registry {
     for (const root of roots) {
       for (const cat of CATEGORIES) {
         for (const file of yamlFiles(join(root, cat))) {
-          const doc = parseYaml(readFileSync(file, 'utf8'), file);
+          const doc = readYamlFile(file);
           if (doc === null) continue;
           if (typeof doc !== 'object' || Array.isArray(doc))
             throw new RegistryError(`${file}: a registry file must be a mapping of name -> spec`);

@@ -5,6 +5,7 @@ import { Registry, RegistryError } from '../../src/evals/registry.ts';
 import { instantiate } from '../../src/evals/runner.ts';
 import { templateFactory } from '../../src/evals/class-table.ts';
 import { UnknownClassError } from '../../src/evals/classes.ts';
+import { YamlError } from '../../src/evals/yaml.ts';
 import { jsonl, tempTree } from './helpers.ts';
 
 const capitals = jsonl([
@@ -113,6 +114,27 @@ describe('registry roots in the openai/evals layout', () => {
     });
     assert.equal(res.correct, true);
     await assert.rejects(templateFactory('./missing.ts:X', { file: join(t, 'evals/c.yaml') }), /no file/);
+  });
+
+  it('names the registry file and line for a YAML error in it', () => {
+    const t = tempTree({ 'evals/bad.yaml': 'ok:\n  id: ok.dev.v0\nok.dev.v0:\n  args: {samples_jsonl: [a.jsonl\n' });
+    assert.throws(
+      () => new Registry([t]),
+      (e: unknown) => e instanceof YamlError && e.message.startsWith(`${join(t, 'evals/bad.yaml')}:5: Flow sequence`),
+    );
+  });
+
+  it('reads anchors, merge keys and a key repeated inside an entry, as openai/evals registry files have them', () => {
+    const t = tempTree({
+      'evals/shared.yaml':
+        'base: &base\n  class: evals.elsuite.basic.includes:Includes\n  args: {samples_jsonl: geo/caps.jsonl}\n' +
+        'caps:\n  id: caps.dev.v0\ncaps.dev.v0:\n  <<: *base\n  args: {samples_jsonl: geo/caps.jsonl, ignore_case: true}\n',
+      'modelgraded/keywords.yaml': 'seo:\n  prompt: "{input} {completion}"\n  input_outputs:\n    input: input\n    input: completion\n',
+    });
+    const r = new Registry([t, a]);
+    const e = r.eval('caps');
+    assert.deepEqual([e.cls, e.args], ['evals.elsuite.basic.includes:Includes', { samples_jsonl: 'geo/caps.jsonl', ignore_case: true }]);
+    assert.deepEqual(r.modelgraded('seo').spec.input_outputs, { input: 'completion' });
   });
 
   it('ships the fact, closedqa and battle model-graded specs in the built-in root', () => {
