@@ -154,8 +154,7 @@ async function respond(
       throw e;
     }
     if (ctx.signal.aborted) return;
-    await ctx.settle();
-    const used = await meter.totals();
+    const used = await ctx.settle();
     sendJson(
       res,
       200,
@@ -199,9 +198,8 @@ async function respond(
     }
   }
   if (ctx.signal.aborted) return;
-  await ctx.settle();
+  const used = await ctx.settle();
   if (includeUsage) {
-    const used = await meter.totals();
     sendEvent(res, {
       ...head,
       object: 'chat.completion.chunk',

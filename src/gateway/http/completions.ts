@@ -115,8 +115,7 @@ export function completions(
           throw e;
         }
         if (ctx.signal.aborted) return;
-        await ctx.settle();
-        const used = await meter.totals();
+        const used = await ctx.settle();
         const usage = { prompt_tokens: used.prompt, completion_tokens: used.completion, total_tokens: used.prompt + used.completion };
         if (input.stream) {
           if (input.includeUsage) sendEvent(res, { ...head, choices: [], usage });

@@ -33,8 +33,8 @@ export interface GenerationContext {
   /** Aborted when the client goes away. */
   signal: AbortSignal;
   meter: UsageMeter;
-  /** Writes the ledger row for a success; durable before the response completes. */
-  settle(): Promise<void>;
+  /** Writes the ledger row for a success (durable before the response completes); resolves to the usage it billed. */
+  settle(): Promise<{ prompt: number; completion: number }>;
 }
 
 export type PrepareGeneration = (principal: Principal, body: unknown, signal: AbortSignal, st: RequestState) => Promise<PreparedGeneration>;
@@ -126,6 +126,7 @@ export async function serveGeneration(
     st.promptTokens = used.prompt || st.promptTokens;
     st.completionTokens = used.completion;
     await account(o, st, g.served, admission, status);
+    return used;
   };
   try {
     await g.respond({
