@@ -10,6 +10,7 @@ import { readManifest } from '../data/index.ts';
 import { configFromDepth, latestCheckpoint } from '../model/index.ts';
 import {
   bootstrap,
+  bootstrapFits,
   computeLoss,
   fitComputeLaw,
   FitError,
@@ -27,7 +28,6 @@ import {
   runLadder,
   scalingReport,
   scorePrediction,
-  type ComputeLaw,
   type ComputePoint,
   type LadderPlan,
   type PlannedRun,
@@ -35,7 +35,6 @@ import {
   type RegistryEntry,
   type Score,
 } from '../scaling/index.ts';
-import { Rng } from '../tensor/index.ts';
 import { defaultBackend } from '../tensor/index.ts';
 import { tokenizerRef } from '../tokenizer/index.ts';
 import { defaultAdamW, defaultReplicas, nominalPeakFlops, readMetrics, train } from '../train/index.ts';
@@ -317,17 +316,7 @@ export const scaleCommand: Command = {
         const results = readResults(dir);
         const points = ladderPoints(results, plan.target.name);
         const law = fitComputeLaw(points);
-        const rng = new Rng(5);
-        const band: ComputeLaw[] = [];
-        for (let i = 0; i < 100; i++) {
-          const sample = points.map(() => points[Math.floor(rng.next() * points.length)]);
-          if (new Set(sample).size < 4) continue;
-          try {
-            band.push(fitComputeLaw(sample));
-          } catch (e) {
-            if (!(e instanceof FitError)) throw e;
-          }
-        }
+        const band = bootstrapFits(points, fitComputeLaw, { samples: 100, seed: 5 });
         const entries = readRegistry(String(f.registry ?? join(dir, 'predictions.jsonl'))).filter((e) => e.target === plan.target.name);
         const prediction = entries.find((e): e is RegistryEntry & Prediction => e.kind === 'prediction');
         const score = entries.find((e): e is RegistryEntry & Score => e.kind === 'score');

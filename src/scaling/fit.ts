@@ -208,31 +208,41 @@ export interface Interval {
 }
 
 /**
- * A percentile bootstrap interval for a statistic of a fit (a prediction, an exponent):
- * resample the points with replacement, refit, take the statistic. Resamples with fewer than
- * `minDistinct` distinct points are drawn again (a law cannot be fitted to two points).
+ * Fits to bootstrap resamples of the points (with replacement). Resamples with fewer than
+ * `minDistinct` distinct points are drawn again (a law cannot be fitted to two points); a
+ * resample the fit refuses (FitError) is skipped.
  */
+export function bootstrapFits<P, T>(
+  points: P[],
+  fit: (sample: P[]) => T,
+  o: { samples?: number; seed?: number; minDistinct?: number } = {},
+): T[] {
+  const samples = o.samples ?? 200,
+    rng = new Rng(o.seed ?? 1),
+    minDistinct = o.minDistinct ?? Math.min(4, points.length);
+  const fits: T[] = [];
+  for (let s = 0; s < samples; s++) {
+    let idx: number[];
+    do idx = points.map(() => Math.floor(rng.next() * points.length));
+    while (new Set(idx).size < minDistinct);
+    try {
+      fits.push(fit(idx.map((i) => points[i])));
+    } catch (e) {
+      if (!(e instanceof FitError)) throw e;
+    }
+  }
+  return fits;
+}
+
+/** A percentile bootstrap interval for a statistic of a fit (a prediction, an exponent). */
 export function bootstrap<P>(
   points: P[],
   statistic: (sample: P[]) => number,
   o: { samples?: number; level?: number; seed?: number; minDistinct?: number } = {},
 ): Interval {
   const samples = o.samples ?? 200,
-    level = o.level ?? 0.9,
-    rng = new Rng(o.seed ?? 1),
-    minDistinct = o.minDistinct ?? Math.min(4, points.length);
-  const values: number[] = [];
-  for (let s = 0; s < samples; s++) {
-    let idx: number[];
-    do idx = points.map(() => Math.floor(rng.next() * points.length));
-    while (new Set(idx).size < minDistinct);
-    try {
-      const v = statistic(idx.map((i) => points[i]));
-      if (Number.isFinite(v)) values.push(v);
-    } catch (e) {
-      if (!(e instanceof FitError)) throw e;
-    }
-  }
+    level = o.level ?? 0.9;
+  const values = bootstrapFits(points, statistic, o).filter((v) => Number.isFinite(v));
   if (values.length < samples / 2) throw new FitError(`bootstrap: only ${values.length} of ${samples} resamples could be fitted`);
   values.sort((a, b) => a - b);
   const q = (p: number) => values[Math.min(values.length - 1, Math.max(0, Math.round(p * (values.length - 1))))];

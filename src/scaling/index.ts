@@ -2,6 +2,7 @@
 export { nelderMead, type Minimum, type MinimizeOptions } from './minimize.ts';
 export {
   bootstrap,
+  bootstrapFits,
   CHINCHILLA,
   chinchillaLoss,
   computeLoss,
