@@ -242,7 +242,7 @@ export function bootstrap<P>(
 ): Interval {
   const samples = o.samples ?? 200,
     level = o.level ?? 0.9;
-  const values = bootstrapFits(points, statistic, o).filter((v) => Number.isFinite(v));
+  const values = bootstrapFits(points, statistic, { ...o, samples }).filter((v) => Number.isFinite(v));
   if (values.length < samples / 2) throw new FitError(`bootstrap: only ${values.length} of ${samples} resamples could be fitted`);
   values.sort((a, b) => a - b);
   const q = (p: number) => values[Math.min(values.length - 1, Math.max(0, Math.round(p * (values.length - 1))))];
