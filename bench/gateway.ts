@@ -15,8 +15,9 @@
 // runs the 64-client rounds too: the floor any Node proxy pays here for one more process and two
 // more loopback hops.
 // Prints `gateway_p99_overhead_ms <p99 through the gateway - p99 direct, 64 clients, fixed load>`,
-// then ends with the judged figure `gateway_vs_bare_p99 <the gateway's p99 overhead / the bare
-// proxy's, same rounds>` (goal: <= 1.3): on two shared cores the absolute p99 is mostly the machine.
+// then ends with the judged figure `gateway_vs_bare_p99 <the gateway's p99 / the bare proxy's p99,
+// same rounds>` (goal: <= 1.3, as issue 12 measured it: 1.50 ms / 0.92 ms = 1.63): on two shared
+// cores the absolute p99 is mostly the machine, and the bare proxy pays the same machine.
 // Governance runs as in production: a key is created and sent as a bearer, limits are set high
 // enough never to refuse, the ledger is the SQLite WAL file in a temp TETRA_HOME.
 // The machine is noisy (a p99 over ~2,000 requests moves by milliseconds between identical runs),
@@ -112,9 +113,10 @@ async function main(): Promise<void> {
   const home = mkdtempSync(join(tmpdir(), 'tetra-bench-gw-'));
   writeFileSync(join(home, 'plans.json'), JSON.stringify({ plans: { bench: { rpm: 1_000_000_000, tpm: 1_000_000_000 } } }));
   const key = new KeyStore(join(home, 'tetra.db')).create('bench', 'bench').key;
+  // Started as `npx tetra serve` starts it: through the script's shebang, with its V8 flags.
   const gw = spawn(
-    process.execPath,
-    [join(import.meta.dirname, '../bin/tetra.js'), 'serve', '--upstream', `${backendUrl}/v1`, '--upstream-model', 'instant', '--port', '0'],
+    join(import.meta.dirname, '../bin/tetra.js'),
+    ['serve', '--upstream', `${backendUrl}/v1`, '--upstream-model', 'instant', '--port', '0'],
     {
       env: { ...process.env, TETRA_HOME: home },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -193,8 +195,7 @@ async function main(): Promise<void> {
       const bare = { p50: median(b.map((x) => x.p50)), p99: median(b.map((x) => x.p99)) };
       const bareOverhead = bare.p99 - direct.p99;
       bareLine = `bare proxy (node:http + the upstream client, nothing else), ${c} clients: p50 ${bare.p50.toFixed(2)} ms, p99 ${bare.p99.toFixed(2)} ms, p99 overhead ${bareOverhead.toFixed(2)} ms`;
-      // Overheads under 0.05 ms (or negative: the side was faster than direct this time) are noise.
-      ratio64 = Math.max(0.05, via.p99 - direct.p99) / Math.max(0.05, bareOverhead);
+      ratio64 = via.p99 / bare.p99;
     }
     const capDirect = await capacity(backendUrl, c, false);
     const capVia = await capacity(gatewayUrl, c, true);
