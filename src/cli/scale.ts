@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readManifest } from '../data/index.ts';
-import { configFromDepth, latestCheckpoint } from '../model/index.ts';
+import { latestCheckpoint } from '../model/index.ts';
 import {
   bootstrap,
   bootstrapFits,
@@ -25,6 +25,7 @@ import {
   registerPrediction,
   RegistryError,
   loadLadderQueue,
+  runConfig,
   runLadder,
   scalingReport,
   scorePrediction,
@@ -39,6 +40,7 @@ import { defaultBackend } from '../tensor/index.ts';
 import { tokenizerRef } from '../tokenizer/index.ts';
 import { defaultAdamW, defaultReplicas, nominalPeakFlops, readMetrics, train } from '../train/index.ts';
 import { numberFlag, UsageError } from './args.ts';
+import { capabilityCommand } from './scale-capability.ts';
 import type { Command } from './command.ts';
 
 const USAGE =
@@ -49,7 +51,8 @@ const USAGE =
   '       tetra scale predict --points FILE.json --target-flops F --target NAME --registry FILE\n' +
   '       tetra scale start --target NAME --registry FILE\n' +
   '       tetra scale score --target NAME --loss L --registry FILE\n' +
-  '       tetra scale report --dir DIR';
+  '       tetra scale report --dir DIR\n' +
+  '       tetra scale capability --dir DIR [--predict | --score] [--problems N] [--min-pass P]';
 const cmd = 'tetra scale';
 
 /** Sustained training throughput assumed for the minutes column: half the nominal peak (measured MFU here is 50-70%). */
@@ -92,32 +95,38 @@ function readPlan(path: string): LadderPlan {
 }
 
 /**
- * One ladder run with the ordinary trainer. Every run shares the data, tokenizer, batch, learning
- * rate and schedule rule (warmup a tenth of the steps, at most 100, then cosine to a tenth), so
- * the ladder varies only in model size and tokens. A run killed part-way resumes from its checkpoints.
+ * One ladder run with the ordinary trainer: the planned model, batch, steps and peak learning rate
+ * (src/scaling/plan.ts), and one schedule rule for every run (warmup a tenth of the steps, at most
+ * 100, then cosine to a tenth). Every run is judged on the same text: the whole validation split
+ * (up to VAL_TOKENS), in sequences of the plan's length, so the ladder's losses differ only by the
+ * models. A run killed part-way resumes from its checkpoints.
  */
 interface Settings {
   data: string;
-  batch: number;
-  lr: number;
 }
+const VAL_TOKENS = 1 << 18;
+const VAL_BATCH = 16;
 
 async function trainRun(
   run: PlannedRun,
   dir: string,
   plan: LadderPlan,
-  { data, batch, lr }: Settings,
+  { data }: Settings,
 ): Promise<{ valLoss: number; valBpb?: number; resumedFrom?: number }> {
   const manifest = readManifest(data);
   if (manifest.tokenizer.vocabSize !== plan.vocabSize)
     throw new UsageError(`${cmd} run: ${data} has vocabulary ${manifest.tokenizer.vocabSize}; the plan was made for ${plan.vocabSize}`);
-  const steps = Math.max(1, Math.ceil(run.tokens / (batch * plan.seqLen)));
+  if (plan.version !== 2 || !(run.width > 0))
+    throw new UsageError(`${cmd} run: the plan predates the width dial (version ${plan.version}); plan the ladder again`);
+  const steps = run.steps,
+    lr = run.lr;
+  const valBatches = Math.max(1, Math.floor(Math.min(VAL_TOKENS, manifest.splits.val.tokens) / (VAL_BATCH * plan.seqLen)));
   const r = await train(
     {
       data,
       out: dir,
-      model: configFromDepth(run.depth, { vocabSize: plan.vocabSize, contextLength: plan.seqLen }),
-      batchSize: batch,
+      model: runConfig(plan, run),
+      batchSize: run.batch,
       seqLen: plan.seqLen,
       accum: 1,
       steps,
@@ -125,7 +134,8 @@ async function trainRun(
       schedule: { minLr: lr / 10, warmup: Math.min(100, Math.floor(steps / 10)), decay: 'cosine' },
       seed: 1337,
       evalEvery: steps,
-      evalBatches: 20,
+      evalBatches: valBatches,
+      evalBatchSize: VAL_BATCH,
       sampleEvery: 0,
       checkpointEvery: Math.max(20, Math.ceil(steps / 10)),
       keepCheckpoints: 2,
@@ -200,13 +210,20 @@ export const scaleCommand: Command = {
     },
     'with-target': { type: 'boolean', help: 'run: train the target too, after the ladder' },
     queue: { type: 'string', help: 'run: put the runs on this Redis job queue for tetra scale worker; worker: take runs from it' },
-    batch: { type: 'number', help: 'run: sequences per step, the same for every run', default: 12 },
-    lr: { type: 'number', help: 'run: peak learning rate, the same for every run', default: 1e-3 },
+    lr: { type: 'number', help: 'plan: peak learning rate at width 64 (lr = LR * sqrt(64 / width))', default: 4e-3 },
     target: { type: 'string', help: "predict, start, score: the target run's name" },
     registry: { type: 'string', help: 'predict, start, score: the prediction registry (JSONL, append-only)' },
     loss: { type: 'number', help: "score: the target's measured final validation loss" },
     out: { type: 'string', help: 'plan: write the plan here as JSON' },
     json: { type: 'boolean', help: 'print JSON instead of a table' },
+    problems: { type: 'number', help: 'capability: held-out addition problems per difficulty bucket', default: 50 },
+    'min-pass': {
+      type: 'number',
+      help: 'capability: keep the problems every ladder run passes at this rate or more (1/K for a budget of K samples)',
+      default: 0.01,
+    },
+    predict: { type: 'boolean', help: "capability: fit each bucket's law on the ladder and register the target's prediction" },
+    score: { type: 'boolean', help: "capability: score the finished target's buckets against their registered predictions" },
   },
   async run(f, rest) {
     const [action, ...extra] = rest;
@@ -223,6 +240,7 @@ export const scaleCommand: Command = {
           span: numberFlag(f, 'span', 2, 1e9, `${cmd} plan`, false),
           tokensPerParam: numberFlag(f, 'tokens-per-param', 0.01, 1e6, `${cmd} plan`, false),
           minExtrapolation: numberFlag(f, 'min-extrapolation', 1, 1e12, `${cmd} plan`, false),
+          lrBase: numberFlag(f, 'lr', 1e-6, 0.5, `${cmd} plan`, false),
           flopsPerSecond:
             f.gflops !== undefined ? numberFlag(f, 'gflops', 1e-3, 1e9, `${cmd} plan`, false) * 1e9 : ASSUMED_MFU * nominalPeakFlops(),
         });
@@ -234,11 +252,7 @@ export const scaleCommand: Command = {
       if (action === 'run') {
         const { plan, data, out } = required(f, 'run', 'plan', 'data', 'out');
         const ladder = readPlan(plan);
-        const settings = {
-          data: resolve(data),
-          batch: numberFlag(f, 'batch', 1, 4096, `${cmd} run`),
-          lr: numberFlag(f, 'lr', 1e-6, 1, `${cmd} run`, false),
-        };
+        const settings = { data: resolve(data) };
         const withTarget = Boolean(f['with-target']);
         const results =
           f.queue !== undefined
@@ -246,7 +260,11 @@ export const scaleCommand: Command = {
             : await runLadder(ladder, resolve(out), (run, dir) => trainRun(run, dir, ladder, settings), { withTarget });
         console.log(
           results
-            .map((r) => `${r.name.padEnd(8)} depth ${r.depth}  ${r.flops.toExponential(2)} FLOPs  val loss ${r.valLoss.toFixed(4)}`)
+            .map(
+              (r) =>
+                `${r.name.padEnd(8)} depth ${r.depth} width ${r.width}  ${r.flops.toExponential(2)} FLOPs  ` +
+                `val loss ${r.valLoss.toFixed(4)}`,
+            )
             .join('\n'),
         );
         return 0;
@@ -325,6 +343,22 @@ export const scaleCommand: Command = {
         console.log(`wrote ${file}`);
         return 0;
       }
+      if (action === 'capability') {
+        const { dir } = required(f, 'capability', 'dir');
+        if (f.predict && f.score) throw new UsageError(`${cmd} capability: --predict (before the target) or --score (after it), not both`);
+        await capabilityCommand({
+          dir,
+          plan: readPlan(join(dir, 'plan.json')),
+          problemsPerBucket: numberFlag(f, 'problems', 1, 10_000, `${cmd} capability`),
+          minPass: numberFlag(f, 'min-pass', 0, 1, `${cmd} capability`, false),
+          predict: Boolean(f.predict),
+          score: Boolean(f.score),
+          registry: String(f.registry ?? join(dir, 'predictions.jsonl')),
+          gitRevision: gitRevision(),
+          json: Boolean(f.json),
+        });
+        return 0;
+      }
       if (action === 'start') {
         const { registry, target } = required(f, 'start', 'registry', 'target');
         const entry = recordStart(registry, target);
@@ -349,6 +383,6 @@ export const scaleCommand: Command = {
         throw new Error(`${action}: ${e.message}`);
       throw e;
     }
-    throw new UsageError(`${cmd}: expected plan, run, fit, predict, start, score or report (usage: ${USAGE})`);
+    throw new UsageError(`${cmd}: expected plan, run, worker, fit, predict, start, score, report or capability (usage: ${USAGE})`);
   },
 };

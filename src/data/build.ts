@@ -209,7 +209,7 @@ async function extractSource(
   for (const unit of units) {
     let data: Buffer[];
     try {
-      data = unit.map((f) => gunzipIfNeeded(f, readFileSync(f)));
+      data = s.synthetic ? [] : unit.map((f) => gunzipIfNeeded(f, readFileSync(f)));
     } catch (e) {
       throw new Error(`${unit[0]}: cannot read (${(e as Error).message}) in source ${s.name} (package ${s.package})`);
     }

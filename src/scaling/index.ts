@@ -18,7 +18,7 @@ export {
   type ComputePoint,
   type Interval,
 } from './fit.ts';
-export { planLadder, planTable, PlanError, type LadderPlan, type PlannedRun, type PlanOptions } from './plan.ts';
+export { familyConfig, planLadder, planTable, PlanError, runConfig, type LadderPlan, type PlannedRun, type PlanOptions } from './plan.ts';
 export {
   readRegistry,
   recordStart,
@@ -43,6 +43,18 @@ export {
   type TrainRun,
 } from './ladder.ts';
 export { scalingReport, type ReportInput } from './report.ts';
+export {
+  bucketValue,
+  CAPABILITY_BUCKETS,
+  CAPABILITY_TASK,
+  capabilityProblems,
+  capabilityTarget,
+  fitCapabilityLaw,
+  scoreProblems,
+  solvedByAll,
+  type CapabilityRecord,
+  type ProblemScore,
+} from './capability.ts';
 export type { LadderJob, WorkerOptions } from './queue.ts';
 /** The job queue (BullMQ on Redis), loaded only by the commands that use it. */
 export const loadLadderQueue = () => import('./queue.ts');

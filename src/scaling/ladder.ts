@@ -11,6 +11,7 @@ import type { LadderPlan, PlannedRun } from './plan.ts';
 export interface RunResult {
   name: string;
   depth: number;
+  width: number;
   params: number;
   tokens: number;
   flops: number;
@@ -56,7 +57,7 @@ export function pinPlan(dir: string, plan: LadderPlan): void {
   }
   const old = JSON.parse(readFileSync(p, 'utf8')) as LadderPlan;
   const key = (x: LadderPlan) =>
-    JSON.stringify([x.vocabSize, x.seqLen, x.runs.map((r) => [r.name, r.depth, r.tokens]), x.target.name, x.target.depth, x.target.tokens]);
+    JSON.stringify([x.version, x.vocabSize, x.seqLen, ladderRuns(x, true).map((r) => [r.name, r.width, r.tokens, r.batch, r.lr])]);
   if (key(old) !== key(plan)) throw new LadderError(`${dir} already holds a different ladder (${p}); use a new --out directory`);
 }
 
@@ -79,7 +80,7 @@ export async function trainAndRecord(
     return null;
   }
   log(
-    `scale: ${run.name}: depth ${run.depth}, ${run.tokens} tokens, ${run.flops.toExponential(2)} FLOPs, about ` +
+    `scale: ${run.name}: depth ${run.depth}, width ${run.width}, ${run.tokens} tokens, ${run.flops.toExponential(2)} FLOPs, about ` +
       `${run.minutes.toFixed(1)} min`,
   );
   const started = performance.now();
@@ -90,6 +91,7 @@ export async function trainAndRecord(
   const result: RunResult = {
     name: run.name,
     depth: run.depth,
+    width: run.width,
     params: run.params,
     tokens: run.tokens,
     flops: run.flops,

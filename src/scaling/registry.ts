@@ -78,10 +78,17 @@ function append(file: string, body: Prediction | Started | Score, now: Date): Re
   return entry;
 }
 
+/**
+ * The start that counts for a target: its own, or its run's for a metric of a run (`run:metric`,
+ * e.g. a capability bucket of the target), since the metric's model began training then.
+ */
+const startOf = (entries: RegistryEntry[], target: string) =>
+  entries.find((e) => e.kind === 'started' && (e.target === target || target.startsWith(`${e.target}:`)));
+
 /** Registers a prediction for `target`; refused once the target has started, or if it already has one. */
 export function registerPrediction(file: string, p: Omit<Prediction, 'kind'>, now = new Date()): RegistryEntry {
   const entries = readRegistry(file);
-  if (entries.some((e) => e.target === p.target && e.kind === 'started')) {
+  if (startOf(entries, p.target)) {
     throw new RegistryError(`${p.target} has already started training; a prediction registered now would not be a prediction`);
   }
   if (entries.some((e) => e.target === p.target && e.kind === 'prediction')) {
@@ -104,7 +111,7 @@ export function scorePrediction(file: string, target: string, measuredLoss: numb
   const entries = readRegistry(file);
   const prediction = entries.find((e): e is RegistryEntry & Prediction => e.target === target && e.kind === 'prediction');
   if (!prediction) throw new RegistryError(`${target} has no registered prediction in ${file}; it cannot be scored`);
-  const started = entries.find((e) => e.target === target && e.kind === 'started');
+  const started = startOf(entries, target);
   if (!started) throw new RegistryError(`${target} has no recorded start in ${file}; record the start before training (tetra scale start)`);
   if (started.seq < prediction.seq) {
     throw new RegistryError(

@@ -90,7 +90,7 @@ export function scalingReport(r: ReportInput): string {
   const rows = [...ladder, ...(measured ? [measured] : [])]
     .map(
       (x) =>
-        `<tr><td>${esc(x.name)}</td><td>${x.depth}</td><td>${x.params}</td><td>${x.tokens}</td>` +
+        `<tr><td>${esc(x.name)}</td><td>${x.depth}</td><td>${x.width ?? ''}</td><td>${x.params}</td><td>${x.tokens}</td>` +
         `<td>${x.flops.toExponential(2)}</td><td>${x.valLoss.toFixed(4)}</td><td>${x.valBpb?.toFixed(4) ?? ''}</td></tr>`,
     )
     .join('\n');
@@ -120,7 +120,7 @@ ${parts.join('\n')}
 <p>Black: ladder runs. Blue: the fitted law and its bootstrap band;
  the square and bar are the prediction and its interval, registered before the target started. Red: the target's measured loss.</p>
 <ul>${figures.map((f) => `<li>${f}</li>`).join('')}</ul>
-<table><tr><th>run</th><th>depth</th><th>params</th><th>tokens</th><th>FLOPs</th><th>val loss</th><th>val bpb</th></tr>
+<table><tr><th>run</th><th>depth</th><th>width</th><th>params</th><th>tokens</th><th>FLOPs</th><th>val loss</th><th>val bpb</th></tr>
 ${rows}
 </table>
 </body></html>

@@ -32,6 +32,8 @@ export interface TrainConfig {
   seed: number;
   evalEvery: number;
   evalBatches: number;
+  /** Sequences per validation batch (default batchSize): a fixed size judges runs of different batches on the same text. */
+  evalBatchSize?: number;
   sampleEvery: number;
   checkpointEvery: number;
   keepCheckpoints: number;
@@ -83,6 +85,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   pos('evalBatches', c.evalBatches);
   pos('keepCheckpoints', c.keepCheckpoints);
   if (c.replicas !== undefined) pos('replicas', c.replicas);
+  if (c.evalBatchSize !== undefined) pos('evalBatchSize', c.evalBatchSize);
   if (c.seqLen > c.model.contextLength) {
     throw new Error(`train: seqLen ${c.seqLen} exceeds the model's context length ${c.model.contextLength}`);
   }
@@ -257,7 +260,9 @@ export async function train(
         mfu: (flops * tokensPerStep) / seconds / c.peakFlops,
       };
       if (c.evalEvery > 0 && (step % c.evalEvery === 0 || step === c.steps)) {
-        m.val_loss = lastVal = dp.exclusive(() => evaluate(model, backend, c.data, c.batchSize, c.seqLen, c.evalBatches, c.seed));
+        m.val_loss = lastVal = dp.exclusive(() =>
+          evaluate(model, backend, c.data, c.evalBatchSize ?? c.batchSize, c.seqLen, c.evalBatches, c.seed),
+        );
         m.val_bpb = m.val_loss / Math.LN2 / bpt;
       }
       if (c.sampleEvery > 0 && step % c.sampleEvery === 0 && c.decode) {

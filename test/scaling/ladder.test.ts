@@ -107,5 +107,22 @@ describe('ladder runs', () => {
     const rep = tetra('report', '--dir', out);
     assert.equal(rep.status, 0, rep.stderr);
     assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /<svg[\s\S]*<circle/);
+
+    // The capability law on the same runs: every run's checkpoint scored once, a law per bucket
+    // registered for the target, and no score before the target has trained.
+    const cap = tetra('capability', '--dir', out, '--min-pass', '0', '--predict', '--json');
+    assert.equal(cap.status, 0, cap.stderr);
+    const j = JSON.parse(cap.stdout);
+    assert.deepEqual(j.kept, [j.kept[0], 50, 50, 50]);
+    assert.ok(j.kept[0] >= 5 && j.kept[0] <= 20, `about a tenth of the 100 one-digit sums are held out: ${j.kept[0]}`);
+    assert.equal(j.predictions.length, 4);
+    for (const row of j.rows) for (const v of row.buckets) assert.ok(v > 0 && Number.isFinite(v), JSON.stringify(row));
+    assert.equal(readFileSync(join(out, 'capability.jsonl'), 'utf8').trim().split('\n').length, 4);
+    const again2 = tetra('capability', '--dir', out, '--min-pass', '0');
+    assert.equal(again2.status, 0, again2.stderr);
+    assert.doesNotMatch(again2.stderr, /scored on/, 'a scored run is not scored again');
+    const early = tetra('capability', '--dir', out, '--min-pass', '0', '--score');
+    assert.equal(early.status, 1);
+    assert.match(early.stderr, /target has not finished/);
   });
 });

@@ -2,10 +2,10 @@
 // the whole ladder within its budget, and plans that cannot work refused in one line.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { configFromDepth, flopsPerToken } from '../../src/model/index.ts';
-import { planLadder, planTable, PlanError } from '../../src/scaling/index.ts';
+import { flopsPerToken, paramCount } from '../../src/model/index.ts';
+import { familyConfig, planLadder, planTable, PlanError, runConfig } from '../../src/scaling/index.ts';
 
-const base = { vocabSize: 8192, seqLen: 256, flopsPerSecond: 50e9 };
+const base = { vocabSize: 264, seqLen: 256, flopsPerSecond: 50e9 };
 
 describe('ladder planning', () => {
   it('spreads runs evenly in log compute below the target, within the budget', () => {
@@ -17,17 +17,21 @@ describe('ladder planning', () => {
     const steps = logs.slice(1).map((l, i) => l - logs[i]);
     for (const s of steps) assert.ok(Math.abs(s - 0.4) < 0.01, `log10 steps ${steps}`); // two decades over five steps
     for (const r of [...p.runs, p.target]) {
-      const cfg = configFromDepth(r.depth, { vocabSize: 8192, contextLength: 256 });
+      const cfg = runConfig(p, r);
       assert.equal(r.flops, r.tokens * flopsPerToken(cfg, 256));
+      assert.equal(r.params, paramCount(cfg));
+      assert.equal(r.tokens, r.batch * r.steps * 256, 'whole steps of whole sequences');
       assert.ok(Math.abs(r.minutes - r.flops / 50e9 / 60) < 1e-9);
+      // Near the planned tokens per parameter (the width grid is coarse only at the small end).
+      assert.ok(r.tokens / r.params > 20 / 2 && r.tokens / r.params < 20 * 2, `${r.name}: ${r.tokens / r.params} tokens per param`);
+      assert.ok(Math.abs(r.lr - 4e-3 * Math.sqrt(64 / r.width)) < 1e-12);
     }
-    assert.ok(
-      p.runs.every((r, i) => i === 0 || r.depth >= p.runs[i - 1].depth),
-      'bigger runs are never shallower',
-    );
-    assert.ok(p.target.depth >= p.runs[p.runs.length - 1].depth);
+    for (const [a, b] of [...p.runs, p.target].slice(1).map((r, i) => [p.runs[i], r])) {
+      assert.ok(b.width >= a.width && b.depth >= a.depth, `${b.name} is never narrower or shallower than ${a.name}`);
+      assert.ok(b.batch >= a.batch && b.lr <= a.lr, `${b.name}: bigger runs take bigger batches and smaller steps`);
+    }
     const table = planTable(p);
-    assert.match(table, /^run\s+depth\s+params\s+tokens\s+FLOPs\s+minutes/);
+    assert.match(table, /^run\s+depth\s+width\s+params\s+tokens\s+batch\s+steps\s+lr\s+FLOPs\s+minutes/);
     assert.match(table, /target .* \(\d+x the largest run\)$/);
   });
 
@@ -35,6 +39,16 @@ describe('ladder planning', () => {
     const p = planLadder({ ...base, targetFlops: 2e16, ladderBudgetFlops: 3e12, points: 4, span: 10 });
     assert.ok(p.ladderFlops <= 3e12 * 1.0001);
     assert.ok(p.extrapolation > 1000);
+  });
+
+  it('the family keeps two layers at the small end and grows depth with width', () => {
+    assert.deepEqual(
+      [8, 64, 128, 192, 256, 512].map((w) => familyConfig(w, 264, 64).nLayer),
+      [2, 2, 2, 3, 4, 8],
+    );
+    for (const w of [16, 48, 320]) assert.equal(familyConfig(w, 264, 64).nEmbd / familyConfig(w, 264, 64).nHead, 16);
+    for (const w of [8, 24, 40]) assert.equal(familyConfig(w, 264, 64).nEmbd / familyConfig(w, 264, 64).nHead, 8);
+    assert.throws(() => familyConfig(20, 264, 64), /multiple of 8/);
   });
 
   it('refuses fewer than 4 runs, non-positive budgets and a ladder whose runs would be too short', () => {

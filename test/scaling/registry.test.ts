@@ -46,6 +46,16 @@ describe('prediction registry', () => {
     assert.throws(() => scorePrediction(file, 'nobody', 2), /no registered prediction/);
   });
 
+  it('a metric of a run (run:metric) starts when its run starts', () => {
+    const file = fresh();
+    registerPrediction(file, prediction('big:addition-2digit'));
+    recordStart(file, 'big');
+    assert.throws(() => registerPrediction(file, prediction('big:addition-3digit')), /already started training/);
+    assert.ok(scorePrediction(file, 'big:addition-2digit', 2.0).errorPct < 1e-9);
+    registerPrediction(file, prediction('bigger:addition-2digit'));
+    assert.throws(() => scorePrediction(file, 'bigger:addition-2digit', 2), /no recorded start/, "another run's start does not count");
+  });
+
   it('a prediction written after the start by hand-appending does not count', () => {
     const file = fresh();
     recordStart(file, 't');

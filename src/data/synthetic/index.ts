@@ -1,6 +1,15 @@
 // Synthetic task generators: one file per task, all with fixed seeds and held-out eval splits.
 export * from './common.ts';
-export { generateArithmetic, solve, ARITHMETIC_TASK, type ArithmeticOp, type ArithmeticOptions } from './arithmetic.ts';
+export {
+  additionDocument,
+  additionProblems,
+  generateArithmetic,
+  solve,
+  ARITHMETIC_TASK,
+  type AdditionProblem,
+  type ArithmeticOp,
+  type ArithmeticOptions,
+} from './arithmetic.ts';
 export { generateDictionary, DICTIONARY_TASK, type DictionaryKind, type DictionaryOptions } from './dictionary.ts';
 export {
   generateInstructions,
