@@ -335,11 +335,18 @@ export const scaleCommand: Command = {
         const points = ladderPoints(results, plan.target.name);
         const law = fitComputeLaw(points);
         const band = bootstrapFits(points, fitComputeLaw, { samples: 100, seed: 5 });
-        const entries = readRegistry(String(f.registry ?? join(dir, 'predictions.jsonl'))).filter((e) => e.target === plan.target.name);
+        const all = readRegistry(String(f.registry ?? join(dir, 'predictions.jsonl')));
+        const entries = all.filter((e) => e.target === plan.target.name);
         const prediction = entries.find((e): e is RegistryEntry & Prediction => e.kind === 'prediction');
         const score = entries.find((e): e is RegistryEntry & Score => e.kind === 'score');
+        const capability = all
+          .filter((e): e is RegistryEntry & Prediction => e.kind === 'prediction' && e.target.startsWith(`${plan.target.name}:`))
+          .map((p) => ({
+            prediction: p,
+            score: all.find((e): e is RegistryEntry & Score => e.kind === 'score' && e.target === p.target),
+          }));
         const file = join(dir, 'report.html');
-        writeFileSync(file, scalingReport({ plan, results, law, band, prediction, score }));
+        writeFileSync(file, scalingReport({ plan, results, law, band, prediction, score, capability }));
         console.log(`wrote ${file}`);
         return 0;
       }
