@@ -13,6 +13,7 @@ import { start } from './start.ts';
 import { tokenize } from './tokenize.ts';
 import { tokenizer } from './tokenizer.ts';
 import { trainCommand } from './train.ts';
+import { sftCommand } from './sft.ts';
 import { usageCommand } from './usage.ts';
 
 const commands: Command[] = [
@@ -22,6 +23,7 @@ const commands: Command[] = [
   tokenizer,
   data,
   trainCommand,
+  sftCommand,
   scaleCommand,
   generateCommand,
   exportCommand,

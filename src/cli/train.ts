@@ -9,6 +9,7 @@ import { openTokenizer, tokenizerRef } from '../tokenizer/index.ts';
 import { defaultAdamW, defaultReplicas, nominalPeakFlops, train, type TrainConfig } from '../train/index.ts';
 import { numberFlag, UsageError, type Flags } from './args.ts';
 import type { Command } from './command.ts';
+import { interruptible } from './interrupt.ts';
 
 function trainConfig(f: Flags): TrainConfig {
   const cmd = 'tetra train';
@@ -102,18 +103,10 @@ export const trainCommand: Command = {
     const cfg = trainConfig(flags);
     const tok = await openTokenizer(cfg.tokenizer.path ?? cfg.tokenizer.name);
     cfg.decode = (ids) => tok.decode(ids.filter((i) => !tok.isSpecial(i)));
-    const ac = new AbortController();
-    const onSigint = () => {
-      if (ac.signal.aborted) process.exit(130);
-      ac.abort();
-    };
-    process.on('SIGINT', onSigint);
-    try {
-      const r = await train(cfg, defaultBackend(), { signal: ac.signal });
+    return interruptible(async (signal) => {
+      const r = await train(cfg, defaultBackend(), { signal });
       console.log(JSON.stringify({ step: r.step, loss: r.loss, val_loss: r.valLoss ?? null, out: cfg.out }));
-      return ac.signal.aborted ? 130 : 0;
-    } finally {
-      process.off('SIGINT', onSigint);
-    }
+      return 0;
+    });
   },
 };

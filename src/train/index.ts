@@ -1,7 +1,19 @@
 // Public surface of src/train: pretraining (the loop, AdamW, schedules, data parallelism).
 
 // Pretraining: the loop, its optimizer and learning-rate schedules.
-export { train, evaluate, readMetrics, validateTrainConfig, type TrainConfig, type TrainResult, type StepMetrics } from './pretrain.ts';
+export {
+  train,
+  evaluate,
+  readMetrics,
+  validateTrainConfig,
+  type BatchSource,
+  type TrainBatch,
+  type TrainConfig,
+  type TrainResult,
+  type StepMetrics,
+} from './pretrain.ts';
+// Supervised fine-tuning on conversations, through the same loop.
+export { conversationLoss, conversationSource, epochBatches, loadSftData, padRows, sft, type SftConfig, type SftData } from './sft.ts';
 export { AdamW, defaultAdamW, type AdamWConfig } from './optimizer.ts';
 export { learningRate, type Schedule } from './schedule.ts';
 export { DataParallel, paramGroups, splitRows } from './parallel.ts';

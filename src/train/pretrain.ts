@@ -51,6 +51,50 @@ export interface TrainConfig {
    * summation order; a resumed run must use the same number to repeat the losses exactly.
    */
   replicas?: number;
+  /**
+   * Where batches come from instead of the corpus's shards (supervised fine-tuning: sft.ts). Given
+   * the resume position (undefined on a fresh start); `data` then only names the training data.
+   */
+  source?: (position: unknown) => BatchSource;
+  /** The validation loss instead of the corpus's held-out shards. */
+  validate?: (model: GPT, backend: Backend<Float32Array>) => number;
+  /** A checkpoint whose weights start a fresh run (fine-tuning), instead of a random init. */
+  initFrom?: string;
+}
+
+/** Training batches: B rows of T tokens, targets -1 where nothing is learned. */
+export interface TrainBatch {
+  inputs: Int32Array;
+  targets: Int32Array;
+  B: number;
+  T: number;
+  /** Targets that count (not -1). */
+  tokens: number;
+}
+export interface BatchSource {
+  next(): TrainBatch;
+  /** Opaque JSON saved in checkpoints; handed back to the factory on resume. */
+  readonly position: unknown;
+  close(): void;
+}
+
+/** The pretraining source: the corpus's train shards, every target counted. */
+function shardSource(c: TrainConfig, position: unknown): BatchSource {
+  const loader = new ShardLoader({
+    dir: c.data,
+    split: 'train',
+    B: c.batchSize,
+    T: c.seqLen,
+    seed: c.seed,
+    position: position as LoaderPosition | undefined,
+  });
+  return {
+    next: () => ({ ...loader.next(), B: c.batchSize, T: c.seqLen, tokens: c.batchSize * c.seqLen }),
+    get position() {
+      return loader.position;
+    },
+    close: () => loader.close(),
+  };
 }
 
 export interface StepMetrics {
@@ -134,8 +178,8 @@ export async function train(
 ): Promise<TrainResult> {
   validateTrainConfig(c);
   const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
-  const manifest = readManifest(c.data);
-  if (manifest.tokenizer.vocabSize > c.model.vocabSize) {
+  const manifest = c.source ? null : readManifest(c.data);
+  if (manifest && manifest.tokenizer.vocabSize > c.model.vocabSize) {
     throw new Error(`train: the corpus's tokenizer has ${manifest.tokenizer.vocabSize} ids, the model's vocabSize is ${c.model.vocabSize}`);
   }
   const ckptRoot = join(c.out, 'checkpoints');
@@ -145,7 +189,7 @@ export async function train(
   // ---- fresh start or resume
   let init: GPT,
     rng: Rng,
-    position: LoaderPosition | undefined,
+    position: unknown,
     step = 0,
     tokens = 0,
     resumedFrom: number | undefined;
@@ -167,7 +211,7 @@ export async function train(
     optState = ck.optimizer;
     step = ck.meta.step;
     tokens = ck.meta.tokensSeen;
-    position = ck.meta.dataPosition as LoaderPosition;
+    position = ck.meta.dataPosition;
     rng = Rng.from(ck.meta.rngState as { s: number; spare: number | null });
     resumedFrom = step;
     // Steps logged after this checkpoint were lost with the process; they will be run again.
@@ -181,7 +225,12 @@ export async function train(
     log(`resuming from ${latest} at step ${step}`);
   } else {
     if (existsSync(metricsPath)) throw new Error(`train: ${metricsPath} exists but no checkpoint does; use a fresh --out`);
-    init = GPT.init(c.model, c.seed);
+    if (c.initFrom) {
+      const ck = loadCheckpoint(c.initFrom, { withOptimizer: false });
+      if (JSON.stringify(ck.config) !== JSON.stringify(c.model))
+        throw new Error(`train: ${c.initFrom} holds a model with config ${JSON.stringify(ck.config)}, not ${JSON.stringify(c.model)}`);
+      init = new GPT(ck.config, ck.params);
+    } else init = GPT.init(c.model, c.seed);
     rng = new Rng(c.seed ^ 0x5eed);
   }
   // From here on the weights live in shared memory, one copy for every replica.
@@ -196,14 +245,13 @@ export async function train(
   }
   if (replicas > 1) log(`data parallel: ${replicas} replicas of at most ${Math.ceil(c.batchSize / replicas)} rows, one kernel thread each`);
   try {
-    const loader = new ShardLoader({ dir: c.data, split: 'train', B: c.batchSize, T: c.seqLen, seed: c.seed, position });
+    const loader = c.source ? c.source(position) : shardSource(c, position);
     const sched: Schedule = { ...c.schedule, lr: c.optimizer.lr, total: c.steps };
     const flops = flopsPerToken(c.model, c.seqLen);
-    const bpt = bytesPerToken(c.data);
-    const tokensPerStep = c.batchSize * c.seqLen * c.accum;
+    const bpt = manifest ? bytesPerToken(c.data) : null;
     log(
-      `model: ${paramCount(c.model).toLocaleString()} parameters, ${(flops / 1e6).toFixed(1)} MFLOP/token; ${tokensPerStep} ` +
-        `tokens/step; ${c.steps} steps`,
+      `model: ${paramCount(c.model).toLocaleString()} parameters, ${(flops / 1e6).toFixed(1)} MFLOP/token; ` +
+        `${c.batchSize * c.seqLen * c.accum} tokens/step${c.source ? ' at most' : ''}; ${c.steps} steps`,
     );
 
     const save = () =>
@@ -241,10 +289,14 @@ export async function train(
       }
       const t0 = performance.now();
       const lr = learningRate(sched, step);
-      let lossSum = 0; // the gradients are zero: update() leaves them so
+      let lossSum = 0, // the gradients are zero: update() leaves them so
+        tokensPerStep = 0,
+        positions = 0;
       for (let a = 0; a < c.accum; a++) {
         const batch = loader.next();
-        lossSum += await dp.accumulate(tape, batch.inputs, batch.targets, c.batchSize, c.seqLen, 1 / c.accum);
+        lossSum += await dp.accumulate(tape, batch.inputs, batch.targets, batch.B, batch.T, 1 / c.accum);
+        tokensPerStep += batch.tokens;
+        positions += batch.B * batch.T;
       }
       const gradNorm = await dp.update(opt, lr);
       step++;
@@ -257,15 +309,17 @@ export async function train(
         lr,
         grad_norm: gradNorm,
         tok_per_s: tokensPerStep / seconds,
-        mfu: (flops * tokensPerStep) / seconds / c.peakFlops,
+        mfu: (flops * positions) / seconds / c.peakFlops,
       };
       if (c.evalEvery > 0 && (step % c.evalEvery === 0 || step === c.steps)) {
         m.val_loss = lastVal = dp.exclusive(() =>
-          evaluate(model, backend, c.data, c.evalBatchSize ?? c.batchSize, c.seqLen, c.evalBatches, c.seed),
+          c.validate
+            ? c.validate(model, backend)
+            : evaluate(model, backend, c.data, c.evalBatchSize ?? c.batchSize, c.seqLen, c.evalBatches, c.seed),
         );
-        m.val_bpb = m.val_loss / Math.LN2 / bpt;
+        if (bpt) m.val_bpb = m.val_loss / Math.LN2 / bpt;
       }
-      if (c.sampleEvery > 0 && step % c.sampleEvery === 0 && c.decode) {
+      if (c.sampleEvery > 0 && step % c.sampleEvery === 0 && c.decode && manifest) {
         const prompt = Int32Array.of(manifest.tokenizer.eotId);
         const [g] = dp.exclusive(() =>
           generate(model, backend, [prompt], {

@@ -1,0 +1,160 @@
+// Supervised fine-tuning: a pretrained checkpoint trained on conversations (src/data/conversations.ts)
+// with the pretraining loop (pretrain.ts: AdamW, schedule, data parallelism, checkpoints, resume,
+// progress), fed by a conversation source instead of the corpus's shards.
+//
+// Batching: one conversation per row, B rows per step, each batch as long as its longest row, the
+// rest padded with ignored targets. This is the documented alternative to packing several
+// conversations into a row: the attention kernels have no per-row document mask, and packing
+// without one would let a conversation attend to the one before it. Padding is kept small by
+// drawing each batch from conversations of similar length: every epoch shuffles the rows with the
+// run's seed, cuts the order into windows of 16 batches, and sorts each window by length before
+// slicing it into batches, whose order is shuffled again. The loss is the mean over the batch's
+// learned tokens (assistant turns), exactly, whatever the replica split (parallel.ts weighs each
+// share by its tokens).
+import { conversationRow, isHeldOut, readConversations, type ConversationRow } from '../data/index.ts';
+import { loadCheckpoint, type GPT } from '../model/index.ts';
+import { mulberry32, Tape, type Backend } from '../tensor/index.ts';
+import type { Tokenizer } from '../tokenizer/index.ts';
+import { train, type BatchSource, type TrainConfig, type TrainResult } from './pretrain.ts';
+
+export interface SftData {
+  train: ConversationRow[];
+  val: ConversationRow[];
+}
+
+/**
+ * Reads and renders the training conversations (and the validation file, when given; otherwise a
+ * `valFraction` of the training file held out by content hash). Any bad line stops it, named.
+ */
+export function loadSftData(
+  tok: Tokenizer,
+  contextLength: number,
+  trainFile: string,
+  o: { valFile?: string; valFraction?: number } = {},
+): SftData {
+  const rows = (file: string) => readConversations(file).map((c) => ({ c, row: conversationRow(tok, c, contextLength) }));
+  const all = rows(trainFile);
+  if (o.valFile) return { train: all.map((x) => x.row), val: rows(o.valFile).map((x) => x.row) };
+  const fraction = o.valFraction ?? 0.05;
+  const val = all.filter((x) => isHeldOut(x.c.messages, fraction)).map((x) => x.row);
+  const train = all.filter((x) => !isHeldOut(x.c.messages, fraction)).map((x) => x.row);
+  if (!train.length)
+    throw new Error(`sft: ${trainFile}: every conversation was held out for validation; add more or pass a validation file`);
+  return { train, val };
+}
+
+/** Pads rows into one batch as long as its longest row. */
+export function padRows(rows: ConversationRow[]): { inputs: Int32Array; targets: Int32Array; B: number; T: number; tokens: number } {
+  const B = rows.length,
+    T = Math.max(...rows.map((r) => r.inputs.length));
+  const inputs = new Int32Array(B * T),
+    targets = new Int32Array(B * T).fill(-1);
+  let tokens = 0;
+  rows.forEach((r, b) => {
+    inputs.set(r.inputs, b * T);
+    targets.set(r.targets, b * T);
+    tokens += r.tokens;
+  });
+  return { inputs, targets, B, T, tokens };
+}
+
+interface Position {
+  epoch: number;
+  batch: number;
+}
+
+/** The epoch's batches (row indices), a pure function of the seed and the epoch. */
+export function epochBatches(rows: ConversationRow[], B: number, seed: number, epoch: number): number[][] {
+  const rand = mulberry32((seed * 2654435761 + epoch * 40503) >>> 0);
+  const shuffle = <T>(xs: T[]) => {
+    for (let i = xs.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [xs[i], xs[j]] = [xs[j], xs[i]];
+    }
+    return xs;
+  };
+  const order = shuffle(rows.map((_, i) => i));
+  const batches: number[][] = [];
+  const window = 16 * B;
+  for (let w = 0; w < order.length; w += window) {
+    const part = order.slice(w, w + window).sort((a, b) => rows[a].inputs.length - rows[b].inputs.length);
+    for (let i = 0; i < part.length; i += B) batches.push(part.slice(i, i + B));
+  }
+  return shuffle(batches);
+}
+
+/** Training batches over the rows, epoch after epoch, resumable at any batch. */
+export function conversationSource(rows: ConversationRow[], B: number, seed: number, position?: unknown): BatchSource {
+  let pos: Position = (position as Position | undefined) ?? { epoch: 0, batch: 0 };
+  let batches = epochBatches(rows, B, seed, pos.epoch);
+  return {
+    next() {
+      if (pos.batch >= batches.length) {
+        pos = { epoch: pos.epoch + 1, batch: 0 };
+        batches = epochBatches(rows, B, seed, pos.epoch);
+      }
+      const batch = padRows(batches[pos.batch].map((i) => rows[i]));
+      pos = { ...pos, batch: pos.batch + 1 };
+      return batch;
+    },
+    get position() {
+      return pos;
+    },
+    close() {},
+  };
+}
+
+/** Mean loss over every learned token of the rows (in length order, B at a time). */
+export function conversationLoss(model: GPT, backend: Backend<Float32Array>, rows: ConversationRow[], B: number): number {
+  const sorted = [...rows].sort((a, b) => a.inputs.length - b.inputs.length);
+  const tape = new Tape(backend, 'f32', { grad: false, recycle: true });
+  let sum = 0,
+    count = 0;
+  for (let i = 0; i < sorted.length; i += B) {
+    const b = padRows(sorted.slice(i, i + B));
+    if (!b.tokens) continue;
+    tape.reset();
+    const { loss } = model.forward(tape, b.inputs, b.B, b.T, b.targets);
+    sum += loss!.data[0] * b.tokens;
+    count += b.tokens;
+  }
+  return count ? sum / count : Number.NaN;
+}
+
+export interface SftConfig
+  extends Omit<TrainConfig, 'model' | 'seqLen' | 'source' | 'validate' | 'initFrom' | 'evalBatches' | 'evalBatchSize' | 'data'> {
+  /** The pretrained checkpoint to start from (its config is the model's). */
+  checkpoint: string;
+  trainFile: string;
+  valFile?: string;
+  valFraction?: number;
+}
+
+/** Fine-tunes `checkpoint` on the conversations; checkpoints, metrics and resume as in pretraining. */
+export async function sft(
+  c: SftConfig,
+  tok: Tokenizer,
+  backend: Backend<Float32Array>,
+  opts: { log?: (line: string) => void; signal?: AbortSignal } = {},
+): Promise<TrainResult & { trainRows: number; valRows: number }> {
+  const { config } = loadCheckpoint(c.checkpoint, { withOptimizer: false });
+  const data = loadSftData(tok, config.contextLength, c.trainFile, { valFile: c.valFile, valFraction: c.valFraction });
+  if (data.train.length < c.batchSize)
+    throw new Error(`sft: ${c.trainFile} has ${data.train.length} training conversations, fewer than one batch of ${c.batchSize}`);
+  const r = await train(
+    {
+      ...c,
+      data: c.trainFile,
+      model: config,
+      seqLen: config.contextLength,
+      evalBatches: 1,
+      initFrom: c.checkpoint,
+      source: (position) => conversationSource(data.train, c.batchSize, c.seed, position),
+      validate: data.val.length ? (model, be) => conversationLoss(model, be, data.val, c.batchSize) : undefined,
+      evalEvery: data.val.length ? c.evalEvery : 0,
+    },
+    backend,
+    opts,
+  );
+  return { ...r, trainRows: data.train.length, valRows: data.val.length };
+}
