@@ -1,7 +1,7 @@
 // `tetra data`: build the pretraining corpus from installed offline text sources, write the
 // synthetic task sets, and check a corpus directory.
 //   tetra data build [--out DIR] [--tokenizer bytes] [--exclude a,b] ...
-//   tetra data synth [--out DIR] [--task all|arithmetic|dictionary|instructions] ...
+//   tetra data synth [--out DIR] [--task all|arithmetic|dictionary|instructions|safety] ...
 //   tetra data check [--out DIR] [--verify]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -14,6 +14,9 @@ import {
   generateArithmetic,
   generateDictionary,
   generateInstructions,
+  generateSafety,
+  rubricSamples,
+  type SafetySample,
   loadEncoder,
   ManifestError,
   MissingSourceError,
@@ -26,7 +29,7 @@ import {
   type SynthSplit,
 } from '../data/index.ts';
 
-const TASKS = ['arithmetic', 'dictionary', 'instructions'] as const;
+const TASKS = ['arithmetic', 'dictionary', 'instructions', 'safety'] as const;
 
 const num = (flags: Flags, name: string, lo: number, hi: number, integer = true) => numberFlag(flags, name, lo, hi, 'tetra data', integer);
 
@@ -107,6 +110,7 @@ function synth(flags: Flags): number {
       let samples: SyntheticSample[];
       if (t === 'arithmetic') samples = generateArithmetic({ ...o, maxDigits: num(flags, 'max-digits', 1, 20) });
       else if (t === 'dictionary') samples = generateDictionary({ ...o, synsets: readWordNet(wordnetDir(flags)) });
+      else if (t === 'safety') samples = generateSafety(o);
       else samples = generateInstructions(o);
       writeFileSync(
         join(out, `${t}.${split}.chat.jsonl`),
@@ -114,8 +118,18 @@ function synth(flags: Flags): number {
       );
       writeFileSync(
         join(out, `${t}.${split}.eval.jsonl`),
-        samples.map((s) => JSON.stringify({ input: s.input, ideal: s.ideal })).join('\n') + (samples.length ? '\n' : ''),
+        samples
+          .map((s) => {
+            const { kind, category, heldOut } = s as Partial<SafetySample>;
+            return JSON.stringify({ input: s.input, ideal: s.ideal, ...(kind ? { kind, category, held_out: heldOut } : {}) });
+          })
+          .join('\n') + (samples.length ? '\n' : ''),
       );
+      if (t === 'safety') {
+        const rubric = rubricSamples(split, seed);
+        writeFileSync(join(out, `safety.${split}.rubric.jsonl`), rubric.map((x) => JSON.stringify(x)).join('\n') + '\n');
+        console.log(`safety ${split}: ${rubric.length} rubric-labelled responses -> ${join(out, `safety.${split}.rubric.jsonl`)}`);
+      }
       console.log(`${t} ${split}: ${samples.length} samples -> ${join(out, `${t}.${split}.{chat,eval}.jsonl`)}`);
     }
   }

@@ -23,3 +23,20 @@ export {
   type InstructionStyle,
   type InstructionOptions,
 } from './instructions.ts';
+export {
+  disallowedStandIn,
+  generateSafety,
+  HARMFUL,
+  LOOKALIKE,
+  PHRASINGS,
+  REFUSALS_A,
+  REFUSALS_B,
+  rubricSamples,
+  SAFETY_TASK,
+  safetyPrompts,
+  SENSITIVE,
+  type RubricClass,
+  type RubricSample,
+  type SafetyKind,
+  type SafetySample,
+} from './safety.ts';
