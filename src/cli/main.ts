@@ -14,6 +14,7 @@ import { tokenize } from './tokenize.ts';
 import { tokenizer } from './tokenizer.ts';
 import { trainCommand } from './train.ts';
 import { sftCommand } from './sft.ts';
+import { safetyCommand } from './safety.ts';
 import { usageCommand } from './usage.ts';
 
 const commands: Command[] = [
@@ -24,6 +25,7 @@ const commands: Command[] = [
   data,
   trainCommand,
   sftCommand,
+  safetyCommand,
   scaleCommand,
   generateCommand,
   exportCommand,

@@ -12,7 +12,7 @@
 // learned tokens (assistant turns), exactly, whatever the replica split (parallel.ts weighs each
 // share by its tokens).
 import { conversationRow, isHeldOut, readConversations, type ConversationRow } from '../data/index.ts';
-import { loadCheckpoint, type GPT } from '../model/index.ts';
+import { loadCheckpoint, type GPT, type GPTConfig } from '../model/index.ts';
 import { mulberry32, Tape, type Backend } from '../tensor/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
 import { train, type BatchSource, type TrainConfig, type TrainResult } from './pretrain.ts';
@@ -123,8 +123,10 @@ export function conversationLoss(model: GPT, backend: Backend<Float32Array>, row
 
 export interface SftConfig
   extends Omit<TrainConfig, 'model' | 'seqLen' | 'source' | 'validate' | 'initFrom' | 'evalBatches' | 'evalBatchSize' | 'data'> {
-  /** The pretrained checkpoint to start from (its config is the model's). */
-  checkpoint: string;
+  /** The pretrained checkpoint to start from (its config is the model's)... */
+  checkpoint?: string;
+  /** ...or a fresh model (a classifier trained only on its conversations, say). */
+  model?: GPTConfig;
   trainFile: string;
   valFile?: string;
   valFraction?: number;
@@ -137,7 +139,9 @@ export async function sft(
   backend: Backend<Float32Array>,
   opts: { log?: (line: string) => void; signal?: AbortSignal } = {},
 ): Promise<TrainResult & { trainRows: number; valRows: number }> {
-  const { config } = loadCheckpoint(c.checkpoint, { withOptimizer: false });
+  if (!c.checkpoint === !c.model)
+    throw new Error('sft: give a checkpoint to start from, or a model config for a fresh start (one of them)');
+  const config = c.checkpoint ? loadCheckpoint(c.checkpoint, { withOptimizer: false }).config : c.model!;
   const data = loadSftData(tok, config.contextLength, c.trainFile, { valFile: c.valFile, valFraction: c.valFraction });
   if (data.train.length < c.batchSize)
     throw new Error(`sft: ${c.trainFile} has ${data.train.length} training conversations, fewer than one batch of ${c.batchSize}`);

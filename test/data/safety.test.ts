@@ -51,6 +51,11 @@ describe('safety data', () => {
         );
     }
     const evalPrompts = new Set(rubricSamples('eval').map((r) => r.prompt));
-    for (const r of rubricSamples('train')) assert.ok(!evalPrompts.has(r.prompt));
+    const evalRefusals = new Set(
+      rubricSamples('eval')
+        .filter((r) => r.label === 'A' || r.label === 'B')
+        .map((r) => r.response),
+    );
+    for (const r of rubricSamples('train')) assert.ok(!evalPrompts.has(r.prompt) && !evalRefusals.has(r.response));
   });
 });

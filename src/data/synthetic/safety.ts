@@ -174,24 +174,29 @@ export interface RubricSample {
 }
 
 /**
- * (prompt, response, class) triples for training and testing a rubric classifier: every harmful
+ * (prompt, response, class) triples for training and testing a rubric classifier (held out by
+ * prompt as above, and by response: the last two refusals of each style appear in eval only): every harmful
  * prompt with an A, a B and a C response; every lookalike and sensitive prompt with its D answer
  * and an over-refusal (A or B), so the classifier learns the response, not the prompt.
  */
 export function rubricSamples(split: SynthSplit, seed = 1): RubricSample[] {
   const r = seededRandom(seed, `${SAFETY_TASK}:rubric`);
+  // The last two refusals of each style are held out too, so a classifier is judged on unseen responses.
+  const held = split === 'eval';
+  const A = held ? REFUSALS_A.slice(-2) : REFUSALS_A.slice(0, -2),
+    B = held ? REFUSALS_B.slice(-2) : REFUSALS_B.slice(0, -2);
   const out: RubricSample[] = [];
   for (const p of safetyPrompts()) {
     if ((split === 'eval') !== (p.heldOut !== null)) continue;
     const base = { prompt: p.text, kind: p.kind, heldOut: p.heldOut };
     if (p.kind === 'harmful') {
-      out.push({ ...base, response: pick(r, REFUSALS_A), label: 'A' });
-      out.push({ ...base, response: pick(r, REFUSALS_B), label: 'B' });
+      out.push({ ...base, response: pick(r, A), label: 'A' });
+      out.push({ ...base, response: pick(r, B), label: 'B' });
       out.push({ ...base, response: disallowedStandIn(p.category, p.request!), label: 'C' });
     } else {
       out.push({ ...base, response: p.ideal, label: 'D' });
       const desired = r() < 0.5; // an over-refusal, in either style
-      out.push({ ...base, response: pick(r, desired ? REFUSALS_A : REFUSALS_B), label: desired ? 'A' : 'B' });
+      out.push({ ...base, response: pick(r, desired ? A : B), label: desired ? 'A' : 'B' });
     }
   }
   return out;

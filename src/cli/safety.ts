@@ -1,0 +1,88 @@
+// `tetra safety`: the rule-based reward model's rubric classifier.
+//   rbrm-train --out DIR   trains a small classifier on the safety generator's rubric-labelled
+//                          (request, response) pairs, then reports its agreement with held-out ones
+//   rbrm-eval --model DIR  that agreement again: accuracy, per-class F1, the confusion matrix
+//   classify --model DIR --request R --response S
+//                          one response's class (A-D) and the four probabilities, as JSON
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { RbrmClassifier, rbrmAgreement, RUBRIC_CLASSES, trainRbrm, type Agreement, type RubricLabel } from '../safety/index.ts';
+import { defaultBackend } from '../tensor/index.ts';
+import { numberFlag, UsageError } from './args.ts';
+import type { Command } from './command.ts';
+import { interruptible } from './interrupt.ts';
+
+const cmd = 'tetra safety';
+const USAGE =
+  'tetra safety rbrm-train --out DIR [--steps N] [--depth N] [--resume]\n' +
+  '       tetra safety rbrm-eval --model DIR [--json]\n' +
+  '       tetra safety classify --model DIR --request TEXT --response TEXT';
+
+function printAgreement(a: Agreement<RubricLabel>): void {
+  console.log(`held-out pairs: ${a.n}; accuracy ${a.accuracy.toFixed(3)}; macro-F1 ${a.macroF1.toFixed(3)}`);
+  console.log('class  precision  recall     F1  support   predicted as A     B     C     D');
+  for (const c of RUBRIC_CLASSES) {
+    const p = a.perClass[c];
+    console.log(
+      `${c.padEnd(5)}  ${p.precision.toFixed(3).padStart(9)}  ${p.recall.toFixed(3).padStart(6)}  ${p.f1.toFixed(3).padStart(5)}  ` +
+        `${String(p.support).padStart(7)}  ${RUBRIC_CLASSES.map((d) => String(a.confusion[c][d]).padStart(d === 'A' ? 16 : 5)).join(' ')}`,
+    );
+  }
+}
+
+export const safetyCommand: Command = {
+  name: 'safety',
+  summary: 'the rule-based reward model: train and evaluate its rubric classifier, classify a response',
+  usage: USAGE,
+  flags: {
+    out: { type: 'string', help: 'rbrm-train: run directory for the classifier' },
+    model: { type: 'string', help: 'rbrm-eval, classify: the classifier (a run directory from rbrm-train)' },
+    steps: { type: 'number', help: 'rbrm-train: optimizer steps', default: 300 },
+    depth: { type: 'number', help: 'rbrm-train: layers (width 64 x depth)', default: 2 },
+    resume: { type: 'boolean', help: 'rbrm-train: continue from OUT' },
+    request: { type: 'string', help: 'classify: the request' },
+    response: { type: 'string', help: 'classify: the response to classify' },
+    json: { type: 'boolean', help: 'print JSON' },
+  },
+  async run(f, rest) {
+    const [action, ...extra] = rest;
+    if (extra.length) throw new UsageError(`${cmd}: unexpected argument '${extra[0]}' (usage: ${USAGE})`);
+    if (action === 'rbrm-train') {
+      if (!f.out) throw new UsageError(`${cmd} rbrm-train: --out DIR is required`);
+      const out = resolve(String(f.out));
+      return interruptible(async (signal) => {
+        await trainRbrm(
+          {
+            out,
+            steps: numberFlag(f, 'steps', 1, 1e7, cmd),
+            depth: numberFlag(f, 'depth', 1, 16, cmd),
+            resume: Boolean(f.resume),
+            signal,
+          },
+          defaultBackend(),
+        );
+        if (signal.aborted) return 130;
+        const a = rbrmAgreement(await RbrmClassifier.load(out, defaultBackend()));
+        writeFileSync(join(out, 'agreement.json'), `${JSON.stringify(a, null, 2)}\n`);
+        if (f.json) console.log(JSON.stringify(a));
+        else printAgreement(a);
+        return 0;
+      });
+    }
+    if (action === 'rbrm-eval' || action === 'classify') {
+      if (!f.model) throw new UsageError(`${cmd} ${action}: --model DIR is required`);
+      const c = await RbrmClassifier.load(resolve(String(f.model)), defaultBackend());
+      if (action === 'classify') {
+        if (typeof f.request !== 'string' || typeof f.response !== 'string')
+          throw new UsageError(`${cmd} classify: --request TEXT and --response TEXT are required`);
+        console.log(JSON.stringify(c.classify(f.request, f.response)));
+        return 0;
+      }
+      const a = rbrmAgreement(c);
+      if (f.json) console.log(JSON.stringify(a));
+      else printAgreement(a);
+      return 0;
+    }
+    throw new UsageError(`${cmd}: expected rbrm-train, rbrm-eval or classify (usage: ${USAGE})`);
+  },
+};
