@@ -1,12 +1,27 @@
-// `tetra safety`: the rule-based reward model's rubric classifier.
-//   rbrm-train --out DIR   trains a small classifier on the safety generator's rubric-labelled
-//                          (request, response) pairs, then reports its agreement with held-out ones
+// `tetra safety`: the small classifiers of src/safety.
+//   rbrm-train --out DIR   trains the rule-based reward model's rubric classifier on the safety
+//                          generator's rubric-labelled (request, response) pairs, then reports its
+//                          agreement with held-out ones
 //   rbrm-eval --model DIR  that agreement again: accuracy, per-class F1, the confusion matrix
 //   classify --model DIR --request R --response S
 //                          one response's class (A-D) and the four probabilities, as JSON
+//   moderation-train --out DIR, moderation-eval --model DIR
+//                          the same for the moderation classifier (served at /v1/moderations)
+//   moderate --model DIR --text T
+//                          OpenAI's moderation result for one text, as JSON
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { RbrmClassifier, rbrmAgreement, RUBRIC_CLASSES, trainRbrm, type Agreement, type RubricLabel } from '../safety/index.ts';
+import {
+  MODERATION_LABELS,
+  ModerationClassifier,
+  moderationAgreement,
+  RbrmClassifier,
+  rbrmAgreement,
+  RUBRIC_CLASSES,
+  trainModeration,
+  trainRbrm,
+  type Agreement,
+} from '../safety/index.ts';
 import { defaultBackend } from '../tensor/index.ts';
 import { numberFlag, UsageError } from './args.ts';
 import type { Command } from './command.ts';
@@ -16,32 +31,36 @@ const cmd = 'tetra safety';
 const USAGE =
   'tetra safety rbrm-train --out DIR [--steps N] [--depth N] [--resume]\n' +
   '       tetra safety rbrm-eval --model DIR [--json]\n' +
-  '       tetra safety classify --model DIR --request TEXT --response TEXT';
+  '       tetra safety classify --model DIR --request TEXT --response TEXT\n' +
+  '       tetra safety moderation-train --out DIR [--steps N] [--depth N] [--resume]\n' +
+  '       tetra safety moderation-eval --model DIR [--json]\n' +
+  '       tetra safety moderate --model DIR --text TEXT';
 
-function printAgreement(a: Agreement<RubricLabel>): void {
-  console.log(`held-out pairs: ${a.n}; accuracy ${a.accuracy.toFixed(3)}; macro-F1 ${a.macroF1.toFixed(3)}`);
-  console.log('class  precision  recall     F1  support   predicted as A     B     C     D');
-  for (const c of RUBRIC_CLASSES) {
+function printAgreement<L extends string>(classes: readonly L[], a: Agreement<L>): void {
+  console.log(`held-out texts: ${a.n}; accuracy ${a.accuracy.toFixed(3)}; macro-F1 ${a.macroF1.toFixed(3)}`);
+  console.log(`class    precision  recall     F1  support   predicted as ${classes.map((c) => c.padStart(7)).join('')}`);
+  for (const c of classes) {
     const p = a.perClass[c];
     console.log(
-      `${c.padEnd(5)}  ${p.precision.toFixed(3).padStart(9)}  ${p.recall.toFixed(3).padStart(6)}  ${p.f1.toFixed(3).padStart(5)}  ` +
-        `${String(p.support).padStart(7)}  ${RUBRIC_CLASSES.map((d) => String(a.confusion[c][d]).padStart(d === 'A' ? 16 : 5)).join(' ')}`,
+      `${c.padEnd(7)}  ${p.precision.toFixed(3).padStart(9)}  ${p.recall.toFixed(3).padStart(6)}  ${p.f1.toFixed(3).padStart(5)}  ` +
+        `${String(p.support).padStart(7)}               ${classes.map((d) => String(a.confusion[c][d]).padStart(7)).join('')}`,
     );
   }
 }
 
 export const safetyCommand: Command = {
   name: 'safety',
-  summary: 'the rule-based reward model: train and evaluate its rubric classifier, classify a response',
+  summary: 'the rubric (RBRM) and moderation classifiers: train, evaluate, classify a response, moderate a text',
   usage: USAGE,
   flags: {
-    out: { type: 'string', help: 'rbrm-train: run directory for the classifier' },
-    model: { type: 'string', help: 'rbrm-eval, classify: the classifier (a run directory from rbrm-train)' },
-    steps: { type: 'number', help: 'rbrm-train: optimizer steps', default: 300 },
-    depth: { type: 'number', help: 'rbrm-train: layers (width 64 x depth)', default: 2 },
-    resume: { type: 'boolean', help: 'rbrm-train: continue from OUT' },
+    out: { type: 'string', help: '*-train: run directory for the classifier' },
+    model: { type: 'string', help: 'the classifier (a run directory from *-train)' },
+    steps: { type: 'number', help: '*-train: optimizer steps', default: 300 },
+    depth: { type: 'number', help: '*-train: layers (width 64 x depth)', default: 2 },
+    resume: { type: 'boolean', help: '*-train: continue from OUT' },
     request: { type: 'string', help: 'classify: the request' },
     response: { type: 'string', help: 'classify: the response to classify' },
+    text: { type: 'string', help: 'moderate: the text to moderate' },
     json: { type: 'boolean', help: 'print JSON' },
   },
   async run(f, rest) {
@@ -65,7 +84,7 @@ export const safetyCommand: Command = {
         const a = rbrmAgreement(await RbrmClassifier.load(out, defaultBackend()));
         writeFileSync(join(out, 'agreement.json'), `${JSON.stringify(a, null, 2)}\n`);
         if (f.json) console.log(JSON.stringify(a));
-        else printAgreement(a);
+        else printAgreement(RUBRIC_CLASSES, a);
         return 0;
       });
     }
@@ -80,9 +99,44 @@ export const safetyCommand: Command = {
       }
       const a = rbrmAgreement(c);
       if (f.json) console.log(JSON.stringify(a));
-      else printAgreement(a);
+      else printAgreement(RUBRIC_CLASSES, a);
       return 0;
     }
-    throw new UsageError(`${cmd}: expected rbrm-train, rbrm-eval or classify (usage: ${USAGE})`);
+    if (action === 'moderation-train') {
+      if (!f.out) throw new UsageError(`${cmd} moderation-train: --out DIR is required`);
+      const out = resolve(String(f.out));
+      return interruptible(async (signal) => {
+        const o = { out, steps: numberFlag(f, 'steps', 1, 1e7, cmd), depth: numberFlag(f, 'depth', 1, 16, cmd), resume: Boolean(f.resume) };
+        await trainModeration({ ...o, signal }, defaultBackend());
+        if (signal.aborted) return 130;
+        const a = moderationAgreement(await ModerationClassifier.load(out, defaultBackend()));
+        writeFileSync(join(out, 'agreement.json'), `${JSON.stringify(a, null, 2)}\n`);
+        if (f.json) console.log(JSON.stringify(a));
+        else {
+          printAgreement(MODERATION_LABELS, a.labels);
+          printAgreement(['flagged', 'ok'] as const, a.flagged);
+        }
+        return 0;
+      });
+    }
+    if (action === 'moderation-eval' || action === 'moderate') {
+      if (!f.model) throw new UsageError(`${cmd} ${action}: --model DIR is required`);
+      const c = await ModerationClassifier.load(resolve(String(f.model)), defaultBackend());
+      if (action === 'moderate') {
+        if (typeof f.text !== 'string') throw new UsageError(`${cmd} moderate: --text TEXT is required`);
+        console.log(JSON.stringify(c.moderate(f.text)));
+        return 0;
+      }
+      const a = moderationAgreement(c);
+      if (f.json) console.log(JSON.stringify(a));
+      else {
+        printAgreement(MODERATION_LABELS, a.labels);
+        printAgreement(['flagged', 'ok'] as const, a.flagged);
+      }
+      return 0;
+    }
+    throw new UsageError(
+      `${cmd}: expected rbrm-train, rbrm-eval, classify, moderation-train, moderation-eval or moderate (usage: ${USAGE})`,
+    );
   },
 };

@@ -1,7 +1,7 @@
 // `tetra serve`: the OpenAI-compatible API over a checkpoint, a GGUF, an upstream server, or a
 // full catalog config. Prints `listening on http://HOST:PORT` on stdout once it accepts requests.
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { LlamaCppEngine, openBuiltinEngine, UpstreamEngine, type ChatEngine } from '../engine/index.ts';
 import {
   Catalog,
@@ -12,7 +12,10 @@ import {
   parseCatalog,
   type CatalogConfig,
   type EngineSpec,
+  type ModerationService,
 } from '../gateway/index.ts';
+import { ModerationClassifier } from '../safety/index.ts';
+import { defaultBackend } from '../tensor/index.ts';
 import { numberFlag, UsageError } from './args.ts';
 import { openGovernance } from '../gateway/index.ts';
 import type { Command } from './command.ts';
@@ -131,6 +134,7 @@ export const serveCommand: Command = {
     port: { type: 'number', help: 'port (0 picks a free one)', default: 8080 },
     db: { type: 'string', help: 'API keys and usage ledger (default $TETRA_HOME/tetra.db; see tetra keys, tetra usage)' },
     plans: { type: 'string', help: 'plans file (default $TETRA_HOME/plans.json)' },
+    'moderation-model': { type: 'string', help: 'serve /v1/moderations with this classifier (tetra safety moderation-train --out DIR)' },
   },
   async run(f) {
     const sources = ['checkpoint', 'gguf', 'upstream', 'config'].filter((k) => f[k] !== undefined);
@@ -184,6 +188,14 @@ export const serveCommand: Command = {
             `will fail with context_length_exceeded`,
         );
     }
+    let moderation: ModerationService | undefined;
+    if (f['moderation-model'] !== undefined) {
+      const dir = resolve(String(f['moderation-model']));
+      const c = await ModerationClassifier.load(dir, defaultBackend()).catch((e: Error) => {
+        throw new UsageError(`${cmd}: --moderation-model ${dir}: ${e.message}`);
+      });
+      moderation = { model: `tetra-moderation-${basename(dir)}`, moderate: (text) => c.moderate(text) };
+    }
     const gateway = createGateway({
       catalog: new Catalog(config),
       engines,
@@ -191,6 +203,7 @@ export const serveCommand: Command = {
       limits: gov.limits,
       ledger: gov.ledger,
       metrics: gov.metrics,
+      moderation,
     });
     const url = await gateway.listen(port, host);
     if (!keyed) console.error(`${cmd}: no API keys configured: answering loopback clients only`);

@@ -1,12 +1,16 @@
-// Public surface of src/safety: the rule-based reward model's rubric classifier and its agreement.
+// Public surface of src/safety: the letter classifiers (the rule-based reward model's rubric
+// classifier, the moderation classifier), their training and their agreement with held-out labels.
 export { agreement, type Agreement } from './agreement.ts';
+export { clip, LetterClassifier, letterConversation, MAX_CHARS, type Classified } from './letters.ts';
 export {
-  RBRM_MAX_CHARS,
-  RBRM_SYSTEM,
-  RbrmClassifier,
-  rbrmConversation,
-  RUBRIC_CLASSES,
-  type RubricLabel,
-  type RubricScores,
-} from './rbrm.ts';
-export { rbrmAgreement, trainRbrm, type RbrmTrainOptions } from './train.ts';
+  MODERATION_LABELS,
+  MODERATION_SYSTEM,
+  ModerationClassifier,
+  moderationSamples,
+  OPENAI_CATEGORIES,
+  type ModerationLabel,
+  type ModerationResult,
+  type ModerationSample,
+} from './moderation.ts';
+export { RBRM_SYSTEM, RbrmClassifier, rbrmConversation, RUBRIC_CLASSES, type RubricLabel, type RubricScores } from './rbrm.ts';
+export { moderationAgreement, rbrmAgreement, trainModeration, trainRbrm, type ClassifierTrainOptions } from './train.ts';

@@ -1,7 +1,8 @@
-// Training the rubric classifier: the rubric-labelled (request, response) triples of the safety
-// generator (src/data/synthetic/safety.ts) as classifier conversations, a fresh small model
-// fine-tuned on them with the SFT loop (src/train/sft.ts), and its agreement with the held-out
-// triples (unseen requests, templates, phrasings and refusal wordings).
+// Training the letter classifiers (letters.ts): labelled texts as classifier conversations, a
+// fresh small byte model fine-tuned on them with the SFT loop (src/train/sft.ts), and their
+// agreement with held-out labels. The rubric classifier learns from the safety generator's
+// rubric triples (unseen requests, templates, phrasings and refusal wordings held out); the
+// moderation classifier from its requests by category.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rubricSamples } from '../data/index.ts';
@@ -10,9 +11,11 @@ import type { Backend } from '../tensor/index.ts';
 import { byteTokenizer } from '../tokenizer/index.ts';
 import { defaultAdamW, nominalPeakFlops, sft, type TrainResult } from '../train/index.ts';
 import { agreement, type Agreement } from './agreement.ts';
+import { letterConversation } from './letters.ts';
+import { MODERATION_LABELS, MODERATION_SYSTEM, type ModerationClassifier, type ModerationLabel, moderationSamples } from './moderation.ts';
 import { type RbrmClassifier, rbrmConversation, RUBRIC_CLASSES, type RubricLabel } from './rbrm.ts';
 
-export interface RbrmTrainOptions {
+export interface ClassifierTrainOptions {
   out: string;
   steps?: number;
   depth?: number;
@@ -25,23 +28,20 @@ export interface RbrmTrainOptions {
   signal?: AbortSignal;
 }
 
-const D_REPEAT = 5;
 const jsonl = (rows: unknown[]) => `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`;
 
-export async function trainRbrm(o: RbrmTrainOptions, backend: Backend<Float32Array>): Promise<TrainResult> {
+/** Fine-tunes a fresh small model on (conversation) rows; checkpoints, resume and progress as in SFT. */
+async function trainLetters(
+  o: ClassifierTrainOptions,
+  train: { messages: unknown }[],
+  val: { messages: unknown }[],
+  backend: Backend<Float32Array>,
+): Promise<TrainResult> {
   mkdirSync(o.out, { recursive: true });
-  // Safe answers (D) come one per safe prompt, refusals three per harmful one: in training, D is
-  // repeated so the four classes weigh about the same.
-  const toConversations = (split: 'train' | 'eval') =>
-    rubricSamples(split).flatMap((s) =>
-      Array.from({ length: split === 'train' && s.label === 'D' ? D_REPEAT : 1 }, () => ({
-        messages: rbrmConversation(s.prompt, s.response, s.label),
-      })),
-    );
-  const trainFile = join(o.out, 'rubric.train.jsonl'),
-    valFile = join(o.out, 'rubric.val.jsonl');
-  writeFileSync(trainFile, jsonl(toConversations('train')));
-  writeFileSync(valFile, jsonl(toConversations('eval')));
+  const trainFile = join(o.out, 'classifier.train.jsonl'),
+    valFile = join(o.out, 'classifier.val.jsonl');
+  writeFileSync(trainFile, jsonl(train));
+  writeFileSync(valFile, jsonl(val));
   const tok = byteTokenizer();
   const steps = o.steps ?? 300;
   return sft(
@@ -71,10 +71,42 @@ export async function trainRbrm(o: RbrmTrainOptions, backend: Backend<Float32Arr
   );
 }
 
-/** The classifier's agreement with the held-out rubric labels. */
+/** Safe answers (D) come one per safe prompt, refusals three per harmful one: D is repeated in training. */
+const D_REPEAT = 5;
+
+export function trainRbrm(o: ClassifierTrainOptions, backend: Backend<Float32Array>): Promise<TrainResult> {
+  const rows = (split: 'train' | 'eval') =>
+    rubricSamples(split).flatMap((s) =>
+      Array.from({ length: split === 'train' && s.label === 'D' ? D_REPEAT : 1 }, () => ({
+        messages: rbrmConversation(s.prompt, s.response, s.label),
+      })),
+    );
+  return trainLetters(o, rows('train'), rows('eval'), backend);
+}
+
+export function trainModeration(o: ClassifierTrainOptions, backend: Backend<Float32Array>): Promise<TrainResult> {
+  const rows = (split: 'train' | 'eval') =>
+    moderationSamples(split).map((s) => ({ messages: letterConversation(MODERATION_SYSTEM, s.text, s.label) }));
+  return trainLetters(o, rows('train'), rows('eval'), backend);
+}
+
+/** The rubric classifier's agreement with the held-out rubric labels. */
 export function rbrmAgreement(c: RbrmClassifier): Agreement<RubricLabel> {
   return agreement(
     RUBRIC_CLASSES,
     rubricSamples('eval').map((s) => ({ label: s.label, predicted: c.classify(s.prompt, s.response).label })),
   );
+}
+
+/** The moderation classifier's agreement per label, and as flagged-or-not (OpenAI's `flagged`). */
+export function moderationAgreement(c: ModerationClassifier): { labels: Agreement<ModerationLabel>; flagged: Agreement<'flagged' | 'ok'> } {
+  const pairs = moderationSamples('eval').map((s) => ({ label: s.label, predicted: c.classify(s.text).label }));
+  const flag = (l: ModerationLabel) => (l === 'N' ? 'ok' : 'flagged');
+  return {
+    labels: agreement(MODERATION_LABELS, pairs),
+    flagged: agreement(
+      ['flagged', 'ok'] as const,
+      pairs.map((p) => ({ label: flag(p.label), predicted: flag(p.predicted) })),
+    ),
+  };
 }

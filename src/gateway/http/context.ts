@@ -1,6 +1,7 @@
 // What every route shares: the options the gateway was built with, and the steps of serving a
 // generation request in the order governance/contract.ts prescribes (authenticate, resolve the model and
 // check the plan, admit, ... generate ..., settle and record).
+import type { ModerationService } from './moderations.ts';
 import { createHash, randomFillSync } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { ChatEngine } from '../../engine/index.ts';
@@ -37,6 +38,8 @@ export interface GatewayOptions {
   images?: Partial<ImageLimits>;
   /** Where unexpected errors are reported (default stderr). */
   log?: (line: string) => void;
+  /** Serves /v1/moderations (without it, that route answers 404 naming the flag that loads one). */
+  moderation?: ModerationService;
 }
 
 /** Per request: filled in as the request goes through, read by the metrics and ledger at the end. */

@@ -2,6 +2,7 @@
 // table), the model catalog it serves, request validation and the error envelope.
 export { createGateway, type Gateway } from './server.ts';
 export type { GatewayOptions } from './context.ts';
+export type { ModerationService } from './moderations.ts';
 export {
   Catalog,
   CatalogError,

@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { chatCompletions } from './chat.ts';
 import { completions } from './completions.ts';
+import { moderations } from './moderations.ts';
 import { authenticate, newId, type GatewayOptions, type RequestState } from './context.ts';
 import { ApiError, modelNotFound, toApiError } from './errors.ts';
 import { sendError, sendJson, type BodyLimits } from './wire.ts';
@@ -55,6 +56,7 @@ export function createGateway(o: GatewayOptions): Gateway {
   };
   route('POST', '/v1/chat/completions', (req, res, st) => chatCompletions(o, body, images, req, res, st));
   route('POST', '/v1/completions', (req, res, st) => completions(o, body, req, res, st));
+  route('POST', '/v1/moderations', (req, res, st) => moderations(o, body, req, res, st));
   // A key sees only the models its plan may call, as OpenAI lists only what a key can use.
   route('GET', '/v1/models', async (req, res) => {
     const { plan } = await authenticate(o, req);

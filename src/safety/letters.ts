@@ -1,0 +1,62 @@
+// A text classifier made of a small tetra model that answers with one letter: given a system
+// instruction and a user text, the scores are the softmax over the labels' logits at the answer
+// position, so one forward pass classifies and the scores are probabilities. The rubric
+// classifier (rbrm.ts) and the moderation classifier (moderation.ts) are two of these; both are
+// trained with the SFT loop (train.ts).
+import { GPT, KVCache, latestCheckpoint, loadCheckpoint, step } from '../model/index.ts';
+import type { Backend } from '../tensor/index.ts';
+import { openTokenizerRef, renderPrompt, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
+
+/** Longest text kept (characters): the start of a text is what decides. */
+export const MAX_CHARS = 240;
+export const clip = (s: string) => (s.length > MAX_CHARS ? `${s.slice(0, MAX_CHARS)}...` : s);
+
+export interface Classified<L extends string> {
+  label: L;
+  scores: Record<L, number>;
+}
+
+/** The classifier's conversation for one text; with a label, a training example. */
+export function letterConversation(system: string, text: string, label?: string): ChatMessage[] {
+  const m: ChatMessage[] = [
+    { role: 'system', content: system },
+    { role: 'user', content: text },
+  ];
+  return label ? [...m, { role: 'assistant', content: label }] : m;
+}
+
+export class LetterClassifier<L extends string> {
+  private readonly ids: number[];
+
+  constructor(
+    readonly model: GPT,
+    readonly tok: Tokenizer,
+    private readonly backend: Backend<Float32Array>,
+    readonly labels: readonly L[],
+    readonly system: string,
+  ) {
+    this.ids = labels.map((l) => {
+      const ids = tok.encode(l);
+      if (ids.length !== 1) throw new Error(`classifier: the tokenizer splits "${l}" into ${ids.length} tokens; a label must be one token`);
+      return ids[0];
+    });
+  }
+
+  /** The model of a run directory (its newest checkpoint) or of a checkpoint directory. */
+  static async loadModel(dir: string): Promise<{ model: GPT; tok: Tokenizer }> {
+    const ck = loadCheckpoint(latestCheckpoint(`${dir}/checkpoints`) ?? dir, { withOptimizer: false });
+    const tok = await openTokenizerRef(ck.meta.tokenizer ?? {});
+    return { model: new GPT(ck.config, ck.params, { requiresGrad: false }), tok };
+  }
+
+  classifyText(text: string): Classified<L> {
+    const ids = renderPrompt(this.tok, letterConversation(this.system, text), { maxTokens: this.model.config.contextLength }).ids;
+    const logits = step(this.model, this.backend, [{ cache: new KVCache(this.model.config), tokens: Int32Array.from(ids) }]);
+    const z = this.ids.map((t) => logits[t]);
+    const max = Math.max(...z);
+    const e = z.map((x) => Math.exp(x - max));
+    const sum = e.reduce((a, b) => a + b, 0);
+    const scores = Object.fromEntries(this.labels.map((l, i) => [l, e[i] / sum])) as Record<L, number>;
+    return { label: this.labels[z.indexOf(max)], scores };
+  }
+}
