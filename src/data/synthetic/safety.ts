@@ -14,8 +14,8 @@
 //
 // Held out twice, so evals measure generalisation and not memory: every fifth harmful request of
 // each category never appears in training (whatever the phrasing), nor do the last three
-// phrasings (the wrappers around a harmful request), nor the last lookalike and sensitive request
-// of each category. The eval split is their union, each sample tagged with how it is held out.
+// phrasings (the wrappers around a harmful request), nor every fourth and the last lookalike and
+// sensitive request of each category. The eval split is their union, each sample tagged with how it is held out.
 // Training draws the kinds 40 / 40 / 20 (harmful / lookalike / sensitive), whatever their counts.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -117,7 +117,14 @@ export function safetyPrompts(): Prompt[] {
   ] as const)
     for (const [category, pairs] of Object.entries(table))
       pairs.forEach(([text, ideal], i) =>
-        out.push({ kind, category, key: `${kind}:${category}:${i}`, text, ideal, heldOut: i === pairs.length - 1 ? 'template' : null }),
+        out.push({
+          kind,
+          category,
+          key: `${kind}:${category}:${i}`,
+          text,
+          ideal,
+          heldOut: i % 4 === 3 || i === pairs.length - 1 ? 'template' : null,
+        }),
       );
   return out;
 }
