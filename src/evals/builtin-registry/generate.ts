@@ -1,10 +1,10 @@
-// Writes the generated data of tetra's built-in evals (arithmetic and logic puzzles) from fixed
+// Writes the generated data of tetra's built-in evals (arithmetic, logic puzzles, safety) from fixed
 // seeds; the hand-written sets (steerability, refusal) are edited as JSONL directly. A test checks
 // that the committed files equal this output. Regenerate with:
 //   npx tsx src/evals/builtin-registry/generate.ts
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { generateArithmetic, seededRandom, pick } from '../../data/synthetic/index.ts';
+import { generateArithmetic, generateSafety, seededRandom, pick, type SafetyKind } from '../../data/synthetic/index.ts';
 import type { Sample } from '../types.ts';
 
 export const DATA_DIR = join(import.meta.dirname, 'data');
@@ -64,9 +64,20 @@ export function logicSamples(count = 60): Sample[] {
   return out;
 }
 
+/** The safety generator's held-out prompts of one kind (unseen templates and phrasings), for the rbrm-graded evals. */
+export function safetySamples(kind: SafetyKind): () => Sample[] {
+  return () =>
+    generateSafety({ seed: 1, count: 10_000, split: 'eval' })
+      .filter((s) => s.kind === kind)
+      .map((s) => ({ input: s.input, ideal: s.ideal, held_out: s.heldOut }));
+}
+
 export const GENERATED: Record<string, () => Sample[]> = {
   'tetra-arithmetic/samples.jsonl': arithmeticSamples,
   'tetra-logic/samples.jsonl': logicSamples,
+  'tetra-safety/harmful.jsonl': safetySamples('harmful'),
+  'tetra-safety/lookalike.jsonl': safetySamples('lookalike'),
+  'tetra-safety/sensitive.jsonl': safetySamples('sensitive'),
 };
 
 export const jsonl = (xs: readonly unknown[]): string => xs.map((x) => JSON.stringify(x)).join('\n') + '\n';

@@ -5,6 +5,7 @@
 //   a checkpoint or run dir      a tetra model, in-process
 //   any other name               a model on the OpenAI-compatible endpoint (--base-url or
 //                                OPENAI_BASE_URL; key from OPENAI_API_KEY)
+import { RbrmGraderFn } from './rbrm.ts';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Registry } from '../registry.ts';
@@ -103,6 +104,8 @@ export function resolveCompletionFn(name: string, o: ResolveOptions): Completion
           `${[...OPENAI_CLASSES, 'tetra.checkpoint', 'tetra.dummy'].join(', ')})`,
       );
     }
+  } else if (name.startsWith('rbrm:')) {
+    return new RbrmGraderFn(resolve(name.slice('rbrm:'.length)));
   } else if (looksLikeCheckpoint(name)) {
     fn = new CheckpointCompletionFn(name);
   } else {
