@@ -43,10 +43,19 @@ export function loadSftData(
   return { train, val };
 }
 
-/** Pads rows into one batch as long as its longest row. */
-export function padRows(rows: ConversationRow[]): { inputs: Int32Array; targets: Int32Array; B: number; T: number; tokens: number } {
+/**
+ * Pads rows into one batch as long as its longest row, rounded up to a multiple of `multiple`
+ * (at most `maxT`): training tapes keep their buffers by size, so batch lengths come from a few
+ * sizes rather than every length a conversation has, or memory would grow with each new one.
+ */
+export function padRows(
+  rows: ConversationRow[],
+  multiple = 1,
+  maxT = Number.POSITIVE_INFINITY,
+): { inputs: Int32Array; targets: Int32Array; B: number; T: number; tokens: number } {
+  const longest = Math.max(...rows.map((r) => r.inputs.length));
   const B = rows.length,
-    T = Math.max(...rows.map((r) => r.inputs.length));
+    T = Math.max(longest, Math.min(Math.ceil(longest / multiple) * multiple, maxT));
   const inputs = new Int32Array(B * T),
     targets = new Int32Array(B * T).fill(-1);
   let tokens = 0;
@@ -83,8 +92,15 @@ export function epochBatches(rows: ConversationRow[], B: number, seed: number, e
   return shuffle(batches);
 }
 
-/** Training batches over the rows, epoch after epoch, resumable at any batch. */
-export function conversationSource(rows: ConversationRow[], B: number, seed: number, position?: unknown): BatchSource {
+/** Batch lengths are multiples of this many tokens (see padRows). */
+export const LENGTH_MULTIPLE = 64;
+
+/**
+ * Training batches over the rows, epoch after epoch, resumable at any batch. Every batch has B
+ * rows but the epoch's last (whose size never changes), and a length that is a multiple of
+ * LENGTH_MULTIPLE up to maxT, so a run meets a bounded number of batch shapes.
+ */
+export function conversationSource(rows: ConversationRow[], B: number, seed: number, position?: unknown, maxT?: number): BatchSource {
   let pos: Position = (position as Position | undefined) ?? { epoch: 0, batch: 0 };
   let batches = epochBatches(rows, B, seed, pos.epoch);
   return {
@@ -93,7 +109,11 @@ export function conversationSource(rows: ConversationRow[], B: number, seed: num
         pos = { epoch: pos.epoch + 1, batch: 0 };
         batches = epochBatches(rows, B, seed, pos.epoch);
       }
-      const batch = padRows(batches[pos.batch].map((i) => rows[i]));
+      const batch = padRows(
+        batches[pos.batch].map((i) => rows[i]),
+        LENGTH_MULTIPLE,
+        maxT,
+      );
       pos = { ...pos, batch: pos.batch + 1 };
       return batch;
     },
@@ -111,7 +131,7 @@ export function conversationLoss(model: GPT, backend: Backend<Float32Array>, row
   let sum = 0,
     count = 0;
   for (let i = 0; i < sorted.length; i += B) {
-    const b = padRows(sorted.slice(i, i + B));
+    const b = padRows(sorted.slice(i, i + B), LENGTH_MULTIPLE, model.config.contextLength);
     if (!b.tokens) continue;
     tape.reset();
     const { loss } = model.forward(tape, b.inputs, b.B, b.T, b.targets);
@@ -153,7 +173,7 @@ export async function sft(
       seqLen: config.contextLength,
       evalBatches: 1,
       initFrom: c.checkpoint,
-      source: (position) => conversationSource(data.train, c.batchSize, c.seed, position),
+      source: (position) => conversationSource(data.train, c.batchSize, c.seed, position, config.contextLength),
       validate: data.val.length ? (model, be) => conversationLoss(model, be, data.val, c.batchSize) : undefined,
       evalEvery: data.val.length ? c.evalEvery : 0,
     },

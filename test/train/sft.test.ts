@@ -95,6 +95,17 @@ describe('conversation data', () => {
     const { train: rows } = loadSftData(tok, 256, file, { valFraction: 0 });
     const b = padRows(rows.slice(0, 3));
     assert.equal(b.T, Math.max(...rows.slice(0, 3).map((r) => r.inputs.length)));
+    assert.equal(padRows(rows.slice(0, 3), 64).T % 64, 0);
+    assert.equal(padRows(rows.slice(0, 3), 64, b.T).T, b.T, 'never past the cap, never below the longest row');
+    // A training run meets few batch shapes: the tape keeps buffers by size, so each new shape costs memory for good.
+    const shapes = new Set<string>();
+    const src = conversationSource(rows, 4, 9, undefined, 256);
+    for (let i = 0; i < 60; i++) {
+      const x = src.next();
+      shapes.add(`${x.B}x${x.T}`);
+      assert.ok(x.T % 64 === 0 || x.T === 256);
+    }
+    assert.ok(shapes.size <= 2 * 4, [...shapes].join(' '));
     assert.equal(
       b.tokens,
       rows.slice(0, 3).reduce((s, r) => s + r.tokens, 0),
