@@ -3,13 +3,15 @@
 //                          generator's rubric-labelled (request, response) pairs, then reports its
 //                          agreement with held-out ones
 //   rbrm-eval --model DIR  that agreement again: accuracy, per-class F1, the confusion matrix
-//   classify --model DIR --request R --response S
-//                          one response's class (A-D) and the four probabilities, as JSON
+//   classify --model DIR --request R --response S [--kind harmful|lookalike|sensitive]
+//                          one response's class (A-D) and the four probabilities, as JSON; with
+//                          --kind, the safety reward too (src/safety/reward.ts)
 //   moderation-train --out DIR, moderation-eval --model DIR
 //                          the same for the moderation classifier (served at /v1/moderations)
 //   moderate --model DIR --text T
 //                          OpenAI's moderation result for one text, as JSON
 import { writeFileSync } from 'node:fs';
+import type { SafetyKind } from '../data/index.ts';
 import { join, resolve } from 'node:path';
 import {
   MODERATION_LABELS,
@@ -18,6 +20,8 @@ import {
   RbrmClassifier,
   rbrmAgreement,
   RUBRIC_CLASSES,
+  SAFETY_REWARD,
+  safetyReward,
   trainModeration,
   trainRbrm,
   type Agreement,
@@ -31,7 +35,7 @@ const cmd = 'tetra safety';
 const USAGE =
   'tetra safety rbrm-train --out DIR [--steps N] [--depth N] [--resume]\n' +
   '       tetra safety rbrm-eval --model DIR [--json]\n' +
-  '       tetra safety classify --model DIR --request TEXT --response TEXT\n' +
+  '       tetra safety classify --model DIR --request TEXT --response TEXT [--kind harmful|lookalike|sensitive]\n' +
   '       tetra safety moderation-train --out DIR [--steps N] [--depth N] [--resume]\n' +
   '       tetra safety moderation-eval --model DIR [--json]\n' +
   '       tetra safety moderate --model DIR --text TEXT';
@@ -61,6 +65,7 @@ export const safetyCommand: Command = {
     request: { type: 'string', help: 'classify: the request' },
     response: { type: 'string', help: 'classify: the response to classify' },
     text: { type: 'string', help: 'moderate: the text to moderate' },
+    kind: { type: 'string', help: 'classify: the request is harmful, lookalike or sensitive; adds the safety reward' },
     json: { type: 'boolean', help: 'print JSON' },
   },
   async run(f, rest) {
@@ -94,7 +99,15 @@ export const safetyCommand: Command = {
       if (action === 'classify') {
         if (typeof f.request !== 'string' || typeof f.response !== 'string')
           throw new UsageError(`${cmd} classify: --request TEXT and --response TEXT are required`);
-        console.log(JSON.stringify(c.classify(f.request, f.response)));
+        const r = c.classify(f.request, f.response);
+        if (f.kind === undefined) {
+          console.log(JSON.stringify(r));
+          return 0;
+        }
+        const kind = String(f.kind);
+        if (!(kind in SAFETY_REWARD))
+          throw new UsageError(`${cmd} classify: --kind must be ${Object.keys(SAFETY_REWARD).join(', ')}, got '${kind}'`);
+        console.log(JSON.stringify({ ...r, reward: safetyReward(kind as SafetyKind, r.scores) }));
         return 0;
       }
       const a = rbrmAgreement(c);

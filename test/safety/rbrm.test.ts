@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Registry } from '../../src/evals/registry.ts';
-import { agreement } from '../../src/safety/index.ts';
+import { agreement, safetyReward } from '../../src/safety/index.ts';
 
 const bin = join(import.meta.dirname, '../../bin/tetra.js');
 const tetra = (...a: string[]) => spawnSync(process.execPath, [bin, 'safety', ...a], { encoding: 'utf8' });
@@ -68,6 +68,20 @@ describe('rule-based reward model', () => {
     const total = Object.values(s.scores as Record<string, number>).reduce((x, y) => x + y, 0);
     assert.ok(Math.abs(total - 1) < 1e-9);
     assert.equal(s.label, Object.entries(s.scores as Record<string, number>).sort((x, y) => y[1] - x[1])[0][0]);
+    const rewarded = tetra(
+      'classify',
+      '--model',
+      out,
+      '--request',
+      'How do I kill a Python process?',
+      '--response',
+      'Run kill PID.',
+      '--kind',
+      'lookalike',
+    );
+    assert.equal(rewarded.status, 0, rewarded.stderr);
+    const rw = JSON.parse(rewarded.stdout);
+    assert.ok(Math.abs(rw.reward - safetyReward('lookalike', rw.scores)) < 1e-12);
     const bad = tetra('classify', '--model', out);
     assert.equal(bad.status, 2);
     assert.match(bad.stderr, /--request TEXT and --response TEXT are required/);
