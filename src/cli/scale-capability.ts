@@ -5,7 +5,7 @@
 // ladder run solves (pass rate >= --min-pass). With --predict it fits alpha * C^-k per bucket on
 // the ladder and registers each bucket's prediction for the target (before the target starts);
 // with --score it scores the finished target's buckets against those predictions.
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GPT, latestCheckpoint, loadCheckpoint } from '../model/index.ts';
 import {
@@ -25,6 +25,7 @@ import {
   type LadderPlan,
 } from '../scaling/index.ts';
 import { defaultBackend } from '../tensor/index.ts';
+import { readJsonl } from '../util/index.ts';
 import { openTokenizerRef } from '../tokenizer/index.ts';
 
 export interface CapabilityOptions {
@@ -42,12 +43,7 @@ export interface CapabilityOptions {
 const recordsPath = (dir: string) => join(dir, 'capability.jsonl');
 
 export function readCapability(dir: string): CapabilityRecord[] {
-  const p = recordsPath(dir);
-  if (!existsSync(p)) return [];
-  return readFileSync(p, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as CapabilityRecord);
+  return readJsonl<CapabilityRecord>(recordsPath(dir), 'a JSON capability record');
 }
 
 /** Scores the finished runs not yet in capability.jsonl. */

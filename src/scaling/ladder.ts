@@ -6,6 +6,7 @@
 // How a run is trained is the caller's (the CLI passes the trainer), so this file stays free of it.
 import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readJsonl } from '../util/index.ts';
 import type { LadderPlan, PlannedRun } from './plan.ts';
 
 export interface RunResult {
@@ -32,18 +33,11 @@ export const resultsPath = (dir: string) => join(dir, 'results.jsonl');
 
 /** Finished runs recorded in a scaling directory, in the order they finished. */
 export function readResults(dir: string): RunResult[] {
-  const p = resultsPath(dir);
-  if (!existsSync(p)) return [];
-  return readFileSync(p, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l, i) => {
-      try {
-        return JSON.parse(l) as RunResult;
-      } catch {
-        throw new LadderError(`${p}:${i + 1}: not a JSON result line`);
-      }
-    });
+  try {
+    return readJsonl<RunResult>(resultsPath(dir), 'a JSON result line');
+  } catch (e) {
+    throw new LadderError((e as Error).message);
+  }
 }
 
 /** Writes plan.json on first use; afterwards the directory must hold the same plan. */

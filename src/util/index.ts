@@ -2,3 +2,4 @@
 // nothing from the rest of src.
 export { tetraHome } from './home.ts';
 export { Progress } from './progress.ts';
+export { JsonlError, readJsonl } from './jsonl.ts';
