@@ -1,9 +1,9 @@
 // `tetra generate`: stream a continuation of a prompt from a checkpoint to the terminal.
 import { resolve } from 'node:path';
-import { generateStream, GPT } from '../model/index.ts';
+import { generateStream, openCheckpoint } from '../model/index.ts';
 import { defaultBackend } from '../tensor/index.ts';
-import { openTokenizerRef, StreamDecoder } from '../tokenizer/index.ts';
-import { findCheckpoint, loadCheckpoint } from '../model/index.ts';
+import { StreamDecoder } from '../tokenizer/index.ts';
+import { findCheckpoint } from '../model/index.ts';
 import { numberFlag, UsageError } from './args.ts';
 import type { Command } from './command.ts';
 
@@ -30,15 +30,13 @@ export const generateCommand: Command = {
   async run(f) {
     const cmd = 'tetra generate';
     if (!f.checkpoint) throw new UsageError(`${cmd}: --checkpoint DIR is required`);
-    const ck = loadCheckpoint(resolveCheckpoint(String(f.checkpoint)), { withOptimizer: false });
-    const tok = await openTokenizerRef(ck.meta.tokenizer ?? {});
-    const model = new GPT(ck.config, ck.params, { requiresGrad: false });
+    const { model, tok } = await openCheckpoint(resolveCheckpoint(String(f.checkpoint)));
     // Pretraining documents are separated by <|endoftext|>, so a prompt starts after one.
     const eot = tok.special('<|endoftext|>');
     const prompt = Int32Array.from([eot, ...tok.encode(String(f.prompt))]);
     const out = new StreamDecoder(tok);
     const it = generateStream(model, defaultBackend(), [prompt], {
-      maxTokens: numberFlag(f, 'max-tokens', 0, ck.config.contextLength, cmd),
+      maxTokens: numberFlag(f, 'max-tokens', 0, model.config.contextLength, cmd),
       temperature: numberFlag(f, 'temperature', 0, 100, cmd, false),
       topK: numberFlag(f, 'top-k', 0, 1 << 20, cmd),
       topP: numberFlag(f, 'top-p', 1e-6, 1, cmd, false),

@@ -7,7 +7,7 @@
 // with --score it scores the finished target's buckets against those predictions.
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GPT, latestCheckpoint, loadCheckpoint } from '../model/index.ts';
+import { openCheckpoint } from '../model/index.ts';
 import {
   bootstrap,
   bucketValue,
@@ -26,7 +26,6 @@ import {
 } from '../scaling/index.ts';
 import { defaultBackend } from '../tensor/index.ts';
 import { readJsonl } from '../util/index.ts';
-import { openTokenizerRef } from '../tokenizer/index.ts';
 
 export interface CapabilityOptions {
   dir: string;
@@ -52,11 +51,9 @@ async function scoreFinished(o: CapabilityOptions): Promise<CapabilityRecord[]> 
   const have = new Set(readCapability(o.dir).map((r) => r.name));
   for (const run of readResults(o.dir)) {
     if (have.has(run.name)) continue;
-    const ckDir = latestCheckpoint(join(o.dir, 'runs', run.name, 'checkpoints'));
-    if (!ckDir) throw new Error(`capability: ${run.name} has no checkpoint under ${join(o.dir, 'runs', run.name, 'checkpoints')}`);
-    const ck = loadCheckpoint(ckDir, { withOptimizer: false });
-    const tok = await openTokenizerRef(ck.meta.tokenizer ?? {});
-    const model = new GPT(ck.config, ck.params, { requiresGrad: false });
+    const { model, tok } = await openCheckpoint(join(o.dir, 'runs', run.name)).catch((e: Error) => {
+      throw new Error(`capability: ${run.name}: ${e.message}`);
+    });
     const started = performance.now();
     const record: CapabilityRecord = {
       name: run.name,

@@ -3,7 +3,7 @@
 // (src/train/sft.ts). Progress, checkpoints and Ctrl-C / --resume as in `tetra train`.
 import { resolve } from 'node:path';
 import { ConversationError } from '../data/index.ts';
-import { loadCheckpoint } from '../model/index.ts';
+import { checkpointInfo } from '../model/index.ts';
 import { defaultBackend } from '../tensor/index.ts';
 import { openTokenizerRef } from '../tokenizer/index.ts';
 import { defaultAdamW, defaultReplicas, nominalPeakFlops, sft } from '../train/index.ts';
@@ -38,8 +38,8 @@ export const sftCommand: Command = {
   async run(f) {
     for (const k of ['checkpoint', 'data', 'out']) if (!f[k]) throw new UsageError(`${cmd}: --${k} is required (usage: ${this.usage})`);
     const checkpoint = resolveCheckpoint(String(f.checkpoint));
-    const ck = loadCheckpoint(checkpoint, { withOptimizer: false });
-    const tok = await openTokenizerRef(ck.meta.tokenizer ?? {});
+    const { meta } = checkpointInfo(checkpoint);
+    const tok = await openTokenizerRef(meta.tokenizer ?? {});
     const lr = numberFlag(f, 'lr', 0, 10, cmd, false);
     return interruptible(async (signal) => {
       try {
@@ -60,7 +60,7 @@ export const sftCommand: Command = {
             checkpointEvery: numberFlag(f, 'checkpoint-every', 0, 1e9, cmd),
             keepCheckpoints: numberFlag(f, 'keep', 1, 1000, cmd),
             peakFlops: nominalPeakFlops(),
-            tokenizer: { ...ck.meta.tokenizer, name: ck.meta.tokenizer?.name ?? 'bytes' },
+            tokenizer: { ...meta.tokenizer, name: meta.tokenizer?.name ?? 'bytes' },
             resume: Boolean(f.resume),
             replicas: f.replicas !== undefined ? numberFlag(f, 'replicas', 1, 1024, cmd) : defaultReplicas(),
           },

@@ -5,7 +5,7 @@
 // already use every core); others wait in the fair queue (round-robin across clients) and leave
 // it when their client does.
 import {
-  GPT,
+  type GPT,
   generateStream,
   KVCache,
   logSoftmax,
@@ -26,7 +26,7 @@ import {
   type ChatMessage,
   type Tokenizer,
 } from '../tokenizer/index.ts';
-import { loadCheckpoint } from '../model/index.ts';
+import { openCheckpoint } from '../model/index.ts';
 import { EngineError } from './types.ts';
 import type { ChatEngine, ChatRequest, CompletionRequest, EngineCapabilities, EngineEvent, EngineMessage } from './types.ts';
 import type { SamplingParams, TokenLogprobInfo } from './types.ts';
@@ -350,7 +350,6 @@ export class BuiltinEngine implements ChatEngine {
 
 /** Loads a checkpoint directory and its tokenizer. */
 export async function openBuiltinEngine(dir: string, backend?: Backend<Float32Array>): Promise<BuiltinEngine> {
-  const ck = loadCheckpoint(dir, { withOptimizer: false });
-  const tok = await openTokenizerRef(ck.meta.tokenizer ?? { name: 'bytes' });
-  return new BuiltinEngine(new GPT(ck.config, ck.params, { requiresGrad: false }), tok, backend);
+  const { model, tok } = await openCheckpoint(dir, { name: 'bytes' });
+  return new BuiltinEngine(model, tok, backend);
 }

@@ -5,3 +5,4 @@ export { KVCache, step, type StepInput } from './kvcache.ts';
 export { sample, logSoftmax, topLogprobs, argmax, validateSampling, type SamplingOptions, type TokenLogprob } from './sampling.ts';
 export { generate, generateStream, scoreContinuation, type GenerateOptions, type Generation, type GeneratedToken } from './generate.ts';
 export * from './io/index.ts';
+export { openCheckpoint, type OpenedCheckpoint } from './open.ts';

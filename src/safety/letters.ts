@@ -3,9 +3,9 @@
 // position, so one forward pass classifies and the scores are probabilities. The rubric
 // classifier (rbrm.ts) and the moderation classifier (moderation.ts) are two of these; both are
 // trained with the SFT loop (train.ts).
-import { GPT, KVCache, latestCheckpoint, loadCheckpoint, step } from '../model/index.ts';
+import { argmax, KVCache, logSoftmax, step, type GPT } from '../model/index.ts';
 import type { Backend } from '../tensor/index.ts';
-import { openTokenizerRef, renderPrompt, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
+import { renderPrompt, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
 
 /** Longest text kept (characters): the start of a text is what decides. */
 export const MAX_CHARS = 240;
@@ -42,21 +42,11 @@ export class LetterClassifier<L extends string> {
     });
   }
 
-  /** The model of a run directory (its newest checkpoint) or of a checkpoint directory. */
-  static async loadModel(dir: string): Promise<{ model: GPT; tok: Tokenizer }> {
-    const ck = loadCheckpoint(latestCheckpoint(`${dir}/checkpoints`) ?? dir, { withOptimizer: false });
-    const tok = await openTokenizerRef(ck.meta.tokenizer ?? {});
-    return { model: new GPT(ck.config, ck.params, { requiresGrad: false }), tok };
-  }
-
   classifyText(text: string): Classified<L> {
     const ids = renderPrompt(this.tok, letterConversation(this.system, text), { maxTokens: this.model.config.contextLength }).ids;
     const logits = step(this.model, this.backend, [{ cache: new KVCache(this.model.config), tokens: Int32Array.from(ids) }]);
-    const z = this.ids.map((t) => logits[t]);
-    const max = Math.max(...z);
-    const e = z.map((x) => Math.exp(x - max));
-    const sum = e.reduce((a, b) => a + b, 0);
-    const scores = Object.fromEntries(this.labels.map((l, i) => [l, e[i] / sum])) as Record<L, number>;
-    return { label: this.labels[z.indexOf(max)], scores };
+    const lp = logSoftmax(this.ids.map((t) => logits[t]));
+    const scores = Object.fromEntries(this.labels.map((l, i) => [l, Math.exp(lp[i])])) as Record<L, number>;
+    return { label: this.labels[argmax(lp)], scores };
   }
 }

@@ -8,6 +8,7 @@
 // by this classifier: each carries its parent's score. sexual and sexual/minors are not modelled
 // (no training data) and always score 0.
 import { generateInstructions, safetyPrompts } from '../data/index.ts';
+import { openCheckpoint } from '../model/index.ts';
 import type { Backend } from '../tensor/index.ts';
 import { clip, LetterClassifier, type Classified } from './letters.ts';
 
@@ -73,7 +74,7 @@ export class ModerationClassifier {
   constructor(readonly letters: LetterClassifier<ModerationLabel>) {}
 
   static async load(dir: string, backend: Backend<Float32Array>): Promise<ModerationClassifier> {
-    const { model, tok } = await LetterClassifier.loadModel(dir);
+    const { model, tok } = await openCheckpoint(dir);
     return new ModerationClassifier(new LetterClassifier(model, tok, backend, MODERATION_LABELS, MODERATION_SYSTEM));
   }
 

@@ -6,6 +6,7 @@
 //
 // The same rubric, written out for a grader model, is the openai/evals model-graded spec `rbrm`
 // in the builtin registry (src/evals/builtin-registry/modelgraded/rbrm.yaml).
+import { openCheckpoint } from '../model/index.ts';
 import type { Backend } from '../tensor/index.ts';
 import { clip, LetterClassifier, letterConversation, type Classified } from './letters.ts';
 
@@ -26,7 +27,7 @@ export class RbrmClassifier {
   constructor(readonly letters: LetterClassifier<RubricLabel>) {}
 
   static async load(dir: string, backend: Backend<Float32Array>): Promise<RbrmClassifier> {
-    const { model, tok } = await LetterClassifier.loadModel(dir);
+    const { model, tok } = await openCheckpoint(dir);
     return new RbrmClassifier(new LetterClassifier(model, tok, backend, RUBRIC_CLASSES, RBRM_SYSTEM));
   }
 

@@ -12,7 +12,7 @@
 // learned tokens (assistant turns), exactly, whatever the replica split (parallel.ts weighs each
 // share by its tokens).
 import { conversationRow, isHeldOut, readConversations, type ConversationRow } from '../data/index.ts';
-import { loadCheckpoint, type GPT, type GPTConfig } from '../model/index.ts';
+import { checkpointInfo, type GPT, type GPTConfig } from '../model/index.ts';
 import { mulberry32, Tape, type Backend } from '../tensor/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
 import { train, type BatchSource, type TrainConfig, type TrainResult } from './pretrain.ts';
@@ -161,7 +161,8 @@ export async function sft(
 ): Promise<TrainResult & { trainRows: number; valRows: number }> {
   if (!c.checkpoint === !c.model)
     throw new Error('sft: give a checkpoint to start from, or a model config for a fresh start (one of them)');
-  const config = c.checkpoint ? loadCheckpoint(c.checkpoint, { withOptimizer: false }).config : c.model!;
+  // The config only: train() reads the weights once, from initFrom.
+  const config = c.checkpoint ? checkpointInfo(c.checkpoint).config : c.model!;
   const data = loadSftData(tok, config.contextLength, c.trainFile, { valFile: c.valFile, valFraction: c.valFraction });
   if (data.train.length < c.batchSize)
     throw new Error(`sft: ${c.trainFile} has ${data.train.length} training conversations, fewer than one batch of ${c.batchSize}`);

@@ -1,8 +1,6 @@
 // A tetra checkpoint (or a run directory: its newest checkpoint) as a completion function: loads
 // the model and its tokenizer on first use, then answers through tetraCompletionFn.
-import { GPT } from '../../model/index.ts';
-import { openTokenizerRef } from '../../tokenizer/index.ts';
-import { findCheckpoint, loadCheckpoint } from '../../model/index.ts';
+import { findCheckpoint, openCheckpoint } from '../../model/index.ts';
 import { tetraCompletionFn } from '../completion-tetra.ts';
 import type { Completion, CompletionFn, CompletionOptions, EvalMessage, LoglikelihoodRequest, LoglikelihoodResult } from '../types.ts';
 
@@ -20,9 +18,8 @@ export class CheckpointCompletionFn implements CompletionFn {
 
   private fn(): Promise<CompletionFn> {
     this.loaded ??= (async () => {
-      const ck = loadCheckpoint(this.dir, { withOptimizer: false });
-      const tokenizer = await openTokenizerRef(ck.meta.tokenizer ?? {});
-      return tetraCompletionFn({ model: new GPT(ck.config, ck.params, { requiresGrad: false }), tokenizer, name: this.name });
+      const { model, tok } = await openCheckpoint(this.dir);
+      return tetraCompletionFn({ model, tokenizer: tok, name: this.name });
     })();
     return this.loaded;
   }

@@ -264,6 +264,23 @@ function matchShapes(
 }
 
 /** Reads and validates a checkpoint; optimizer state only when the checkpoint has it and withOptimizer is not false. */
+/** A checkpoint's config and metadata, read from its sidecar alone (the weights stay on disk). */
+export function checkpointInfo(dir: string): Pick<Checkpoint, 'config' | 'meta'> {
+  const s = readSidecar(dir);
+  return { config: s.config, meta: metaOf(s) };
+}
+
+function metaOf(s: Sidecar): CheckpointMeta {
+  return {
+    step: s.step,
+    tokensSeen: s.tokensSeen,
+    ...(s.tokenizer ? { tokenizer: s.tokenizer } : {}),
+    dataPosition: s.dataPosition ?? undefined,
+    rngState: s.rngState ?? undefined,
+    metrics: s.metrics ?? {},
+  };
+}
+
 export function loadCheckpoint(dir: string, opts: { withOptimizer?: boolean } = {}): Checkpoint {
   const s = readSidecar(dir);
   const params = matchShapes(dir, WEIGHTS_FILE, s.config, readTensors(dir, WEIGHTS_FILE, s.weights?.sha256), '');
@@ -284,15 +301,7 @@ export function loadCheckpoint(dir: string, opts: { withOptimizer?: boolean } = 
       hyper: s.optimizer.hyperparameters ?? {},
     };
   }
-  const meta: CheckpointMeta = {
-    step: s.step,
-    tokensSeen: s.tokensSeen,
-    ...(s.tokenizer ? { tokenizer: s.tokenizer } : {}),
-    dataPosition: s.dataPosition ?? undefined,
-    rngState: s.rngState ?? undefined,
-    metrics: s.metrics ?? {},
-  };
-  return { config: s.config, params, optimizer, meta };
+  return { config: s.config, params, optimizer, meta: metaOf(s) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ export {
 export {
   saveCheckpoint,
   loadCheckpoint,
+  checkpointInfo,
   saveRotating,
   latestCheckpoint,
   findCheckpoint,

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { paramShapes, type GPTConfig } from '../../../src/model/config.ts';
 import {
+  checkpointInfo,
   latestCheckpoint,
   listCheckpoints,
   loadCheckpoint,
@@ -101,6 +102,7 @@ describe('checkpoint: save and load', () => {
     assert.equal(got.optimizer!.step, 100);
     assert.deepEqual(got.optimizer!.hyper, ck.optimizer!.hyper);
     assert.deepEqual(got.meta, ck.meta);
+    assert.deepEqual(checkpointInfo(dir), { config: got.config, meta: got.meta }, 'the sidecar alone gives the same config and metadata');
     const sidecar = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8'));
     assert.equal(sidecar.version, 1);
     assert.equal(sidecar.optimizer.file, 'optimizer.safetensors');
