@@ -25,8 +25,9 @@ import {
   trainModeration,
   trainRbrm,
   type Agreement,
+  type ClassifierTrainOptions,
 } from '../safety/index.ts';
-import { defaultBackend } from '../tensor/index.ts';
+import { defaultBackend, type Backend } from '../tensor/index.ts';
 import { numberFlag, UsageError } from './args.ts';
 import type { Command } from './command.ts';
 import { interruptible } from './interrupt.ts';
@@ -52,6 +53,43 @@ function printAgreement<L extends string>(classes: readonly L[], a: Agreement<L>
   }
 }
 
+/** What the train and eval actions need of each classifier. */
+interface Classifier<C, A> {
+  train(o: ClassifierTrainOptions, backend: Backend<Float32Array>): Promise<unknown>;
+  load(dir: string, backend: Backend<Float32Array>): Promise<C>;
+  agreement(c: C): A;
+  print(a: A): void;
+}
+
+/** A classifier's train action, and its held-out agreement printed (JSON with --json) and saved when a file is given. */
+const actions = <C, A>(k: Classifier<C, A>) => ({
+  train: k.train,
+  async report(dir: string, json: boolean, file?: string): Promise<void> {
+    const a = k.agreement(await k.load(dir, defaultBackend()));
+    if (file) writeFileSync(file, `${JSON.stringify(a, null, 2)}\n`);
+    if (json) console.log(JSON.stringify(a));
+    else k.print(a);
+  },
+});
+
+const CLASSIFIERS: Record<'rbrm' | 'moderation', ReturnType<typeof actions>> = {
+  rbrm: actions({
+    train: trainRbrm,
+    load: RbrmClassifier.load,
+    agreement: rbrmAgreement,
+    print: (a) => printAgreement(RUBRIC_CLASSES, a),
+  }),
+  moderation: actions({
+    train: trainModeration,
+    load: ModerationClassifier.load,
+    agreement: moderationAgreement,
+    print: (a) => {
+      printAgreement(MODERATION_LABELS, a.labels);
+      printAgreement(['flagged', 'ok'] as const, a.flagged);
+    },
+  }),
+};
+
 export const safetyCommand: Command = {
   name: 'safety',
   summary: 'the rubric (RBRM) and moderation classifiers: train, evaluate, classify a response, moderate a text',
@@ -71,81 +109,46 @@ export const safetyCommand: Command = {
   async run(f, rest) {
     const [action, ...extra] = rest;
     if (extra.length) throw new UsageError(`${cmd}: unexpected argument '${extra[0]}' (usage: ${USAGE})`);
-    if (action === 'rbrm-train') {
-      if (!f.out) throw new UsageError(`${cmd} rbrm-train: --out DIR is required`);
-      const out = resolve(String(f.out));
-      return interruptible(async (signal) => {
-        await trainRbrm(
-          {
-            out,
-            steps: numberFlag(f, 'steps', 1, 1e7, cmd),
-            depth: numberFlag(f, 'depth', 1, 16, cmd),
-            resume: Boolean(f.resume),
-            signal,
-          },
-          defaultBackend(),
-        );
-        if (signal.aborted) return 130;
-        const a = rbrmAgreement(await RbrmClassifier.load(out, defaultBackend()));
-        writeFileSync(join(out, 'agreement.json'), `${JSON.stringify(a, null, 2)}\n`);
-        if (f.json) console.log(JSON.stringify(a));
-        else printAgreement(RUBRIC_CLASSES, a);
-        return 0;
-      });
-    }
-    if (action === 'rbrm-eval' || action === 'classify') {
-      if (!f.model) throw new UsageError(`${cmd} ${action}: --model DIR is required`);
-      const c = await RbrmClassifier.load(resolve(String(f.model)), defaultBackend());
-      if (action === 'classify') {
-        if (typeof f.request !== 'string' || typeof f.response !== 'string')
-          throw new UsageError(`${cmd} classify: --request TEXT and --response TEXT are required`);
-        const r = c.classify(f.request, f.response);
-        if (f.kind === undefined) {
-          console.log(JSON.stringify(r));
-          return 0;
-        }
-        const kind = String(f.kind);
-        if (!(kind in SAFETY_REWARD))
-          throw new UsageError(`${cmd} classify: --kind must be ${Object.keys(SAFETY_REWARD).join(', ')}, got '${kind}'`);
-        console.log(JSON.stringify({ ...r, reward: safetyReward(kind as SafetyKind, r.scores) }));
-        return 0;
-      }
-      const a = rbrmAgreement(c);
-      if (f.json) console.log(JSON.stringify(a));
-      else printAgreement(RUBRIC_CLASSES, a);
-      return 0;
-    }
-    if (action === 'moderation-train') {
-      if (!f.out) throw new UsageError(`${cmd} moderation-train: --out DIR is required`);
+    const [, name, verb] = /^(rbrm|moderation)-(train|eval)$/.exec(action ?? '') ?? [];
+    const classifier = name ? CLASSIFIERS[name as keyof typeof CLASSIFIERS] : undefined;
+    if (classifier && verb === 'train') {
+      if (!f.out) throw new UsageError(`${cmd} ${action}: --out DIR is required`);
       const out = resolve(String(f.out));
       return interruptible(async (signal) => {
         const o = { out, steps: numberFlag(f, 'steps', 1, 1e7, cmd), depth: numberFlag(f, 'depth', 1, 16, cmd), resume: Boolean(f.resume) };
-        await trainModeration({ ...o, signal }, defaultBackend());
+        await classifier.train({ ...o, signal }, defaultBackend());
         if (signal.aborted) return 130;
-        const a = moderationAgreement(await ModerationClassifier.load(out, defaultBackend()));
-        writeFileSync(join(out, 'agreement.json'), `${JSON.stringify(a, null, 2)}\n`);
-        if (f.json) console.log(JSON.stringify(a));
-        else {
-          printAgreement(MODERATION_LABELS, a.labels);
-          printAgreement(['flagged', 'ok'] as const, a.flagged);
-        }
+        await classifier.report(out, Boolean(f.json), join(out, 'agreement.json'));
         return 0;
       });
     }
-    if (action === 'moderation-eval' || action === 'moderate') {
+    const model = () => {
       if (!f.model) throw new UsageError(`${cmd} ${action}: --model DIR is required`);
-      const c = await ModerationClassifier.load(resolve(String(f.model)), defaultBackend());
-      if (action === 'moderate') {
-        if (typeof f.text !== 'string') throw new UsageError(`${cmd} moderate: --text TEXT is required`);
-        console.log(JSON.stringify(c.moderate(f.text)));
+      return resolve(String(f.model));
+    };
+    if (classifier && verb === 'eval') {
+      await classifier.report(model(), Boolean(f.json));
+      return 0;
+    }
+    if (action === 'classify') {
+      const c = await RbrmClassifier.load(model(), defaultBackend());
+      if (typeof f.request !== 'string' || typeof f.response !== 'string')
+        throw new UsageError(`${cmd} classify: --request TEXT and --response TEXT are required`);
+      const r = c.classify(f.request, f.response);
+      if (f.kind === undefined) {
+        console.log(JSON.stringify(r));
         return 0;
       }
-      const a = moderationAgreement(c);
-      if (f.json) console.log(JSON.stringify(a));
-      else {
-        printAgreement(MODERATION_LABELS, a.labels);
-        printAgreement(['flagged', 'ok'] as const, a.flagged);
-      }
+      const kind = String(f.kind);
+      if (!(kind in SAFETY_REWARD))
+        throw new UsageError(`${cmd} classify: --kind must be ${Object.keys(SAFETY_REWARD).join(', ')}, got '${kind}'`);
+      console.log(JSON.stringify({ ...r, reward: safetyReward(kind as SafetyKind, r.scores) }));
+      return 0;
+    }
+    if (action === 'moderate') {
+      const c = await ModerationClassifier.load(model(), defaultBackend());
+      if (typeof f.text !== 'string') throw new UsageError(`${cmd} moderate: --text TEXT is required`);
+      console.log(JSON.stringify(c.moderate(f.text)));
       return 0;
     }
     throw new UsageError(

@@ -23,7 +23,7 @@ export interface ConversationRow {
   tokens: number;
 }
 
-interface Parsed {
+export interface Conversation {
   source: string;
   messages: ChatMessage[];
   /** Indices of assistant messages with weight 0. */
@@ -32,7 +32,7 @@ interface Parsed {
 
 const ROLES = new Set(['system', 'user', 'assistant']);
 
-function parseLine(line: string, where: string): Parsed {
+function parseLine(line: string, where: string): Conversation {
   let obj: unknown;
   try {
     obj = JSON.parse(line);
@@ -73,14 +73,14 @@ function parseLine(line: string, where: string): Parsed {
 }
 
 /** Every conversation of a JSONL file, checked; the first bad line is an error naming it. */
-export function readConversations(file: string): { source: string; messages: ChatMessage[]; untrained: number[] }[] {
+export function readConversations(file: string): Conversation[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
     throw new ConversationError(`${file}: cannot read (${(e as Error).message})`);
   }
-  const out: Parsed[] = [];
+  const out: Conversation[] = [];
   text.split('\n').forEach((line, i) => {
     if (line.trim() !== '') out.push(parseLine(line, `${file}:${i + 1}`));
   });
@@ -89,7 +89,7 @@ export function readConversations(file: string): { source: string; messages: Cha
 }
 
 /** One conversation as a training row; longer than the context is an error naming its line. */
-export function conversationRow(tok: Tokenizer, c: Parsed, contextLength: number): ConversationRow {
+export function conversationRow(tok: Tokenizer, c: Conversation, contextLength: number): ConversationRow {
   const r = renderConversation(tok, c.messages);
   const mask = r.mask;
   for (const i of c.untrained) {

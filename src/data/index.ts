@@ -25,4 +25,11 @@ export { ShardLoader, type LoaderOptions, type LoaderPosition, type Batch } from
 export { parseWordNetData, readWordNet, synsetText, type WordNetSynset, type WordNetPos } from './wordnet.ts';
 export { readDictd, readFortunes } from './formats.ts';
 export * from './synthetic/index.ts';
-export { ConversationError, conversationRow, isHeldOut, readConversations, type ConversationRow } from './conversations.ts';
+export {
+  ConversationError,
+  conversationRow,
+  isHeldOut,
+  readConversations,
+  type Conversation,
+  type ConversationRow,
+} from './conversations.ts';

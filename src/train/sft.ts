@@ -15,7 +15,7 @@ import { conversationRow, isHeldOut, readConversations, type ConversationRow } f
 import { checkpointInfo, type GPT, type GPTConfig } from '../model/index.ts';
 import { mulberry32, Tape, type Backend } from '../tensor/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
-import { train, type BatchSource, type TrainConfig, type TrainResult } from './pretrain.ts';
+import { train, type BatchSource, type TrainBatch, type TrainConfig, type TrainResult } from './pretrain.ts';
 
 export interface SftData {
   train: ConversationRow[];
@@ -36,8 +36,9 @@ export function loadSftData(
   const all = rows(trainFile);
   if (o.valFile) return { train: all.map((x) => x.row), val: rows(o.valFile).map((x) => x.row) };
   const fraction = o.valFraction ?? 0.05;
-  const val = all.filter((x) => isHeldOut(x.c.messages, fraction)).map((x) => x.row);
-  const train = all.filter((x) => !isHeldOut(x.c.messages, fraction)).map((x) => x.row);
+  const train: ConversationRow[] = [],
+    val: ConversationRow[] = [];
+  for (const x of all) (isHeldOut(x.c.messages, fraction) ? val : train).push(x.row);
   if (!train.length)
     throw new Error(`sft: ${trainFile}: every conversation was held out for validation; add more or pass a validation file`);
   return { train, val };
@@ -48,11 +49,7 @@ export function loadSftData(
  * (at most `maxT`): training tapes keep their buffers by size, so batch lengths come from a few
  * sizes rather than every length a conversation has, or memory would grow with each new one.
  */
-export function padRows(
-  rows: ConversationRow[],
-  multiple = 1,
-  maxT = Number.POSITIVE_INFINITY,
-): { inputs: Int32Array; targets: Int32Array; B: number; T: number; tokens: number } {
+export function padRows(rows: ConversationRow[], multiple = 1, maxT = Number.POSITIVE_INFINITY): TrainBatch {
   const longest = Math.max(...rows.map((r) => r.inputs.length));
   const B = rows.length,
     T = Math.max(longest, Math.min(Math.ceil(longest / multiple) * multiple, maxT));

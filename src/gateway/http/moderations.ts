@@ -5,7 +5,7 @@
 // interface. As at OpenAI, moderation is free: authenticated, but neither limited nor billed.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authenticate, newId, type GatewayOptions, type RequestState } from './context.ts';
-import { ApiError, invalid } from './errors.ts';
+import { ApiError, invalid, modelNotFound } from './errors.ts';
 import { parseJson, readBody, sendJson, type BodyLimits } from './wire.ts';
 
 export interface ModerationService {
@@ -58,13 +58,7 @@ export async function moderations(
     );
   const model = (body as { model?: unknown })?.model;
   if (model !== undefined && (typeof model !== 'string' || (model !== svc.model && !ALIASES.includes(model))))
-    throw new ApiError(
-      404,
-      `The model \`${String(model)}\` does not exist or you do not have access to it.`,
-      'invalid_request_error',
-      'model',
-      'model_not_found',
-    );
+    throw modelNotFound(String(model));
   const texts = inputs(body);
   st.model = svc.model;
   st.id = newId('modr-');
