@@ -14,6 +14,7 @@ import { tokenize } from './tokenize.ts';
 import { tokenizer } from './tokenizer.ts';
 import { trainCommand } from './train.ts';
 import { sftCommand } from './sft.ts';
+import { dpoCommand } from './dpo.ts';
 import { safetyCommand } from './safety.ts';
 import { usageCommand } from './usage.ts';
 
@@ -25,6 +26,7 @@ const commands: Command[] = [
   data,
   trainCommand,
   sftCommand,
+  dpoCommand,
   safetyCommand,
   scaleCommand,
   generateCommand,

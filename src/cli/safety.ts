@@ -10,10 +10,17 @@
 //                          the same for the moderation classifier (served at /v1/moderations)
 //   moderate --model DIR --text T
 //                          OpenAI's moderation result for one text, as JSON
-import { writeFileSync } from 'node:fs';
+//   pairs --policy DIR --rbrm DIR --prompts F[,F...] --out pairs.jsonl
+//                          DPO pairs: the policy's sampled answers to each prompt (evals-style
+//                          samples: {"input", "ideal", "kind"?}), ranked by the safety reward or
+//                          by correctness (src/safety/pairs.ts)
+import { appendFileSync, writeFileSync } from 'node:fs';
 import type { SafetyKind } from '../data/index.ts';
 import { join, resolve } from 'node:path';
+import { openCheckpoint } from '../model/index.ts';
+import { readJsonl } from '../util/index.ts';
 import {
+  buildPairs,
   MODERATION_LABELS,
   ModerationClassifier,
   moderationAgreement,
@@ -26,9 +33,10 @@ import {
   trainRbrm,
   type Agreement,
   type ClassifierTrainOptions,
+  type PairPrompt,
 } from '../safety/index.ts';
 import { defaultBackend, type Backend } from '../tensor/index.ts';
-import { numberFlag, UsageError } from './args.ts';
+import { numberFlag, UsageError, type Flags } from './args.ts';
 import type { Command } from './command.ts';
 import { interruptible } from './interrupt.ts';
 
@@ -39,7 +47,8 @@ const USAGE =
   '       tetra safety classify --model DIR --request TEXT --response TEXT [--kind harmful|lookalike|sensitive]\n' +
   '       tetra safety moderation-train --out DIR [--steps N] [--depth N] [--resume]\n' +
   '       tetra safety moderation-eval --model DIR [--json]\n' +
-  '       tetra safety moderate --model DIR --text TEXT';
+  '       tetra safety moderate --model DIR --text TEXT\n' +
+  '       tetra safety pairs --policy DIR --rbrm DIR --prompts FILE[,FILE...] --out pairs.jsonl [--samples N] [--per-prompt N]';
 
 function printAgreement<L extends string>(classes: readonly L[], a: Agreement<L>): void {
   console.log(`held-out texts: ${a.n}; accuracy ${a.accuracy.toFixed(3)}; macro-F1 ${a.macroF1.toFixed(3)}`);
@@ -105,6 +114,15 @@ export const safetyCommand: Command = {
     text: { type: 'string', help: 'moderate: the text to moderate' },
     kind: { type: 'string', help: 'classify: the request is harmful, lookalike or sensitive; adds the safety reward' },
     json: { type: 'boolean', help: 'print JSON' },
+    policy: { type: 'string', help: 'pairs: the SFT model whose answers are ranked' },
+    rbrm: { type: 'string', help: 'pairs: the rubric classifier that scores answers to safety prompts' },
+    prompts: { type: 'string', help: 'pairs: evals-style sample files ({"input", "ideal", "kind"?} per line), comma-separated' },
+    samples: { type: 'number', help: 'pairs: answers sampled per prompt', default: 4 },
+    'per-prompt': { type: 'number', help: 'pairs: most pairs per prompt', default: 2 },
+    'max-tokens': { type: 'number', help: 'pairs: longest sampled answer', default: 64 },
+    temperature: { type: 'number', help: 'pairs: sampling temperature', default: 1 },
+    margin: { type: 'number', help: 'pairs: least score difference within a pair', default: 0.5 },
+    seed: { type: 'number', help: 'pairs: sampling seed', default: 1 },
   },
   async run(f, rest) {
     const [action, ...extra] = rest;
@@ -151,8 +169,51 @@ export const safetyCommand: Command = {
       console.log(JSON.stringify(c.moderate(f.text)));
       return 0;
     }
+    if (action === 'pairs') return pairs(f);
     throw new UsageError(
-      `${cmd}: expected rbrm-train, rbrm-eval, classify, moderation-train, moderation-eval or moderate (usage: ${USAGE})`,
+      `${cmd}: expected rbrm-train, rbrm-eval, classify, moderation-train, moderation-eval, moderate or pairs (usage: ${USAGE})`,
     );
   },
 };
+
+async function pairs(f: Flags): Promise<number> {
+  for (const k of ['policy', 'prompts', 'out']) if (!f[k]) throw new UsageError(`${cmd} pairs: --${k} is required (usage: ${USAGE})`);
+  const prompts = String(f.prompts)
+    .split(',')
+    .flatMap((file) =>
+      readJsonl<PairPrompt>(resolve(file), 'a sample').map((p, i) => {
+        if (!Array.isArray(p.input) || typeof p.ideal !== 'string')
+          throw new UsageError(`${cmd} pairs: ${file}:${i + 1}: expected {"input": [messages], "ideal": "...", "kind"?}`);
+        if (p.kind !== undefined && !(p.kind in SAFETY_REWARD))
+          throw new UsageError(`${cmd} pairs: ${file}:${i + 1}: kind must be ${Object.keys(SAFETY_REWARD).join(', ')}, got '${p.kind}'`);
+        return { input: p.input, ideal: p.ideal, kind: p.kind };
+      }),
+    );
+  if (prompts.some((p) => p.kind) && !f.rbrm)
+    throw new UsageError(`${cmd} pairs: the prompts include safety prompts; --rbrm DIR is required`);
+  const backend = defaultBackend();
+  const policy = await openCheckpoint(resolve(String(f.policy)));
+  const rbrm = f.rbrm ? await RbrmClassifier.load(resolve(String(f.rbrm)), backend) : null;
+  const out = resolve(String(f.out));
+  writeFileSync(out, '');
+  return interruptible(async (signal) => {
+    const r = buildPairs(
+      policy,
+      backend,
+      rbrm,
+      prompts,
+      {
+        samples: numberFlag(f, 'samples', 1, 64, cmd),
+        perPrompt: numberFlag(f, 'per-prompt', 1, 64, cmd),
+        maxTokens: numberFlag(f, 'max-tokens', 1, 4096, cmd),
+        temperature: numberFlag(f, 'temperature', 0, 5, cmd, false),
+        margin: numberFlag(f, 'margin', 0, 2, cmd, false),
+        seed: numberFlag(f, 'seed', 0, 2 ** 31, cmd),
+      },
+      (line) => appendFileSync(out, `${line}\n`),
+      { signal },
+    );
+    console.log(JSON.stringify({ ...r, out }));
+    return signal.aborted ? 130 : 0;
+  });
+}

@@ -42,6 +42,17 @@ function parseLine(line: string, where: string): Conversation {
   const messages = (obj as { messages?: unknown })?.messages;
   if (!Array.isArray(messages) || messages.length === 0)
     throw new ConversationError(`${where}: expected {"messages": [...]} with at least one message`);
+  const c = parseMessages(messages, where);
+  if (!c.messages.some((m, i) => m.role === 'assistant' && !c.untrained.includes(i)))
+    throw new ConversationError(`${where}: no assistant message to learn from`);
+  return c;
+}
+
+/**
+ * A message list in OpenAI's format, checked (roles, text content, weights, no empty assistant
+ * turn); `where` names the line in errors. Also the prompt of a preference pair (preferences.ts).
+ */
+export function parseMessages(messages: unknown[], where: string): Conversation {
   const out: ChatMessage[] = [];
   const untrained: number[] = [];
   messages.forEach((m: unknown, i: number) => {
@@ -67,8 +78,6 @@ function parseLine(line: string, where: string): Conversation {
     if (weight === 0) untrained.push(i);
     out.push({ role: role as ChatMessage['role'], content: text });
   });
-  if (!out.some((m, i) => m.role === 'assistant' && !untrained.includes(i)))
-    throw new ConversationError(`${where}: no assistant message to learn from`);
   return { source: where, messages: out, untrained };
 }
 

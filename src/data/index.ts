@@ -29,7 +29,9 @@ export {
   ConversationError,
   conversationRow,
   isHeldOut,
+  parseMessages,
   readConversations,
   type Conversation,
   type ConversationRow,
 } from './conversations.ts';
+export { pairRows, preferenceLine, readPreferencePairs, type PairRows, type PreferencePair } from './preferences.ts';

@@ -15,3 +15,4 @@ export {
 export { RBRM_SYSTEM, RbrmClassifier, rbrmConversation, RUBRIC_CLASSES, type RubricLabel, type RubricScores } from './rbrm.ts';
 export { SAFETY_REWARD, safetyReward } from './reward.ts';
 export { moderationAgreement, rbrmAgreement, trainModeration, trainRbrm, type ClassifierTrainOptions } from './train.ts';
+export { buildPairs, pairsOf, scoreAnswer, type Candidate, type PairOptions, type PairPrompt, type PairReport } from './pairs.ts';

@@ -394,4 +394,61 @@ export class Tape {
     );
     return y;
   }
+
+  /**
+   * Per-sequence log-likelihood: logits [B*T, V] as B rows of T, targets one per position.
+   * Returns [B]: the sum over each row's non-ignored targets of log p(target) (0 for a row with
+   * none). Preference losses (DPO) are written on these sums.
+   */
+  sequenceLogProbs(logits: Tensor, targets: Int32Array, B: number, ignoreIndex = -1): Tensor {
+    const V = last(logits.shape),
+      N = logits.size / V,
+      T = N / B;
+    if (targets.length !== N) throw new Error(`sequenceLogProbs: ${N} rows of logits but ${targets.length} targets`);
+    if (!Number.isInteger(T)) throw new Error(`sequenceLogProbs: ${N} positions do not split into ${B} rows`);
+    const losses = this.take(N, false),
+      lse = this.take(N, false);
+    const be = this.backend;
+    be.crossEntropyForward(losses, lse, logits.data, targets, N, V, ignoreIndex);
+    const y = this.out([B], logits.requiresGrad);
+    for (let b = 0; b < B; b++) {
+      let sum = 0;
+      for (let i = b * T; i < (b + 1) * T; i++) if (targets[i] !== ignoreIndex) sum -= losses[i];
+      y.data[b] = sum;
+    }
+    this.record(
+      logits.requiresGrad,
+      () => {
+        if (!y.grad) return;
+        // log p = -loss: each position's loss gradient is minus its row's.
+        const dlosses = this.take(N, false);
+        for (let b = 0; b < B; b++) dlosses.fill(-y.grad[b], b * T, (b + 1) * T);
+        be.crossEntropyBackward(logits.ensureGrad(), dlosses, logits.data, lse, targets, N, V, ignoreIndex);
+      },
+      y,
+    );
+    return y;
+  }
+
+  /**
+   * A scalar loss computed outside the tape from a small tensor's values: fn returns the loss and
+   * its gradient with respect to each value. For objectives on a handful of numbers (a preference
+   * loss on sequence log-probabilities), where writing them as tape ops would buy nothing.
+   */
+  scalar(x: Tensor, fn: (values: FloatArray) => { value: number; grad: ArrayLike<number> }): Tensor {
+    const { value, grad } = fn(x.data);
+    if (grad.length !== x.size) throw new Error(`scalar: ${grad.length} gradients for ${x.size} values`);
+    const y = this.out([1], x.requiresGrad);
+    y.data[0] = value;
+    this.record(
+      x.requiresGrad,
+      () => {
+        if (!y.grad) return;
+        const g = x.ensureGrad();
+        for (let i = 0; i < x.size; i++) g[i] += y.grad[0] * grad[i];
+      },
+      y,
+    );
+    return y;
+  }
 }

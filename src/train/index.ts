@@ -18,3 +18,16 @@ export { AdamW, defaultAdamW, type AdamWConfig } from './optimizer.ts';
 export { learningRate, type Schedule } from './schedule.ts';
 export { DataParallel, paramGroups, splitRows } from './parallel.ts';
 export { defaultReplicas, nominalPeakFlops } from './machine.ts';
+export {
+  dpo,
+  dpoLoss,
+  dpoObjective,
+  loadPairs,
+  pairBatch,
+  pairLogProbs,
+  pairSource,
+  pairValidation,
+  type DpoConfig,
+  type DpoSettings,
+  type DpoStats,
+} from './preference.ts';

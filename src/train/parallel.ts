@@ -14,7 +14,7 @@
 // mean loss over the whole batch (up to float summation order), and the split is fixed by the
 // batch size, so a run is exactly reproducible, resumed or not.
 import { Worker } from 'node:worker_threads';
-import type { Backend, NativeBackend, Tape } from '../tensor/index.ts';
+import type { Backend, NativeBackend, Tape, Tensor } from '../tensor/index.ts';
 import { GPT, paramCount, paramShapes, type GPTConfig } from '../model/index.ts';
 import { AdamW, type AdamWConfig } from './optimizer.ts';
 
@@ -279,6 +279,19 @@ export class DataParallel {
       mean += w * r.task[LOSS];
     }
     return mean;
+  }
+
+  /**
+   * Forward and backward of any loss fn records on the tape (a custom objective), adding seed x
+   * its gradient to model's. The main thread's replica only: there must be no others.
+   */
+  accumulateWith<R extends { loss: Tensor }>(tape: Tape, fn: (tape: Tape) => R, seed = 1): R {
+    if (this.closed) throw new Error('data parallel: closed');
+    if (this.size > 1) throw new Error(`data parallel: a custom objective runs on one replica, not ${this.size}`);
+    tape.reset();
+    const r = fn(tape);
+    tape.backward(r.loss, seed);
+    return r;
   }
 
   /** Sums every replica's gradients into model's (the others are zeroed); returns the global gradient norm. */

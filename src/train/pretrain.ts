@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ShardLoader, readManifest, type LoaderPosition } from '../data/index.ts';
 import { Progress } from '../util/index.ts';
 import { flopsPerToken, generate, GPT, paramCount, validateConfig, type GPTConfig } from '../model/index.ts';
-import { Rng, Tape, type Backend } from '../tensor/index.ts';
+import { Rng, Tape, type Backend, type Tensor } from '../tensor/index.ts';
 import { latestCheckpoint, loadCheckpoint, saveRotating, type OptimizerState } from '../model/index.ts';
 import { DataParallel } from './parallel.ts';
 import type { AdamWConfig } from './optimizer.ts';
@@ -56,8 +56,14 @@ export interface TrainConfig {
    * the resume position (undefined on a fresh start); `data` then only names the training data.
    */
   source?: (position: unknown) => BatchSource;
-  /** The validation loss instead of the corpus's held-out shards. */
-  validate?: (model: GPT, backend: Backend<Float32Array>) => number;
+  /** The validation loss instead of the corpus's held-out shards (with more figures: logged as val_<name>). */
+  validate?: (model: GPT, backend: Backend<Float32Array>) => number | { loss: number; stats: Record<string, number> };
+  /**
+   * A batch's loss instead of next-token cross-entropy (preference optimisation: preference.ts),
+   * recorded on the tape; stats are averaged over the step and logged with its metrics. Runs on
+   * the main thread: replicas must be 1 (the kernels still use every thread).
+   */
+  objective?: (model: GPT, tape: Tape, batch: TrainBatch) => { loss: Tensor; stats?: Record<string, number> };
   /** A checkpoint whose weights start a fresh run (fine-tuning), instead of a random init. */
   initFrom?: string;
 }
@@ -70,6 +76,8 @@ export interface TrainBatch {
   T: number;
   /** Targets that count (not -1). */
   tokens: number;
+  /** Numbers per row that an objective needs besides the tokens (DPO: the reference log-probabilities). */
+  extra?: Float64Array;
 }
 export interface BatchSource {
   next(): TrainBatch;
@@ -130,6 +138,8 @@ export function validateTrainConfig(c: TrainConfig): void {
   pos('keepCheckpoints', c.keepCheckpoints);
   if (c.replicas !== undefined) pos('replicas', c.replicas);
   if (c.evalBatchSize !== undefined) pos('evalBatchSize', c.evalBatchSize);
+  if (c.objective && (c.replicas ?? 1) > 1)
+    throw new Error(`train: a custom objective runs on one replica; got replicas ${c.replicas} (the kernels still use every thread)`);
   if (c.seqLen > c.model.contextLength) {
     throw new Error(`train: seqLen ${c.seqLen} exceeds the model's context length ${c.model.contextLength}`);
   }
@@ -292,9 +302,14 @@ export async function train(
       let lossSum = 0, // the gradients are zero: update() leaves them so
         tokensPerStep = 0,
         positions = 0;
+      const stats: Record<string, number> = {};
       for (let a = 0; a < c.accum; a++) {
         const batch = loader.next();
-        lossSum += await dp.accumulate(tape, batch.inputs, batch.targets, batch.B, batch.T, 1 / c.accum);
+        if (c.objective) {
+          const r = dp.accumulateWith(tape, (t) => c.objective!(model, t, batch), 1 / c.accum);
+          lossSum += r.loss.data[0];
+          for (const [k, v] of Object.entries(r.stats ?? {})) stats[k] = (stats[k] ?? 0) + v / c.accum;
+        } else lossSum += await dp.accumulate(tape, batch.inputs, batch.targets, batch.B, batch.T, 1 / c.accum);
         tokensPerStep += batch.tokens;
         positions += batch.B * batch.T;
       }
@@ -310,13 +325,16 @@ export async function train(
         grad_norm: gradNorm,
         tok_per_s: tokensPerStep / seconds,
         mfu: (flops * positions) / seconds / c.peakFlops,
+        ...stats,
       };
       if (c.evalEvery > 0 && (step % c.evalEvery === 0 || step === c.steps)) {
-        m.val_loss = lastVal = dp.exclusive(() =>
+        const v = dp.exclusive(() =>
           c.validate
             ? c.validate(model, backend)
             : evaluate(model, backend, c.data, c.evalBatchSize ?? c.batchSize, c.seqLen, c.evalBatches, c.seed),
         );
+        m.val_loss = lastVal = typeof v === 'number' ? v : v.loss;
+        if (typeof v !== 'number') for (const [k, x] of Object.entries(v.stats)) (m as unknown as Record<string, number>)[`val_${k}`] = x;
         if (bpt) m.val_bpb = m.val_loss / Math.LN2 / bpt;
       }
       if (c.sampleEvery > 0 && step % c.sampleEvery === 0 && c.decode && manifest) {

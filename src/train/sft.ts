@@ -70,7 +70,7 @@ interface Position {
 }
 
 /** The epoch's batches (row indices), a pure function of the seed and the epoch. */
-export function epochBatches(rows: ConversationRow[], B: number, seed: number, epoch: number): number[][] {
+export function epochBatches(rows: readonly { inputs: ArrayLike<number> }[], B: number, seed: number, epoch: number): number[][] {
   const rand = mulberry32((seed * 2654435761 + epoch * 40503) >>> 0);
   const shuffle = <T>(xs: T[]) => {
     for (let i = xs.length - 1; i > 0; i--) {

@@ -1,0 +1,137 @@
+// Preference pairs for DPO, made by the policy itself: each prompt is answered `samples` times by
+// the SFT model (sampled at a temperature), each answer is scored, and the best answer is paired
+// with those scoring clearly worse (GPT-4 system card: the RBRM's reward on safety prompts; task
+// correctness elsewhere).
+//
+// Scores:
+//   a safety prompt (it has a kind): the expected safety reward (reward.ts) under the rubric
+//     classifier's class probabilities, -1 to 1;
+//   any other prompt: 1 when the answer is the ideal answer exactly (trimmed), else 0.
+// The prompt's ideal answer joins the candidates with the score its known class earns (a desired
+// refusal of a harmful request, a helpful answer to a safe one: +1; a correct answer: 1), so a
+// prompt the policy always gets wrong still yields pairs (the ideal over the policy's answer),
+// and one it always gets right yields none.
+import { preferenceLine, type SafetyKind } from '../data/index.ts';
+import { generate, type GPT } from '../model/index.ts';
+import type { Backend } from '../tensor/index.ts';
+import { renderPrompt, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
+import { Progress } from '../util/index.ts';
+import type { RbrmClassifier } from './rbrm.ts';
+import { safetyReward } from './reward.ts';
+
+export interface PairPrompt {
+  input: ChatMessage[];
+  ideal: string;
+  kind?: SafetyKind;
+}
+
+export interface PairOptions {
+  /** Answers sampled per prompt. */
+  samples: number;
+  temperature: number;
+  maxTokens: number;
+  seed: number;
+  /** Least score difference for a pair. */
+  margin: number;
+  /** Most pairs per prompt (the best answer against the worst ones). */
+  perPrompt: number;
+}
+
+export interface Candidate {
+  text: string;
+  score: number;
+  ideal: boolean;
+}
+
+export interface PairReport {
+  prompts: number;
+  pairs: number;
+  /** Mean score of the policy's sampled answers, per kind of prompt ('task' for prompts without one). */
+  meanScore: Record<string, number>;
+  /** Pairs whose preferred answer is the prompt's ideal rather than one of the policy's. */
+  idealChosen: number;
+}
+
+const lastUser = (input: ChatMessage[]) => String([...input].reverse().find((m) => m.role === 'user')?.content ?? '');
+
+/** One answer's score (see the header). */
+export function scoreAnswer(p: PairPrompt, text: string, rbrm: RbrmClassifier | null): number {
+  if (!p.kind) return text.trim() === p.ideal.trim() ? 1 : 0;
+  if (!rbrm) throw new Error('pairs: a safety prompt needs the rubric classifier (--rbrm)');
+  return safetyReward(p.kind, rbrm.classify(lastUser(p.input), text).scores);
+}
+
+/** The pairs of one prompt's candidates: the best against each clearly worse one, worst first. */
+export function pairsOf(candidates: Candidate[], o: Pick<PairOptions, 'margin' | 'perPrompt'>): [Candidate, Candidate][] {
+  // One candidate per text, the first given (the ideal, when a sample repeats it).
+  const seen = new Set<string>();
+  const distinct = candidates.filter((c) => {
+    const t = c.text.trim();
+    if (!t || seen.has(t)) return false;
+    seen.add(t);
+    return true;
+  });
+  // The ideal first among equals: it is the answer the score stands for.
+  distinct.sort((a, b) => b.score - a.score || Number(b.ideal) - Number(a.ideal));
+  const best = distinct[0];
+  if (!best) return [];
+  return distinct
+    .filter((c) => best.score - c.score >= o.margin)
+    .reverse()
+    .slice(0, o.perPrompt)
+    .map((c) => [best, c]);
+}
+
+/**
+ * Samples the policy on every prompt, scores the answers and writes the pairs (OpenAI preference
+ * JSONL lines) through `emit`; returns what was made.
+ */
+export function buildPairs(
+  policy: { model: GPT; tok: Tokenizer },
+  backend: Backend<Float32Array>,
+  rbrm: RbrmClassifier | null,
+  prompts: PairPrompt[],
+  o: PairOptions,
+  emit: (line: string) => void,
+  opts: { chunk?: number; signal?: AbortSignal } = {},
+): PairReport {
+  const { model, tok } = policy;
+  const stops = Object.values(tok.specials);
+  const chunk = opts.chunk ?? Math.max(1, Math.floor(32 / o.samples));
+  const sums = new Map<string, [number, number]>();
+  const report: PairReport = { prompts: 0, pairs: 0, meanScore: {}, idealChosen: 0 };
+  const progress = new Progress('pairs', prompts.length, 'prompts');
+  for (let i = 0; i < prompts.length && !opts.signal?.aborted; i += chunk) {
+    const part = prompts.slice(i, i + chunk);
+    const ids = part.map((p) => Int32Array.from(renderPrompt(tok, p.input).ids));
+    const gens = generate(
+      model,
+      backend,
+      ids.flatMap((x) => Array.from({ length: o.samples }, () => x)),
+      {
+        maxTokens: Math.min(o.maxTokens, model.config.contextLength - Math.max(...ids.map((x) => x.length))),
+        temperature: o.temperature,
+        seed: o.seed + i,
+        stopTokens: stops,
+        decode: (t) => tok.decode(t),
+      },
+    );
+    part.forEach((p, j) => {
+      const sampled = gens.slice(j * o.samples, (j + 1) * o.samples).map((g) => ({ text: g.text ?? '', score: 0, ideal: false }));
+      for (const c of sampled) c.score = scoreAnswer(p, c.text, rbrm);
+      const kind = p.kind ?? 'task';
+      const [s, n] = sums.get(kind) ?? [0, 0];
+      sums.set(kind, [s + sampled.reduce((a, c) => a + c.score, 0), n + sampled.length]);
+      for (const [chosen, rejected] of pairsOf([{ text: p.ideal, score: 1, ideal: true }, ...sampled], o)) {
+        emit(preferenceLine({ prompt: p.input, chosen: chosen.text, rejected: rejected.text }));
+        report.pairs++;
+        if (chosen.ideal) report.idealChosen++;
+      }
+      report.prompts++;
+    });
+    progress.update(report.prompts, `${report.pairs} pairs`);
+  }
+  progress.done();
+  for (const [k, [s, n]] of sums) report.meanScore[k] = s / n;
+  return report;
+}

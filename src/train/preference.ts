@@ -1,0 +1,289 @@
+// Preference optimisation: DPO (Rafailov et al. 2023) on pairs of answers to one prompt, the
+// preferred and the other (src/data/preferences.ts), starting from an SFT checkpoint.
+//
+//   loss = -log sigmoid(beta * ((log pi(y+) - log ref(y+)) - (log pi(y-) - log ref(y-))))
+//          + nll * (-log pi(y+) / |y+|)
+//
+// The reference model is the starting checkpoint. Its log-probabilities of every pair's answers
+// are computed once, before the first step, and cached in the run directory (reference.json),
+// so one model is in memory and a resumed run reads them back rather than recomputing them from
+// weights that have since moved. The second term (RPO's, a per-token likelihood of the preferred
+// answer, weight `nll`) keeps DPO from lowering both answers' likelihoods together.
+//
+// A step's batch is `pairs` pairs: their preferred answers as the first rows and the others as
+// the rest, padded together (as SFT's rows are) and run through one forward and backward, the
+// loss written on the rows' summed log-probabilities (Tape.sequenceLogProbs). Validation on
+// held-out pairs reports the loss, the share of pairs whose implicit reward ranks them right
+// (accuracy) and the mean reward margin. Checkpoints, resume, progress and metrics are the
+// pretraining loop's (pretrain.ts).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { isHeldOut, pairRows, readPreferencePairs, type PairRows } from '../data/index.ts';
+import { checkpointInfo, findCheckpoint, GPT, loadCheckpoint, type GPTConfig } from '../model/index.ts';
+import { Tape, type Backend, type FloatArray } from '../tensor/index.ts';
+import type { Tokenizer } from '../tokenizer/index.ts';
+import { train, type BatchSource, type TrainBatch, type TrainConfig, type TrainResult } from './pretrain.ts';
+import { epochBatches, LENGTH_MULTIPLE, padRows } from './sft.ts';
+
+export interface DpoSettings {
+  /** How far the policy may move from the reference (DPO's beta; 0.1 is the paper's default). */
+  beta: number;
+  /** Weight of the preferred answers' per-token negative log-likelihood (0 = plain DPO). */
+  nll: number;
+}
+
+export interface DpoStats {
+  /** The preference term alone (log 2 where the policy is the reference). */
+  preference: number;
+  /** Share of pairs whose implicit reward beta * (log pi - log ref) is higher for the preferred answer. */
+  accuracy: number;
+  /** Mean of that reward's margin, preferred minus other. */
+  margin: number;
+  /** Mean per-token log-probability of the preferred answers under the policy. */
+  chosen_logp: number;
+}
+
+/**
+ * The loss over P pairs and its gradient with respect to the rows' log-probabilities: logps and
+ * ref hold the P preferred rows then the P others; tokens counts each row's answer tokens.
+ */
+export function dpoLoss(
+  logps: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  tokens: ArrayLike<number>,
+  s: DpoSettings,
+): { value: number; grad: Float64Array; stats: DpoStats } {
+  const P = logps.length / 2;
+  if (!Number.isInteger(P) || ref.length !== logps.length || tokens.length !== logps.length)
+    throw new Error(
+      `dpo: ${logps.length} log-probabilities, ${ref.length} reference values and ${tokens.length} counts; 2 per pair wanted`,
+    );
+  const grad = new Float64Array(2 * P);
+  let value = 0,
+    preference = 0,
+    right = 0,
+    margin = 0,
+    chosen = 0;
+  for (let i = 0; i < P; i++) {
+    const z = s.beta * (logps[i] - ref[i] - (logps[P + i] - ref[P + i]));
+    // -log sigmoid(z) = softplus(-z), written to stay finite for large |z|.
+    const l = z > 0 ? Math.log1p(Math.exp(-z)) : -z + Math.log1p(Math.exp(z));
+    value += l;
+    preference += l;
+    const w = s.beta / (1 + Math.exp(z)); // beta * sigmoid(-z)
+    grad[i] = -w;
+    grad[P + i] = w;
+    const n = Math.max(1, tokens[i]);
+    value += (s.nll * -logps[i]) / n;
+    grad[i] -= s.nll / n;
+    if (z > 0) right++;
+    margin += z;
+    chosen += logps[i] / n;
+  }
+  for (let i = 0; i < 2 * P; i++) grad[i] /= P;
+  return {
+    value: value / P,
+    grad,
+    stats: { preference: preference / P, accuracy: right / P, margin: margin / P, chosen_logp: chosen / P },
+  };
+}
+
+/** The pairs' rows as one batch: preferred answers first, then the others; extra = their reference log-probabilities. */
+export function pairBatch(pairs: PairRows[], ref: Float64Array[] | null, maxT: number): TrainBatch {
+  const b = padRows([...pairs.map((p) => p.chosen), ...pairs.map((p) => p.rejected)], LENGTH_MULTIPLE, maxT);
+  if (ref) b.extra = Float64Array.from([...ref.map((r) => r[0]), ...ref.map((r) => r[1])]);
+  return b;
+}
+
+function rowTokens(b: TrainBatch): Float64Array {
+  const n = new Float64Array(b.B);
+  for (let r = 0; r < b.B; r++) for (let t = r * b.T; t < (r + 1) * b.T; t++) if (b.targets[t] !== -1) n[r]++;
+  return n;
+}
+
+/** The DPO objective for the training loop: one forward of the batch's rows, the loss on their log-probabilities. */
+export function dpoObjective(s: DpoSettings): NonNullable<TrainConfig['objective']> {
+  return (model, tape, batch) => {
+    if (!batch.extra) throw new Error('dpo: the batch carries no reference log-probabilities');
+    const logits = model.run(tape, batch.inputs, batch.B, batch.T);
+    const lp = tape.sequenceLogProbs(logits, batch.targets, batch.B);
+    const tokens = rowTokens(batch);
+    let stats: DpoStats | undefined;
+    const loss = tape.scalar(lp, (x: FloatArray) => {
+      const r = dpoLoss(x, batch.extra!, tokens, s);
+      stats = r.stats;
+      return r;
+    });
+    return { loss, stats: { ...stats! } };
+  };
+}
+
+/** Summed log-probabilities of each pair's two answers under model: [preferred, other] per pair. */
+export function pairLogProbs(model: GPT, backend: Backend<Float32Array>, pairs: PairRows[], P: number): Float64Array[] {
+  const tape = new Tape(backend, 'f32', { grad: false, recycle: true });
+  const out: Float64Array[] = [];
+  for (let i = 0; i < pairs.length; i += P) {
+    const part = pairs.slice(i, i + P);
+    const b = pairBatch(part, null, model.config.contextLength);
+    tape.reset();
+    const lp = tape.sequenceLogProbs(model.run(tape, b.inputs, b.B, b.T), b.targets, b.B);
+    for (let j = 0; j < part.length; j++) out.push(Float64Array.of(lp.data[j], lp.data[part.length + j]));
+  }
+  return out;
+}
+
+/** Validation on held-out pairs: the mean loss and stats (pairs weighted equally). */
+export function pairValidation(
+  model: GPT,
+  backend: Backend<Float32Array>,
+  pairs: PairRows[],
+  ref: Float64Array[],
+  P: number,
+  s: DpoSettings,
+): { loss: number; stats: Record<string, number> } {
+  const lp = pairLogProbs(model, backend, pairs, P);
+  const flat = (xs: Float64Array[]) => Float64Array.from([...xs.map((x) => x[0]), ...xs.map((x) => x[1])]);
+  const tokens = Float64Array.from([...pairs.map((p) => p.chosen.tokens), ...pairs.map((p) => p.rejected.tokens)]);
+  const r = dpoLoss(flat(lp), flat(ref), tokens, s);
+  return { loss: r.value, stats: { ...r.stats } };
+}
+
+interface Position {
+  epoch: number;
+  batch: number;
+}
+
+/** Batches of P pairs, epoch after epoch, resumable at any batch (sft.ts's order: similar lengths together). */
+export function pairSource(pairs: PairRows[], ref: Float64Array[], P: number, seed: number, position: unknown, maxT: number): BatchSource {
+  const lengths = pairs.map((p) => ({ inputs: { length: Math.max(p.chosen.inputs.length, p.rejected.inputs.length) } }));
+  let pos: Position = (position as Position | undefined) ?? { epoch: 0, batch: 0 };
+  let batches = epochBatches(lengths, P, seed, pos.epoch);
+  return {
+    next() {
+      if (pos.batch >= batches.length) {
+        pos = { epoch: pos.epoch + 1, batch: 0 };
+        batches = epochBatches(lengths, P, seed, pos.epoch);
+      }
+      const idx = batches[pos.batch];
+      pos = { ...pos, batch: pos.batch + 1 };
+      return pairBatch(
+        idx.map((i) => pairs[i]),
+        idx.map((i) => ref[i]),
+        maxT,
+      );
+    },
+    get position() {
+      return pos;
+    },
+    close() {},
+  };
+}
+
+interface ReferenceFile {
+  checkpoint: string;
+  train: number[][];
+  val: number[][];
+}
+
+/**
+ * The reference log-probabilities of the run's pairs: read from OUT/reference.json when the run
+ * has them (a resume), else computed with the starting checkpoint's weights and written there.
+ */
+function referenceLogProbs(
+  out: string,
+  checkpoint: string,
+  config: GPTConfig,
+  backend: Backend<Float32Array>,
+  data: { train: PairRows[]; val: PairRows[] },
+  P: number,
+  log: (s: string) => void,
+): { train: Float64Array[]; val: Float64Array[] } {
+  const file = join(out, 'reference.json');
+  if (existsSync(file)) {
+    const r = JSON.parse(readFileSync(file, 'utf8')) as ReferenceFile;
+    if (r.checkpoint !== checkpoint)
+      throw new Error(`dpo: ${file} holds the reference of ${r.checkpoint}, not of ${checkpoint}; use another --out`);
+    if (r.train.length !== data.train.length || r.val.length !== data.val.length)
+      throw new Error(
+        `dpo: ${file} holds ${r.train.length}/${r.val.length} train/val pairs, the data has ${data.train.length}/${data.val.length}; ` +
+          'use another --out',
+      );
+    return { train: r.train.map((x) => Float64Array.from(x)), val: r.val.map((x) => Float64Array.from(x)) };
+  }
+  const ck = loadCheckpoint(checkpoint, { withOptimizer: false });
+  const model = new GPT(config, ck.params);
+  const t0 = performance.now();
+  const train = pairLogProbs(model, backend, data.train, P);
+  const val = pairLogProbs(model, backend, data.val, P);
+  log(`reference log-probabilities of ${data.train.length + data.val.length} pairs in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  mkdirSync(out, { recursive: true });
+  const body: ReferenceFile = { checkpoint, train: train.map((x) => [...x]), val: val.map((x) => [...x]) };
+  writeFileSync(file, JSON.stringify(body));
+  return { train, val };
+}
+
+export interface DpoConfig
+  extends Omit<
+    TrainConfig,
+    'model' | 'seqLen' | 'source' | 'validate' | 'initFrom' | 'evalBatches' | 'evalBatchSize' | 'data' | 'objective' | 'replicas'
+  > {
+  /** The SFT checkpoint (or its run directory: the newest one): the policy's start and the reference. */
+  checkpoint: string;
+  trainFile: string;
+  valFile?: string;
+  valFraction?: number;
+  dpo: DpoSettings;
+}
+
+/** Loads and renders the pairs (a validation file, or a share held out by content hash). */
+export function loadPairs(tok: Tokenizer, contextLength: number, c: Pick<DpoConfig, 'trainFile' | 'valFile' | 'valFraction'>) {
+  const rows = (file: string) => readPreferencePairs(file).map((p) => ({ p, rows: pairRows(tok, p, contextLength) }));
+  const all = rows(c.trainFile);
+  if (c.valFile) return { train: all.map((x) => x.rows), val: rows(c.valFile).map((x) => x.rows) };
+  const train: PairRows[] = [],
+    val: PairRows[] = [];
+  for (const x of all)
+    (isHeldOut([...x.p.prompt, { role: 'assistant', content: `${x.p.chosen}\u0000${x.p.rejected}` }], c.valFraction ?? 0.05)
+      ? val
+      : train
+    ).push(x.rows);
+  return { train, val };
+}
+
+/** DPO from `checkpoint` on the pairs; `batchSize` counts pairs. Checkpoints, metrics and resume as in pretraining. */
+export async function dpo(
+  c: DpoConfig,
+  tok: Tokenizer,
+  backend: Backend<Float32Array>,
+  opts: { log?: (line: string) => void; signal?: AbortSignal } = {},
+): Promise<TrainResult & { trainPairs: number; valPairs: number }> {
+  const log = opts.log ?? ((s: string) => process.stderr.write(s + '\n'));
+  if (!(c.dpo.beta > 0)) throw new Error(`dpo: beta must be > 0, got ${c.dpo.beta}`);
+  if (!(c.dpo.nll >= 0)) throw new Error(`dpo: nll must be >= 0, got ${c.dpo.nll}`);
+  const checkpoint = findCheckpoint(c.checkpoint);
+  if (!checkpoint) throw new Error(`dpo: ${c.checkpoint} is neither a tetra checkpoint nor a run directory with checkpoints`);
+  const config = checkpointInfo(checkpoint).config;
+  const data = loadPairs(tok, config.contextLength, c);
+  if (data.train.length < c.batchSize)
+    throw new Error(`dpo: ${c.trainFile} has ${data.train.length} training pairs, fewer than one batch of ${c.batchSize}`);
+  const ref = referenceLogProbs(c.out, checkpoint, config, backend, data, c.batchSize, log);
+  const r = await train(
+    {
+      ...c,
+      data: c.trainFile,
+      model: config,
+      seqLen: config.contextLength,
+      batchSize: 2 * c.batchSize,
+      evalBatches: 1,
+      initFrom: checkpoint,
+      replicas: 1,
+      objective: dpoObjective(c.dpo),
+      source: (position) => pairSource(data.train, ref.train, c.batchSize, c.seed, position, config.contextLength),
+      validate: data.val.length ? (model, be) => pairValidation(model, be, data.val, ref.val, c.batchSize, c.dpo) : undefined,
+      evalEvery: data.val.length ? c.evalEvery : 0,
+    },
+    backend,
+    { ...opts, log },
+  );
+  return { ...r, trainPairs: data.train.length, valPairs: data.val.length };
+}
