@@ -6,7 +6,7 @@ import { ConversationError } from '../data/index.ts';
 import { checkpointInfo } from '../model/index.ts';
 import { defaultBackend } from '../tensor/index.ts';
 import { openTokenizerRef } from '../tokenizer/index.ts';
-import { defaultAdamW, dpo, nominalPeakFlops } from '../train/index.ts';
+import { defaultAdamW, defaultReplicas, dpo, nominalPeakFlops } from '../train/index.ts';
 import { numberFlag, UsageError } from './args.ts';
 import type { Command } from './command.ts';
 import { resolveCheckpoint } from './generate.ts';
@@ -37,6 +37,7 @@ export const dpoCommand: Command = {
     'eval-every': { type: 'number', help: 'validation every N steps (0 = off)', default: 25 },
     'checkpoint-every': { type: 'number', help: 'checkpoint every N steps (and at the end)', default: 50 },
     keep: { type: 'number', help: 'checkpoints to keep', default: 2 },
+    replicas: { type: 'number', help: 'data-parallel threads, each taking whole pairs (default: the kernel threads)' },
   },
   async run(f) {
     for (const k of ['checkpoint', 'data', 'out']) if (!f[k]) throw new UsageError(`${cmd}: --${k} is required (usage: ${this.usage})`);
@@ -65,6 +66,7 @@ export const dpoCommand: Command = {
             peakFlops: nominalPeakFlops(),
             tokenizer: { ...meta.tokenizer, name: meta.tokenizer?.name ?? 'bytes' },
             resume: Boolean(f.resume),
+            replicas: f.replicas !== undefined ? numberFlag(f, 'replicas', 1, 1024, cmd) : defaultReplicas(),
           },
           tok,
           defaultBackend(),

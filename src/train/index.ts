@@ -18,16 +18,13 @@ export { AdamW, defaultAdamW, type AdamWConfig } from './optimizer.ts';
 export { learningRate, type Schedule } from './schedule.ts';
 export { DataParallel, paramGroups, splitRows } from './parallel.ts';
 export { defaultReplicas, nominalPeakFlops } from './machine.ts';
+export { DPO_STATS, dpoLoss, preferenceForward, type DpoSettings, type DpoStats } from './dpo-loss.ts';
 export {
   dpo,
-  dpoLoss,
-  dpoObjective,
   loadPairs,
   pairBatch,
   pairLogProbs,
   pairSource,
   pairValidation,
   type DpoConfig,
-  type DpoSettings,
-  type DpoStats,
 } from './preference.ts';

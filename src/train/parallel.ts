@@ -14,7 +14,9 @@
 // mean loss over the whole batch (up to float summation order), and the split is fixed by the
 // batch size, so a run is exactly reproducible, resumed or not.
 import { Worker } from 'node:worker_threads';
-import type { Backend, NativeBackend, Tape, Tensor } from '../tensor/index.ts';
+import type { Backend, NativeBackend, Tape } from '../tensor/index.ts';
+import { DPO_STATS, preferenceForward, type DpoSettings, type DpoStats } from './dpo-loss.ts';
+import type { TrainBatch } from './pretrain.ts';
 import { GPT, paramCount, paramShapes, type GPTConfig } from '../model/index.ts';
 import { AdamW, type AdamWConfig } from './optimizer.ts';
 
@@ -27,7 +29,7 @@ export const TASK = 0,
  * Task fields (Float64Array): its kind; for BACKWARD the rows and sequence length of the share,
  * the backward seed, the ignored target id, and back the loss; for REDUCE back the group's
  * squared gradient norm; for ADAM the step's learning rate, number and gradient scale and the
- * optimizer's settings.
+ * optimizer's settings; for PAIRS those of BACKWARD, DPO's beta and nll, and back the stats.
  */
 export const KIND = 0,
   ROWS = 1,
@@ -42,11 +44,17 @@ export const KIND = 0,
   BETA1 = 10,
   BETA2 = 11,
   EPS = 12,
-  WEIGHT_DECAY = 13;
+  WEIGHT_DECAY = 13,
+  DPO_BETA = 14,
+  DPO_NLL = 15,
+  /** PAIRS: the share's DPO_STATS back, from here on. */
+  STATS = 16;
 export const BACKWARD = 0,
   REDUCE = 1,
-  ADAM = 2;
-const TASK_FIELDS = 16;
+  ADAM = 2,
+  /** BACKWARD under the DPO loss: the tokens hold whole pairs, extra their reference log-probabilities. */
+  PAIRS = 3;
+const TASK_FIELDS = 24;
 const ERR_BYTES = 4096;
 /**
  * How long a waiting thread polls before it sleeps. A thread asleep in the kernel took
@@ -70,6 +78,8 @@ export interface ReplicaInit {
   ctrl: SharedArrayBuffer;
   task: SharedArrayBuffer;
   tokens: SharedArrayBuffer;
+  /** Float64 per row of a share: PAIRS' reference log-probabilities. */
+  extra: SharedArrayBuffer;
   error: SharedArrayBuffer;
 }
 
@@ -79,6 +89,7 @@ interface Replica {
   ctrl: Int32Array;
   task: Float64Array;
   tokens: Int32Array;
+  extra: Float64Array;
   grads: Float32Array;
   error: Uint8Array;
   seq: number;
@@ -204,6 +215,7 @@ export class DataParallel {
           ctrl: new SharedArrayBuffer(4 * 4),
           task: new SharedArrayBuffer(8 * TASK_FIELDS),
           tokens: new SharedArrayBuffer(4 * 2 * maxTokens),
+          extra: new SharedArrayBuffer(8 * maxTokens),
           error: new SharedArrayBuffer(ERR_BYTES),
         }),
       );
@@ -282,16 +294,66 @@ export class DataParallel {
   }
 
   /**
-   * Forward and backward of any loss fn records on the tape (a custom objective), adding seed x
-   * its gradient to model's. The main thread's replica only: there must be no others.
+   * accumulate() for a batch of pairs (preference.ts: P preferred rows, then the P others, extra
+   * their reference log-probabilities) under the DPO loss. Each replica takes whole pairs, its
+   * loss weighted by its share of them. Returns the batch's loss and stats.
    */
-  accumulateWith<R extends { loss: Tensor }>(tape: Tape, fn: (tape: Tape) => R, seed = 1): R {
+  async accumulatePairs(tape: Tape, batch: TrainBatch, settings: DpoSettings, seed = 1): Promise<{ loss: number; stats: DpoStats }> {
     if (this.closed) throw new Error('data parallel: closed');
-    if (this.size > 1) throw new Error(`data parallel: a custom objective runs on one replica, not ${this.size}`);
+    const { B, T, inputs, targets, extra } = batch;
+    const P = B / 2;
+    if (!Number.isInteger(P) || !extra || extra.length !== B)
+      throw new Error(`data parallel: a pair batch needs an even number of rows and a reference value per row; got ${B} rows`);
+    const pairs = splitRows(P, this.size);
+    if (pairs.length > 1 && 2 * pairs[1] * T > this.maxTokens)
+      throw new Error(`data parallel: a share of ${2 * pairs[1] * T} tokens exceeds maxTokens ${this.maxTokens}`);
+    // Share s's rows: its preferred rows, then its other rows, copied out contiguously.
+    const share = (from: number, n: number) => {
+      const own = Array.from({ length: n }, (_, i) => from + i);
+      const rows = [...own, ...own.map((r) => P + r)];
+      const x = new Int32Array(2 * n * T),
+        y = new Int32Array(2 * n * T),
+        ref = new Float64Array(2 * n);
+      rows.forEach((r, j) => {
+        x.set(inputs.subarray(r * T, (r + 1) * T), j * T);
+        y.set(targets.subarray(r * T, (r + 1) * T), j * T);
+        ref[j] = extra[r];
+      });
+      return { x, y, ref };
+    };
+    const busy: [Replica, number][] = [];
+    let from = pairs[0];
+    for (let s = 1; s < pairs.length; from += pairs[s], s++) {
+      if (!pairs[s]) continue;
+      const r = this.replicas[s - 1];
+      const { x, y, ref } = share(from, pairs[s]);
+      r.tokens.set(x);
+      r.tokens.set(y, this.maxTokens);
+      r.extra.set(ref);
+      r.task[ROWS] = 2 * pairs[s];
+      r.task[SEQ_LEN] = T;
+      r.task[SEED] = (seed * pairs[s]) / P;
+      r.task[IGNORE] = -1;
+      r.task[DPO_BETA] = settings.beta;
+      r.task[DPO_NLL] = settings.nll;
+      dispatch(r, PAIRS);
+      busy.push([r, pairs[s] / P]);
+    }
+    const own = share(0, pairs[0]);
     tape.reset();
-    const r = fn(tape);
-    tape.backward(r.loss, seed);
-    return r;
+    const { loss, stats } = preferenceForward(this.model, tape, own.x, own.y, 2 * pairs[0], T, own.ref, settings);
+    tape.backward(loss, (seed * pairs[0]) / P);
+    const w0 = pairs[0] / P;
+    let mean = w0 * loss.data[0];
+    const total = Object.fromEntries(DPO_STATS.map((k) => [k, w0 * stats[k]])) as unknown as DpoStats;
+    for (const [r, w] of busy) {
+      await collect(r);
+      mean += w * r.task[LOSS];
+      DPO_STATS.forEach((k, i) => {
+        total[k] += w * r.task[STATS + i];
+      });
+    }
+    return { loss: mean, stats: total };
   }
 
   /** Sums every replica's gradients into model's (the others are zeroed); returns the global gradient norm. */
@@ -426,6 +488,7 @@ async function startReplica(init: ReplicaInit): Promise<Replica> {
     ctrl: new Int32Array(init.ctrl),
     task: new Float64Array(init.task),
     tokens: new Int32Array(init.tokens),
+    extra: new Float64Array(init.extra),
     grads: new Float32Array(init.grads[init.index]),
     error: new Uint8Array(init.error),
   };

@@ -11,8 +11,9 @@
 // answer, weight `nll`) keeps DPO from lowering both answers' likelihoods together.
 //
 // A step's batch is `pairs` pairs: their preferred answers as the first rows and the others as
-// the rest, padded together (as SFT's rows are) and run through one forward and backward, the
-// loss written on the rows' summed log-probabilities (Tape.sequenceLogProbs). Validation on
+// the rest, padded together (as SFT's rows are). The data-parallel replicas each take whole pairs
+// and run one forward and backward over their rows, the loss written on the rows' summed
+// log-probabilities (dpo-loss.ts). Validation on
 // held-out pairs reports the loss, the share of pairs whose implicit reward ranks them right
 // (accuracy) and the mean reward margin. Checkpoints, resume, progress and metrics are the
 // pretraining loop's (pretrain.ts).
@@ -20,102 +21,17 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isHeldOut, pairRows, readPreferencePairs, type PairRows } from '../data/index.ts';
 import { checkpointInfo, findCheckpoint, GPT, loadCheckpoint, type GPTConfig } from '../model/index.ts';
-import { Tape, type Backend, type FloatArray } from '../tensor/index.ts';
+import { Tape, type Backend } from '../tensor/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
+import { dpoLoss, type DpoSettings } from './dpo-loss.ts';
 import { train, type BatchSource, type TrainBatch, type TrainConfig, type TrainResult } from './pretrain.ts';
 import { epochBatches, LENGTH_MULTIPLE, padRows } from './sft.ts';
-
-export interface DpoSettings {
-  /** How far the policy may move from the reference (DPO's beta; 0.1 is the paper's default). */
-  beta: number;
-  /** Weight of the preferred answers' per-token negative log-likelihood (0 = plain DPO). */
-  nll: number;
-}
-
-export interface DpoStats {
-  /** The preference term alone (log 2 where the policy is the reference). */
-  preference: number;
-  /** Share of pairs whose implicit reward beta * (log pi - log ref) is higher for the preferred answer. */
-  accuracy: number;
-  /** Mean of that reward's margin, preferred minus other. */
-  margin: number;
-  /** Mean per-token log-probability of the preferred answers under the policy. */
-  chosen_logp: number;
-}
-
-/**
- * The loss over P pairs and its gradient with respect to the rows' log-probabilities: logps and
- * ref hold the P preferred rows then the P others; tokens counts each row's answer tokens.
- */
-export function dpoLoss(
-  logps: ArrayLike<number>,
-  ref: ArrayLike<number>,
-  tokens: ArrayLike<number>,
-  s: DpoSettings,
-): { value: number; grad: Float64Array; stats: DpoStats } {
-  const P = logps.length / 2;
-  if (!Number.isInteger(P) || ref.length !== logps.length || tokens.length !== logps.length)
-    throw new Error(
-      `dpo: ${logps.length} log-probabilities, ${ref.length} reference values and ${tokens.length} counts; 2 per pair wanted`,
-    );
-  const grad = new Float64Array(2 * P);
-  let value = 0,
-    preference = 0,
-    right = 0,
-    margin = 0,
-    chosen = 0;
-  for (let i = 0; i < P; i++) {
-    const z = s.beta * (logps[i] - ref[i] - (logps[P + i] - ref[P + i]));
-    // -log sigmoid(z) = softplus(-z), written to stay finite for large |z|.
-    const l = z > 0 ? Math.log1p(Math.exp(-z)) : -z + Math.log1p(Math.exp(z));
-    value += l;
-    preference += l;
-    const w = s.beta / (1 + Math.exp(z)); // beta * sigmoid(-z)
-    grad[i] = -w;
-    grad[P + i] = w;
-    const n = Math.max(1, tokens[i]);
-    value += (s.nll * -logps[i]) / n;
-    grad[i] -= s.nll / n;
-    if (z > 0) right++;
-    margin += z;
-    chosen += logps[i] / n;
-  }
-  for (let i = 0; i < 2 * P; i++) grad[i] /= P;
-  return {
-    value: value / P,
-    grad,
-    stats: { preference: preference / P, accuracy: right / P, margin: margin / P, chosen_logp: chosen / P },
-  };
-}
 
 /** The pairs' rows as one batch: preferred answers first, then the others; extra = their reference log-probabilities. */
 export function pairBatch(pairs: PairRows[], ref: Float64Array[] | null, maxT: number): TrainBatch {
   const b = padRows([...pairs.map((p) => p.chosen), ...pairs.map((p) => p.rejected)], LENGTH_MULTIPLE, maxT);
   if (ref) b.extra = Float64Array.from([...ref.map((r) => r[0]), ...ref.map((r) => r[1])]);
   return b;
-}
-
-function rowTokens(b: TrainBatch): Float64Array {
-  const n = new Float64Array(b.B);
-  for (let r = 0; r < b.B; r++) for (let t = r * b.T; t < (r + 1) * b.T; t++) if (b.targets[t] !== -1) n[r]++;
-  return n;
-}
-
-/** The DPO objective for the training loop: one forward of the batch's rows, the loss on their log-probabilities. */
-export function dpoObjective(s: DpoSettings): NonNullable<TrainConfig['objective']> {
-  return (model, tape, batch) => {
-    if (!batch.extra) throw new Error('dpo: the batch carries no reference log-probabilities');
-    const logits = model.run(tape, batch.inputs, batch.B, batch.T);
-    const lp = tape.sequenceLogProbs(logits, batch.targets, batch.B);
-    const tokens = rowTokens(batch);
-    let stats: DpoStats | undefined;
-    const loss = tape.scalar(lp, (x: FloatArray) => {
-      const r = dpoLoss(x, batch.extra!, tokens, s);
-      stats = r.stats;
-      return r;
-    });
-    return { loss, stats: { ...stats! } };
-  };
 }
 
 /** Summed log-probabilities of each pair's two answers under model: [preferred, other] per pair. */
@@ -225,7 +141,7 @@ function referenceLogProbs(
 export interface DpoConfig
   extends Omit<
     TrainConfig,
-    'model' | 'seqLen' | 'source' | 'validate' | 'initFrom' | 'evalBatches' | 'evalBatchSize' | 'data' | 'objective' | 'replicas'
+    'model' | 'seqLen' | 'source' | 'validate' | 'initFrom' | 'evalBatches' | 'evalBatchSize' | 'data' | 'preference'
   > {
   /** The SFT checkpoint (or its run directory: the newest one): the policy's start and the reference. */
   checkpoint: string;
@@ -276,8 +192,7 @@ export async function dpo(
       batchSize: 2 * c.batchSize,
       evalBatches: 1,
       initFrom: checkpoint,
-      replicas: 1,
-      objective: dpoObjective(c.dpo),
+      preference: c.dpo,
       source: (position) => pairSource(data.train, ref.train, c.batchSize, c.seed, position, config.contextLength),
       validate: data.val.length ? (model, be) => pairValidation(model, be, data.val, ref.val, c.batchSize, c.dpo) : undefined,
       evalEvery: data.val.length ? c.evalEvery : 0,

@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { ShardLoader, readManifest, type LoaderPosition } from '../data/index.ts';
 import { Progress } from '../util/index.ts';
 import { flopsPerToken, generate, GPT, paramCount, validateConfig, type GPTConfig } from '../model/index.ts';
-import { Rng, Tape, type Backend, type Tensor } from '../tensor/index.ts';
+import { Rng, Tape, type Backend } from '../tensor/index.ts';
 import { latestCheckpoint, loadCheckpoint, saveRotating, type OptimizerState } from '../model/index.ts';
+import type { DpoSettings } from './dpo-loss.ts';
 import { DataParallel } from './parallel.ts';
 import type { AdamWConfig } from './optimizer.ts';
 import { learningRate, type Schedule } from './schedule.ts';
@@ -59,11 +60,11 @@ export interface TrainConfig {
   /** The validation loss instead of the corpus's held-out shards (with more figures: logged as val_<name>). */
   validate?: (model: GPT, backend: Backend<Float32Array>) => number | { loss: number; stats: Record<string, number> };
   /**
-   * A batch's loss instead of next-token cross-entropy (preference optimisation: preference.ts),
-   * recorded on the tape; stats are averaged over the step and logged with its metrics. Runs on
-   * the main thread: replicas must be 1 (the kernels still use every thread).
+   * Preference optimisation instead of next-token prediction (preference.ts): every batch holds
+   * pairs (preferred rows first, `extra` their reference log-probabilities) and the loss is DPO's;
+   * its stats are averaged over the step and logged with its metrics.
    */
-  objective?: (model: GPT, tape: Tape, batch: TrainBatch) => { loss: Tensor; stats?: Record<string, number> };
+  preference?: DpoSettings;
   /** A checkpoint whose weights start a fresh run (fine-tuning), instead of a random init. */
   initFrom?: string;
 }
@@ -138,8 +139,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   pos('keepCheckpoints', c.keepCheckpoints);
   if (c.replicas !== undefined) pos('replicas', c.replicas);
   if (c.evalBatchSize !== undefined) pos('evalBatchSize', c.evalBatchSize);
-  if (c.objective && (c.replicas ?? 1) > 1)
-    throw new Error(`train: a custom objective runs on one replica; got replicas ${c.replicas} (the kernels still use every thread)`);
+  if (c.preference && c.batchSize % 2) throw new Error(`train: a preference batch holds pairs; batchSize ${c.batchSize} is odd`);
   if (c.seqLen > c.model.contextLength) {
     throw new Error(`train: seqLen ${c.seqLen} exceeds the model's context length ${c.model.contextLength}`);
   }
@@ -244,8 +244,10 @@ export async function train(
     rng = new Rng(c.seed ^ 0x5eed);
   }
   // From here on the weights live in shared memory, one copy for every replica.
-  const replicas = Math.min(c.replicas ?? 1, c.batchSize);
-  const dp = await DataParallel.start(init, backend, replicas, Math.ceil(c.batchSize / replicas) * c.seqLen);
+  // A preference batch is split between replicas by whole pairs.
+  const replicas = Math.min(c.replicas ?? 1, c.preference ? c.batchSize / 2 : c.batchSize);
+  const shareRows = c.preference ? 2 * Math.ceil(c.batchSize / 2 / replicas) : Math.ceil(c.batchSize / replicas);
+  const dp = await DataParallel.start(init, backend, replicas, shareRows * c.seqLen);
   const model = dp.model;
   const opt = dp.optimizer(c.optimizer);
   if (optState) {
@@ -305,10 +307,10 @@ export async function train(
       const stats: Record<string, number> = {};
       for (let a = 0; a < c.accum; a++) {
         const batch = loader.next();
-        if (c.objective) {
-          const r = dp.accumulateWith(tape, (t) => c.objective!(model, t, batch), 1 / c.accum);
-          lossSum += r.loss.data[0];
-          for (const [k, v] of Object.entries(r.stats ?? {})) stats[k] = (stats[k] ?? 0) + v / c.accum;
+        if (c.preference) {
+          const r = await dp.accumulatePairs(tape, batch, c.preference, 1 / c.accum);
+          lossSum += r.loss;
+          for (const [k, v] of Object.entries(r.stats)) stats[k] = (stats[k] ?? 0) + v / c.accum;
         } else lossSum += await dp.accumulate(tape, batch.inputs, batch.targets, batch.B, batch.T, 1 / c.accum);
         tokensPerStep += batch.tokens;
         positions += batch.B * batch.T;

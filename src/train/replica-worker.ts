@@ -1,10 +1,12 @@
 // A data-parallel replica (see parallel.ts). Its tasks: BACKWARD runs forward and backward on a
-// share of a batch with single-threaded kernels, adding to its gradients and leaving the loss;
+// share of a batch with single-threaded kernels, adding to its gradients and leaving the loss
+// (PAIRS: the same under the DPO loss, on whole pairs);
 // REDUCE sums every replica's gradients for its group of parameters; ADAM runs the optimizer
 // step on that group and zeroes its gradients. Runs until the task number is -1.
 import { workerData, parentPort } from 'node:worker_threads';
 import { GPT } from '../model/index.ts';
 import { nativeBackend, nativeError, Tape } from '../tensor/index.ts';
+import { DPO_STATS, preferenceForward } from './dpo-loss.ts';
 import { AdamW } from './optimizer.ts';
 import {
   ADAM,
@@ -12,12 +14,15 @@ import {
   BETA1,
   BETA2,
   DONE,
+  DPO_BETA,
+  DPO_NLL,
   EPS,
   FAILED,
   IGNORE,
   KIND,
   LOSS,
   LR,
+  PAIRS,
   paramGroups,
   reduceGroup,
   REDUCE,
@@ -26,6 +31,7 @@ import {
   SEED,
   SEQ_LEN,
   SPIN_MS,
+  STATS,
   STEP,
   stepGroup,
   SUMSQ,
@@ -39,6 +45,7 @@ const ctrl = new Int32Array(init.ctrl);
 const task = new Float64Array(init.task);
 const tokens = new Int32Array(init.tokens);
 const error = new Uint8Array(init.error);
+const extra = new Float64Array(init.extra);
 const maxTokens = tokens.length / 2;
 
 function main(): void {
@@ -75,6 +82,20 @@ function main(): void {
         const { loss } = model.forward(tape, tokens.subarray(0, n), B, T, tokens.subarray(maxTokens, maxTokens + n), task[IGNORE]);
         tape.backward(loss!, task[SEED]);
         task[LOSS] = loss!.data[0];
+      } else if (task[KIND] === PAIRS) {
+        const B = task[ROWS],
+          T = task[SEQ_LEN],
+          n = B * T;
+        tape.reset();
+        const settings = { beta: task[DPO_BETA], nll: task[DPO_NLL] };
+        const inputs = tokens.subarray(0, n),
+          targets = tokens.subarray(maxTokens, maxTokens + n);
+        const { loss, stats } = preferenceForward(model, tape, inputs, targets, B, T, extra.subarray(0, B), settings, task[IGNORE]);
+        tape.backward(loss, task[SEED]);
+        task[LOSS] = loss.data[0];
+        DPO_STATS.forEach((k, i) => {
+          task[STATS + i] = stats[k];
+        });
       } else if (task[KIND] === REDUCE) {
         task[SUMSQ] = reduceGroup(backend, grads[0], others, group);
       } else if (task[KIND] === ADAM) {

@@ -1,7 +1,8 @@
 // Preference optimisation: the DPO loss and its gradient against finite differences, the tape's
 // sequence log-probabilities against the same, OpenAI preference JSONL checked line by line, and
 // `tetra dpo` on a real pretrained checkpoint: held-out pairs ranked right more often after than
-// before, the reference cached once, and a resumed run repeating the uninterrupted one exactly.
+// before, the reference cached once, a resumed run repeating the uninterrupted one exactly, and
+// data-parallel replicas (whole pairs each) matching one thread.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -205,6 +206,14 @@ describe('tetra dpo', () => {
       readMetrics(parts).map((x) => x.loss),
       readMetrics(whole).map((x) => x.loss),
     );
+    // Two replicas, each taking whole pairs: the same run up to float summation order.
+    const split = join(dir, 'split');
+    await dpo({ ...c(split, 12, false), replicas: 2 }, tok, defaultBackend(), quiet);
+    readMetrics(split).forEach((x, i) => {
+      const y = readMetrics(whole)[i] as unknown as Record<string, number>;
+      assert.ok(Math.abs(x.loss - y.loss) < 1e-3 * Math.abs(y.loss), `step ${i + 1}: loss ${x.loss} vs ${y.loss}`);
+      assert.ok(Math.abs((x as unknown as Record<string, number>).accuracy - y.accuracy) < 1e-9);
+    });
     // A different data file cannot reuse the cached reference.
     writeFileSync(trainFile, jsonl(pairs('train', 80, 3)));
     await assert.rejects(dpo(c(parts, 14, true), tok, defaultBackend(), quiet), /reference\.json holds 160\/24 train\/val pairs/);
