@@ -8,8 +8,11 @@ import {
   generateDictionary,
   generateInstructions,
   readWordNet,
+  followsStyle,
   splitOfKey,
-  SYSTEM_MESSAGES,
+  SYSTEM_PHRASINGS,
+  type InstructionSample,
+  type InstructionStyle,
   type SyntheticSample,
 } from './imports.ts';
 import { tempDir, writeWordNet } from './fixtures.ts';
@@ -113,27 +116,62 @@ describe('instruction-following generator', () => {
     assert.deepEqual(generateInstructions({ seed: 9, count: 100, split: 'train' }), train.slice(0, 100));
   });
   it('follows each system message', () => {
-    const bySystem = new Map<string, SyntheticSample[]>();
+    const byStyle = new Map<string, InstructionSample[]>();
     for (const s of train) {
       assertShape(s);
-      const sys = s.input[0].role === 'system' ? s.input[0].content : '(none)';
-      bySystem.set(sys, [...(bySystem.get(sys) ?? []), s]);
+      byStyle.set(s.style, [...(byStyle.get(s.style) ?? []), s]);
     }
-    assert.equal(bySystem.size, 7);
+    assert.equal(byStyle.size, 7);
     const user = (s: SyntheticSample) => s.input.at(-1)!.content;
-    for (const s of bySystem.get(SYSTEM_MESSAGES.uppercase)!) assert.equal(s.ideal, s.ideal.toUpperCase());
-    for (const s of bySystem.get(SYSTEM_MESSAGES['one-word'])!) assert.match(s.ideal, /^([a-z]+(-[a-z]+)?|\d+)$/);
-    for (const s of bySystem.get(SYSTEM_MESSAGES.json)!) assert.deepEqual(Object.keys(JSON.parse(s.ideal)), ['answer']);
-    for (const s of bySystem.get(SYSTEM_MESSAGES.reverse)!) assert.equal([...s.ideal].reverse().join(''), user(s));
-    for (const s of bySystem.get(SYSTEM_MESSAGES['count-words'])!) assert.equal(Number(s.ideal), user(s).split(' ').length);
-    for (const s of bySystem.get(SYSTEM_MESSAGES.french)!) {
+    for (const s of byStyle.get('uppercase')!) assert.equal(s.ideal, s.ideal.toUpperCase());
+    for (const s of byStyle.get('one-word')!) assert.match(s.ideal, /^([a-z]+(-[a-z]+)?|\d+)$/);
+    for (const s of byStyle.get('json')!) assert.deepEqual(Object.keys(JSON.parse(s.ideal)), ['answer']);
+    for (const s of byStyle.get('reverse')!) assert.equal([...s.ideal].reverse().join(''), user(s));
+    for (const s of byStyle.get('count-words')!) assert.equal(Number(s.ideal), user(s).split(' ').length);
+    for (const s of byStyle.get('french')!) {
       const m = /^What is (\d+) \+ (\d+)\?$/.exec(user(s));
       if (m) assert.equal(s.ideal, `${m[1]} plus ${m[2]} font ${frenchNumber(Number(m[1]) + Number(m[2]))}.`);
     }
-    for (const s of bySystem.get('(none)')!) {
+    for (const s of byStyle.get('plain')!) {
+      assert.equal(s.input[0].role, 'user', 'no system message');
       const m = /^What is (\d+) \+ (\d+)\?$/.exec(user(s));
       if (m) assert.equal(s.ideal, `${m[1]} + ${m[2]} is ${Number(m[1]) + Number(m[2])}.`);
     }
+    // Every ideal answer has the form its system message asks for.
+    for (const s of train) assert.ok(followsStyle(s.style, user(s), s.ideal), `${s.style}: ${s.ideal}`);
+  });
+  it('says each system message four ways in training and holds a fifth out', () => {
+    for (const [style, ways] of Object.entries(SYSTEM_PHRASINGS)) {
+      const seen = new Set(train.filter((s) => s.style === style).map((s) => s.input[0].content));
+      assert.deepEqual([...seen].sort(), ways.slice(0, -1).sort(), style);
+    }
+    const held = generateInstructions({ seed: 9, count: 100, split: 'eval', phrasings: 'held-out' });
+    const heldWays = new Set(Object.values(SYSTEM_PHRASINGS).map((w) => w.at(-1)));
+    for (const s of held) if (s.style !== 'plain') assert.ok(heldWays.has(s.input[0].content), s.input[0].content);
+    assertDisjoint(train, held);
+  });
+  it('tells a reply that follows the system message from one that does not', () => {
+    const no: [InstructionStyle, string, string][] = [
+      ['one-word', 'What is 2 + 2?', 'it is four'],
+      ['uppercase', 'What is 2 + 2?', '2 + 2 is 4.'],
+      ['uppercase', 'What is 2 + 2?', '4'],
+      ['json', 'What is 2 + 2?', '{"answer": 4, "why": 1}'],
+      ['json', 'What is 2 + 2?', '[4]'],
+      ['french', 'What is 2 + 2?', '2 + 2 is 4.'],
+      ['reverse', 'What is 2 + 2?', 'What is 2 + 2?'],
+      ['count-words', 'What is 2 + 2?', 'four'],
+      ['plain', 'What is 2 + 2?', '  '],
+    ];
+    for (const [style, u, r] of no) assert.equal(followsStyle(style, u, r), false, `${style}: ${r}`);
+    const yes: [InstructionStyle, string, string][] = [
+      ['one-word', 'What is 2 + 2?', 'five'],
+      ['uppercase', 'What is 2 + 2?', '2 + 2 IS 5.'],
+      ['json', 'What is 2 + 2?', '{"answer": 5}'],
+      ['french', 'What is 2 + 2?', '2 plus 2 font cinq.'],
+      ['reverse', 'What is 2 + 2?', '?2 + 2 si'],
+      ['count-words', 'What is 2 + 2?', '7'],
+    ];
+    for (const [style, u, r] of yes) assert.equal(followsStyle(style, u, r), true, `${style}: ${r} has the form, though wrong`);
   });
   it('spells numbers in English and French', () => {
     assert.deepEqual([0, 12, 21, 42, 105, 190].map(englishNumber), [

@@ -89,6 +89,43 @@ describe('built-in registry', () => {
     });
   }
 
+  it('tetra-instruct: the ideal in the asked form scores adherence and accuracy 1; a reply in the wrong form scores adherence 0', async () => {
+    for (const name of ['tetra-instruct-questions', 'tetra-instruct-phrasings']) {
+      const inst = await instantiate(reg, reg.eval(name));
+      const samples = await inst.samples();
+      const run = async (fn: CompletionFn) => {
+        const rs = [];
+        for (const [i, s] of samples.entries()) rs.push(await inst.template.evalSample(s, makeCtx([fn], i)));
+        return inst.template.aggregate(rs);
+      };
+      const right = await run(oracle(samples));
+      assert.equal(right.accuracy, 1, name);
+      assert.equal(right.adherence, 1, name);
+      // The ideal of a plain question ("7 + 5 is 12."): no style asked for but plain is kept.
+      const wrong = await run({ name: 'plain', chat: async () => ({ texts: ['it is twelve, I think'] }) });
+      assert.equal(wrong.accuracy, 0, name);
+      assert.equal(wrong.adherence, 0, name);
+    }
+    // The held-out wordings only, and never a training one.
+    const inst = await instantiate(reg, reg.eval('tetra-instruct-phrasings'));
+    const systems = new Set((await inst.samples()).map((s) => (s.input as EvalMessage[])[0].content));
+    const train = await instantiate(reg, reg.eval('tetra-instruct-questions'));
+    for (const s of await train.samples())
+      if ((s.input as EvalMessage[])[0].role === 'system') assert.ok(!systems.has((s.input as EvalMessage[])[0].content));
+    assert.equal(systems.size, 6);
+  });
+
+  it('the tetra-posttrain set instantiates; its calibration set has one right continuation in four', async () => {
+    for (const name of reg.evalSet('tetra-posttrain'))
+      assert.ok((await (await instantiate(reg, reg.eval(name))).samples()).length >= 100, name);
+    const cal = await (await instantiate(reg, reg.eval('tetra-calibration'))).samples();
+    for (const s of cal as (Sample & { choices: string[]; gold: number })[]) {
+      const [a, b] = String(s.input).trim().replace(' =', '').split(' + ').map(Number);
+      assert.equal(s.choices[s.gold], String(a + b));
+      assert.equal(new Set(s.choices).size, 4);
+    }
+  });
+
   it('benchmark entries load public-format files through the tetra.* classes', async () => {
     process.env.TETRA_BENCHMARKS = fx('..', 'fixtures-root-that-does-not-exist');
     const mmlu = await instantiate(reg, { ...reg.eval('mmlu'), args: { dir: fx('mmlu'), k: 1 } });

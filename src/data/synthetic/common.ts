@@ -51,9 +51,9 @@ export const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r
  * skipped, never emitted; a generator whose key space is too small for the request throws
  * instead of looping forever.
  */
-export function collect(count: number, split: SynthSplit, task: string, draw: () => SyntheticSample | null): SyntheticSample[] {
+export function collect<S extends SyntheticSample>(count: number, split: SynthSplit, task: string, draw: () => S | null): S[] {
   if (!(Number.isInteger(count) && count >= 0)) throw new RangeError(`${task}: count must be a non-negative integer, got ${count}`);
-  const out: SyntheticSample[] = [];
+  const out: S[] = [];
   let tries = 0;
   const limit = 1000 + count * 200;
   while (out.length < count) {

@@ -19,9 +19,12 @@ export {
   INSTRUCTIONS_TASK,
   STYLES,
   SYSTEM_MESSAGES,
+  SYSTEM_PHRASINGS,
+  followsStyle,
   COMMON_WORDS,
   type InstructionStyle,
   type InstructionOptions,
+  type InstructionSample,
 } from './instructions.ts';
 export {
   disallowedStandIn,

@@ -14,7 +14,9 @@
 //                                           user: What is 7 + 5?   assistant: 5
 // Questions are additions of small numbers and word questions (letter count, first letter,
 // spelling backwards). The problem key is the question: a held-out question is never seen in
-// training under any system message.
+// training under any system message. Each system message is said five ways (SYSTEM_PHRASINGS);
+// the last way is held out of training altogether, so an eval on it measures whether the model
+// follows an instruction worded as it never saw, not a string it memorised.
 import { collect, pick, randInt, sample, seededRandom, type ChatMessage, type GenerateOptions, type SyntheticSample } from './common.ts';
 
 export const INSTRUCTIONS_TASK = 'instructions';
@@ -31,10 +33,66 @@ export const SYSTEM_MESSAGES: Record<Exclude<InstructionStyle, 'plain'>, string>
   'count-words': "Reply only with the number of words in the user's message.",
 };
 
+/**
+ * Ways to say each system message: the first is SYSTEM_MESSAGES', the last is held out (it never
+ * appears in training data). Every held-out wording shares a key word with a training one (French,
+ * JSON, uppercase, one word, reversed, word count): unseen wording, not an unseen concept.
+ */
+export const SYSTEM_PHRASINGS: Record<Exclude<InstructionStyle, 'plain'>, string[]> = {
+  'one-word': [
+    SYSTEM_MESSAGES['one-word'],
+    'Reply with a single word.',
+    'Respond using just one word.',
+    'Give a one-word answer.',
+    'Use only one word in your reply.',
+  ],
+  uppercase: [
+    SYSTEM_MESSAGES.uppercase,
+    'Write your answer in capital letters.',
+    'Reply using only capital letters.',
+    'Respond in all caps.',
+    'Use uppercase letters for your whole reply.',
+  ],
+  json: [
+    SYSTEM_MESSAGES.json,
+    'Reply with a JSON object whose only key is "answer".',
+    'Respond in JSON, as {"answer": ...}.',
+    'Format the reply as JSON with one field, "answer".',
+    'Return only JSON: {"answer": <your answer>}.',
+  ],
+  french: [
+    SYSTEM_MESSAGES.french,
+    'Reply in French.',
+    'Respond in the French language.',
+    'Give your answer in French.',
+    'Please write your reply in French.',
+  ],
+  reverse: [
+    SYSTEM_MESSAGES.reverse,
+    "Write the user's message backwards, one character at a time.",
+    "Respond with the user's text in reverse character order.",
+    "Reverse the user's message character by character and reply with that.",
+    "Echo the user's message back reversed, letter by letter.",
+  ],
+  'count-words': [
+    SYSTEM_MESSAGES['count-words'],
+    "Respond with just the count of words in the user's message.",
+    "Count the words in the user's message and reply with that number only.",
+    "Say only how many words the user's message has.",
+    "Give nothing but the word count of the user's message.",
+  ],
+};
+
 export interface InstructionOptions extends GenerateOptions {
   /** Words for the word questions (default: a built-in list of common English words). */
   words?: string[];
   styles?: InstructionStyle[];
+  /** System messages in training wordings (default) or in the held-out wording only. */
+  phrasings?: 'train' | 'held-out';
+}
+
+export interface InstructionSample extends SyntheticSample {
+  style: InstructionStyle;
 }
 
 // Our own list of common words (lowercase letters only).
@@ -195,16 +253,58 @@ export function answerFor(style: InstructionStyle, q: Question): string {
   }
 }
 
-export function generateInstructions(o: InstructionOptions): SyntheticSample[] {
+/**
+ * Whether a reply has the form the style's system message asks for (right or wrong): one word,
+ * no lower-case letters, a JSON object with the single key "answer", one of the French answer
+ * forms, the user's message reversed (its first characters), a bare number. The system-message
+ * adherence the evals measure; whether the reply is also right is a separate exact match.
+ */
+export function followsStyle(style: InstructionStyle, user: string, reply: string): boolean {
+  const r = reply.trim();
+  if (!r) return false;
+  switch (style) {
+    case 'plain':
+      return true;
+    case 'one-word':
+      return /^[\p{L}\d'-]+\.?$/u.test(r);
+    case 'uppercase':
+      return /\p{Lu}/u.test(r) && r === r.toUpperCase();
+    case 'json':
+      try {
+        const v = JSON.parse(r);
+        return v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).join() === 'answer';
+      } catch {
+        return false;
+      }
+    case 'french':
+      return /^(.+ plus .+ font .+|Le mot « .+ » a .+ lettres?|La première lettre de « .+ » est .+|« .+ » à l'envers s'écrit .+)\.$/u.test(
+        r,
+      );
+    case 'reverse': {
+      const want = [...user].reverse().join('');
+      const n = Math.min(6, want.length);
+      return r.slice(0, n) === want.slice(0, n);
+    }
+    case 'count-words':
+      return /^\d+$/.test(r);
+  }
+}
+
+export function generateInstructions(o: InstructionOptions): InstructionSample[] {
   const words = (o.words ?? COMMON_WORDS).filter((w) => /^[a-z]+$/.test(w));
   if (!words.length) throw new RangeError('instructions: no usable words (lowercase letters only)');
   const styles = o.styles ?? [...STYLES];
   const r = seededRandom(o.seed, INSTRUCTIONS_TASK);
+  const heldOut = o.phrasings === 'held-out';
   return collect(o.count, o.split, INSTRUCTIONS_TASK, () => {
     const q = question(r, words);
     const style = pick(r, styles);
-    const input: ChatMessage[] = style === 'plain' ? [] : [{ role: 'system', content: SYSTEM_MESSAGES[style] }];
+    const input: ChatMessage[] = [];
+    if (style !== 'plain') {
+      const ways = SYSTEM_PHRASINGS[style];
+      input.push({ role: 'system', content: heldOut ? ways[ways.length - 1] : pick(r, ways.slice(0, -1)) });
+    }
     input.push({ role: 'user', content: q.text });
-    return sample(INSTRUCTIONS_TASK, q.key, input, answerFor(style, q));
+    return { ...sample(INSTRUCTIONS_TASK, q.key, input, answerFor(style, q)), style };
   });
 }

@@ -4,7 +4,16 @@
 //   npx tsx src/evals/builtin-registry/generate.ts
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { generateArithmetic, generateSafety, seededRandom, pick, type SafetyKind } from '../../data/synthetic/index.ts';
+import {
+  additionProblems,
+  generateArithmetic,
+  generateInstructions,
+  generateSafety,
+  seededRandom,
+  pick,
+  STYLES,
+  type SafetyKind,
+} from '../../data/synthetic/index.ts';
 import type { Sample } from '../types.ts';
 
 export const DATA_DIR = join(import.meta.dirname, 'data');
@@ -72,12 +81,52 @@ export function safetySamples(kind: SafetyKind): () => Sample[] {
       .map((s) => ({ input: s.input, ideal: s.ideal, held_out: s.heldOut }));
 }
 
+/**
+ * Held-out instruction questions (src/data/synthetic/instructions.ts) under system messages in
+ * their training wordings ('train') or in the wording held out of training ('held-out').
+ */
+export function instructSamples(phrasings: 'train' | 'held-out', count = 140): () => Sample[] {
+  return () =>
+    generateInstructions({
+      seed: phrasings === 'train' ? 31 : 32,
+      count,
+      split: 'eval',
+      phrasings,
+      // A held-out wording is a system message's: the plain style has none.
+      styles: phrasings === 'train' ? undefined : STYLES.filter((x) => x !== 'plain'),
+    }).map((s) => ({
+      input: s.input,
+      ideal: s.ideal,
+      style: s.style,
+    }));
+}
+
+/**
+ * Calibration in the pretraining corpus's own format (src/data/synthetic/arithmetic.ts): held-out
+ * two-digit additions, `a + b =` continued by the sum or a near miss (off by one or by ten).
+ */
+export function calibrationSamples(count = 120): Sample[] {
+  const r = seededRandom(5, 'tetra-calibration');
+  return additionProblems({ seed: 5, count, split: 'eval', digits: 2 }).map((p) => {
+    const sum = Number(p.answer);
+    const choices = [...new Set([sum, sum + 1, sum - 1, sum + 10, sum - 10, sum + 2])].slice(0, 4).map(String);
+    for (let i = choices.length - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [choices[i], choices[j]] = [choices[j], choices[i]];
+    }
+    return { input: p.prompt.trimEnd(), choices, gold: choices.indexOf(String(sum)) };
+  });
+}
+
 export const GENERATED: Record<string, () => Sample[]> = {
   'tetra-arithmetic/samples.jsonl': arithmeticSamples,
   'tetra-logic/samples.jsonl': logicSamples,
   'tetra-safety/harmful.jsonl': safetySamples('harmful'),
   'tetra-safety/lookalike.jsonl': safetySamples('lookalike'),
   'tetra-safety/sensitive.jsonl': safetySamples('sensitive'),
+  'tetra-instruct/questions.jsonl': instructSamples('train'),
+  'tetra-instruct/phrasings.jsonl': instructSamples('held-out'),
+  'tetra-calibration/addition.jsonl': calibrationSamples,
 };
 
 export const jsonl = (xs: readonly unknown[]): string => xs.map((x) => JSON.stringify(x)).join('\n') + '\n';

@@ -14,3 +14,4 @@ export {
   type MatchFn,
 } from './modelgraded.ts';
 export { sampleCompletion, candidate } from './sampling.ts';
+export { InstructEval, instructFactory } from './instruct.ts';
