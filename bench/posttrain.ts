@@ -80,7 +80,7 @@ async function trainingSide(name: string, replicas: number, B: number, source: B
     name,
     async step() {
       const b = source.next();
-      if (dpo) await dp.accumulatePairs(tape, b, { beta: 0.1, nll: 0.2 });
+      if (dpo) await dp.accumulateSequences(tape, b, { kind: 'dpo', beta: 0.1, nll: 0.2 });
       else await dp.accumulate(tape, b.inputs, b.targets, b.B, b.T);
       await dp.update(opt, 1e-4);
       return realTokens(b, padded);

@@ -15,6 +15,7 @@ import { tokenizer } from './tokenizer.ts';
 import { trainCommand } from './train.ts';
 import { sftCommand } from './sft.ts';
 import { dpoCommand } from './dpo.ts';
+import { rlCommand } from './rl.ts';
 import { safetyCommand } from './safety.ts';
 import { usageCommand } from './usage.ts';
 
@@ -27,6 +28,7 @@ const commands: Command[] = [
   trainCommand,
   sftCommand,
   dpoCommand,
+  rlCommand,
   safetyCommand,
   scaleCommand,
   generateCommand,

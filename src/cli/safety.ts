@@ -18,7 +18,6 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import type { SafetyKind } from '../data/index.ts';
 import { join, resolve } from 'node:path';
 import { openCheckpoint } from '../model/index.ts';
-import { readJsonl } from '../util/index.ts';
 import {
   buildPairs,
   MODERATION_LABELS,
@@ -33,7 +32,7 @@ import {
   trainRbrm,
   type Agreement,
   type ClassifierTrainOptions,
-  type PairPrompt,
+  readPrompts,
 } from '../safety/index.ts';
 import { defaultBackend, type Backend } from '../tensor/index.ts';
 import { numberFlag, UsageError, type Flags } from './args.ts';
@@ -178,17 +177,11 @@ export const safetyCommand: Command = {
 
 async function pairs(f: Flags): Promise<number> {
   for (const k of ['policy', 'prompts', 'out']) if (!f[k]) throw new UsageError(`${cmd} pairs: --${k} is required (usage: ${USAGE})`);
-  const prompts = String(f.prompts)
-    .split(',')
-    .flatMap((file) =>
-      readJsonl<PairPrompt>(resolve(file), 'a sample').map((p, i) => {
-        if (!Array.isArray(p.input) || typeof p.ideal !== 'string')
-          throw new UsageError(`${cmd} pairs: ${file}:${i + 1}: expected {"input": [messages], "ideal": "...", "kind"?}`);
-        if (p.kind !== undefined && !(p.kind in SAFETY_REWARD))
-          throw new UsageError(`${cmd} pairs: ${file}:${i + 1}: kind must be ${Object.keys(SAFETY_REWARD).join(', ')}, got '${p.kind}'`);
-        return { input: p.input, ideal: p.ideal, kind: p.kind };
-      }),
-    );
+  const prompts = readPrompts(
+    String(f.prompts)
+      .split(',')
+      .map((x) => resolve(x)),
+  );
   if (prompts.some((p) => p.kind) && !f.rbrm)
     throw new UsageError(`${cmd} pairs: the prompts include safety prompts; --rbrm DIR is required`);
   const backend = defaultBackend();

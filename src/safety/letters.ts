@@ -7,9 +7,21 @@ import { argmax, KVCache, logSoftmax, step, type GPT } from '../model/index.ts';
 import type { Backend } from '../tensor/index.ts';
 import { renderPrompt, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
 
-/** Longest text kept (characters): the start of a text is what decides. */
-export const MAX_CHARS = 240;
-export const clip = (s: string) => (s.length > MAX_CHARS ? `${s.slice(0, MAX_CHARS)}...` : s);
+/**
+ * Longest text kept, in UTF-8 bytes (a byte model's tokens; at most as many tokens for any other
+ * tokenizer): the start of a text is what decides. Counted in bytes, not characters, so a text of
+ * multi-byte characters (a sampled model's replacement characters, say) fits the context too.
+ */
+export const MAX_BYTES = 240;
+const utf8 = new TextEncoder();
+export function clip(s: string): string {
+  const bytes = utf8.encode(s);
+  if (bytes.length <= MAX_BYTES) return s;
+  // Cut at a character boundary: drop the continuation bytes (10xxxxxx) of a character cut in two.
+  let end = MAX_BYTES;
+  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
+  return `${new TextDecoder().decode(bytes.subarray(0, end))}...`;
+}
 
 export interface Classified<L extends string> {
   label: L;

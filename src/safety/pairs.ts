@@ -11,13 +11,14 @@
 // refusal of a harmful request, a helpful answer to a safe one: +1; a correct answer: 1), so a
 // prompt the policy always gets wrong still yields pairs (the ideal over the policy's answer),
 // and one it always gets right yields none.
+import { existsSync } from 'node:fs';
 import { preferenceLine, type SafetyKind } from '../data/index.ts';
 import { generate, type GPT } from '../model/index.ts';
 import type { Backend } from '../tensor/index.ts';
 import { renderPrompt, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
-import { Progress } from '../util/index.ts';
+import { JsonlError, Progress, readJsonl } from '../util/index.ts';
 import type { RbrmClassifier } from './rbrm.ts';
-import { safetyReward } from './reward.ts';
+import { SAFETY_REWARD, safetyReward } from './reward.ts';
 
 export interface PairPrompt {
   input: ChatMessage[];
@@ -50,6 +51,23 @@ export interface PairReport {
   meanScore: Record<string, number>;
   /** Pairs whose preferred answer is the prompt's ideal rather than one of the policy's. */
   idealChosen: number;
+}
+
+/**
+ * Prompts from evals-style sample files ({"input": [messages], "ideal": "...", "kind"?} per line,
+ * as `tetra data synth` writes them); a bad line is an error naming the file and line.
+ */
+export function readPrompts(files: string[]): PairPrompt[] {
+  return files.flatMap((file) => {
+    if (!existsSync(file)) throw new JsonlError(`${file}: no such file`);
+    return readJsonl<PairPrompt>(file, 'a sample').map((p, i) => {
+      if (!Array.isArray(p.input) || typeof p.ideal !== 'string')
+        throw new JsonlError(`${file}:${i + 1}: expected {"input": [messages], "ideal": "...", "kind"?}`);
+      if (p.kind !== undefined && !(p.kind in SAFETY_REWARD))
+        throw new JsonlError(`${file}:${i + 1}: kind must be ${Object.keys(SAFETY_REWARD).join(', ')}, got '${p.kind}'`);
+      return { input: p.input, ideal: p.ideal, kind: p.kind };
+    });
+  });
 }
 
 const lastUser = (input: ChatMessage[]) => String([...input].reverse().find((m) => m.role === 'user')?.content ?? '');

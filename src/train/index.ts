@@ -13,12 +13,33 @@ export {
   type StepMetrics,
 } from './pretrain.ts';
 // Supervised fine-tuning on conversations, through the same loop.
-export { conversationLoss, conversationSource, epochBatches, loadSftData, padRows, sft, type SftConfig, type SftData } from './sft.ts';
+export {
+  conversationLoss,
+  conversationSource,
+  epochBatches,
+  loadSftData,
+  padRows,
+  rowLogProbs,
+  sft,
+  type SftConfig,
+  type SftData,
+} from './sft.ts';
 export { AdamW, defaultAdamW, type AdamWConfig } from './optimizer.ts';
 export { learningRate, type Schedule } from './schedule.ts';
 export { DataParallel, paramGroups, splitRows } from './parallel.ts';
 export { defaultReplicas, nominalPeakFlops } from './machine.ts';
-export { DPO_STATS, dpoLoss, preferenceForward, type DpoSettings, type DpoStats } from './dpo-loss.ts';
+export {
+  dpoLoss,
+  layout,
+  OBJECTIVE_STATS,
+  policyGradientLoss,
+  sequenceForward,
+  type DpoSettings,
+  type DpoStats,
+  type PolicyGradientSettings,
+  type PolicyGradientStats,
+  type SequenceObjective,
+} from './objectives.ts';
 export {
   dpo,
   loadPairs,
@@ -28,3 +49,4 @@ export {
   pairValidation,
   type DpoConfig,
 } from './preference.ts';
+export { answerRows, greedyReward, rl, type RewardFn, type RlConfig, type RlPrompt, type SamplingSettings } from './policy-gradient.ts';

@@ -15,7 +15,7 @@
 // batch size, so a run is exactly reproducible, resumed or not.
 import { Worker } from 'node:worker_threads';
 import type { Backend, NativeBackend, Tape } from '../tensor/index.ts';
-import { DPO_STATS, preferenceForward, type DpoSettings, type DpoStats } from './dpo-loss.ts';
+import { layout, OBJECTIVE_STATS, sequenceForward, type SequenceObjective } from './objectives.ts';
 import type { TrainBatch } from './pretrain.ts';
 import { GPT, paramCount, paramShapes, type GPTConfig } from '../model/index.ts';
 import { AdamW, type AdamWConfig } from './optimizer.ts';
@@ -29,7 +29,7 @@ export const TASK = 0,
  * Task fields (Float64Array): its kind; for BACKWARD the rows and sequence length of the share,
  * the backward seed, the ignored target id, and back the loss; for REDUCE back the group's
  * squared gradient norm; for ADAM the step's learning rate, number and gradient scale and the
- * optimizer's settings; for PAIRS those of BACKWARD, DPO's beta and nll, and back the stats.
+ * optimizer's settings; for SEQUENCE those of BACKWARD, the objective, and back the stats.
  */
 export const KIND = 0,
   ROWS = 1,
@@ -45,15 +45,17 @@ export const KIND = 0,
   BETA2 = 11,
   EPS = 12,
   WEIGHT_DECAY = 13,
-  DPO_BETA = 14,
-  DPO_NLL = 15,
-  /** PAIRS: the share's DPO_STATS back, from here on. */
-  STATS = 16;
+  /** SEQUENCE: the objective (0 DPO, 1 policy gradient) and its two settings (beta and nll; group and kl). */
+  OBJ_KIND = 14,
+  OBJ_A = 15,
+  OBJ_B = 16,
+  /** SEQUENCE: the share's stats back (OBJECTIVE_STATS' order), from here on. */
+  STATS = 17;
 export const BACKWARD = 0,
   REDUCE = 1,
   ADAM = 2,
-  /** BACKWARD under the DPO loss: the tokens hold whole pairs, extra their reference log-probabilities. */
-  PAIRS = 3;
+  /** BACKWARD under a sequence objective (objectives.ts): the tokens hold whole units, extra their rows' numbers. */
+  SEQUENCE = 3;
 const TASK_FIELDS = 24;
 const ERR_BYTES = 4096;
 /**
@@ -78,7 +80,7 @@ export interface ReplicaInit {
   ctrl: SharedArrayBuffer;
   task: SharedArrayBuffer;
   tokens: SharedArrayBuffer;
-  /** Float64 per row of a share: PAIRS' reference log-probabilities. */
+  /** Float64s per row of a share: a SEQUENCE objective's numbers (objectives.ts). */
   extra: SharedArrayBuffer;
   error: SharedArrayBuffer;
 }
@@ -294,62 +296,68 @@ export class DataParallel {
   }
 
   /**
-   * accumulate() for a batch of pairs (preference.ts: P preferred rows, then the P others, extra
-   * their reference log-probabilities) under the DPO loss. Each replica takes whole pairs, its
-   * loss weighted by its share of them. Returns the batch's loss and stats.
+   * accumulate() for a post-training batch under a sequence objective (objectives.ts): the rows
+   * are whole units (DPO's pairs, the policy gradient's groups), extra holds each row's numbers.
+   * Each replica takes whole units, its loss weighted by its share of them. Returns the batch's
+   * loss and stats.
    */
-  async accumulatePairs(tape: Tape, batch: TrainBatch, settings: DpoSettings, seed = 1): Promise<{ loss: number; stats: DpoStats }> {
+  async accumulateSequences(
+    tape: Tape,
+    batch: TrainBatch,
+    o: SequenceObjective,
+    seed = 1,
+  ): Promise<{ loss: number; stats: Record<string, number> }> {
     if (this.closed) throw new Error('data parallel: closed');
     const { B, T, inputs, targets, extra } = batch;
-    const P = B / 2;
-    if (!Number.isInteger(P) || !extra || extra.length !== B)
-      throw new Error(`data parallel: a pair batch needs an even number of rows and a reference value per row; got ${B} rows`);
-    const pairs = splitRows(P, this.size);
-    if (pairs.length > 1 && 2 * pairs[1] * T > this.maxTokens)
-      throw new Error(`data parallel: a share of ${2 * pairs[1] * T} tokens exceeds maxTokens ${this.maxTokens}`);
-    // Share s's rows: its preferred rows, then its other rows, copied out contiguously.
-    const share = (from: number, n: number) => {
-      const own = Array.from({ length: n }, (_, i) => from + i);
-      const rows = [...own, ...own.map((r) => P + r)];
-      const x = new Int32Array(2 * n * T),
-        y = new Int32Array(2 * n * T),
-        ref = new Float64Array(2 * n);
-      rows.forEach((r, j) => {
-        x.set(inputs.subarray(r * T, (r + 1) * T), j * T);
-        y.set(targets.subarray(r * T, (r + 1) * T), j * T);
-        ref[j] = extra[r];
-      });
-      return { x, y, ref };
-    };
+    const { unitRows, stride } = layout(o);
+    const units = B / unitRows;
+    if (!Number.isInteger(units) || !extra || extra.length !== B * stride)
+      throw new Error(`data parallel: ${B} rows are not whole units of ${unitRows}, each with ${stride} extra values`);
+    const shares = splitRows(units, this.size);
+    if (shares.length > 1 && shares[1] * unitRows * T > this.maxTokens)
+      throw new Error(`data parallel: a share of ${shares[1] * unitRows * T} tokens exceeds maxTokens ${this.maxTokens}`);
+    const names = OBJECTIVE_STATS[o.kind];
     const busy: [Replica, number][] = [];
-    let from = pairs[0];
-    for (let s = 1; s < pairs.length; from += pairs[s], s++) {
-      if (!pairs[s]) continue;
-      const r = this.replicas[s - 1];
-      const { x, y, ref } = share(from, pairs[s]);
-      r.tokens.set(x);
-      r.tokens.set(y, this.maxTokens);
-      r.extra.set(ref);
-      r.task[ROWS] = 2 * pairs[s];
+    let row = shares[0] * unitRows;
+    for (let s = 1; s < shares.length; row += shares[s] * unitRows, s++) {
+      if (!shares[s]) continue;
+      const r = this.replicas[s - 1],
+        rows = shares[s] * unitRows,
+        n = rows * T;
+      r.tokens.set(inputs.subarray(row * T, row * T + n));
+      r.tokens.set(targets.subarray(row * T, row * T + n), this.maxTokens);
+      r.extra.set(extra.subarray(row * stride, (row + rows) * stride));
+      r.task[ROWS] = rows;
       r.task[SEQ_LEN] = T;
-      r.task[SEED] = (seed * pairs[s]) / P;
+      r.task[SEED] = (seed * shares[s]) / units;
       r.task[IGNORE] = -1;
-      r.task[DPO_BETA] = settings.beta;
-      r.task[DPO_NLL] = settings.nll;
-      dispatch(r, PAIRS);
-      busy.push([r, pairs[s] / P]);
+      r.task[OBJ_KIND] = o.kind === 'dpo' ? 0 : 1;
+      r.task[OBJ_A] = o.kind === 'dpo' ? o.beta : o.group;
+      r.task[OBJ_B] = o.kind === 'dpo' ? o.nll : o.kl;
+      dispatch(r, SEQUENCE);
+      busy.push([r, shares[s] / units]);
     }
-    const own = share(0, pairs[0]);
+    const own = shares[0] * unitRows,
+      n0 = own * T;
     tape.reset();
-    const { loss, stats } = preferenceForward(this.model, tape, own.x, own.y, 2 * pairs[0], T, own.ref, settings);
-    tape.backward(loss, (seed * pairs[0]) / P);
-    const w0 = pairs[0] / P;
+    const { loss, stats } = sequenceForward(
+      this.model,
+      tape,
+      inputs.subarray(0, n0),
+      targets.subarray(0, n0),
+      own,
+      T,
+      extra.subarray(0, own * stride),
+      o,
+    );
+    tape.backward(loss, (seed * shares[0]) / units);
+    const w0 = shares[0] / units;
     let mean = w0 * loss.data[0];
-    const total = Object.fromEntries(DPO_STATS.map((k) => [k, w0 * stats[k]])) as unknown as DpoStats;
+    const total: Record<string, number> = Object.fromEntries(names.map((k) => [k, w0 * stats[k]]));
     for (const [r, w] of busy) {
       await collect(r);
       mean += w * r.task[LOSS];
-      DPO_STATS.forEach((k, i) => {
+      names.forEach((k, i) => {
         total[k] += w * r.task[STATS + i];
       });
     }

@@ -10,10 +10,10 @@
 // weights that have since moved. The second term (RPO's, a per-token likelihood of the preferred
 // answer, weight `nll`) keeps DPO from lowering both answers' likelihoods together.
 //
-// A step's batch is `pairs` pairs: their preferred answers as the first rows and the others as
-// the rest, padded together (as SFT's rows are). The data-parallel replicas each take whole pairs
-// and run one forward and backward over their rows, the loss written on the rows' summed
-// log-probabilities (dpo-loss.ts). Validation on
+// A step's batch is `pairs` pairs, each as two rows [preferred, other], padded together (as SFT's
+// rows are). The data-parallel replicas each take whole pairs and run one forward and backward
+// over their rows, the loss written on the rows' summed log-probabilities (objectives.ts).
+// Validation on
 // held-out pairs reports the loss, the share of pairs whose implicit reward ranks them right
 // (accuracy) and the mean reward margin. Checkpoints, resume, progress and metrics are the
 // pretraining loop's (pretrain.ts).
@@ -23,29 +23,30 @@ import { isHeldOut, pairRows, readPreferencePairs, type PairRows } from '../data
 import { checkpointInfo, findCheckpoint, GPT, loadCheckpoint, type GPTConfig } from '../model/index.ts';
 import { Tape, type Backend } from '../tensor/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
-import { dpoLoss, type DpoSettings } from './dpo-loss.ts';
+import { dpoLoss, type DpoSettings } from './objectives.ts';
 import { train, type BatchSource, type TrainBatch, type TrainConfig, type TrainResult } from './pretrain.ts';
-import { epochBatches, LENGTH_MULTIPLE, padRows } from './sft.ts';
+import { epochBatches, LENGTH_MULTIPLE, padRows, rowLogProbs } from './sft.ts';
 
-/** The pairs' rows as one batch: preferred answers first, then the others; extra = their reference log-probabilities. */
-export function pairBatch(pairs: PairRows[], ref: Float64Array[] | null, maxT: number): TrainBatch {
-  const b = padRows([...pairs.map((p) => p.chosen), ...pairs.map((p) => p.rejected)], LENGTH_MULTIPLE, maxT);
-  if (ref) b.extra = Float64Array.from([...ref.map((r) => r[0]), ...ref.map((r) => r[1])]);
+/** The pairs' rows as one batch, [preferred, other] pair after pair; extra = their reference log-probabilities. */
+export function pairBatch(pairs: PairRows[], ref: Float64Array[], maxT: number): TrainBatch {
+  const b = padRows(
+    pairs.flatMap((p) => [p.chosen, p.rejected]),
+    LENGTH_MULTIPLE,
+    maxT,
+  );
+  b.extra = Float64Array.from(ref.flatMap((r) => [r[0], r[1]]));
   return b;
 }
 
 /** Summed log-probabilities of each pair's two answers under model: [preferred, other] per pair. */
 export function pairLogProbs(model: GPT, backend: Backend<Float32Array>, pairs: PairRows[], P: number): Float64Array[] {
-  const tape = new Tape(backend, 'f32', { grad: false, recycle: true });
-  const out: Float64Array[] = [];
-  for (let i = 0; i < pairs.length; i += P) {
-    const part = pairs.slice(i, i + P);
-    const b = pairBatch(part, null, model.config.contextLength);
-    tape.reset();
-    const lp = tape.sequenceLogProbs(model.run(tape, b.inputs, b.B, b.T), b.targets, b.B);
-    for (let j = 0; j < part.length; j++) out.push(Float64Array.of(lp.data[j], lp.data[part.length + j]));
-  }
-  return out;
+  const lp = rowLogProbs(
+    model,
+    backend,
+    pairs.flatMap((p) => [p.chosen, p.rejected]),
+    2 * P,
+  );
+  return pairs.map((_, i) => Float64Array.of(lp[2 * i], lp[2 * i + 1]));
 }
 
 /** Validation on held-out pairs: the mean loss and stats (pairs weighted equally). */
@@ -58,8 +59,8 @@ export function pairValidation(
   s: DpoSettings,
 ): { loss: number; stats: Record<string, number> } {
   const lp = pairLogProbs(model, backend, pairs, P);
-  const flat = (xs: Float64Array[]) => Float64Array.from([...xs.map((x) => x[0]), ...xs.map((x) => x[1])]);
-  const tokens = Float64Array.from([...pairs.map((p) => p.chosen.tokens), ...pairs.map((p) => p.rejected.tokens)]);
+  const flat = (xs: Float64Array[]) => Float64Array.from(xs.flatMap((x) => [x[0], x[1]]));
+  const tokens = Float64Array.from(pairs.flatMap((p) => [p.chosen.tokens, p.rejected.tokens]));
   const r = dpoLoss(flat(lp), flat(ref), tokens, s);
   return { loss: r.value, stats: { ...r.stats } };
 }
@@ -192,7 +193,7 @@ export async function dpo(
       batchSize: 2 * c.batchSize,
       evalBatches: 1,
       initFrom: checkpoint,
-      preference: c.dpo,
+      sequence: { kind: 'dpo', ...c.dpo },
       source: (position) => pairSource(data.train, ref.train, c.batchSize, c.seed, position, config.contextLength),
       validate: data.val.length ? (model, be) => pairValidation(model, be, data.val, ref.val, c.batchSize, c.dpo) : undefined,
       evalEvery: data.val.length ? c.evalEvery : 0,

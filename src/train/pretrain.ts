@@ -13,7 +13,7 @@ import { Progress } from '../util/index.ts';
 import { flopsPerToken, generate, GPT, paramCount, validateConfig, type GPTConfig } from '../model/index.ts';
 import { Rng, Tape, type Backend } from '../tensor/index.ts';
 import { latestCheckpoint, loadCheckpoint, saveRotating, type OptimizerState } from '../model/index.ts';
-import type { DpoSettings } from './dpo-loss.ts';
+import { layout, type SequenceObjective } from './objectives.ts';
 import { DataParallel } from './parallel.ts';
 import type { AdamWConfig } from './optimizer.ts';
 import { learningRate, type Schedule } from './schedule.ts';
@@ -55,18 +55,26 @@ export interface TrainConfig {
   /**
    * Where batches come from instead of the corpus's shards (supervised fine-tuning: sft.ts). Given
    * the resume position (undefined on a fresh start); `data` then only names the training data.
+   * An on-policy source (policy-gradient.ts) samples the model being trained, running its
+   * inference through `exclusive` (the kernels' threads, between steps).
    */
-  source?: (position: unknown) => BatchSource;
+  source?: (position: unknown, live: LiveModel) => BatchSource;
   /** The validation loss instead of the corpus's held-out shards (with more figures: logged as val_<name>). */
   validate?: (model: GPT, backend: Backend<Float32Array>) => number | { loss: number; stats: Record<string, number> };
   /**
-   * Preference optimisation instead of next-token prediction (preference.ts): every batch holds
-   * pairs (preferred rows first, `extra` their reference log-probabilities) and the loss is DPO's;
-   * its stats are averaged over the step and logged with its metrics.
+   * A loss on whole sequences instead of next-token prediction (objectives.ts: DPO, the policy
+   * gradient): every batch holds whole units (pairs, groups) with `extra` per row; the objective's
+   * stats are averaged over the step and logged with its metrics.
    */
-  preference?: DpoSettings;
+  sequence?: SequenceObjective;
   /** A checkpoint whose weights start a fresh run (fine-tuning), instead of a random init. */
   initFrom?: string;
+}
+
+/** The model being trained, for a source that samples it. */
+export interface LiveModel {
+  model: GPT;
+  exclusive<R>(fn: () => R): R;
 }
 
 /** Training batches: B rows of T tokens, targets -1 where nothing is learned. */
@@ -139,7 +147,8 @@ export function validateTrainConfig(c: TrainConfig): void {
   pos('keepCheckpoints', c.keepCheckpoints);
   if (c.replicas !== undefined) pos('replicas', c.replicas);
   if (c.evalBatchSize !== undefined) pos('evalBatchSize', c.evalBatchSize);
-  if (c.preference && c.batchSize % 2) throw new Error(`train: a preference batch holds pairs; batchSize ${c.batchSize} is odd`);
+  if (c.sequence && c.batchSize % layout(c.sequence).unitRows)
+    throw new Error(`train: batchSize ${c.batchSize} is not whole units of ${layout(c.sequence).unitRows} rows (${c.sequence.kind})`);
   if (c.seqLen > c.model.contextLength) {
     throw new Error(`train: seqLen ${c.seqLen} exceeds the model's context length ${c.model.contextLength}`);
   }
@@ -244,9 +253,10 @@ export async function train(
     rng = new Rng(c.seed ^ 0x5eed);
   }
   // From here on the weights live in shared memory, one copy for every replica.
-  // A preference batch is split between replicas by whole pairs.
-  const replicas = Math.min(c.replicas ?? 1, c.preference ? c.batchSize / 2 : c.batchSize);
-  const shareRows = c.preference ? 2 * Math.ceil(c.batchSize / 2 / replicas) : Math.ceil(c.batchSize / replicas);
+  // A sequence objective's batch is split between replicas by whole units.
+  const unit = c.sequence ? layout(c.sequence).unitRows : 1;
+  const replicas = Math.min(c.replicas ?? 1, c.batchSize / unit);
+  const shareRows = unit * Math.ceil(c.batchSize / unit / replicas);
   const dp = await DataParallel.start(init, backend, replicas, shareRows * c.seqLen);
   const model = dp.model;
   const opt = dp.optimizer(c.optimizer);
@@ -257,7 +267,7 @@ export async function train(
   }
   if (replicas > 1) log(`data parallel: ${replicas} replicas of at most ${Math.ceil(c.batchSize / replicas)} rows, one kernel thread each`);
   try {
-    const loader = c.source ? c.source(position) : shardSource(c, position);
+    const loader = c.source ? c.source(position, { model, exclusive: (fn) => dp.exclusive(fn) }) : shardSource(c, position);
     const sched: Schedule = { ...c.schedule, lr: c.optimizer.lr, total: c.steps };
     const flops = flopsPerToken(c.model, c.seqLen);
     const bpt = manifest ? bytesPerToken(c.data) : null;
@@ -307,8 +317,8 @@ export async function train(
       const stats: Record<string, number> = {};
       for (let a = 0; a < c.accum; a++) {
         const batch = loader.next();
-        if (c.preference) {
-          const r = await dp.accumulatePairs(tape, batch, c.preference, 1 / c.accum);
+        if (c.sequence) {
+          const r = await dp.accumulateSequences(tape, batch, c.sequence, 1 / c.accum);
           lossSum += r.loss;
           for (const [k, v] of Object.entries(r.stats)) stats[k] = (stats[k] ?? 0) + v / c.accum;
         } else lossSum += await dp.accumulate(tape, batch.inputs, batch.targets, batch.B, batch.T, 1 / c.accum);

@@ -1,12 +1,12 @@
 // A data-parallel replica (see parallel.ts). Its tasks: BACKWARD runs forward and backward on a
 // share of a batch with single-threaded kernels, adding to its gradients and leaving the loss
-// (PAIRS: the same under the DPO loss, on whole pairs);
+// (SEQUENCE: the same under a post-training objective, on whole units);
 // REDUCE sums every replica's gradients for its group of parameters; ADAM runs the optimizer
 // step on that group and zeroes its gradients. Runs until the task number is -1.
 import { workerData, parentPort } from 'node:worker_threads';
 import { GPT } from '../model/index.ts';
 import { nativeBackend, nativeError, Tape } from '../tensor/index.ts';
-import { DPO_STATS, preferenceForward } from './dpo-loss.ts';
+import { layout, OBJECTIVE_STATS, sequenceForward, type SequenceObjective } from './objectives.ts';
 import { AdamW } from './optimizer.ts';
 import {
   ADAM,
@@ -14,21 +14,22 @@ import {
   BETA1,
   BETA2,
   DONE,
-  DPO_BETA,
-  DPO_NLL,
   EPS,
   FAILED,
   IGNORE,
   KIND,
   LOSS,
   LR,
-  PAIRS,
+  OBJ_A,
+  OBJ_B,
+  OBJ_KIND,
   paramGroups,
   reduceGroup,
   REDUCE,
   ROWS,
   SCALE,
   SEED,
+  SEQUENCE,
   SEQ_LEN,
   SPIN_MS,
   STATS,
@@ -82,18 +83,29 @@ function main(): void {
         const { loss } = model.forward(tape, tokens.subarray(0, n), B, T, tokens.subarray(maxTokens, maxTokens + n), task[IGNORE]);
         tape.backward(loss!, task[SEED]);
         task[LOSS] = loss!.data[0];
-      } else if (task[KIND] === PAIRS) {
+      } else if (task[KIND] === SEQUENCE) {
         const B = task[ROWS],
           T = task[SEQ_LEN],
           n = B * T;
-        tape.reset();
-        const settings = { beta: task[DPO_BETA], nll: task[DPO_NLL] };
+        const o: SequenceObjective =
+          task[OBJ_KIND] === 0 ? { kind: 'dpo', beta: task[OBJ_A], nll: task[OBJ_B] } : { kind: 'pg', group: task[OBJ_A], kl: task[OBJ_B] };
         const inputs = tokens.subarray(0, n),
           targets = tokens.subarray(maxTokens, maxTokens + n);
-        const { loss, stats } = preferenceForward(model, tape, inputs, targets, B, T, extra.subarray(0, B), settings, task[IGNORE]);
+        tape.reset();
+        const { loss, stats } = sequenceForward(
+          model,
+          tape,
+          inputs,
+          targets,
+          B,
+          T,
+          extra.subarray(0, B * layout(o).stride),
+          o,
+          task[IGNORE],
+        );
         tape.backward(loss, task[SEED]);
         task[LOSS] = loss.data[0];
-        DPO_STATS.forEach((k, i) => {
+        OBJECTIVE_STATS[o.kind].forEach((k, i) => {
           task[STATS + i] = stats[k];
         });
       } else if (task[KIND] === REDUCE) {

@@ -138,6 +138,19 @@ export function conversationLoss(model: GPT, backend: Backend<Float32Array>, row
   return count ? sum / count : Number.NaN;
 }
 
+/** Each row's summed log-probability of its learned tokens under model (B rows at a time, no gradients). */
+export function rowLogProbs(model: GPT, backend: Backend<Float32Array>, rows: ConversationRow[], B: number): Float64Array {
+  const tape = new Tape(backend, 'f32', { grad: false, recycle: true });
+  const out = new Float64Array(rows.length);
+  for (let i = 0; i < rows.length; i += B) {
+    const b = padRows(rows.slice(i, i + B), LENGTH_MULTIPLE, model.config.contextLength);
+    tape.reset();
+    const lp = tape.sequenceLogProbs(model.run(tape, b.inputs, b.B, b.T), b.targets, b.B);
+    out.set(lp.data.subarray(0, b.B), i);
+  }
+  return out;
+}
+
 export interface SftConfig
   extends Omit<TrainConfig, 'model' | 'seqLen' | 'source' | 'validate' | 'initFrom' | 'evalBatches' | 'evalBatchSize' | 'data'> {
   /** The pretrained checkpoint to start from (its config is the model's)... */

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Registry } from '../../src/evals/registry.ts';
-import { agreement, safetyReward } from '../../src/safety/index.ts';
+import { agreement, clip, MAX_BYTES, safetyReward } from '../../src/safety/index.ts';
 
 const bin = join(import.meta.dirname, '../../bin/tetra.js');
 const tetra = (...a: string[]) => spawnSync(process.execPath, [bin, 'safety', ...a], { encoding: 'utf8' });
@@ -31,6 +31,15 @@ describe('rule-based reward model', () => {
     assert.equal(a.perClass.D.support, 0);
     assert.ok(Math.abs(a.macroF1 - (a.perClass.A.f1 + a.perClass.B.f1 + 0) / 3) < 1e-12, 'classes absent from the labels do not count');
     assert.equal(a.confusion.A.B, 2);
+  });
+
+  it('clips texts by UTF-8 bytes at a character boundary, so any text fits the classifier context', () => {
+    assert.equal(clip('short'), 'short');
+    for (const ch of ['a', 'é', '\ufffd', '\u{1F600}']) {
+      const c = clip(ch.repeat(500));
+      assert.ok(Buffer.byteLength(c) <= MAX_BYTES + 3, `${ch}: ${Buffer.byteLength(c)} bytes`);
+      assert.ok(c.endsWith('...') && c.slice(0, -3) === ch.repeat(c.slice(0, -3).length / ch.length), 'whole characters only');
+    }
   });
 
   it('the rubric is a model-graded spec with the four classes and the refusal reward', () => {

@@ -13,7 +13,7 @@ import { generateInstructions, readPreferencePairs } from '../../src/data/index.
 import { configFromDepth } from '../../src/model/index.ts';
 import { defaultBackend, refBackend, Tape, Tensor, type Backend } from '../../src/tensor/index.ts';
 import { byteTokenizer } from '../../src/tokenizer/index.ts';
-import { defaultAdamW, dpo, dpoLoss, readMetrics, train, type DpoConfig } from '../../src/train/index.ts';
+import { defaultAdamW, dpo, dpoLoss, policyGradientLoss, readMetrics, train, type DpoConfig } from '../../src/train/index.ts';
 import { writeGrammarCorpus } from '../fixtures/grammar-corpus.ts';
 import { assertGradClose, numericGrad } from '../gradcheck.ts';
 import { randn64, rng } from '../helpers.ts';
@@ -45,6 +45,31 @@ describe('DPO loss', () => {
     // Stays finite far from the reference.
     const far = dpoLoss(Float64Array.of(-5000, 0), Float64Array.of(0, -5000), [1, 1], { beta: 1, nll: 0 });
     assert.ok(Number.isFinite(far.value) && far.value > 9999);
+  });
+
+  it('policy gradient: group-standardised advantages, no signal from a group of equal rewards, KL shaping', () => {
+    const s = { group: 3, kl: 0 };
+    const logps = Float64Array.of(-4, -6, -5, -3, -2, -7),
+      tokens = [2, 3, 4, 1, 2, 5];
+    // [reward, reference log-probability] per row; the second group's rewards are all equal.
+    const extra = Float64Array.of(1, -4, 0, -6, 0.5, -5, 1, -3, 1, -2, 1, -7);
+    const r = policyGradientLoss(logps, extra, tokens, s);
+    assert.deepEqual([...r.grad.subarray(3)], [0, 0, 0]);
+    assert.equal(r.stats.informative, 0.5);
+    assert.ok(Math.abs(r.stats.reward - 4.5 / 6) < 1e-12);
+    // Advantages (grad x -n x B) are standardised: zero mean, unit variance within the group.
+    const A = [0, 1, 2].map((i) => -r.grad[i] * tokens[i] * 6);
+    assert.ok(Math.abs(A[0] + A[1] + A[2]) < 1e-9 && Math.abs(A.reduce((a, x) => a + x * x, 0) / 3 - 1) < 1e-9);
+    assert.ok(A[0] > A[2] && A[2] > A[1], 'ranked by reward');
+    assertGradClose(
+      Float64Array.from(r.grad),
+      numericGrad(() => policyGradientLoss(logps, extra, tokens, s).value, logps),
+      'kl 0',
+    );
+    // With equal rewards, the KL penalty alone ranks: the answer the policy over-weights most loses.
+    const drift = policyGradientLoss(Float64Array.of(0, -4), Float64Array.of(0, -1, 0, -4), [1, 1], { group: 2, kl: 0.5 });
+    assert.ok(drift.grad[0] > 0 && drift.grad[1] < 0, 'pushes down the drifted answer');
+    assert.ok(Math.abs(drift.stats.kl - 0.5) < 1e-12);
   });
 
   it('sequence log-probabilities on the tape: row sums of log p(target), gradients through a scalar loss', () => {
