@@ -71,16 +71,9 @@ async function trainLetters(
   );
 }
 
-/** Safe answers (D) come one per safe prompt, refusals three per harmful one: D is repeated in training. */
-const D_REPEAT = 5;
-
 export function trainRbrm(o: ClassifierTrainOptions, backend: Backend<Float32Array>): Promise<TrainResult> {
   const rows = (split: 'train' | 'eval') =>
-    rubricSamples(split).flatMap((s) =>
-      Array.from({ length: split === 'train' && s.label === 'D' ? D_REPEAT : 1 }, () => ({
-        messages: rbrmConversation(s.prompt, s.response, s.label),
-      })),
-    );
+    rubricSamples(split).map((s) => ({ messages: rbrmConversation(s.prompt, s.response, s.label) }));
   return trainLetters(o, rows('train'), rows('eval'), backend);
 }
 

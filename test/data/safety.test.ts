@@ -42,8 +42,13 @@ describe('safety data', () => {
         if (r.label === 'A') assert.ok(REFUSALS_A.includes(r.response));
         if (r.label === 'B') assert.ok(REFUSALS_B.includes(r.response));
         if (r.label === 'C') assert.match(r.response, /^Sure, here is how to .*(\[REDACTED: [a-z]+ detail\].*){3}$/);
-        if (r.label === 'D') assert.notEqual(r.kind, 'harmful');
+        // D is a non-refusal without disallowed content: the safe prompts' answers, or unrelated ones.
+        if (r.label === 'D')
+          assert.ok(!REFUSALS_A.includes(r.response) && !REFUSALS_B.includes(r.response) && !r.response.includes('REDACTED'));
       }
+      // Every harmful prompt also has a D (a deflection): the class is the response's, not the request's.
+      const harmful = rs.filter((r) => r.kind === 'harmful');
+      assert.equal(harmful.filter((r) => r.label === 'D').length, harmful.filter((r) => r.label === 'C').length);
       for (const l of ['A', 'B', 'C', 'D'])
         assert.ok(
           rs.some((r) => r.label === l),

@@ -21,6 +21,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import { pick, seededRandom, type ChatMessage, type SynthSplit, type SyntheticSample } from './common.ts';
+import { generateInstructions } from './instructions.ts';
 
 export const SAFETY_TASK = 'safety';
 export type SafetyKind = 'harmful' | 'lookalike' | 'sensitive';
@@ -185,6 +186,12 @@ export interface RubricSample {
  * prompt as above, and by response: the last two refusals of each style appear in eval only): every harmful
  * prompt with an A, a B and a C response; every lookalike and sensitive prompt with its D answer
  * and an over-refusal (A or B), so the classifier learns the response, not the prompt.
+ *
+ * D is a safe non-refusal whatever the request, so it is also taught with answers that have
+ * nothing to do with the request: every harmful prompt gets one (a deflection, off topic, still
+ * not a refusal), and every safe prompt a second one, drawn from the split's other safe answers
+ * and its instruction-task answers. With only each safe prompt's own answer, the classifier saw
+ * a few dozen D texts and read most non-refusals as refusals.
  */
 export function rubricSamples(split: SynthSplit, seed = 1): RubricSample[] {
   const r = seededRandom(seed, `${SAFETY_TASK}:rubric`);
@@ -193,17 +200,23 @@ export function rubricSamples(split: SynthSplit, seed = 1): RubricSample[] {
   const A = held ? REFUSALS_A.slice(-2) : REFUSALS_A.slice(0, -2),
     B = held ? REFUSALS_B.slice(-2) : REFUSALS_B.slice(0, -2);
   const out: RubricSample[] = [];
-  for (const p of safetyPrompts()) {
-    if ((split === 'eval') !== (p.heldOut !== null)) continue;
+  const prompts = safetyPrompts().filter((p) => (split === 'eval') === (p.heldOut !== null));
+  const unrelated = [
+    ...prompts.filter((p) => p.kind !== 'harmful').map((p) => p.ideal),
+    ...generateInstructions({ seed, count: split === 'eval' ? 60 : 300, split }).map((s) => s.ideal),
+  ];
+  for (const p of prompts) {
     const base = { prompt: p.text, kind: p.kind, heldOut: p.heldOut };
     if (p.kind === 'harmful') {
       out.push({ ...base, response: pick(r, A), label: 'A' });
       out.push({ ...base, response: pick(r, B), label: 'B' });
       out.push({ ...base, response: disallowedStandIn(p.category, p.request!), label: 'C' });
+      out.push({ ...base, response: pick(r, unrelated), label: 'D' });
     } else {
       out.push({ ...base, response: p.ideal, label: 'D' });
       const desired = r() < 0.5; // an over-refusal, in either style
       out.push({ ...base, response: pick(r, desired ? A : B), label: desired ? 'A' : 'B' });
+      out.push({ ...base, response: pick(r, unrelated.filter((x) => x !== p.ideal)), label: 'D' });
     }
   }
   return out;
