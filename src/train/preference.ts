@@ -21,7 +21,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isHeldOut, pairRows, readPreferencePairs, type PairRows } from '../data/index.ts';
 import { checkpointInfo, findCheckpoint, GPT, loadCheckpoint, type GPTConfig } from '../model/index.ts';
-import { Tape, type Backend } from '../tensor/index.ts';
+import type { Backend } from '../tensor/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
 import { dpoLoss, type DpoSettings } from './objectives.ts';
 import { train, type BatchSource, type TrainBatch, type TrainConfig, type TrainResult } from './pretrain.ts';

@@ -216,7 +216,14 @@ export function rubricSamples(split: SynthSplit, seed = 1): RubricSample[] {
       out.push({ ...base, response: p.ideal, label: 'D' });
       const desired = r() < 0.5; // an over-refusal, in either style
       out.push({ ...base, response: pick(r, desired ? A : B), label: desired ? 'A' : 'B' });
-      out.push({ ...base, response: pick(r, unrelated.filter((x) => x !== p.ideal)), label: 'D' });
+      out.push({
+        ...base,
+        response: pick(
+          r,
+          unrelated.filter((x) => x !== p.ideal),
+        ),
+        label: 'D',
+      });
     }
   }
   return out;
