@@ -16,7 +16,7 @@ import type { Backend } from '../tensor/index.ts';
 import { renderPrompt, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
 import type { PolicyGradientSettings } from './objectives.ts';
 import { train, type BatchSource, type LiveModel, type TrainConfig, type TrainResult } from './pretrain.ts';
-import { epochBatches, LENGTH_MULTIPLE, padRows, rowLogProbs } from './sft.ts';
+import { epochSource, LENGTH_MULTIPLE, padRows, rowLogProbs } from './sft.ts';
 
 export interface RlPrompt {
   input: ChatMessage[];
@@ -43,11 +43,6 @@ export function answerRows(promptIds: Int32Array[], gens: Generation[], stop: nu
   });
 }
 
-interface Position {
-  epoch: number;
-  batch: number;
-}
-
 /** Sampled, scored batches: promptsPerStep prompts x group answers, in epochs over the prompts. */
 function rolloutSource(
   live: LiveModel,
@@ -64,42 +59,28 @@ function rolloutSource(
   const lengths = ids.map((x) => ({ inputs: x }));
   // Stop at the end of the assistant's turn only: the row then ends with exactly that token.
   const end = tok.special('<|end|>');
-  let pos: Position = (position as Position | undefined) ?? { epoch: 0, batch: 0 };
-  let batches = epochBatches(lengths, o.promptsPerStep, o.seed, pos.epoch);
-  return {
-    next() {
-      if (pos.batch >= batches.length) {
-        pos = { epoch: pos.epoch + 1, batch: 0 };
-        batches = epochBatches(lengths, o.promptsPerStep, o.seed, pos.epoch);
-      }
-      const chosen = batches[pos.batch];
-      const seed = (o.seed * 2654435761 + pos.epoch * 7919 + pos.batch) >>> 0;
-      pos = { ...pos, batch: pos.batch + 1 };
-      const promptIds = chosen.flatMap((i) => Array.from({ length: o.group }, () => ids[i]));
-      const longest = Math.max(...promptIds.map((x) => x.length));
-      const gens = live.exclusive(() =>
-        generate(live.model, backend, promptIds, {
-          maxTokens: Math.max(1, Math.min(o.sampling.maxTokens, ctx - longest)),
-          temperature: o.sampling.temperature,
-          seed,
-          stopTokens: [end],
-        }),
-      );
-      const rows = answerRows(promptIds, gens, end, 'rollout');
-      const refs = live.exclusive(() => rowLogProbs(reference, backend, rows, rows.length));
-      const b = padRows(rows, LENGTH_MULTIPLE, ctx);
-      b.extra = new Float64Array(2 * rows.length);
-      rows.forEach((_, r) => {
-        b.extra![2 * r] = reward(chosen[Math.floor(r / o.group)], tok.decode(gens[r].tokens));
-        b.extra![2 * r + 1] = refs[r];
-      });
-      return b;
-    },
-    get position() {
-      return pos;
-    },
-    close() {},
-  };
+  return epochSource(lengths, o.promptsPerStep, o.seed, position, (chosen, at) => {
+    const seed = (o.seed * 2654435761 + at.epoch * 7919 + at.batch) >>> 0;
+    const promptIds = chosen.flatMap((i) => Array.from({ length: o.group }, () => ids[i]));
+    const longest = Math.max(...promptIds.map((x) => x.length));
+    const gens = live.exclusive(() =>
+      generate(live.model, backend, promptIds, {
+        maxTokens: Math.max(1, Math.min(o.sampling.maxTokens, ctx - longest)),
+        temperature: o.sampling.temperature,
+        seed,
+        stopTokens: [end],
+      }),
+    );
+    const rows = answerRows(promptIds, gens, end, 'rollout');
+    const refs = live.exclusive(() => rowLogProbs(reference, backend, rows, rows.length));
+    const b = padRows(rows, LENGTH_MULTIPLE, ctx);
+    b.extra = new Float64Array(2 * rows.length);
+    rows.forEach((_, r) => {
+      b.extra![2 * r] = reward(chosen[Math.floor(r / o.group)], tok.decode(gens[r].tokens));
+      b.extra![2 * r + 1] = refs[r];
+    });
+    return b;
+  });
 }
 
 /** Mean reward of greedy answers to the prompts (validation). */

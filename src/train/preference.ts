@@ -25,7 +25,7 @@ import type { Backend } from '../tensor/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
 import { dpoLoss, type DpoSettings } from './objectives.ts';
 import { train, type BatchSource, type TrainBatch, type TrainConfig, type TrainResult } from './pretrain.ts';
-import { epochBatches, LENGTH_MULTIPLE, padRows, rowLogProbs } from './sft.ts';
+import { epochSource, LENGTH_MULTIPLE, padRows, rowLogProbs } from './sft.ts';
 
 /** The pairs' rows as one batch, [preferred, other] pair after pair; extra = their reference log-probabilities. */
 export function pairBatch(pairs: PairRows[], ref: Float64Array[], maxT: number): TrainBatch {
@@ -65,35 +65,16 @@ export function pairValidation(
   return { loss: r.value, stats: { ...r.stats } };
 }
 
-interface Position {
-  epoch: number;
-  batch: number;
-}
-
 /** Batches of P pairs, epoch after epoch, resumable at any batch (sft.ts's order: similar lengths together). */
 export function pairSource(pairs: PairRows[], ref: Float64Array[], P: number, seed: number, position: unknown, maxT: number): BatchSource {
   const lengths = pairs.map((p) => ({ inputs: { length: Math.max(p.chosen.inputs.length, p.rejected.inputs.length) } }));
-  let pos: Position = (position as Position | undefined) ?? { epoch: 0, batch: 0 };
-  let batches = epochBatches(lengths, P, seed, pos.epoch);
-  return {
-    next() {
-      if (pos.batch >= batches.length) {
-        pos = { epoch: pos.epoch + 1, batch: 0 };
-        batches = epochBatches(lengths, P, seed, pos.epoch);
-      }
-      const idx = batches[pos.batch];
-      pos = { ...pos, batch: pos.batch + 1 };
-      return pairBatch(
-        idx.map((i) => pairs[i]),
-        idx.map((i) => ref[i]),
-        maxT,
-      );
-    },
-    get position() {
-      return pos;
-    },
-    close() {},
-  };
+  return epochSource(lengths, P, seed, position, (idx) =>
+    pairBatch(
+      idx.map((i) => pairs[i]),
+      idx.map((i) => ref[i]),
+      maxT,
+    ),
+  );
 }
 
 interface ReferenceFile {

@@ -64,7 +64,8 @@ export function padRows(rows: ConversationRow[], multiple = 1, maxT = Number.POS
   return { inputs, targets, B, T, tokens };
 }
 
-interface Position {
+/** Where a source over epochs is: the epoch and the next batch in it. */
+export interface Position {
   epoch: number;
   batch: number;
 }
@@ -98,21 +99,38 @@ export const LENGTH_MULTIPLE = 64;
  * LENGTH_MULTIPLE up to maxT, so a run meets a bounded number of batch shapes.
  */
 export function conversationSource(rows: ConversationRow[], B: number, seed: number, position?: unknown, maxT?: number): BatchSource {
+  return epochSource(rows, B, seed, position, (idx) =>
+    padRows(
+      idx.map((i) => rows[i]),
+      LENGTH_MULTIPLE,
+      maxT,
+    ),
+  );
+}
+
+/**
+ * A source over items in epochs (epochBatches' order: B items of similar length a batch),
+ * resumable at any batch: `make` turns a batch's item indices into the training batch, given
+ * the batch's position (a seed for what it samples, say).
+ */
+export function epochSource(
+  items: readonly { inputs: ArrayLike<number> }[],
+  B: number,
+  seed: number,
+  position: unknown,
+  make: (indices: number[], at: Position) => TrainBatch,
+): BatchSource {
   let pos: Position = (position as Position | undefined) ?? { epoch: 0, batch: 0 };
-  let batches = epochBatches(rows, B, seed, pos.epoch);
+  let batches = epochBatches(items, B, seed, pos.epoch);
   return {
     next() {
       if (pos.batch >= batches.length) {
         pos = { epoch: pos.epoch + 1, batch: 0 };
-        batches = epochBatches(rows, B, seed, pos.epoch);
+        batches = epochBatches(items, B, seed, pos.epoch);
       }
-      const batch = padRows(
-        batches[pos.batch].map((i) => rows[i]),
-        LENGTH_MULTIPLE,
-        maxT,
-      );
+      const at = pos;
       pos = { ...pos, batch: pos.batch + 1 };
-      return batch;
+      return make(batches[at.batch], at);
     },
     get position() {
       return pos;

@@ -9,11 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { generateInstructions, generateSafety, readPreferencePairs } from '../../src/data/index.ts';
-import { configFromDepth } from '../../src/model/index.ts';
 import { pairsOf, RbrmClassifier, scoreAnswer, trainRbrm } from '../../src/safety/index.ts';
 import { defaultBackend } from '../../src/tensor/index.ts';
-import { defaultAdamW, train } from '../../src/train/index.ts';
-import { writeGrammarCorpus } from '../fixtures/grammar-corpus.ts';
+import { pretrainTinyBase } from '../fixtures/tiny-base.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tetra-pairs-'));
 const bin = join(import.meta.dirname, '../../bin/tetra.js');
@@ -37,34 +35,8 @@ describe('preference pairs from sampled answers', () => {
   });
 
   it('tetra safety pairs: sampled answers ranked by the rubric classifier and by correctness', async () => {
-    const data = tmp(),
-      base = tmp(),
-      rbrmDir = tmp();
-    writeGrammarCorpus(data);
-    await train(
-      {
-        data,
-        out: base,
-        model: configFromDepth(1, { vocabSize: 264, nEmbd: 64, nHead: 2, contextLength: 256 }),
-        batchSize: 8,
-        seqLen: 64,
-        accum: 1,
-        steps: 10,
-        optimizer: { ...defaultAdamW, lr: 3e-3 },
-        schedule: { minLr: 3e-4, warmup: 2, decay: 'cosine' },
-        seed: 1,
-        evalEvery: 0,
-        evalBatches: 1,
-        sampleEvery: 0,
-        checkpointEvery: 10,
-        keepCheckpoints: 1,
-        peakFlops: 1e11,
-        tokenizer: { name: 'bytes' },
-        resume: false,
-      },
-      defaultBackend(),
-      { log: () => {} },
-    );
+    const base = await pretrainTinyBase(10);
+    const rbrmDir = tmp();
     await trainRbrm({ out: rbrmDir, steps: 6, depth: 1, log: () => {} }, defaultBackend());
     const dir = tmp(),
       prompts = join(dir, 'prompts.jsonl'),

@@ -10,11 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { generateInstructions, readPreferencePairs } from '../../src/data/index.ts';
-import { configFromDepth } from '../../src/model/index.ts';
 import { defaultBackend, refBackend, Tape, Tensor, type Backend } from '../../src/tensor/index.ts';
 import { byteTokenizer } from '../../src/tokenizer/index.ts';
-import { defaultAdamW, dpo, dpoLoss, policyGradientLoss, readMetrics, train, type DpoConfig } from '../../src/train/index.ts';
-import { writeGrammarCorpus } from '../fixtures/grammar-corpus.ts';
+import { defaultAdamW, dpo, dpoLoss, policyGradientLoss, readMetrics, type DpoConfig } from '../../src/train/index.ts';
+import { pretrainTinyBase } from '../fixtures/tiny-base.ts';
 import { assertGradClose, numericGrad } from '../gradcheck.ts';
 import { randn64, rng } from '../helpers.ts';
 
@@ -135,33 +134,7 @@ describe('preference pairs', () => {
 
 describe('tetra dpo', () => {
   it('raises held-out preference accuracy from a pretrained checkpoint, caches the reference and resumes exactly', async () => {
-    const data = tmp(),
-      base = tmp();
-    writeGrammarCorpus(data);
-    await train(
-      {
-        data,
-        out: base,
-        model: configFromDepth(1, { vocabSize: 264, nEmbd: 64, nHead: 2, contextLength: 256 }),
-        batchSize: 8,
-        seqLen: 64,
-        accum: 1,
-        steps: 20,
-        optimizer: { ...defaultAdamW, lr: 3e-3 },
-        schedule: { minLr: 3e-4, warmup: 3, decay: 'cosine' },
-        seed: 1,
-        evalEvery: 0,
-        evalBatches: 1,
-        sampleEvery: 0,
-        checkpointEvery: 20,
-        keepCheckpoints: 1,
-        peakFlops: 1e11,
-        tokenizer: { name: 'bytes' },
-        resume: false,
-      },
-      defaultBackend(),
-      { log: () => {} },
-    );
+    const base = await pretrainTinyBase(20);
     // Preferred: the instruction's ideal answer; the other: the same answer in uppercase (a style
     // the system message did not ask for). Held-out pairs come from held-out questions.
     const pairs = (split: 'train' | 'eval', count: number, seed: number) =>

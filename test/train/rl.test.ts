@@ -7,11 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { generateInstructions } from '../../src/data/index.ts';
-import { configFromDepth } from '../../src/model/index.ts';
 import { defaultBackend } from '../../src/tensor/index.ts';
 import { byteTokenizer } from '../../src/tokenizer/index.ts';
-import { answerRows, defaultAdamW, readMetrics, rl, train, type RlConfig } from '../../src/train/index.ts';
-import { writeGrammarCorpus } from '../fixtures/grammar-corpus.ts';
+import { answerRows, defaultAdamW, readMetrics, rl, type RlConfig } from '../../src/train/index.ts';
+import { pretrainTinyBase } from '../fixtures/tiny-base.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tetra-rl-'));
 const tok = byteTokenizer();
@@ -36,33 +35,7 @@ describe('tetra rl', () => {
   });
 
   it('raises the reward from a pretrained checkpoint, and resumes exactly', async () => {
-    const data = tmp(),
-      base = tmp();
-    writeGrammarCorpus(data);
-    await train(
-      {
-        data,
-        out: base,
-        model: configFromDepth(1, { vocabSize: 264, nEmbd: 64, nHead: 2, contextLength: 256 }),
-        batchSize: 8,
-        seqLen: 64,
-        accum: 1,
-        steps: 20,
-        optimizer: { ...defaultAdamW, lr: 3e-3 },
-        schedule: { minLr: 3e-4, warmup: 3, decay: 'cosine' },
-        seed: 1,
-        evalEvery: 0,
-        evalBatches: 1,
-        sampleEvery: 0,
-        checkpointEvery: 20,
-        keepCheckpoints: 1,
-        peakFlops: 1e11,
-        tokenizer: { name: 'bytes' },
-        resume: false,
-      },
-      defaultBackend(),
-      { log: () => {} },
-    );
+    const base = await pretrainTinyBase(20);
     const prompts = generateInstructions({ seed: 1, count: 16, split: 'train' }).map((s) => ({ input: s.input }));
     // A reward the policy can reach: shorter answers (a pretrained model rambles to the limit).
     const short = (_: number, answer: string) => -Math.min(answer.length, 24) / 24;

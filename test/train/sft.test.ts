@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { conversationRow, generateInstructions, readConversations } from '../../src/data/index.ts';
-import { configFromDepth, GPT, latestCheckpoint, loadCheckpoint } from '../../src/model/index.ts';
+import { GPT, latestCheckpoint, loadCheckpoint } from '../../src/model/index.ts';
 import { defaultBackend } from '../../src/tensor/index.ts';
 import { byteTokenizer } from '../../src/tokenizer/index.ts';
-import { conversationLoss, conversationSource, defaultAdamW, loadSftData, padRows, readMetrics, train } from '../../src/train/index.ts';
-import { writeGrammarCorpus } from '../fixtures/grammar-corpus.ts';
+import { conversationLoss, conversationSource, loadSftData, padRows, readMetrics } from '../../src/train/index.ts';
+import { pretrainTinyBase } from '../fixtures/tiny-base.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tetra-sft-'));
 const bin = join(import.meta.dirname, '../../bin/tetra.js');
@@ -119,34 +119,7 @@ describe('conversation data', () => {
 
 describe('tetra sft', () => {
   it('fine-tunes a pretrained checkpoint: the held-out loss on assistant turns falls', async () => {
-    const data = tmp(),
-      base = tmp();
-    writeGrammarCorpus(data);
-    await train(
-      {
-        data,
-        out: base,
-        model: configFromDepth(1, { vocabSize: 264, nEmbd: 64, nHead: 2, contextLength: 256 }),
-        batchSize: 8,
-        seqLen: 64,
-        accum: 1,
-        steps: 30,
-        optimizer: { ...defaultAdamW, lr: 3e-3 },
-        schedule: { minLr: 3e-4, warmup: 3, decay: 'cosine' },
-        seed: 1,
-        evalEvery: 0,
-        evalBatches: 1,
-        sampleEvery: 0,
-        checkpointEvery: 30,
-        keepCheckpoints: 1,
-        peakFlops: 1e11,
-        tokenizer: { name: 'bytes' },
-        resume: false,
-        replicas: 2,
-      },
-      defaultBackend(),
-      { log: () => {} },
-    );
+    const base = await pretrainTinyBase(30, 2);
     const dir = tmp();
     const trainFile = join(dir, 'train.jsonl'),
       valFile = join(dir, 'val.jsonl');

@@ -1,0 +1,79 @@
+// What `tetra sft`, `tetra dpo` and `tetra rl` share: the flags of a run that starts from a
+// checkpoint (output, resume, schedule, checkpoints, replicas), the start checkpoint and its
+// tokenizer, and the training settings those flags make.
+import { resolve } from 'node:path';
+import { checkpointInfo, type CheckpointMeta } from '../model/index.ts';
+import { openTokenizerRef, type Tokenizer } from '../tokenizer/index.ts';
+import { defaultAdamW, defaultReplicas, nominalPeakFlops, type TrainConfig } from '../train/index.ts';
+import { numberFlag, UsageError, type FlagSpec, type Flags } from './args.ts';
+import { resolveCheckpoint } from './generate.ts';
+
+/** The shared flags, with each command's defaults. */
+export function fineTuneFlags(d: { steps: number; lr: number; warmup: number; every: number }): Record<string, FlagSpec> {
+  return {
+    out: { type: 'string', help: 'run directory: checkpoints/, metrics.jsonl' },
+    resume: { type: 'boolean', help: "continue from OUT's newest checkpoint" },
+    steps: { type: 'number', help: 'optimizer steps', default: d.steps },
+    lr: { type: 'number', help: 'peak learning rate', default: d.lr },
+    warmup: { type: 'number', help: 'warmup steps', default: d.warmup },
+    seed: { type: 'number', help: 'data order (and sampling)', default: 1337 },
+    'eval-every': { type: 'number', help: 'validation every N steps (0 = off)', default: d.every },
+    'checkpoint-every': { type: 'number', help: 'checkpoint every N steps (and at the end)', default: d.every },
+    keep: { type: 'number', help: 'checkpoints to keep', default: 2 },
+    replicas: { type: 'number', help: 'data-parallel threads (default: the kernel threads)' },
+  };
+}
+
+/** The start checkpoint (--checkpoint: a checkpoint or a run directory), its metadata and tokenizer; `required` flags checked first. */
+export async function openStart(
+  f: Flags,
+  cmd: string,
+  usage: string,
+  required: string[],
+): Promise<{ checkpoint: string; meta: CheckpointMeta; tok: Tokenizer }> {
+  for (const k of ['checkpoint', ...required, 'out']) if (!f[k]) throw new UsageError(`${cmd}: --${k} is required (usage: ${usage})`);
+  const checkpoint = resolveCheckpoint(String(f.checkpoint));
+  const { meta } = checkpointInfo(checkpoint);
+  return { checkpoint, meta, tok: await openTokenizerRef(meta.tokenizer ?? {}) };
+}
+
+/** The training settings the shared flags make (linear decay to 0 after warmup, AdamW). */
+export function fineTuneSettings(
+  f: Flags,
+  cmd: string,
+  meta: CheckpointMeta,
+  weightDecay = 0,
+): Pick<
+  TrainConfig,
+  | 'out'
+  | 'accum'
+  | 'steps'
+  | 'optimizer'
+  | 'schedule'
+  | 'seed'
+  | 'evalEvery'
+  | 'sampleEvery'
+  | 'checkpointEvery'
+  | 'keepCheckpoints'
+  | 'peakFlops'
+  | 'tokenizer'
+  | 'resume'
+  | 'replicas'
+> {
+  return {
+    out: resolve(String(f.out)),
+    accum: 1,
+    steps: numberFlag(f, 'steps', 1, 1e9, cmd),
+    optimizer: { ...defaultAdamW, lr: numberFlag(f, 'lr', 0, 10, cmd, false), weightDecay },
+    schedule: { minLr: 0, warmup: numberFlag(f, 'warmup', 0, 1e9, cmd), decay: 'linear' },
+    seed: numberFlag(f, 'seed', 0, 2 ** 31, cmd),
+    evalEvery: numberFlag(f, 'eval-every', 0, 1e9, cmd),
+    sampleEvery: 0,
+    checkpointEvery: numberFlag(f, 'checkpoint-every', 0, 1e9, cmd),
+    keepCheckpoints: numberFlag(f, 'keep', 1, 1000, cmd),
+    peakFlops: nominalPeakFlops(),
+    tokenizer: { ...meta.tokenizer, name: meta.tokenizer?.name ?? 'bytes' },
+    resume: Boolean(f.resume),
+    replicas: f.replicas !== undefined ? numberFlag(f, 'replicas', 1, 1024, cmd) : defaultReplicas(),
+  };
+}
