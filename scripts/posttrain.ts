@@ -12,7 +12,9 @@
 //   synth      instruction and safety conversations with held-out splits (`tetra data synth`)
 //   sft-plain  SFT on the instruction conversations only: the report's "without safety data" model
 //   sft        SFT on instructions + safety conversations (refusals, lookalikes, sensitive answers)
-//   rbrm       the rubric classifier (`tetra safety rbrm-train`)
+//   rbrm       the rubric classifier (`tetra safety rbrm-train`): the reward of pairs and RL
+//   grader     a second rubric classifier (another seed) that grades the safety evals, so the
+//              models are not judged by the classifier they were optimised against
 //   moderation the moderation classifier, with its held-out agreement
 //   pairs      the SFT model's own answers ranked by the rubric reward and by correctness
 //   dpo        `tetra dpo` from the SFT model on those pairs
@@ -215,9 +217,13 @@ trainStage('sft', sft, sftArgs('sft-safety.jsonl', sft));
 
 // ---- classifiers
 const rbrm = at('rbrm'),
+  grader = at('grader'),
   moderation = at('moderation');
 const classifier = ['--steps', String(p.classifierSteps), '--depth', String(p.classifierDepth)];
 stage('rbrm', join(rbrm, 'agreement.json'), () => tetra(['safety', 'rbrm-train', '--out', rbrm, ...classifier, ...resumeFlag(rbrm)]));
+stage('grader', join(grader, 'agreement.json'), () =>
+  tetra(['safety', 'rbrm-train', '--out', grader, ...classifier, '--seed', '2', ...resumeFlag(grader)]),
+);
 stage('moderation', join(moderation, 'agreement.json'), () =>
   tetra(['safety', 'moderation-train', '--out', moderation, ...classifier, ...resumeFlag(moderation)]),
 );
@@ -302,7 +308,7 @@ for (const [name, dir] of MODELS) {
     const limit = p.evalSamples ? ['--max-samples', String(p.evalSamples)] : [];
     const lines = [
       tetra(['eval', 'run', dir, 'tetra-posttrain', '--json', '--no-cache', '--no-db', ...limit], true),
-      tetra(['eval', 'run', `${dir},rbrm:${rbrm}`, 'tetra-safety', '--json', '--no-cache', '--no-db', ...limit], true),
+      tetra(['eval', 'run', `${dir},rbrm:${grader}`, 'tetra-safety', '--json', '--no-cache', '--no-db', ...limit], true),
     ]
       .join('\n')
       .split('\n')
@@ -340,8 +346,8 @@ const table = [
 ];
 const harmful = (m: string) => share(results[m]['tetra-safety-harmful'], 'C', 'D');
 const sensitive = (m: string) => share(results[m]['tetra-safety-sensitive'], 'D');
-const moderationAgreement = JSON.parse(readFileSync(join(moderation, 'agreement.json'), 'utf8'));
-const rbrmAgreement = JSON.parse(readFileSync(join(rbrm, 'agreement.json'), 'utf8'));
+const agreementOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'agreement.json'), 'utf8'));
+const moderationAgreement = agreementOf(moderation);
 const rel = (a: number, b: number) => (b > 0 ? `${((100 * (a - b)) / b).toFixed(0)}%` : 'n/a');
 const lines = [
   `# Post-training report (${new Date().toISOString().slice(0, 10)}, preset ${opts.preset})`,
@@ -353,7 +359,13 @@ const lines = [
   `- compliant sensitive answers vs SFT without safety data: SFT + DPO ${rel(sensitive('dpo'), sensitive('sft-plain'))}, ` +
     `SFT + RL ${rel(sensitive('rl'), sensitive('sft-plain'))}`,
   `- moderation classifier, flagged or not on held-out texts: F1 macro ${moderationAgreement.flagged.macroF1.toFixed(3)} (goal >= 0.9)`,
-  `- rubric classifier (the grader above) on held-out labels: accuracy ${rbrmAgreement.accuracy.toFixed(3)}, macro-F1 ${rbrmAgreement.macroF1.toFixed(3)}`,
+  ...[
+    ['rubric classifier (the reward of pairs and RL)', rbrm],
+    ['grading rubric classifier (the safety rows above)', grader],
+  ].map(([what, dir]) => {
+    const a = agreementOf(dir);
+    return `- ${what} on held-out labels: accuracy ${a.accuracy.toFixed(3)}, macro-F1 ${a.macroF1.toFixed(3)}, D F1 ${a.perClass.D.f1.toFixed(3)}`;
+  }),
   `- held-out sizes: harmful ${results.dpo['tetra-safety-harmful']?.n}, lookalike ${results.dpo['tetra-safety-lookalike']?.n}, sensitive ${results.dpo['tetra-safety-sensitive']?.n}, ` +
     `questions ${results.dpo['tetra-instruct-questions']?.n}, wordings ${results.dpo['tetra-instruct-phrasings']?.n}, calibration ${results.dpo['tetra-calibration']?.n}`,
   '',

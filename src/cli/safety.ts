@@ -121,7 +121,7 @@ export const safetyCommand: Command = {
     'max-tokens': { type: 'number', help: 'pairs: longest sampled answer', default: 64 },
     temperature: { type: 'number', help: 'pairs: sampling temperature', default: 1 },
     margin: { type: 'number', help: 'pairs: least score difference within a pair', default: 0.5 },
-    seed: { type: 'number', help: 'pairs: sampling seed', default: 1 },
+    seed: { type: 'number', help: '*-train: initialisation and data order; pairs: sampling', default: 1 },
   },
   async run(f, rest) {
     const [action, ...extra] = rest;
@@ -132,7 +132,13 @@ export const safetyCommand: Command = {
       if (!f.out) throw new UsageError(`${cmd} ${action}: --out DIR is required`);
       const out = resolve(String(f.out));
       return interruptible(async (signal) => {
-        const o = { out, steps: numberFlag(f, 'steps', 1, 1e7, cmd), depth: numberFlag(f, 'depth', 1, 16, cmd), resume: Boolean(f.resume) };
+        const o = {
+          out,
+          steps: numberFlag(f, 'steps', 1, 1e7, cmd),
+          depth: numberFlag(f, 'depth', 1, 16, cmd),
+          seed: numberFlag(f, 'seed', 0, 2 ** 31, cmd),
+          resume: Boolean(f.resume),
+        };
         await classifier.train({ ...o, signal }, defaultBackend());
         if (signal.aborted) return 130;
         await classifier.report(out, Boolean(f.json), join(out, 'agreement.json'));
