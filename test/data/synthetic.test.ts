@@ -159,6 +159,8 @@ describe('instruction-following generator', () => {
       ['json', 'What is 2 + 2?', '[4]'],
       ['french', 'What is 2 + 2?', '2 + 2 is 4.'],
       ['reverse', 'What is 2 + 2?', 'What is 2 + 2?'],
+      ['reverse', 'What is 2 + 2?', '?'],
+      ['reverse', 'What is 2 + 2?', '4 si tahW'],
       ['count-words', 'What is 2 + 2?', 'four'],
       ['plain', 'What is 2 + 2?', '  '],
     ];
@@ -168,7 +170,7 @@ describe('instruction-following generator', () => {
       ['uppercase', 'What is 2 + 2?', '2 + 2 IS 5.'],
       ['json', 'What is 2 + 2?', '{"answer": 5}'],
       ['french', 'What is 2 + 2?', '2 plus 2 font cinq.'],
-      ['reverse', 'What is 2 + 2?', '?2 + 2 si'],
+      ['reverse', 'What is 2 + 2?', '?5 + 2 si tahW'],
       ['count-words', 'What is 2 + 2?', '7'],
     ];
     for (const [style, u, r] of yes) assert.equal(followsStyle(style, u, r), true, `${style}: ${r} has the form, though wrong`);

@@ -256,8 +256,8 @@ export function answerFor(style: InstructionStyle, q: Question): string {
 /**
  * Whether a reply has the form the style's system message asks for (right or wrong): one word,
  * no lower-case letters, a JSON object with the single key "answer", one of the French answer
- * forms, the user's message reversed (its first characters), a bare number. The system-message
- * adherence the evals measure; whether the reply is also right is a separate exact match.
+ * forms, the user's message written backwards, a bare number. The system-message adherence the
+ * evals measure; whether the reply is also right is a separate exact match.
  */
 export function followsStyle(style: InstructionStyle, user: string, reply: string): boolean {
   const r = reply.trim();
@@ -281,9 +281,11 @@ export function followsStyle(style: InstructionStyle, user: string, reply: strin
         r,
       );
     case 'reverse': {
-      const want = [...user].reverse().join('');
-      const n = Math.min(6, want.length);
-      return r.slice(0, n) === want.slice(0, n);
+      // Written backwards: it opens with the message's last character and closes with its first
+      // word reversed ("?21 + 7 si tahW"), whether or not every character in between is right.
+      const u = user.trim();
+      const first = [...(u.split(/\s+/)[0] ?? '')].reverse().join('');
+      return u.length > 0 && r.startsWith([...u].at(-1)!) && r.endsWith(first) && r.length > first.length;
     }
     case 'count-words':
       return /^\d+$/.test(r);
