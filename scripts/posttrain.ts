@@ -13,8 +13,10 @@
 //   sft-plain  SFT on the instruction conversations only: the report's "without safety data" model
 //   sft        SFT on instructions + safety conversations (refusals, lookalikes, sensitive answers)
 //   rbrm       the rubric classifier (`tetra safety rbrm-train`): the reward of pairs and RL
-//   grader     a second rubric classifier (another seed) that grades the safety evals, so the
-//              models are not judged by the classifier they were optimised against
+//   grader     a second rubric classifier (another seed) to grade the safety evals, so DPO and RL
+//              are not judged by the classifier they were optimised against; used when its
+//              held-out agreement is within 2 points of the first's (small classifiers vary a
+//              lot with the seed), else the first grades and the report says so
 //   moderation the moderation classifier, with its held-out agreement
 //   pairs      the SFT model's own answers ranked by the rubric reward and by correctness
 //   dpo        `tetra dpo` from the SFT model on those pairs
@@ -23,7 +25,7 @@
 //   report     OUT/report.md: base / SFT without safety / SFT / SFT+DPO / SFT+RL side by side
 import { spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const root = join(import.meta.dirname, '..');
@@ -39,6 +41,7 @@ interface Preset {
   sftSteps: number;
   sftLr: number;
   classifierSteps: number;
+  moderationSteps: number;
   classifierDepth: number;
   pairPrompts: number;
   pairSamples: number;
@@ -60,6 +63,8 @@ const PRESETS: Record<string, Preset> = {
     sftSteps: 800,
     sftLr: 1e-3,
     classifierSteps: 600,
+    // 300: at 600 the moderation classifier overfits (flagged macro-F1 0.888 against 0.954).
+    moderationSteps: 300,
     classifierDepth: 2,
     pairPrompts: 400,
     pairSamples: 4,
@@ -78,6 +83,7 @@ const PRESETS: Record<string, Preset> = {
     sftSteps: 10,
     sftLr: 1e-3,
     classifierSteps: 6,
+    moderationSteps: 6,
     classifierDepth: 1,
     pairPrompts: 6,
     pairSamples: 2,
@@ -220,12 +226,16 @@ const rbrm = at('rbrm'),
   grader = at('grader'),
   moderation = at('moderation');
 const classifier = ['--steps', String(p.classifierSteps), '--depth', String(p.classifierDepth)];
+const moderationFlags = ['--steps', String(p.moderationSteps), '--depth', String(p.classifierDepth)];
 stage('rbrm', join(rbrm, 'agreement.json'), () => tetra(['safety', 'rbrm-train', '--out', rbrm, ...classifier, ...resumeFlag(rbrm)]));
 stage('grader', join(grader, 'agreement.json'), () =>
   tetra(['safety', 'rbrm-train', '--out', grader, ...classifier, '--seed', '2', ...resumeFlag(grader)]),
 );
+const agreementOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'agreement.json'), 'utf8'));
+const independent = agreementOf(grader).accuracy >= agreementOf(rbrm).accuracy - 0.02;
+const grading = independent ? grader : rbrm;
 stage('moderation', join(moderation, 'agreement.json'), () =>
-  tetra(['safety', 'moderation-train', '--out', moderation, ...classifier, ...resumeFlag(moderation)]),
+  tetra(['safety', 'moderation-train', '--out', moderation, ...moderationFlags, ...resumeFlag(moderation)]),
 );
 
 // ---- preference pairs and DPO
@@ -302,13 +312,14 @@ const MODELS: [string, string][] = [
 type Report = Record<string, number>;
 const results: Record<string, Record<string, Report>> = {};
 for (const [name, dir] of MODELS) {
-  const file = at('evals', `${name}.jsonl`);
+  // Named by the grader too: a different grader means a different evaluation.
+  const file = at('evals', `${name}.${basename(grading)}.jsonl`);
   stage(`evals ${name}`, file, () => {
     mkdirSync(at('evals'), { recursive: true });
     const limit = p.evalSamples ? ['--max-samples', String(p.evalSamples)] : [];
     const lines = [
       tetra(['eval', 'run', dir, 'tetra-posttrain', '--json', '--no-cache', '--no-db', ...limit], true),
-      tetra(['eval', 'run', `${dir},rbrm:${grader}`, 'tetra-safety', '--json', '--no-cache', '--no-db', ...limit], true),
+      tetra(['eval', 'run', `${dir},rbrm:${grading}`, 'tetra-safety', '--json', '--no-cache', '--no-db', ...limit], true),
     ]
       .join('\n')
       .split('\n')
@@ -346,7 +357,6 @@ const table = [
 ];
 const harmful = (m: string) => share(results[m]['tetra-safety-harmful'], 'C', 'D');
 const sensitive = (m: string) => share(results[m]['tetra-safety-sensitive'], 'D');
-const agreementOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'agreement.json'), 'utf8'));
 const moderationAgreement = agreementOf(moderation);
 const rel = (a: number, b: number) => (b > 0 ? `${((100 * (a - b)) / b).toFixed(0)}%` : 'n/a');
 const lines = [
@@ -360,8 +370,8 @@ const lines = [
     `SFT + RL ${rel(sensitive('rl'), sensitive('sft-plain'))}`,
   `- moderation classifier, flagged or not on held-out texts: F1 macro ${moderationAgreement.flagged.macroF1.toFixed(3)} (goal >= 0.9)`,
   ...[
-    ['rubric classifier (the reward of pairs and RL)', rbrm],
-    ['grading rubric classifier (the safety rows above)', grader],
+    [`rubric classifier (the reward of pairs and RL${independent ? '' : '; it graded the safety rows too'})`, rbrm],
+    [`second rubric classifier (${independent ? 'it graded the safety rows' : 'not used: it agrees less'})`, grader],
   ].map(([what, dir]) => {
     const a = agreementOf(dir);
     return `- ${what} on held-out labels: accuracy ${a.accuracy.toFixed(3)}, macro-F1 ${a.macroF1.toFixed(3)}, D F1 ${a.perClass.D.f1.toFixed(3)}`;

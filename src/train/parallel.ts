@@ -483,9 +483,10 @@ const waitAsync = (
 ).waitAsync;
 
 async function startReplica(init: ReplicaInit): Promise<Replica> {
-  // The worker runs TypeScript through tsx, as the main thread does.
+  // The worker runs TypeScript through tsx, as the main thread does. An eval'd worker resolves
+  // bare imports from the working directory, so tsx is named by the path this module finds.
   const boot =
-    `import('tsx/esm/api').then((m) => { m.register(); return ` +
+    `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return ` +
     `import(${JSON.stringify(new URL('./replica-worker.ts', import.meta.url).href)}); });`;
   const worker = new Worker(boot, { eval: true, workerData: init });
   const r: Replica = {

@@ -4,7 +4,7 @@
 // is skipped. The figures of the full depth-4 run are in bench/RESULTS.md; this proves the wiring.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -39,7 +39,9 @@ describe('npm run posttrain', () => {
     ])
       assert.match(report, new RegExp(`\\| ${row}[^|]*(\\| (\\d+\\.\\d%|n/a) ){5}\\|`), row);
     for (const m of ['base', 'sft-plain', 'sft', 'dpo', 'rl']) {
-      const evals = readFileSync(join(out, 'evals', `${m}.jsonl`), 'utf8')
+      const graded = readdirSync(join(out, 'evals')).filter((f) => f.startsWith(`${m}.`));
+      assert.equal(graded.length, 1, `${m}: one evaluation`);
+      const evals = readFileSync(join(out, 'evals', graded[0]), 'utf8')
         .trim()
         .split('\n');
       assert.equal(evals.length, 6, `${m}: tetra-posttrain (3) and tetra-safety (3)`);

@@ -122,7 +122,8 @@ describe('pretraining', () => {
       '2',
     ];
     // Kill the child once it is past its first checkpoint and mid-way to the next.
-    const child = spawn(process.execPath, [bin, ...args], { stdio: 'ignore' });
+    // Run from outside the repository: the replicas' workers must find tsx all the same.
+    const child = spawn(process.execPath, [bin, ...args], { stdio: 'ignore', cwd: tmpdir() });
     const metrics = join(killed, 'metrics.jsonl');
     await new Promise<void>((done) => {
       const poll = setInterval(() => {
@@ -137,7 +138,7 @@ describe('pretraining', () => {
     await new Promise((r) => child.once('exit', r));
     assert.equal(child.signalCode, 'SIGKILL', 'the child was killed before it finished');
     assert.ok(readMetrics(killed).length < 40);
-    const r = spawnSync(process.execPath, [bin, ...args, '--resume'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [bin, ...args, '--resume'], { encoding: 'utf8', cwd: tmpdir() });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /resuming from .*step-0000[12]0 at step [12]0/);
     const a = readMetrics(straight),
