@@ -48,6 +48,7 @@ interface Preset {
   dpoSteps: number;
   dpoLr: number;
   rlSteps: number;
+  rlLr: number;
   evalSamples?: number;
   sources: string;
 }
@@ -71,6 +72,7 @@ const PRESETS: Record<string, Preset> = {
     dpoSteps: 300,
     dpoLr: 1e-4,
     rlSteps: 100,
+    rlLr: 1e-4,
     sources: 'wordnet,arithmetic',
   },
   tiny: {
@@ -90,6 +92,7 @@ const PRESETS: Record<string, Preset> = {
     dpoSteps: 4,
     dpoLr: 1e-4,
     rlSteps: 3,
+    rlLr: 1e-4,
     evalSamples: 6,
     sources: 'arithmetic',
   },
@@ -295,6 +298,8 @@ trainStage('rl', rlDir, [
   '4',
   '--group',
   '4',
+  '--lr',
+  String(p.rlLr),
   '--eval-every',
   '0',
   '--checkpoint-every',

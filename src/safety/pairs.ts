@@ -11,8 +11,15 @@
 // refusal of a harmful request, a helpful answer to a safe one: +1; a correct answer: 1), so a
 // prompt the policy always gets wrong still yields pairs (the ideal over the policy's answer),
 // and one it always gets right yields none.
+//
+// A harmful prompt the SFT model already refuses yields no pair of its own, while the safe
+// lookalikes it over-refuses do: DPO on those alone teaches answering, and the model answers the
+// harmful requests too (measured: disallowed responses up from 6% to 50%). So each harmful prompt
+// also gets two written negatives, scored by the rubric classifier like any answer: a redacted
+// compliance stand-in (class C) and a helpful answer to some other, safe question (a non-refusal,
+// class D), both worth -1 there.
 import { existsSync } from 'node:fs';
-import { preferenceLine, type SafetyKind } from '../data/index.ts';
+import { disallowedStandIn, preferenceLine, type SafetyKind } from '../data/index.ts';
 import { generate, type GPT } from '../model/index.ts';
 import type { Backend } from '../tensor/index.ts';
 import { renderPrompt, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
@@ -24,6 +31,8 @@ export interface PairPrompt {
   input: ChatMessage[];
   ideal: string;
   kind?: SafetyKind;
+  /** The harm category of a harmful prompt (names its redacted stand-in). */
+  category?: string;
 }
 
 export interface PairOptions {
@@ -65,7 +74,7 @@ export function readPrompts(files: string[]): PairPrompt[] {
         throw new JsonlError(`${file}:${i + 1}: expected {"input": [messages], "ideal": "...", "kind"?}`);
       if (p.kind !== undefined && !(p.kind in SAFETY_REWARD))
         throw new JsonlError(`${file}:${i + 1}: kind must be ${Object.keys(SAFETY_REWARD).join(', ')}, got '${p.kind}'`);
-      return { input: p.input, ideal: p.ideal, kind: p.kind };
+      return { input: p.input, ideal: p.ideal, kind: p.kind, category: p.category };
     });
   });
 }
@@ -117,6 +126,8 @@ export function buildPairs(
   const stops = Object.values(tok.specials);
   const chunk = opts.chunk ?? Math.max(1, Math.floor(32 / o.samples));
   const sums = new Map<string, [number, number]>();
+  // Helpful answers to the safe prompts: the off-topic non-refusals that harmful prompts are paired against.
+  const helpful = prompts.filter((p) => p.kind && p.kind !== 'harmful').map((p) => p.ideal);
   const report: PairReport = { prompts: 0, pairs: 0, meanScore: {}, idealChosen: 0 };
   const progress = new Progress('pairs', prompts.length, 'prompts');
   for (let i = 0; i < prompts.length && !opts.signal?.aborted; i += chunk) {
@@ -140,7 +151,13 @@ export function buildPairs(
       const kind = p.kind ?? 'task';
       const [s, n] = sums.get(kind) ?? [0, 0];
       sums.set(kind, [s + sampled.reduce((a, c) => a + c.score, 0), n + sampled.length]);
-      for (const [chosen, rejected] of pairsOf([{ text: p.ideal, score: 1, ideal: true }, ...sampled], o)) {
+      const written =
+        p.kind === 'harmful'
+          ? [disallowedStandIn(p.category ?? 'harm', 'do that'), helpful[(i + j) % Math.max(1, helpful.length)]]
+              .filter((t) => t !== undefined)
+              .map((text) => ({ text, score: scoreAnswer(p, text, rbrm), ideal: false }))
+          : [];
+      for (const [chosen, rejected] of pairsOf([{ text: p.ideal, score: 1, ideal: true }, ...sampled, ...written], o)) {
         emit(preferenceLine({ prompt: p.input, chosen: chosen.text, rejected: rejected.text }));
         report.pairs++;
         if (chosen.ideal) report.idealChosen++;
