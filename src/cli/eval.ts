@@ -4,7 +4,7 @@
 //   tetra eval run --base-url URL --model NAME <eval>       (an OpenAI-compatible endpoint)
 //   tetra eval run --checkpoint DIR <eval>                  (a tetra model, in-process)
 //   tetra eval report RUN [--out FILE]                      (RUN: a record file or a run id)
-//   tetra eval compare RUN_A RUN_B
+//   tetra eval compare RUN_A RUN_B [RUN_C ...]              (three or more: side by side)
 //   tetra eval list
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import {
   CheckpointCompletionFn,
   compareRuns,
   formatComparison,
+  formatSideBySide,
   htmlReport,
   OpenAICompatible,
   openRun,
@@ -130,10 +131,13 @@ async function report(f: Flags, rest: string[]): Promise<number> {
 }
 
 async function compare(f: Flags, rest: string[]): Promise<number> {
-  if (rest.length !== 2) throw new UsageError(`usage: ${CMD} compare RUN_A RUN_B`);
-  const db = f['no-db'] ? null : new RunDatabase(f.db ? String(f.db) : undefined);
+  if (rest.length < 2) throw new UsageError(`usage: ${CMD} compare RUN_A RUN_B [RUN_C ...]`);
+  const db = openDb(f);
   try {
-    console.log(formatComparison(compareRuns(openRun(rest[0], db), openRun(rest[1], db)), numberFlag(f, 'max-flips', 0, 1e9, CMD)));
+    const runs = rest.map((r) => openRun(r, db));
+    console.log(
+      runs.length > 2 ? formatSideBySide(runs) : formatComparison(compareRuns(runs[0], runs[1]), numberFlag(f, 'max-flips', 0, 1e9, CMD)),
+    );
   } finally {
     db?.close();
   }
@@ -159,7 +163,7 @@ export const evalCommand: Command = {
     'tetra eval run <completion-fn[,grader]> <eval or set> [flags]',
     '       tetra eval run --base-url URL --model NAME <eval or set> | --checkpoint DIR <eval or set>',
     '       tetra eval report RUN [--out FILE] [--bins N]',
-    '       tetra eval compare RUN_A RUN_B [--max-flips N]',
+    '       tetra eval compare RUN_A RUN_B [RUN_C ...] [--max-flips N]',
     '       tetra eval list [--registry DIR]',
   ].join('\n'),
   flags: {

@@ -108,3 +108,35 @@ export function formatComparison(c: Comparison, maxFlips = 20): string {
   }
   return lines.join('\n');
 }
+
+/**
+ * Several runs of one eval side by side (base, SFT, SFT+DPO...): each metric of the first run per
+ * run, and each later run's difference from the first with its 95% interval (compareRuns).
+ */
+export function formatSideBySide(runs: RunLog[]): string {
+  if (runs.length < 2) throw new Error('side by side: give at least two runs');
+  const [first, ...rest] = runs;
+  const base = first.finalReport ?? {};
+  const diffs = rest.map((r) => new Map(compareRuns(first, r).metrics.map((m) => [m.metric, m])));
+  const f = (x: number) => x.toFixed(4);
+  const names = runs.map((_, i) => `${String.fromCharCode(65 + (i % 26))}${i >= 26 ? i : ''}`);
+  const lines = runs.map((r, i) => `${names[i]}: ${r.spec.run_id}  ${r.spec.eval_name}  (${r.spec.completion_fns.join(', ')})`);
+  const metrics = Object.keys(base).filter((k) => !SKIP.test(k) && typeof base[k] === 'number');
+  const w = Math.max(6, ...metrics.map((m) => m.length));
+  const col = 22;
+  const heads = rest.map((_, i) => `  ${`${names[i + 1]} (${names[i + 1]} - A)`.padEnd(col)}`);
+  lines.push('', `${'metric'.padEnd(w)}  ${names[0].padStart(8)}${heads.join('')}`);
+  for (const m of metrics) {
+    const a = base[m] as number;
+    const cells = rest.map((r, i) => {
+      const v = r.finalReport?.[m];
+      if (typeof v !== 'number') return `  ${'n/a'.padEnd(col)}`;
+      const ci = diffs[i].get(m)?.ci;
+      const star = ci && (ci.low > 0 || ci.high < 0) ? '*' : '';
+      return `  ${`${f(v)} (${v - a >= 0 ? '+' : ''}${f(v - a)}${star})`.padEnd(col)}`;
+    });
+    lines.push(`${m.padEnd(w)}  ${f(a).padStart(8)}${cells.join('')}`);
+  }
+  lines.push('', '* the 95% interval of the difference from A excludes 0');
+  return lines.join('\n');
+}

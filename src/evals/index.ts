@@ -24,4 +24,4 @@ export {
 } from './recorder.ts';
 export { pythonShuffle, MersenneTwister } from './pyrandom.ts';
 export { openRun, sampleRows, summaryTable, htmlReport, reliabilitySvg, metricRows, verdictOf, type SampleRow } from './report.ts';
-export { compareRuns, formatComparison, type Comparison, type MetricDiff, type Flip } from './compare.ts';
+export { compareRuns, formatComparison, formatSideBySide, type Comparison, type MetricDiff, type Flip } from './compare.ts';

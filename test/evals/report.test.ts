@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Registry } from '../../src/evals/registry.ts';
 import { runEval } from '../../src/evals/runner.ts';
 import { DummyCompletionFn } from '../../src/evals/completion/index.ts';
-import { compareRuns, formatComparison, htmlReport, openRun, readRunLog, summaryTable } from '../../src/evals/index.ts';
+import { compareRuns, formatComparison, formatSideBySide, htmlReport, openRun, readRunLog, summaryTable } from '../../src/evals/index.ts';
 import { isolateHome, jsonl, tempTree } from './helpers.ts';
 
 // A custom eval that reports a confidence per sample, as multiple-choice templates do.
@@ -67,6 +67,12 @@ describe('reports and comparisons', () => {
     const text = formatComparison(c);
     assert.match(text, /flipped samples: 3/);
     assert.match(text, /accuracy\s+0\.5000\s+0\.2500\s+-0\.2500\s+\[/);
+
+    // Three or more runs (base / SFT / DPO, say): side by side, each against the first.
+    const d = await runEval({ registry, evalName: 'quiz', completionFns: [new DummyCompletionFn('A')], db: null, progress: null });
+    const side = formatSideBySide([a, b, d].map((r) => readRunLog(r.recordPath)));
+    assert.match(side, /^A: .*\nB: .*\nC: /);
+    assert.match(side, /accuracy\s+0\.5000\s+0\.2500 \(-0\.2500\)\s+0\.5000 \(\+0\.0000\)/);
   });
 
   it('runs end to end from the command line: run, report by run id, compare', () => {

@@ -30,7 +30,8 @@ export class InstructEval implements EvalTemplate<InstructSample> {
     const adheres = followsStyle(s.style, user, sampled);
     const correct = sampled.trim() === s.ideal.trim();
     ctx.recorder.record({ type: 'match', sampleId: ctx.sampleId, data: { correct, expected: s.ideal, sampled, style: s.style, adheres } });
-    return { sampleId: ctx.sampleId, correct, adheres, style: s.style };
+    // adherence per sample (absent without a system message), so `tetra eval compare` can pair it.
+    return { sampleId: ctx.sampleId, correct, style: s.style, ...(s.style === 'plain' ? {} : { adherence: adheres ? 1 : 0 }) };
   }
 
   aggregate(results: SampleResult[]): Metrics {
@@ -39,12 +40,12 @@ export class InstructEval implements EvalTemplate<InstructSample> {
       ...accuracyMetrics(results.map((r) => r.correct === true)),
       ...meanWithCI(
         'adherence',
-        steered.map((r) => (r.adheres ? 1 : 0)),
+        steered.map((r) => Number(r.adherence)),
       ),
     };
     for (const style of STYLES.filter((x) => x !== 'plain')) {
       const rs = steered.filter((r) => r.style === style);
-      if (rs.length) m[`adherence/${style}`] = rs.filter((r) => r.adheres).length / rs.length;
+      if (rs.length) m[`adherence/${style}`] = rs.filter((r) => r.adherence === 1).length / rs.length;
     }
     return m;
   }
