@@ -109,7 +109,7 @@ function referenceLogProbs(
     return { train: r.train.map((x) => Float64Array.from(x)), val: r.val.map((x) => Float64Array.from(x)) };
   }
   const ck = loadCheckpoint(checkpoint, { withOptimizer: false });
-  const model = new GPT(config, ck.params);
+  const model = new GPT(config, ck.params, { requiresGrad: false });
   const t0 = performance.now();
   const train = pairLogProbs(model, backend, data.train, P);
   const val = pairLogProbs(model, backend, data.val, P);
@@ -123,7 +123,7 @@ function referenceLogProbs(
 export interface DpoConfig
   extends Omit<
     TrainConfig,
-    'model' | 'seqLen' | 'source' | 'validate' | 'initFrom' | 'evalBatches' | 'evalBatchSize' | 'data' | 'preference'
+    'model' | 'seqLen' | 'source' | 'validate' | 'initFrom' | 'evalBatches' | 'evalBatchSize' | 'data' | 'sequence'
   > {
   /** The SFT checkpoint (or its run directory: the newest one): the policy's start and the reference. */
   checkpoint: string;
