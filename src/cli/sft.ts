@@ -2,16 +2,20 @@
 // fine-tuning format (JSONL, {"messages": [...]} per line), loss on assistant turns only
 // (src/train/sft.ts). Progress, checkpoints and Ctrl-C / --resume as in `tetra train`.
 import { resolve } from 'node:path';
-import { ConversationError } from '../data/index.ts';
+import { ConversationError, type ConversationRow } from '../data/index.ts';
+import { checkpointInfo, type CheckpointMeta, type VisionConfig } from '../model/index.ts';
 import { defaultBackend } from '../tensor/index.ts';
-import { sft } from '../train/index.ts';
-import { numberFlag, UsageError } from './args.ts';
+import type { Tokenizer } from '../tokenizer/index.ts';
+import { loadSftData, sft, sftShapes } from '../train/index.ts';
+import { numberFlag, UsageError, type Flags } from './args.ts';
 import type { Command } from './command.ts';
 import { fineTuneFlags, fineTuneSettings, openStart } from './fine-tune.ts';
 import { interruptible } from './interrupt.ts';
 
 const cmd = 'tetra sft';
-const usage = 'tetra sft --checkpoint DIR --data train.jsonl --out DIR [--val val.jsonl] [--steps N] [--batch B] [--lr LR] [--resume]';
+const usage =
+  'tetra sft --checkpoint DIR --data train.jsonl|synth:shapes --out DIR [--val val.jsonl] [--vision 64:8] [--text chat.jsonl] ' +
+  '[--steps N] [--batch B] [--lr LR] [--resume]';
 
 export const sftCommand: Command = {
   name: 'sft',
@@ -19,7 +23,10 @@ export const sftCommand: Command = {
   usage,
   flags: {
     checkpoint: { type: 'string', help: 'the pretrained run (or checkpoint directory) to start from' },
-    data: { type: 'string', help: 'training conversations, one {"messages": [...]} per line' },
+    data: { type: 'string', help: 'training conversations, one {"messages": [...]} per line; synth:shapes streams the shapes scenes' },
+    vision: { type: 'string', help: 'synth:shapes: add image input to a text checkpoint, SIZE:PATCH pixels (e.g. 64:8)' },
+    text: { type: 'string', help: 'synth:shapes: text conversations mixed in (JSONL)' },
+    'text-share': { type: 'number', help: 'synth:shapes: share of rows drawn from --text', default: 0.2 },
     val: { type: 'string', help: 'validation conversations (default: 5% of --data, held out by content hash)' },
     batch: { type: 'number', help: 'conversations per step', default: 16 },
     'weight-decay': { type: 'number', help: 'AdamW weight decay (matrices only)', default: 0 },
@@ -27,6 +34,7 @@ export const sftCommand: Command = {
   },
   async run(f) {
     const { checkpoint, meta, tok } = await openStart(f, cmd, usage, ['data']);
+    if (f.data === 'synth:shapes') return shapes(f, checkpoint, meta, tok);
     return interruptible(async (signal) => {
       try {
         const r = await sft(
@@ -52,3 +60,38 @@ export const sftCommand: Command = {
     });
   },
 };
+
+/** --data synth:shapes: the shapes scene stream, optionally mixed with text conversations. */
+function shapes(f: Flags, checkpoint: string, meta: CheckpointMeta, tok: Tokenizer): Promise<number> {
+  let vision: VisionConfig | undefined;
+  if (f.vision !== undefined) {
+    const m = /^(\d+):(\d+)$/.exec(String(f.vision));
+    if (!m) throw new UsageError(`${cmd}: --vision must be SIZE:PATCH in pixels, e.g. 64:8, got ${JSON.stringify(f.vision)}`);
+    vision = { imageSize: Number(m[1]), patchSize: Number(m[2]) };
+  }
+  const config = checkpointInfo(checkpoint).config;
+  let text: ConversationRow[] | undefined;
+  try {
+    text = f.text ? loadSftData(tok, config.contextLength, resolve(String(f.text)), { valFraction: 0 }).train : undefined;
+  } catch (e) {
+    if (e instanceof ConversationError) throw new UsageError(`${cmd}: ${e.message}`);
+    throw e;
+  }
+  return interruptible(async (signal) => {
+    const r = await sftShapes(
+      {
+        ...fineTuneSettings(f, cmd, meta, numberFlag(f, 'weight-decay', 0, 10, cmd, false)),
+        checkpoint,
+        vision,
+        text,
+        textShare: numberFlag(f, 'text-share', 0, 1, cmd, false),
+        batchSize: numberFlag(f, 'batch', 1, 1 << 16, cmd),
+      },
+      tok,
+      defaultBackend(),
+      { signal },
+    );
+    console.log(JSON.stringify({ step: r.step, loss: r.loss, val_loss: r.valLoss ?? null, out: f.out }));
+    return 0;
+  });
+}

@@ -21,6 +21,8 @@ export interface ConversationRow {
   targets: Int32Array;
   /** Targets that are learned (not -1). */
   tokens: number;
+  /** Images (a vision model's rows): pixels back to back, each one's first slot among inputs. */
+  images?: { pixels: Float32Array; at: number[] };
 }
 
 export interface Conversation {
@@ -97,15 +99,38 @@ export function readConversations(file: string): Conversation[] {
   return out;
 }
 
-/** One conversation as a training row; longer than the context is an error naming its line. */
-export function conversationRow(tok: Tokenizer, c: Conversation, contextLength: number): ConversationRow {
-  const r = renderConversation(tok, c.messages);
+/**
+ * One conversation as a training row; longer than the context is an error naming its line.
+ * vision: a model with image input; each image part then carries its decoded `pixels`
+ * (imageValues floats) and renders as imageSlots slot tokens.
+ */
+export function conversationRow(
+  tok: Tokenizer,
+  c: Conversation,
+  contextLength: number,
+  vision?: { imageSlots: number; imageValues: number },
+): ConversationRow {
+  const opts = vision ? { imageSlots: vision.imageSlots } : {};
+  const r = renderConversation(tok, c.messages, opts);
   const mask = r.mask;
   for (const i of c.untrained) {
     // Rendering is a concatenation, so a message's span lies between two prefixes' lengths.
-    const from = renderConversation(tok, c.messages.slice(0, i)).ids.length;
-    const to = renderConversation(tok, c.messages.slice(0, i + 1)).ids.length;
+    const from = renderConversation(tok, c.messages.slice(0, i), opts).ids.length;
+    const to = renderConversation(tok, c.messages.slice(0, i + 1), opts).ids.length;
     mask.fill(0, from, to);
+  }
+  let images: ConversationRow['images'];
+  if (r.imagePositions.length) {
+    if (!vision) throw new ConversationError(`${c.source}: image parts need a model that sees images; this one reads text only`);
+    const parts = c.messages.flatMap((m) => (typeof m.content === 'string' ? [] : m.content.filter((p) => p.type === 'image')));
+    const pixels = new Float32Array(parts.length * vision.imageValues);
+    parts.forEach((p, i) => {
+      const px = (p as { pixels?: Float32Array }).pixels;
+      if (!(px instanceof Float32Array) || px.length !== vision.imageValues)
+        throw new ConversationError(`${c.source}: image ${i + 1} is not decoded to ${vision.imageValues} values`);
+      pixels.set(px, i * vision.imageValues);
+    });
+    images = { pixels, at: r.imagePositions };
   }
   const n = r.ids.length - 1;
   if (n > contextLength)
@@ -118,7 +143,7 @@ export function conversationRow(tok: Tokenizer, c: Conversation, contextLength: 
       targets[t] = r.ids[t + 1];
       tokens++;
     }
-  return { source: c.source, inputs, targets, tokens };
+  return { source: c.source, inputs, targets, tokens, ...(images ? { images } : {}) };
 }
 
 /** Held out for validation when no validation file is given: a fixed share, by a hash of the conversation. */

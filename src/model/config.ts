@@ -4,6 +4,8 @@
 // depth), SwiGLU hidden H = 8/3 * C rounded up to a multiple of 32 (llama's choice: the three
 // SwiGLU matrices then hold about as many weights as a 4x GELU MLP's two). depth 4 gives C 256,
 // 4 heads, H 704.
+import { validateVision, visionParamShapes, type VisionConfig } from './vision.ts';
+
 export interface GPTConfig {
   vocabSize: number;
   /** Longest sequence (positions) the model is trained and served at. */
@@ -18,6 +20,8 @@ export interface GPTConfig {
   tiedEmbeddings: boolean;
   ropeBase: number;
   normEps: number;
+  /** Image input (vision.ts): absent for a text-only model. */
+  vision?: VisionConfig;
 }
 
 export function configFromDepth(depth: number, overrides: Partial<GPTConfig> & { vocabSize: number }): GPTConfig {
@@ -55,6 +59,7 @@ export function validateConfig(c: GPTConfig): void {
   if ((c.nEmbd / c.nHead) % 2) throw new Error(`head size nEmbd/nHead = ${c.nEmbd / c.nHead} must be even for RoPE`);
   if (!(c.ropeBase > 1)) throw new Error(`config.ropeBase must be > 1, got ${c.ropeBase}`);
   if (!(c.normEps > 0 && c.normEps < 1)) throw new Error(`config.normEps must be in (0, 1), got ${c.normEps}`);
+  if (c.vision) validateVision(c.vision);
 }
 
 export function headSize(c: GPTConfig): number {
@@ -72,6 +77,7 @@ export function headSize(c: GPTConfig): number {
  *   blocks.N.w_down          [C, H]
  *   norm_f                   [C]
  *   lm_head                  [V, C]   only when untied
+ *   vision.*                          only with image input (vision.ts), last, so a text layout is unchanged
  */
 export function paramShapes(c: GPTConfig): [string, number[]][] {
   const C = c.nEmbd,
@@ -85,6 +91,7 @@ export function paramShapes(c: GPTConfig): [string, number[]][] {
   }
   out.push(['norm_f', [C]]);
   if (!c.tiedEmbeddings) out.push(['lm_head', [V, C]]);
+  if (c.vision) out.push(...visionParamShapes(c.vision, C));
   return out;
 }
 

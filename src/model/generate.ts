@@ -4,6 +4,7 @@
 import { Rng, type Backend } from '../tensor/index.ts';
 import type { GPT } from './gpt.ts';
 import { KVCache, step } from './kvcache.ts';
+import type { ImageInput } from './vision.ts';
 import { logSoftmax, sample, topLogprobs, validateSampling, type SamplingOptions, type TokenLogprob } from './sampling.ts';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -18,6 +19,8 @@ export interface GenerateOptions extends SamplingOptions {
   logprobs?: number;
   /** Edits a sequence's logits in place before sampling (penalties, logit bias, masks). */
   processLogits?: (seq: number, logits: Float32Array, generated: readonly number[]) => void;
+  /** Per prompt, the images among its tokens (`at`: first slot in the prompt), for a vision model. */
+  images?: readonly (ImageInput | undefined)[];
 }
 
 export interface GeneratedToken {
@@ -54,6 +57,7 @@ export function* generateStream(
   const seqs = prompts.map((p, i) => ({
     cache: new KVCache(model.config),
     next: p,
+    images: o.images?.[i],
     rng: new Rng((o.seed ?? Date.now()) + i * 0x9e3779b9),
     out: { tokens: [], logprobs: o.logprobs === undefined ? null : [], finishReason: 'length' } as Generation,
     done: o.maxTokens === 0,
@@ -68,7 +72,7 @@ export function* generateStream(
     const logits = step(
       model,
       backend,
-      live.map(({ s }) => ({ cache: s.cache, tokens: s.next })),
+      live.map(({ s }) => ({ cache: s.cache, tokens: s.next, images: s.cache.length ? undefined : s.images })),
       false,
       logitsBuf,
     );

@@ -8,6 +8,7 @@
 // shaped for its own hot path, and the tests hold the two to the same logits.
 import { Rng, ropeTables, type Tape, Tensor, type FloatArray } from '../tensor/index.ts';
 import { headSize, paramCount, paramShapes, validateConfig, type GPTConfig } from './config.ts';
+import { embedImages, slotIndices, visionInitStd, type ImageInput, type VisionWeights } from './vision.ts';
 
 /** One block's weights, by role (views of GPT.storage). */
 export interface LayerWeights {
@@ -41,6 +42,8 @@ export class GPT {
   /** The LM head: wte when the embeddings are tied. */
   readonly lmHead: Tensor;
   readonly layers: LayerWeights[];
+  /** The patch projection and 2D position embeddings, for a model with image input (vision.ts). */
+  readonly vision: VisionWeights | null;
 
   /**
    * params: each parameter's values, copied into storage; null when opts.storage already holds
@@ -106,6 +109,7 @@ export class GPT {
         qkv: this.storage.subarray(at, at + 3 * C * C),
       };
     });
+    this.vision = config.vision ? { patchIn: this.p('vision.patch_in'), row: this.p('vision.row'), col: this.p('vision.col') } : null;
   }
 
   /**
@@ -121,7 +125,11 @@ export class GPT {
       const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
       if (shape.length === 1) data.fill(1);
       else {
-        const std = /\.(wo|w_down)$/.test(name) ? 0.02 * residualScale : 0.02;
+        const std = name.startsWith('vision.')
+          ? visionInitStd(name, config.vision!)
+          : /\.(wo|w_down)$/.test(name)
+            ? 0.02 * residualScale
+            : 0.02;
         for (let i = 0; i < data.length; i++) data[i] = rng.normal() * std;
       }
       params.set(name, data);
@@ -139,8 +147,16 @@ export class GPT {
    * The training forward pass (on the tape): tokens [B*T] as B sequences of T, positions 0..T-1.
    * Returns logits [B*T, V] and, with targets, the mean cross-entropy over non-ignored targets.
    */
-  forward(tape: Tape, tokens: Int32Array, B: number, T: number, targets?: Int32Array, ignoreIndex = -1): { logits: Tensor; loss?: Tensor } {
-    const logits = this.run(tape, tokens, B, T);
+  forward(
+    tape: Tape,
+    tokens: Int32Array,
+    B: number,
+    T: number,
+    targets?: Int32Array,
+    ignoreIndex = -1,
+    images?: ImageInput,
+  ): { logits: Tensor; loss?: Tensor } {
+    const logits = this.run(tape, tokens, B, T, images);
     return { logits, loss: targets ? tape.crossEntropy(logits, targets, ignoreIndex) : undefined };
   }
 
@@ -148,8 +164,9 @@ export class GPT {
    * Training: the residual stream through every block, then the final norm and LM head: logits
    * [B*T, V], every op on the tape. Inference does not come through here: step() in kvcache.ts is
    * the same stack without the tape (kept apart so neither pays for the other's bookkeeping).
+   * images: pixels whose patches replace the embeddings of their slot tokens (vision.ts).
    */
-  run(tape: Tape, tokens: Int32Array, B: number, T: number): Tensor {
+  run(tape: Tape, tokens: Int32Array, B: number, T: number, images?: ImageInput): Tensor {
     const c = this.config;
     if (tokens.length !== B * T) throw new Error(`forward: ${tokens.length} tokens is not B*T = ${B}*${T}`);
     if (T > c.contextLength) throw new Error(`forward: sequence length ${T} exceeds the model's context length ${c.contextLength}`);
@@ -157,6 +174,10 @@ export class GPT {
       HS = headSize(c);
     const { cos, sin } = this.rope;
     let x = tape.embedding(tokens, [tokens.length], this.wte); // (N, C)
+    if (images?.at.length) {
+      if (!c.vision || !this.vision) throw new Error('forward: images given to a model without image input');
+      x = tape.overwriteRows(x, slotIndices(c.vision, images), embedImages(tape, c.vision, this.vision, images));
+    }
     for (const w of this.layers) {
       const h = tape.rmsnorm(x, w.attnNorm, c.normEps);
       // q and k are linear outputs read by nothing else: rotated in place.

@@ -13,6 +13,7 @@
 import type { Backend, GemmArgs } from '../tensor/index.ts';
 import { headSize, type GPTConfig } from './config.ts';
 import type { GPT } from './gpt.ts';
+import { embedImagesInto, imageSlots, type ImageInput } from './vision.ts';
 
 export class KVCache {
   /** Per layer: keys and values [capacity, NH, HS], RoPE already applied to keys. */
@@ -42,6 +43,8 @@ export interface StepInput {
   cache: KVCache;
   /** New tokens for this sequence (a whole prompt to prefill, or one token to decode). */
   tokens: Int32Array;
+  /** Images among the new tokens: `at` indexes into `tokens` (vision models only). */
+  images?: ImageInput;
 }
 
 /** Activations for up to `rows` tokens of one model; buffers may be longer than a step needs. */
@@ -174,6 +177,18 @@ export function step(model: GPT, backend: Backend<Float32Array>, inputs: StepInp
     r += s.tokens.length;
   }
   be.embeddingForward(x, f32(model.wte), ws.tokens, N, C, V);
+  r = 0;
+  for (const s of inputs) {
+    if (s.images?.at.length) {
+      if (!c.vision || !model.vision) throw new Error('step: images given to a model without image input');
+      const slots = imageSlots(c.vision);
+      for (const a of Array.from(s.images.at))
+        if (!(a >= 0 && a + slots <= s.tokens.length))
+          throw new Error(`step: an image at ${a} does not fit in ${s.tokens.length} new tokens`);
+      embedImagesInto(be, c.vision, model.vision, s.images, x, C, r);
+    }
+    r += s.tokens.length;
+  }
 
   // Without the fused projection, q, k and v each take N rows of qkv, one after another.
   const qOff = 0,

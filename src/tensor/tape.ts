@@ -261,6 +261,45 @@ export class Tape {
     return y;
   }
 
+  /**
+   * x [N, C] with rows[i] replaced by y's row i (y [R, C], rows distinct and in [0, N)): how
+   * image patches take the place of their slot tokens' embeddings. Backward routes each row's
+   * gradient to y for the replaced rows and to x for the others. A copy, not a kernel: it moves
+   * N * C values once, next to the GEMMs around it.
+   */
+  overwriteRows(x: Tensor, rows: Int32Array, y: Tensor): Tensor {
+    const C = last(x.shape),
+      N = x.size / C;
+    if (last(y.shape) !== C || y.size / C !== rows.length)
+      throw new Error(`overwriteRows: y [${y.shape}] must be [${rows.length}, ${C}] for ${rows.length} rows of x [${x.shape}]`);
+    for (const r of rows) if (!(r >= 0 && r < N)) throw new Error(`overwriteRows: row ${r} is outside x's ${N} rows`);
+    const needs = x.requiresGrad || y.requiresGrad;
+    const out = this.out(x.shape, needs);
+    out.data.set(x.data);
+    rows.forEach((r, i) => out.data.set(y.data.subarray(i * C, (i + 1) * C), r * C));
+    this.record(
+      needs,
+      () => {
+        const d = out.grad;
+        if (!d) return;
+        if (y.requiresGrad) {
+          const dy = y.ensureGrad();
+          rows.forEach((r, i) => {
+            for (let c = 0; c < C; c++) dy[i * C + c] += d[r * C + c];
+          });
+        }
+        if (x.requiresGrad) {
+          const dx = x.ensureGrad();
+          const replaced = new Uint8Array(N);
+          for (const r of rows) replaced[r] = 1;
+          for (let n = 0; n < N; n++) if (!replaced[n]) for (let c = n * C; c < (n + 1) * C; c++) dx[c] += d[c];
+        }
+      },
+      out,
+    );
+    return out;
+  }
+
   /** RMSNorm over the last axis with a learned gain. */
   rmsnorm(x: Tensor, w: Tensor, eps = 1e-5): Tensor {
     const C = last(x.shape);

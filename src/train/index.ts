@@ -50,3 +50,5 @@ export {
   type DpoConfig,
 } from './preference.ts';
 export { answerRows, greedyReward, rl, type RewardFn, type RlConfig, type RlPrompt, type SamplingSettings } from './policy-gradient.ts';
+// Image input: SFT on the shapes scene set, streamed.
+export { sftShapes, shapesRows, shapesSource, withVision, type ShapesSftConfig } from './vision.ts';

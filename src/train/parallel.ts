@@ -17,7 +17,7 @@ import { Worker } from 'node:worker_threads';
 import type { Backend, NativeBackend, Tape } from '../tensor/index.ts';
 import { layout, OBJECTIVE_STATS, sequenceForward, type SequenceObjective } from './objectives.ts';
 import type { TrainBatch } from './pretrain.ts';
-import { GPT, paramCount, paramShapes, type GPTConfig } from '../model/index.ts';
+import { GPT, imageSlots, imageValues, paramCount, paramShapes, type GPTConfig, type ImageInput } from '../model/index.ts';
 import { AdamW, type AdamWConfig } from './optimizer.ts';
 
 // The protocol with replica-worker.ts, through each worker's shared buffers:
@@ -50,13 +50,15 @@ export const KIND = 0,
   OBJ_A = 15,
   OBJ_B = 16,
   /** SEQUENCE: the share's stats back (OBJECTIVE_STATS' order), from here on. */
-  STATS = 17;
+  STATS = 17,
+  /** BACKWARD: the share's images (pixels and first-slot positions in the images buffers); the last field. */
+  IMAGES = 31;
 export const BACKWARD = 0,
   REDUCE = 1,
   ADAM = 2,
   /** BACKWARD under a sequence objective (objectives.ts): the tokens hold whole units, extra their rows' numbers. */
   SEQUENCE = 3;
-const TASK_FIELDS = 24;
+const TASK_FIELDS = 32;
 const ERR_BYTES = 4096;
 /**
  * How long a waiting thread polls before it sleeps. A thread asleep in the kernel took
@@ -82,6 +84,9 @@ export interface ReplicaInit {
   tokens: SharedArrayBuffer;
   /** Float64s per row of a share: a SEQUENCE objective's numbers (objectives.ts). */
   extra: SharedArrayBuffer;
+  /** A vision model's share of images: Float32 pixels, and Int32 first-slot positions within the share. */
+  pixels: SharedArrayBuffer;
+  imageAt: SharedArrayBuffer;
   error: SharedArrayBuffer;
 }
 
@@ -92,6 +97,8 @@ interface Replica {
   task: Float64Array;
   tokens: Int32Array;
   extra: Float64Array;
+  pixels: Float32Array;
+  imageAt: Int32Array;
   grads: Float32Array;
   error: Uint8Array;
   seq: number;
@@ -101,6 +108,30 @@ interface Replica {
 /** Rows of a batch of B for each of n replicas: as equal as possible, the first ones larger. */
 export function splitRows(B: number, n: number): number[] {
   return Array.from({ length: n }, (_, i) => Math.floor(B / n) + (i < B % n ? 1 : 0));
+}
+
+/** The most images a share of maxTokens tokens can hold (0 for a text model). */
+export function maxImages(config: GPTConfig, maxTokens: number): number {
+  return config.vision ? Math.floor(maxTokens / imageSlots(config.vision)) : 0;
+}
+
+/** The images among tokens from..from+n, their positions counted from `from`; undefined when none. */
+export function imagesOf(config: GPTConfig, images: ImageInput | undefined, from: number, n: number): ImageInput | undefined {
+  if (!images?.at.length) return undefined;
+  if (!config.vision) throw new Error('data parallel: images given to a model without image input');
+  const IV = imageValues(config.vision);
+  const at: number[] = [],
+    pick: number[] = [];
+  Array.from(images.at).forEach((a, i) => {
+    if (a >= from && a < from + n) {
+      at.push(a - from);
+      pick.push(i);
+    }
+  });
+  if (!at.length) return undefined;
+  const pixels = new Float32Array(pick.length * IV);
+  pick.forEach((i, j) => pixels.set(images.pixels.subarray(i * IV, (i + 1) * IV), j * IV));
+  return { pixels, at };
 }
 
 /** A thread's share of the optimizer step: parameters from..to in storage, whole tensors. */
@@ -218,6 +249,10 @@ export class DataParallel {
           task: new SharedArrayBuffer(8 * TASK_FIELDS),
           tokens: new SharedArrayBuffer(4 * 2 * maxTokens),
           extra: new SharedArrayBuffer(8 * maxTokens),
+          pixels: new SharedArrayBuffer(
+            4 * maxImages(model.config, maxTokens) * (model.config.vision ? imageValues(model.config.vision) : 0),
+          ),
+          imageAt: new SharedArrayBuffer(4 * maxImages(model.config, maxTokens)),
           error: new SharedArrayBuffer(ERR_BYTES),
         }),
       );
@@ -249,9 +284,19 @@ export class DataParallel {
    * Forward and backward over a batch of B sequences of T (tokens and targets [B*T]), adding
    * seed x the gradient of the batch's mean loss to the replicas' gradients (as
    * tape.backward(loss, seed) on the whole batch would); reduce() or update() sums them into
-   * model's. Returns that mean loss.
+   * model's. Returns that mean loss. images: a vision model's images among the tokens (at: flat
+   * positions in B*T), each sent with its row's share.
    */
-  async accumulate(tape: Tape, inputs: Int32Array, targets: Int32Array, B: number, T: number, seed = 1, ignoreIndex = -1): Promise<number> {
+  async accumulate(
+    tape: Tape,
+    inputs: Int32Array,
+    targets: Int32Array,
+    B: number,
+    T: number,
+    seed = 1,
+    ignoreIndex = -1,
+    images?: ImageInput,
+  ): Promise<number> {
     if (this.closed) throw new Error('data parallel: closed');
     if (inputs.length !== B * T || targets.length !== B * T)
       throw new Error(`data parallel: ${inputs.length} tokens and ${targets.length} targets, B*T = ${B}*${T} wanted`);
@@ -280,12 +325,21 @@ export class DataParallel {
       r.task[SEQ_LEN] = T;
       r.task[SEED] = seed * share[s];
       r.task[IGNORE] = ignoreIndex;
+      const own = imagesOf(this.model.config, images, row * T, n);
+      if (own && own.at.length * imageSlots(this.model.config.vision!) > this.maxTokens)
+        throw new Error(`data parallel: a share holds ${own.at.length} images, more than its tokens can`);
+      r.task[IMAGES] = own?.at.length ?? 0;
+      if (own) {
+        r.pixels.set(own.pixels);
+        r.imageAt.set(own.at);
+      }
       dispatch(r, BACKWARD);
       busy.push([r, share[s]]);
     }
     tape.reset();
     const n0 = rows[0] * T;
-    const { loss } = this.model.forward(tape, inputs.subarray(0, n0), rows[0], T, targets.subarray(0, n0), ignoreIndex);
+    const own = imagesOf(this.model.config, images, 0, n0);
+    const { loss } = this.model.forward(tape, inputs.subarray(0, n0), rows[0], T, targets.subarray(0, n0), ignoreIndex, own);
     tape.backward(loss!, seed * share[0]);
     let mean = share[0] * loss!.data[0];
     for (const [r, w] of busy) {
@@ -498,6 +552,8 @@ async function startReplica(init: ReplicaInit): Promise<Replica> {
     task: new Float64Array(init.task),
     tokens: new Int32Array(init.tokens),
     extra: new Float64Array(init.extra),
+    pixels: new Float32Array(init.pixels),
+    imageAt: new Int32Array(init.imageAt),
     grads: new Float32Array(init.grads[init.index]),
     error: new Uint8Array(init.error),
   };

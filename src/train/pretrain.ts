@@ -10,7 +10,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { join } from 'node:path';
 import { ShardLoader, readManifest, type LoaderPosition } from '../data/index.ts';
 import { Progress } from '../util/index.ts';
-import { flopsPerToken, generate, GPT, paramCount, validateConfig, type GPTConfig } from '../model/index.ts';
+import { flopsPerToken, generate, GPT, paramCount, validateConfig, type GPTConfig, type ImageInput } from '../model/index.ts';
 import { Rng, Tape, type Backend } from '../tensor/index.ts';
 import { latestCheckpoint, loadCheckpoint, saveRotating, type OptimizerState } from '../model/index.ts';
 import { layout, type SequenceObjective } from './objectives.ts';
@@ -87,6 +87,8 @@ export interface TrainBatch {
   tokens: number;
   /** Numbers per row that an objective needs besides the tokens (DPO: the reference log-probabilities). */
   extra?: Float64Array;
+  /** A vision model's images: pixels, and each one's first slot as a flat position in B*T. */
+  images?: ImageInput;
 }
 export interface BatchSource {
   next(): TrainBatch;
@@ -321,7 +323,7 @@ export async function train(
           const r = await dp.accumulateSequences(tape, batch, c.sequence, 1 / c.accum);
           lossSum += r.loss;
           for (const [k, v] of Object.entries(r.stats)) stats[k] = (stats[k] ?? 0) + v / c.accum;
-        } else lossSum += await dp.accumulate(tape, batch.inputs, batch.targets, batch.B, batch.T, 1 / c.accum);
+        } else lossSum += await dp.accumulate(tape, batch.inputs, batch.targets, batch.B, batch.T, 1 / c.accum, -1, batch.images);
         tokensPerStep += batch.tokens;
         positions += batch.B * batch.T;
       }

@@ -4,7 +4,7 @@
 // REDUCE sums every replica's gradients for its group of parameters; ADAM runs the optimizer
 // step on that group and zeroes its gradients. Runs until the task number is -1.
 import { workerData, parentPort } from 'node:worker_threads';
-import { GPT } from '../model/index.ts';
+import { GPT, imageValues } from '../model/index.ts';
 import { nativeBackend, nativeError, Tape } from '../tensor/index.ts';
 import { layout, OBJECTIVE_STATS, sequenceForward, type SequenceObjective } from './objectives.ts';
 import { AdamW } from './optimizer.ts';
@@ -17,6 +17,7 @@ import {
   EPS,
   FAILED,
   IGNORE,
+  IMAGES,
   KIND,
   LOSS,
   LR,
@@ -47,6 +48,8 @@ const task = new Float64Array(init.task);
 const tokens = new Int32Array(init.tokens);
 const error = new Uint8Array(init.error);
 const extra = new Float64Array(init.extra);
+const pixels = new Float32Array(init.pixels);
+const imageAt = new Int32Array(init.imageAt);
 const maxTokens = tokens.length / 2;
 
 function main(): void {
@@ -79,8 +82,12 @@ function main(): void {
         const B = task[ROWS],
           T = task[SEQ_LEN],
           n = B * T;
+        const count = task[IMAGES],
+          IV = init.config.vision ? imageValues(init.config.vision) : 0;
+        const images = count ? { pixels: pixels.subarray(0, count * IV), at: imageAt.subarray(0, count) } : undefined;
         tape.reset();
-        const { loss } = model.forward(tape, tokens.subarray(0, n), B, T, tokens.subarray(maxTokens, maxTokens + n), task[IGNORE]);
+        const targets = tokens.subarray(maxTokens, maxTokens + n);
+        const { loss } = model.forward(tape, tokens.subarray(0, n), B, T, targets, task[IGNORE], images);
         tape.backward(loss!, task[SEED]);
         task[LOSS] = loss!.data[0];
       } else if (task[KIND] === SEQUENCE) {

@@ -56,12 +56,29 @@ export function padRows(rows: ConversationRow[], multiple = 1, maxT = Number.POS
   const inputs = new Int32Array(B * T),
     targets = new Int32Array(B * T).fill(-1);
   let tokens = 0;
+  const pixels: Float32Array[] = [],
+    at: number[] = [];
   rows.forEach((r, b) => {
     inputs.set(r.inputs, b * T);
     targets.set(r.targets, b * T);
     tokens += r.tokens;
+    if (r.images) {
+      pixels.push(r.images.pixels);
+      for (const a of r.images.at) at.push(b * T + a);
+    }
   });
-  return { inputs, targets, B, T, tokens };
+  const images = at.length ? { pixels: concat(pixels), at } : undefined;
+  return { inputs, targets, B, T, tokens, ...(images ? { images } : {}) };
+}
+
+function concat(xs: Float32Array[]): Float32Array {
+  const out = new Float32Array(xs.reduce((s, x) => s + x.length, 0));
+  let o = 0;
+  for (const x of xs) {
+    out.set(x, o);
+    o += x.length;
+  }
+  return out;
 }
 
 /** Where a source over epochs is: the epoch and the next batch in it. */
@@ -149,7 +166,7 @@ export function conversationLoss(model: GPT, backend: Backend<Float32Array>, row
     const b = padRows(sorted.slice(i, i + B), LENGTH_MULTIPLE, model.config.contextLength);
     if (!b.tokens) continue;
     tape.reset();
-    const { loss } = model.forward(tape, b.inputs, b.B, b.T, b.targets);
+    const { loss } = model.forward(tape, b.inputs, b.B, b.T, b.targets, -1, b.images);
     sum += loss!.data[0] * b.tokens;
     count += b.tokens;
   }
@@ -163,7 +180,7 @@ export function rowLogProbs(model: GPT, backend: Backend<Float32Array>, rows: Co
   for (let i = 0; i < rows.length; i += B) {
     const b = padRows(rows.slice(i, i + B), LENGTH_MULTIPLE, model.config.contextLength);
     tape.reset();
-    const lp = tape.sequenceLogProbs(model.run(tape, b.inputs, b.B, b.T), b.targets, b.B);
+    const lp = tape.sequenceLogProbs(model.run(tape, b.inputs, b.B, b.T, b.images), b.targets, b.B);
     out.set(lp.data.subarray(0, b.B), i);
   }
   return out;

@@ -129,6 +129,36 @@ describe('data parallel', { skip: native ? false : 'native kernels unavailable' 
     });
   }
 
+  it('images travel with their rows: 3 replicas with a vision model give the one-thread gradient', async () => {
+    const vcfg = { ...cfg, vision: { imageSize: 4, patchSize: 2 } }; // 4 slots per image
+    const B = 5,
+      T = 16;
+    const b = batch(B, T, 21);
+    const rng = new Rng(5);
+    // Images in rows 0, 2 (two), 3 and 4; none in row 1.
+    const at = [0 * T + 2, 2 * T + 1, 2 * T + 9, 3 * T + 5, 4 * T + 12];
+    const images = { pixels: Float32Array.from({ length: at.length * 48 }, () => rng.next()), at };
+    const dp = await DataParallel.start(GPT.init(vcfg, 3), native!, 3, 2 * T);
+    try {
+      const tape = new Tape(native!, 'f32', { recycle: true });
+      const loss = await dp.accumulate(tape, b.inputs, b.targets, B, T, 1, -1, images);
+      await dp.reduce();
+      const model = new GPT(vcfg, GPT.init(vcfg, 3).weights(), { gradStorage: new Float32Array(paramCount(vcfg)) });
+      const t = new Tape(native!, 'f32');
+      const ref = model.forward(t, b.inputs, B, T, b.targets, -1, images).loss!;
+      t.backward(ref, 1);
+      assert.ok(Math.abs(loss - ref.data[0]) < 1e-5 * ref.data[0], `loss ${loss} vs ${ref.data[0]}`);
+      assertClose(dp.model.gradStorage as Float32Array, model.gradStorage as Float32Array, 1e-4);
+      const patchGrad = model.params.get('vision.patch_in')!.grad!;
+      assert.ok(
+        patchGrad.some((g) => g !== 0),
+        'the patch projection learns',
+      );
+    } finally {
+      await dp.close();
+    }
+  });
+
   it('update() is AdamW with clipping on the summed gradient, split between replicas, and leaves every gradient zero', async () => {
     const B = 5,
       T = 16;

@@ -1,0 +1,333 @@
+// The shapes scene set: small pictures of coloured shapes with questions about them, generated
+// offline from a seed (visual question answering a CPU-sized model can learn, as Sort-of-CLEVR).
+// Its definition is a contract other tools can generate against (also in the README):
+//
+//   - a square image, white background, SCENE_SIZE (64) px when generated;
+//   - 1 to 6 solid shapes that do not overlap, each a circle, square or triangle (pointing up),
+//     10 to 20 px across; colours SHAPE_COLOURS (training images jitter each channel by up to 12);
+//   - questions in plain English with one-word lowercase answers, by type:
+//       colour    "What color is the triangle?"               (asked only when the kind is unique)
+//       kind      "What shape is the blue object?"            (only when the colour is unique)
+//       count     "How many shapes are there?", "How many blue shapes are there?"  (zero..six)
+//       exist     "Is there a red circle?"                    (yes / no, balanced)
+//       relation  "Is the red circle left of the blue square?" (yes / no), "What shape is left of
+//                 the green circle?" (only when exactly one shape is) -- left/right by centres at
+//                 least 4 px apart
+//       caption   "Describe the image." -> the shapes left to right: "a red circle and a blue square"
+//
+// Held out, so evals measure generalisation (CLEVR CoGenT's idea): HELD_OUT_COMBOS, four
+// colour-shape combinations, never appear in a training image; the last phrasing of each question
+// type never appears in training. Eval scenes come from their own seed stream. The eval splits:
+//   seen      fresh scenes of seen combinations, training phrasings
+//   unseen    scenes holding a held-out combination, questions about it where the type allows
+//   phrasing  fresh scenes of seen combinations, the held-out phrasings
+import type { ChatMessage } from '../../tokenizer/index.ts';
+import { englishNumber } from './instructions.ts';
+import { pick, randInt, seededRandom } from './common.ts';
+
+export const SHAPES_TASK = 'shapes';
+export const SCENE_SIZE = 64;
+export const SHAPE_KINDS = ['circle', 'square', 'triangle'] as const;
+export type ShapeKind = (typeof SHAPE_KINDS)[number];
+export const SHAPE_COLOURS = {
+  red: [220, 30, 30],
+  green: [30, 160, 60],
+  blue: [30, 70, 220],
+  yellow: [235, 200, 20],
+  orange: [245, 130, 20],
+  purple: [140, 50, 180],
+  black: [20, 20, 20],
+  gray: [128, 128, 128],
+} as const satisfies Record<string, readonly [number, number, number]>;
+export type ShapeColour = keyof typeof SHAPE_COLOURS;
+export const COLOUR_NAMES = Object.keys(SHAPE_COLOURS) as ShapeColour[];
+/** Combinations never drawn in training images (each kind and colour still appears otherwise). */
+export const HELD_OUT_COMBOS: readonly [ShapeColour, ShapeKind][] = [
+  ['red', 'triangle'],
+  ['blue', 'square'],
+  ['yellow', 'circle'],
+  ['purple', 'square'],
+];
+export const QUESTION_TYPES = ['colour', 'kind', 'count', 'exist', 'relation', 'caption'] as const;
+export type QuestionType = (typeof QUESTION_TYPES)[number];
+
+export interface Shape {
+  kind: ShapeKind;
+  colour: ShapeColour;
+  /** Centre, in pixels of a SCENE_SIZE image. */
+  x: number;
+  y: number;
+  /** Across, in pixels. */
+  size: number;
+}
+export interface Scene {
+  shapes: Shape[];
+}
+export interface ShapesQuestion {
+  type: QuestionType;
+  question: string;
+  answer: string;
+}
+export type ShapesSplit = 'train' | 'seen' | 'unseen' | 'phrasing';
+export interface ShapesSample {
+  scene: Scene;
+  /** RGB bytes, SCENE_SIZE x SCENE_SIZE x 3, row-major. */
+  rgb: Uint8Array;
+  questions: ShapesQuestion[];
+  split: ShapesSplit;
+}
+
+// Phrasings per type; the last of each is held out.
+const P = {
+  colour: ['What color is the {kind}?', 'What colour is the {kind}?', 'Which color is the {kind}?', 'Tell me the color of the {kind}.'],
+  kind: [
+    'What shape is the {colour} object?',
+    'What is the shape of the {colour} object?',
+    'Which shape is {colour}?',
+    'The {colour} object is what shape?',
+  ],
+  countAll: ['How many shapes are there?', 'How many objects are in the image?', 'Count the shapes.', 'What is the number of shapes?'],
+  countColour: [
+    'How many {colour} shapes are there?',
+    'How many {colour} objects are there?',
+    'Count the {colour} shapes.',
+    'What is the number of {colour} shapes?',
+  ],
+  countKind: ['How many {kind}s are there?', 'How many {kind}s are in the image?', 'Count the {kind}s.', 'What is the number of {kind}s?'],
+  exist: [
+    'Is there a {colour} {kind}?',
+    'Does the image contain a {colour} {kind}?',
+    'Can you see a {colour} {kind}?',
+    'Is a {colour} {kind} present?',
+  ],
+  leftOf: [
+    'Is the {a} left of the {b}?',
+    'Is the {a} to the left of the {b}?',
+    'Is the {a} on the left of the {b}?',
+    'Is the {a} further left than the {b}?',
+  ],
+  rightOf: [
+    'Is the {a} right of the {b}?',
+    'Is the {a} to the right of the {b}?',
+    'Is the {a} on the right of the {b}?',
+    'Is the {a} further right than the {b}?',
+  ],
+  whichLeft: [
+    'What shape is left of the {a}?',
+    'Which shape is to the left of the {a}?',
+    'What shape is on the left of the {a}?',
+    'Name the shape left of the {a}.',
+  ],
+  whichRight: [
+    'What shape is right of the {a}?',
+    'Which shape is to the right of the {a}?',
+    'What shape is on the right of the {a}?',
+    'Name the shape right of the {a}.',
+  ],
+  caption: ['Describe the image.', 'What is in the image?', 'Describe this picture.', 'List the shapes in the image.'],
+} as const;
+
+const heldOutCombo = (c: ShapeColour, k: ShapeKind) => HELD_OUT_COMBOS.some(([hc, hk]) => hc === c && hk === k);
+/** Left/right is asked only between centres at least this far apart. */
+const MIN_DX = 4;
+
+/** A random scene: 1 to 6 shapes placed without overlap (2 px apart at least). */
+export function randomScene(r: () => number, allow: (c: ShapeColour, k: ShapeKind) => boolean, count = randInt(r, 1, 6)): Scene {
+  for (;;) {
+    const shapes: Shape[] = [];
+    for (let tries = 0; shapes.length < count && tries < 200; tries++) {
+      const kind = pick(r, SHAPE_KINDS),
+        colour = pick(r, COLOUR_NAMES);
+      if (!allow(colour, kind)) continue;
+      const size = randInt(r, 10, 20),
+        half = size / 2;
+      const x = half + 1 + r() * (SCENE_SIZE - size - 2),
+        y = half + 1 + r() * (SCENE_SIZE - size - 2);
+      const clear = shapes.every((s) => Math.abs(s.x - x) >= (s.size + size) / 2 + 2 || Math.abs(s.y - y) >= (s.size + size) / 2 + 2);
+      if (clear) shapes.push({ kind, colour, x, y, size });
+    }
+    if (shapes.length === count) return { shapes };
+  }
+}
+
+function inside(s: Shape, px: number, py: number): boolean {
+  const h = s.size / 2,
+    dx = px - s.x,
+    dy = py - s.y;
+  if (s.kind === 'circle') return dx * dx + dy * dy <= h * h;
+  if (s.kind === 'square') return Math.abs(dx) <= h && Math.abs(dy) <= h;
+  // triangle pointing up: apex (x, y - h), base from (x - h, y + h) to (x + h, y + h)
+  return dy >= -h && dy <= h && Math.abs(dx) <= (dy + h) / 2;
+}
+
+/**
+ * Renders a scene: 4 x 4 samples per pixel, each shape's coverage blended over white. jitter
+ * (training): each shape's colour moves by up to +-12 per channel.
+ */
+export function renderScene(scene: Scene, r?: () => number): Uint8Array {
+  const S = SCENE_SIZE,
+    out = new Uint8Array(S * S * 3).fill(255);
+  for (const s of scene.shapes) {
+    const base = SHAPE_COLOURS[s.colour];
+    const rgb = base.map((v) => Math.max(0, Math.min(255, v + (r ? Math.round((r() * 2 - 1) * 12) : 0))));
+    const h = s.size / 2;
+    for (let py = Math.max(0, Math.floor(s.y - h - 1)); py <= Math.min(S - 1, Math.ceil(s.y + h + 1)); py++)
+      for (let px = Math.max(0, Math.floor(s.x - h - 1)); px <= Math.min(S - 1, Math.ceil(s.x + h + 1)); px++) {
+        let hits = 0;
+        for (let sy = 0; sy < 4; sy++) for (let sx = 0; sx < 4; sx++) if (inside(s, px + (sx + 0.5) / 4, py + (sy + 0.5) / 4)) hits++;
+        if (!hits) continue;
+        const a = hits / 16,
+          o = (py * S + px) * 3;
+        for (let c = 0; c < 3; c++) out[o + c] = Math.round(out[o + c] * (1 - a) + rgb[c] * a);
+      }
+  }
+  return out;
+}
+
+const name = (s: Shape) => `${s.colour} ${s.kind}`;
+const fill = (t: string, v: Record<string, string>) => t.replace(/\{(\w+)\}/g, (_, k: string) => v[k]);
+
+/**
+ * Every question this scene allows of one type, in the phrasing chosen by `phr` (an index into
+ * the type's list). focus (the unseen split): only questions about that shape.
+ */
+function questionsOf(scene: Scene, type: QuestionType, phr: (n: number) => number, r: () => number, focus: Shape | null) {
+  const sh = scene.shapes;
+  const q = (template: readonly string[], vars: Record<string, string>, answer: string): ShapesQuestion => ({
+    type,
+    question: fill(template[phr(template.length)], vars),
+    answer,
+  });
+  const unique = <K extends 'kind' | 'colour'>(k: K) => {
+    const counts = new Map<string, number>();
+    for (const s of sh) counts.set(s[k], (counts.get(s[k]) ?? 0) + 1);
+    return sh.filter((s) => counts.get(s[k]) === 1);
+  };
+  const uniqueCombo = sh.filter((s) => sh.filter((t) => t.kind === s.kind && t.colour === s.colour).length === 1);
+  const about = (s: Shape) => !focus || s === focus;
+  const out: ShapesQuestion[] = [];
+  switch (type) {
+    case 'colour':
+      for (const s of unique('kind').filter(about)) out.push(q(P.colour, { kind: s.kind }, s.colour));
+      break;
+    case 'kind':
+      for (const s of unique('colour').filter(about)) out.push(q(P.kind, { colour: s.colour }, s.kind));
+      break;
+    case 'count': {
+      out.push(q(P.countAll, {}, englishNumber(sh.length)));
+      const c = focus?.colour ?? pick(r, COLOUR_NAMES),
+        k = focus?.kind ?? pick(r, SHAPE_KINDS);
+      out.push(q(P.countColour, { colour: c }, englishNumber(sh.filter((s) => s.colour === c).length)));
+      out.push(q(P.countKind, { kind: k }, englishNumber(sh.filter((s) => s.kind === k).length)));
+      break;
+    }
+    case 'exist': {
+      const present = focus ?? pick(r, sh);
+      out.push(q(P.exist, { colour: present.colour, kind: present.kind }, 'yes'));
+      // Asked about: seen combinations in seen scenes, held-out ones in unseen scenes.
+      const absent: [ShapeColour, ShapeKind][] = [];
+      for (const c of COLOUR_NAMES)
+        for (const k of SHAPE_KINDS)
+          if (heldOutCombo(c, k) === !!focus && !sh.some((s) => s.colour === c && s.kind === k)) absent.push([c, k]);
+      // Near misses half the time: a present colour with another kind, or the reverse.
+      const near = absent.filter(([c, k]) => sh.some((s) => s.colour === c || s.kind === k));
+      const [c, k] = pick(r, near.length && r() < 0.5 ? near : absent);
+      out.push(q(P.exist, { colour: c, kind: k }, 'no'));
+      break;
+    }
+    case 'relation': {
+      for (const a of uniqueCombo)
+        for (const b of uniqueCombo) {
+          if (a === b || Math.abs(a.x - b.x) < MIN_DX || !(about(a) || about(b))) continue;
+          const left = r() < 0.5;
+          out.push(q(left ? P.leftOf : P.rightOf, { a: name(a), b: name(b) }, (left ? a.x < b.x : a.x > b.x) ? 'yes' : 'no'));
+        }
+      for (const a of uniqueCombo) {
+        const others = sh.filter((s) => s !== a);
+        if (!about(a) || others.some((s) => Math.abs(s.x - a.x) < MIN_DX)) continue;
+        const lefts = others.filter((s) => s.x < a.x),
+          rights = others.filter((s) => s.x > a.x);
+        if (lefts.length === 1) out.push(q(P.whichLeft, { a: name(a) }, lefts[0].kind));
+        if (rights.length === 1) out.push(q(P.whichRight, { a: name(a) }, rights[0].kind));
+      }
+      break;
+    }
+    case 'caption': {
+      const names = [...sh].sort((a, b) => a.x - b.x).map((s) => `${s.colour === 'orange' ? 'an' : 'a'} ${name(s)}`);
+      const text = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+      out.push(q(P.caption, {}, text));
+      break;
+    }
+  }
+  return out;
+}
+
+const ALL_TYPES: readonly QuestionType[] = QUESTION_TYPES;
+
+/**
+ * `count` samples of one split, drawn from the seed: a scene, its pixels and up to `perScene`
+ * questions of different types (one per type when the scene allows it, in random order).
+ * Training images never hold a held-out combination and never use a held-out phrasing.
+ */
+export function generateShapes(o: {
+  seed: number;
+  count: number;
+  split: ShapesSplit;
+  perScene?: number;
+  types?: readonly QuestionType[];
+}): ShapesSample[] {
+  if (!(Number.isInteger(o.count) && o.count >= 0)) throw new RangeError(`shapes: count must be a non-negative integer, got ${o.count}`);
+  const r = seededRandom(o.seed, `${SHAPES_TASK}:${o.split}`);
+  const types = o.types ?? ALL_TYPES;
+  const seenOnly = (c: ShapeColour, k: ShapeKind) => !heldOutCombo(c, k);
+  // Training phrasings are all but the last; the phrasing split uses only the last.
+  const phr = (n: number) => (o.split === 'phrasing' ? n - 1 : Math.floor(r() * (n - 1)));
+  const out: ShapesSample[] = [];
+  while (out.length < o.count) {
+    let scene: Scene;
+    let focus: Shape | null = null;
+    if (o.split === 'unseen') {
+      const [c, k] = pick(r, HELD_OUT_COMBOS);
+      scene = randomScene(r, (cc, kk) => !heldOutCombo(cc, kk) || (cc === c && kk === k));
+      focus = scene.shapes.find((s) => s.colour === c && s.kind === k) ?? null;
+      if (!focus) continue;
+    } else scene = randomScene(r, seenOnly);
+    const questions: ShapesQuestion[] = [];
+    for (const t of [...types].sort(() => r() - 0.5)) {
+      const qs = questionsOf(scene, t, phr, r, focus);
+      if (qs.length) questions.push(pick(r, qs));
+      if (questions.length === (o.perScene ?? types.length)) break;
+    }
+    if (!questions.length) continue;
+    out.push({ scene, rgb: renderScene(scene, o.split === 'train' ? r : undefined), questions, split: o.split });
+  }
+  return out;
+}
+
+/** RGB bytes to the model's input: Float32 in [0, 1]. */
+export function rgbToPixels(rgb: Uint8Array): Float32Array {
+  const out = new Float32Array(rgb.length);
+  for (let i = 0; i < rgb.length; i++) out[i] = rgb[i] / 255;
+  return out;
+}
+
+/**
+ * A sample as a conversation: the image and the first question, then one turn per further
+ * question. The image part carries its pixels (the model's input) for training and local evals.
+ */
+export function shapesConversation(s: ShapesSample, upTo = s.questions.length): ChatMessage[] {
+  const pixels = rgbToPixels(s.rgb);
+  return s.questions.slice(0, upTo).flatMap((q, i): ChatMessage[] => [
+    {
+      role: 'user',
+      content:
+        i === 0
+          ? [
+              { type: 'image', pixels },
+              { type: 'text', text: q.question },
+            ]
+          : q.question,
+    },
+    { role: 'assistant', content: q.answer },
+  ]);
+}

@@ -1,0 +1,169 @@
+// Image input, Fuyu-style: no image encoder. A square RGB image is cut into P x P patches in
+// raster order; each patch's P*P*3 values (scaled to [-1, 1]) go through one linear projection
+// into the model's width, plus a learned row and column embedding (the factorised 2D position of
+// the encoder-free nanoVLM), and the results replace the embeddings of the image's slot tokens
+// (<|image_slot|> x G*G, src/tokenizer/chat.ts). Every image token then costs what a text token
+// costs: the projection is one small GEMM, the rest is the decoder. The sequence keeps its 1D
+// RoPE positions, so image tokens also have their raster order.
+//
+//   vision.patch_in   [C, P*P*3]   patch -> width
+//   vision.row        [G, C]       row of the patch (G = imageSize / P)
+//   vision.col        [G, C]       column of the patch
+//
+// Pixels come in as Float32 HWC in [0, 1], imageSize x imageSize (src/vision decodes and resizes).
+import { type Backend, type Tape, Tensor } from '../tensor/index.ts';
+
+export interface VisionConfig {
+  /** Side of the square image the model sees, in pixels. */
+  imageSize: number;
+  /** Side of a patch, in pixels; it divides imageSize. */
+  patchSize: number;
+}
+
+/** Images of one batch (or one sequence): pixels back to back, and where each one's first slot is. */
+export interface ImageInput {
+  /** count x imageSize x imageSize x 3, HWC, values in [0, 1]. */
+  pixels: Float32Array;
+  /** Index of each image's first slot token among the batch's flattened tokens (B * T). */
+  at: ArrayLike<number>;
+}
+
+export const grid = (v: VisionConfig): number => v.imageSize / v.patchSize;
+/** Slot tokens per image: the patches. */
+export const imageSlots = (v: VisionConfig): number => grid(v) ** 2;
+export const patchValues = (v: VisionConfig): number => v.patchSize * v.patchSize * 3;
+export const imageValues = (v: VisionConfig): number => v.imageSize * v.imageSize * 3;
+
+export function validateVision(v: VisionConfig): void {
+  const ok = (x: number, lo: number, hi: number) => Number.isInteger(x) && x >= lo && x <= hi;
+  if (!ok(v.imageSize, 2, 1024)) throw new Error(`config.vision.imageSize must be an integer in [2, 1024], got ${v.imageSize}`);
+  if (!ok(v.patchSize, 1, v.imageSize) || v.imageSize % v.patchSize)
+    throw new Error(`config.vision.patchSize must divide imageSize ${v.imageSize}, got ${v.patchSize}`);
+}
+
+export function visionParamShapes(v: VisionConfig, C: number): [string, number[]][] {
+  return [
+    ['vision.patch_in', [C, patchValues(v)]],
+    ['vision.row', [grid(v), C]],
+    ['vision.col', [grid(v), C]],
+  ];
+}
+
+/** Init std of a vision weight: the projection's outputs start near token embeddings' size (0.02). */
+export function visionInitStd(name: string, v: VisionConfig): number {
+  return name === 'vision.patch_in' ? 0.02 / Math.sqrt(patchValues(v)) : 0.02;
+}
+
+/**
+ * Patches of `count` images, [count * G*G, P*P*3]: patch (gy, gx) of image i is row i*G*G + gy*G + gx,
+ * its values in (py, px, channel) order, scaled from [0, 1] to [-1, 1].
+ */
+export function patchify(v: VisionConfig, pixels: Float32Array, count: number): Float32Array {
+  const S = v.imageSize,
+    P = v.patchSize,
+    G = grid(v),
+    PV = patchValues(v);
+  if (pixels.length !== count * imageValues(v)) throw new Error(`patchify: ${pixels.length} values is not ${count} images of ${S}x${S}x3`);
+  const out = new Float32Array(count * G * G * PV);
+  let o = 0;
+  for (let i = 0; i < count; i++) {
+    const base = i * S * S * 3;
+    for (let gy = 0; gy < G; gy++)
+      for (let gx = 0; gx < G; gx++)
+        for (let py = 0; py < P; py++) {
+          const from = base + ((gy * P + py) * S + gx * P) * 3;
+          for (let j = 0; j < P * 3; j++) out[o++] = 2 * pixels[from + j] - 1;
+        }
+  }
+  return out;
+}
+
+/** Row and column index of every patch of `count` images, in patchify's order. */
+function positions(v: VisionConfig, count: number): { rows: Int32Array; cols: Int32Array } {
+  const G = grid(v),
+    n = count * G * G;
+  const rows = new Int32Array(n),
+    cols = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    rows[i] = Math.floor((i % (G * G)) / G);
+    cols[i] = i % G;
+  }
+  return { rows, cols };
+}
+
+export interface VisionWeights {
+  patchIn: Tensor;
+  row: Tensor;
+  col: Tensor;
+}
+
+/** Image count of an ImageInput, checked against the config. */
+export function imageCount(v: VisionConfig, images: ImageInput): number {
+  const n = images.pixels.length / imageValues(v);
+  if (!Number.isInteger(n) || n !== images.at.length)
+    throw new Error(
+      `images: ${images.pixels.length} pixel values and ${images.at.length} positions do not match ${v.imageSize}x${v.imageSize}x3 images`,
+    );
+  return n;
+}
+
+/** Training: the image tokens' embeddings [count * G*G, C], on the tape. */
+export function embedImages(tape: Tape, v: VisionConfig, w: VisionWeights, images: ImageInput): Tensor {
+  const n = imageCount(v, images);
+  const G = grid(v);
+  const patches = patchify(v, images.pixels, n);
+  const data = tape.dtype === 'f64' ? Float64Array.from(patches) : patches;
+  const x = tape.linear(new Tensor(data, [n * G * G, patchValues(v)], { requiresGrad: false }), w.patchIn);
+  const { rows, cols } = positions(v, n);
+  const pos = tape.add(tape.embedding(rows, [rows.length], w.row), tape.embedding(cols, [cols.length], w.col));
+  return tape.add(pos, x, { inPlace: true });
+}
+
+/** Flattened token index of every slot of every image: image i's slots follow at[i]. */
+export function slotIndices(v: VisionConfig, images: ImageInput): Int32Array {
+  const S = imageSlots(v);
+  const out = new Int32Array(images.at.length * S);
+  for (let i = 0; i < images.at.length; i++) for (let j = 0; j < S; j++) out[i * S + j] = images.at[i] + j;
+  return out;
+}
+
+/** Inference: writes the image tokens' embeddings over rows of x [N, C] (no tape); `at` counts from row `offset`. */
+export function embedImagesInto(
+  be: Backend<Float32Array>,
+  v: VisionConfig,
+  w: VisionWeights,
+  images: ImageInput,
+  x: Float32Array,
+  C: number,
+  offset = 0,
+): void {
+  const n = imageCount(v, images);
+  const G = grid(v),
+    PV = patchValues(v),
+    R = n * G * G;
+  const patches = patchify(v, images.pixels, n);
+  const y = new Float32Array(R * C);
+  be.gemm({
+    transA: false,
+    transB: true,
+    M: R,
+    N: C,
+    K: PV,
+    alpha: 1,
+    A: patches,
+    lda: PV,
+    B: w.patchIn.data as Float32Array,
+    ldb: PV,
+    beta: 0,
+    C: y,
+    ldc: C,
+  });
+  const { rows, cols } = positions(v, n);
+  const rw = w.row.data as Float32Array,
+    cw = w.col.data as Float32Array;
+  const slots = slotIndices(v, images);
+  for (let r = 0; r < R; r++) {
+    const dst = (offset + slots[r]) * C;
+    for (let c = 0; c < C; c++) x[dst + c] = y[r * C + c] + rw[rows[r] * C + c] + cw[cols[r] * C + c];
+  }
+}

@@ -1,0 +1,137 @@
+// The shapes scene set (src/data/synthetic/shapes.ts): scenes obey the published contract,
+// answers are true of the scene, and the held-out splits are held out.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  generateShapes,
+  HELD_OUT_COMBOS,
+  renderScene,
+  SCENE_SIZE,
+  SHAPE_COLOURS,
+  shapesConversation,
+  type ShapesSample,
+} from '../../src/data/index.ts';
+
+const held = (c: string, k: string) => HELD_OUT_COMBOS.some(([hc, hk]) => hc === c && hk === k);
+const WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six'];
+
+/** Checks every answer against the scene it is about. */
+function checkAnswers(s: ShapesSample) {
+  const sh = s.scene.shapes;
+  for (const { type, question: q, answer: a } of s.questions) {
+    const m = (re: RegExp) => re.exec(q);
+    if (type === 'colour') {
+      const kind = m(/the (circle|square|triangle)/)![1];
+      assert.deepEqual(
+        sh.filter((x) => x.kind === kind).map((x) => x.colour),
+        [a],
+        q,
+      );
+    } else if (type === 'kind') {
+      const colour = m(/(red|green|blue|yellow|orange|purple|black|gray)/)![1];
+      assert.deepEqual(
+        sh.filter((x) => x.colour === colour).map((x) => x.kind),
+        [a],
+        q,
+      );
+    } else if (type === 'count') {
+      const colour = m(/(red|green|blue|yellow|orange|purple|black|gray)/)?.[1];
+      const kind = m(/(circle|square|triangle)s/)?.[1];
+      const n = sh.filter((x) => (!colour || x.colour === colour) && (!kind || x.kind === kind)).length;
+      assert.equal(a, WORDS[n], q);
+    } else if (type === 'exist') {
+      const [, colour, kind] = m(/a (\w+) (circle|square|triangle)/)!;
+      assert.equal(a, sh.some((x) => x.colour === colour && x.kind === kind) ? 'yes' : 'no', q);
+    } else if (type === 'relation') {
+      const names = [...q.matchAll(/the (\w+) (circle|square|triangle)/g)].map(
+        ([, c, k]) => sh.find((x) => x.colour === c && x.kind === k)!,
+      );
+      if (names.length === 2) {
+        const left = /left/.test(q);
+        assert.equal(a, (left ? names[0].x < names[1].x : names[0].x > names[1].x) ? 'yes' : 'no', q);
+        assert.ok(Math.abs(names[0].x - names[1].x) >= 4, `${q}: centres too close to tell`);
+      } else {
+        const ref = names[0];
+        const side = sh.filter((x) => x !== ref && (/left/.test(q) ? x.x < ref.x : x.x > ref.x));
+        assert.equal(side.length, 1, q);
+        assert.equal(a, side[0].kind, q);
+      }
+    } else if (type === 'caption') {
+      assert.equal(a.split(/, | and /).length, sh.length, q);
+    }
+  }
+}
+
+describe('the shapes scene set', () => {
+  const train = generateShapes({ seed: 3, count: 300, split: 'train' });
+
+  it('draws 1 to 6 shapes 10-20 px across, inside the image, never overlapping', () => {
+    const counts = new Set<number>();
+    for (const s of train) {
+      counts.add(s.scene.shapes.length);
+      for (const [i, a] of s.scene.shapes.entries()) {
+        assert.ok(a.size >= 10 && a.size <= 20);
+        assert.ok(a.x - a.size / 2 >= 0 && a.x + a.size / 2 <= SCENE_SIZE && a.y - a.size / 2 >= 0 && a.y + a.size / 2 <= SCENE_SIZE);
+        for (const b of s.scene.shapes.slice(i + 1))
+          assert.ok(Math.abs(a.x - b.x) >= (a.size + b.size) / 2 || Math.abs(a.y - b.y) >= (a.size + b.size) / 2, 'overlap');
+      }
+    }
+    assert.deepEqual([...counts].sort(), [1, 2, 3, 4, 5, 6]);
+  });
+
+  it('answers every question truly, one lowercase word (captions aside)', () => {
+    for (const split of ['train', 'seen', 'unseen', 'phrasing'] as const)
+      for (const s of split === 'train' ? train : generateShapes({ seed: 4, count: 150, split })) {
+        checkAnswers(s);
+        for (const q of s.questions) if (q.type !== 'caption') assert.match(q.answer, /^[a-z]+$/);
+      }
+  });
+
+  it('keeps the held-out colour-shape combinations out of training images, and puts one in each unseen scene, asked about', () => {
+    for (const s of train) for (const x of s.scene.shapes) assert.ok(!held(x.colour, x.kind), `${x.colour} ${x.kind} in training`);
+    for (const s of generateShapes({ seed: 5, count: 100, split: 'unseen' })) {
+      const focus = s.scene.shapes.filter((x) => held(x.colour, x.kind));
+      assert.ok(focus.length >= 1 && new Set(focus.map((x) => `${x.colour} ${x.kind}`)).size === 1);
+      const name = `${focus[0].colour} ${focus[0].kind}`;
+      for (const q of s.questions)
+        if (q.type === 'exist' || q.type === 'relation')
+          assert.ok(q.question.includes(name) || HELD_OUT_COMBOS.some(([c, k]) => q.question.includes(`${c} ${k}`)), q.question);
+    }
+  });
+
+  it('never uses a held-out phrasing in training, and only those in the phrasing split', () => {
+    const trainQ = new Set(
+      train.flatMap((s) => s.questions.map((q) => q.question.replace(/red|green|blue|yellow|orange|purple|black|gray/g, 'C'))),
+    );
+    const phr = generateShapes({ seed: 6, count: 100, split: 'phrasing' });
+    for (const s of phr)
+      for (const q of s.questions) {
+        const shape = q.question.replace(/red|green|blue|yellow|orange|purple|black|gray/g, 'C');
+        assert.ok(!trainQ.has(shape), `held-out phrasing seen in training: ${q.question}`);
+      }
+    const kinds = new Set(phr.flatMap((s) => s.questions.map((q) => q.type)));
+    assert.equal(kinds.size, 6);
+  });
+
+  it('renders the exact colour at a shape centre (no jitter), white far from shapes, and is the same for the same seed', () => {
+    const [s] = generateShapes({ seed: 7, count: 1, split: 'seen' });
+    const rgb = renderScene(s.scene);
+    for (const x of s.scene.shapes) {
+      const o = (Math.round(x.y + (x.kind === 'triangle' ? 2 : 0)) * SCENE_SIZE + Math.round(x.x)) * 3;
+      assert.deepEqual([...rgb.subarray(o, o + 3)], [...SHAPE_COLOURS[x.colour]]);
+    }
+    assert.deepEqual(rgb, s.rgb);
+    assert.deepEqual(generateShapes({ seed: 7, count: 1, split: 'seen' })[0], s);
+  });
+
+  it('makes a conversation: the image with the first question, then one turn per question', () => {
+    const s = train[0];
+    const msgs = shapesConversation(s);
+    assert.equal(msgs.length, 2 * s.questions.length);
+    const first = msgs[0].content as { type: string; pixels?: Float32Array }[];
+    assert.equal(first[0].type, 'image');
+    assert.equal(first[0].pixels!.length, SCENE_SIZE * SCENE_SIZE * 3);
+    assert.ok(first[0].pixels!.every((v) => v >= 0 && v <= 1));
+    assert.equal(msgs[1].content, s.questions[0].answer);
+  });
+});

@@ -1,0 +1,159 @@
+// Image input (src/model/vision.ts): patch order, the patch path's gradients against finite
+// differences, KV-cache inference against the training pass with images, and checkpoints.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  configFromDepth,
+  GPT,
+  imageSlots,
+  KVCache,
+  loadCheckpoint,
+  paramCount,
+  patchify,
+  saveCheckpoint,
+  step,
+  type VisionConfig,
+} from '../../src/model/index.ts';
+import { embedImages, slotIndices, visionParamShapes } from '../../src/model/vision.ts';
+import { defaultBackend, refBackend, Tape, Tensor } from '../../src/tensor/index.ts';
+import { assertGradClose, numericGrad } from '../gradcheck.ts';
+import { assertClose, randn64, rng } from '../helpers.ts';
+
+const v: VisionConfig = { imageSize: 4, patchSize: 2 };
+
+describe('patchify', () => {
+  it('puts pixel (y, x, c) in patch (y/P, x/P) at ((y%P)*P + x%P)*3 + c, scaled to [-1, 1]', () => {
+    const vc: VisionConfig = { imageSize: 6, patchSize: 3 };
+    const r = rng(1);
+    const pixels = Float32Array.from({ length: 2 * 6 * 6 * 3 }, () => r());
+    const out = patchify(vc, pixels, 2);
+    for (let i = 0; i < 2; i++)
+      for (let y = 0; y < 6; y++)
+        for (let x = 0; x < 6; x++)
+          for (let c = 0; c < 3; c++) {
+            const patch = i * 4 + Math.floor(y / 3) * 2 + Math.floor(x / 3);
+            const at = patch * 27 + ((y % 3) * 3 + (x % 3)) * 3 + c;
+            assert.equal(out[at], Math.fround(2 * pixels[((i * 6 + y) * 6 + x) * 3 + c] - 1));
+          }
+  });
+
+  it('rejects pixels that are not whole images, naming the size', () => {
+    assert.throws(() => patchify(v, new Float32Array(47), 1), /47 values is not 1 images of 4x4x3/);
+  });
+});
+
+describe('the patch path on the tape (float64, reference backend)', () => {
+  it('matches finite differences for the projection, the row and column embeddings and the token embeddings', () => {
+    const C = 6,
+      V = 7,
+      N = 12; // two sequences of 6 tokens; one image of 4 slots in each
+    const r = rng(3);
+    const param = (shape: number[], name: string) =>
+      new Tensor(
+        randn64(
+          shape.reduce((a, b) => a * b, 1),
+          r,
+          0.5,
+        ),
+        shape,
+        { requiresGrad: true, name },
+      );
+    const shapes = Object.fromEntries(visionParamShapes(v, C));
+    const w = {
+      patchIn: param(shapes['vision.patch_in'], 'p'),
+      row: param(shapes['vision.row'], 'r'),
+      col: param(shapes['vision.col'], 'c'),
+    };
+    const wte = param([V, C], 'wte'),
+      head = param([V, C], 'head');
+    const tokens = Int32Array.from({ length: N }, () => Math.floor(r() * V));
+    const targets = Int32Array.from({ length: N }, () => Math.floor(r() * V));
+    const images = { pixels: Float32Array.from({ length: 2 * 48 }, () => r()), at: [1, 7] };
+    const loss = (tape: Tape) => {
+      const x = tape.overwriteRows(tape.embedding(tokens, [N], wte), slotIndices(v, images), embedImages(tape, v, w, images));
+      return tape.crossEntropy(tape.linear(x, head), targets);
+    };
+    const tape = new Tape(refBackend, 'f64');
+    tape.backward(loss(tape));
+    for (const t of [w.patchIn, w.row, w.col, wte, head]) {
+      const numeric = numericGrad(() => loss(new Tape(refBackend, 'f64')).data[0], t.data as Float64Array);
+      assertGradClose(t.grad as Float64Array, numeric, t.name!, 1e-5);
+    }
+    // The slot tokens' own embeddings were replaced: their rows of wte get nothing from the slots.
+    const slotToken = tokens[1];
+    if (!Array.from(tokens).some((t, i) => t === slotToken && (i < 1 || (i >= 5 && i < 7) || i >= 11)))
+      assert.ok((wte.grad as Float64Array).subarray(slotToken * C, (slotToken + 1) * C).every((g) => g === 0));
+  });
+
+  it('overwriteRows refuses rows outside x and a y of the wrong shape', () => {
+    const tape = new Tape(refBackend, 'f64');
+    const x = new Tensor(new Float64Array(12), [4, 3]);
+    assert.throws(() => tape.overwriteRows(x, Int32Array.of(4), new Tensor(new Float64Array(3), [1, 3])), /row 4 is outside x's 4 rows/);
+    assert.throws(() => tape.overwriteRows(x, Int32Array.of(0, 1), new Tensor(new Float64Array(3), [1, 3])), /must be \[2, 3\]/);
+  });
+});
+
+describe('a GPT with image input', () => {
+  const be = defaultBackend();
+  const cfg = configFromDepth(2, {
+    vocabSize: 40,
+    nEmbd: 32,
+    nHead: 4,
+    mlpHidden: 48,
+    contextLength: 32,
+    vision: { imageSize: 8, patchSize: 4 },
+  });
+  const model = GPT.init(cfg, 5);
+  const S = imageSlots(cfg.vision!);
+  const r = rng(9);
+  const image = () => Float32Array.from({ length: 8 * 8 * 3 }, () => r());
+  const tokens = Int32Array.from([1, 2, 3, 3, 3, 3, 4, 5, 6, 7]);
+  const img = image();
+
+  it('adds the vision parameters after the text ones, so a text layout is unchanged', () => {
+    const text = configFromDepth(2, { ...cfg, vision: undefined });
+    assert.equal(paramCount(cfg) - paramCount(text), 32 * 48 + 2 * 2 * 32);
+    assert.equal(S, 4);
+  });
+
+  it('KV-cache inference with an image gives the training pass logits, and the image changes only what follows it', () => {
+    const full = model.forward(new Tape(be, 'f32', { grad: false }), tokens, 1, tokens.length, undefined, -1, { pixels: img, at: [2] });
+    const cache = new KVCache(cfg);
+    const prefill = step(model, be, [{ cache, tokens: tokens.slice(0, 8), images: { pixels: img, at: [2] } }], true);
+    const got = new Float32Array(tokens.length * 40);
+    got.set(prefill);
+    for (let i = 8; i < tokens.length; i++) got.set(step(model, be, [{ cache, tokens: tokens.slice(i, i + 1) }]), i * 40);
+    assertClose(got, full.logits.data as Float32Array, 1e-4, 'logits');
+    const other = model.forward(new Tape(be, 'f32', { grad: false }), tokens, 1, tokens.length, undefined, -1, {
+      pixels: image(),
+      at: [2],
+    });
+    const a = full.logits.data as Float32Array,
+      b = other.logits.data as Float32Array;
+    assert.deepEqual(a.subarray(0, 2 * 40), b.subarray(0, 2 * 40), 'tokens before the image');
+    assert.notDeepEqual(a.subarray(9 * 40), b.subarray(9 * 40), 'tokens after the image');
+  });
+
+  it('refuses images for a text-only model and an image that does not fit in the new tokens', () => {
+    const text = GPT.init(configFromDepth(2, { ...cfg, vision: undefined }), 1);
+    assert.throws(
+      () => text.forward(new Tape(be, 'f32', { grad: false }), tokens, 1, tokens.length, undefined, -1, { pixels: img, at: [2] }),
+      /without image input/,
+    );
+    assert.throws(
+      () => step(model, be, [{ cache: new KVCache(cfg), tokens: tokens.slice(0, 4), images: { pixels: img, at: [2] } }]),
+      /does not fit/,
+    );
+  });
+
+  it('keeps the vision weights and config through a checkpoint', () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'tetra-vision-')), 'ckpt');
+    saveCheckpoint(dir, { config: cfg, params: model.weights(), meta: { step: 0, tokensSeen: 0 } as never });
+    const back = loadCheckpoint(dir);
+    assert.deepEqual(back.config.vision, cfg.vision);
+    assert.deepEqual(back.params.get('vision.patch_in'), model.weights().get('vision.patch_in'));
+  });
+});
