@@ -14,6 +14,7 @@ import {
   type EngineSpec,
   type ModerationService,
 } from '../gateway/index.ts';
+import { checkpointInfo } from '../model/index.ts';
 import { ModerationClassifier } from '../safety/index.ts';
 import { defaultBackend } from '../tensor/index.ts';
 import { numberFlag, UsageError } from './args.ts';
@@ -86,7 +87,8 @@ function singleEngineCatalog(f: Record<string, unknown>): CatalogConfig {
       {
         engines: { builtin: { kind: 'builtin', checkpoint: dir } },
         models: [
-          { id: snap, engine: 'builtin' },
+          // A checkpoint with vision weights takes images (the engine reports it too).
+          { id: snap, engine: 'builtin', ...(checkpointInfo(dir).config.vision ? { image_input: true } : {}) },
           { id: 'tetra', alias: snap },
         ],
         default_model: 'tetra',

@@ -6,7 +6,10 @@
 // it when their client does.
 import {
   type GPT,
+  type ImageInput,
   generateStream,
+  imageSlots,
+  imageValues,
   KVCache,
   logSoftmax,
   sample,
@@ -27,6 +30,7 @@ import {
   type Tokenizer,
 } from '../tokenizer/index.ts';
 import { openCheckpoint } from '../model/index.ts';
+import { decodeImage, ImageDecodeError } from '../vision/index.ts';
 import { EngineError } from './types.ts';
 import type { ChatEngine, ChatRequest, CompletionRequest, EngineCapabilities, EngineEvent, EngineMessage } from './types.ts';
 import type { SamplingParams, TokenLogprobInfo } from './types.ts';
@@ -57,7 +61,7 @@ interface Choice {
 
 export class BuiltinEngine implements ChatEngine {
   readonly kind = 'builtin';
-  readonly capabilities: EngineCapabilities = { imageInput: false, logprobs: true, jsonSchema: true, completions: true };
+  readonly capabilities: EngineCapabilities;
   private readonly queue = new FairQueue(1);
   private readonly stopIds: number[];
   private readonly tokenBytes: (id: number) => Uint8Array | null;
@@ -74,6 +78,7 @@ export class BuiltinEngine implements ChatEngine {
           `checkpoint was trained with another tokenizer`,
       );
     }
+    this.capabilities = { imageInput: !!model.config.vision, logprobs: true, jsonSchema: true, completions: true };
     // Every special token ends a reply: <|end|> closes the turn, the others never belong in text.
     this.stopIds = Object.values(tok.specials);
     this.tokenBytes = tokenBytesOf(tok);
@@ -88,29 +93,58 @@ export class BuiltinEngine implements ChatEngine {
   async close(): Promise<void> {}
 
   async countChatTokens(messages: EngineMessage[]): Promise<number> {
-    return this.render(messages).length;
+    return this.render(messages).ids.length;
   }
   async countTextTokens(text: string): Promise<number> {
     return this.tok.encode(text).length;
   }
 
-  private render(messages: EngineMessage[]): number[] {
-    for (const m of messages) {
-      if (typeof m.content !== 'string' && m.content.some((p) => p.type === 'image')) {
-        throw new EngineError(
-          'This model does not accept image input (the builtin model has no vision yet); send text only.',
-          400,
-          'unsupported_capability',
-          'messages',
-        );
+  /** The prompt's ids; each image part renders as the model's image slots (decoded later, in images()). */
+  private render(messages: EngineMessage[]): { ids: number[]; imagePositions: number[] } {
+    const vision = this.model.config.vision;
+    if (!vision)
+      for (const m of messages) {
+        if (typeof m.content !== 'string' && m.content.some((p) => p.type === 'image')) {
+          throw new EngineError(
+            'This model does not accept image input (its checkpoint has no vision weights); send text only.',
+            400,
+            'unsupported_capability',
+            'messages',
+          );
+        }
       }
-    }
     try {
-      return renderPrompt(this.tok, messages as ChatMessage[]).ids;
+      return renderPrompt(this.tok, messages as ChatMessage[], vision ? { imageSlots: imageSlots(vision) } : {});
     } catch (e) {
       if (e instanceof ContextOverflowError) throw new EngineError(e.message, 400, 'context_length_exceeded', 'messages');
       throw new EngineError(`The messages could not be rendered: ${(e as Error).message}`, 400, 'invalid_request', 'messages');
     }
+  }
+
+  /**
+   * The prompt's images decoded to the model's input (sharp, with limits; src/vision), in
+   * message order; a bad image is a 400 that names its message and part.
+   */
+  private async images(messages: EngineMessage[], at: number[]): Promise<ImageInput | undefined> {
+    const vision = this.model.config.vision;
+    if (!vision || !at.length) return undefined;
+    const pixels: Float32Array[] = [];
+    for (const [i, m] of messages.entries()) {
+      if (typeof m.content === 'string') continue;
+      for (const [j, p] of m.content.entries()) {
+        if (p.type !== 'image') continue;
+        try {
+          pixels.push((await decodeImage(p.data, { size: vision.imageSize, mime: p.mime })).pixels);
+        } catch (e) {
+          if (!(e instanceof ImageDecodeError)) throw e;
+          const param = `messages[${i}].content[${j}].image_url.url`;
+          throw new EngineError(`${param}: ${e.message}`, 400, 'invalid_request', param);
+        }
+      }
+    }
+    const all = new Float32Array(pixels.length * imageValues(vision));
+    pixels.forEach((px, k) => all.set(px, k * px.length));
+    return { pixels: all, at };
   }
 
   private tokenInfo(id: number, logprob: number, top: { token: number; logprob: number }[]): TokenLogprobInfo {
@@ -213,7 +247,13 @@ export class BuiltinEngine implements ChatEngine {
   }
 
   /** Decodes n choices from one prompt, streaming text events; ends with done per choice, returns completion tokens. */
-  private async *decode(prompt: number[], p: SamplingParams, maxTokens: number, signal: AbortSignal): AsyncGenerator<EngineEvent, number> {
+  private async *decode(
+    prompt: number[],
+    p: SamplingParams,
+    maxTokens: number,
+    signal: AbortSignal,
+    images?: ImageInput,
+  ): AsyncGenerator<EngineEvent, number> {
     const stops = p.stop;
     const choices: Choice[] = Array.from({ length: p.n }, () => ({
       decoder: new StreamDecoder(this.tok),
@@ -235,6 +275,7 @@ export class BuiltinEngine implements ChatEngine {
         ...(stops.length ? { stopStrings: stops, decode: (ids: number[]) => this.tok.decode(ids) } : {}),
         ...(p.topLogprobs === null ? {} : { logprobs: p.topLogprobs }),
         processLogits: this.logitsHook(p),
+        ...(images ? { images: Array.from({ length: p.n }, () => images) } : {}),
       },
     );
     const release = (c: Choice, upTo: number, index: number): EngineEvent | null => {
@@ -295,12 +336,13 @@ export class BuiltinEngine implements ChatEngine {
         throw e;
       }
     }
-    const prompt = this.render(req.messages);
+    const { ids: prompt, imagePositions } = this.render(req.messages);
     const maxTokens = this.checkWindow(prompt.length, req.maxTokens, 'messages');
+    const images = await this.images(req.messages, imagePositions);
     const release = await this.acquire(req.client, signal);
     if (!release) return;
     try {
-      const completion = yield* this.decode(prompt, req, maxTokens, signal);
+      const completion = yield* this.decode(prompt, req, maxTokens, signal, images);
       if (signal.aborted) return;
       yield { type: 'usage', promptTokens: prompt.length, completionTokens: completion };
     } finally {

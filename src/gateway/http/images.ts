@@ -141,6 +141,10 @@ export function parseDataUrl(url: string, param: string, limits: ImageLimits): {
     throw tooLarge(`${param}: the image is about ${Math.floor((b64.length * 3) / 4)} bytes; the limit is ${limits.maxBytes}`, param);
   const data = new Uint8Array(Buffer.from(b64, 'base64'));
   const info = checkImage(data, param, limits);
+  // A data URL that names an image type must name the one its bytes are (image/jpg is JPEG's alias).
+  const declared = head.split(';')[0].trim().toLowerCase().replace('image/jpg', 'image/jpeg');
+  if (declared.startsWith('image/') && declared !== info.mime)
+    throw invalid(param, `${param}: the data URL says ${declared} but the bytes are ${info.mime}`, 'invalid_image_format');
   return { data, mime: info.mime };
 }
 

@@ -1,0 +1,98 @@
+// Visual question answering, scored as the shapes scene set defines it: each question asked on
+// its own (the image and the question in one user turn), answered greedily, exact match after
+// trimming and lowercasing, accuracy overall and per question type.
+import { generateShapes, rgbToPixels, type ShapesSplit } from '../data/index.ts';
+import { generate, imageSlots, type GPT } from '../model/index.ts';
+import { defaultBackend, type Backend } from '../tensor/index.ts';
+import { renderPrompt, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
+
+export interface VqaItem {
+  messages: ChatMessage[];
+  answer: string;
+  type: string;
+}
+
+export interface VqaReport {
+  n: number;
+  accuracy: number;
+  byType: Record<string, { n: number; correct: number; accuracy: number }>;
+}
+
+/** One item per question of `count` scenes of a held-out split. */
+export function shapesItems(split: ShapesSplit, count: number, seed = 1): VqaItem[] {
+  return generateShapes({ seed, count, split }).flatMap((s) => {
+    const pixels = rgbToPixels(s.rgb);
+    return s.questions.map((q) => ({
+      type: q.type,
+      answer: q.answer,
+      messages: [
+        {
+          role: 'user' as const,
+          content: [
+            { type: 'image' as const, pixels },
+            { type: 'text' as const, text: q.question },
+          ],
+        },
+      ],
+    }));
+  });
+}
+
+export const normalise = (s: string): string =>
+  s
+    .trim()
+    .toLowerCase()
+    .replace(/[.!]+$/, '');
+
+/** Answers every item greedily, `batch` at a time, and scores them. */
+export function vqaAccuracy(
+  model: GPT,
+  tok: Tokenizer,
+  items: VqaItem[],
+  o: { backend?: Backend<Float32Array>; batch?: number } = {},
+): VqaReport {
+  const v = model.config.vision;
+  if (!v) throw new Error('vqa: the model has no image input');
+  const backend = o.backend ?? defaultBackend();
+  const B = o.batch ?? 16;
+  const byType: VqaReport['byType'] = {};
+  let correct = 0;
+  for (let i = 0; i < items.length; i += B) {
+    const part = items.slice(i, i + B);
+    const rendered = part.map((it) => renderPrompt(tok, it.messages, { imageSlots: imageSlots(v) }));
+    const images = part.map((it, j) => {
+      const px = it.messages.flatMap((m) =>
+        typeof m.content === 'string'
+          ? []
+          : m.content.flatMap((p) => (p.type === 'image' ? [(p as unknown as { pixels: Float32Array }).pixels] : [])),
+      );
+      if (!px.length) return undefined;
+      const pixels = new Float32Array(px.reduce((s, x) => s + x.length, 0));
+      px.reduce((o, x) => (pixels.set(x, o), o + x.length), 0);
+      return { pixels, at: rendered[j].imagePositions };
+    });
+    const gens = generate(
+      model,
+      backend,
+      rendered.map((r) => Int32Array.from(r.ids)),
+      {
+        maxTokens: 96,
+        temperature: 0,
+        stopTokens: [tok.special('<|end|>'), tok.special('<|endoftext|>')],
+        decode: (t) => tok.decode(t),
+        images,
+      },
+    );
+    part.forEach((it, j) => {
+      const ok = normalise(gens[j].text ?? '') === normalise(it.answer);
+      const t = (byType[it.type] ??= { n: 0, correct: 0, accuracy: 0 });
+      t.n++;
+      if (ok) {
+        t.correct++;
+        correct++;
+      }
+    });
+  }
+  for (const t of Object.values(byType)) t.accuracy = t.correct / t.n;
+  return { n: items.length, accuracy: items.length ? correct / items.length : Number.NaN, byType };
+}
