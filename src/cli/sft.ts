@@ -2,11 +2,11 @@
 // fine-tuning format (JSONL, {"messages": [...]} per line), loss on assistant turns only
 // (src/train/sft.ts). Progress, checkpoints and Ctrl-C / --resume as in `tetra train`.
 import { resolve } from 'node:path';
-import { ConversationError, type ConversationRow } from '../data/index.ts';
+import { ConversationError, DIGITS_QUESTION, FASHION_QUESTION, loadDigits, loadFashion, type ConversationRow } from '../data/index.ts';
 import { checkpointInfo, type CheckpointMeta, type VisionConfig } from '../model/index.ts';
 import { defaultBackend } from '../tensor/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
-import { loadSftData, sft, sftShapes } from '../train/index.ts';
+import { loadSftData, sft, sftShapes, type LabelledSet } from '../train/index.ts';
 import { numberFlag, UsageError, type Flags } from './args.ts';
 import type { Command } from './command.ts';
 import { fineTuneFlags, fineTuneSettings, openStart } from './fine-tune.ts';
@@ -27,6 +27,7 @@ export const sftCommand: Command = {
     vision: { type: 'string', help: 'synth:shapes: add image input to a text checkpoint, SIZE:PATCH pixels (e.g. 64:8)' },
     text: { type: 'string', help: 'synth:shapes: text conversations mixed in (JSONL)' },
     'text-share': { type: 'number', help: 'synth:shapes: share of rows drawn from --text', default: 0.2 },
+    mix: { type: 'string', help: 'synth:shapes: Debian image sets mixed in, e.g. digits:0.1,fashion:0.15 (npm run vision-data)' },
     val: { type: 'string', help: 'validation conversations (default: 5% of --data, held out by content hash)' },
     batch: { type: 'number', help: 'conversations per step', default: 16 },
     'weight-decay': { type: 'number', help: 'AdamW weight decay (matrices only)', default: 0 },
@@ -77,14 +78,26 @@ function shapes(f: Flags, checkpoint: string, meta: CheckpointMeta, tok: Tokeniz
     if (e instanceof ConversationError) throw new UsageError(`${cmd}: ${e.message}`);
     throw e;
   }
+  const sets: { set: LabelledSet; share: number }[] = [];
+  for (const part of f.mix ? String(f.mix).split(',') : []) {
+    const [name, share] = part.split(':');
+    const w = Number(share);
+    if (!(w > 0 && w < 1)) throw new UsageError(`${cmd}: --mix wants NAME:SHARE with a share in (0, 1), got ${JSON.stringify(part)}`);
+    try {
+      if (name === 'digits') sets.push({ set: { images: loadDigits('train'), question: DIGITS_QUESTION }, share: w });
+      else if (name === 'fashion') sets.push({ set: { images: loadFashion('train'), question: FASHION_QUESTION }, share: w });
+      else throw new UsageError(`${cmd}: --mix knows digits and fashion, got ${JSON.stringify(name)}`);
+    } catch (e) {
+      throw e instanceof UsageError ? e : new UsageError(`${cmd}: ${(e as Error).message}`);
+    }
+  }
   return interruptible(async (signal) => {
     const r = await sftShapes(
       {
         ...fineTuneSettings(f, cmd, meta, numberFlag(f, 'weight-decay', 0, 10, cmd, false)),
         checkpoint,
         vision,
-        text,
-        textShare: numberFlag(f, 'text-share', 0, 1, cmd, false),
+        mix: { text: text ? { rows: text, share: numberFlag(f, 'text-share', 0, 1, cmd, false) } : undefined, sets },
         batchSize: numberFlag(f, 'batch', 1, 1 << 16, cmd),
       },
       tok,

@@ -35,3 +35,15 @@ export {
   type ConversationRow,
 } from './conversations.ts';
 export { pairRows, preferenceLine, readPreferencePairs, type PairRows, type PreferencePair } from './preferences.ts';
+// Real image sets from Debian packages (digits, Fashion-MNIST).
+export {
+  loadDigits,
+  loadFashion,
+  parseDigits,
+  parseIdx,
+  greyToPixels,
+  DIGITS_QUESTION,
+  FASHION_CLASSES,
+  FASHION_QUESTION,
+  type LabelledImages,
+} from './vision-sets.ts';

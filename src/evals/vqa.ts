@@ -1,7 +1,7 @@
 // Visual question answering, scored as the shapes scene set defines it: each question asked on
 // its own (the image and the question in one user turn), answered greedily, exact match after
 // trimming and lowercasing, accuracy overall and per question type.
-import { generateShapes, rgbToPixels, type ShapesSplit } from '../data/index.ts';
+import { generateShapes, greyToPixels, rgbToPixels, SCENE_SIZE, type LabelledImages, type ShapesSplit } from '../data/index.ts';
 import { generate, imageSlots, type GPT } from '../model/index.ts';
 import { defaultBackend, type Backend } from '../tensor/index.ts';
 import { renderPrompt, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
@@ -19,9 +19,9 @@ export interface VqaReport {
 }
 
 /** One item per question of `count` scenes of a held-out split. */
-export function shapesItems(split: ShapesSplit, count: number, seed = 1): VqaItem[] {
+export function shapesItems(split: ShapesSplit, count: number, seed = 1, size = SCENE_SIZE): VqaItem[] {
   return generateShapes({ seed, count, split }).flatMap((s) => {
-    const pixels = rgbToPixels(s.rgb);
+    const pixels = rgbToPixels(s.rgb, size);
     return s.questions.map((q) => ({
       type: q.type,
       answer: q.answer,
@@ -36,6 +36,23 @@ export function shapesItems(split: ShapesSplit, count: number, seed = 1): VqaIte
       ],
     }));
   });
+}
+
+/** One item per image of a labelled set (its first `limit`), pixels at the model's size. */
+export function labelledItems(images: LabelledImages, question: string, size: number, type: string, limit = Infinity): VqaItem[] {
+  return images.answers.slice(0, limit).map((answer, i) => ({
+    type,
+    answer,
+    messages: [
+      {
+        role: 'user' as const,
+        content: [
+          { type: 'image' as const, pixels: greyToPixels(images, i, size) },
+          { type: 'text' as const, text: question },
+        ],
+      },
+    ],
+  }));
 }
 
 export const normalise = (s: string): string =>

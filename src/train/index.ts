@@ -51,4 +51,13 @@ export {
 } from './preference.ts';
 export { answerRows, greedyReward, rl, type RewardFn, type RlConfig, type RlPrompt, type SamplingSettings } from './policy-gradient.ts';
 // Image input: SFT on the shapes scene set, streamed.
-export { sftShapes, shapesRows, shapesSource, withVision, type ShapesSftConfig } from './vision.ts';
+export {
+  labelledRow,
+  sftShapes,
+  shapesRows,
+  shapesSource,
+  withVision,
+  type LabelledSet,
+  type ShapesSftConfig,
+  type VisionMix,
+} from './vision.ts';

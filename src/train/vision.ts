@@ -10,8 +10,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  ConversationError,
   conversationRow,
   generateShapes,
+  greyToPixels,
+  type LabelledImages,
   shapesConversation,
   type ConversationRow,
   type QuestionType,
@@ -29,25 +32,32 @@ import {
   type VisionConfig,
 } from '../model/index.ts';
 import { mulberry32, type Backend } from '../tensor/index.ts';
-import type { Tokenizer } from '../tokenizer/index.ts';
+import type { ChatMessage, Tokenizer } from '../tokenizer/index.ts';
 import { train, type BatchSource, type TrainConfig, type TrainResult } from './pretrain.ts';
 import { conversationLoss, LENGTH_MULTIPLE, padRows } from './sft.ts';
 
-/** The shapes scenes of one split as training rows (one scene each, all its questions). */
+/** The shapes scenes of one split as training rows (one scene each, all its questions that fit the context). */
 export function shapesRows(
   tok: Tokenizer,
   config: GPTConfig,
   o: { seed: number; count: number; split: ShapesSplit; types?: readonly QuestionType[] },
 ): ConversationRow[] {
   const v = visionOf(config);
-  return generateShapes(o).map((s, i) =>
-    conversationRow(
-      tok,
-      { source: `shapes:${o.split}:${o.seed}:${i}`, messages: shapesConversation(s), untrained: [] },
-      config.contextLength,
-      v,
-    ),
-  );
+  return generateShapes(o).map((s, i) => {
+    // As many of the scene's questions as the context holds (at least the first).
+    for (let upTo = s.questions.length; ; upTo--) {
+      try {
+        const c = {
+          source: `shapes:${o.split}:${o.seed}:${i}`,
+          messages: shapesConversation(s, upTo, config.vision!.imageSize),
+          untrained: [],
+        };
+        return conversationRow(tok, c, config.contextLength, v);
+      } catch (e) {
+        if (!(e instanceof ConversationError) || upTo === 1) throw e;
+      }
+    }
+  });
 }
 
 function visionOf(config: GPTConfig): { imageSlots: number; imageValues: number } {
@@ -55,25 +65,59 @@ function visionOf(config: GPTConfig): { imageSlots: number; imageValues: number 
   return { imageSlots: imageSlots(config.vision), imageValues: imageValues(config.vision) };
 }
 
+/** A real image set (vision-sets.ts) and the question asked of each image. */
+export interface LabelledSet {
+  images: LabelledImages;
+  question: string;
+}
+
+/** Image i of a labelled set as a training row: the image and the question, the answer learned. */
+export function labelledRow(tok: Tokenizer, config: GPTConfig, set: LabelledSet, i: number): ConversationRow {
+  const v = visionOf(config);
+  const pixels = greyToPixels(set.images, i, config.vision!.imageSize);
+  const messages: ChatMessage[] = [
+    {
+      role: 'user',
+      content: [
+        { type: 'image', pixels },
+        { type: 'text', text: set.question },
+      ],
+    },
+    { role: 'assistant', content: set.images.answers[i] },
+  ];
+  return conversationRow(tok, { source: `${set.images.name}:${i}`, messages, untrained: [] }, config.contextLength, v);
+}
+
+/** What a batch's rows are drawn from besides the shapes scenes, each with its share of the rows. */
+export interface VisionMix {
+  text?: { rows: ConversationRow[]; share: number };
+  sets?: { set: LabelledSet; share: number }[];
+}
+
 /**
- * Batch after batch of B rows: each a text row (textShare of them, drawn from `text`) or a fresh
- * scene from the training split. Batch n is a pure function of (seed, n).
+ * Batch after batch of B rows: each a text row, an image of a labelled set (by their shares) or
+ * a fresh scene from the shapes training split (the rest). Batch n is a pure function of (seed, n).
  */
 export function shapesSource(
   tok: Tokenizer,
   config: GPTConfig,
-  o: { B: number; seed: number; position?: unknown; text?: ConversationRow[]; textShare?: number; types?: readonly QuestionType[] },
+  o: { B: number; seed: number; position?: unknown; mix?: VisionMix; types?: readonly QuestionType[] },
 ): BatchSource {
   let n = (o.position as { batch: number } | undefined)?.batch ?? 0;
-  const share = o.text?.length ? (o.textShare ?? 0) : 0;
+  const parts: [number, (r: () => number) => ConversationRow][] = [];
+  const text = o.mix?.text;
+  if (text?.rows.length) parts.push([text.share, (r) => text.rows[Math.floor(r() * text.rows.length)]]);
+  for (const { set, share } of o.mix?.sets ?? [])
+    parts.push([share, (r) => labelledRow(tok, config, set, Math.floor(r() * set.images.answers.length))]);
+  if (parts.reduce((s, [w]) => s + w, 0) > 1) throw new Error('shapes: the mixed-in shares add up to more than 1');
   return {
     next() {
       const r = mulberry32((o.seed * 2654435761 + n * 97) >>> 0);
-      const rows = Array.from({ length: o.B }, (_, b) =>
-        r() < share
-          ? o.text![Math.floor(r() * o.text!.length)]
-          : shapesRows(tok, config, { seed: (o.seed * 1000003 + n * o.B + b) >>> 0, count: 1, split: 'train', types: o.types })[0],
-      );
+      const rows = Array.from({ length: o.B }, (_, b) => {
+        let u = r();
+        for (const [w, draw] of parts) if ((u -= w) < 0) return draw(r);
+        return shapesRows(tok, config, { seed: (o.seed * 1000003 + n * o.B + b) >>> 0, count: 1, split: 'train', types: o.types })[0];
+      });
       n++;
       return padRows(rows, LENGTH_MULTIPLE, config.contextLength);
     },
@@ -99,9 +143,8 @@ export interface ShapesSftConfig
   extends Omit<TrainConfig, 'model' | 'seqLen' | 'source' | 'validate' | 'initFrom' | 'evalBatches' | 'evalBatchSize' | 'data'> {
   checkpoint: string;
   vision?: VisionConfig;
-  /** Text-only conversations mixed in, and their share of the rows. */
-  text?: ConversationRow[];
-  textShare?: number;
+  /** Text conversations and labelled image sets mixed into the scenes. */
+  mix?: VisionMix;
   /** Scenes of the 'seen' eval split for the validation loss. */
   valScenes?: number;
 }
@@ -135,7 +178,7 @@ export async function sftShapes(
       seqLen: config.contextLength,
       evalBatches: 1,
       initFrom,
-      source: (position) => shapesSource(tok, config, { B: c.batchSize, seed: c.seed, position, text: c.text, textShare: c.textShare }),
+      source: (position) => shapesSource(tok, config, { B: c.batchSize, seed: c.seed, position, mix: c.mix }),
       validate: (model, be) => conversationLoss(model, be, val, c.batchSize),
     },
     backend,

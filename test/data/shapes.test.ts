@@ -6,6 +6,7 @@ import {
   generateShapes,
   HELD_OUT_COMBOS,
   renderScene,
+  rgbToPixels,
   SCENE_SIZE,
   SHAPE_COLOURS,
   shapesConversation,
@@ -122,6 +123,20 @@ describe('the shapes scene set', () => {
     }
     assert.deepEqual(rgb, s.rgb);
     assert.deepEqual(generateShapes({ seed: 7, count: 1, split: 'seen' })[0], s);
+  });
+
+  it('gives the model any size: blocks averaged when the size divides 64, the same picture either way', () => {
+    const [s] = generateShapes({ seed: 8, count: 1, split: 'seen' });
+    const full = rgbToPixels(s.rgb),
+      small = rgbToPixels(s.rgb, 16),
+      odd = rgbToPixels(s.rgb, 48);
+    assert.equal(small.length, 16 * 16 * 3);
+    let sum = 0;
+    for (let dy = 0; dy < 4; dy++) for (let dx = 0; dx < 4; dx++) sum += full[((20 + dy) * 64 + 28 + dx) * 3 + 1];
+    assert.ok(Math.abs(small[(5 * 16 + 7) * 3 + 1] - sum / 16) < 1e-6);
+    assert.ok(odd.every((v) => v >= 0 && v <= 1));
+    const mean = (a: Float32Array) => a.reduce((x, y) => x + y, 0) / a.length;
+    assert.ok(Math.abs(mean(odd) - mean(full)) < 0.02 && Math.abs(mean(small) - mean(full)) < 1e-4);
   });
 
   it('makes a conversation: the image with the first question, then one turn per question', () => {

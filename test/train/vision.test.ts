@@ -1,0 +1,149 @@
+// Teaching a checkpoint to see (src/train/vision.ts) and the Debian image sets' parsers
+// (src/data/vision-sets.ts): the stream resumes exactly, rows carry their images, a text
+// checkpoint gains vision weights through the CLI and a tiny model learns from the scenes.
+import { describe, it, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { FASHION_CLASSES, greyToPixels, parseDigits, parseIdx } from '../../src/data/index.ts';
+import { configFromDepth, imageSlots, latestCheckpoint, loadCheckpoint } from '../../src/model/index.ts';
+import { byteTokenizer } from '../../src/tokenizer/index.ts';
+import { labelledRow, shapesRows, shapesSource } from '../../src/train/index.ts';
+import { pretrainTinyBase } from '../fixtures/tiny-base.ts';
+
+const tok = byteTokenizer();
+const cfg = configFromDepth(1, { vocabSize: 264, nEmbd: 32, nHead: 2, contextLength: 256, vision: { imageSize: 16, patchSize: 8 } });
+
+describe('the shapes training stream', () => {
+  it('rows carry one image, its slots where the renderer put them, and only answers as targets', () => {
+    for (const row of shapesRows(tok, cfg, { seed: 1, count: 20, split: 'train' })) {
+      assert.equal(row.images!.at.length, 1);
+      assert.equal(row.images!.pixels.length, 16 * 16 * 3);
+      const at = row.images!.at[0];
+      for (let j = 0; j < imageSlots(cfg.vision!); j++) assert.equal(row.inputs[at + j], tok.special('<|image_slot|>'));
+      assert.ok(row.inputs.length <= 256, 'questions beyond the context are left out');
+      const learned = Array.from(row.targets).filter((t) => t >= 0);
+      assert.equal(learned.length, row.tokens);
+      assert.ok(!learned.includes(tok.special('<|image_slot|>')));
+    }
+  });
+
+  it('is a pure function of the seed and the batch number, so a resumed run continues exactly', () => {
+    const a = shapesSource(tok, cfg, { B: 4, seed: 7 });
+    a.next();
+    a.next();
+    const pos = JSON.parse(JSON.stringify(a.position));
+    const third = a.next();
+    const b = shapesSource(tok, cfg, { B: 4, seed: 7, position: pos }).next();
+    assert.deepEqual(b.inputs, third.inputs);
+    assert.deepEqual(b.images!.pixels, third.images!.pixels);
+    assert.deepEqual(b.images!.at, third.images!.at);
+  });
+
+  it('mixes text rows and labelled images by their shares', () => {
+    const text = shapesRows(tok, cfg, { seed: 2, count: 1, split: 'train' }).map(({ images: _, ...r }) => r);
+    const images = { name: 'toy', grey: new Uint8Array(2 * 64).fill(0), size: 8, answers: ['7', '3'] };
+    const src = shapesSource(tok, cfg, {
+      B: 200,
+      seed: 3,
+      mix: { text: { rows: text, share: 0.25 }, sets: [{ set: { images, question: 'What digit is this?' }, share: 0.25 }] },
+    });
+    const b = src.next();
+    const perRow = Array.from({ length: 200 }, (_, r) => Array.from(b.images!.at).filter((a) => a >= r * b.T && a < (r + 1) * b.T).length);
+    const textRows = perRow.filter((n) => n === 0).length;
+    assert.ok(textRows > 30 && textRows < 70, `${textRows} text rows of 200`);
+    const row = labelledRow(tok, cfg, { images, question: 'What digit is this?' }, 0);
+    assert.equal(tok.decode(Array.from(row.targets).filter((t) => t >= 0)), '7<|end|>');
+  });
+});
+
+describe('the Debian image sets', () => {
+  it('parses the digits CSV (64 pixels 0..16 and a label), first half train, dark ink on white', () => {
+    const line = (label: number, ink: number) => [...Array.from({ length: 64 }, (_, i) => (i === 9 ? ink : 0)), label].join(',');
+    const csv = [line(3, 16), line(5, 8), line(9, 0), line(1, 16)].join('\n');
+    const train = parseDigits(csv, 'train'),
+      test = parseDigits(csv, 'test');
+    assert.deepEqual(train.answers, ['3', '5']);
+    assert.deepEqual(test.answers, ['9', '1']);
+    assert.equal(train.grey[9], 0);
+    assert.equal(train.grey[64 + 9], 128);
+    assert.equal(train.grey[0], 255);
+    assert.throws(() => parseDigits('1,2,3', 'train'), /line 1 is not 64 pixels and a label/);
+  });
+
+  it('parses IDX files and names the classes', () => {
+    const img = Buffer.alloc(16 + 2 * 4);
+    img.writeUInt32BE(2051, 0);
+    img.writeUInt32BE(2, 4);
+    img.writeUInt32BE(2, 8);
+    img.writeUInt32BE(2, 12);
+    img[16] = 255;
+    const lab = Buffer.from([0, 0, 8, 1, 0, 0, 0, 2, 9, 1]);
+    const set = parseIdx(img, lab, 'toy');
+    assert.deepEqual(set.answers, [FASHION_CLASSES[9], FASHION_CLASSES[1]]);
+    assert.equal(set.grey[0], 0);
+    assert.throws(() => parseIdx(lab, img, 'swapped'), /not IDX image and label files/);
+  });
+
+  it('resizes grey images bilinearly to RGB in [0, 1]: constant stays constant, a dark left half stays dark on the left', () => {
+    const grey = new Uint8Array(16);
+    for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) grey[y * 4 + x] = x < 2 ? 0 : 255;
+    const px = greyToPixels({ name: 't', grey, size: 4, answers: ['a'] }, 0, 16);
+    assert.equal(px.length, 16 * 16 * 3);
+    assert.equal(px[(5 * 16 + 1) * 3], 0);
+    assert.equal(px[(5 * 16 + 14) * 3 + 2], 1);
+  });
+});
+
+describe('tetra sft --data synth:shapes', () => {
+  let base: string;
+  before(async () => {
+    base = await pretrainTinyBase(10);
+  });
+
+  it('gives a text checkpoint vision weights, keeps its text weights, trains and resumes', () => {
+    const out = mkdtempSync(join(tmpdir(), 'tetra-vis-sft-'));
+    const run = (steps: number, extra: string[] = []) =>
+      execFileSync(
+        process.execPath,
+        [
+          'bin/tetra.js',
+          'sft',
+          '--checkpoint',
+          base,
+          '--data',
+          'synth:shapes',
+          '--vision',
+          '16:8',
+          '--out',
+          out,
+          '--steps',
+          String(steps),
+          '--batch',
+          '4',
+          '--lr',
+          '1e-3',
+          '--warmup',
+          '0',
+          '--eval-every',
+          '2',
+          '--checkpoint-every',
+          '2',
+          '--replicas',
+          '1',
+          ...extra,
+        ],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+    run(2);
+    const resumed = JSON.parse(run(4, ['--resume']).trim().split('\n').pop()!);
+    assert.equal(resumed.step, 4);
+    assert.ok(Number.isFinite(resumed.val_loss));
+    const ck = loadCheckpoint(join(out, 'init'));
+    const start = loadCheckpoint(latestCheckpoint(join(base, 'checkpoints'))!);
+    assert.deepEqual(ck.config.vision, { imageSize: 16, patchSize: 8 });
+    assert.deepEqual(ck.params.get('blocks.0.wq'), start.params.get('blocks.0.wq'));
+  });
+});
