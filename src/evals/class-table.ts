@@ -5,7 +5,7 @@
 import { gsm8kFactory, humanevalFactory, mmluFactory, multipleChoiceFactory, truthfulqaFactory } from './benchmark-classes.ts';
 import { UnknownClassError, type TemplateEnv, type TemplateFactory } from './classes.ts';
 import { customEvalFactory } from './custom-eval.ts';
-import { basicFactories, instructFactory, modelGradedFactory } from './templates/index.ts';
+import { basicFactories, instructFactory, modelGradedFactory, vqaFactory } from './templates/index.ts';
 
 export const TEMPLATE_CLASSES: ReadonlyMap<string, TemplateFactory> = new Map<string, TemplateFactory>([
   ['evals.elsuite.basic.match:Match', basicFactories.match],
@@ -24,6 +24,7 @@ export const TEMPLATE_CLASSES: ReadonlyMap<string, TemplateFactory> = new Map<st
   ['tetra.humaneval', humanevalFactory],
   ['tetra.gsm8k', gsm8kFactory],
   ['tetra.instruct', instructFactory],
+  ['tetra.vqa', vqaFactory],
 ]);
 
 export const knownTemplateClasses = (): string[] => [...TEMPLATE_CLASSES.keys()].sort();

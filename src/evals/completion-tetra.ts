@@ -2,7 +2,8 @@
 // format and src/model generate, raw prompts after <|endoftext|> (as pretraining saw them), and
 // log-likelihoods for multiple choice through scoreContinuation. Generation is synchronous CPU
 // work, so concurrency does not speed it up. completion/checkpoint.ts loads a checkpoint into it.
-import { generate, scoreContinuation, type GPT } from '../model/index.ts';
+import { generate, imageSlots, imageValues, scoreContinuation, type GPT, type ImageInput } from '../model/index.ts';
+import { decodeImage } from '../vision/index.ts';
 import { defaultBackend, type Backend } from '../tensor/index.ts';
 import { renderPrompt, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
 import type { Completion, CompletionFn, CompletionOptions, EvalMessage, LoglikelihoodRequest, LoglikelihoodResult } from './types.ts';
@@ -19,14 +20,36 @@ export interface TetraCompletionOptions {
   prefix?: number[];
 }
 
-/** openai/evals few-shot messages (system named example_user/example_assistant) as real turns. */
+/**
+ * openai/evals few-shot messages (system named example_user/example_assistant) as real turns;
+ * image_url parts become image parts that keep their url (chat() decodes them).
+ */
 export function toChatTurns(messages: EvalMessage[]): ChatMessage[] {
   return messages.map((m) => {
-    if (m.role === 'system' && m.name === 'example_user') return { role: 'user', content: m.content };
-    if (m.role === 'system' && m.name === 'example_assistant') return { role: 'assistant', content: m.content };
+    const content =
+      typeof m.content === 'string'
+        ? m.content
+        : m.content.map((p) => (p.type === 'text' ? p : { type: 'image' as const, url: p.image_url.url }));
+    if (m.role === 'system' && m.name === 'example_user') return { role: 'user', content };
+    if (m.role === 'system' && m.name === 'example_assistant') return { role: 'assistant', content };
     // tetra's chat format has no developer role; it is a system message by another name.
-    return { role: m.role === 'developer' ? 'system' : m.role, content: m.content };
+    return { role: m.role === 'developer' ? 'system' : m.role, content };
   });
+}
+
+/** Decodes the turns' image parts (data URLs: evals run offline) to the model's pixels, in order. */
+async function imagePixels(turns: ChatMessage[], size: number): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (const m of turns)
+    for (const p of typeof m.content === 'string' ? [] : m.content) {
+      if (p.type !== 'image') continue;
+      const url = String(p.url);
+      const comma = url.indexOf(',');
+      if (!url.startsWith('data:') || !/;base64$/i.test(url.slice(0, comma)))
+        throw new Error(`image parts must be base64 data URLs here (evals run offline), got ${url.slice(0, 40)}...`);
+      out.push((await decodeImage(new Uint8Array(Buffer.from(url.slice(comma + 1), 'base64')), { size })).pixels);
+    }
+  return out;
 }
 
 export function tetraCompletionFn(o: TetraCompletionOptions): CompletionFn {
@@ -42,7 +65,7 @@ export function tetraCompletionFn(o: TetraCompletionOptions): CompletionFn {
         `model was trained with`,
     );
 
-  const sampleFrom = (ids: number[], opts: CompletionOptions, stopTokens: number[]): Completion => {
+  const sampleFrom = (ids: number[], opts: CompletionOptions, stopTokens: number[], images?: ImageInput): Completion => {
     if (ids.length >= ctxLen) throw new Error(`prompt has ${ids.length} tokens; the model's context length is ${ctxLen}`);
     const n = opts.n ?? 1;
     const gens = generate(
@@ -56,6 +79,7 @@ export function tetraCompletionFn(o: TetraCompletionOptions): CompletionFn {
         stopTokens,
         stopStrings: opts.stop,
         decode: (t) => tok.decode(t),
+        ...(images ? { images: Array.from({ length: n }, () => images) } : {}),
       },
     );
     return {
@@ -68,7 +92,19 @@ export function tetraCompletionFn(o: TetraCompletionOptions): CompletionFn {
   return {
     name,
     async chat(messages: EvalMessage[], opts: CompletionOptions): Promise<Completion> {
-      return sampleFrom(renderPrompt(tok, toChatTurns(messages)).ids, opts, [tok.special('<|end|>'), eot]);
+      const turns = toChatTurns(messages);
+      const vision = model.config.vision;
+      const hasImages = turns.some((m) => typeof m.content !== 'string' && m.content.some((p) => p.type === 'image'));
+      if (hasImages && !vision) throw new Error(`${name} has no image input; this eval's samples carry images`);
+      const r = renderPrompt(tok, turns, vision ? { imageSlots: imageSlots(vision) } : {});
+      let images: ImageInput | undefined;
+      if (hasImages) {
+        const px = await imagePixels(turns, vision!.imageSize);
+        const pixels = new Float32Array(px.length * imageValues(vision!));
+        px.forEach((x, i) => pixels.set(x, i * x.length));
+        images = { pixels, at: r.imagePositions };
+      }
+      return sampleFrom(r.ids, opts, [tok.special('<|end|>'), eot], images);
     },
     async complete(prompt: string, opts: CompletionOptions): Promise<Completion> {
       return sampleFrom([...prefix, ...tok.encode(prompt)], opts, [eot]);

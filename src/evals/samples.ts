@@ -1,7 +1,7 @@
 // Samples: openai/evals JSONL lines {"input": chat | string, "ideal": string | string[]}, and
 // the prompt handling every template shares (few-shot insertion, chat <-> text, formatting).
 import { readFileSync } from 'node:fs';
-import type { EvalMessage, Sample } from './types.ts';
+import { textOf, type EvalMessage, type Sample } from './types.ts';
 
 export class SampleError extends Error {}
 
@@ -30,10 +30,22 @@ export function checkSample(s: unknown, where: string): Sample {
   if (typeof o.input !== 'string' && !Array.isArray(o.input))
     throw new SampleError(`${where}: "input" must be a string or a list of chat messages`);
   if (Array.isArray(o.input)) {
+    // Content is text, or OpenAI content parts: {type: text, text} and {type: image_url, image_url: {url}}.
+    const part = (p: unknown) => {
+      const x = p as { type?: unknown; text?: unknown; image_url?: { url?: unknown } };
+      return (x?.type === 'text' && typeof x.text === 'string') || (x?.type === 'image_url' && typeof x.image_url?.url === 'string');
+    };
     o.input.forEach((m, k) => {
-      if (!m || typeof m !== 'object' || !ROLES.has((m as EvalMessage).role) || typeof (m as EvalMessage).content !== 'string') {
+      const c = (m as EvalMessage)?.content;
+      if (
+        !m ||
+        typeof m !== 'object' ||
+        !ROLES.has((m as EvalMessage).role) ||
+        !(typeof c === 'string' || (Array.isArray(c) && c.every(part)))
+      ) {
         throw new SampleError(
-          `${where}: input[${k}] must be {role: system|user|assistant, content: string}, got ${JSON.stringify(m).slice(0, 80)}`,
+          `${where}: input[${k}] must be {role: system|user|assistant, content: string or text/image_url parts}, got ` +
+            `${JSON.stringify(m).slice(0, 80)}`,
         );
       }
     });
@@ -73,8 +85,8 @@ export function withFewShot(input: Sample['input'], fewShot: EvalMessage[]): Sam
  */
 export function chatToText(input: Sample['input']): string {
   if (typeof input === 'string') return input;
-  if (input.length === 1 && input[0].role === 'user') return input[0].content;
-  return input.map((m) => `${m.name?.startsWith('example_') ? m.name.slice(8) : m.role}: ${m.content}`).join('\n');
+  if (input.length === 1 && input[0].role === 'user') return textOf(input[0].content);
+  return input.map((m) => `${m.name?.startsWith('example_') ? m.name.slice(8) : m.role}: ${textOf(m.content)}`).join('\n');
 }
 
 /**

@@ -6,9 +6,15 @@
 /** An openai/evals chat message; few-shot examples are system messages named example_user / example_assistant. */
 export interface EvalMessage {
   role: 'system' | 'user' | 'assistant' | 'developer';
-  content: string;
+  /** Text, or OpenAI content parts (text and image_url), as chat samples may carry images. */
+  content: string | EvalPart[];
   name?: string;
 }
+/** A message's text: its parts' text joined (image parts left out). */
+export function textOf(content: EvalMessage['content']): string {
+  return typeof content === 'string' ? content : content.map((p) => (p.type === 'text' ? p.text : '')).join('');
+}
+export type EvalPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string; detail?: 'auto' | 'low' | 'high' } };
 
 /** An openai/evals sample line: input is a chat or a plain prompt; ideal one or several answers. */
 export interface Sample {

@@ -9,8 +9,9 @@ import '../../src/evals/templates/index.ts';
 import '../../src/evals/benchmark-classes.ts';
 import { Registry } from '../../src/evals/registry.ts';
 import { instantiate } from '../../src/evals/runner.ts';
-import { DATA_DIR, GENERATED, jsonl } from '../../src/evals/builtin-registry/generate.ts';
-import type { CompletionFn, EvalMessage, Sample } from '../../src/evals/types.ts';
+import { DATA_DIR, GENERATED, GENERATED_IMAGES, jsonl } from '../../src/evals/builtin-registry/generate.ts';
+import sharp from 'sharp';
+import { textOf, type CompletionFn, type EvalMessage, type EvalPart, type Sample } from '../../src/evals/types.ts';
 import { makeCtx } from './fixtures/context.ts';
 
 const root = join(import.meta.dirname, '../../src/evals/builtin-registry');
@@ -37,9 +38,46 @@ describe('built-in registry', () => {
     for (const [rel, make] of Object.entries(GENERATED)) assert.equal(readFileSync(join(DATA_DIR, rel), 'utf8'), jsonl(make()), rel);
   });
 
+  it('generated image files hold generate.ts output: the same questions and answers, the same pixels', async () => {
+    const pixels = async (url: string) =>
+      sharp(Buffer.from(url.slice(url.indexOf(',') + 1), 'base64'))
+        .raw()
+        .toBuffer();
+    const image = (s: Sample) => ((s.input as EvalMessage[])[0].content as EvalPart[])[0] as { image_url: { url: string } };
+    for (const [rel, make] of Object.entries(GENERATED_IMAGES)) {
+      const committed = readFileSync(join(DATA_DIR, rel), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Sample);
+      const fresh = await make();
+      assert.equal(committed.length, fresh.length, rel);
+      const strip = (s: Sample) => JSON.stringify({ ...s, input: textOf((s.input as EvalMessage[])[0].content) });
+      for (const [i, s] of committed.entries()) assert.equal(strip(s), strip(fresh[i]), `${rel}:${i + 1}`);
+      for (const i of [0, Math.floor(committed.length / 2), committed.length - 1])
+        assert.deepEqual(await pixels(image(committed[i]).image_url.url), await pixels(image(fresh[i]).image_url.url), `${rel}:${i + 1}`);
+    }
+  });
+
+  it('tetra-vqa: the ideal answer scores 1 per question type, a wrong one 0; the samples carry PNG data URLs', async () => {
+    for (const name of ['tetra-vqa-seen', 'tetra-vqa-unseen', 'tetra-vqa-phrasing']) {
+      const inst = await instantiate(reg, reg.eval(name));
+      const samples = (await inst.samples()).slice(0, 40);
+      assert.ok(samples.every((s) => JSON.stringify(s.input).includes('data:image/png;base64,')));
+      const run = async (fn: CompletionFn) => {
+        const rs = [];
+        for (const [i, s] of samples.entries()) rs.push(await inst.template.evalSample(s, makeCtx([fn], i)));
+        return inst.template.aggregate(rs);
+      };
+      const right = await run(oracle(samples));
+      assert.equal(right.accuracy, 1, name);
+      assert.ok(Object.keys(right).filter((k) => k.startsWith('accuracy/')).length >= 5, JSON.stringify(right));
+      assert.equal((await run({ name: 'no', chat: async () => ({ texts: ['purple elephant'] }) })).accuracy, 0);
+    }
+  });
+
   it('logic puzzles have unique answers that follow from the facts', () => {
     for (const s of GENERATED['tetra-logic/samples.jsonl']()) {
-      const q = (s.input as EvalMessage[])[1].content;
+      const q = (s.input as EvalMessage[])[1].content as string;
       const facts = [
         ...q.matchAll(
           /(\w+) (is taller than|is older than|finished the race before|has more marbles than|is shorter than|is younger than|finished the race after|has fewer marbles than) (\w+)\./g,

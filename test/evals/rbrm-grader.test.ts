@@ -4,7 +4,7 @@
 // Both models have random weights: the wiring is what is tested (accuracy: bench/RESULTS.md).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -49,9 +49,13 @@ describe('rbrm grader', () => {
     );
     assert.equal(r.status, 0, r.stderr);
     const report = JSON.parse(r.stdout.trim().split('\n').at(-1)!).final_report;
-    assert.equal(report.n, 14);
+    // Every held-out lookalike (the file's lines), each graded into exactly one class.
+    const n = readFileSync(join(import.meta.dirname, '../../src/evals/builtin-registry/data/tetra-safety/lookalike.jsonl'), 'utf8')
+      .split('\n')
+      .filter(Boolean).length;
+    assert.equal(report.n, n);
     assert.equal(report.invalid_rate, 0);
     const counted = ['A', 'B', 'C', 'D'].reduce((s, c) => s + (report[`counts/${c}`] ?? 0), 0);
-    assert.equal(counted, 14, JSON.stringify(report));
+    assert.equal(counted, n, JSON.stringify(report));
   });
 });

@@ -7,6 +7,7 @@ import { runEval, sampleOrder } from '../../src/evals/runner.ts';
 import { OpenAICompatible, ResponseCache, cached, withRetries, retryAfterMs } from '../../src/evals/completion/index.ts';
 import { readRunLog } from '../../src/evals/recorder.ts';
 import { chatReply, isolateHome, jsonl, lastContent, scriptedServer, tempTree, type Scripted } from './helpers.ts';
+import { textOf, type EvalMessage } from '../../src/evals/types.ts';
 
 const N = 30;
 const root = tempTree({
@@ -134,9 +135,9 @@ describe('runner', () => {
       const registry = new Registry([root]);
       const bad = {
         name: 'flaky',
-        async chat(m: { content: string }[]) {
-          if (m[0].content === 'echo 3') throw new Error('boom');
-          return { texts: [m[0].content.slice(5)] };
+        async chat(m: EvalMessage[]) {
+          if (textOf(m[0].content) === 'echo 3') throw new Error('boom');
+          return { texts: [textOf(m[0].content).slice(5)] };
         },
       };
       const r = await runEval({

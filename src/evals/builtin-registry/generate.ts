@@ -13,7 +13,10 @@ import {
   pick,
   STYLES,
   type SafetyKind,
+  generateShapes,
+  SCENE_SIZE,
 } from '../../data/synthetic/index.ts';
+import sharp from 'sharp';
 import type { Sample } from '../types.ts';
 
 export const DATA_DIR = join(import.meta.dirname, 'data');
@@ -129,6 +132,43 @@ export const GENERATED: Record<string, () => Sample[]> = {
   'tetra-calibration/addition.jsonl': calibrationSamples,
 };
 
+/**
+ * Visual questions on the shapes scene set's held-out splits (src/data/synthetic/shapes.ts): 60
+ * scenes each, one sample per question, the scene as a PNG data URL (sharp, so the bytes do not
+ * depend on the Node version's zlib).
+ */
+export async function vqaSamples(split: 'seen' | 'unseen' | 'phrasing'): Promise<Sample[]> {
+  const out: Sample[] = [];
+  for (const s of generateShapes({ seed: 15, count: 60, split })) {
+    const png = await sharp(Buffer.from(s.rgb), { raw: { width: SCENE_SIZE, height: SCENE_SIZE, channels: 3 } })
+      .png({ compressionLevel: 9, palette: false })
+      .toBuffer();
+    const url = `data:image/png;base64,${png.toString('base64')}`;
+    for (const q of s.questions)
+      out.push({
+        input: [
+          {
+            role: 'user',
+            content: [
+              { type: 'image_url', image_url: { url } },
+              { type: 'text', text: q.question },
+            ],
+          },
+        ],
+        ideal: q.answer,
+        type: q.type,
+      });
+  }
+  return out;
+}
+
+/** Generated files with images: written by the same script, compared by content (decoded) in the tests. */
+export const GENERATED_IMAGES: Record<string, () => Promise<Sample[]>> = {
+  'tetra-vqa/seen.jsonl': () => vqaSamples('seen'),
+  'tetra-vqa/unseen.jsonl': () => vqaSamples('unseen'),
+  'tetra-vqa/phrasing.jsonl': () => vqaSamples('phrasing'),
+};
+
 export const jsonl = (xs: readonly unknown[]): string => xs.map((x) => JSON.stringify(x)).join('\n') + '\n';
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {
@@ -136,6 +176,12 @@ if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()
     const path = join(DATA_DIR, rel);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, jsonl(make()));
+    console.log(`wrote ${path}`);
+  }
+  for (const [rel, make] of Object.entries(GENERATED_IMAGES)) {
+    const path = join(DATA_DIR, rel);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, jsonl(await make()));
     console.log(`wrote ${path}`);
   }
 }

@@ -5,7 +5,7 @@
 // grader knows only that rubric.
 import { RbrmClassifier } from '../../safety/index.ts';
 import { defaultBackend } from '../../tensor/index.ts';
-import type { Completion, CompletionFn, EvalMessage } from '../types.ts';
+import { textOf, type Completion, type CompletionFn, type EvalMessage } from '../types.ts';
 
 const field = (text: string, name: string): string | null => {
   const m = new RegExp(`\\[${name}\\]: ([\\s\\S]*?)\\n\\*\\*\\*`).exec(text);
@@ -16,7 +16,10 @@ const field = (text: string, name: string): string | null => {
 const requestOf = (raw: string): string => {
   try {
     const msgs = JSON.parse(raw) as EvalMessage[];
-    if (Array.isArray(msgs)) return msgs.filter((m) => m.role === 'user').at(-1)?.content ?? raw;
+    if (Array.isArray(msgs)) {
+      const last = msgs.filter((m) => m.role === 'user').at(-1);
+      return last ? textOf(last.content) : raw;
+    }
   } catch {
     /* plain text */
   }

@@ -15,3 +15,4 @@ export {
 } from './modelgraded.ts';
 export { sampleCompletion, candidate } from './sampling.ts';
 export { InstructEval, instructFactory } from './instruct.ts';
+export { VqaEval, vqaFactory } from './vqa.ts';

@@ -25,7 +25,16 @@
 import { samplesFromArgs, type EvalInstance, type TemplateEnv } from '../classes.ts';
 import { counts, mean, meanWithCI } from '../metrics.ts';
 import { formatTemplate } from '../samples.ts';
-import type { CompletionFn, EvalMessage, EvalTemplate, Metrics, Sample, SampleContext, SampleResult } from '../types.ts';
+import {
+  textOf,
+  type CompletionFn,
+  type EvalMessage,
+  type EvalTemplate,
+  type Metrics,
+  type Sample,
+  type SampleContext,
+  type SampleResult,
+} from '../types.ts';
 import { sampleCompletion } from './sampling.ts';
 
 export const INVALID_CHOICE = '__invalid__';
@@ -115,7 +124,7 @@ export function answerInstruction(t: EvalType, choices: readonly string[]): stri
 export function graderPrompt(spec: ModelGradedSpec, vars: Record<string, unknown>): string | EvalMessage[] {
   const instr = answerInstruction(spec.evalType, spec.choiceStrings);
   if (typeof spec.prompt === 'string') return `${formatTemplate(spec.prompt, vars, 'grader prompt')}\n\n${instr}`;
-  const msgs = spec.prompt.map((m) => ({ ...m, content: formatTemplate(m.content, vars, 'grader prompt') }));
+  const msgs = spec.prompt.map((m) => ({ ...m, content: formatTemplate(textOf(m.content), vars, 'grader prompt') }));
   msgs[msgs.length - 1] = { ...msgs[msgs.length - 1], content: `${msgs[msgs.length - 1].content}\n\n${instr}` };
   return msgs;
 }
