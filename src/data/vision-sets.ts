@@ -12,6 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { toPixels } from './pixels.ts';
 
 export const DIGITS_FILE = 'usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz';
 export const FASHION_DIR = 'usr/share/datasets/fashion-mnist';
@@ -84,24 +85,8 @@ export function parseIdx(img: Buffer, lab: Buffer, name: string, limit = Number.
   return { name, grey, size: h, answers: Array.from(lab.subarray(8, 8 + n), (l) => FASHION_CLASSES[l]) };
 }
 
-/** Image i as the model's input: grey resized (bilinear) to size x size, as RGB floats in [0, 1]. */
+/** Image i as the model's input: grey resized (bilinear up, block average down) to size x size RGB in [0, 1]. */
 export function greyToPixels(set: LabelledImages, i: number, size: number): Float32Array {
-  const S = set.size,
-    src = set.grey.subarray(i * S * S, (i + 1) * S * S);
-  const out = new Float32Array(size * size * 3);
-  const at = (y: number, x: number) => src[Math.min(S - 1, Math.max(0, y)) * S + Math.min(S - 1, Math.max(0, x))];
-  for (let y = 0; y < size; y++)
-    for (let x = 0; x < size; x++) {
-      // Pixel centres map onto the source grid; edges clamp.
-      const sy = ((y + 0.5) * S) / size - 0.5,
-        sx = ((x + 0.5) * S) / size - 0.5;
-      const y0 = Math.floor(sy),
-        x0 = Math.floor(sx),
-        fy = sy - y0,
-        fx = sx - x0;
-      const v = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) + fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
-      const o = (y * size + x) * 3;
-      out[o] = out[o + 1] = out[o + 2] = v / 255;
-    }
-  return out;
+  const S = set.size;
+  return toPixels(set.grey.subarray(i * S * S, (i + 1) * S * S), S, 1, size);
 }

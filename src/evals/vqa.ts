@@ -16,6 +16,8 @@ export interface VqaReport {
   n: number;
   accuracy: number;
   byType: Record<string, { n: number; correct: number; accuracy: number }>;
+  /** The model's replies, in item order (opts.answers). */
+  answers?: string[];
 }
 
 /** One item per question of `count` scenes of a held-out split. */
@@ -66,7 +68,7 @@ export function vqaAccuracy(
   model: GPT,
   tok: Tokenizer,
   items: VqaItem[],
-  o: { backend?: Backend<Float32Array>; batch?: number } = {},
+  o: { backend?: Backend<Float32Array>; batch?: number; answers?: boolean } = {},
 ): VqaReport {
   const v = model.config.vision;
   if (!v) throw new Error('vqa: the model has no image input');
@@ -74,6 +76,7 @@ export function vqaAccuracy(
   const B = o.batch ?? 16;
   const byType: VqaReport['byType'] = {};
   let correct = 0;
+  const answers: string[] = [];
   for (let i = 0; i < items.length; i += B) {
     const part = items.slice(i, i + B);
     const rendered = part.map((it) => renderPrompt(tok, it.messages, { imageSlots: imageSlots(v) }));
@@ -93,7 +96,7 @@ export function vqaAccuracy(
       backend,
       rendered.map((r) => Int32Array.from(r.ids)),
       {
-        maxTokens: 96,
+        maxTokens: 160,
         temperature: 0,
         stopTokens: [tok.special('<|end|>'), tok.special('<|endoftext|>')],
         decode: (t) => tok.decode(t),
@@ -102,6 +105,7 @@ export function vqaAccuracy(
     );
     part.forEach((it, j) => {
       const ok = normalise(gens[j].text ?? '') === normalise(it.answer);
+      answers.push((gens[j].text ?? '').trim());
       const t = (byType[it.type] ??= { n: 0, correct: 0, accuracy: 0 });
       t.n++;
       if (ok) {
@@ -111,5 +115,5 @@ export function vqaAccuracy(
     });
   }
   for (const t of Object.values(byType)) t.accuracy = t.correct / t.n;
-  return { n: items.length, accuracy: items.length ? correct / items.length : Number.NaN, byType };
+  return { n: items.length, accuracy: items.length ? correct / items.length : Number.NaN, byType, ...(o.answers ? { answers } : {}) };
 }

@@ -17,6 +17,13 @@ import { makeCtx } from './fixtures/context.ts';
 const root = join(import.meta.dirname, '../../src/evals/builtin-registry');
 const fx = (...p: string[]) => join(import.meta.dirname, 'fixtures', ...p);
 
+/** An instantiated eval's metrics over the samples, answered by fn. */
+async function score(inst: Awaited<ReturnType<typeof instantiate>>, samples: Sample[], fn: CompletionFn) {
+  const rs = [];
+  for (const [i, s] of samples.entries()) rs.push(await inst.template.evalSample(s, makeCtx([fn], i)));
+  return inst.template.aggregate(rs);
+}
+
 /** Answers every prompt with the first ideal of the sample whose input it was given. */
 function oracle(samples: Sample[]): CompletionFn {
   const key = (m: EvalMessage[] | string) => JSON.stringify(m);
@@ -63,11 +70,7 @@ describe('built-in registry', () => {
       const inst = await instantiate(reg, reg.eval(name));
       const samples = (await inst.samples()).slice(0, 40);
       assert.ok(samples.every((s) => JSON.stringify(s.input).includes('data:image/png;base64,')));
-      const run = async (fn: CompletionFn) => {
-        const rs = [];
-        for (const [i, s] of samples.entries()) rs.push(await inst.template.evalSample(s, makeCtx([fn], i)));
-        return inst.template.aggregate(rs);
-      };
+      const run = (fn: CompletionFn) => score(inst, samples, fn);
       const right = await run(oracle(samples));
       assert.equal(right.accuracy, 1, name);
       assert.ok(Object.keys(right).filter((k) => k.startsWith('accuracy/')).length >= 5, JSON.stringify(right));
@@ -131,11 +134,7 @@ describe('built-in registry', () => {
     for (const name of ['tetra-instruct-questions', 'tetra-instruct-phrasings']) {
       const inst = await instantiate(reg, reg.eval(name));
       const samples = await inst.samples();
-      const run = async (fn: CompletionFn) => {
-        const rs = [];
-        for (const [i, s] of samples.entries()) rs.push(await inst.template.evalSample(s, makeCtx([fn], i)));
-        return inst.template.aggregate(rs);
-      };
+      const run = (fn: CompletionFn) => score(inst, samples, fn);
       const right = await run(oracle(samples));
       assert.equal(right.accuracy, 1, name);
       assert.equal(right.adherence, 1, name);

@@ -22,6 +22,7 @@
 //   unseen    scenes holding a held-out combination, questions about it where the type allows
 //   phrasing  fresh scenes of seen combinations, the held-out phrasings
 import type { ChatMessage } from '../../tokenizer/index.ts';
+import { toPixels } from '../pixels.ts';
 import { englishNumber } from './instructions.ts';
 import { pick, randInt, seededRandom } from './common.ts';
 
@@ -304,43 +305,9 @@ export function generateShapes(o: {
   return out;
 }
 
-/**
- * RGB bytes (S x S) to the model's input: size x size Float32 in [0, 1]. A smaller size averages
- * each block of pixels when S is a multiple of it (no detail is skipped), else samples bilinearly.
- */
+/** A scene's RGB bytes to the model's input, size x size (pixels.ts: block average or bilinear). */
 export function rgbToPixels(rgb: Uint8Array, size = SCENE_SIZE, S = SCENE_SIZE): Float32Array {
-  const out = new Float32Array(size * size * 3);
-  if (size === S) {
-    for (let i = 0; i < rgb.length; i++) out[i] = rgb[i] / 255;
-    return out;
-  }
-  if (S % size === 0) {
-    const k = S / size;
-    for (let y = 0; y < size; y++)
-      for (let x = 0; x < size; x++)
-        for (let c = 0; c < 3; c++) {
-          let sum = 0;
-          for (let dy = 0; dy < k; dy++) for (let dx = 0; dx < k; dx++) sum += rgb[((y * k + dy) * S + x * k + dx) * 3 + c];
-          out[(y * size + x) * 3 + c] = sum / (k * k * 255);
-        }
-    return out;
-  }
-  const at = (y: number, x: number, c: number) => rgb[(Math.min(S - 1, Math.max(0, y)) * S + Math.min(S - 1, Math.max(0, x))) * 3 + c];
-  for (let y = 0; y < size; y++)
-    for (let x = 0; x < size; x++) {
-      const sy = ((y + 0.5) * S) / size - 0.5,
-        sx = ((x + 0.5) * S) / size - 0.5;
-      const y0 = Math.floor(sy),
-        x0 = Math.floor(sx),
-        fy = sy - y0,
-        fx = sx - x0;
-      for (let c = 0; c < 3; c++) {
-        const v =
-          (1 - fy) * ((1 - fx) * at(y0, x0, c) + fx * at(y0, x0 + 1, c)) + fy * ((1 - fx) * at(y0 + 1, x0, c) + fx * at(y0 + 1, x0 + 1, c));
-        out[(y * size + x) * 3 + c] = v / 255;
-      }
-    }
-  return out;
+  return toPixels(rgb, S, 3, size);
 }
 
 /**

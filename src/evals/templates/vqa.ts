@@ -36,7 +36,7 @@ export class VqaEval implements EvalTemplate<VqaSample> {
 }
 
 export const vqaFactory: TemplateFactory = (args, env) => {
-  const maxTokens = Number(args.max_tokens ?? 96);
+  const maxTokens = Number(args.max_tokens ?? 160);
   if (!Number.isInteger(maxTokens) || maxTokens < 1)
     throw new Error(`${env.file}: ${env.key}: max_tokens must be a positive integer, got ${args.max_tokens}`);
   return { template: new VqaEval(maxTokens), samples: samplesFromArgs(args, env) as () => VqaSample[] };
