@@ -40,7 +40,7 @@ import { conversationLoss, LENGTH_MULTIPLE, padRows } from './sft.ts';
 export function shapesRows(
   tok: Tokenizer,
   config: GPTConfig,
-  o: { seed: number; count: number; split: ShapesSplit; types?: readonly QuestionType[] },
+  o: { seed: number; count: number; split: ShapesSplit; types?: readonly QuestionType[]; perScene?: number },
 ): ConversationRow[] {
   const v = visionOf(config);
   return generateShapes(o).map((s, i) => {
@@ -101,7 +101,7 @@ export interface VisionMix {
 export function shapesSource(
   tok: Tokenizer,
   config: GPTConfig,
-  o: { B: number; seed: number; position?: unknown; mix?: VisionMix; types?: readonly QuestionType[] },
+  o: { B: number; seed: number; position?: unknown; mix?: VisionMix; types?: readonly QuestionType[]; perScene?: number },
 ): BatchSource {
   let n = (o.position as { batch: number } | undefined)?.batch ?? 0;
   const parts: [number, (r: () => number) => ConversationRow][] = [];
@@ -116,7 +116,13 @@ export function shapesSource(
       const rows = Array.from({ length: o.B }, (_, b) => {
         let u = r();
         for (const [w, draw] of parts) if ((u -= w) < 0) return draw(r);
-        return shapesRows(tok, config, { seed: (o.seed * 1000003 + n * o.B + b) >>> 0, count: 1, split: 'train', types: o.types })[0];
+        return shapesRows(tok, config, {
+          seed: (o.seed * 1000003 + n * o.B + b) >>> 0,
+          count: 1,
+          split: 'train',
+          types: o.types,
+          perScene: o.perScene,
+        })[0];
       });
       n++;
       return padRows(rows, LENGTH_MULTIPLE, config.contextLength);
@@ -147,6 +153,8 @@ export interface ShapesSftConfig
   mix?: VisionMix;
   /** Scenes of the 'seen' eval split for the validation loss. */
   valScenes?: number;
+  /** Questions per training scene (default: one of each type the scene allows). Fewer: more images per step. */
+  perScene?: number;
 }
 
 /** SFT on the shapes stream (and text), from a checkpoint that sees or is given eyes here. */
@@ -178,7 +186,7 @@ export async function sftShapes(
       seqLen: config.contextLength,
       evalBatches: 1,
       initFrom,
-      source: (position) => shapesSource(tok, config, { B: c.batchSize, seed: c.seed, position, mix: c.mix }),
+      source: (position) => shapesSource(tok, config, { B: c.batchSize, seed: c.seed, position, mix: c.mix, perScene: c.perScene }),
       validate: (model, be) => conversationLoss(model, be, val, c.batchSize),
     },
     backend,

@@ -30,6 +30,15 @@ describe('the shapes training stream', () => {
     }
   });
 
+  it('asks at most perScene questions of a scene (more images a step for the same tokens)', () => {
+    const end = tok.special('<|end|>');
+    const b = shapesSource(tok, cfg, { B: 20, seed: 4, perScene: 2 }).next();
+    for (let r = 0; r < 20; r++) {
+      const answers = Array.from(b.targets.subarray(r * b.T, (r + 1) * b.T)).filter((t) => t === end).length;
+      assert.ok(answers >= 1 && answers <= 2, `row ${r}: ${answers} answers`);
+    }
+  });
+
   it('is a pure function of the seed and the batch number, so a resumed run continues exactly', () => {
     const a = shapesSource(tok, cfg, { B: 4, seed: 7 });
     a.next();
