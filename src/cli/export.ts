@@ -54,6 +54,8 @@ export const exportCommand: Command = {
     });
     inspectLlamaGGUF(out); // read back: what is on disk is what was validated
     console.log(`wrote ${out}: ${tensors} tensors, ${dtype}, ${(bytes / 1e6).toFixed(1)} MB, vocab ${ck.config.vocabSize}, from ${dir}`);
+    // llama.cpp has no projector type for Fuyu-style patches (its mtmd reads separate encoders).
+    if (ck.config.vision) console.error('note: the GGUF holds the text model; its vision weights stay in the checkpoint');
     return 0;
   },
 };
