@@ -140,30 +140,33 @@ export function embedImagesInto(
   const n = imageCount(v, images);
   const G = grid(v),
     PV = patchValues(v),
-    R = n * G * G;
+    S = G * G;
   const patches = patchify(v, images.pixels, n);
-  const y = new Float32Array(R * C);
-  be.gemm({
-    transA: false,
-    transB: true,
-    M: R,
-    N: C,
-    K: PV,
-    alpha: 1,
-    A: patches,
-    lda: PV,
-    B: w.patchIn.data as Float32Array,
-    ldb: PV,
-    beta: 0,
-    C: y,
-    ldc: C,
-  });
-  const { rows, cols } = positions(v, n);
   const rw = w.row.data as Float32Array,
     cw = w.col.data as Float32Array;
-  const slots = slotIndices(v, images);
-  for (let r = 0; r < R; r++) {
-    const dst = (offset + slots[r]) * C;
-    for (let c = 0; c < C; c++) x[dst + c] = y[r * C + c] + rw[rows[r] * C + c] + cw[cols[r] * C + c];
+  for (let i = 0; i < n; i++) {
+    // An image's slots are consecutive rows of x: the projection writes straight into them.
+    const at = (offset + images.at[i]) * C;
+    const rows = x.subarray(at, at + S * C);
+    for (let p = 0; p < S; p++) {
+      const r = Math.floor(p / G) * C,
+        c = (p % G) * C;
+      for (let k = 0; k < C; k++) rows[p * C + k] = rw[r + k] + cw[c + k];
+    }
+    be.gemm({
+      transA: false,
+      transB: true,
+      M: S,
+      N: C,
+      K: PV,
+      alpha: 1,
+      A: patches.subarray(i * S * PV, (i + 1) * S * PV),
+      lda: PV,
+      B: w.patchIn.data as Float32Array,
+      ldb: PV,
+      beta: 1,
+      C: rows,
+      ldc: C,
+    });
   }
 }
