@@ -4,7 +4,7 @@
 // are 400s that name the part, with the server still answering afterwards.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -13,6 +13,7 @@ import { configFromDepth, GPT, saveCheckpoint } from '../../src/model/index.ts';
 import { openBuiltinEngine } from '../../src/engine/index.ts';
 import { Catalog, createGateway, parseCatalog } from '../../src/gateway/index.ts';
 import { testGovernance } from './fixtures/governance.ts';
+import { startServer, stop } from './fixtures/processes.ts';
 
 const SNAP = 'tetra-vision-2026-12-05';
 const NO_SPECIALS = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [String(256 + i), -100]));
@@ -125,5 +126,33 @@ describe('image input through the API (official client)', () => {
     }
     const ok = await client.chat.completions.create({ model: 'tetra', messages: ask(dataUrl(png)), max_tokens: 2 });
     assert.equal(ok.choices.length, 1);
+  });
+});
+
+describe('tetra serve --checkpoint with a vision checkpoint', () => {
+  it('lists the snapshot and its alias as taking images, and answers a PNG', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'tetra-home-'));
+    writeFileSync(join(home, 'plans.json'), JSON.stringify({ plans: { default: { rpm: 1000, tpm: 1_000_000 } } }));
+    const srv = await startServer(join(import.meta.dirname, '../../bin/tetra.js'), { TETRA_HOME: home }, 60_000, [
+      'serve',
+      '--checkpoint',
+      visionCheckpoint(),
+      '--port',
+      '0',
+    ]);
+    try {
+      const client = new OpenAI({ apiKey: 'none', baseURL: `http://127.0.0.1:${srv.port}/v1`, maxRetries: 0 });
+      const m = (await client.models.retrieve('tetra')) as unknown as { image_input: boolean };
+      assert.equal(m.image_input, true);
+      const r = await client.chat.completions.create({
+        model: 'tetra',
+        messages: ask(dataUrl(await square([245, 130, 20]))),
+        max_tokens: 2,
+        logit_bias: NO_SPECIALS,
+      });
+      assert.equal(r.choices[0].message.content?.length ? 'answered' : 'empty', 'answered');
+    } finally {
+      await stop(srv);
+    }
   });
 });
