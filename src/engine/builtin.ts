@@ -9,7 +9,7 @@ import {
   type ImageInput,
   generateStream,
   imageSlots,
-  imageValues,
+  packImages,
   KVCache,
   logSoftmax,
   sample,
@@ -142,9 +142,7 @@ export class BuiltinEngine implements ChatEngine {
         }
       }
     }
-    const all = new Float32Array(pixels.length * imageValues(vision));
-    pixels.forEach((px, k) => all.set(px, k * px.length));
-    return { pixels: all, at };
+    return packImages(pixels, at);
   }
 
   private tokenInfo(id: number, logprob: number, top: { token: number; logprob: number }[]): TokenLogprobInfo {

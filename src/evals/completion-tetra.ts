@@ -2,7 +2,7 @@
 // format and src/model generate, raw prompts after <|endoftext|> (as pretraining saw them), and
 // log-likelihoods for multiple choice through scoreContinuation. Generation is synchronous CPU
 // work, so concurrency does not speed it up. completion/checkpoint.ts loads a checkpoint into it.
-import { generate, imageSlots, imageValues, scoreContinuation, type GPT, type ImageInput } from '../model/index.ts';
+import { generate, imageSlots, packImages, scoreContinuation, type GPT, type ImageInput } from '../model/index.ts';
 import { decodeImage } from '../vision/index.ts';
 import { defaultBackend, type Backend } from '../tensor/index.ts';
 import { renderPrompt, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
@@ -97,13 +97,7 @@ export function tetraCompletionFn(o: TetraCompletionOptions): CompletionFn {
       const hasImages = turns.some((m) => typeof m.content !== 'string' && m.content.some((p) => p.type === 'image'));
       if (hasImages && !vision) throw new Error(`${name} has no image input; this eval's samples carry images`);
       const r = renderPrompt(tok, turns, vision ? { imageSlots: imageSlots(vision) } : {});
-      let images: ImageInput | undefined;
-      if (hasImages) {
-        const px = await imagePixels(turns, vision!.imageSize);
-        const pixels = new Float32Array(px.length * imageValues(vision!));
-        px.forEach((x, i) => pixels.set(x, i * x.length));
-        images = { pixels, at: r.imagePositions };
-      }
+      const images = hasImages ? packImages(await imagePixels(turns, vision!.imageSize), r.imagePositions) : undefined;
       return sampleFrom(r.ids, opts, [tok.special('<|end|>'), eot], images);
     },
     async complete(prompt: string, opts: CompletionOptions): Promise<Completion> {

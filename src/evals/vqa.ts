@@ -2,7 +2,7 @@
 // its own (the image and the question in one user turn), answered greedily, exact match after
 // trimming and lowercasing, accuracy overall and per question type.
 import { generateShapes, greyToPixels, rgbToPixels, SCENE_SIZE, type LabelledImages, type ShapesSplit } from '../data/index.ts';
-import { generate, imageSlots, type GPT } from '../model/index.ts';
+import { generate, imageSlots, packImages, type GPT } from '../model/index.ts';
 import { defaultBackend, type Backend } from '../tensor/index.ts';
 import { renderPrompt, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
 
@@ -86,10 +86,7 @@ export function vqaAccuracy(
           ? []
           : m.content.flatMap((p) => (p.type === 'image' ? [(p as unknown as { pixels: Float32Array }).pixels] : [])),
       );
-      if (!px.length) return undefined;
-      const pixels = new Float32Array(px.reduce((s, x) => s + x.length, 0));
-      px.reduce((o, x) => (pixels.set(x, o), o + x.length), 0);
-      return { pixels, at: rendered[j].imagePositions };
+      return px.length ? packImages(px, rendered[j].imagePositions) : undefined;
     });
     const gens = generate(
       model,

@@ -6,6 +6,7 @@ export {
   grid,
   imageSlots,
   imageValues,
+  packImages,
   patchify,
   patchValues,
   type ImageInput,

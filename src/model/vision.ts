@@ -28,6 +28,17 @@ export interface ImageInput {
   at: ArrayLike<number>;
 }
 
+/** Images as one ImageInput: their pixels back to back, with each one's first slot. */
+export function packImages(pixels: readonly Float32Array[], at: ArrayLike<number>): ImageInput {
+  const out = new Float32Array(pixels.reduce((s, x) => s + x.length, 0));
+  let o = 0;
+  for (const x of pixels) {
+    out.set(x, o);
+    o += x.length;
+  }
+  return { pixels: out, at };
+}
+
 export const grid = (v: VisionConfig): number => v.imageSize / v.patchSize;
 /** Slot tokens per image: the patches. */
 export const imageSlots = (v: VisionConfig): number => grid(v) ** 2;

@@ -12,7 +12,7 @@
 // learned tokens (assistant turns), exactly, whatever the replica split (parallel.ts weighs each
 // share by its tokens).
 import { conversationRow, isHeldOut, readConversations, type ConversationRow } from '../data/index.ts';
-import { checkpointInfo, type GPT, type GPTConfig } from '../model/index.ts';
+import { checkpointInfo, packImages, type GPT, type GPTConfig } from '../model/index.ts';
 import { mulberry32, Tape, type Backend } from '../tensor/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
 import { train, type BatchSource, type TrainBatch, type TrainConfig, type TrainResult } from './pretrain.ts';
@@ -67,18 +67,7 @@ export function padRows(rows: ConversationRow[], multiple = 1, maxT = Number.POS
       for (const a of r.images.at) at.push(b * T + a);
     }
   });
-  const images = at.length ? { pixels: concat(pixels), at } : undefined;
-  return { inputs, targets, B, T, tokens, ...(images ? { images } : {}) };
-}
-
-function concat(xs: Float32Array[]): Float32Array {
-  const out = new Float32Array(xs.reduce((s, x) => s + x.length, 0));
-  let o = 0;
-  for (const x of xs) {
-    out.set(x, o);
-    o += x.length;
-  }
-  return out;
+  return { inputs, targets, B, T, tokens, ...(at.length ? { images: packImages(pixels, at) } : {}) };
 }
 
 /** Where a source over epochs is: the epoch and the next batch in it. */
