@@ -18,6 +18,7 @@ import { dpoCommand } from './dpo.ts';
 import { rlCommand } from './rl.ts';
 import { safetyCommand } from './safety.ts';
 import { usageCommand } from './usage.ts';
+import { usersCommand } from './users.ts';
 
 const commands: Command[] = [
   start,
@@ -35,6 +36,7 @@ const commands: Command[] = [
   exportCommand,
   serveCommand,
   keysCommand,
+  usersCommand,
   usageCommand,
   evalCommand,
 ];

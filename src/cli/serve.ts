@@ -19,6 +19,7 @@ import { ModerationClassifier } from '../safety/index.ts';
 import { defaultBackend } from '../tensor/index.ts';
 import { numberFlag, UsageError } from './args.ts';
 import { openGovernance } from '../gateway/index.ts';
+import { AppStore, mountChatApp } from '../app/index.ts';
 import type { Command } from './command.ts';
 import { resolveCheckpoint } from './generate.ts';
 
@@ -137,6 +138,7 @@ export const serveCommand: Command = {
     db: { type: 'string', help: 'API keys and usage ledger (default $TETRA_HOME/tetra.db; see tetra keys, tetra usage)' },
     plans: { type: 'string', help: 'plans file (default $TETRA_HOME/plans.json)' },
     'moderation-model': { type: 'string', help: 'serve /v1/moderations with this classifier (tetra safety moderation-train --out DIR)' },
+    'no-app': { type: 'boolean', help: 'serve the API only, without the chat app at /' },
   },
   async run(f) {
     const sources = ['checkpoint', 'gguf', 'upstream', 'config'].filter((k) => f[k] !== undefined);
@@ -207,8 +209,19 @@ export const serveCommand: Command = {
       metrics: gov.metrics,
       moderation,
     });
+    let appNote = 'chat app off (--no-app)';
+    if (!f['no-app']) {
+      const store = new AppStore(gov.keys.db);
+      const app = mountChatApp(gateway, { store, plans: gov.plans, limits: gov.limits });
+      appNote = !app.assets.built
+        ? `chat app not built (run \`npm run build:web\`); / answers 503`
+        : store.hasUsers()
+          ? 'chat app at / (users sign in; `tetra users list`)'
+          : 'chat app at / (no users: open to this machine only, no sign-in; `tetra users create` adds accounts)';
+    }
     const url = await gateway.listen(port, host);
     if (!keyed) console.error(`${cmd}: no API keys configured: answering loopback clients only`);
+    console.error(`${cmd}: ${appNote}`);
     for (const line of gov.notices().slice(1)) console.error(`${cmd}: ${line}`);
     console.error(
       `${cmd}: models ${new Catalog(config)

@@ -34,6 +34,8 @@ export interface ApiKeyRecord {
 export interface Principal {
   key: ApiKeyRecord | null;
   plan: Plan;
+  /** A chat-app user signed in with a password (key is then null); limits are kept per user. */
+  user?: { id: string; name: string };
 }
 
 export interface Auth {
@@ -56,9 +58,19 @@ export interface Admission {
   settle(actualTokens: number): Promise<void>;
 }
 
+/** Where a principal stands against its plan's usage cap (what the chat app shows). */
+export interface CapUsage {
+  /** Admissions in the current window. */
+  used: number;
+  /** When the oldest of them was admitted (ms since the epoch); null when the window is empty. */
+  oldestMs: number | null;
+}
+
 export interface Limits {
   /** Admits or throws GovernanceError(429, 'rate_limit_exceeded') carrying the headers. */
   admit(principal: Principal, estimatedTokens: number): Promise<Admission>;
+  /** Reads, without taking anything, the principal's usage-cap window; null when its plan has no cap. */
+  capUsage?(principal: Principal): Promise<CapUsage | null>;
 }
 
 export interface LedgerRow {

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { GovernanceError, type Admission, type Principal } from './contract.ts';
+import { GovernanceError, type Admission, type CapUsage, type Principal } from './contract.ts';
 import { checkEstimate, limitHeaders, limitSubject, refusalError, type ManagedLimits, type Refusal } from './limits.ts';
 
 // ARGV[1] is the time in ms to use, or '' for Redis's own clock (only tests pass a time).
@@ -185,6 +185,24 @@ export class RedisLimits implements ManagedLimits {
         }
       },
     };
+  }
+
+  async capUsage(principal: Principal): Promise<CapUsage | null> {
+    const cap = principal.plan.usageCap;
+    if (!cap) return null;
+    const key = this.keys(limitSubject(principal))[2];
+    try {
+      // Redis's clock, as admissions use it (unless a test injected one).
+      const now = this.now ? this.now() : (([s, us]) => Number(s) * 1000 + Number(us) / 1000)(await this.redis.time());
+      const since = `(${(now - cap.windowHours * 3_600_000).toFixed(3)}`;
+      const [used, first] = await Promise.all([
+        this.redis.zcount(key, since, '+inf'),
+        this.redis.zrangebyscore(key, since, '+inf', 'WITHSCORES', 'LIMIT', 0, 1),
+      ]);
+      return { used, oldestMs: first.length ? Number(first[1]) : null };
+    } catch (e) {
+      throw unavailable(e);
+    }
   }
 
   async close(): Promise<void> {

@@ -13,7 +13,15 @@
 // Exactness: admit() does its check-and-take synchronously (no await between reading and
 // writing the state), so N concurrent admits against a limit of M admit exactly M in one
 // process. limits-redis.ts does the same in one Lua script for several processes.
-import { GovernanceError, type Admission, type Limits, type Plan, type Principal, type RateLimitHeaders } from './contract.ts';
+import {
+  GovernanceError,
+  type Admission,
+  type CapUsage,
+  type Limits,
+  type Plan,
+  type Principal,
+  type RateLimitHeaders,
+} from './contract.ts';
 
 // ---- shared by the in-process and Redis implementations ----
 
@@ -120,7 +128,7 @@ export function checkEstimate(est: number): void {
 }
 
 /** The identity limits are kept under: the key's id, or one shared bucket for loopback callers. */
-export const limitSubject = (p: Principal): string => p.key?.id ?? 'loopback';
+export const limitSubject = (p: Principal): string => p.key?.id ?? (p.user ? `user:${p.user.id}` : 'loopback');
 
 // ---- in-process ----
 
@@ -152,6 +160,14 @@ export class MemoryLimits implements ManagedLimits {
   }
 
   async close(): Promise<void> {}
+
+  async capUsage(principal: Principal): Promise<CapUsage | null> {
+    const cap = principal.plan.usageCap;
+    if (!cap) return null;
+    const since = this.now() - cap.windowHours * 3_600_000;
+    const log = (this.state.get(limitSubject(principal))?.capLog ?? []).filter((t) => t > since);
+    return { used: log.length, oldestMs: log.length ? log[0] : null };
+  }
 
   admitSync(principal: Principal, est: number): Admission {
     checkEstimate(est);

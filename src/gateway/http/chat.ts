@@ -5,11 +5,17 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EngineEvent, EngineMessage, EnginePart, TokenLogprobInfo } from '../../engine/index.ts';
 import { clientOf, checkContext, resolveModel, type GatewayOptions, type RequestState, type Served } from './context.ts';
 import { ApiError, invalid } from './errors.ts';
-import { serveGeneration, type GenerationContext } from './generation.ts';
+import {
+  serveGeneration,
+  type GenerationContext,
+  type GenerationHooks,
+  type GenerationSource,
+  type PrepareGeneration,
+} from './generation.ts';
 import { sendEvent, sendJson, startEventStream, type BodyLimits } from './wire.ts';
 import { loadImage, parseDataUrl, type ImageLimits } from './images.ts';
 import { validateChat, type InputMessage, type InputPart } from './validate.ts';
-import { checkImageInput } from '../governance/index.ts';
+import { checkImageInput, type Principal } from '../governance/index.ts';
 
 export interface LogprobContent {
   token: string;
@@ -67,8 +73,14 @@ export function chatCompletions(
   req: IncomingMessage,
   res: ServerResponse,
   st: RequestState,
+  source?: GenerationSource,
+  hooks?: GenerationHooks,
 ): Promise<void> {
-  return serveGeneration(o, body, req, res, st, 'chatcmpl', async (principal, json, signal) => {
+  return serveGeneration(o, body, req, res, st, 'chatcmpl', prepareChat(o, images, req), source, hooks);
+}
+
+function prepareChat(o: GatewayOptions, images: ImageLimits, req: IncomingMessage): PrepareGeneration {
+  return async (principal: Principal, json: unknown, signal: AbortSignal) => {
     const input = validateChat(json);
     const served: Served = resolveModel(o, principal, input.model);
     const { snapshot, engine } = served;
@@ -117,7 +129,7 @@ export function chatCompletions(
           promptTokens,
         ),
     };
-  });
+  };
 }
 
 async function respond(

@@ -39,6 +39,23 @@ export interface GenerationContext {
 
 export type PrepareGeneration = (principal: Principal, body: unknown, signal: AbortSignal, st: RequestState) => Promise<PreparedGeneration>;
 
+/** A caller that has already authenticated the request and built its body (the chat app's send). */
+export interface GenerationSource {
+  principal: Principal;
+  body: unknown;
+}
+
+/** Observers of one generation, for a caller that keeps what was generated (the chat app stores the answer). */
+export interface GenerationHooks {
+  /** Every engine event, in order, as it is delivered. */
+  onEvent?(e: EngineEvent): void;
+  /**
+   * Once the request is accounted (admitted requests only): the status the client was sent (200, 499 when
+   * the client went away, else the error's), the usage billed, and ms from the request's start to its first token.
+   */
+  onEnd?(end: { status: number; prompt: number; completion: number; firstTokenMs?: number }): void | Promise<void>;
+}
+
 /**
  * Usage as the engine reports it, and, for an engine call that ended without its usage event (the
  * upstream died mid-stream, the engine threw), the text it had already delivered, counted here.
@@ -52,6 +69,7 @@ export class UsageMeter {
   constructor(
     private readonly engine: ChatEngine,
     private onFirstText?: () => void,
+    private readonly onEvent?: (e: EngineEvent) => void,
   ) {}
 
   /** An engine call starts; its prompt has this many tokens by the engine's own count. */
@@ -62,6 +80,7 @@ export class UsageMeter {
 
   /** Feeds every engine event through; returns it for chaining. Echoed prompt text is not output. */
   see(e: EngineEvent): EngineEvent {
+    this.onEvent?.(e);
     if (e.type === 'text') {
       if (e.echo || !e.text) return e;
       if (this.onFirstText) {
@@ -99,9 +118,11 @@ export async function serveGeneration(
   st: RequestState,
   idPrefix: string,
   prepare: PrepareGeneration,
+  source?: GenerationSource,
+  hooks: GenerationHooks = {},
 ): Promise<void> {
-  const principal = await authenticate(o, req);
-  const input = parseJson(await readBody(req, body), body.maxDepth);
+  const principal = source ? source.principal : await authenticate(o, req);
+  const input = source ? source.body : parseJson(await readBody(req, body), body.maxDepth);
   const abort = new AbortController();
   res.on('close', () => {
     if (!res.writableFinished) abort.abort();
@@ -118,6 +139,7 @@ export async function serveGeneration(
           st.firstTokenMs = performance.now() - st.started;
         }
       : undefined,
+    hooks.onEvent,
   );
   let settled = false;
   const record = async (status: number) => {
@@ -126,6 +148,11 @@ export async function serveGeneration(
     st.promptTokens = used.prompt || st.promptTokens;
     st.completionTokens = used.completion;
     await account(o, st, g.served, admission, status);
+    try {
+      await hooks.onEnd?.({ status, prompt: st.promptTokens, completion: st.completionTokens, firstTokenMs: st.firstTokenMs });
+    } catch (e) {
+      (o.log ?? console.error)(`tetra serve: ${st.id}: keeping the answer failed: ${(e as Error).message}`);
+    }
     return used;
   };
   try {

@@ -10,13 +10,30 @@ import { authenticate, newId, type GatewayOptions, type RequestState } from './c
 import { ApiError, modelNotFound, toApiError } from './errors.ts';
 import { sendError, sendJson, type BodyLimits } from './wire.ts';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './images.ts';
-import { GatewayMetrics, GovernanceError, planAllows } from '../governance/index.ts';
+import { GatewayMetrics, GovernanceError, planAllows, type Plan } from '../governance/index.ts';
+import type { GenerationHooks, GenerationSource } from './generation.ts';
 
-type Handler = (req: IncomingMessage, res: ServerResponse, st: RequestState, path: string) => Promise<void> | void;
+export type Handler = (req: IncomingMessage, res: ServerResponse, st: RequestState, path: string) => Promise<void> | void;
+
+/** A model as GET /v1/models lists it (OpenAI's four fields and what a client needs to pick and budget one). */
+export type ModelObject = ReturnType<typeof modelObject>;
 
 export interface Gateway {
   /** The node:http request listener (mount it in another server if you like). */
   handle(req: IncomingMessage, res: ServerResponse): void;
+  /**
+   * Hands paths the API does not own to another handler (the chat app), after the exact-match table
+   * missed; what it throws is answered in the error envelope, and it is metered under st.route.
+   */
+  mount(owns: (path: string) => boolean, handler: Handler): void;
+  /**
+   * A chat completion for a principal authenticated elsewhere (a chat-app session), with a body built
+   * by the caller, through the same pipeline as POST /v1/chat/completions: plan checks, limits, the
+   * usage cap, the ledger and metrics apply unchanged.
+   */
+  chat(source: GenerationSource, req: IncomingMessage, res: ServerResponse, st: RequestState, hooks?: GenerationHooks): Promise<void>;
+  /** The models a plan may call, as GET /v1/models lists them, and the catalog's default. */
+  models(plan: Plan): { data: ModelObject[]; default: string | null };
   /** Listens; port 0 picks a free port. Resolves to the URL clients use. */
   listen(port: number, host: string): Promise<string>;
   close(): Promise<void>;
@@ -55,13 +72,14 @@ export function createGateway(o: GatewayOptions): Gateway {
     routes.get(path)!.set(method, h);
   };
   route('POST', '/v1/chat/completions', (req, res, st) => chatCompletions(o, body, images, req, res, st));
+  const mounts: { owns: (path: string) => boolean; handler: Handler }[] = [];
+  const visibleModels = (plan: Plan) => o.catalog.entries().filter((e) => planAllows(plan, e.id, e.snapshot.id));
   route('POST', '/v1/completions', (req, res, st) => completions(o, body, req, res, st));
   route('POST', '/v1/moderations', (req, res, st) => moderations(o, body, req, res, st));
   // A key sees only the models its plan may call, as OpenAI lists only what a key can use.
   route('GET', '/v1/models', async (req, res) => {
     const { plan } = await authenticate(o, req);
-    const visible = o.catalog.entries().filter((e) => planAllows(plan, e.id, e.snapshot.id));
-    sendJson(res, 200, { object: 'list', data: visible.map((e) => modelObject(o, e.id)) });
+    sendJson(res, 200, { object: 'list', data: visibleModels(plan).map((e) => modelObject(o, e.id)) });
   });
   route('GET', '/v1/models/*', async (req, res, _st, path) => {
     const { plan } = await authenticate(o, req);
@@ -95,9 +113,10 @@ export function createGateway(o: GatewayOptions): Gateway {
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const table = routes.get(path) ?? (path.startsWith('/v1/models/') && path.length > 11 ? routes.get('/v1/models/*') : undefined);
+    const mounted = table ? undefined : mounts.find((m) => m.owns(path));
     const st: RequestState = {
       id: '',
-      route: table ? (routes.get(path) ? path : '/v1/models/{id}') : 'unknown',
+      route: table ? (routes.get(path) ? path : '/v1/models/{id}') : mounted ? 'app' : 'unknown',
       started: performance.now(),
       model: '-',
       promptTokens: 0,
@@ -130,6 +149,15 @@ export function createGateway(o: GatewayOptions): Gateway {
         res.destroy();
       }
     };
+    if (mounted) {
+      try {
+        const r = mounted.handler(req, res, st, path);
+        if (r) r.catch(fail);
+      } catch (e) {
+        fail(e);
+      }
+      return;
+    }
     if (!table)
       return fail(
         new ApiError(
@@ -198,6 +226,20 @@ export function createGateway(o: GatewayOptions): Gateway {
     handle,
     server,
     metrics,
+    mount(owns, handler) {
+      mounts.push({ owns, handler });
+    },
+    chat(source, req, res, st, hooks) {
+      return chatCompletions(o, body, images, req, res, st, source, hooks);
+    },
+    models(plan) {
+      const visible = visibleModels(plan);
+      const def = o.catalog.config.defaultModel;
+      return {
+        data: visible.map((e) => modelObject(o, e.id)),
+        default: def !== null && visible.some((e) => e.id === def) ? def : (visible[0]?.id ?? null),
+      };
+    },
     listen(port, host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -1,0 +1,148 @@
+// Mounts the chat app on a gateway: `/` and /app/assets/* serve the page (assets.ts), /app/api/*
+// the JSON routes (api.ts). The gateway's exact-match table keeps /v1 first; the app only sees
+// paths the API does not own. Route labels for the metrics are the patterns, never raw ids.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  ApiError,
+  DEFAULT_IMAGE_LIMITS,
+  sendJson,
+  type BodyLimits,
+  type Gateway,
+  type ImageLimits,
+  type Limits,
+  type PlanSet,
+  type RequestState,
+} from '../gateway/index.ts';
+import { Access, checkSameOrigin, cookieValue, LoginThrottle, SESSION_COOKIE } from './access.ts';
+import * as api from './api.ts';
+import { Assets, SECURITY_HEADERS } from './assets.ts';
+import { AppStoreError, type AppStore } from './store.ts';
+
+export interface ChatAppOptions {
+  store: AppStore;
+  plans: PlanSet;
+  /** The gateway's limits (the same object it admits with): the usage meter reads the cap from it. */
+  limits: Limits;
+  /** web/dist by default. */
+  webDir?: string;
+  images?: Partial<ImageLimits>;
+  now?: () => number;
+}
+
+export interface ChatApp {
+  readonly assets: Assets;
+  readonly access: Access;
+}
+
+type Route = { pattern: string; params: string[] };
+
+/** /app/api/conversations/c_x/messages -> {pattern: '/app/api/conversations/{id}/messages', params: ['c_x']}. */
+function routeOf(path: string): Route {
+  const parts = path.split('/');
+  const params: string[] = [];
+  const pattern = parts
+    .map((p, i) => {
+      if (i >= 4 && (parts[3] === 'conversations' || parts[3] === 'attachments') && i === 4) {
+        params.push(decodeURIComponent(p));
+        return '{id}';
+      }
+      return p;
+    })
+    .join('/');
+  return { pattern, params };
+}
+
+export function mountChatApp(gateway: Gateway, o: ChatAppOptions): ChatApp {
+  const assets = new Assets(o.webDir);
+  const access = new Access(o.store, o.plans);
+  const body: BodyLimits = { maxBytes: 48 << 20, timeoutMs: 30_000, maxDepth: 64 };
+  const d: api.ApiDeps = {
+    gateway,
+    limits: o.limits,
+    store: o.store,
+    access,
+    throttle: new LoginThrottle(),
+    body,
+    images: { ...DEFAULT_IMAGE_LIMITS, ...o.images },
+    now: o.now ?? Date.now,
+  };
+
+  const owns = (path: string) => path === '/' || path === '/index.html' || path.startsWith('/app/');
+
+  async function handle(req: IncomingMessage, res: ServerResponse, st: RequestState, path: string): Promise<void> {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+    const method = req.method ?? 'GET';
+    if (!path.startsWith('/app/api/')) {
+      st.route = path.startsWith('/app/assets/') ? '/app/assets' : '/';
+      if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, path, 'GET');
+      assets.serve(req, res, path);
+      return;
+    }
+    const { pattern, params } = routeOf(path);
+    st.route = pattern;
+    const [id] = params;
+    const key = `${method} ${pattern}`;
+    res.setHeader('cache-control', 'no-store');
+    switch (key) {
+      case 'GET /app/api/session':
+        return sendJson(res, 200, api.sessionInfo(d, req));
+      case 'POST /app/api/login':
+        return api.login(d, req, res);
+      case 'POST /app/api/logout':
+        return api.logout(d, req, res, cookieValue(req, SESSION_COOKIE));
+    }
+    const c = access.require(req);
+    const query = new URL(req.url ?? '/', 'http://x').searchParams;
+    switch (key) {
+      case 'GET /app/api/usage':
+        return sendJson(res, 200, await api.usage(d, c));
+      case 'GET /app/api/models':
+        return sendJson(res, 200, api.models(d, c));
+      case 'GET /app/api/conversations':
+        return sendJson(res, 200, { data: o.store.listConversations(c.user.id, query.get('q') || undefined) });
+      case 'POST /app/api/conversations':
+        return sendJson(res, 200, await api.createConversation(d, req, c));
+      case 'GET /app/api/conversations/{id}': {
+        const detail = o.store.getConversation(c.user.id, id);
+        if (!detail) throw new ApiError(404, 'No conversation with that id.', 'invalid_request_error', null, 'not_found');
+        return sendJson(res, 200, detail);
+      }
+      case 'PATCH /app/api/conversations/{id}':
+        return sendJson(res, 200, await api.patchConversation(d, req, c, id));
+      case 'DELETE /app/api/conversations/{id}': {
+        checkSameOrigin(req, false);
+        if (!o.store.deleteConversation(c.user.id, id))
+          throw new ApiError(404, 'No conversation with that id.', 'invalid_request_error', null, 'not_found');
+        res.writeHead(204);
+        res.end();
+        return;
+      }
+      case 'POST /app/api/conversations/{id}/messages':
+        return api.send(d, req, res, st, c, id);
+      case 'GET /app/api/conversations/{id}/export':
+        return api.exportConversation(d, res, c, id, query.get('format'));
+      case 'GET /app/api/attachments/{id}':
+        return api.attachment(d, res, c, id);
+    }
+    throw new ApiError(404, `Invalid URL (${method} ${path}).`, 'invalid_request_error', null, 'unknown_url');
+  }
+
+  // Store errors carry a code and the field: a bad id or value is the caller's 400/404, not a 500.
+  const guarded = async (req: IncomingMessage, res: ServerResponse, st: RequestState, path: string) => {
+    try {
+      await handle(req, res, st, path);
+    } catch (e) {
+      if (!(e instanceof AppStoreError)) throw e;
+      const status = e.code === 'not_found' ? 404 : e.code === 'conflict' ? 409 : 400;
+      throw new ApiError(status, e.message, 'invalid_request_error', e.param, e.code);
+    }
+  };
+  gateway.mount(owns, guarded);
+  return { assets, access };
+}
+
+function methodNotAllowed(method: string, path: string, allow: string): ApiError {
+  return new ApiError(405, `${method} is not allowed on ${path}; use ${allow}.`, 'invalid_request_error', null, 'method_not_allowed', {
+    allow,
+  });
+}
