@@ -141,6 +141,21 @@ describe('Redis limits', { skip }, () => {
     await assert.rejects(l.admit(p, 1), is429('usage_cap_exceeded', /at most 3 messages per 4 hours\. Please try again in (3h59m|4h0m0s)/));
   });
 
+  it('report the usage-cap window as the in-process limits do, without taking from it', async () => {
+    let t = 1_000_000_000_000;
+    const l = RedisLimits.fromUrl(redis.url, { namespace: 'unit', now: () => t });
+    opened.push(l);
+    const p = who(plan({ usageCap: { messages: 3, windowHours: 4 } }));
+    assert.deepEqual(await l.capUsage(p), { used: 0, oldestMs: null });
+    await l.admit(p, 1);
+    t += 60_000;
+    await l.admit(p, 1);
+    for (let i = 0; i < 3; i++) assert.deepEqual(await l.capUsage(p), { used: 2, oldestMs: 1_000_000_000_000 });
+    t += 4 * 3_600_000 - 60_000;
+    assert.deepEqual(await l.capUsage(p), { used: 1, oldestMs: 1_000_000_000_000 + 60_000 });
+    assert.equal(await l.capUsage(who(plan())), null);
+  });
+
   it('fail closed with 503 when Redis is unreachable, instead of admitting or hanging', async () => {
     const l = RedisLimits.fromUrl('redis://127.0.0.1:1');
     const t0 = performance.now();

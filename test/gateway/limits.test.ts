@@ -131,6 +131,21 @@ describe('in-process limits', () => {
     assert.equal(e.headers['x-ratelimit-reset-requests'], '1m0s');
   });
 
+  it('report the usage-cap window without taking from it (what the chat app shows)', async () => {
+    const c = clock();
+    const limits = new MemoryLimits(c.now);
+    assert.equal(await limits.capUsage(who(plan())), null, 'no cap, nothing to report');
+    const p = who(plan({ usageCap: { messages: 3, windowHours: 4 } }));
+    assert.deepEqual(await limits.capUsage(p), { used: 0, oldestMs: null });
+    const first = c.now();
+    await limits.admit(p, 1);
+    c.advance(60_000);
+    await limits.admit(p, 1);
+    for (let i = 0; i < 5; i++) assert.deepEqual(await limits.capUsage(p), { used: 2, oldestMs: first });
+    c.advance(4 * 3_600_000 - 60_000);
+    assert.deepEqual(await limits.capUsage(p), { used: 1, oldestMs: first + 60_000 }, 'the oldest left the window');
+  });
+
   it('enforce a usage cap of N messages per window and free it a window after the oldest', async () => {
     const c = clock();
     const limits = new MemoryLimits(c.now);
