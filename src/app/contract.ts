@@ -110,7 +110,7 @@ export interface AppMessage {
   status: MessageStatus;
   promptTokens: number | null;
   completionTokens: number | null;
-  /** Server-side time to first token and generation time, ms. */
+  /** Server-side, ms from the request's arrival: to the first token, and to the end of the answer (genMs includes ttftMs). */
   ttftMs: number | null;
   genMs: number | null;
   /** Why an answer failed (status 'error'). */

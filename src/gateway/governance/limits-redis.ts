@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { GovernanceError, type Admission, type CapUsage, type Principal } from './contract.ts';
-import { checkEstimate, limitHeaders, limitSubject, refusalError, type ManagedLimits, type Refusal } from './limits.ts';
+import { checkEstimate, limitHeaders, limitLabel, limitSubject, refusalError, type ManagedLimits, type Refusal } from './limits.ts';
 
 // ARGV[1] is the time in ms to use, or '' for Redis's own clock (only tests pass a time).
 const COMMON = `
@@ -168,7 +168,7 @@ export class RedisLimits implements ManagedLimits {
     if (status !== 0) {
       const kind = REFUSALS[status];
       const refusal: Refusal = kind === 'usage_cap' ? { kind, oldestMs: oldest } : ({ kind } as Refusal);
-      throw refusalError(refusal, subject, plan, est, rl, tl, now);
+      throw refusalError(refusal, limitLabel(principal), plan, est, rl, tl, now);
     }
     let settled = false;
     return {

@@ -130,6 +130,9 @@ export function checkEstimate(est: number): void {
 /** The identity limits are kept under: the key's id, or one shared bucket for loopback callers. */
 export const limitSubject = (p: Principal): string => p.key?.id ?? (p.user ? `user:${p.user.id}` : 'loopback');
 
+/** Who a refusal names: the key's id (what `tetra keys list` shows), a chat user's name, or loopback. */
+export const limitLabel = (p: Principal): string => p.key?.id ?? (p.user ? `user '${p.user.name}'` : 'loopback');
+
 // ---- in-process ----
 
 interface Bucket {
@@ -190,7 +193,7 @@ export class MemoryLimits implements ManagedLimits {
     else if (reqLevel < 1) refusal = { kind: 'requests' };
     else if (tokLevel < est) refusal = { kind: 'tokens' };
     else if (cap && st.capLog.length >= cap.messages) refusal = { kind: 'usage_cap', oldestMs: st.capLog[0] };
-    if (refusal) throw refusalError(refusal, subject, plan, est, reqLevel, tokLevel, now);
+    if (refusal) throw refusalError(refusal, limitLabel(principal), plan, est, reqLevel, tokLevel, now);
 
     st.req = { level: reqLevel - 1, ts: now };
     st.tok = { level: tokLevel - est, ts: now };
