@@ -149,14 +149,14 @@ function checkModelId(d: ApiDeps, c: Caller, model: string | undefined): void {
     throw invalid('model', `The model ${model} does not exist or your plan may not use it (GET /app/api/models lists yours).`);
 }
 
+function parseNewConversation(raw: unknown): NewConversation {
+  const o = object(raw, 'a new conversation');
+  return { title: optString(o, 'title', 200), model: optString(o, 'model', 256), system: optString(o, 'system', 32_000) };
+}
+
 export async function createConversation(d: ApiDeps, req: IncomingMessage, c: Caller) {
   checkSameOrigin(req, true);
-  const o = object(await readJson(d, req), 'a new conversation');
-  const body: NewConversation = {
-    title: optString(o, 'title', 200),
-    model: optString(o, 'model', 256),
-    system: optString(o, 'system', 32_000),
-  };
+  const body = parseNewConversation(await readJson(d, req));
   checkModelId(d, c, body.model);
   return d.store.createConversation(c.user.id, body);
 }
@@ -263,13 +263,19 @@ export async function send(
   conversationId: string,
 ): Promise<void> {
   checkSameOrigin(req, true);
-  const input = parseSend(object(await readJson(d, req), 'a message'), d.images);
-  const detail = d.store.getConversation(c.user.id, conversationId);
-  if (!detail) throw notFound('conversation');
-  const conv = detail.conversation;
-  const model = input.model ?? conv.model ?? d.gateway.models(c.principal.plan).default;
+  const raw = object(await readJson(d, req), 'a message');
+  const input = parseSend(raw, d.images);
+  // `new`: the conversation starts in this request (and is kept only if the answer starts).
+  const start = conversationId === 'new' ? parseNewConversation(raw.conversation === undefined ? {} : raw.conversation) : null;
+  const existing = start ? null : d.store.getConversation(c.user.id, conversationId);
+  if (!start && !existing) throw notFound('conversation');
+  const model = input.model ?? (start ? start.model : existing!.conversation.model) ?? d.gateway.models(c.principal.plan).default;
   if (!model) throw invalid('model', 'Your plan may not use any model on this server.');
   checkModelId(d, c, model);
+  if (start && input.parentId !== null) throw invalid('parentId', 'A new conversation starts with parentId null.');
+  const fresh = start ? d.store.createConversation(c.user.id, { ...start, model }) : null;
+  const detail = fresh ? { conversation: fresh, messages: [] } : existing!;
+  const conv = detail.conversation;
   if (model !== conv.model) d.store.updateConversation(c.user.id, conv.id, { model });
 
   let userMessage: AppMessage;
@@ -298,6 +304,7 @@ export async function send(
     model,
     status: 'streaming',
   });
+  res.setHeader('x-tetra-conversation-id', conv.id);
   res.setHeader('x-tetra-user-message-id', userMessage.id);
   res.setHeader('x-tetra-assistant-message-id', answer.id);
 
@@ -354,6 +361,8 @@ export async function send(
         // Refused before anything streamed (usage cap, context, model): nothing is kept; the page keeps the draft.
         d.store.deleteMessage(answer.id);
         if (created) d.store.deleteMessage(userMessage.id);
+        if (fresh) d.store.deleteConversation(c.user.id, fresh.id);
+        res.removeHeader('x-tetra-conversation-id');
         res.removeHeader('x-tetra-user-message-id');
         res.removeHeader('x-tetra-assistant-message-id');
       } else if (!ended) {

@@ -15,7 +15,8 @@
 //   DELETE /app/api/conversations/:id          -> 204
 //   POST   /app/api/conversations/:id/messages SendRequest -> an OpenAI chat.completion.chunk SSE stream
 //          (the same events /v1/chat/completions streams, usage included), with response headers
-//          x-tetra-user-message-id and x-tetra-assistant-message-id. Closing the request stops
+//          x-tetra-conversation-id, x-tetra-user-message-id and x-tetra-assistant-message-id. The id
+//          `new` starts a conversation (SendRequest.conversation) in the same request. Closing the request stops
 //          generation on the server; the partial answer is stored with status 'stopped'.
 //          A refusal before streaming (429 usage cap, 400 context) is an error envelope; nothing is stored.
 //   GET    /app/api/conversations/:id/export?format=md|json -> a download (Content-Disposition: attachment)
@@ -153,6 +154,8 @@ export interface SendRequest {
   images?: SendImage[];
   /** Regenerate: answer the user message `parentId` again (content and images are ignored). */
   regenerate?: boolean;
+  /** With the conversation id `new`: the conversation to start (one request instead of two). */
+  conversation?: NewConversation;
   /** Overrides the conversation's model for this answer (and becomes the conversation's model). */
   model?: string;
   /** Sampling: defaults are the API's (temperature 1). */

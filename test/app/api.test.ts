@@ -43,6 +43,7 @@ async function send(s: AppServer, conv: string, body: Record<string, unknown>, h
     raw,
     text,
     usage,
+    conversation: r.headers.get('x-tetra-conversation-id'),
     user: r.headers.get('x-tetra-user-message-id'),
     answer: r.headers.get('x-tetra-assistant-message-id'),
   };
@@ -254,6 +255,32 @@ describe('chat app API: stop, images, export', () => {
     const bad = await send(s, c.json.id, { parentId: r.answer, content: 'x', images: [{ dataUrl: 'data:image/png;base64,AAAA' }] });
     assert.equal(bad.status, 400);
     assert.match(JSON.parse(bad.raw).error.param, /^images\[0\]\.dataUrl/);
+  });
+
+  test('a new conversation starts in the same request as its first message; a refused first message leaves none', async () => {
+    s.engine.reply = () => ['fine'];
+    const before = (await call(s, 'GET', '/app/api/conversations')).json.data.length;
+    const r = await send(s, 'new', { parentId: null, content: 'start here', conversation: { system: 'Be terse.', model: TEXT_MODEL } });
+    assert.equal(r.status, 200);
+    assert.equal(r.text, 'fine');
+    const id = r.conversation!;
+    const d = await call(s, 'GET', `/app/api/conversations/${id}`);
+    assert.equal(d.json.conversation.system, 'Be terse.');
+    assert.equal(d.json.conversation.model, TEXT_MODEL);
+    assert.deepEqual(
+      d.json.messages.map((m: any) => m.id),
+      [r.user, r.answer],
+    );
+    const refused = await send(s, 'new', {
+      parentId: null,
+      content: 'with an image',
+      images: [{ dataUrl: `data:image/png;base64,${png().toString('base64')}` }],
+      conversation: { model: TEXT_MODEL },
+    });
+    assert.equal(refused.status, 400);
+    assert.equal((await call(s, 'GET', '/app/api/conversations')).json.data.length, before + 1, 'the refused start left no conversation');
+    const badParent = await send(s, 'new', { parentId: r.answer, content: 'x' });
+    assert.equal(badParent.status, 400);
   });
 
   test('export gives the branch on show as Markdown and JSON downloads', async () => {

@@ -46,24 +46,24 @@ export function setPendingSettings(save: (() => Promise<void>) | null): void {
   pendingSettings = save;
 }
 
-/** The open chat's id; a new chat is created first (with the picked model and system message). */
-async function ensureConversation(answer: LiveAnswer): Promise<string | null> {
-  if (answer.convId) return answer.convId;
-  try {
-    const c = await api.create({ model: selectedModelId.value ?? undefined, system: draftSystem.value || undefined });
-    batch(() => {
-      openId.value = c.id;
-      detail.value = { conversation: c, messages: [] };
-      answer.convId = c.id;
-      if (live.value?.renderer === answer.renderer) live.value = { ...answer };
-      conversations.value = [{ id: c.id, title: c.title, model: c.model, updatedAt: c.updatedAt }, ...conversations.value];
-    });
-    history.replaceState(null, '', hashFor(c.id));
-    return c.id;
-  } catch (e) {
-    showError(e);
-    return null;
-  }
+/** A chat this send started now has an id: show it as the open chat, first in the list. */
+function adoptConversation(id: string, answer: LiveAnswer): void {
+  const now = new Date().toISOString();
+  const title = answer.user?.content.split('\n')[0].slice(0, 60) || 'New chat';
+  const conversation = {
+    id,
+    title,
+    model: selectedModelId.value,
+    system: draftSystem.value,
+    currentLeafId: null,
+    createdAt: now,
+    updatedAt: now,
+  };
+  batch(() => {
+    openId.value = id;
+    detail.value = { conversation, messages: [] };
+    conversations.value = [{ id, title, model: conversation.model, updatedAt: now }, ...conversations.value];
+  });
 }
 
 /** Sends (or regenerates). False when it was refused before streaming (the composer keeps the text). */
@@ -86,13 +86,12 @@ export async function send(input: SendInput): Promise<boolean> {
   live.value = answer;
   requestAnimationFrame(jumpToLatest);
   if (pendingSettings) await pendingSettings();
-  const convId = await ensureConversation(answer);
-  if (!convId) {
-    if (live.value?.renderer === answer.renderer) live.value = null;
-    return false;
-  }
   const { temperature, maxTokens } = sampling.value;
+  // A new chat starts in the same request as its first message (one round trip before the answer).
   const body: SendRequest = {
+    ...(answer.convId
+      ? {}
+      : { conversation: { ...(selectedModelId.value ? { model: selectedModelId.value } : {}), system: draftSystem.value || undefined } }),
     parentId,
     content: input.regenerate ? '' : input.content,
     ...(input.images.length && !input.regenerate ? { images: input.images.map((dataUrl) => ({ dataUrl })) } : {}),
@@ -104,12 +103,16 @@ export async function send(input: SendInput): Promise<boolean> {
 
   let res: Response;
   try {
-    res = await api.send(convId, body, answer.abort.signal);
+    res = await api.send(answer.convId ?? 'new', body, answer.abort.signal);
   } catch {
     if (answer.abort.signal.aborted) {
       // Stopped before the answer began: the server may have stored the message already.
       live.value = { ...answer, status: 'stopped' };
-      await reloadAfterAnswer(convId, answer);
+      if (answer.convId) await reloadAfterAnswer(answer.convId, answer);
+      else {
+        live.value = null;
+        void refreshList(); // the server may have started the chat before the Stop reached it
+      }
       return true;
     }
     live.value = null;
@@ -124,10 +127,26 @@ export async function send(input: SendInput): Promise<boolean> {
     return false;
   }
 
+  const started = answer.convId ? null : res.headers.get('x-tetra-conversation-id');
+  if (started) {
+    answer.convId = started;
+    history.replaceState(null, '', hashFor(started));
+  }
+  const convId = answer.convId!;
   const assistantId = res.headers.get('x-tetra-assistant-message-id');
   answer.userId = res.headers.get('x-tetra-user-message-id');
   answer.assistantId = assistantId;
-  live.value = { ...answer }; // re-keys the live messages by their stored ids before any text arrives
+  // The view learns the stored ids (and a new chat's place in the list) only once the first text is
+  // on screen: re-rendering the list before that would hold the first token back.
+  let adopted = false;
+  const adopt = () => {
+    if (adopted) return;
+    adopted = true;
+    batch(() => {
+      if (started) adoptConversation(started, answer);
+      if (live.value?.renderer === answer.renderer) live.value = { ...answer }; // re-keys the live messages by their stored ids
+    });
+  };
   let chunks = 0;
   let completionTokens: number | null = null;
   let firstTokenAt = 0;
@@ -147,6 +166,7 @@ export async function send(input: SendInput): Promise<boolean> {
       if (delta) {
         if (!chunks++) firstTokenAt = performance.now();
         answer.renderer.append(delta);
+        if (chunks === 1) setTimeout(adopt, 0);
       }
       if (typeof chunk.usage?.completion_tokens === 'number') completionTokens = chunk.usage.completion_tokens;
     });
@@ -156,6 +176,7 @@ export async function send(input: SendInput): Promise<boolean> {
     if (status === 'error') error = 'The connection dropped before the answer finished.';
   }
   answer.renderer.finish();
+  adopt();
   const endedAt = performance.now();
   live.value = { ...answer, status, error };
   announcement.value = status === 'done' ? 'Answer complete.' : status === 'stopped' ? 'Answer stopped.' : `Answer failed: ${error}`;

@@ -53,7 +53,10 @@ export class StreamRenderer {
   append(delta: string): void {
     this.text += delta;
     this.pending++;
-    if (!this.frame && this.el) this.frame = requestAnimationFrame(() => this.flush());
+    // The first text is painted at once (time to first token is what users feel); later text is
+    // batched to one update per frame.
+    if (!this.painted && this.el) this.flush();
+    else if (!this.frame && this.el) this.frame = requestAnimationFrame(() => this.flush());
   }
 
   /** The stream ended: paint what is left now, highlighted. */
