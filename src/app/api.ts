@@ -135,7 +135,7 @@ export function models(d: ApiDeps, c: Caller): ModelList {
     data: m.data.map((x) => ({
       id: x.id,
       snapshot: x.snapshot,
-      alias: x.alias !== undefined && x.alias !== null,
+      alias: x.alias,
       context_window: x.context_window,
       image_input: x.image_input,
     })),
@@ -233,8 +233,13 @@ function parseSend(o: Record<string, unknown>, limits: ImageLimits): SendRequest
   };
 }
 
-/** The branch as OpenAI chat messages: system first, images as data URLs, empty answers left out. */
-function chatMessages(store: AppStore, system: string, path: AppMessage[]): unknown[] {
+/**
+ * The branch as OpenAI chat messages: system first, images as data URLs, empty answers left out.
+ * For a model without image input, images earlier in the branch become a note in the text (the
+ * conversation may have switched models); the message being sent keeps its images, so a text-only
+ * model refuses those with its own error.
+ */
+function chatMessages(store: AppStore, system: string, path: AppMessage[], images: boolean): unknown[] {
   const out: unknown[] = system ? [{ role: 'system', content: system }] : [];
   for (const m of path) {
     if (m.role === 'assistant') {
@@ -243,6 +248,11 @@ function chatMessages(store: AppStore, system: string, path: AppMessage[]): unkn
     }
     if (!m.images.length) {
       out.push({ role: 'user', content: m.content });
+      continue;
+    }
+    if (!images && m !== path.at(-1)) {
+      const note = `[${m.images.length} image${m.images.length > 1 ? 's' : ''} not shown to this model]`;
+      out.push({ role: 'user', content: m.content ? `${note}\n${m.content}` : note });
       continue;
     }
     const parts: unknown[] = m.content ? [{ type: 'text', text: m.content }] : [];
@@ -309,7 +319,8 @@ export async function send(
   res.setHeader('x-tetra-assistant-message-id', answer.id);
 
   // Oldest turns go first when the branch no longer fits the model's window (the system message stays).
-  let history = chatMessages(d.store, conv.system, d.store.pathTo(conv.id, userMessage.id));
+  const takesImages = d.gateway.models(c.principal.plan).data.find((m) => m.id === model)?.image_input ?? false;
+  let history = chatMessages(d.store, conv.system, d.store.pathTo(conv.id, userMessage.id), takesImages);
   const started = d.now();
   let text = '';
   let ended = false;

@@ -252,6 +252,10 @@ describe('chat app API: stop, images, export', () => {
     const refused = await send(s, c.json.id, { parentId: r.answer, content: 'and this?', images: [{ dataUrl }], model: TEXT_MODEL });
     assert.equal(refused.status, 400);
     assert.equal(JSON.parse(refused.raw).error.code, 'image_input_not_supported');
+    // Switching to a text-only model later in the chat: earlier images become a note, the chat goes on.
+    const onText = await send(s, c.json.id, { parentId: r.answer, content: 'now in words', model: TEXT_MODEL });
+    assert.equal(onText.status, 200);
+    assert.deepEqual(s.engine.requests.at(-1)!.messages[0], { role: 'user', content: '[1 image not shown to this model]\nwhat is this?' });
     const bad = await send(s, c.json.id, { parentId: r.answer, content: 'x', images: [{ dataUrl: 'data:image/png;base64,AAAA' }] });
     assert.equal(bad.status, 400);
     assert.match(JSON.parse(bad.raw).error.param, /^images\[0\]\.dataUrl/);

@@ -5,6 +5,8 @@
 // finds them. Every test also checks that no request left the server's origin. Screenshots of the
 // main views go to .tmp/screenshots.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { browserSkip, launch, open, screenshot, type Session } from './fixtures/browser.ts';
@@ -175,6 +177,66 @@ describe('chat app in the browser', { skip }, () => {
     const attach = t.page.getByRole('button', { name: 'Attach image' });
     assert.equal(await attach.isDisabled(), true);
     await done(t);
+  });
+
+  test('images arrive by paste and by drag-and-drop too; the picked model is the one that answers', async () => {
+    const t = await open(browser, s.url);
+    const png = 'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAFklEQVR4nGP4z8DAwMDAxMDAwMDAAAANHQEDasKb6QAAAABJRU5ErkJggg==';
+    const box = t.page.getByRole('textbox', { name: 'Message', exact: true });
+    await box.evaluate((el, b64) => {
+      const file = new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'pasted.png', { type: 'image/png' });
+      const pasted = new DataTransfer();
+      pasted.items.add(file);
+      el.dispatchEvent(new ClipboardEvent('paste', { clipboardData: pasted, bubbles: true, cancelable: true }));
+      const dropped = new DataTransfer();
+      dropped.items.add(new File([file], 'dropped.png', { type: 'image/png' }));
+      const target = el.closest('form') ?? el.parentElement!;
+      target.dispatchEvent(new DragEvent('dragover', { dataTransfer: dropped, bubbles: true, cancelable: true }));
+      target.dispatchEvent(new DragEvent('drop', { dataTransfer: dropped, bubbles: true, cancelable: true }));
+    }, png);
+    await t.page.getByRole('button', { name: 'Remove image' }).nth(1).waitFor();
+    await sendMessage(t.page, 'two pictures');
+    assert.match(await settledAnswer(t.page), /I see 2 images/);
+    await t.page.getByRole('combobox', { name: 'Model' }).selectOption(TEXT_MODEL);
+    await sendMessage(t.page, 'text only now');
+    await t.page
+      .locator('[data-role="user"]', { hasText: 'text only now' })
+      .waitFor()
+      .catch(async (e) => {
+        await screenshot(t.page, 'debug-model-pick');
+        throw e;
+      });
+    await settledAnswer(t.page);
+    const id = new URL(t.page.url()).hash.split('/').at(-1)!;
+    const last = s.store.getConversation('local', id)!.messages.at(-1)!;
+    assert.equal(last.model, TEXT_MODEL, 'the answer came from the model picked');
+    await done(t);
+  });
+
+  test('Esc stops an answer and ? opens the shortcut sheet', async () => {
+    s.engine.delayMs = 40;
+    s.engine.reply = () => Array.from({ length: 300 }, (_, i) => `w${i} `);
+    try {
+      const t = await open(browser, s.url);
+      await sendMessage(t.page, 'stop me with Esc');
+      await t.page.locator('[data-role="assistant"]', { hasText: 'w2' }).waitFor();
+      const aborts = s.engine.aborts;
+      await t.page.keyboard.press('Escape');
+      await t.page.waitForTimeout(300);
+      assert.equal(s.engine.aborts, aborts + 1);
+      await t.page.getByRole('button', { name: 'Send' }).waitFor();
+      await t.page.locator('body').click({ position: { x: 640, y: 300 } });
+      await t.page.keyboard.press('?');
+      const sheet = t.page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+      await sheet.waitFor();
+      assert.deepEqual(await axeViolations(t.page), []);
+      await t.page.keyboard.press('Escape');
+      await sheet.waitFor({ state: 'hidden' });
+      await done(t);
+    } finally {
+      s.engine.reply = (await import('./fixtures/script-engine.ts')).defaultReply;
+      s.engine.delayMs = 10;
+    }
   });
 
   test('model output cannot run script; code is highlighted and copied exactly; math renders but prices stay prices', async () => {
@@ -382,6 +444,35 @@ describe('chat app in the browser: sign-in and the usage cap', { skip }, () => {
     assert.equal(await b.page.getByText('alice private note').count(), 0);
     await done(a);
     await done(b);
+  });
+
+  test("another site cannot write with the signed-in user's cookie: its form post and its fetch are refused", async () => {
+    const t = await open(browser, s.url);
+    await signIn(t, 'bob', 'bob-password-1');
+    await t.page.getByRole('textbox', { name: 'Message', exact: true }).waitFor();
+    const before = (await (await t.page.request.get(`${s.url}/app/api/conversations`)).json()).data.length;
+    // Another origin (another port): same-site for cookies, so only the server's check stands in the way.
+    const evil = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end(
+        `<form id="f" method="POST" action="${s.url}/app/api/conversations" enctype="text/plain">` +
+          `<input name='{"title":"pwned","x":"' value='"}'></form>` +
+          `<script>fetch("${s.url}/app/api/conversations", {method: "POST", credentials: "include", mode: "no-cors", ` +
+          `headers: {"content-type": "text/plain"}, body: "{}"}).finally(() => document.getElementById("f").submit());</script>`,
+      );
+    });
+    await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
+    const statuses: number[] = [];
+    t.page.on('response', (r) => {
+      if (r.url().endsWith('/app/api/conversations') && r.request().method() === 'POST') statuses.push(r.status());
+    });
+    await t.page.goto(`http://127.0.0.1:${(evil.address() as AddressInfo).port}/`);
+    await t.page.waitForTimeout(1000);
+    evil.close();
+    assert.ok(statuses.length >= 1 && statuses.every((x) => x === 403), `statuses ${statuses}`);
+    const after = (await (await t.context.request.get(`${s.url}/app/api/conversations`)).json()).data;
+    assert.equal(after.length, before, 'nothing was created');
+    await t.context.close();
   });
 
   test('the meter shows what is left; at the cap a banner names the reset time and the server refuses', async () => {

@@ -28,7 +28,14 @@ export function Composer() {
   const busyElsewhere = streamingNow.value && !streamingHere;
   const blocked = capBlock.value !== null;
   const imagesRefused = noImages !== null && images.value.length > 0;
-  const canSend = !blocked && !streamingNow.value && !imagesRefused && (text.value.trim() !== '' || images.value.length > 0);
+  // Read from the signals when asked, not from this render: a key can arrive before the re-render
+  // that follows typing (or a model change) has run.
+  const sendable = () => {
+    const m = selectedModel.value;
+    const refused = m !== null && m !== undefined && !m.image_input && images.value.length > 0;
+    return capBlock.value === null && !streamingNow.value && !refused && (text.value.trim() !== '' || images.value.length > 0);
+  };
+  const canSend = sendable();
 
   const addFiles = async (files: Iterable<File>) => {
     error.value = null;
@@ -42,7 +49,9 @@ export function Composer() {
         return;
       }
       try {
-        images.value = [...images.value, await readImage(f)];
+        // Read first, then append to the list as it is now: a paste and a drop may be read at once.
+        const image = await readImage(f);
+        images.value = [...images.value, image];
       } catch (e) {
         error.value = (e as Error).message;
       }
@@ -50,7 +59,7 @@ export function Composer() {
   };
 
   const submit = async (pressedAt = performance.now()) => {
-    if (!canSend) return;
+    if (!sendable()) return;
     const content = text.value;
     const pics = images.value;
     text.value = '';
