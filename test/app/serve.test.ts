@@ -1,6 +1,6 @@
 /// <reference lib="dom" />
 // The chat app as a user meets it: `tetra serve --checkpoint DIR` as its own process (a real tetra
-// model: a small random-weight byte-level checkpoint, so its answers are gibberish but real), the
+// model: a one-layer byte model pretrained here for a few seconds, so its answers are gibberish but real), the
 // page in Debian's chromium: send, the answer streams from the model and is kept, a reload shows it
 // again; `tetra users create` turns sign-in on for the running server; --no-app leaves `/` to the API.
 import assert from 'node:assert/strict';
@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { startServer, stop, type Running } from '../gateway/fixtures/processes.ts';
 import { tinyCheckpoint } from '../gateway/fixture.ts';
+import { pretrainTinyBase } from '../fixtures/tiny-base.ts';
 import { browserSkip, launch, open } from './fixtures/browser.ts';
 
 const TETRA = join(import.meta.dirname, '../../bin/tetra.js');
@@ -26,7 +27,7 @@ describe('tetra serve with the chat app', { skip }, () => {
   before(async () => {
     writeFileSync(join(home, 'plans.json'), JSON.stringify({ plans: { default: { rpm: 1000, tpm: 1_000_000 } } }));
     browser = await launch();
-    srv = await startServer(TETRA, env, 60_000, ['serve', '--checkpoint', tinyCheckpoint(), '--port', '0']);
+    srv = await startServer(TETRA, env, 60_000, ['serve', '--checkpoint', await pretrainTinyBase(20), '--port', '0']);
     url = `http://127.0.0.1:${srv.port}`;
   });
   after(async () => {
@@ -37,6 +38,12 @@ describe('tetra serve with the chat app', { skip }, () => {
   test('a real model answers through the page, and the answer is kept across a reload', async () => {
     assert.match(srv.stderr(), /chat app at \/ \(no users/);
     const t = await open(browser, url);
+    // Greedy decoding: the same answer every run (sampled at temperature 1, a model this small may end its turn at once).
+    await t.page.getByRole('button', { name: 'Chat settings' }).click();
+    await t.page.getByRole('spinbutton', { name: 'Temperature' }).fill('0');
+    await t.page.getByRole('spinbutton', { name: 'Temperature' }).press('Tab');
+    await t.page.getByRole('spinbutton', { name: 'Max tokens' }).fill('12');
+    await t.page.getByRole('spinbutton', { name: 'Max tokens' }).press('Tab');
     const box = t.page.getByRole('textbox', { name: 'Message', exact: true });
     await box.fill('Hello, model');
     await box.press('Enter');
@@ -51,7 +58,7 @@ describe('tetra serve with the chat app', { skip }, () => {
     };
     const kept = detail.messages.find((m) => m.role === 'assistant')!;
     assert.equal(kept.status, 'done');
-    assert.ok(kept.completionTokens > 0);
+    assert.ok(kept.completionTokens > 0 && kept.completionTokens <= 12, `completion tokens ${kept.completionTokens} (max tokens 12)`);
     await t.page.reload();
     await t.page.locator('[data-role="user"]', { hasText: 'Hello, model' }).waitFor();
     assert.deepEqual(t.foreign, []);

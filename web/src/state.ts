@@ -85,7 +85,7 @@ export function store(key: string, value: unknown): void {
 }
 
 /** The theme picked with the toggle; null follows the system. */
-const savedTheme = document.documentElement.dataset.theme; // theme.ts read it from localStorage
+const savedTheme = document.documentElement.dataset.themeChoice; // theme.ts read it from localStorage
 export const themeChoice = signal<'light' | 'dark' | null>(savedTheme === 'dark' || savedTheme === 'light' ? savedTheme : null);
 export const systemDark = signal(window.matchMedia('(prefers-color-scheme: dark)').matches);
 export const sampling = signal<{ temperature: number | null; maxTokens: number | null }>(

@@ -1,9 +1,13 @@
-// Runs before first paint (a tiny blocking script in <head>): applies the theme saved by the
-// "Dark mode" toggle, so a dark choice on a light system does not flash white. Without a saved
-// choice the stylesheet follows prefers-color-scheme.
+// Runs before first paint (a tiny blocking script in <head>): sets the theme on <html> so nothing
+// flashes in the wrong colours: the "Dark mode" toggle's saved choice, else the system's
+// (prefers-color-scheme; main.tsx follows later changes). The stylesheet keys its dark palette on
+// data-theme alone, so it is written once.
+const root = document.documentElement;
+let saved: string | null = null;
 try {
-  const saved = localStorage.getItem('tetra-theme');
-  if (saved === 'dark' || saved === 'light') document.documentElement.dataset.theme = saved;
+  saved = localStorage.getItem('tetra-theme');
 } catch {
   // Storage blocked: follow the system.
 }
+if (saved === 'dark' || saved === 'light') root.dataset.themeChoice = saved;
+root.dataset.theme = root.dataset.themeChoice ?? (window.matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light');
