@@ -345,6 +345,10 @@ describe('chat app API with users', () => {
       { cookie: a },
     );
     assert.equal(sent.status, 200);
+    assert.ok(
+      s.ledger.report({ by: ['key'] }).some((r) => (r as unknown as { key: string }).key === 'user:alice'),
+      'the ledger names the chat user who sent it',
+    );
     const img = (await call(s, 'GET', `/app/api/conversations/${c.json.id}`, undefined, { cookie: a })).json.messages[0].images[0];
     assert.equal((await call(s, 'GET', '/app/api/conversations', undefined, { cookie: b })).json.data.length, 0);
     assert.equal((await call(s, 'GET', `/app/api/conversations/${c.json.id}`, undefined, { cookie: b })).status, 404);

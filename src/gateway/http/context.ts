@@ -158,7 +158,8 @@ export async function account(o: GatewayOptions, st: RequestState, served: Serve
     await admission.settle(total);
     const row = {
       requestId: st.id,
-      keyId: served.principal.key?.id ?? null,
+      // Who: the API key, or a chat-app user (`user:NAME`, so `tetra usage --by key` sums per user); null on loopback.
+      keyId: served.principal.key?.id ?? (served.principal.user ? `user:${served.principal.user.name}` : null),
       plan: served.principal.plan.name,
       model: served.snapshot.id,
       endpoint: st.route,
