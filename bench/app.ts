@@ -104,6 +104,8 @@ for (let i = 0; i < 5; i++) {
   paints.push(await page.evaluate(() => performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? Number.NaN));
 }
 
+let lastTtfb = Number.NaN;
+
 /** Press Enter in the app's message box; the page notes the time of the key and of the first painted answer text. */
 async function appTtft(): Promise<number> {
   await page.getByRole('button', { name: 'New chat' }).click();
@@ -142,27 +144,15 @@ async function appTtft(): Promise<number> {
     const w = window as { __t0?: number; __t1?: number };
     return w.__t1 === undefined ? Number.NaN : w.__t1 - w.__t0!;
   });
-  if (process.env.TETRA_DEBUG) {
-    const phases = await page.evaluate(() => {
-      const w = window as { __t0?: number };
-      return performance
-        .getEntriesByType('resource')
-        .filter((e) => e.startTime >= w.__t0! - 1)
-        .concat(
-          performance
-            .getEntriesByName('tetra-render')
-            .filter((e) => e.startTime >= w.__t0! - 1)
-            .slice(0, 2),
-        )
-        .map((e) => {
-          const r = e as PerformanceResourceTiming;
-          if (e.entryType === 'measure') return `render start+${(e.startTime - w.__t0!).toFixed(1)} took ${e.duration.toFixed(1)}`;
-          return `${r.name.replace(location.origin, '')} start+${(r.startTime - w.__t0!).toFixed(1)} ttfb+${(r.responseStart - w.__t0!).toFixed(1)}`;
-        });
-    });
-    console.error(`app ${t.toFixed(1)} ms: ${phases.join(' | ')}`);
-  }
-  await page.getByRole('button', { name: 'Send' }).waitFor();
+  // When the answer's response began (its headers go out with the first token): the server's part.
+  lastTtfb = await page.evaluate(() => {
+    const w = window as { __t0?: number };
+    const r = performance.getEntriesByType('resource').find((e) => e.startTime >= w.__t0! - 1 && e.name.endsWith('/messages')) as
+      | PerformanceResourceTiming
+      | undefined;
+    return r ? r.responseStart - w.__t0! : Number.NaN;
+  });
+  await page.evaluate(() => performance.clearResourceTimings());
   return t;
 }
 
@@ -180,6 +170,7 @@ async function measured(f: () => Promise<number>): Promise<number> {
 }
 const api: number[] = [];
 const ui: number[] = [];
+const uiServer: number[] = [];
 for (let r = 0; r < ROUNDS; r++) {
   if (r % 2) {
     api.push(await measured(apiTtft));
@@ -188,6 +179,7 @@ for (let r = 0; r < ROUNDS; r++) {
     ui.push(await measured(appTtft));
     api.push(await measured(apiTtft));
   }
+  uiServer.push(lastTtfb);
 }
 const render = await page.evaluate(() => (window as { __tetraRender?: { tokens: number; ms: number } }).__tetraRender);
 const mf = app.assets.manifest!;
@@ -204,6 +196,7 @@ const rows: [string, string][] = [
     render ? `${(render.ms / Math.max(1, render.tokens)).toFixed(3)} ms over ${render.tokens} tokens` : 'n/a',
   ],
   [`API TTFT, openai client, median of ${ROUNDS}`, `${median(api).toFixed(1)} ms`],
+  [`app: Send to the answer's first byte (page's resource timing)`, `${median(uiServer).toFixed(1)} ms`],
   [`app TTFT, Send to first painted token, median of ${ROUNDS}`, `${median(ui).toFixed(1)} ms`],
 ];
 const w = Math.max(...rows.map((r) => r[0].length));
