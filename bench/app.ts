@@ -144,7 +144,10 @@ async function appTtft(): Promise<number> {
     const w = window as { __t0?: number; __t1?: number };
     return w.__t1 === undefined ? Number.NaN : w.__t1 - w.__t0!;
   });
-  // When the answer's response began (its headers go out with the first token): the server's part.
+  // The answer ends (its timing entry appears when the response is complete), then: when its
+  // response began (the headers go out with the first token), the server's part of the time.
+  await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]'), undefined, { timeout: 60_000 });
+  await page.getByRole('button', { name: 'Send' }).waitFor();
   lastTtfb = await page.evaluate(() => {
     const w = window as { __t0?: number };
     const r = performance.getEntriesByType('resource').find((e) => e.startTime >= w.__t0! - 1 && e.name.endsWith('/messages')) as
