@@ -155,6 +155,19 @@ async function appTtft(): Promise<number> {
       | undefined;
     return r ? r.responseStart - w.__t0! : Number.NaN;
   });
+  if (process.env.TETRA_DEBUG)
+    console.error(
+      await page.evaluate(() => {
+        const t0 = (window as { __t0?: number }).__t0!;
+        const [h, f] = ['tetra-answer-headers', 'tetra-first-token'].map(
+          (n) => (performance.getEntriesByName(n).at(-1)?.startTime ?? Number.NaN) - t0,
+        );
+        const r = performance.getEntriesByName('tetra-render').find((e) => e.startTime >= t0);
+        const painted = (window as { __t1?: number }).__t1! - t0;
+        const render = r ? `+${(r.startTime - t0).toFixed(1)}..+${(r.startTime + r.duration - t0).toFixed(1)}` : '-';
+        return `headers +${h.toFixed(1)} first token +${f.toFixed(1)} render ${render} painted +${painted.toFixed(1)}`;
+      }),
+    );
   await page.evaluate(() => performance.clearResourceTimings());
   return t;
 }

@@ -127,6 +127,7 @@ export async function send(input: SendInput): Promise<boolean> {
     return false;
   }
 
+  performance.mark('tetra-answer-headers');
   const started = answer.convId ? null : res.headers.get('x-tetra-conversation-id');
   if (started) {
     answer.convId = started;
@@ -164,9 +165,13 @@ export async function send(input: SendInput): Promise<boolean> {
       if (chunk.error) error = typeof chunk.error === 'string' ? chunk.error : (chunk.error.message ?? 'The answer failed.');
       const delta = chunk.choices?.[0]?.delta?.content;
       if (delta) {
-        if (!chunks++) firstTokenAt = performance.now();
+        if (!chunks++) {
+          firstTokenAt = performance.now();
+          performance.mark('tetra-first-token');
+        }
         answer.renderer.append(delta);
-        if (chunks === 1) setTimeout(adopt, 0);
+        // After the frame that paints it (a task queued from a frame callback runs after that paint).
+        if (chunks === 1) requestAnimationFrame(() => setTimeout(adopt, 0));
       }
       if (typeof chunk.usage?.completion_tokens === 'number') completionTokens = chunk.usage.completion_tokens;
     });
