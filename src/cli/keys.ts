@@ -19,6 +19,17 @@ export function formatTable(header: string[], rows: string[][]): string {
     .join('\n');
 }
 
+/** --plan, which must name a plan in the plans file (--plans or the default); shared with `tetra users`. */
+export function checkPlanFlag(flags: Record<string, unknown>, cmd: string): string {
+  const plan = flags.plan as string | undefined;
+  if (!plan) throw new UsageError(`${cmd}: --plan is required (e.g. --plan default)`);
+  const plans = loadPlans((flags.plans as string | undefined) ?? defaultPlansPath());
+  if (!plans.plans.has(plan)) {
+    throw new UsageError(`${cmd}: no plan '${plan}' in ${plans.source} (plans: ${[...plans.plans.keys()].join(', ')})`);
+  }
+  return plan;
+}
+
 export const keysCommand: Command = {
   name: 'keys',
   summary: 'create, list and revoke API keys (only a hash of each key is stored)',
@@ -35,13 +46,7 @@ export const keysCommand: Command = {
     const db = (flags.db as string | undefined) ?? defaultDbPath();
     if (action === 'create') {
       if (args.length) throw new UsageError(`tetra keys create: unexpected argument '${args[0]}' (usage: ${USAGE})`);
-      const planName = flags.plan as string | undefined;
-      if (!planName) throw new UsageError('tetra keys create: --plan is required (e.g. --plan default)');
-      const plansPath = (flags.plans as string | undefined) ?? defaultPlansPath();
-      const plans = loadPlans(plansPath);
-      if (!plans.plans.has(planName)) {
-        throw new UsageError(`tetra keys create: no plan '${planName}' in ${plans.source} (plans: ${[...plans.plans.keys()].join(', ')})`);
-      }
+      const planName = checkPlanFlag(flags, 'tetra keys create');
       const { key, record } = new KeyStore(db).create(planName, flags.name as string | undefined);
       if (flags.json) console.log(JSON.stringify({ key, ...record }));
       else {

@@ -5,9 +5,9 @@
 // where they would land in shell history and the process list.
 import { UsageError } from './args.ts';
 import type { Command } from './command.ts';
-import { formatTable } from './keys.ts';
+import { checkPlanFlag, formatTable } from './keys.ts';
 import { AppStore, checkPassword } from '../app/index.ts';
-import { defaultDbPath, defaultPlansPath, loadPlans } from '../gateway/index.ts';
+import { defaultDbPath } from '../gateway/index.ts';
 
 const USAGE =
   'tetra users create NAME --plan P [--password-stdin] | tetra users list [--json] | tetra users disable NAME | ' +
@@ -63,16 +63,6 @@ async function readPassword(flags: Record<string, unknown>, cmd: string): Promis
   checkPassword(pw);
   if ((await promptHidden('password again: ')) !== pw) throw new Error('the two passwords differ; nothing was changed');
   return pw;
-}
-
-function checkPlanFlag(flags: Record<string, unknown>, cmd: string): string {
-  const plan = flags.plan as string | undefined;
-  if (!plan) throw new UsageError(`${cmd}: --plan is required (e.g. --plan default)`);
-  const plans = loadPlans((flags.plans as string | undefined) ?? defaultPlansPath());
-  if (!plans.plans.has(plan)) {
-    throw new UsageError(`${cmd}: no plan '${plan}' in ${plans.source} (plans: ${[...plans.plans.keys()].join(', ')})`);
-  }
-  return plan;
 }
 
 function oneName(args: string[], action: string): string {
