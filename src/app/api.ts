@@ -45,6 +45,8 @@ export interface ApiDeps {
 }
 
 const MAX_CONTENT = 100_000;
+/** How often a streaming answer's text is saved while it grows. */
+const CHECKPOINT_MS = 2_000;
 const MAX_IMAGES = 8;
 
 function invalid(param: string, message: string): ApiError {
@@ -322,6 +324,7 @@ export async function send(
   const takesImages = d.gateway.models(c.principal.plan).data.find((m) => m.id === model)?.image_input ?? false;
   let history = chatMessages(d.store, conv.system, d.store.pathTo(conv.id, userMessage.id), takesImages);
   const started = d.now();
+  let savedAt = started;
   let text = '';
   let ended = false;
   for (;;) {
@@ -343,7 +346,14 @@ export async function send(
         st,
         {
           onEvent: (e) => {
-            if (e.type === 'text' && e.index === 0 && !e.echo) text += e.text;
+            if (e.type !== 'text' || e.index !== 0 || e.echo) return;
+            text += e.text;
+            // A checkpoint of the text so far now and then: a reload (or another tab) sees it, and a
+            // server that dies mid-answer keeps it (settleInterrupted marks it at the next start).
+            if (d.now() - savedAt >= CHECKPOINT_MS) {
+              savedAt = d.now();
+              d.store.finishMessage(answer.id, { content: text, status: 'streaming', model });
+            }
           },
           onEnd: (end) => {
             ended = true;

@@ -518,6 +518,17 @@ export class AppStore {
     })();
   }
 
+  /**
+   * Answers left 'streaming' by a server that stopped mid-answer (killed, crashed): marked 'error'
+   * with `reason`, keeping the text checkpointed so far. A server calls it once at start, before
+   * it streams anything (one server per database file). Returns how many it settled.
+   */
+  settleInterrupted(reason: string): number {
+    return this.db
+      .prepare("UPDATE messages SET status = 'error', error = ? WHERE status = 'streaming'")
+      .run(reason.slice(0, MAX_ERROR_CHARS)).changes;
+  }
+
   /** Deletes a message with everything under it; a branch on show inside it moves back to its parent. */
   deleteMessage(id: string): boolean {
     return this.db.transaction(() => {

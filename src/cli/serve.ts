@@ -212,6 +212,8 @@ export const serveCommand: Command = {
     let appNote = 'chat app off (--no-app)';
     if (!f['no-app']) {
       const store = new AppStore(gov.keys.db);
+      const cut = store.settleInterrupted('The server stopped before this answer finished.');
+      if (cut) console.error(`${cmd}: ${cut} answer(s) were cut off when the server last stopped; they are marked as failed`);
       const app = mountChatApp(gateway, { store, plans: gov.plans, limits: gov.limits });
       appNote = !app.assets.built
         ? `chat app not built (run \`npm run build:web\`); / answers 503`

@@ -235,6 +235,31 @@ describe('chat app API: stop, images, export', () => {
     assert.ok(a.completionTokens >= 4 && a.completionTokens < 150, `billed ${a.completionTokens}`);
   });
 
+  test('a long answer is checkpointed while it streams, and a restart marks an interrupted one as failed, keeping its text', async () => {
+    s.engine.reply = () => Array.from({ length: 120 }, (_, i) => `p${i} `);
+    const c = await call(s, 'POST', '/app/api/conversations', {});
+    const ac = new AbortController();
+    const r = await fetch(`${s.url}/app/api/conversations/${c.json.id}/messages`, {
+      method: 'POST',
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ parentId: null, content: 'take your time' }),
+      signal: ac.signal,
+    });
+    const reader = r.body!.getReader();
+    let seen = '';
+    while (!seen.includes('p80 ')) seen += new TextDecoder().decode((await reader.read()).value);
+    const mid = (await call(s, 'GET', `/app/api/conversations/${c.json.id}`)).json.messages.find((m: any) => m.role === 'assistant');
+    assert.equal(mid.status, 'streaming');
+    assert.match(mid.content, /^p0 p1 p2 /, 'the text so far was saved');
+    // What a restarted server does first (here the stream is still open: settle only what it saved).
+    assert.equal(s.store.settleInterrupted('The server stopped before this answer finished.'), 1);
+    const after = s.store.getConversation('local', c.json.id)!.messages.find((m) => m.role === 'assistant')!;
+    assert.equal(after.status, 'error');
+    assert.equal(after.error, 'The server stopped before this answer finished.');
+    assert.ok(after.content.startsWith('p0 p1 p2'));
+    ac.abort();
+  });
+
   test('an image reaches the model as bytes; the attachment is served to its owner; text-only models refuse it', async () => {
     s.engine.reply = () => ['ok'];
     const c = await call(s, 'POST', '/app/api/conversations', {});
