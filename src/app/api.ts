@@ -21,6 +21,7 @@ import {
 import { checkSameOrigin, clearedCookie, sessionCookie, type Access, type Caller, type LoginThrottle } from './access.ts';
 import type {
   AppMessage,
+  ConversationList,
   ConversationPatch,
   LoginRequest,
   ModelList,
@@ -30,6 +31,7 @@ import type {
   UsageInfo,
 } from './contract.ts';
 import { conversationJson, conversationMarkdown, exportFileName } from './export.ts';
+import { LIST_LIMIT as LIST_PAGE } from './schema.ts';
 import type { AppStore } from './store.ts';
 
 export interface ApiDeps {
@@ -143,6 +145,20 @@ export function models(d: ApiDeps, c: Caller): ModelList {
     })),
     default: m.default,
   };
+}
+
+/** A page of the conversation list; the cursor is the last row's `updatedAt|id` (base64url). */
+export function listConversations(d: ApiDeps, c: Caller, q: string | undefined, before: string | null): ConversationList {
+  let after: { updatedAt: string; id: string } | undefined;
+  if (before) {
+    const [updatedAt, id] = Buffer.from(before, 'base64url').toString('utf8').split('|');
+    if (!updatedAt || !id) throw invalid('before', 'before must be the `next` cursor of a previous page.');
+    after = { updatedAt, id };
+  }
+  const data = d.store.listConversations(c.user.id, q, after);
+  const last = data.at(-1);
+  const next = !q && last && data.length >= LIST_PAGE ? Buffer.from(`${last.updatedAt}|${last.id}`).toString('base64url') : null;
+  return { data, next };
 }
 
 function checkModelId(d: ApiDeps, c: Caller, model: string | undefined): void {

@@ -8,7 +8,8 @@
 //   POST   /app/api/logout                     -> 204, clears the cookie
 //   GET    /app/api/usage                      -> UsageInfo
 //   GET    /app/api/models                     -> ModelList (what the user's plan may call)
-//   GET    /app/api/conversations?q=TEXT       -> ConversationList (newest first; q searches titles and messages)
+//   GET    /app/api/conversations?q=TEXT       -> ConversationList (newest first; q searches titles and messages;
+//          without q, pages of 200: ?before=NEXT continues from a page's `next`)
 //   POST   /app/api/conversations  NewConversation -> Conversation
 //   GET    /app/api/conversations/:id          -> ConversationDetail (404 when it is not the user's)
 //   PATCH  /app/api/conversations/:id  ConversationPatch -> Conversation
@@ -82,6 +83,8 @@ export interface ConversationSummary {
 
 export interface ConversationList {
   data: ConversationSummary[];
+  /** Without q: the cursor of the next (older) page, null at the end. */
+  next: string | null;
 }
 
 export interface Conversation {

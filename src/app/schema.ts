@@ -174,7 +174,11 @@ export function statements(db: Db) {
     deleteUserSessions: p('DELETE FROM sessions WHERE user_id = ?'),
     purgeSessions: p('DELETE FROM sessions WHERE expires_at <= ? OR last_seen <= ?'),
     listConvs: p<SummaryRow>(
-      `SELECT id, title, model, updated_at FROM conversations WHERE user_id = ? ORDER BY updated_at DESC LIMIT ${LIST_LIMIT}`,
+      `SELECT id, title, model, updated_at FROM conversations WHERE user_id = ? ORDER BY updated_at DESC, id DESC LIMIT ${LIST_LIMIT}`,
+    ),
+    listConvsBefore: p<SummaryRow>(
+      'SELECT id, title, model, updated_at FROM conversations WHERE user_id = ? AND (updated_at < ? OR (updated_at = ? AND id < ?)) ' +
+        `ORDER BY updated_at DESC, id DESC LIMIT ${LIST_LIMIT}`,
     ),
     conv: p<ConvRow>('SELECT * FROM conversations WHERE id = ? AND user_id = ?'),
     convById: p<ConvRow>('SELECT * FROM conversations WHERE id = ?'),

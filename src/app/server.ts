@@ -99,7 +99,7 @@ export function mountChatApp(gateway: Gateway, o: ChatAppOptions): ChatApp {
       case 'GET /app/api/models':
         return sendJson(res, 200, api.models(d, c));
       case 'GET /app/api/conversations':
-        return sendJson(res, 200, { data: o.store.listConversations(c.user.id, query.get('q') || undefined) });
+        return sendJson(res, 200, api.listConversations(d, c, query.get('q') || undefined, query.get('before')));
       case 'POST /app/api/conversations':
         return sendJson(res, 200, await api.createConversation(d, req, c));
       case 'GET /app/api/conversations/{id}': {

@@ -365,7 +365,7 @@ export class AppStore {
   // ---- conversations
 
   /** Newest updated first, at most 200. With q: conversations whose messages or title contain every term of q. */
-  listConversations(userId: string, q?: string): ConversationSummary[] {
+  listConversations(userId: string, q?: string, before?: { updatedAt: string; id: string }): ConversationSummary[] {
     const terms = q === undefined ? [] : searchTerms(q);
     const summary = (r: SummaryRow): ConversationSummary => ({
       id: r.id,
@@ -373,7 +373,12 @@ export class AppStore {
       model: r.model,
       updatedAt: r.updated_at,
     });
-    if (!terms.length) return this.s.listConvs.all(userId).map(summary);
+    if (!terms.length) {
+      const rows = before
+        ? this.s.listConvsBefore.all(userId, before.updatedAt, before.updatedAt, before.id)
+        : this.s.listConvs.all(userId);
+      return rows.map(summary);
+    }
     // Prefilter in SQL (trigram index for terms of 3+ characters, else LIKE on the longest), then
     // require every term, case-insensitively, in JS.
     const long = terms.filter((t) => chars(t) >= 3);

@@ -327,6 +327,29 @@ describe('chat app API: stop, images, export', () => {
   });
 });
 
+describe('chat app API: a long conversation list', () => {
+  test('pages of 200 newest first; `next` continues with no chat twice and none lost', async () => {
+    const s = await startAppServer({ delayMs: 0 });
+    try {
+      s.store.localUser('default');
+      for (let i = 0; i < 230; i++) s.store.createConversation('local', { title: `chat ${i}` });
+      const first = await call(s, 'GET', '/app/api/conversations');
+      assert.equal(first.json.data.length, 200);
+      assert.equal(typeof first.json.next, 'string');
+      const second = await call(s, 'GET', `/app/api/conversations?before=${first.json.next}`);
+      assert.equal(second.json.data.length, 30);
+      assert.equal(second.json.next, null);
+      const ids = [...first.json.data, ...second.json.data].map((c: any) => c.id);
+      assert.equal(new Set(ids).size, 230);
+      const stamps = [...first.json.data, ...second.json.data].map((c: any) => c.updatedAt);
+      assert.deepEqual(stamps, [...stamps].sort().reverse(), 'newest first across pages');
+      assert.equal((await call(s, 'GET', '/app/api/conversations?before=nonsense')).status, 400);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('chat app API with users', () => {
   let s: AppServer;
   before(async () => {

@@ -14,6 +14,12 @@ import { startAppServer, TEXT_MODEL, type AppServer } from './fixtures/app-serve
 
 const skip = browserSkip();
 
+/** The cursor after the first page of the local user's list. */
+function lastOf(s: AppServer) {
+  const last = s.store.listConversations('local').at(-1)!;
+  return { updatedAt: last.updatedAt, id: last.id };
+}
+
 async function axeViolations(page: Page): Promise<string[]> {
   const { default: AxeBuilder } = await import('@axe-core/playwright');
   const r = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
@@ -375,6 +381,22 @@ describe('chat app in the browser', { skip }, () => {
     await dialog.getByRole('button', { name: 'Delete' }).click();
     await t.page.waitForFunction(() => !document.querySelector('nav')?.textContent?.includes('Fruit colours'));
     assert.equal(s.store.getConversation('local', id), null, 'the delete is stored');
+    await done(t);
+  });
+
+  test('a long list of chats loads older pages on demand', async () => {
+    s.store.localUser('default');
+    for (let i = 0; i < 205; i++) s.store.createConversation('local', { title: `old chat ${i}` });
+    const t = await open(browser, s.url);
+    const nav = t.page.getByRole('navigation', { name: 'Chats' });
+    const items = nav.getByRole('listitem');
+    await nav.getByRole('button', { name: 'Load older chats' }).click();
+    await t.page.waitForFunction(() => document.querySelectorAll('nav li').length > 200);
+    const n = await items.count();
+    assert.equal(n, s.store.listConversations('local').length + s.store.listConversations('local', undefined, lastOf(s)).length);
+    assert.equal(await nav.getByRole('button', { name: 'Load older chats' }).count(), 0, 'no more pages');
+    for (const c of s.store.listConversations('local').concat(s.store.listConversations('local', undefined, lastOf(s))))
+      s.store.deleteConversation('local', c.id);
     await done(t);
   });
 

@@ -7,6 +7,7 @@ import { applyUsage, refreshUsage } from './limits.ts';
 import { jumpToLatest } from './scroll.ts';
 import {
   conversations,
+  conversationsNext,
   detail,
   draftModel,
   draftSystem,
@@ -56,7 +57,10 @@ export async function loadAll(): Promise<void> {
   const [m, u, c] = await Promise.allSettled([api.models(), api.usage(), api.conversations()]);
   if (m.status === 'fulfilled') models.value = m.value;
   if (u.status === 'fulfilled') applyUsage(u.value);
-  if (c.status === 'fulfilled') conversations.value = c.value.data;
+  if (c.status === 'fulfilled') {
+    conversations.value = c.value.data;
+    conversationsNext.value = c.value.next;
+  }
   const failed = [m, u, c].find((r) => r.status === 'rejected');
   if (failed) showError(failed.reason);
   await openFromHash(true);
@@ -77,6 +81,7 @@ export async function signOut(): Promise<void> {
   batch(() => {
     session.value = session.value && { ...session.value, user: null };
     conversations.value = [];
+    conversationsNext.value = null;
     detail.value = null;
     openId.value = null;
   });
@@ -146,7 +151,29 @@ export async function refreshList(): Promise<void> {
   const seq = ++listSeq;
   try {
     const list = await api.conversations(searchQuery.value.trim());
-    if (seq === listSeq) conversations.value = list.data;
+    if (seq === listSeq)
+      batch(() => {
+        conversations.value = list.data;
+        conversationsNext.value = list.next;
+      });
+  } catch (e) {
+    showError(e);
+  }
+}
+
+/** The next (older) page of the list, appended. */
+export async function loadMoreChats(): Promise<void> {
+  const before = conversationsNext.value;
+  if (!before) return;
+  const seq = listSeq;
+  try {
+    const page = await api.conversations('', before);
+    if (seq !== listSeq) return; // the list was reloaded meanwhile
+    const have = new Set(conversations.value.map((c) => c.id));
+    batch(() => {
+      conversations.value = [...conversations.value, ...page.data.filter((c) => !have.has(c.id))];
+      conversationsNext.value = page.next;
+    });
   } catch (e) {
     showError(e);
   }

@@ -70,7 +70,8 @@ export const api = {
   logout: () => call<void>('POST', '/logout'),
   usage: () => call<UsageInfo>('GET', '/usage'),
   models: () => call<ModelList>('GET', '/models'),
-  conversations: (q = '') => call<ConversationList>('GET', `/conversations${q ? `?q=${enc(q)}` : ''}`),
+  conversations: (q = '', before: string | null = null) =>
+    call<ConversationList>('GET', `/conversations${q ? `?q=${enc(q)}` : before ? `?before=${enc(before)}` : ''}`),
   create: (body: NewConversation) => call<Conversation>('POST', '/conversations', body),
   conversation: (id: string) => call<ConversationDetail>('GET', `/conversations/${enc(id)}`),
   patch: (id: string, body: ConversationPatch) => call<Conversation>('PATCH', `/conversations/${enc(id)}`, body),

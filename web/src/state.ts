@@ -41,6 +41,8 @@ export const usage = signal<UsageInfo | null>(null);
 export const capBlock = signal<CapBlock | null>(null);
 
 export const conversations = signal<ConversationSummary[]>([]);
+/** The cursor of the next (older) page of the list, null when it is all here (or while searching). */
+export const conversationsNext = signal<string | null>(null);
 export const searchQuery = signal('');
 export const openId = signal<string | null>(null);
 export const detail = signal<ConversationDetail | null>(null);

@@ -3,8 +3,8 @@
 import { useSignal, useSignalEffect } from '@preact/signals';
 import { useMemo } from 'preact/hooks';
 import type { ConversationSummary } from '../../../src/app/contract.ts';
-import { hashFor, newChat, openConversation, patchConversation, refreshList, signOut } from '../actions.ts';
-import { confirmDelete, conversations, openId, searchQuery, session, shortcutsOpen } from '../state.ts';
+import { hashFor, loadMoreChats, newChat, openConversation, patchConversation, refreshList, signOut } from '../actions.ts';
+import { confirmDelete, conversations, conversationsNext, openId, searchQuery, session, shortcutsOpen } from '../state.ts';
 import { debounce } from '../util.ts';
 import { EditIcon, KeyboardIcon, PlusIcon, SearchIcon, TrashIcon } from './icons.tsx';
 
@@ -111,6 +111,11 @@ function ChatList() {
           </ul>
         </section>
       ))}
+      {!searching && conversationsNext.value && (
+        <button type="button" class="secondary load-more" onClick={() => void loadMoreChats()}>
+          Load older chats
+        </button>
+      )}
     </div>
   );
 }
