@@ -217,7 +217,11 @@ export function attachment(d: ApiDeps, res: ServerResponse, c: Caller, id: strin
   res.end(a.data);
 }
 
-function parseSend(o: Record<string, unknown>, limits: ImageLimits): SendRequest & { decoded: { mime: string; data: Uint8Array }[] } {
+function parseSend(
+  o: Record<string, unknown>,
+  limits: ImageLimits,
+  attachment: (id: string) => { mime: string; data: Uint8Array } | null,
+): SendRequest & { decoded: { mime: string; data: Uint8Array }[] } {
   const parentId = o.parentId;
   if (parentId !== null && typeof parentId !== 'string') throw invalid('parentId', 'parentId must be a message id or null.');
   const regenerate = o.regenerate === undefined ? false : o.regenerate;
@@ -228,8 +232,16 @@ function parseSend(o: Record<string, unknown>, limits: ImageLimits): SendRequest
   if (images.length > MAX_IMAGES)
     throw invalid('images', `A message may carry at most ${MAX_IMAGES} images; this one has ${images.length}.`);
   const decoded = images.map((im, i) => {
+    const ref = (im as { attachmentId?: unknown } | null)?.attachmentId;
+    if (ref !== undefined) {
+      if (typeof ref !== 'string') throw invalid(`images[${i}].attachmentId`, `images[${i}].attachmentId must be a string.`);
+      const stored = attachment(ref);
+      if (!stored) throw invalid(`images[${i}].attachmentId`, `images[${i}].attachmentId is not one of your images.`);
+      return stored;
+    }
     const url = (im as { dataUrl?: unknown } | null)?.dataUrl;
-    if (typeof url !== 'string') throw invalid(`images[${i}].dataUrl`, `images[${i}].dataUrl must be a data: URL string.`);
+    if (typeof url !== 'string')
+      throw invalid(`images[${i}].dataUrl`, `images[${i}] must be {dataUrl: a data: URL} or {attachmentId: a stored image's id}.`);
     return parseDataUrl(url, `images[${i}].dataUrl`, limits);
   });
   if (!regenerate && !content.trim() && decoded.length === 0) throw invalid('content', 'The message is empty.');
@@ -292,7 +304,7 @@ export async function send(
 ): Promise<void> {
   checkSameOrigin(req, true);
   const raw = object(await readJson(d, req), 'a message');
-  const input = parseSend(raw, d.images);
+  const input = parseSend(raw, d.images, (id) => d.store.attachment(c.user.id, id));
   // `new`: the conversation starts in this request (and is kept only if the answer starts).
   const start = conversationId === 'new' ? parseNewConversation(raw.conversation === undefined ? {} : raw.conversation) : null;
   const existing = start ? null : d.store.getConversation(c.user.id, conversationId);
@@ -304,7 +316,6 @@ export async function send(
   const fresh = start ? d.store.createConversation(c.user.id, { ...start, model }) : null;
   const detail = fresh ? { conversation: fresh, messages: [] } : existing!;
   const conv = detail.conversation;
-  if (model !== conv.model) d.store.updateConversation(c.user.id, conv.id, { model });
 
   let userMessage: AppMessage;
   let created = false;
@@ -373,6 +384,8 @@ export async function send(
           },
           onEnd: (end) => {
             ended = true;
+            // The model picked for this answer becomes the chat's once it was admitted (a refusal changes nothing).
+            if (model !== conv.model) d.store.updateConversation(c.user.id, conv.id, { model });
             d.store.finishMessage(answer.id, {
               content: text,
               status: end.status === 200 ? 'done' : end.status === 499 ? 'stopped' : 'error',

@@ -142,10 +142,8 @@ export interface ConversationPatch {
   currentLeafId?: string;
 }
 
-/** An image sent with a message, as a data URL (data:image/png;base64,...). */
-export interface SendImage {
-  dataUrl: string;
-}
+/** An image sent with a message: new, as a data URL (data:image/png;base64,...), or one of the user's stored attachments (an edit keeps its images). */
+export type SendImage = { dataUrl: string } | { attachmentId: string };
 
 export interface SendRequest {
   /**

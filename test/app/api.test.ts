@@ -277,6 +277,19 @@ describe('chat app API: stop, images, export', () => {
     const refused = await send(s, c.json.id, { parentId: r.answer, content: 'and this?', images: [{ dataUrl }], model: TEXT_MODEL });
     assert.equal(refused.status, 400);
     assert.equal(JSON.parse(refused.raw).error.code, 'image_input_not_supported');
+    assert.equal(
+      (await call(s, 'GET', `/app/api/conversations/${c.json.id}`)).json.conversation.model,
+      'tetra',
+      'a refusal keeps the model',
+    );
+    // An edit keeps the image by its attachment id; another user's id (or a made-up one) is refused.
+    const edited = await send(s, c.json.id, { parentId: null, content: 'and now?', images: [{ attachmentId: id }] });
+    assert.equal(edited.status, 200);
+    const kept = (s.engine.requests.at(-1)!.messages.at(-1)!.content as any[]).find((p) => p.type === 'image');
+    assert.deepEqual(Buffer.from(kept.data), bytes);
+    const forged = await send(s, c.json.id, { parentId: null, content: 'x', images: [{ attachmentId: 'a_nope' }] });
+    assert.equal(forged.status, 400);
+    assert.equal(JSON.parse(forged.raw).error.param, 'images[0].attachmentId');
     // Switching to a text-only model later in the chat: earlier images become a note, the chat goes on.
     const onText = await send(s, c.json.id, { parentId: r.answer, content: 'now in words', model: TEXT_MODEL });
     assert.equal(onText.status, 200);

@@ -179,6 +179,20 @@ describe('chat app in the browser', { skip }, () => {
     )!;
     assert.deepEqual(Buffer.from(part.data!), png);
     await t.page.locator('img[alt="attached image"]').first().waitFor();
+    // Editing the message keeps its image (sent by its stored id, not uploaded again).
+    const bodies: string[] = [];
+    t.page.on('request', (r) => {
+      if (r.url().endsWith('/messages')) bodies.push(r.postData() ?? '');
+    });
+    await t.page.getByRole('button', { name: 'Edit' }).first().click();
+    await t.page.getByRole('textbox', { name: /edit/i }).fill('and in this one?');
+    await t.page.getByRole('button', { name: /save/i }).click();
+    assert.match(await settledAnswer(t.page), /You said: and in this one\?\. I see 1 image/);
+    const again = (s.engine.requests.at(-1)!.messages.at(-1)!.content as { type: string; data?: Uint8Array }[]).find(
+      (p) => p.type === 'image',
+    )!;
+    assert.deepEqual(Buffer.from(again.data!), png);
+    assert.ok(bodies.length === 1 && bodies[0].includes('"attachmentId"') && !bodies[0].includes('data:image'), 'sent by its id');
     await t.page.getByRole('combobox', { name: 'Model' }).selectOption(TEXT_MODEL);
     const attach = t.page.getByRole('button', { name: 'Attach image' });
     assert.equal(await attach.isDisabled(), true);

@@ -32,6 +32,7 @@ interface Chunk {
 
 export interface SendInput {
   content: string;
+  /** New images as data URLs, or stored ones by attachment id (an edit keeps its images). */
   images: string[];
   /** The new message's parent; by default the last message of the branch on show. */
   parentId?: string | null;
@@ -94,7 +95,9 @@ export async function send(input: SendInput): Promise<boolean> {
       : { conversation: { ...(selectedModelId.value ? { model: selectedModelId.value } : {}), system: draftSystem.value || undefined } }),
     parentId,
     content: input.regenerate ? '' : input.content,
-    ...(input.images.length && !input.regenerate ? { images: input.images.map((dataUrl) => ({ dataUrl })) } : {}),
+    ...(input.images.length && !input.regenerate
+      ? { images: input.images.map((im) => (im.startsWith('data:') ? { dataUrl: im } : { attachmentId: im })) }
+      : {}),
     ...(input.regenerate ? { regenerate: true } : {}),
     ...(selectedModelId.value ? { model: selectedModelId.value } : {}),
     ...(temperature !== null ? { temperature } : {}),

@@ -1,19 +1,12 @@
 // Editing a user message: the edited text (and the images kept) go to the same parent, which
-// makes a new branch beside the original. Stored images are fetched back as data URLs to resend.
+// makes a new branch beside the original. Kept images are sent by their attachment ids.
 import { useSignal } from '@preact/signals';
 import { useLayoutEffect, useRef } from 'preact/hooks';
 import type { AppMessage } from '../../../src/app/contract.ts';
 import { showError } from '../actions.ts';
 import { attachmentUrl } from '../api.ts';
 import { send } from '../send.ts';
-import { blobToDataUrl } from '../util.ts';
 import { CloseIcon } from './icons.tsx';
-
-async function imageAsDataUrl(id: string): Promise<string> {
-  const res = await fetch(attachmentUrl(id), { credentials: 'same-origin' });
-  if (!res.ok) throw new Error(`Could not load an attached image (${res.status}).`);
-  return blobToDataUrl(await res.blob());
-}
 
 export function EditMessage({ msg, onDone }: { msg: AppMessage; onDone: () => void }) {
   const text = useSignal(msg.content);
@@ -31,9 +24,8 @@ export function EditMessage({ msg, onDone }: { msg: AppMessage; onDone: () => vo
     if (!text.value.trim() && !kept.value.length) return;
     busy.value = true;
     try {
-      const images = await Promise.all(kept.value.map(imageAsDataUrl));
       onDone();
-      await send({ content: text.value, images, parentId: msg.parentId });
+      await send({ content: text.value, images: kept.value, parentId: msg.parentId });
     } catch (e) {
       showError(e);
       busy.value = false;

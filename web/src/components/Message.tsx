@@ -107,8 +107,9 @@ function Stats({ msg }: { msg: AppMessage }) {
   );
 }
 
+/** Stored images by attachment id; new ones (a message being sent) as data URLs. */
 export function UserImages({ ids, urls }: { ids?: string[]; urls?: string[] }) {
-  const srcs = urls ?? (ids ?? []).map(attachmentUrl);
+  const srcs = (urls ?? ids ?? []).map((s) => (s.startsWith('data:') ? s : attachmentUrl(s)));
   if (!srcs.length) return null;
   return (
     <div class="msg-images">
