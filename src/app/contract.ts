@@ -142,7 +142,10 @@ export interface ConversationPatch {
   currentLeafId?: string;
 }
 
-/** An image sent with a message: new, as a data URL (data:image/png;base64,...), or one of the user's stored attachments (an edit keeps its images). */
+/**
+ * An image sent with a message: a new one as a data URL (data:image/png;base64,...), or one of the
+ * user's stored attachments by id (an edit keeps its images without uploading them again).
+ */
 export type SendImage = { dataUrl: string } | { attachmentId: string };
 
 export interface SendRequest {
