@@ -128,6 +128,34 @@ describe('chat app in the browser', { skip }, () => {
     }
   });
 
+  test('another tab follows an answer as it grows, from the server checkpoints, to its end', async () => {
+    s.engine.delayMs = 25;
+    s.engine.reply = () => Array.from({ length: 200 }, (_, i) => `g${i} `);
+    try {
+      const a = await open(browser, s.url);
+      await sendMessage(a.page, 'a long answer to follow');
+      await a.page.locator('[data-role="assistant"]', { hasText: 'g100' }).waitFor();
+      const b = await a.context.newPage();
+      await b.goto(a.page.url());
+      const followed = b.locator('[data-role="assistant"]').last();
+      await followed.filter({ hasText: 'g50' }).waitFor();
+      await b.getByText('still generating').waitFor();
+      await followed
+        .filter({ hasText: 'g199' })
+        .waitFor({ timeout: 15_000 })
+        .catch(async (e) => {
+          console.log('B shows:', (await followed.textContent())?.slice(-80), await b.evaluate(() => location.hash));
+          await screenshot(b, 'debug-follow');
+          throw e;
+        });
+      await b.getByText('still generating').waitFor({ state: 'detached' });
+      await done(a);
+    } finally {
+      s.engine.reply = (await import('./fixtures/script-engine.ts')).defaultReply;
+      s.engine.delayMs = 10;
+    }
+  });
+
   test('regenerate and edit make branches the user can switch between, and they survive a reload', async () => {
     const t = await open(browser, s.url);
     await sendMessage(t.page, 'first question');

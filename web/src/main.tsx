@@ -3,6 +3,7 @@ import './styles.css';
 import { render } from 'preact';
 import { boot, openFromHash } from './actions.ts';
 import { App } from './components/App.tsx';
+import { installFollow } from './follow.ts';
 import { installShortcuts } from './keys.ts';
 import { narrow, sidebarOpen, systemDark, themeChoice, WIDE_QUERY } from './state.ts';
 
@@ -18,6 +19,7 @@ window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', (e)
 });
 window.__tetraRender = { tokens: 0, ms: 0, flushes: 0 };
 installShortcuts();
+installFollow();
 const root = document.getElementById('app')!;
 root.replaceChildren(); // the static shell index.html paints while this script loads
 render(<App />, root);
