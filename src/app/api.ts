@@ -16,6 +16,7 @@ import {
   type Gateway,
   type ImageLimits,
   type Limits,
+  type ModelObject,
   type RequestState,
 } from '../gateway/index.ts';
 import { checkSameOrigin, clearedCookie, sessionCookie, type Access, type Caller, type LoginThrottle } from './access.ts';
@@ -55,7 +56,7 @@ function invalid(param: string, message: string): ApiError {
   return new ApiError(400, message, 'invalid_request_error', param, 'invalid_value');
 }
 
-function notFound(what: string): ApiError {
+export function notFound(what: string): ApiError {
   return new ApiError(404, `No ${what} with that id.`, 'invalid_request_error', null, 'not_found');
 }
 
@@ -161,10 +162,15 @@ export function listConversations(d: ApiDeps, c: Caller, q: string | undefined, 
   return { data, next };
 }
 
+/** The model as /v1/models lists it for the caller's plan; 400 when it is not there. */
+function visibleModel(models: ModelObject[], model: string): ModelObject {
+  const m = models.find((x) => x.id === model);
+  if (!m) throw invalid('model', `The model ${model} does not exist or your plan may not use it (GET /app/api/models lists yours).`);
+  return m;
+}
+
 function checkModelId(d: ApiDeps, c: Caller, model: string | undefined): void {
-  if (model === undefined) return;
-  if (!d.gateway.models(c.principal.plan).data.some((m) => m.id === model))
-    throw invalid('model', `The model ${model} does not exist or your plan may not use it (GET /app/api/models lists yours).`);
+  if (model !== undefined) visibleModel(d.gateway.models(c.principal.plan).data, model);
 }
 
 function parseNewConversation(raw: unknown): NewConversation {
@@ -228,7 +234,7 @@ function parseSend(
   if (typeof regenerate !== 'boolean') throw invalid('regenerate', 'regenerate must be true or false.');
   const content = optString(o, 'content', MAX_CONTENT) ?? '';
   const images = o.images === undefined ? [] : o.images;
-  if (!Array.isArray(images)) throw invalid('images', 'images must be an array of {dataUrl}.');
+  if (!Array.isArray(images)) throw invalid('images', 'images must be an array of {dataUrl} or {attachmentId}.');
   if (images.length > MAX_IMAGES)
     throw invalid('images', `A message may carry at most ${MAX_IMAGES} images; this one has ${images.length}.`);
   const decoded = images.map((im, i) => {
@@ -309,9 +315,10 @@ export async function send(
   const start = conversationId === 'new' ? parseNewConversation(raw.conversation === undefined ? {} : raw.conversation) : null;
   const existing = start ? null : d.store.getConversation(c.user.id, conversationId);
   if (!start && !existing) throw notFound('conversation');
-  const model = input.model ?? (start ? start.model : existing!.conversation.model) ?? d.gateway.models(c.principal.plan).default;
+  const models = d.gateway.models(c.principal.plan);
+  const model = input.model ?? (start ? start.model : existing!.conversation.model) ?? models.default;
   if (!model) throw invalid('model', 'Your plan may not use any model on this server.');
-  checkModelId(d, c, model);
+  const takesImages = visibleModel(models.data, model).image_input;
   if (start && input.parentId !== null) throw invalid('parentId', 'A new conversation starts with parentId null.');
   const fresh = start ? d.store.createConversation(c.user.id, { ...start, model }) : null;
   const detail = fresh ? { conversation: fresh, messages: [] } : existing!;
@@ -348,7 +355,6 @@ export async function send(
   res.setHeader('x-tetra-assistant-message-id', answer.id);
 
   // Oldest turns go first when the branch no longer fits the model's window (the system message stays).
-  const takesImages = d.gateway.models(c.principal.plan).data.find((m) => m.id === model)?.image_input ?? false;
   let history = chatMessages(d.store, conv.system, d.store.pathTo(conv.id, userMessage.id), takesImages);
   const started = d.now();
   let savedAt = started;

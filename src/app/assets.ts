@@ -15,7 +15,7 @@ export const CONTENT_SECURITY_POLICY =
   "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self'; " +
   "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/** Headers every app response carries. */
+/** Headers every app response carries (server.ts sets them before any route runs). */
 export const SECURITY_HEADERS: Record<string, string> = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
@@ -94,7 +94,6 @@ export class Assets {
     const gzip = a.gzip !== null && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
     const body = gzip ? a.gzip! : a.body;
     res.writeHead(200, {
-      ...SECURITY_HEADERS,
       'content-type': a.type,
       'content-length': body.length,
       'cache-control': index ? 'no-cache' : 'public, max-age=31536000, immutable',

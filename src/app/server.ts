@@ -38,18 +38,11 @@ type Route = { pattern: string; params: string[] };
 
 /** /app/api/conversations/c_x/messages -> {pattern: '/app/api/conversations/{id}/messages', params: ['c_x']}. */
 function routeOf(path: string): Route {
-  const parts = path.split('/');
-  const params: string[] = [];
-  const pattern = parts
-    .map((p, i) => {
-      if (i >= 4 && (parts[3] === 'conversations' || parts[3] === 'attachments') && i === 4) {
-        params.push(decodeURIComponent(p));
-        return '{id}';
-      }
-      return p;
-    })
-    .join('/');
-  return { pattern, params };
+  const parts = path.split('/'); // ['', 'app', 'api', collection, id?, ...]
+  if (parts.length < 5 || (parts[3] !== 'conversations' && parts[3] !== 'attachments')) return { pattern: path, params: [] };
+  const params = [decodeURIComponent(parts[4])];
+  parts[4] = '{id}';
+  return { pattern: parts.join('/'), params };
 }
 
 export function mountChatApp(gateway: Gateway, o: ChatAppOptions): ChatApp {
@@ -104,15 +97,14 @@ export function mountChatApp(gateway: Gateway, o: ChatAppOptions): ChatApp {
         return sendJson(res, 200, await api.createConversation(d, req, c));
       case 'GET /app/api/conversations/{id}': {
         const detail = o.store.getConversation(c.user.id, id);
-        if (!detail) throw new ApiError(404, 'No conversation with that id.', 'invalid_request_error', null, 'not_found');
+        if (!detail) throw api.notFound('conversation');
         return sendJson(res, 200, detail);
       }
       case 'PATCH /app/api/conversations/{id}':
         return sendJson(res, 200, await api.patchConversation(d, req, c, id));
       case 'DELETE /app/api/conversations/{id}': {
         checkSameOrigin(req, false);
-        if (!o.store.deleteConversation(c.user.id, id))
-          throw new ApiError(404, 'No conversation with that id.', 'invalid_request_error', null, 'not_found');
+        if (!o.store.deleteConversation(c.user.id, id)) throw api.notFound('conversation');
         res.writeHead(204);
         res.end();
         return;

@@ -65,6 +65,9 @@ async function readPassword(flags: Record<string, unknown>, cmd: string): Promis
   return pw;
 }
 
+/** Checked before a password is asked for, so nobody types one for a name that cannot take it. */
+const hasUser = (store: AppStore, name: string) => store.listUsers().some((u) => u.name.toLowerCase() === name.toLowerCase());
+
 function oneName(args: string[], action: string): string {
   if (args.length !== 1) throw new UsageError(`tetra users ${action}: give one user name (usage: ${USAGE})`);
   return args[0];
@@ -90,7 +93,7 @@ export const usersCommand: Command = {
       const name = oneName(args, action);
       const plan = checkPlanFlag(flags, cmd);
       const store = new AppStore(db);
-      if (store.listUsers().some((u) => u.name.toLowerCase() === name.toLowerCase())) throw new Error(`user '${name}' already exists`);
+      if (hasUser(store, name)) throw new Error(`user '${name}' already exists`);
       const user = await store.createUser(name, await readPassword(flags, cmd), plan);
       console.log(`created user '${user.name}' (${user.id}) on plan '${plan}' in ${db}; the chat app now asks everyone to sign in`);
       return 0;
@@ -115,7 +118,7 @@ export const usersCommand: Command = {
     if (action === 'passwd') {
       const name = oneName(args, action);
       const store = new AppStore(db);
-      if (!store.listUsers().some((u) => u.name.toLowerCase() === name.toLowerCase())) throw new Error(unknown());
+      if (!hasUser(store, name)) throw new Error(unknown());
       if (!(await store.setPassword(name, await readPassword(flags, cmd)))) throw new Error(unknown());
       console.log(`changed the password of '${name}' and signed it out everywhere`);
       return 0;

@@ -68,6 +68,9 @@ describe('chat app in the browser', { skip }, () => {
       else {
         const r = await t.page.request.get(s.url);
         assert.match(r.headers()['content-security-policy'], /default-src 'self'/);
+        assert.equal(r.headers()['x-content-type-options'], 'nosniff');
+        const script = t.requests.find((u) => u.includes('/app/assets/') && u.endsWith('.js'))!;
+        assert.equal((await t.page.request.get(script)).headers()['x-content-type-options'], 'nosniff');
         assert.deepEqual(t.errors, []);
         assert.deepEqual(await axeViolations(t.page), []);
         await screenshot(t.page, 'empty-light');

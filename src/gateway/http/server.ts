@@ -66,14 +66,14 @@ export function createGateway(o: GatewayOptions): Gateway {
   const images: ImageLimits = { ...DEFAULT_IMAGE_LIMITS, ...o.images };
   const log = o.log ?? ((l: string) => console.error(l));
 
+  const mounts: { owns: (path: string) => boolean; handler: Handler }[] = [];
+  const visibleModels = (plan: Plan) => o.catalog.entries().filter((e) => planAllows(plan, e.id, e.snapshot.id));
   const routes = new Map<string, Map<string, Handler>>();
   const route = (method: string, path: string, h: Handler) => {
     if (!routes.has(path)) routes.set(path, new Map());
     routes.get(path)!.set(method, h);
   };
   route('POST', '/v1/chat/completions', (req, res, st) => chatCompletions(o, body, images, req, res, st));
-  const mounts: { owns: (path: string) => boolean; handler: Handler }[] = [];
-  const visibleModels = (plan: Plan) => o.catalog.entries().filter((e) => planAllows(plan, e.id, e.snapshot.id));
   route('POST', '/v1/completions', (req, res, st) => completions(o, body, req, res, st));
   route('POST', '/v1/moderations', (req, res, st) => moderations(o, body, req, res, st));
   // A key sees only the models its plan may call, as OpenAI lists only what a key can use.
@@ -149,16 +149,8 @@ export function createGateway(o: GatewayOptions): Gateway {
         res.destroy();
       }
     };
-    if (mounted) {
-      try {
-        const r = mounted.handler(req, res, st, path);
-        if (r) r.catch(fail);
-      } catch (e) {
-        fail(e);
-      }
-      return;
-    }
-    if (!table)
+    const h = mounted ? mounted.handler : table?.get(req.method ?? '');
+    if (!table && !mounted)
       return fail(
         new ApiError(
           404,
@@ -168,16 +160,15 @@ export function createGateway(o: GatewayOptions): Gateway {
           'unknown_url',
         ),
       );
-    const h = table.get(req.method ?? '');
     if (!h)
       return fail(
         new ApiError(
           405,
-          `${req.method} is not allowed on ${path}; use ${[...table.keys()].join(' or ')}.`,
+          `${req.method} is not allowed on ${path}; use ${[...table!.keys()].join(' or ')}.`,
           'invalid_request_error',
           null,
           'method_not_allowed',
-          { allow: [...table.keys()].join(', ') },
+          { allow: [...table!.keys()].join(', ') },
         ),
       );
     try {
