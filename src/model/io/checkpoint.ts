@@ -72,6 +72,8 @@ interface Sidecar {
 }
 
 export interface SaveOptions {
+  /** Storage type of the weights (default F32; a release ships F16, half the size; loading widens it). */
+  weightsDtype?: 'F32' | 'F16';
   /** Called after every file is written to the temp directory, before it is renamed into place. Tests use it to simulate a crash. */
   beforeCommit?: (tempDir: string) => void;
 }
@@ -136,7 +138,7 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint, opts: SaveOptions 
   const tmp = join(parent, `.${basename(target)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
   mkdirSync(tmp);
   try {
-    const wBytes = encodeSafetensors(weights, { metadata: { format: CHECKPOINT_FORMAT } });
+    const wBytes = encodeSafetensors(weights, { metadata: { format: CHECKPOINT_FORMAT }, dtype: opts.weightsDtype ?? 'F32' });
     writeFileAtomic(join(tmp, WEIGHTS_FILE), wBytes);
     let optSidecar: Sidecar['optimizer'] = null;
     if (optimizer && moments) {

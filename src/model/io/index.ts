@@ -52,3 +52,4 @@ export {
   type GGUFValueType,
 } from './gguf.ts';
 export { ggufTokenizer } from './gguf-tokenizer.ts';
+export { exportHF, hfConfig, hfTensors, hfTokenizerJSON, permuteRopeRows, HF_CHAT_TEMPLATE, type HFExportOptions } from './hf.ts';
