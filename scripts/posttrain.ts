@@ -9,9 +9,9 @@
 // stopped; a training stage resumes from its checkpoint):
 //   corpus     WordNet + synthetic addition, byte tokenizer (or --data, a corpus already built)
 //   base       pretraining (`tetra train`)
-//   synth      instruction and safety conversations with held-out splits (`tetra data synth`)
-//   sft-plain  SFT on the instruction conversations only: the report's "without safety data" model
-//   sft        SFT on instructions + safety conversations (refusals, lookalikes, sensitive answers)
+//   synth      instruction, dictionary and safety conversations with held-out splits (`tetra data synth`)
+//   sft-plain  SFT on the instruction and dictionary conversations: the report's "without safety data" model
+//   sft        SFT on those + safety conversations (refusals, lookalikes, sensitive answers)
 //   rbrm       the rubric classifier (`tetra safety rbrm-train`): the reward of pairs and RL
 //   grader     a second rubric classifier (another seed) to grade the safety evals, so DPO and RL
 //              are not judged by the classifier they were optimised against; used when its
@@ -23,13 +23,11 @@
 //   rl         `tetra rl` from the SFT model on the same prompts (rubric reward + correctness)
 //   evals      tetra-posttrain and tetra-safety (graded by the rubric classifier) per model
 //   report     OUT/report.md: base / SFT without safety / SFT / SFT+DPO / SFT+RL side by side
-import { spawnSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { pipeline } from './pipeline.ts';
 
-const root = join(import.meta.dirname, '..');
-const bin = join(root, 'bin/tetra.js');
 
 interface Preset {
   depth: number;
@@ -37,6 +35,8 @@ interface Preset {
   pretrainBatch: number;
   context: number;
   instructions: number;
+  /** WordNet definition, hypernym and synonym questions (the knowledge pretraining read). */
+  dictionary: number;
   safety: number;
   sftSteps: number;
   sftLr: number;
@@ -60,6 +60,7 @@ const PRESETS: Record<string, Preset> = {
     pretrainBatch: 16,
     context: 512,
     instructions: 6000,
+    dictionary: 3000,
     safety: 4000,
     sftSteps: 800,
     sftLr: 1e-3,
@@ -81,6 +82,7 @@ const PRESETS: Record<string, Preset> = {
     pretrainBatch: 8,
     context: 512,
     instructions: 200,
+    dictionary: 100,
     safety: 200,
     sftSteps: 10,
     sftLr: 1e-3,
@@ -103,6 +105,7 @@ const { values: opts } = parseArgs({
     out: { type: 'string', default: 'runs/posttrain' },
     data: { type: 'string' },
     preset: { type: 'string', default: 'd4' },
+    base: { type: 'string' },
   },
 });
 const p = PRESETS[opts.preset!];
@@ -115,40 +118,7 @@ mkdirSync(out, { recursive: true });
 const at = (...x: string[]) => join(out, ...x);
 const log = at('pipeline.log');
 
-/** Runs `tetra args...` (printed first, and logged); returns stdout. Exits when it fails. */
-function tetra(args: string[], capture = false): string {
-  const line = `npx tetra ${args.map((a) => (/^[\w./,:=-]+$/.test(a) ? a : `'${a}'`)).join(' ')}`;
-  console.log(`\n$ ${line}`);
-  appendFileSync(log, `${new Date().toISOString()} ${line}\n`);
-  const t0 = Date.now();
-  const r = spawnSync(process.execPath, [bin, ...args], { stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'], encoding: 'utf8' });
-  if (r.status !== 0) {
-    console.error(`posttrain: the command above failed (exit ${r.status}); fix it and run the pipeline again to continue`);
-    process.exit(1);
-  }
-  appendFileSync(log, `  done in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
-  return r.stdout ?? '';
-}
-
-/** A stage runs unless its output exists. */
-function stage(name: string, done: string, run: () => void): void {
-  if (existsSync(done)) {
-    console.log(`[${name}] done already (${done})`);
-    return;
-  }
-  console.log(`\n[${name}]`);
-  run();
-}
-
-const resumeFlag = (dir: string) => (existsSync(join(dir, 'checkpoints')) ? ['--resume'] : []);
-const finished = (dir: string) => join(dir, 'finished');
-/** A training command, resumed when its run directory has checkpoints; marks the run finished after. */
-function trainStage(name: string, dir: string, args: string[]): void {
-  stage(name, finished(dir), () => {
-    tetra([...args, ...resumeFlag(dir)]);
-    writeFileSync(finished(dir), `${new Date().toISOString()}\n`);
-  });
-}
+const { tetra, stage, trainStage, resumeFlag } = pipeline('posttrain', log);
 
 // ---- corpus and base model
 const data = opts.data ? resolve(opts.data) : at('corpus');
@@ -156,8 +126,10 @@ if (!opts.data)
   stage('corpus', join(data, 'manifest.json'), () =>
     tetra(['data', 'build', '--name', 'posttrain', '--out', data, '--sources', p.sources, '--tokenizer', 'bytes']),
   );
-const base = at('base');
-trainStage('base', base, [
+// --base: a model pretrained elsewhere (the speedrun's predicted run) instead of the base stage.
+const base = opts.base ? resolve(opts.base) : at('base');
+if (!opts.base)
+  trainStage('base', base, [
   'train',
   '--data',
   data,
@@ -189,13 +161,19 @@ trainStage('base', base, [
 const synth = at('synth');
 stage('synth', join(synth, 'sft-safety.jsonl'), () => {
   tetra(['data', 'synth', '--task', 'instructions', '--out', synth, '--count', String(p.instructions), '--eval-count', '200']);
+  tetra(['data', 'synth', '--task', 'dictionary', '--out', synth, '--count', String(p.dictionary), '--eval-count', '200']);
   tetra(['data', 'synth', '--task', 'safety', '--out', synth, '--count', String(p.safety), '--eval-count', '200']);
-  // The SFT mix with safety data: both files' conversations, interleaved.
+  // The SFT mixes: the files' conversations interleaved, without and with the safety data.
   const lines = (f: string) => readFileSync(join(synth, f), 'utf8').split('\n').filter(Boolean);
+  const interleave = (...files: string[][]) =>
+    Array.from({ length: Math.max(...files.map((f) => f.length)) }, (_, i) => files.map((f) => f[i]))
+      .flat()
+      .filter(Boolean);
   const a = lines('instructions.train.chat.jsonl'),
+    d = lines('dictionary.train.chat.jsonl'),
     b = lines('safety.train.chat.jsonl');
-  const mixed = Array.from({ length: Math.max(a.length, b.length) }, (_, i) => [a[i], b[i]]).flat().filter(Boolean);
-  writeFileSync(join(synth, 'sft-safety.jsonl'), `${mixed.join('\n')}\n`);
+  writeFileSync(join(synth, 'sft-plain.jsonl'), `${interleave(a, d).join('\n')}\n`);
+  writeFileSync(join(synth, 'sft-safety.jsonl'), `${interleave(a, d, b).join('\n')}\n`);
 });
 
 const sftArgs = (file: string, dir: string) => [
@@ -221,7 +199,7 @@ const sftArgs = (file: string, dir: string) => [
 ];
 const sftPlain = at('sft-plain'),
   sft = at('sft');
-trainStage('sft-plain', sftPlain, sftArgs('instructions.train.chat.jsonl', sftPlain));
+trainStage('sft-plain', sftPlain, sftArgs('sft-plain.jsonl', sftPlain));
 trainStage('sft', sft, sftArgs('sft-safety.jsonl', sft));
 
 // ---- classifiers
@@ -386,4 +364,10 @@ const lines = [
   '',
 ];
 writeFileSync(at('report.md'), lines.join('\n'));
+// The same figures for other reports to read (the speedrun's report card).
+const rowValues = rows.map(([label, f, goal]) => ({ label, goal, values: Object.fromEntries(MODELS.map(([m]) => [m, f(results[m])])) }));
+writeFileSync(
+  at('report.json'),
+  `${JSON.stringify({ preset: opts.preset, grader: basename(grading), rows: rowValues, moderationF1: moderationAgreement.flagged.macroF1, results }, null, 1)}\n`,
+);
 console.log(`\n${lines.join('\n')}\nreport: ${at('report.md')}`);

@@ -15,6 +15,7 @@ import {
   fitComputeLaw,
   FitError,
   LadderError,
+  ladderFrontier,
   ladderPoints,
   planLadder,
   planTable,
@@ -285,7 +286,12 @@ export const scaleCommand: Command = {
         let points: ComputePoint[], targetFlops: number;
         if (f.dir !== undefined) {
           const plan = readPlan(join(String(f.dir), 'plan.json'));
-          points = ladderPoints(readResults(String(f.dir)), plan.target.name);
+          const frontier = ladderFrontier(readResults(String(f.dir)), plan.target.name);
+          points = frontier.points;
+          if (frontier.dropped.length)
+            console.error(
+              `${cmd} ${action}: left out of the fit, not below a cheaper run (off the frontier): ${frontier.dropped.join(', ')}`,
+            );
           targetFlops = f['target-flops'] !== undefined ? Number(f['target-flops']) : plan.target.flops;
           f.target ??= plan.target.name;
           f.registry ??= join(String(f.dir), 'predictions.jsonl');

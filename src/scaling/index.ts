@@ -31,6 +31,7 @@ export {
   type Started,
 } from './registry.ts';
 export {
+  ladderFrontier,
   ladderPoints,
   LadderError,
   ladderRuns,

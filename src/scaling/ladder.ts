@@ -125,18 +125,31 @@ export async function runLadder(
   return readResults(dir);
 }
 
-/** The ladder's (compute, loss) points for a fit, refusing what a fit cannot use. */
-export function ladderPoints(results: RunResult[], target: string): { compute: number; loss: number }[] {
+/**
+ * The ladder's (compute, loss) points for a fit: its compute-efficient frontier. A run whose loss is
+ * not below every cheaper run's is dominated (small runs are noisy: an under-trained one can lose to
+ * a smaller model) and left out, as scaling-law fits take the frontier; `dropped` names them. At
+ * least 4 frontier points are required, and at most a quarter of the ladder may be dropped.
+ */
+export function ladderFrontier(results: RunResult[], target: string): { points: { compute: number; loss: number }[]; dropped: string[] } {
   const ladder = results.filter((r) => r.name !== target).sort((a, b) => a.flops - b.flops);
   if (ladder.length < 4)
     throw new LadderError(`${ladder.length} finished ladder runs; a fit needs at least 4 (run tetra scale run to finish the ladder)`);
-  for (let i = 1; i < ladder.length; i++) {
-    if (!(ladder[i].valLoss < ladder[i - 1].valLoss)) {
-      throw new LadderError(
-        `the ladder's losses are not monotone: ${ladder[i].name} (${ladder[i].valLoss.toFixed(4)}) is not below ` +
-          `${ladder[i - 1].name} (${ladder[i - 1].valLoss.toFixed(4)}) with more compute`,
-      );
-    }
+  const kept: RunResult[] = [],
+    dropped: string[] = [];
+  for (const r of ladder) {
+    if (kept.length && !(r.valLoss < kept[kept.length - 1].valLoss)) dropped.push(r.name);
+    else kept.push(r);
   }
-  return ladder.map((r) => ({ compute: r.flops, loss: r.valLoss }));
+  if (kept.length < 4 || dropped.length > ladder.length / 4)
+    throw new LadderError(
+      `the ladder's losses are not monotone: ${dropped.join(', ')} ${dropped.length === 1 ? 'is' : 'are'} not below a cheaper run, ` +
+        `leaving ${kept.length} of ${ladder.length} on the frontier (a fit needs 4, and at most a quarter dropped)`,
+    );
+  return { points: kept.map((r) => ({ compute: r.flops, loss: r.valLoss })), dropped };
+}
+
+/** The frontier's points (ladderFrontier), for callers that do not report what was dropped. */
+export function ladderPoints(results: RunResult[], target: string): { compute: number; loss: number }[] {
+  return ladderFrontier(results, target).points;
 }

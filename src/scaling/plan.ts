@@ -100,7 +100,10 @@ interface WidthCost {
 
 function widthCosts(o: PlanOptions, ratio: number): WidthCost[] {
   const out: WidthCost[] = [];
-  for (let width = 8; width <= (o.maxWidth ?? 2048); width += 8) {
+  // Multiples of 16 only: every width then has heads of 16 (familyConfig gives width / 8 heads of 8
+  // otherwise), and a ladder that mixes head sizes is not one family (measured: width 56 with heads
+  // of 8 lost to width 48 with heads of 16 on more compute).
+  for (let width = 16; width <= (o.maxWidth ?? 2048); width += 16) {
     const cfg = familyConfig(width, o.vocabSize, o.seqLen);
     const params = paramCount(cfg),
       perToken = flopsPerToken(cfg, o.seqLen);

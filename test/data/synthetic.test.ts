@@ -84,9 +84,10 @@ describe('dictionary generator (WordNet records)', () => {
       assertShape(s);
       const q = s.input[0].content;
       let m: RegExpExecArray | null;
-      if ((m = /^What does the \w+ "(.+)" mean\?$/.exec(q))) {
+      if ((m = /^(?:What does the \w+ "(.+)" mean\?|Define "(.+)"\.|What is the meaning of "(.+)"\?|What is an? ([^"]+)\?)$/.exec(q))) {
+        const word = m[1] ?? m[2] ?? m[3] ?? m[4];
         kinds.add('definition');
-        assert.equal(s.ideal, synsets.find((x) => x.lemmas.includes(m![1]))!.definition);
+        assert.equal(s.ideal, synsets.find((x) => x.lemmas.includes(word))!.definition);
       } else if ((m = /^An? (.+) is a kind of what\?$/.exec(q))) {
         kinds.add('hypernym');
         const syn = synsets.find((x) => x.lemmas.includes(m![1]))!;

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ladderPoints, planLadder, readResults, runLadder, type PlannedRun } from '../../src/scaling/index.ts';
+import { ladderFrontier, ladderPoints, planLadder, readResults, runLadder, type PlannedRun } from '../../src/scaling/index.ts';
 import { writeGrammarCorpus } from '../fixtures/grammar-corpus.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tetra-ladder-'));
@@ -52,10 +52,41 @@ describe('ladder runs', () => {
     await assert.rejects(runLadder(other, dir, fake(null), { log: () => {} }), /already holds a different ladder/);
   });
 
+  it('fits the compute-efficient frontier: one noisy run of six is left out and named', () => {
+    const r = (name: string, flops: number, valLoss: number) => ({
+      name,
+      depth: 2,
+      width: 16,
+      params: 1,
+      tokens: 1,
+      flops,
+      valLoss,
+      seconds: 1,
+      finishedAt: '',
+    });
+    const results = [
+      r('run-01', 1, 3),
+      r('run-02', 2, 3.2),
+      r('run-03', 4, 2.8),
+      r('run-04', 8, 2.7),
+      r('run-05', 16, 2.6),
+      r('run-06', 32, 2.5),
+    ];
+    const { points, dropped } = ladderFrontier(results, 'target');
+    assert.deepEqual(dropped, ['run-02']);
+    assert.deepEqual(
+      points.map((p) => p.compute),
+      [1, 4, 8, 16, 32],
+    );
+    // Two of six dominated is more than a quarter: refused.
+    assert.throws(() => ladderFrontier([...results.slice(0, 5), r('run-06', 32, 2.9)], 'target'), /run-02, run-06 are not below/);
+  });
+
   it('refuses to fit a ladder with too few or non-monotone losses, or a diverged run', async () => {
     const dir = tmp();
     await runLadder(plan, dir, async (run) => ({ valLoss: run.name === 'run-03' ? 9 : 3 - Math.log10(run.flops) / 10 }), { log: () => {} });
-    assert.throws(() => ladderPoints(readResults(dir), 'target'), /not monotone: run-03/);
+    // One dominated run of four cannot be dropped: the frontier would hold 3.
+    assert.throws(() => ladderPoints(readResults(dir), 'target'), /not monotone: run-03 is not below a cheaper run/);
     assert.throws(() => ladderPoints(readResults(dir).slice(0, 3), 'target'), /3 finished ladder runs; a fit needs at least 4/);
     await assert.rejects(
       runLadder(plan, tmp(), async () => ({ valLoss: Number.NaN }), { log: () => {} }),

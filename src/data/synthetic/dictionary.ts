@@ -2,7 +2,7 @@
 // of") and synonyms. Answers come straight from the records, so they are right by construction.
 //
 // Example (a noun synset "dog, domestic dog" whose hypernym is "canine"):
-//   user:      What does the word "dog" mean?
+//   user:      What does the word "dog" mean?   (or: Define "dog". / What is a dog? / ...)
 //   assistant: a member of the genus Canis that has been domesticated by man since prehistoric times
 //   user:      A dog is a kind of what?
 //   assistant: canine
@@ -22,6 +22,17 @@ export interface DictionaryOptions extends GenerateOptions {
 }
 
 const article = (w: string): string => (/^[aeiou]/i.test(w) ? 'an' : 'a');
+
+/** The ways a definition is asked for (people ask "What is a kiwi?" as often as "What does ... mean?"). */
+export function definitionQuestions(word: string, pos: string): string[] {
+  const out = [
+    `What does the ${pos === 'noun' || pos === 'verb' ? pos : 'word'} "${word}" mean?`,
+    `Define "${word}".`,
+    `What is the meaning of "${word}"?`,
+  ];
+  if (pos === 'noun') out.push(`What is ${article(word)} ${word}?`);
+  return out;
+}
 
 export function generateDictionary(o: DictionaryOptions): SyntheticSample[] {
   const kinds = o.kinds ?? ['definition', 'hypernym', 'synonym'];
@@ -45,12 +56,7 @@ export function generateDictionary(o: DictionaryOptions): SyntheticSample[] {
     const kind = pick(r, kinds);
     const key = word.toLowerCase();
     if (kind === 'definition') {
-      return sample(
-        DICTIONARY_TASK,
-        key,
-        [{ role: 'user', content: `What does the ${s.pos === 'noun' || s.pos === 'verb' ? s.pos : 'word'} "${word}" mean?` }],
-        s.definition,
-      );
+      return sample(DICTIONARY_TASK, key, [{ role: 'user', content: pick(r, definitionQuestions(word, s.pos)) }], s.definition);
     }
     if (kind === 'hypernym') {
       const h = s.hypernyms.map((off) => byOffset.get(`${s.pos}:${off}`)).find((x) => x !== undefined);
