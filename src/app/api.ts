@@ -45,6 +45,8 @@ export interface ApiDeps {
   body: BodyLimits;
   images: ImageLimits;
   now: () => number;
+  /** Report cards by snapshot id. */
+  reports: Record<string, string>;
 }
 
 const MAX_CONTENT = 100_000;
@@ -143,6 +145,7 @@ export function models(d: ApiDeps, c: Caller): ModelList {
       alias: x.alias,
       context_window: x.context_window,
       image_input: x.image_input,
+      report: d.reports[x.snapshot] ? `/app/report/${encodeURIComponent(x.snapshot)}` : null,
     })),
     default: m.default,
   };

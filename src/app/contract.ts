@@ -62,6 +62,8 @@ export interface ModelInfo {
   alias: boolean;
   context_window: number | null;
   image_input: boolean;
+  /** The snapshot's report card (GET), when it has one. */
+  report: string | null;
 }
 
 export interface ModelList {

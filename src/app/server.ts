@@ -1,6 +1,7 @@
 // Mounts the chat app on a gateway: `/` and /app/assets/* serve the page (assets.ts), /app/api/*
 // the JSON routes (api.ts). The gateway's exact-match table keeps /v1 first; the app only sees
 // paths the API does not own. Route labels for the metrics are the patterns, never raw ids.
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   ApiError,
@@ -27,7 +28,12 @@ export interface ChatAppOptions {
   webDir?: string;
   images?: Partial<ImageLimits>;
   now?: () => number;
+  /** Report cards by snapshot id (a release's report.html), served at /app/report/SNAPSHOT and linked from the page. */
+  reports?: Record<string, string>;
 }
+
+/** A report card is a self-contained page: inline styles and SVG, its figures in a srcdoc frame, no scripts. */
+const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-src 'self'; base-uri 'none'; form-action 'none'";
 
 export interface ChatApp {
   readonly assets: Assets;
@@ -53,6 +59,7 @@ export function mountChatApp(gateway: Gateway, o: ChatAppOptions): ChatApp {
     gateway,
     limits: o.limits,
     store: o.store,
+    reports: o.reports ?? {},
     access,
     throttle: new LoginThrottle(),
     body,
@@ -65,6 +72,20 @@ export function mountChatApp(gateway: Gateway, o: ChatAppOptions): ChatApp {
   async function handle(req: IncomingMessage, res: ServerResponse, st: RequestState, path: string): Promise<void> {
     for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     const method = req.method ?? 'GET';
+    if (path.startsWith('/app/report/')) {
+      st.route = '/app/report/{snapshot}';
+      if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, path, 'GET');
+      const file = o.reports?.[decodeURIComponent(path.slice('/app/report/'.length))];
+      if (!file) throw api.notFound('report card');
+      access.require(req);
+      res.writeHead(200, {
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': REPORT_CSP,
+        'cache-control': 'no-cache',
+      });
+      res.end(method === 'HEAD' ? undefined : readFileSync(file));
+      return;
+    }
     if (!path.startsWith('/app/api/')) {
       st.route = path.startsWith('/app/assets/') ? '/app/assets' : '/';
       if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(method, path, 'GET');

@@ -1,6 +1,6 @@
 // `tetra serve`: the OpenAI-compatible API over a checkpoint, a GGUF, an upstream server, or a
 // full catalog config. Prints `listening on http://HOST:PORT` on stdout once it accepts requests.
-import { statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { LlamaCppEngine, openBuiltinEngine, UpstreamEngine, type ChatEngine } from '../engine/index.ts';
 import {
@@ -71,6 +71,15 @@ export const engineOpeners: Record<string, (spec: EngineSpec) => Promise<ChatEng
   },
 };
 
+/** The snapshot a release directory names in release.json, or null. */
+export function releaseSnapshot(dir: string): string | null {
+  const file = join(dir, 'release.json');
+  if (!existsSync(file)) return null;
+  const r = JSON.parse(readFileSync(file, 'utf8')) as { snapshot?: unknown };
+  if (typeof r.snapshot !== 'string') throw new UsageError(`${file}: "snapshot" must name the model (e.g. tetra-1-2026-12-05)`);
+  return r.snapshot;
+}
+
 function today(path: string): string {
   try {
     return statSync(path).mtime.toISOString().slice(0, 10);
@@ -83,7 +92,8 @@ function today(path: string): string {
 function singleEngineCatalog(f: Record<string, unknown>): CatalogConfig {
   if (f.checkpoint) {
     const dir = resolveCheckpoint(String(f.checkpoint));
-    const snap = `tetra-${today(join(dir, 'checkpoint.json'))}`;
+    // A release (tetra export release) names its pinned snapshot; any other checkpoint is named by its date.
+    const snap = releaseSnapshot(dir) ?? `tetra-${today(join(dir, 'checkpoint.json'))}`;
     return parseCatalog(
       {
         engines: { builtin: { kind: 'builtin', checkpoint: dir } },
@@ -214,7 +224,15 @@ export const serveCommand: Command = {
       const store = new AppStore(gov.keys.db);
       const cut = store.settleInterrupted('The server stopped before this answer finished.');
       if (cut) console.error(`${cmd}: ${cut} answer(s) were cut off when the server last stopped; they are marked as failed`);
-      const app = mountChatApp(gateway, { store, plans: gov.plans, limits: gov.limits });
+      // A release's report card (report.html beside its weights) is linked from the app for its snapshot.
+      const reports: Record<string, string> = {};
+      for (const s of config.snapshots) {
+        const spec = config.engines[s.engine];
+        if (spec?.kind !== 'builtin' || typeof spec.checkpoint !== 'string') continue;
+        const file = join(resolveCheckpoint(spec.checkpoint), 'report.html');
+        if (existsSync(file)) reports[s.id] = file;
+      }
+      const app = mountChatApp(gateway, { store, plans: gov.plans, limits: gov.limits, reports });
       appNote = !app.assets.built
         ? `chat app not built (run \`npm run build:web\`); / answers 503`
         : store.hasUsers()

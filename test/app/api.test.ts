@@ -98,6 +98,21 @@ describe('chat app API, open mode (no users, loopback)', () => {
     assert.equal(r.json.user.name, 'local');
   });
 
+  test("a model's report card is linked from the model list and served with a script-free CSP", async () => {
+    const list = await call(s, 'GET', '/app/api/models');
+    const byId = Object.fromEntries(list.json.data.map((m: { id: string; report: string | null }) => [m.id, m.report]));
+    assert.equal(byId[VISION_MODEL], `/app/report/${VISION_MODEL}`);
+    assert.equal(byId.tetra, `/app/report/${VISION_MODEL}`, "an alias links its snapshot's card");
+    assert.equal(byId[TEXT_MODEL], null);
+    const page = await call(s, 'GET', byId[VISION_MODEL]);
+    assert.equal(page.status, 200);
+    assert.match(page.text, /tetra report card/);
+    assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+    assert.doesNotMatch(page.headers.get('content-security-policy') ?? '', /script-src/);
+    assert.equal((await call(s, 'GET', `/app/report/${TEXT_MODEL}`)).status, 404);
+    assert.equal((await call(s, 'POST', byId[VISION_MODEL], {})).status, 405);
+  });
+
   test('a Host that is not loopback (DNS rebinding) is refused in open mode', async () => {
     // fetch may not set Host; node:http may.
     const status = (host: string) =>

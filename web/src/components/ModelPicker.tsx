@@ -25,15 +25,23 @@ export function ModelPicker() {
       {modelLabel(m)}
     </option>
   );
+  const report = list.find((m) => m.id === current)?.report;
   return (
-    <select class="model-picker" aria-label="Model" value={current ?? ''} onChange={(e) => pickModel(e.currentTarget.value)}>
-      {!known && current && (
-        <option value={current} disabled>
-          {current} (not available)
-        </option>
+    <>
+      <select class="model-picker" aria-label="Model" value={current ?? ''} onChange={(e) => pickModel(e.currentTarget.value)}>
+        {!known && current && (
+          <option value={current} disabled>
+            {current} (not available)
+          </option>
+        )}
+        {aliases.length > 0 && <optgroup label="Aliases">{aliases.map(option)}</optgroup>}
+        {snapshots.length > 0 && <optgroup label="Snapshots">{snapshots.map(option)}</optgroup>}
+      </select>
+      {report && (
+        <a class="report-link" href={report} target="_blank" rel="noopener" title="The model's report card: evals, safety, scaling">
+          Report card
+        </a>
       )}
-      {aliases.length > 0 && <optgroup label="Aliases">{aliases.map(option)}</optgroup>}
-      {snapshots.length > 0 && <optgroup label="Snapshots">{snapshots.map(option)}</optgroup>}
-    </select>
+    </>
   );
 }

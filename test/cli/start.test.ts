@@ -1,0 +1,101 @@
+// `tetra start` serves the newest release under models/ at once (nothing trained on first start),
+// named as the API names models: the pinned snapshot from release.json and the moving alias
+// `tetra`; `tetra export release` writes such a release (weights only, F16). And the release the
+// repository ships loads, is small, and carries its report card.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { newestRelease, SHIPPED_MODELS } from '../../src/cli/start.ts';
+import { checkpointInfo, readSafetensors } from '../../src/model/index.ts';
+import { get, post, startServer, stop, type Running } from '../gateway/fixtures/processes.ts';
+import { tinyCheckpoint } from '../gateway/fixture.ts';
+
+const TETRA = join(import.meta.dirname, '../../bin/tetra.js');
+const tetra = (...args: string[]) => spawnSync(process.execPath, [TETRA, ...args], { encoding: 'utf8' });
+
+describe('tetra export release and tetra start', () => {
+  const models = mkdtempSync(join(tmpdir(), 'tetra-models-'));
+  let srv: Running | undefined;
+  after(async () => {
+    if (srv) await stop(srv);
+  });
+
+  it('writes a release: F16 weights without optimizer state, named by its snapshot', () => {
+    const r = tetra(
+      'export',
+      'release',
+      '--checkpoint',
+      tinyCheckpoint(),
+      '--out',
+      join(models, 'tetra-1-2026-01-02'),
+      '--snapshot',
+      'tetra-1-2026-01-02',
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const dir = join(models, 'tetra-1-2026-01-02');
+    assert.equal(JSON.parse(readFileSync(join(dir, 'release.json'), 'utf8')).snapshot, 'tetra-1-2026-01-02');
+    const weights = readSafetensors(join(dir, 'model.safetensors'));
+    assert.ok([...weights.tensors.values()].every((t) => t.dtype === 'F16'));
+    assert.equal(existsSync(join(dir, 'optimizer.safetensors')), false);
+    const bad = tetra('export', 'release', '--checkpoint', tinyCheckpoint(), '--out', join(models, 'x'), '--snapshot', 'Bad Name');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /--snapshot NAME is required \(lowercase/);
+  });
+
+  it('picks the newest release by its snapshot date', () => {
+    mkdirSync(join(models, 'notes'));
+    const older = tetra(
+      'export',
+      'release',
+      '--checkpoint',
+      tinyCheckpoint(),
+      '--out',
+      join(models, 'tetra-1-2025-12-31'),
+      '--snapshot',
+      'tetra-1-2025-12-31',
+    );
+    assert.equal(older.status, 0, older.stderr);
+    assert.equal(newestRelease(models), join(models, 'tetra-1-2026-01-02'));
+    assert.equal(newestRelease(join(models, 'missing')), null);
+  });
+
+  it('serves it at once as the snapshot and the alias tetra, with the chat app', async () => {
+    srv = await startServer(TETRA, {}, 60_000, ['start', '--models', models, '--port', '0']);
+    const list = JSON.parse((await get(srv.port, '/v1/models')).body) as { data: { id: string }[] };
+    assert.deepEqual(list.data.map((m) => m.id).sort(), ['tetra', 'tetra-1-2026-01-02']);
+    const reply = await post(srv.port, '/v1/chat/completions', {
+      model: 'tetra',
+      messages: [{ role: 'user', content: 'Hi' }],
+      max_tokens: 4,
+    });
+    assert.equal(reply.status, 200, reply.body);
+    assert.equal(JSON.parse(reply.body).model, 'tetra-1-2026-01-02');
+    const page = await get(srv.port, '/');
+    assert.equal(page.status, 200);
+    assert.match(page.body, /<html/i);
+  });
+
+  it('says what to do when there is no release', () => {
+    const r = tetra('start', '--models', join(models, 'missing'));
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /no model release under .*npm run speedrun/);
+  });
+});
+
+describe('the shipped default model', () => {
+  const release = newestRelease(SHIPPED_MODELS);
+  it('is in the repository, small, loadable, with its model card and report card', {
+    skip: release ? undefined : 'no release under models/ yet',
+  }, () => {
+    const dir = release!;
+    const { config, meta } = checkpointInfo(dir);
+    assert.equal(meta.tokenizer?.name, 'bytes');
+    assert.ok(config.contextLength >= 512);
+    assert.ok(statSync(join(dir, 'model.safetensors')).size < 50e6);
+    for (const f of ['README.md', 'REPORT.md', 'report.html']) assert.ok(existsSync(join(dir, f)), `${f} is missing`);
+    assert.match(readFileSync(join(dir, 'REPORT.md'), 'utf8'), /## What this model cannot do/);
+  });
+});
