@@ -1,13 +1,13 @@
 // The builtin ChatEngine: tetra's own model from a checkpoint directory. Chat renders with the
-// tokenizer's chat format; n choices decode as one batch (generateStream); text streams through
-// a StreamDecoder with the tail that could still become a stop string held back, so a client
-// never sees text that a stop string later removes. One request runs at a time (the kernels
-// already use every core); others wait in the fair queue (round-robin across clients) and leave
-// it when their client does.
+// tokenizer's chat format; n choices decode as one batch (a Decoding); text streams through a
+// StreamDecoder with the tail that could still become a stop string held back, so a client
+// never sees text that a stop string later removes. Up to MAX_ACTIVE requests generate at once,
+// their steps batched together (batcher.ts: continuous batching); more wait in the fair queue
+// (round-robin across clients) and leave it when their client does.
 import {
   type GPT,
   type ImageInput,
-  generateStream,
+  Decoding,
   imageSlots,
   packImages,
   KVCache,
@@ -20,6 +20,7 @@ import {
 } from '../model/index.ts';
 import { defaultBackend, Rng, type Backend } from '../tensor/index.ts';
 import { constraintFor, JsonSchemaError, pickConstrained, tokenBytesOf } from './json-constraint.ts';
+import { StepBatcher } from './batcher.ts';
 import { FairQueue, QueueAbortedError } from './queue.ts';
 import {
   ContextOverflowError,
@@ -36,6 +37,9 @@ import type { ChatEngine, ChatRequest, CompletionRequest, EngineCapabilities, En
 import type { SamplingParams, TokenLogprobInfo } from './types.ts';
 
 const yieldToLoop = () => new Promise<void>((r) => setImmediate(r));
+
+/** Requests generating at once (their steps share one batch); more wait in the fair queue. */
+export const MAX_ACTIVE = 32;
 
 /** Longest suffix of text that is a proper prefix of some stop string (that much must be held back). */
 function heldBack(text: string, stops: readonly string[]): number {
@@ -62,7 +66,8 @@ interface Choice {
 export class BuiltinEngine implements ChatEngine {
   readonly kind = 'builtin';
   readonly capabilities: EngineCapabilities;
-  private readonly queue = new FairQueue(1);
+  private readonly queue: FairQueue;
+  private readonly batcher: StepBatcher;
   private readonly stopIds: number[];
   private readonly tokenBytes: (id: number) => Uint8Array | null;
   private readonly utf8 = new TextDecoder();
@@ -71,7 +76,9 @@ export class BuiltinEngine implements ChatEngine {
     readonly model: GPT,
     readonly tok: Tokenizer,
     readonly backend: Backend<Float32Array> = defaultBackend(),
+    opts: { maxActive?: number } = {},
   ) {
+    this.queue = new FairQueue(opts.maxActive ?? MAX_ACTIVE);
     if (tok.idLimit > model.config.vocabSize) {
       throw new Error(
         `the tokenizer produces ids up to ${tok.idLimit - 1} but the model's vocabulary has ${model.config.vocabSize} rows: this ` +
@@ -79,6 +86,7 @@ export class BuiltinEngine implements ChatEngine {
       );
     }
     this.capabilities = { imageInput: !!model.config.vision, logprobs: true, jsonSchema: true, completions: true };
+    this.batcher = new StepBatcher(model, backend);
     // Every special token ends a reply: <|end|> closes the turn, the others never belong in text.
     this.stopIds = Object.values(tok.specials);
     this.tokenBytes = tokenBytesOf(tok);
@@ -260,9 +268,8 @@ export class BuiltinEngine implements ChatEngine {
       pending: [],
       done: false,
     }));
-    const it = generateStream(
+    const decoding = new Decoding(
       this.model,
-      this.backend,
       Array.from({ length: p.n }, () => Int32Array.from(prompt)),
       {
         maxTokens,
@@ -285,8 +292,9 @@ export class BuiltinEngine implements ChatEngine {
       if (!text && !logprobs?.length) return null;
       return { type: 'text', index, text, ...(logprobs ? { logprobs } : {}) };
     };
+    const it = this.batcher.generate(decoding, signal);
     let result: IteratorResult<GeneratedToken, Generation[]>;
-    while (!(result = it.next()).done) {
+    while (!(result = await it.next()).done) {
       const ev = result.value,
         c = choices[ev.seq];
       if (c.done) continue;
@@ -389,7 +397,11 @@ export class BuiltinEngine implements ChatEngine {
 }
 
 /** Loads a checkpoint directory and its tokenizer. */
-export async function openBuiltinEngine(dir: string, backend?: Backend<Float32Array>): Promise<BuiltinEngine> {
+export async function openBuiltinEngine(
+  dir: string,
+  backend?: Backend<Float32Array>,
+  opts: { maxActive?: number } = {},
+): Promise<BuiltinEngine> {
   const { model, tok } = await openCheckpoint(dir, { name: 'bytes' });
-  return new BuiltinEngine(model, tok, backend);
+  return new BuiltinEngine(model, tok, backend, opts);
 }

@@ -3,7 +3,7 @@
 // chosen (for streaming) and returns the finished generations.
 import { Rng, type Backend } from '../tensor/index.ts';
 import type { GPT } from './gpt.ts';
-import { KVCache, step } from './kvcache.ts';
+import { KVCache, step, type StepInput } from './kvcache.ts';
 import type { ImageInput } from './vision.ts';
 import { logSoftmax, sample, topLogprobs, validateSampling, type SamplingOptions, type TokenLogprob } from './sampling.ts';
 
@@ -39,49 +39,77 @@ export interface Generation {
   text?: string;
 }
 
-export function* generateStream(
-  model: GPT,
-  backend: Backend<Float32Array>,
-  prompts: Int32Array[],
-  o: GenerateOptions,
-): Generator<GeneratedToken, Generation[]> {
-  validateSampling(o);
-  if (!Number.isInteger(o.maxTokens) || o.maxTokens < 0) throw new Error(`maxTokens must be a non-negative integer, got ${o.maxTokens}`);
-  if (o.stopStrings?.length && !o.decode) throw new Error('stopStrings need a decode function');
-  const ctx = model.config.contextLength;
-  prompts.forEach((p, i) => {
-    if (p.length === 0) throw new Error(`prompt ${i} is empty`);
-    if (p.length > ctx) throw new Error(`prompt ${i} has ${p.length} tokens; the model's context length is ${ctx}`);
-  });
-  const stopTokens = new Set(o.stopTokens ?? []);
-  const seqs = prompts.map((p, i) => ({
-    cache: new KVCache(model.config),
-    next: p,
-    images: o.images?.[i],
-    rng: new Rng((o.seed ?? Date.now()) + i * 0x9e3779b9),
-    out: { tokens: [], logprobs: o.logprobs === undefined ? null : [], finishReason: 'length' } as Generation,
-    done: o.maxTokens === 0,
-  }));
+/**
+ * One batch of sequences being generated, as a state machine: `inputs()` is what the next model
+ * step must read (each prompt first, then one token per live sequence), `accept(logits)` takes
+ * that step's last-position logits (one row per input, in order) and returns the tokens chosen.
+ * generateStream drives it with its own steps; the builtin engine's StepBatcher steps several
+ * Decodings of concurrent requests together in one call.
+ */
+export class Decoding {
+  private readonly seqs: {
+    cache: KVCache;
+    next: Int32Array;
+    images?: ImageInput;
+    rng: Rng;
+    out: Generation;
+    done: boolean;
+  }[];
+  private readonly stopTokens: Set<number>;
+  private live: number[] = [];
 
-  // One logits buffer for the whole generation: each step's rows are used before the next step.
-  const V = model.config.vocabSize;
-  const logitsBuf = new Float32Array(seqs.length * V);
-  while (true) {
-    const live = seqs.map((s, i) => ({ s, i })).filter(({ s }) => !s.done);
-    if (!live.length) break;
-    const logits = step(
-      model,
-      backend,
-      live.map(({ s }) => ({ cache: s.cache, tokens: s.next, images: s.cache.length ? undefined : s.images })),
-      false,
-      logitsBuf,
-    );
-    for (let j = 0; j < live.length; j++) {
-      const { s, i } = live[j];
-      const row = logits.subarray(j * V, (j + 1) * V);
+  constructor(
+    model: GPT,
+    prompts: Int32Array[],
+    private readonly o: GenerateOptions,
+  ) {
+    validateSampling(o);
+    if (!Number.isInteger(o.maxTokens) || o.maxTokens < 0) throw new Error(`maxTokens must be a non-negative integer, got ${o.maxTokens}`);
+    if (o.stopStrings?.length && !o.decode) throw new Error('stopStrings need a decode function');
+    const ctx = model.config.contextLength;
+    prompts.forEach((p, i) => {
+      if (p.length === 0) throw new Error(`prompt ${i} is empty`);
+      if (p.length > ctx) throw new Error(`prompt ${i} has ${p.length} tokens; the model's context length is ${ctx}`);
+    });
+    this.stopTokens = new Set(o.stopTokens ?? []);
+    this.seqs = prompts.map((p, i) => ({
+      cache: new KVCache(model.config),
+      next: p,
+      images: o.images?.[i],
+      rng: new Rng((o.seed ?? Date.now()) + i * 0x9e3779b9),
+      out: { tokens: [], logprobs: o.logprobs === undefined ? null : [], finishReason: 'length' } as Generation,
+      done: o.maxTokens === 0,
+    }));
+  }
+
+  /** True when every sequence has finished. */
+  get done(): boolean {
+    return this.seqs.every((s) => s.done);
+  }
+
+  /** The next step's inputs: one per unfinished sequence. */
+  inputs(): StepInput[] {
+    this.live = [];
+    const out: StepInput[] = [];
+    this.seqs.forEach((s, i) => {
+      if (s.done) return;
+      this.live.push(i);
+      out.push({ cache: s.cache, tokens: s.next, images: s.cache.length ? undefined : s.images });
+    });
+    return out;
+  }
+
+  /** Takes the step's logits (rows in inputs() order, vocabSize each); returns the tokens chosen, in order. */
+  accept(logits: Float32Array, vocabSize: number): GeneratedToken[] {
+    const o = this.o,
+      events: GeneratedToken[] = [];
+    for (let j = 0; j < this.live.length; j++) {
+      const i = this.live[j],
+        s = this.seqs[i];
+      const row = logits.subarray(j * vocabSize, (j + 1) * vocabSize);
       o.processLogits?.(i, row, s.out.tokens);
       const token = sample(row, o, s.rng);
-      if (stopTokens.has(token)) {
+      if (this.stopTokens.has(token)) {
         s.done = true;
         s.out.finishReason = 'stop';
         continue;
@@ -94,7 +122,7 @@ export function* generateStream(
         s.out.logprobs.push({ logprob: event.logprob, top: event.top });
       }
       s.out.tokens.push(token);
-      yield event;
+      events.push(event);
       if (o.stopStrings?.length) {
         const text = o.decode!(s.out.tokens);
         const cut = Math.min(
@@ -116,9 +144,32 @@ export function* generateStream(
       }
       s.next = Int32Array.of(token);
     }
+    this.live = [];
+    return events;
   }
-  for (const s of seqs) if (o.decode && s.out.text === undefined) s.out.text = o.decode(s.out.tokens);
-  return seqs.map((s) => s.out);
+
+  /** The finished generations (decoded when the options have decode). */
+  result(): Generation[] {
+    for (const s of this.seqs) if (this.o.decode && s.out.text === undefined) s.out.text = this.o.decode(s.out.tokens);
+    return this.seqs.map((s) => s.out);
+  }
+}
+
+export function* generateStream(
+  model: GPT,
+  backend: Backend<Float32Array>,
+  prompts: Int32Array[],
+  o: GenerateOptions,
+): Generator<GeneratedToken, Generation[]> {
+  const d = new Decoding(model, prompts, o);
+  // One logits buffer for the whole generation: each step's rows are used before the next step.
+  const V = model.config.vocabSize;
+  const logitsBuf = new Float32Array(prompts.length * V);
+  while (!d.done) {
+    const logits = step(model, backend, d.inputs(), false, logitsBuf);
+    yield* d.accept(logits, V);
+  }
+  return d.result();
 }
 
 /** generateStream run to the end. */

@@ -170,7 +170,26 @@ describe('builtin engine', () => {
     await assert.rejects(collect(engine.chat(base({ maxTokens: 250 }), never)), (e: EngineError) => e.code === 'context_length_exceeded');
   });
 
-  it('queues a second request and lets it run once an aborted first one stops', async () => {
+  it('generates concurrent requests in shared steps, each answer what it is alone', async () => {
+    const reqs = [
+      base({ maxTokens: 12 }),
+      base({ maxTokens: 5, messages: [{ role: 'user', content: 'a longer question here' }] }),
+      base({ maxTokens: 9, n: 2, temperature: 0.9, seed: 4 }),
+    ];
+    const alone = [];
+    for (const r of reqs) alone.push(await collect(engine.chat(r, never)));
+    const batcher = (engine as unknown as { batcher: { maxRows: number } }).batcher;
+    batcher.maxRows = 0;
+    const together = await Promise.all(reqs.map((r) => collect(engine.chat(r, never))));
+    assert.ok(batcher.maxRows >= 3, `the largest shared step had ${batcher.maxRows} rows`);
+    for (let i = 0; i < reqs.length; i++) {
+      assert.deepEqual(together[i].texts, alone[i].texts, `request ${i}`);
+      assert.deepEqual(together[i].usage, alone[i].usage);
+    }
+  });
+
+  it('queues a request beyond its active limit and lets it run once an aborted first one stops', async () => {
+    const engine = await openBuiltinEngine(tinyCheckpoint(), undefined, { maxActive: 1 });
     const first = new AbortController();
     const it1 = engine.chat(base({ maxTokens: 200 }), first.signal)[Symbol.asyncIterator]();
     await it1.next(); // holds the engine now
@@ -187,6 +206,7 @@ describe('builtin engine', () => {
   });
 
   it('serves waiting requests round-robin across clients, so one busy client cannot starve another', async () => {
+    const engine = await openBuiltinEngine(tinyCheckpoint(), undefined, { maxActive: 1 });
     const hold = new AbortController();
     const it1 = engine.chat(base({ maxTokens: 200, client: 'a' }), hold.signal)[Symbol.asyncIterator]();
     await it1.next(); // client a holds the engine
