@@ -13,6 +13,14 @@ export {
   type VisionConfig,
 } from './vision.ts';
 export { sample, logSoftmax, topLogprobs, argmax, validateSampling, type SamplingOptions, type TokenLogprob } from './sampling.ts';
-export { Decoding, generate, generateStream, scoreContinuation, type GenerateOptions, type Generation, type GeneratedToken } from './generate.ts';
+export {
+  Decoding,
+  generate,
+  generateStream,
+  scoreContinuation,
+  type GenerateOptions,
+  type Generation,
+  type GeneratedToken,
+} from './generate.ts';
 export * from './io/index.ts';
 export { openCheckpoint, type OpenedCheckpoint } from './open.ts';
