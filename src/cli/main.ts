@@ -9,6 +9,7 @@ import { info } from './info.ts';
 import { keysCommand } from './keys.ts';
 import { scaleCommand } from './scale.ts';
 import { serveCommand } from './serve.ts';
+import { speedrunCommand } from './speedrun.ts';
 import { start } from './start.ts';
 import { tokenize } from './tokenize.ts';
 import { tokenizer } from './tokenizer.ts';
@@ -32,6 +33,7 @@ const commands: Command[] = [
   rlCommand,
   safetyCommand,
   scaleCommand,
+  speedrunCommand,
   generateCommand,
   exportCommand,
   serveCommand,
