@@ -11,6 +11,8 @@ const bin = join(import.meta.dirname, '..', 'bin/tetra.js');
 export interface Pipeline {
   /** Runs `tetra args...` (printed first, and logged); returns stdout when captured. Exits when it fails. */
   tetra(args: string[], capture?: boolean): string;
+  /** Runs `tetra args...` like tetra(), but a failure is logged and returned (false) instead of exiting. */
+  tryTetra(args: string[]): boolean;
   /** Runs a stage unless its output `done` exists. */
   stage(name: string, done: string, run: () => void): void;
   /** A training command, resumed when its run directory has checkpoints; marks the run finished after. */
@@ -27,18 +29,27 @@ export interface Pipeline {
  */
 export function pipeline(who: string, log: string, progress?: (stage: string) => string): Pipeline {
   const note = (line: string) => appendFileSync(log, `${new Date().toISOString()} ${line}\n`);
-  const tetra = (args: string[], capture = false): string => {
+  const spawnTetra = (args: string[], capture: boolean) => {
     const line = `npx tetra ${args.map((a) => (/^[\w./,:=-]+$/.test(a) ? a : `'${a}'`)).join(' ')}`;
     console.log(`\n$ ${line}`);
     note(line);
     const t0 = Date.now();
     const r = spawnSync(process.execPath, [bin, ...args], { stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'], encoding: 'utf8' });
+    if (r.status === 0) appendFileSync(log, `  done in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+    return r;
+  };
+  const tryTetra = (args: string[]): boolean => {
+    const r = spawnTetra(args, false);
+    if (r.status !== 0) note(`  failed (exit ${r.status}); continuing`);
+    return r.status === 0;
+  };
+  const tetra = (args: string[], capture = false): string => {
+    const r = spawnTetra(args, capture);
     if (r.status !== 0) {
       note(`  failed (exit ${r.status})`);
       console.error(`${who}: the command above failed (exit ${r.status}); fix it and run the pipeline again to continue`);
       process.exit(1);
     }
-    appendFileSync(log, `  done in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
     return r.stdout ?? '';
   };
   const stage = (name: string, done: string, run: () => void): void => {
@@ -59,5 +70,5 @@ export function pipeline(who: string, log: string, progress?: (stage: string) =>
       writeFileSync(finished, `${new Date().toISOString()}\n`);
     });
   };
-  return { tetra, stage, trainStage, resumeFlag, note };
+  return { tetra, tryTetra, stage, trainStage, resumeFlag, note };
 }
