@@ -166,7 +166,8 @@ const md = [
     ? `Capability (Figure 2: mean negative log pass rate on held-out additions, by difficulty): ${capability
         .map((c) => `${c.bucket} predicted ${c.predicted.toFixed(3)}, measured ${c.measured?.toFixed(3) ?? 'n/a'}`)
         .join('; ')}.`
-    : 'Capability prediction: not registered.',
+    : 'Capability prediction (Figure 2): not registered: no held-out addition problem was passed by every ladder run at the ' +
+      'minimum pass rate (tetra scale capability in speedrun.log shows the buckets it kept).',
   '',
   '## Evals (held-out splits: questions and system-message wordings never trained on)',
   '',
