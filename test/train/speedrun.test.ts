@@ -30,7 +30,7 @@ describe('npm run speedrun', () => {
     assert.equal(r.status, 0, r.stderr.slice(-2000));
     for (const cmd of ['tetra data build', 'tetra scale plan', 'tetra scale run', 'tetra scale predict', 'tetra export release'])
       assert.ok(r.stdout.includes(`$ npx ${cmd}`), `prints the command: ${cmd}`);
-    assert.match(r.stdout, /\[pretrain\] stage 5\/9, \d+ min so far, about \d+ min to go/);
+    assert.match(r.stdout, /\[pretrain\] stage 5\/10, \d+ min so far, about \d+ min to go/);
     const release = newestRelease(models)!;
     assert.equal(release, join(models, 'tetra-0-2026-01-01'));
     assert.equal(checkpointInfo(release).meta.tokenizer?.name, 'bytes');
@@ -48,6 +48,6 @@ describe('npm run speedrun', () => {
     const again = run();
     assert.equal(again.status, 0, again.stderr.slice(-2000));
     assert.ok(!again.stdout.includes('$ npx tetra'), 'nothing runs a second time');
-    assert.equal((again.stdout.match(/done already/g) ?? []).length, 9);
+    assert.equal((again.stdout.match(/done already/g) ?? []).length, 10);
   });
 });
