@@ -74,7 +74,7 @@ describe('tetra export gguf', () => {
   it('refuses a format other than gguf, naming it', () => {
     const r = tetra(['export', 'onnx', '--checkpoint', '.', '--out', 'x']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr.trim(), /^tetra export: the format must be 'gguf' .*got 'onnx'$/);
+    assert.match(r.stderr.trim(), /^tetra export: the format must be gguf, hf or release .*got 'onnx'$/);
   });
 
   it('refuses a tokenizer file that changed since the checkpoint was written, and writes nothing', () => {

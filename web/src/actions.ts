@@ -105,10 +105,12 @@ export async function openConversation(id: string | null, matchMessageId?: strin
   if (location.hash !== hashFor(id) && (id || location.hash)) history.pushState(null, '', hashFor(id));
   if (narrow.value) sidebarOpen.value = false;
   batch(() => {
+    // Settings close when another chat opens, not when the page opens its first (a user may
+    // already have opened them while the page was loading).
+    if (openId.value !== id) settingsOpen.value = false;
     openId.value = id;
     focusMessageId.value = matchMessageId ?? null;
     if (!id) detail.value = null;
-    if (detail.value?.conversation.id !== id) settingsOpen.value = false;
   });
   if (!id) return;
   loadingChat.value = true;
