@@ -12,6 +12,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { nominalPeakFlops } from '../src/train/index.ts';
 
 const { values: opts } = parseArgs({ options: { run: { type: 'string' }, release: { type: 'string' } } });
 if (!opts.run || !opts.release) {
@@ -161,7 +162,8 @@ const md = [
     `context ${ckpt.config.contextLength}, RoPE, RMSNorm, tied embeddings; ${(params / 1e6).toFixed(2)}M parameters, weights ${rel.dtype}.`,
   `- Tokenizer: bytes (UTF-8 bytes plus tetra's chat specials, vocabulary ${ckpt.config.vocabSize}).`,
   `- Pretraining: ${(target.tokens / 1e6).toFixed(1)}M tokens of ${corpusText}, ${target.flops.toExponential(2)} FLOPs, ` +
-    `${(target.seconds / 60).toFixed(0)} min; validation loss ${target.valLoss.toFixed(4)} nats/token.`,
+    `${(target.seconds / 60).toFixed(0)} min (${Math.round(target.tokens / target.seconds).toLocaleString('en-US')} tokens/s, ` +
+    `${((100 * target.flops) / target.seconds / nominalPeakFlops()).toFixed(0)}% of the nominal peak); validation loss ${target.valLoss.toFixed(4)} nats/token.`,
   '- Post-training: SFT (instructions, dictionary questions, safety conversations), then RL against the rule-based reward model ' +
     '(a rubric classifier: refusal style A-D) plus correctness; DPO on the same reward is reported beside it.',
   `- Cost: ${(wallSeconds / 3600).toFixed(2)} hours of wall time for the whole speedrun on this machine (no GPU).`,
