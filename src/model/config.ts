@@ -95,6 +95,16 @@ export function paramShapes(c: GPTConfig): [string, number[]][] {
   return out;
 }
 
+/** Throws, naming `who`, unless params holds every tensor the config defines at its size (exporters check before writing). */
+export function requireParams(config: GPTConfig, params: Map<string, Float32Array>, who: string): void {
+  for (const [name, shape] of paramShapes(config)) {
+    const p = params.get(name);
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (!p) throw new Error(`${who}: parameter ${name} [${shape}] is missing`);
+    if (p.length !== n) throw new Error(`${who}: parameter ${name} has ${p.length} values, config expects [${shape}] = ${n}`);
+  }
+}
+
 /** Parameters, counting the tied embedding once. */
 export function paramCount(c: GPTConfig): number {
   return paramShapes(c).reduce((s, [, sh]) => s + sh.reduce((a, b) => a * b, 1), 0);

@@ -16,7 +16,7 @@
 // text. Every file we write, and every file we hand to llama.cpp, passes validateLlamaGGUF first.
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { headSize, paramShapes, validateConfig, type GPTConfig } from '../config.ts';
+import { headSize, requireParams, validateConfig, type GPTConfig } from '../config.ts';
 import { decodeF16, encodeF16 } from './safetensors.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -700,12 +700,7 @@ export function llamaTensors(config: GPTConfig, params: Map<string, Float32Array
   const C = config.nEmbd,
     H = config.mlpHidden,
     V = config.vocabSize;
-  for (const [name, shape] of paramShapes(config)) {
-    const p = params.get(name);
-    const n = shape.reduce((a, b) => a * b, 1);
-    if (!p) throw new Error(`exportGGUF: parameter ${name} [${shape}] is missing`);
-    if (p.length !== n) throw new Error(`exportGGUF: parameter ${name} has ${p.length} values, config expects [${shape}] = ${n}`);
-  }
+  requireParams(config, params, 'exportGGUF');
   const P = (name: string) => params.get(name)!;
   // [out, in] row-major is ggml ne = [in, out]: the same bytes, dims reversed.
   const mat = (name: string, data: Float32Array, out: number, inp: number): GGUFTensorIn => ({ name, dims: [inp, out], type: dtype, data });

@@ -16,7 +16,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gpt2Export, type Tokenizer } from '../../tokenizer/index.ts';
-import { headSize, paramShapes, type GPTConfig } from '../config.ts';
+import { headSize, requireParams, type GPTConfig } from '../config.ts';
 import { writeSafetensors, type TensorIn } from './safetensors.ts';
 
 export interface HFExportOptions {
@@ -39,11 +39,7 @@ export function permuteRopeRows(w: Float32Array, nHead: number, headDim: number,
 
 /** The HF Llama tensors for a tetra model (names and shapes as transformers' LlamaForCausalLM). */
 export function hfTensors(config: GPTConfig, params: Map<string, Float32Array>): [string, TensorIn][] {
-  for (const [name, shape] of paramShapes(config)) {
-    const p = params.get(name);
-    const n = shape.reduce((a, b) => a * b, 1);
-    if (!p || p.length !== n) throw new Error(`export hf: parameter ${name} [${shape}] is ${p ? `${p.length} values` : 'missing'}`);
-  }
+  requireParams(config, params, 'export hf');
   const C = config.nEmbd,
     H = config.mlpHidden,
     V = config.vocabSize,
