@@ -47,7 +47,7 @@ export class StepBatcher {
       const logits = step(this.model, this.backend, all, false);
       let row = 0;
       for (const b of batch) {
-        b.resolve(logits.slice(row * V, (row + b.inputs.length) * V));
+        b.resolve(logits.subarray(row * V, (row + b.inputs.length) * V)); // step() allocates per call: no copy needed
         row += b.inputs.length;
       }
     } catch (e) {
@@ -57,8 +57,7 @@ export class StepBatcher {
 
   /** Runs a Decoding to the end through shared steps, yielding its tokens as they are chosen. */
   async *generate(d: Decoding, signal?: AbortSignal): AsyncGenerator<GeneratedToken, Generation[]> {
-    const V = this.model.config.vocabSize;
-    while (!d.done && !signal?.aborted) yield* d.accept(await this.step(d.inputs()), V);
+    while (!d.done && !signal?.aborted) yield* d.accept(await this.step(d.inputs()));
     return d.result();
   }
 }

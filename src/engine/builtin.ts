@@ -317,7 +317,8 @@ export class BuiltinEngine implements ChatEngine {
         const e = release(c, c.text.length - heldBack(c.text, stops), ev.seq);
         if (e) yield e;
       }
-      await yieldToLoop();
+      // No yield to the event loop here: every step already waits for the batcher's turn, and the
+      // requests that answer within it share the next step.
       if (signal.aborted) return 0;
     }
     const gens = result.value;

@@ -56,6 +56,7 @@ export class Decoding {
     done: boolean;
   }[];
   private readonly stopTokens: Set<number>;
+  private readonly vocabSize: number;
   private live: number[] = [];
 
   constructor(
@@ -72,6 +73,7 @@ export class Decoding {
       if (p.length > ctx) throw new Error(`prompt ${i} has ${p.length} tokens; the model's context length is ${ctx}`);
     });
     this.stopTokens = new Set(o.stopTokens ?? []);
+    this.vocabSize = model.config.vocabSize;
     this.seqs = prompts.map((p, i) => ({
       cache: new KVCache(model.config),
       next: p,
@@ -100,8 +102,9 @@ export class Decoding {
   }
 
   /** Takes the step's logits (rows in inputs() order, vocabSize each); returns the tokens chosen, in order. */
-  accept(logits: Float32Array, vocabSize: number): GeneratedToken[] {
+  accept(logits: Float32Array): GeneratedToken[] {
     const o = this.o,
+      vocabSize = this.vocabSize,
       events: GeneratedToken[] = [];
     for (let j = 0; j < this.live.length; j++) {
       const i = this.live[j],
@@ -163,12 +166,8 @@ export function* generateStream(
 ): Generator<GeneratedToken, Generation[]> {
   const d = new Decoding(model, prompts, o);
   // One logits buffer for the whole generation: each step's rows are used before the next step.
-  const V = model.config.vocabSize;
-  const logitsBuf = new Float32Array(prompts.length * V);
-  while (!d.done) {
-    const logits = step(model, backend, d.inputs(), false, logitsBuf);
-    yield* d.accept(logits, V);
-  }
+  const logitsBuf = new Float32Array(prompts.length * model.config.vocabSize);
+  while (!d.done) yield* d.accept(step(model, backend, d.inputs(), false, logitsBuf));
   return d.result();
 }
 
