@@ -368,6 +368,17 @@ writeFileSync(at('report.md'), lines.join('\n'));
 const rowValues = rows.map(([label, f, goal]) => ({ label, goal, values: Object.fromEntries(MODELS.map(([m]) => [m, f(results[m])])) }));
 writeFileSync(
   at('report.json'),
-  `${JSON.stringify({ preset: opts.preset, grader: basename(grading), rows: rowValues, moderationF1: moderationAgreement.flagged.macroF1, results }, null, 1)}\n`,
+  `${JSON.stringify(
+    {
+      preset: opts.preset,
+      models: Object.fromEntries(MODELS),
+      grader: basename(grading),
+      rows: rowValues,
+      moderationF1: moderationAgreement.flagged.macroF1,
+      results,
+    },
+    null,
+    1,
+  )}\n`,
 );
 console.log(`\n${lines.join('\n')}\nreport: ${at('report.md')}`);

@@ -12,7 +12,11 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { STYLES } from '../src/data/index.ts';
+import { checkpointInfo, paramCount } from '../src/model/index.ts';
+import { type Prediction, readRegistry, readResults, type RegistryEntry, type Score } from '../src/scaling/index.ts';
 import { nominalPeakFlops } from '../src/train/index.ts';
+import { readJsonl } from '../src/util/index.ts';
 
 const { values: opts } = parseArgs({ options: { run: { type: 'string' }, release: { type: 'string' } } });
 if (!opts.run || !opts.release) {
@@ -22,11 +26,6 @@ if (!opts.run || !opts.release) {
 const run = resolve(opts.run),
   release = resolve(opts.release);
 const read = (...p: string[]) => readFileSync(join(...p), 'utf8');
-const jsonl = <T>(...p: string[]): T[] =>
-  read(...p)
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as T);
 
 // ---- inputs
 interface Row {
@@ -38,29 +37,30 @@ interface PostReport {
   rows: Row[];
   moderationF1: number;
   grader: string;
+  /** Each model's final report per eval (names without .dev.v0). */
+  results: Record<string, Record<string, Record<string, number>>>;
 }
-const plan = JSON.parse(read(run, 'plan.json'));
-const results = jsonl<{ name: string; valLoss: number; flops: number; seconds: number; params: number; tokens: number }>(run, 'scaling', 'results.jsonl');
-const registry = existsSync(join(run, 'scaling', 'predictions.jsonl')) ? jsonl<Record<string, unknown>>(run, 'scaling', 'predictions.jsonl') : [];
+const results = readResults(join(run, 'scaling'));
+const registry = readRegistry(join(run, 'scaling', 'predictions.jsonl'));
 const post = JSON.parse(read(run, 'posttrain', 'report.json')) as PostReport;
 const rel = JSON.parse(read(release, 'release.json')) as { snapshot: string; dtype: string };
-const ckpt = JSON.parse(read(release, 'checkpoint.json'));
-const target = results.find((r) => r.name === 'target')!;
+const ckpt = checkpointInfo(release);
+const target = results.find((r) => r.name === 'target');
+if (!target) {
+  console.error(`speedrun-report: ${join(run, 'scaling', 'results.jsonl')} has no target run (pretraining has not finished)`);
+  process.exit(1);
+}
 const manifest = JSON.parse(read(run, 'corpus', 'manifest.json')) as { sources: { name: string; licence: string }[] };
 const corpusText = manifest.sources.map((x) => (x.name === 'wordnet' ? 'WordNet glosses' : x.name === 'arithmetic' ? 'synthetic arithmetic' : x.name)).join(' and ');
 const refused = existsSync(join(run, 'scaling', 'prediction-refused'));
 const ladder = results.filter((r) => r.name !== 'target');
-const prediction = registry.find((e) => e.kind === 'prediction' && e.target === 'target') as
-  | { loss: number; interval: [number, number]; law: { a: number; b: number; c: number } }
-  | undefined;
-const score = registry.find((e) => e.kind === 'score' && e.target === 'target') as { errorPct: number; withinInterval: boolean } | undefined;
-const capability = registry
-  .filter((e) => e.kind === 'prediction' && String(e.target).startsWith('target:'))
-  .map((p) => ({
-    bucket: String(p.target).slice('target:'.length),
-    predicted: p.loss as number,
-    measured: (registry.find((e) => e.kind === 'score' && e.target === p.target) as { measuredLoss?: number } | undefined)?.measuredLoss,
-  }));
+const predictions = registry.filter((e): e is RegistryEntry & Prediction => e.kind === 'prediction');
+const scoreOf = (t: string) => registry.find((e): e is RegistryEntry & Score => e.kind === 'score' && e.target === t);
+const prediction = predictions.find((e) => e.target === 'target');
+const score = scoreOf('target');
+const capability = predictions
+  .filter((p) => p.target.startsWith('target:'))
+  .map((p) => ({ bucket: p.target.slice('target:'.length), predicted: p.loss, measured: scoreOf(p.target)?.measuredLoss }));
 
 // Wall time: every command's "done in N s" in the logs (the speedrun's and post-training's).
 const seconds = (file: string) =>
@@ -87,9 +87,9 @@ interface Bin {
 function calibrationBins(model: string): Bin[] | null {
   const file = join(run, 'posttrain', 'evals', `${model}.${post.grader}.jsonl`);
   if (!existsSync(file)) return null;
-  const line = jsonl<{ eval: string; record?: string }>(file).find((l) => l.eval.startsWith('tetra-calibration'));
+  const line = readJsonl<{ eval: string; record?: string }>(file).find((l) => l.eval.startsWith('tetra-calibration'));
   if (!line?.record || !existsSync(line.record)) return null;
-  const answers = jsonl<{ type: string; data: { confidence?: number; correct?: boolean } }>(line.record).filter(
+  const answers = readJsonl<{ type: string; data: { confidence?: number; correct?: boolean } }>(line.record).filter(
     (e) => e.type === 'match' && typeof e.data.confidence === 'number',
   );
   const bins: Bin[] = Array.from({ length: 10 }, (_, i) => ({ lo: i / 10, n: 0, confidence: 0, accuracy: 0 }));
@@ -111,16 +111,13 @@ const rowTable = (rows: Row[]) => [
 ];
 // Per task: the speedrun's own evals (arithmetic, logic) and post-training's adherence by style.
 const speedEvals = (model: string): Record<string, Record<string, number>> => {
-  const file = join(run, 'evals', `${model}.jsonl`);
-  if (!existsSync(file)) return {};
   return Object.fromEntries(
-    jsonl<{ eval: string; final_report: Record<string, number> }>(file).map((l) => [l.eval.replace(/\.dev\.v\d+$/, ''), l.final_report]),
+    readJsonl<{ eval: string; final_report: Record<string, number> }>(join(run, 'evals', `${model}.jsonl`)).map((l) => [l.eval.replace(/\.dev\.v\d+$/, ''), l.final_report]),
   );
 };
 const perModel = Object.fromEntries(MODELS.map(([m]) => [m, speedEvals(m)]));
-const styles = ['one-word', 'uppercase', 'json', 'french', 'reverse', 'count-words'];
-const instructResult = (m: string) =>
-  ((post as unknown as { results: Record<string, Record<string, Record<string, number>>> }).results?.[m] ?? {})['tetra-instruct-questions'];
+const styles = STYLES.filter((st) => st !== 'plain');
+const instructResult = (m: string) => post.results[m]?.['tetra-instruct-questions'];
 const taskRows: Row[] = [
   ...[
     ['arithmetic: add, subtract, multiply up to 4 digits (exact)', 'tetra-arithmetic'],
@@ -148,7 +145,7 @@ const goals: [string, boolean, string][] = [
   ['moderation F1 (flagged) >= 0.9', post.moderationF1 >= 0.9, post.moderationF1.toFixed(3)],
   ['image input: the image-input issue’s accuracy goals', false, 'not in this model (text only)'],
 ];
-const params = (ckpt.config.nLayer * (4 * ckpt.config.nEmbd ** 2 + 3 * ckpt.config.nEmbd * ckpt.config.mlpHidden)) + ckpt.config.vocabSize * ckpt.config.nEmbd;
+const params = paramCount(ckpt.config);
 const md = [
   `# ${rel.snapshot}: report card`,
   '',

@@ -30,6 +30,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { readRegistry, readResults } from '../src/scaling/index.ts';
 import { nominalPeakFlops } from '../src/train/index.ts';
 import { pipeline } from './pipeline.ts';
 
@@ -139,8 +140,9 @@ const refused = join(scaling, 'prediction-refused');
 // Capability: the problems every ladder run passes at least this often (1e-4: the ladder's small
 // models rarely add correctly at all; at the default 0.01 the 2-hour run kept no problem).
 const MIN_PASS = '0.0001';
+const registered = (kind: string, target: (t: string) => boolean) => readRegistry(registry).some((e) => e.kind === kind && target(e.target));
 stage('predict', join(scaling, 'started.done'), () => {
-  if (!existsSync(registry) || !readFileSync(registry, 'utf8').includes('"kind":"prediction"')) {
+  if (!registered('prediction', (t) => t === 'target')) {
     if (tryTetra(['scale', 'predict', '--dir', scaling])) tetra(['scale', 'capability', '--dir', scaling, '--predict', '--min-pass', MIN_PASS]);
     else writeFileSync(refused, `${new Date().toISOString()} tetra scale predict refused the ladder (see speedrun.log)\n`);
   }
@@ -153,17 +155,12 @@ stage('pretrain', join(target, 'finished'), () => {
   writeFileSync(join(target, 'finished'), `${new Date().toISOString()}\n`);
 });
 stage('score', join(scaling, 'report.html'), () => {
-  const results = readFileSync(join(scaling, 'results.jsonl'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as { name: string; valLoss: number });
-  const measured = results.find((r) => r.name === 'target');
+  const measured = readResults(scaling).find((r) => r.name === 'target');
   if (!measured) throw new Error(`speedrun: ${scaling}/results.jsonl has no target result`);
   if (!existsSync(refused)) {
-    const registered = readFileSync(registry, 'utf8');
-    if (!registered.includes('"kind":"score","target":"target"'))
+    if (!registered('score', (t) => t === 'target'))
       tetra(['scale', 'score', '--target', 'target', '--loss', String(measured.valLoss), '--registry', registry]);
-    if (!registered.includes('"kind":"score","target":"target:')) tetra(['scale', 'capability', '--dir', scaling, '--score', '--min-pass', MIN_PASS]);
+    if (!registered('score', (t) => t.startsWith('target:'))) tetra(['scale', 'capability', '--dir', scaling, '--score', '--min-pass', MIN_PASS]);
   }
   if (!tryTetra(['scale', 'report', '--dir', scaling])) writeFileSync(join(scaling, 'report.html'), '<p>no scaling report: the ladder could not be fitted</p>\n');
 });
@@ -183,16 +180,11 @@ stage('posttrain', join(post, 'report.json'), () => {
 
 // ---- evals beyond post-training's: arithmetic and logic on held-out problems, each model
 const evals = at('evals');
-const MODELS: [string, string][] = [
-  ['base', target],
-  ['sft-plain', join(post, 'sft-plain')],
-  ['sft', join(post, 'sft')],
-  ['dpo', join(post, 'dpo')],
-  ['rl', join(post, 'rl')],
-];
 stage('evals', join(evals, 'done'), () => {
   mkdirSync(evals, { recursive: true });
-  for (const [name, dir] of MODELS) {
+  // The models post-training compared (base, SFT with and without safety data, DPO, RL), as its report names them.
+  const models = (JSON.parse(readFileSync(join(post, 'report.json'), 'utf8')) as { models: Record<string, string> }).models;
+  for (const [name, dir] of Object.entries(models)) {
     const lines = ['tetra-arithmetic', 'tetra-logic']
       .map((e) => tetra(['eval', 'run', dir, e, '--json', '--no-cache', '--no-db'], true))
       .join('\n')
