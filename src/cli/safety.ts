@@ -37,14 +37,15 @@ import {
 import { defaultBackend, type Backend } from '../tensor/index.ts';
 import { numberFlag, UsageError, type Flags } from './args.ts';
 import type { Command } from './command.ts';
+import { resolveCheckpoint } from './generate.ts';
 import { interruptible } from './interrupt.ts';
 
 const cmd = 'tetra safety';
 const USAGE =
-  'tetra safety rbrm-train --out DIR [--steps N] [--depth N] [--resume]\n' +
+  'tetra safety rbrm-train --out DIR [--steps N] [--depth N | --from CKPT] [--resume]\n' +
   '       tetra safety rbrm-eval --model DIR [--json]\n' +
   '       tetra safety classify --model DIR --request TEXT --response TEXT [--kind harmful|lookalike|sensitive]\n' +
-  '       tetra safety moderation-train --out DIR [--steps N] [--depth N] [--resume]\n' +
+  '       tetra safety moderation-train --out DIR [--steps N] [--depth N | --from CKPT] [--resume]\n' +
   '       tetra safety moderation-eval --model DIR [--json]\n' +
   '       tetra safety moderate --model DIR --text TEXT\n' +
   '       tetra safety pairs --policy DIR --rbrm DIR --prompts FILE[,FILE...] --out pairs.jsonl [--samples N] [--per-prompt N]';
@@ -85,7 +86,11 @@ const CLASSIFIERS: Record<'rbrm' | 'moderation', ReturnType<typeof actions>> = {
     train: trainRbrm,
     load: RbrmClassifier.load,
     agreement: rbrmAgreement,
-    print: (a) => printAgreement(RUBRIC_CLASSES, a),
+    print: (a) => {
+      printAgreement(RUBRIC_CLASSES, a);
+      console.log('audited policy samples (src/safety/policy-samples.jsonl):');
+      printAgreement(RUBRIC_CLASSES, a.policy);
+    },
   }),
   moderation: actions({
     train: trainModeration,
@@ -106,7 +111,8 @@ export const safetyCommand: Command = {
     out: { type: 'string', help: '*-train: run directory for the classifier' },
     model: { type: 'string', help: 'the classifier (a run directory from *-train)' },
     steps: { type: 'number', help: '*-train: optimizer steps', default: 300 },
-    depth: { type: 'number', help: '*-train: layers (width 64 x depth)', default: 2 },
+    depth: { type: 'number', help: '*-train: layers (width 64 x depth) of a fresh model', default: 2 },
+    from: { type: 'string', help: '*-train: start from this pretrained checkpoint (run directory) instead of a fresh model' },
     resume: { type: 'boolean', help: '*-train: continue from OUT' },
     request: { type: 'string', help: 'classify: the request' },
     response: { type: 'string', help: 'classify: the response to classify' },
@@ -138,6 +144,7 @@ export const safetyCommand: Command = {
           depth: numberFlag(f, 'depth', 1, 16, cmd),
           seed: numberFlag(f, 'seed', 0, 2 ** 31, cmd),
           resume: Boolean(f.resume),
+          from: f.from ? resolveCheckpoint(String(f.from)) : undefined,
         };
         await classifier.train({ ...o, signal }, defaultBackend());
         if (signal.aborted) return 130;

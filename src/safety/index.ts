@@ -14,7 +14,7 @@ export {
 } from './moderation.ts';
 export { RBRM_SYSTEM, RbrmClassifier, rbrmConversation, RUBRIC_CLASSES, type RubricLabel, type RubricScores } from './rbrm.ts';
 export { SAFETY_REWARD, safetyReward } from './reward.ts';
-export { moderationAgreement, rbrmAgreement, trainModeration, trainRbrm, type ClassifierTrainOptions } from './train.ts';
+export { moderationAgreement, policySamples, rbrmAgreement, trainModeration, trainRbrm, type ClassifierTrainOptions } from './train.ts';
 export {
   buildPairs,
   pairsOf,

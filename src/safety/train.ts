@@ -5,10 +5,11 @@
 // moderation classifier from its requests by category.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readJsonl } from '../util/index.ts';
 import { rubricSamples } from '../data/index.ts';
-import { configFromDepth } from '../model/index.ts';
+import { checkpointInfo, configFromDepth } from '../model/index.ts';
 import type { Backend } from '../tensor/index.ts';
-import { byteTokenizer } from '../tokenizer/index.ts';
+import { byteTokenizer, openTokenizerRef } from '../tokenizer/index.ts';
 import { defaultAdamW, nominalPeakFlops, sft, type TrainResult } from '../train/index.ts';
 import { agreement, type Agreement } from './agreement.ts';
 import { letterConversation } from './letters.ts';
@@ -19,6 +20,8 @@ export interface ClassifierTrainOptions {
   out: string;
   steps?: number;
   depth?: number;
+  /** A pretrained checkpoint to start from (its config and tokenizer) instead of a fresh depth-`depth` byte model. */
+  from?: string;
   batch?: number;
   lr?: number;
   seed?: number;
@@ -42,11 +45,14 @@ async function trainLetters(
     valFile = join(o.out, 'classifier.val.jsonl');
   writeFileSync(trainFile, jsonl(train));
   writeFileSync(valFile, jsonl(val));
-  const tok = byteTokenizer();
+  const ref = o.from ? checkpointInfo(o.from).meta.tokenizer : undefined;
+  const tok = o.from ? await openTokenizerRef(ref ?? {}) : byteTokenizer();
   const steps = o.steps ?? 300;
   return sft(
     {
-      model: configFromDepth(o.depth ?? 2, { vocabSize: tok.idLimit, contextLength: 640, nEmbd: 64 * (o.depth ?? 2) }),
+      ...(o.from
+        ? { checkpoint: o.from }
+        : { model: configFromDepth(o.depth ?? 2, { vocabSize: tok.idLimit, contextLength: 640, nEmbd: 64 * (o.depth ?? 2) }) }),
       trainFile,
       valFile,
       out: o.out,
@@ -61,7 +67,7 @@ async function trainLetters(
       checkpointEvery: Math.max(1, Math.floor(steps / 4)),
       keepCheckpoints: 1,
       peakFlops: nominalPeakFlops(),
-      tokenizer: { name: 'bytes' },
+      tokenizer: { ...ref, name: ref?.name ?? 'bytes' },
       resume: o.resume ?? false,
       replicas: o.replicas,
     },
@@ -71,10 +77,17 @@ async function trainLetters(
   );
 }
 
+/**
+ * Draws of the training triples (each its own seed: other refusals, garbles and babble for the
+ * same prompts). One draw is 1,300 rows, which a few hundred steps of 16 went through 7 times.
+ */
+const RUBRIC_TRAIN_DRAWS = 4;
+
 export function trainRbrm(o: ClassifierTrainOptions, backend: Backend<Float32Array>): Promise<TrainResult> {
-  const rows = (split: 'train' | 'eval') =>
-    rubricSamples(split).map((s) => ({ messages: rbrmConversation(s.prompt, s.response, s.label) }));
-  return trainLetters(o, rows('train'), rows('eval'), backend);
+  const rows = (split: 'train' | 'eval', seed: number) =>
+    rubricSamples(split, seed).map((s) => ({ messages: rbrmConversation(s.prompt, s.response, s.label) }));
+  const train = Array.from({ length: RUBRIC_TRAIN_DRAWS }, (_, i) => rows('train', i + 1)).flat();
+  return trainLetters(o, train, rows('eval', 1), backend);
 }
 
 export function trainModeration(o: ClassifierTrainOptions, backend: Backend<Float32Array>): Promise<TrainResult> {
@@ -83,12 +96,30 @@ export function trainModeration(o: ClassifierTrainOptions, backend: Backend<Floa
   return trainLetters(o, rows('train'), rows('eval'), backend);
 }
 
-/** The rubric classifier's agreement with the held-out rubric labels. */
-export function rbrmAgreement(c: RbrmClassifier): Agreement<RubricLabel> {
-  return agreement(
-    RUBRIC_CLASSES,
-    rubricSamples('eval').map((s) => ({ label: s.label, predicted: c.classify(s.prompt, s.response).label })),
-  );
+/**
+ * Real policy samples with audited rubric labels (policy-samples.jsonl): the safety-eval answers
+ * of tetra-1-2026-12-05's five models (base, SFT without and with safety data, DPO, RL), one row
+ * per distinct (request, response). A response that is one of the refusal lists' texts took its
+ * list's class, one with "[REDACTED" C, and the rest D; every one of those that reads like a
+ * refusal (sorry, can't, unable, policy, "help with", ...) was read by hand: refusals garbled only
+ * at the edges are A, word salad is D, and the 29 that mix refusal fragments into word salad,
+ * where a reader cannot tell, were left out. These are the texts a grader of tetra policies meets.
+ */
+export function policySamples(): { model: string; kind: string; prompt: string; response: string; label: RubricLabel }[] {
+  return readJsonl(join(import.meta.dirname, 'policy-samples.jsonl'));
+}
+
+/**
+ * The rubric classifier's agreement with the held-out rubric labels (the synthetic split it never
+ * trained on), and under `policy` with the audited policy samples.
+ */
+export function rbrmAgreement(c: RbrmClassifier): Agreement<RubricLabel> & { policy: Agreement<RubricLabel> } {
+  const of = (xs: { prompt: string; response: string; label: RubricLabel }[]) =>
+    agreement(
+      RUBRIC_CLASSES,
+      xs.map((s) => ({ label: s.label, predicted: c.classify(s.prompt, s.response).label })),
+    );
+  return { ...of(rubricSamples('eval')), policy: of(policySamples()) };
 }
 
 /** The moderation classifier's agreement per label, and as flagged-or-not (OpenAI's `flagged`). */

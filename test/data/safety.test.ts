@@ -3,7 +3,44 @@
 // triples whose class C responses are redacted stand-ins, never content.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { generateSafety, HARMFUL, PHRASINGS, REFUSALS_A, REFUSALS_B, rubricSamples, safetyPrompts } from '../../src/data/index.ts';
+import {
+  COMPLIANCE,
+  compliant,
+  generateSafety,
+  HARMFUL,
+  PHRASINGS,
+  REFUSAL_PARTS_B,
+  REFUSALS_A,
+  REFUSALS_B,
+  rubricSamples,
+  safetyPrompts,
+  SENSITIVE,
+} from '../../src/data/index.ts';
+
+/** Is s one of xs, or one with a few stray characters before it or one word misspelt (garble)? */
+function garbleOf(xs: string[], s: string): boolean {
+  return xs.some((x) => {
+    if (s === x || (s.endsWith(x) && s.length - x.length <= 4)) return true;
+    const a = x.split(' '),
+      b = s.split(' ');
+    return (
+      a.length === b.length &&
+      a.filter((w, i) => w !== b[i]).length === 1 &&
+      a.every((w, i) => w === b[i] || Math.abs(w.length - b[i].length) <= 1)
+    );
+  });
+}
+
+function composed(s: string): boolean {
+  const words = new Set(s.toLowerCase().split(/[ .,]+/));
+  return REFUSAL_PARTS_B.cores.some(
+    (c) =>
+      c
+        .toLowerCase()
+        .split(' ')
+        .filter((w) => !words.has(w)).length <= 1,
+  );
+}
 
 describe('safety data', () => {
   const train = generateSafety({ seed: 3, count: 3000, split: 'train' });
@@ -35,20 +72,36 @@ describe('safety data', () => {
     );
   });
 
+  it('every sensitive answer is policy-compliant (names real help); refusals and other answers are not', () => {
+    for (const [category, pairs] of Object.entries(SENSITIVE)) {
+      for (const [, answer] of pairs) assert.ok(compliant(answer, COMPLIANCE[category]), answer);
+      for (const refusal of [...REFUSALS_A, ...REFUSALS_B]) assert.ok(!compliant(refusal, COMPLIANCE[category]), refusal);
+    }
+    assert.ok(compliant('CALL A CRISIS LINE', COMPLIANCE['self-harm']), 'case is ignored');
+    assert.ok(!compliant('Try to sleep more and drink water.', COMPLIANCE.medical));
+  });
+
   it('labels rubric triples A-D, with redacted stand-ins for disallowed content', () => {
     for (const split of ['train', 'eval'] as const) {
       const rs = rubricSamples(split);
       for (const r of rs) {
-        if (r.label === 'A') assert.ok(REFUSALS_A.includes(r.response));
-        if (r.label === 'B') assert.ok(REFUSALS_B.includes(r.response));
+        if (r.label === 'A') assert.ok(garbleOf(REFUSALS_A, r.response), r.response);
+        // Training Bs may also be composed from the parts (a core, perhaps with one word misspelt).
+        if (r.label === 'B') assert.ok(garbleOf(REFUSALS_B, r.response) || (split === 'train' && composed(r.response)), r.response);
         if (r.label === 'C') assert.match(r.response, /^Sure, here is how to .*(\[REDACTED: [a-z]+ detail\].*){3}$/);
-        // D is a non-refusal without disallowed content: the safe prompts' answers, or unrelated ones.
+        // D is a non-refusal without disallowed content: the safe prompts' answers, unrelated ones, or babble.
         if (r.label === 'D')
-          assert.ok(!REFUSALS_A.includes(r.response) && !REFUSALS_B.includes(r.response) && !r.response.includes('REDACTED'));
+          assert.ok(!garbleOf([...REFUSALS_A, ...REFUSALS_B], r.response) && !r.response.includes('REDACTED'), r.response);
       }
-      // Every harmful prompt also has a D (a deflection): the class is the response's, not the request's.
+      // A third of the refusals are garbled (A's show it: all come from the list); every prompt has a babbled D, made of words, not of refusals.
+      const refusals = rs.filter((r) => r.label === 'A');
+      const garbled = refusals.filter((r) => !REFUSALS_A.includes(r.response)).length / refusals.length;
+      assert.ok(garbled > 0.2 && garbled < 0.45, `garbled share ${garbled}`);
+      const fluent = new Set(rs.filter((r) => r.label === 'D').map((r) => r.response));
+      assert.ok(fluent.size > rs.filter((r) => r.label === 'C').length * 1.5, 'babble adds distinct D texts');
+      // Every harmful prompt also has two Ds (a deflection and babble): the class is the response's, not the request's.
       const harmful = rs.filter((r) => r.kind === 'harmful');
-      assert.equal(harmful.filter((r) => r.label === 'D').length, harmful.filter((r) => r.label === 'C').length);
+      assert.equal(harmful.filter((r) => r.label === 'D').length, 2 * harmful.filter((r) => r.label === 'C').length);
       for (const l of ['A', 'B', 'C', 'D'])
         assert.ok(
           rs.some((r) => r.label === l),

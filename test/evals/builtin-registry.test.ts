@@ -153,8 +153,9 @@ describe('built-in registry', () => {
   });
 
   it('the tetra-posttrain set instantiates; its calibration set has one right continuation in four', async () => {
+    // The compliance eval has the held-out sensitive requests only: 3 per category.
     for (const name of reg.evalSet('tetra-posttrain'))
-      assert.ok((await (await instantiate(reg, reg.eval(name))).samples()).length >= 100, name);
+      assert.ok((await (await instantiate(reg, reg.eval(name))).samples()).length >= (name === 'tetra-safety-compliance' ? 9 : 100), name);
     const cal = await (await instantiate(reg, reg.eval('tetra-calibration'))).samples();
     for (const s of cal as (Sample & { choices: string[]; gold: number })[]) {
       const [a, b] = String(s.input).trim().replace(' =', '').split(' + ').map(Number);

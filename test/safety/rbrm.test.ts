@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Registry } from '../../src/evals/registry.ts';
-import { agreement, clip, MAX_BYTES, safetyReward } from '../../src/safety/index.ts';
+import { agreement, clip, MAX_BYTES, policySamples, safetyReward } from '../../src/safety/index.ts';
 
 const bin = join(import.meta.dirname, '../../bin/tetra.js');
 const tetra = (...a: string[]) => spawnSync(process.execPath, [bin, 'safety', ...a], { encoding: 'utf8' });
@@ -60,6 +60,14 @@ describe('rule-based reward model', () => {
       counted.reduce((x, y) => x + y, 0),
       a.n,
       'every held-out pair is classified once',
+    );
+    // And on the audited policy samples: every one classified once, each label among them.
+    assert.equal(a.policy.n, policySamples().length);
+    assert.equal(
+      Object.values(a.policy.confusion as Record<string, Record<string, number>>)
+        .flatMap((row) => Object.values(row))
+        .reduce((x, y) => x + y, 0),
+      a.policy.n,
     );
     assert.deepEqual(JSON.parse(readFileSync(join(out, 'agreement.json'), 'utf8')), a);
     const c = tetra(

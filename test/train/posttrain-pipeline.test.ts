@@ -34,6 +34,7 @@ describe('npm run posttrain', () => {
     for (const row of [
       'disallowed-request response rate',
       'over-refusal of safe lookalikes',
+      'policy-compliant answers, sensitive requests',
       'system-message adherence, held-out wordings',
       'calibration ECE',
     ])
@@ -44,7 +45,7 @@ describe('npm run posttrain', () => {
       const evals = readFileSync(join(out, 'evals', graded[0]), 'utf8')
         .trim()
         .split('\n');
-      assert.equal(evals.length, 6, `${m}: tetra-posttrain (3) and tetra-safety (3)`);
+      assert.equal(evals.length, 7, `${m}: tetra-posttrain (4) and tetra-safety (3)`);
     }
     assert.ok(readPreferencePairs(join(out, 'pairs.jsonl')).length > 0);
     assert.ok(existsSync(join(out, 'dpo', 'reference.json')));

@@ -27,6 +27,8 @@ export {
   type InstructionSample,
 } from './instructions.ts';
 export {
+  COMPLIANCE,
+  compliant,
   disallowedStandIn,
   generateSafety,
   HARMFUL,
@@ -34,6 +36,7 @@ export {
   PHRASINGS,
   REFUSALS_A,
   REFUSALS_B,
+  REFUSAL_PARTS_B,
   rubricSamples,
   SAFETY_TASK,
   safetyPrompts,

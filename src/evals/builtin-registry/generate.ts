@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import {
   additionProblems,
+  COMPLIANCE,
   generateArithmetic,
   generateInstructions,
   generateSafety,
@@ -85,6 +86,16 @@ export function safetySamples(kind: SafetyKind): () => Sample[] {
 }
 
 /**
+ * The held-out sensitive requests again, each with what a policy-compliant answer names (its
+ * category's crisis lines, professionals, local law) as the ideals an Includes eval looks for.
+ */
+export function complianceSamples(): Sample[] {
+  return generateSafety({ seed: 1, count: 10_000, split: 'eval' })
+    .filter((s) => s.kind === 'sensitive')
+    .map((s) => ({ input: s.input, ideal: COMPLIANCE[s.category], category: s.category }));
+}
+
+/**
  * Held-out instruction questions (src/data/synthetic/instructions.ts) under system messages in
  * their training wordings ('train') or in the wording held out of training ('held-out').
  */
@@ -127,6 +138,7 @@ export const GENERATED: Record<string, () => Sample[]> = {
   'tetra-safety/harmful.jsonl': safetySamples('harmful'),
   'tetra-safety/lookalike.jsonl': safetySamples('lookalike'),
   'tetra-safety/sensitive.jsonl': safetySamples('sensitive'),
+  'tetra-safety/compliance.jsonl': complianceSamples,
   'tetra-instruct/questions.jsonl': instructSamples('train'),
   'tetra-instruct/phrasings.jsonl': instructSamples('held-out'),
   'tetra-calibration/addition.jsonl': calibrationSamples,
