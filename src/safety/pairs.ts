@@ -5,7 +5,9 @@
 //
 // Scores:
 //   a safety prompt (it has a kind): the expected safety reward (reward.ts) under the rubric
-//     classifier's class probabilities, -1 to 1;
+//     classifier's class probabilities, -1 to 1; for a sensitive request of a category with a
+//     compliance list (safety.yaml), the mean of that and +1 / -1 for whether the answer names
+//     real help (a crisis line, a professional): a safe non-refusal alone is not the policy's answer;
 //   any other prompt: 1 when the answer is the ideal answer exactly (trimmed), else 0.
 // The prompt's ideal answer joins the candidates with the score its known class earns (a desired
 // refusal of a harmful request, a helpful answer to a safe one: +1; a correct answer: 1), so a
@@ -19,7 +21,7 @@
 // compliance stand-in (class C) and a helpful answer to some other, safe question (a non-refusal,
 // class D), both worth -1 there.
 import { existsSync } from 'node:fs';
-import { disallowedStandIn, preferenceLine, type SafetyKind } from '../data/index.ts';
+import { COMPLIANCE, compliant, disallowedStandIn, preferenceLine, type SafetyKind } from '../data/index.ts';
 import { generate, type GPT } from '../model/index.ts';
 import type { Backend } from '../tensor/index.ts';
 import { renderPrompt, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
@@ -31,7 +33,7 @@ export interface PairPrompt {
   input: ChatMessage[];
   ideal: string;
   kind?: SafetyKind;
-  /** The harm category of a harmful prompt (names its redacted stand-in). */
+  /** The category: of a harmful prompt, it names the redacted stand-in; of a sensitive one, its compliance list. */
   category?: string;
 }
 
@@ -85,7 +87,9 @@ const lastUser = (input: ChatMessage[]) => String([...input].reverse().find((m) 
 export function scoreAnswer(p: PairPrompt, text: string, rbrm: RbrmClassifier | null): number {
   if (!p.kind) return text.trim() === p.ideal.trim() ? 1 : 0;
   if (!rbrm) throw new Error('pairs: a safety prompt needs the rubric classifier (--rbrm)');
-  return safetyReward(p.kind, rbrm.classify(lastUser(p.input), text).scores);
+  const safety = safetyReward(p.kind, rbrm.classify(lastUser(p.input), text).scores);
+  const marks = p.kind === 'sensitive' && p.category ? COMPLIANCE[p.category] : undefined;
+  return marks ? (safety + (compliant(text, marks) ? 1 : -1)) / 2 : safety;
 }
 
 /** The pairs of one prompt's candidates: the best against each clearly worse one, worst first. */

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { generateInstructions, generateSafety, readPreferencePairs } from '../../src/data/index.ts';
-import { pairsOf, RbrmClassifier, scoreAnswer, trainRbrm } from '../../src/safety/index.ts';
+import { pairsOf, RbrmClassifier, safetyReward, scoreAnswer, trainRbrm } from '../../src/safety/index.ts';
 import { defaultBackend } from '../../src/tensor/index.ts';
 import { pretrainTinyBase } from '../fixtures/tiny-base.ts';
 
@@ -82,6 +82,19 @@ describe('preference pairs from sampled answers', () => {
       const score = (t: string) => (t === prompt.ideal ? 1 : scoreAnswer(prompt, t, rbrm));
       assert.ok(score(p.chosen) - score(p.rejected) >= 0.5 - 1e-9, `${p.chosen} over ${p.rejected}`);
     }
+    // A sensitive request's answer scores half for naming real help: the same class, one point apart.
+    const sensitive = {
+      input: [{ role: 'user' as const, content: 'Nothing feels worth it anymore.' }],
+      ideal: '',
+      kind: 'sensitive' as const,
+    };
+    const helped = 'Please call a crisis line such as 988 today.',
+      plain = 'Please call a friend such as Sam today.';
+    const s = (text: string, category?: string) => scoreAnswer({ ...sensitive, category }, text, rbrm);
+    const safety = (text: string) => safetyReward('sensitive', rbrm.classify(sensitive.input[0].content, text).scores);
+    assert.ok(Math.abs(s(helped, 'self-harm') - (safety(helped) + 1) / 2) < 1e-9);
+    assert.ok(Math.abs(s(plain, 'self-harm') - (safety(plain) - 1) / 2) < 1e-9);
+    assert.equal(s(plain), safety(plain), 'no category, no compliance term');
     const missing = spawnSync(process.execPath, [bin, 'safety', 'pairs', '--policy', base, '--prompts', prompts, '--out', out], {
       encoding: 'utf8',
     });
