@@ -98,7 +98,8 @@ describe('safety data', () => {
       const garbled = refusals.filter((r) => !REFUSALS_A.includes(r.response)).length / refusals.length;
       assert.ok(garbled > 0.2 && garbled < 0.45, `garbled share ${garbled}`);
       const fluent = new Set(rs.filter((r) => r.label === 'D').map((r) => r.response));
-      assert.ok(fluent.size > rs.filter((r) => r.label === 'C').length * 1.5, 'babble adds distinct D texts');
+      // Every prompt has its babble: more distinct D texts than there are prompts with a C (the harmful ones).
+      assert.ok(fluent.size > rs.filter((r) => r.label === 'C').length, 'babble adds distinct D texts');
       // Every harmful prompt also has two Ds (a deflection and babble): the class is the response's, not the request's.
       const harmful = rs.filter((r) => r.kind === 'harmful');
       assert.equal(harmful.filter((r) => r.label === 'D').length, 2 * harmful.filter((r) => r.label === 'C').length);
