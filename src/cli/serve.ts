@@ -88,19 +88,33 @@ function today(path: string): string {
   }
 }
 
-/** The catalog for --checkpoint / --gguf / --upstream: one snapshot and a moving alias (upstream: its own name). */
+/**
+ * The catalog for --checkpoint / --gguf / --upstream: one snapshot and a moving alias (upstream:
+ * its own name). --checkpoint may list several checkpoints, comma-separated: each is served as its
+ * own pinned snapshot and the alias `tetra` moves to the last (`tetra start` lists the releases
+ * oldest first, so a user pinned to an older snapshot keeps it).
+ */
 function singleEngineCatalog(f: Record<string, unknown>): CatalogConfig {
   if (f.checkpoint) {
-    const dir = resolveCheckpoint(String(f.checkpoint));
+    const dirs = String(f.checkpoint)
+      .split(',')
+      .map((c) => resolveCheckpoint(c));
     // A release (tetra export release) names its pinned snapshot; any other checkpoint is named by its date.
-    const snap = releaseSnapshot(dir) ?? `tetra-${today(join(dir, 'checkpoint.json'))}`;
+    const snaps = dirs.map((dir) => releaseSnapshot(dir) ?? `tetra-${today(join(dir, 'checkpoint.json'))}`);
+    const twice = snaps.find((s, i) => snaps.indexOf(s) !== i);
+    if (twice) throw new UsageError(`${cmd}: --checkpoint names the snapshot ${twice} twice`);
+    const engine = (i: number) => (dirs.length === 1 ? 'builtin' : `builtin-${snaps[i]}`);
     return parseCatalog(
       {
-        engines: { builtin: { kind: 'builtin', checkpoint: dir } },
+        engines: Object.fromEntries(dirs.map((dir, i) => [engine(i), { kind: 'builtin', checkpoint: dir }])),
         models: [
           // A checkpoint with vision weights takes images (the engine reports it too).
-          { id: snap, engine: 'builtin', ...(checkpointInfo(dir).config.vision ? { image_input: true } : {}) },
-          { id: 'tetra', alias: snap },
+          ...dirs.map((dir, i) => ({
+            id: snaps[i],
+            engine: engine(i),
+            ...(checkpointInfo(dir).config.vision ? { image_input: true } : {}),
+          })),
+          { id: 'tetra', alias: snaps[snaps.length - 1] },
         ],
         default_model: 'tetra',
       },
@@ -137,7 +151,10 @@ export const serveCommand: Command = {
     'tetra serve (--checkpoint DIR | --gguf FILE | --upstream URL [--upstream-key KEY] [--upstream-model NAME] | --config FILE) ' +
     '[--host H] [--port P]',
   flags: {
-    checkpoint: { type: 'string', help: 'serve a tetra checkpoint (or the newest in a run directory)' },
+    checkpoint: {
+      type: 'string',
+      help: 'serve a tetra checkpoint (or the newest in a run directory); several, comma-separated, as pinned snapshots',
+    },
     gguf: { type: 'string', help: 'serve a GGUF model through llama.cpp' },
     upstream: { type: 'string', help: 'proxy an OpenAI-compatible server at this base URL' },
     'upstream-key': { type: 'string', help: 'API key for --upstream' },

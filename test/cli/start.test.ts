@@ -1,6 +1,6 @@
-// `tetra start` serves the newest release under models/ at once (nothing trained on first start),
-// named as the API names models: the pinned snapshot from release.json and the moving alias
-// `tetra`; `tetra export release` writes such a release (weights only, F16). And the release the
+// `tetra start` serves the releases under models/ at once (nothing trained on first start),
+// named as the API names models: each one's pinned snapshot from release.json, and the moving
+// alias `tetra` for the newest; `tetra export release` writes such a release (weights only, F16). And the release the
 // repository ships loads, is small, and carries its report card.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -62,17 +62,22 @@ describe('tetra export release and tetra start', () => {
     assert.equal(newestRelease(join(models, 'missing')), null);
   });
 
-  it('serves it at once as the snapshot and the alias tetra, with the chat app', async () => {
+  it('serves every release at once as its pinned snapshot, the alias tetra the newest, with the chat app', async () => {
     srv = await startServer(TETRA, {}, 60_000, ['start', '--models', models, '--port', '0']);
     const list = JSON.parse((await get(srv.port, '/v1/models')).body) as { data: { id: string }[] };
-    assert.deepEqual(list.data.map((m) => m.id).sort(), ['tetra', 'tetra-1-2026-01-02']);
-    const reply = await post(srv.port, '/v1/chat/completions', {
-      model: 'tetra',
-      messages: [{ role: 'user', content: 'Hi' }],
-      max_tokens: 4,
-    });
-    assert.equal(reply.status, 200, reply.body);
-    assert.equal(JSON.parse(reply.body).model, 'tetra-1-2026-01-02');
+    assert.deepEqual(list.data.map((m) => m.id).sort(), ['tetra', 'tetra-1-2025-12-31', 'tetra-1-2026-01-02']);
+    for (const [model, served] of [
+      ['tetra', 'tetra-1-2026-01-02'],
+      ['tetra-1-2025-12-31', 'tetra-1-2025-12-31'],
+    ]) {
+      const reply = await post(srv.port, '/v1/chat/completions', {
+        model,
+        messages: [{ role: 'user', content: 'Hi' }],
+        max_tokens: 4,
+      });
+      assert.equal(reply.status, 200, reply.body);
+      assert.equal(JSON.parse(reply.body).model, served);
+    }
     const page = await get(srv.port, '/');
     assert.equal(page.status, 200);
     assert.match(page.body, /<html/i);
