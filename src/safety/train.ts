@@ -79,7 +79,7 @@ async function trainLetters(
 
 /**
  * Draws of the training triples (each its own seed: other refusals, garbles and babble for the
- * same prompts). One draw is 1,300 rows, which a few hundred steps of 16 went through 7 times.
+ * same prompts). One draw held 1,300 rows when a few hundred steps of 16 went through it 7 times.
  */
 const RUBRIC_TRAIN_DRAWS = 4;
 
