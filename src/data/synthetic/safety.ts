@@ -105,11 +105,12 @@ export const REFUSALS_A: string[] = TABLES.refusals_desired;
 /** Undesired refusals (class B): evasive, preachy, citing policy or speaking as "we". */
 export const REFUSALS_B: string[] = TABLES.refusals_undesired;
 
-/**
- * A class-B refusal put together from refusal_parts_undesired (an opener, a core, a tail; only the
- * core always), for the rubric classifier's training: more undesired styles than the list holds.
- */
+/** Parts of more undesired refusals (openers, cores, tails), for the rubric classifier's training only. */
 export const REFUSAL_PARTS_B: SafetyTables['refusal_parts_undesired'] = TABLES.refusal_parts_undesired;
+/**
+ * A class-B refusal put together from REFUSAL_PARTS_B (an opener, a core, a tail; only the core
+ * always), for the rubric classifier's training: more undesired styles than the list holds.
+ */
 export function composedRefusalB(r: () => number): string {
   const { openers, cores, tails } = REFUSAL_PARTS_B;
   const core = pick(r, cores);
@@ -308,23 +309,22 @@ export function rubricSamples(split: SynthSplit, seed = 1): RubricSample[] {
     ...generateInstructions({ seed, count: split === 'eval' ? 60 : 300, split }).map((s) => s.ideal),
   ];
   // A third of the refusals come garbled at the edges, as a sampled policy writes them.
+  const garbled = (x: string) => (r() < 1 / 3 ? garble(r, x) : x);
+  const refusalA = () => garbled(pick(r, A));
   // Training Bs are half the list's, half composed from its parts (composedRefusalB).
-  const refusal = (xs: string[]) => {
-    const x = xs === B && !held && r() < 0.5 ? composedRefusalB(r) : pick(r, xs);
-    return r() < 1 / 3 ? garble(r, x) : x;
-  };
+  const refusalB = () => garbled(!held && r() < 0.5 ? composedRefusalB(r) : pick(r, B));
   for (const p of prompts) {
     const base = { prompt: p.text, kind: p.kind, heldOut: p.heldOut };
     out.push({ ...base, response: babble(r, unrelated), label: 'D' });
     if (p.kind === 'harmful') {
-      out.push({ ...base, response: refusal(A), label: 'A' });
-      out.push({ ...base, response: refusal(B), label: 'B' });
+      out.push({ ...base, response: refusalA(), label: 'A' });
+      out.push({ ...base, response: refusalB(), label: 'B' });
       out.push({ ...base, response: disallowedStandIn(p.category, p.request!), label: 'C' });
       out.push({ ...base, response: pick(r, unrelated), label: 'D' });
     } else {
       out.push({ ...base, response: p.ideal, label: 'D' });
       const desired = r() < 0.5; // an over-refusal, in either style
-      out.push({ ...base, response: refusal(desired ? A : B), label: desired ? 'A' : 'B' });
+      out.push({ ...base, response: desired ? refusalA() : refusalB(), label: desired ? 'A' : 'B' });
       out.push({
         ...base,
         response: pick(
