@@ -111,6 +111,9 @@ for (const [tA, tB] of combos) {
     { name: `${t} sizes off the vector width and tile (13x29x17)`, transA: tA, transB: tB, M: 13, N: 29, K: 17 },
     { name: `${t} large ragged 300x257x129 (several row blocks, team split)`, transA: tA, transB: tB, M: 300, N: 257, K: 129 },
     { name: `${t} K deeper than one KC slice (70x45x600)`, transA: tA, transB: tB, M: 70, N: 45, K: 600 },
+    // Row blocks taken dynamically, K slices adding to them in turn: a block's next slice may run
+    // on the other thread, so each slice must finish before the next starts.
+    { name: `${t} team split over rows, several KC slices (300x70x600)`, transA: tA, transB: tB, M: 300, N: 70, K: 600, beta: 0.5 },
     { name: `${t} M=1 (decode GEMV)`, transA: tA, transB: tB, M: 1, N: 1000, K: 700 },
     {
       name: `${t} M=1, K a whole number of unrolled steps, odd N split across threads`,
