@@ -14,11 +14,12 @@ import { renderPrompt, type ChatMessage, type Tokenizer } from '../tokenizer/ind
  */
 export const MAX_BYTES = 240;
 const utf8 = new TextEncoder();
-export function clip(s: string): string {
+/** s cut to at most max UTF-8 bytes (then "..." is appended). */
+export function clip(s: string, max = MAX_BYTES): string {
   const bytes = utf8.encode(s);
-  if (bytes.length <= MAX_BYTES) return s;
+  if (bytes.length <= max) return s;
   // Cut at a character boundary: drop the continuation bytes (10xxxxxx) of a character cut in two.
-  let end = MAX_BYTES;
+  let end = Math.max(0, max);
   while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
   return `${new TextDecoder().decode(bytes.subarray(0, end))}...`;
 }

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Registry } from '../../src/evals/registry.ts';
-import { agreement, clip, MAX_BYTES, policySamples, safetyReward } from '../../src/safety/index.ts';
+import { agreement, clip, MAX_BYTES, policySamples, rbrmConversation, safetyReward } from '../../src/safety/index.ts';
+import { byteTokenizer, renderConversation } from '../../src/tokenizer/index.ts';
 
 const bin = join(import.meta.dirname, '../../bin/tetra.js');
 const tetra = (...a: string[]) => spawnSync(process.execPath, [bin, 'safety', ...a], { encoding: 'utf8' });
@@ -40,6 +41,23 @@ describe('rule-based reward model', () => {
       assert.ok(Buffer.byteLength(c) <= MAX_BYTES + 3, `${ch}: ${Buffer.byteLength(c)} bytes`);
       assert.ok(c.endsWith('...') && c.slice(0, -3) === ch.repeat(c.slice(0, -3).length / ch.length), 'whole characters only');
     }
+  });
+
+  it('any request and response, however long, fit a 512-token byte model with the rubric and the label', () => {
+    const tok = byteTokenizer();
+    for (const [q, r] of [
+      [300, 300],
+      [1000, 20],
+      [20, 1000],
+      [130, 260],
+    ])
+      for (const ch of ['a', '\u{1F600}']) {
+        const conv = rbrmConversation(ch.repeat(q), ch.repeat(r), 'D');
+        const n = renderConversation(tok, conv).ids.length;
+        assert.ok(n <= 512, `request ${q} x ${ch}, response ${r}: ${n} tokens`);
+        const text = conv[1].content as string;
+        assert.ok(text.includes(`Response: ${clip(ch.repeat(r))}`), 'the response keeps its MAX_BYTES');
+      }
   });
 
   it('the rubric is a model-graded spec with the four classes and the refusal reward', () => {
