@@ -66,8 +66,10 @@ const PRESETS: Record<string, Preset> = {
     sftLr: 1e-3,
     // From the base the training loss is near 0 by step 200.
     classifierSteps: 400,
-    // 300: at 600 the moderation classifier overfits (flagged macro-F1 0.888 against 0.954).
-    moderationSteps: 300,
+    // Flagged macro-F1 on the held-out texts: 0.954 at 300 steps and 0.888 at 600 (session 8's
+    // data); with session 13's lookalikes (70 held out, trigger words in safe senses) 0.437 at
+    // 200, 0.892 at 300, 0.907 at 400.
+    moderationSteps: 400,
     classifierDepth: 2,
     pairPrompts: 400,
     pairSamples: 4,
