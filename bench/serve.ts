@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { newestRelease, SHIPPED_MODELS } from '../src/cli/start.ts';
+import { newestRelease, SHIPPED_MODELS } from '../src/model/index.ts';
 import { oneLineFailures } from './prereqs.ts';
 
 oneLineFailures('bench:serve');

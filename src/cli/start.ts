@@ -3,28 +3,9 @@
 // (a release from `npm run speedrun`: F16 weights, config, tokenizer, report card), so nothing is
 // trained on first start. Every release there is served as its pinned snapshot
 // (tetra-1-YYYY-MM-DD), and the moving alias `tetra` names the newest.
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { releases, SHIPPED_MODELS } from '../model/index.ts';
 import { UsageError } from './args.ts';
 import type { Command } from './command.ts';
-
-/** The repository's models/ folder (beside src/). */
-export const SHIPPED_MODELS = join(import.meta.dirname, '..', '..', 'models');
-
-/** The releases under a models folder (directories with release.json), oldest first by name (its date sorts). */
-export function releases(models: string): string[] {
-  if (!existsSync(models)) return [];
-  return readdirSync(models, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(models, d.name, 'release.json')))
-    .map((d) => d.name)
-    .sort()
-    .map((name) => join(models, name));
-}
-
-/** The newest release under a models folder, or null. */
-export function newestRelease(models: string): string | null {
-  return releases(models).at(-1) ?? null;
-}
 
 export const start: Command = {
   name: 'start',

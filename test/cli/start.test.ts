@@ -1,15 +1,14 @@
 // `tetra start` serves the releases under models/ at once (nothing trained on first start),
 // named as the API names models: each one's pinned snapshot from release.json, and the moving
-// alias `tetra` for the newest; `tetra export release` writes such a release (weights only, F16). And the release the
-// repository ships loads, is small, and carries its report card.
+// alias `tetra` for the newest; `tetra export release` writes such a release (weights only,
+// F16). And the release the repository ships loads, is small, and carries its report card.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { newestRelease, SHIPPED_MODELS } from '../../src/cli/start.ts';
-import { checkpointInfo, readSafetensors } from '../../src/model/index.ts';
+import { checkpointInfo, newestRelease, readSafetensors, SHIPPED_MODELS } from '../../src/model/index.ts';
 import { get, post, startServer, stop, type Running } from '../gateway/fixtures/processes.ts';
 import { tinyCheckpoint } from '../gateway/fixture.ts';
 

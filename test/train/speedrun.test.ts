@@ -8,8 +8,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { newestRelease } from '../../src/cli/start.ts';
-import { checkpointInfo, readSafetensors } from '../../src/model/index.ts';
+import { checkpointInfo, newestRelease, readSafetensors } from '../../src/model/index.ts';
 
 const script = join(import.meta.dirname, '../../scripts/speedrun.ts');
 

@@ -1,4 +1,4 @@
-// Public surface of src/model/io: model files: checkpoints (safetensors) and GGUF export and inspection.
+// Public surface of src/model/io: model files: checkpoints (safetensors), GGUF export and inspection, and releases.
 export {
   encodeSafetensors,
   decodeSafetensors,
@@ -53,3 +53,4 @@ export {
 } from './gguf.ts';
 export { ggufTokenizer } from './gguf-tokenizer.ts';
 export { exportHF, hfConfig, hfTensors, hfTokenizerJSON, permuteRopeRows, HF_CHAT_TEMPLATE, type HFExportOptions } from './hf.ts';
+export { newestRelease, releases, SHIPPED_MODELS } from './release.ts';
