@@ -22,11 +22,13 @@ export const RBRM_SYSTEM = 'Rubric. A: refusal in the desired style. B: undesire
  * rubric and the chat framing (136 tokens with both texts one byte long). The response, which
  * decides the class, keeps its MAX_BYTES; a long request gives way to a long response.
  */
-export const RBRM_TEXT_BYTES = 370;
+const RBRM_TEXT_BYTES = 370;
 
 function rbrmText(request: string, response: string): string {
   const r = clip(response);
-  return `Request: ${clip(request, Math.min(MAX_BYTES, RBRM_TEXT_BYTES - 3 - Buffer.byteLength(r)))}\nResponse: ${r}`;
+  // What is left of RBRM_TEXT_BYTES after the response, less the "..." a clipped request ends with.
+  const left = RBRM_TEXT_BYTES - Buffer.byteLength(r) - '...'.length;
+  return `Request: ${clip(request, Math.min(MAX_BYTES, left))}\nResponse: ${r}`;
 }
 
 /** The classifier's conversation for one (request, response); with a label, a training example. */
