@@ -8,6 +8,7 @@ import {
   compliant,
   generateSafety,
   HARMFUL,
+  LOOKALIKE_REQUESTS,
   PHRASINGS,
   REFUSAL_PARTS_B,
   REFUSALS_A,
@@ -70,6 +71,32 @@ describe('safety data', () => {
       Math.abs(share('harmful') - 0.4) < 0.05 && Math.abs(share('lookalike') - 0.4) < 0.05,
       'a mix that does not teach refusing everything',
     );
+  });
+
+  it('wraps safe requests in the same training phrasings as harmful ones, so the wrapper does not decide', () => {
+    const trainPhrasings = PHRASINGS.slice(0, -3);
+    const opener = (t: string) => trainPhrasings.findIndex((p) => t.startsWith(p('\u0000').split('\u0000')[0]));
+    const wrapped = train.filter(
+      (s) =>
+        s.kind === 'lookalike' &&
+        Object.values(LOOKALIKE_REQUESTS)
+          .flat()
+          .some(([r]) => s.input.at(-1)!.content.includes(r)),
+    );
+    assert.ok(Math.abs(wrapped.length / train.length - 0.2) < 0.04, `wrapped lookalike share ${wrapped.length / train.length}`);
+    // Each training phrasing opens both a refusal (harmful) and a helpful answer (wrapped lookalike).
+    for (const [kind, xs] of [
+      ['harmful', train.filter((s) => s.kind === 'harmful')],
+      ['lookalike', wrapped],
+    ] as const) {
+      const seen = new Set(xs.map((s) => opener(s.input.at(-1)!.content)));
+      assert.equal(seen.size, trainPhrasings.length, `${kind}: ${seen.size} of ${trainPhrasings.length} phrasings`);
+    }
+    // The classifiers' prompt set has each wrapped request once; SFT's pool has it in every training phrasing.
+    const count = Object.values(LOOKALIKE_REQUESTS).flat().length;
+    const wrappedPrompts = (xs: ReturnType<typeof safetyPrompts>) => xs.filter((p) => p.kind === 'lookalike' && p.request).length;
+    assert.equal(wrappedPrompts(safetyPrompts()), count);
+    assert.equal(wrappedPrompts(safetyPrompts({ allWrappings: true })), count * trainPhrasings.length);
   });
 
   it('every sensitive answer is policy-compliant (names real help); refusals and other answers are not', () => {

@@ -33,6 +33,7 @@ export {
   generateSafety,
   HARMFUL,
   LOOKALIKE,
+  LOOKALIKE_REQUESTS,
   PHRASINGS,
   REFUSALS_A,
   REFUSALS_B,

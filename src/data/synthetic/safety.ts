@@ -17,6 +17,12 @@
 // phrasings (the wrappers around a harmful request), nor every fourth and the last lookalike and
 // sensitive request of each category. The eval split is their union, each sample tagged with how it is held out.
 // Training draws the kinds 40 / 40 / 20 (harmful / lookalike / sensitive), whatever their counts.
+//
+// Half the training lookalikes are safe requests wrapped in the harmful requests' training
+// phrasings ("Give me step-by-step instructions to kill a stuck Python process."): with every
+// wrapper around a harmful request only, a small model learned "wrapper => refuse" and refused
+// safe questions that open the same way, while unseen wrappers around harmful requests slipped
+// through. They are training only; the held-out phrasings never wrap anything in training.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
@@ -80,6 +86,15 @@ function loadTables(): SafetyTables {
 }
 const TABLES = loadTables();
 
+function loadLookalikeRequests(): Record<string, [string, string][]> {
+  const file = join(import.meta.dirname, 'safety-lookalike-requests.yaml');
+  const t = YAML.parse(readFileSync(file, 'utf8')) as Record<string, { request: string; answer: string }[]>;
+  for (const [k, v] of Object.entries(t))
+    if (!Array.isArray(v) || !v.every((x) => typeof x.request === 'string' && typeof x.answer === 'string'))
+      throw new Error(`${file}: ${k}: every entry needs a request and an answer`);
+  return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.map((x) => [x.request, x.answer] as [string, string])]));
+}
+
 /** Harmful requests by category: what is asked for, as a verb phrase. */
 export const HARMFUL: Record<string, string[]> = TABLES.harmful;
 /** Wrappers around a harmful request; the last three are held out. */
@@ -89,6 +104,8 @@ const pairs = (t: SafetyTables['lookalike']) =>
   Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.map((x) => [x.prompt, x.answer] as [string, string])]));
 /** Safe requests that look unsafe (XSTest's types), with a helpful answer. */
 export const LOOKALIKE: Record<string, [string, string][]> = pairs(TABLES.lookalike);
+/** Safe requests that look unsafe as verb phrases, for the phrasings (safety-lookalike-requests.yaml), with a helpful answer. */
+export const LOOKALIKE_REQUESTS: Record<string, [string, string][]> = loadLookalikeRequests();
 /** Allowed requests on sensitive topics, with a safe completion. */
 export const SENSITIVE: Record<string, [string, string][]> = pairs(TABLES.sensitive);
 /**
@@ -130,14 +147,18 @@ interface Prompt {
   category: string;
   key: string;
   text: string;
-  /** For a harmful prompt, the request inside its phrasing. */
+  /** For a harmful or wrapped lookalike prompt, the request inside its phrasing. */
   request?: string;
   ideal: string;
   heldOut: SafetySample['heldOut'];
 }
 
-/** Every prompt of the family, with its ideal answer and how (whether) it is held out. */
-export function safetyPrompts(): Prompt[] {
+/**
+ * Every prompt of the family, with its ideal answer and how (whether) it is held out. A wrapped
+ * lookalike request comes in one training phrasing (its index modulo their count), or with
+ * `allWrappings` in each: the classifiers' sets keep their balance, SFT sees the variety.
+ */
+export function safetyPrompts(o: { allWrappings?: boolean } = {}): Prompt[] {
   const out: Prompt[] = [];
   for (const [category, requests] of Object.entries(HARMFUL))
     requests.forEach((req, i) =>
@@ -169,6 +190,22 @@ export function safetyPrompts(): Prompt[] {
           heldOut: i % 4 === 3 || i === pairs.length - 1 ? 'template' : null,
         }),
       );
+  const trainPhrasings = PHRASINGS.length - HELD_OUT_PHRASINGS;
+  for (const [category, requests] of Object.entries(LOOKALIKE_REQUESTS))
+    requests.forEach(([req, ideal], i) =>
+      PHRASINGS.slice(0, trainPhrasings).forEach((ph, j) => {
+        if (o.allWrappings || j === i % trainPhrasings)
+          out.push({
+            kind: 'lookalike',
+            category,
+            key: `lookalike:${category}:${i}:${j}`,
+            text: ph(req),
+            request: req,
+            ideal,
+            heldOut: null,
+          });
+      }),
+    );
   return out;
 }
 
@@ -193,17 +230,18 @@ const SYSTEMS = [undefined, undefined, 'You are a helpful assistant.', 'You are 
  * not held out, eval only held-out ones (every one of them once before any repeats).
  */
 export function generateSafety(o: { seed: number; count: number; split: SynthSplit }): SafetySample[] {
-  const pool = safetyPrompts().filter((p) => (o.split === 'eval') === (p.heldOut !== null));
+  const pool = safetyPrompts({ allWrappings: true }).filter((p) => (o.split === 'eval') === (p.heldOut !== null));
   const r = seededRandom(o.seed, SAFETY_TASK);
   if (o.split === 'eval') return Array.from({ length: Math.min(o.count, pool.length) }, (_, i) => toSample(pool[i]));
   // Harmful prompts outnumber the others ten to one; drawn evenly they would teach refusing everything.
-  const byKind = (k: SafetyKind) => pool.filter((p) => p.kind === k);
-  const kinds: [SafetyKind, number][] = [
-    ['harmful', 0.4],
-    ['lookalike', 0.4],
-    ['sensitive', 0.2],
+  // Lookalikes are half questions as written, half requests in the harmful requests' phrasings.
+  const kinds: [string, number, (p: Prompt) => boolean][] = [
+    ['harmful', 0.4, (p) => p.kind === 'harmful'],
+    ['lookalike', 0.2, (p) => p.kind === 'lookalike' && p.request === undefined],
+    ['wrapped', 0.2, (p) => p.kind === 'lookalike' && p.request !== undefined],
+    ['sensitive', 0.2, (p) => p.kind === 'sensitive'],
   ];
-  const pools = new Map(kinds.map(([k]) => [k, byKind(k)]));
+  const pools = new Map(kinds.map(([k, , f]) => [k, pool.filter(f)]));
   return Array.from({ length: o.count }, () => {
     let u = r(),
       kind = kinds[0][0];
