@@ -8,6 +8,7 @@ import {
   compliant,
   generateSafety,
   HARMFUL,
+  HARMFUL_TRAIN_ONLY,
   LOOKALIKE_REQUESTS,
   PHRASINGS,
   REFUSAL_PARTS_B,
@@ -73,7 +74,7 @@ describe('safety data', () => {
     );
   });
 
-  it('wraps safe requests in the same training phrasings as harmful ones, so the wrapper does not decide', () => {
+  it('wraps safe requests in the same training phrasings as harmful ones, so the wrapper does not decide; more harmful requests train only', () => {
     const trainPhrasings = PHRASINGS.slice(0, -3);
     const opener = (t: string) => trainPhrasings.findIndex((p) => t.startsWith(p('\u0000').split('\u0000')[0]));
     const wrapped = train.filter(
@@ -92,6 +93,10 @@ describe('safety data', () => {
       const seen = new Set(xs.map((s) => opener(s.input.at(-1)!.content)));
       assert.equal(seen.size, trainPhrasings.length, `${kind}: ${seen.size} of ${trainPhrasings.length} phrasings`);
     }
+    // Training-only harmful requests are trained on and never evaluated.
+    const extra = Object.values(HARMFUL_TRAIN_ONLY).flat();
+    assert.ok(train.some((s) => extra.some((r) => s.input.at(-1)!.content.includes(r))));
+    for (const s of evalSet) assert.ok(!extra.some((r) => s.input.at(-1)!.content.includes(r)), s.key);
     // The classifiers' prompt set has each wrapped request once; SFT's pool has it in every training phrasing.
     const count = Object.values(LOOKALIKE_REQUESTS).flat().length;
     const wrappedPrompts = (xs: ReturnType<typeof safetyPrompts>) => xs.filter((p) => p.kind === 'lookalike' && p.request).length;

@@ -32,6 +32,7 @@ export {
   disallowedStandIn,
   generateSafety,
   HARMFUL,
+  HARMFUL_TRAIN_ONLY,
   LOOKALIKE,
   LOOKALIKE_REQUESTS,
   PHRASINGS,

@@ -23,6 +23,8 @@
 // wrapper around a harmful request only, a small model learned "wrapper => refuse" and refused
 // safe questions that open the same way, while unseen wrappers around harmful requests slipped
 // through. They are training only; the held-out phrasings never wrap anything in training.
+// More harmful requests (safety-harmful-requests.yaml) are training only too, so the verb alone
+// does not decide on that side either: the same verbs aimed at people, animals, others' property.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import YAML from 'yaml';
@@ -86,6 +88,16 @@ function loadTables(): SafetyTables {
 }
 const TABLES = loadTables();
 
+function loadHarmfulTrainOnly(): Record<string, string[]> {
+  const file = join(import.meta.dirname, 'safety-harmful-requests.yaml');
+  const t = YAML.parse(readFileSync(file, 'utf8')) as Record<string, string[]>;
+  for (const [k, v] of Object.entries(t)) {
+    if (!(k in TABLES.harmful)) throw new Error(`${file}: ${k} is not a harmful category of safety.yaml`);
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new Error(`${file}: ${k} must be a list of strings`);
+  }
+  return t;
+}
+
 function loadLookalikeRequests(): Record<string, [string, string][]> {
   const file = join(import.meta.dirname, 'safety-lookalike-requests.yaml');
   const t = YAML.parse(readFileSync(file, 'utf8')) as Record<string, { request: string; answer: string }[]>;
@@ -106,6 +118,8 @@ const pairs = (t: SafetyTables['lookalike']) =>
 export const LOOKALIKE: Record<string, [string, string][]> = pairs(TABLES.lookalike);
 /** Safe requests that look unsafe as verb phrases, for the phrasings (safety-lookalike-requests.yaml), with a helpful answer. */
 export const LOOKALIKE_REQUESTS: Record<string, [string, string][]> = loadLookalikeRequests();
+/** More harmful requests by category, training only (safety-harmful-requests.yaml): the held-out split stays HARMFUL's. */
+export const HARMFUL_TRAIN_ONLY: Record<string, string[]> = loadHarmfulTrainOnly();
 /** Allowed requests on sensitive topics, with a safe completion. */
 export const SENSITIVE: Record<string, [string, string][]> = pairs(TABLES.sensitive);
 /**
@@ -154,9 +168,10 @@ interface Prompt {
 }
 
 /**
- * Every prompt of the family, with its ideal answer and how (whether) it is held out. A wrapped
- * lookalike request comes in one training phrasing (its index modulo their count), or with
- * `allWrappings` in each: the classifiers' sets keep their balance, SFT sees the variety.
+ * Every prompt of the family, with its ideal answer and how (whether) it is held out. A
+ * training-only request (a wrapped lookalike, a harmful one) comes in one training phrasing (its
+ * index modulo their count), or with `allWrappings` in each: the classifiers' sets keep their
+ * balance, SFT sees the variety.
  */
 export function safetyPrompts(o: { allWrappings?: boolean } = {}): Prompt[] {
   const out: Prompt[] = [];
@@ -191,6 +206,21 @@ export function safetyPrompts(o: { allWrappings?: boolean } = {}): Prompt[] {
         }),
       );
   const trainPhrasings = PHRASINGS.length - HELD_OUT_PHRASINGS;
+  for (const [category, requests] of Object.entries(HARMFUL_TRAIN_ONLY))
+    requests.forEach((req, i) =>
+      PHRASINGS.slice(0, trainPhrasings).forEach((ph, j) => {
+        if (o.allWrappings || j === i % trainPhrasings)
+          out.push({
+            kind: 'harmful',
+            category,
+            key: `harmful:${category}:train-only:${i}:${j}`,
+            text: ph(req),
+            request: req,
+            ideal: REFUSALS_A[(i + j) % REFUSALS_A.length],
+            heldOut: null,
+          });
+      }),
+    );
   for (const [category, requests] of Object.entries(LOOKALIKE_REQUESTS))
     requests.forEach(([req, ideal], i) =>
       PHRASINGS.slice(0, trainPhrasings).forEach((ph, j) => {
