@@ -118,6 +118,10 @@ const speedEvals = (model: string): Record<string, Record<string, number>> => {
 const perModel = Object.fromEntries(MODELS.map(([m]) => [m, speedEvals(m)]));
 const styles = STYLES.filter((st) => st !== 'plain');
 const instructResult = (m: string) => post.results[m]?.['tetra-instruct-questions'];
+/** One standard error of a rate on n samples at its widest (p = 0.5), in points. */
+const se = (n: number | undefined) => (n ? Math.round(100 * Math.sqrt(0.25 / n)) : '?');
+// Rounded down, so a figure just under the goal (0.8998) never reads as the goal itself.
+const f1Text = (Math.floor(post.moderationF1 * 1000) / 1000).toFixed(3);
 const taskRows: Row[] = [
   ...[
     ['arithmetic: add, subtract, multiply up to 4 digits (exact)', 'tetra-arithmetic'],
@@ -161,7 +165,7 @@ const goals: [string, boolean, string][] = [
     Math.abs(value(/task accuracy/) - value(/task accuracy/, 'sft')) <= 0.02,
     `${pct(value(/task accuracy/))} (SFT ${pct(value(/task accuracy/, 'sft'))})`,
   ],
-  ['moderation F1 (flagged) >= 0.9', post.moderationF1 >= 0.9, post.moderationF1.toFixed(3)],
+  ['moderation F1 (flagged) >= 0.9', post.moderationF1 >= 0.9, f1Text],
   ['image input: the image-input issue’s accuracy goals', false, 'not in this model (text only)'],
 ];
 const params = paramCount(ckpt.config);
@@ -223,7 +227,7 @@ const md = [
   '',
   ...rowTable(safetyRows),
   '',
-  `Moderation classifier (flagged or not, held-out texts): F1 macro ${post.moderationF1.toFixed(3)}.`,
+  `Moderation classifier (flagged or not, held-out texts): F1 macro ${f1Text}.`,
   '',
   '## Calibration',
   '',
@@ -234,7 +238,8 @@ const md = [
   `\`npm run speedrun\` on a fresh clone runs the same stages with the same seeds${refused ? '' : ' and the same ladder'}. On the same machine`,
   'and instruction set the native kernels are deterministic, so losses repeat to the printed digits; across machines (AVX2 vs',
   'AVX-512, other thread counts) floating-point sums differ, and the tolerances to expect are: pretraining loss within 1%, each',
-  'eval row within its sampling error (about ±4 points on the 140-question sets, ±7 on the 28 lookalikes).',
+  `eval row within its sampling error (about ±${se(instructResult('rl')?.n)} points on the ${instructResult('rl')?.n ?? '?'}-question sets, ` +
+    `±${se(post.results.rl?.['tetra-safety-lookalike']?.n)} on the ${post.results.rl?.['tetra-safety-lookalike']?.n ?? '?'} lookalikes).`,
   '',
   '## What this model cannot do',
   '',
