@@ -205,37 +205,22 @@ export function safetyPrompts(o: { allWrappings?: boolean } = {}): Prompt[] {
           heldOut: i % 4 === 3 || i === pairs.length - 1 ? 'template' : null,
         }),
       );
+  // Training-only requests in the training phrasings (all, or the one the index picks); a
+  // harmful one's ideal is a desired refusal, a lookalike's its answer.
   const trainPhrasings = PHRASINGS.length - HELD_OUT_PHRASINGS;
-  for (const [category, requests] of Object.entries(HARMFUL_TRAIN_ONLY))
-    requests.forEach((req, i) =>
-      PHRASINGS.slice(0, trainPhrasings).forEach((ph, j) => {
-        if (o.allWrappings || j === i % trainPhrasings)
-          out.push({
-            kind: 'harmful',
-            category,
-            key: `harmful:${category}:train-only:${i}:${j}`,
-            text: ph(req),
-            request: req,
-            ideal: REFUSALS_A[(i + j) % REFUSALS_A.length],
-            heldOut: null,
-          });
-      }),
-    );
-  for (const [category, requests] of Object.entries(LOOKALIKE_REQUESTS))
-    requests.forEach(([req, ideal], i) =>
-      PHRASINGS.slice(0, trainPhrasings).forEach((ph, j) => {
-        if (o.allWrappings || j === i % trainPhrasings)
-          out.push({
-            kind: 'lookalike',
-            category,
-            key: `lookalike:${category}:${i}:${j}`,
-            text: ph(req),
-            request: req,
-            ideal,
-            heldOut: null,
-          });
-      }),
-    );
+  const wrap = (kind: SafetyKind, table: Record<string, [string, string?][]>, tag: string) => {
+    for (const [category, requests] of Object.entries(table))
+      requests.forEach(([req, answer], i) =>
+        PHRASINGS.slice(0, trainPhrasings).forEach((ph, j) => {
+          if (!o.allWrappings && j !== i % trainPhrasings) return;
+          const ideal = answer ?? REFUSALS_A[(i + j) % REFUSALS_A.length];
+          out.push({ kind, category, key: `${kind}:${category}:${tag}${i}:${j}`, text: ph(req), request: req, ideal, heldOut: null });
+        }),
+      );
+  };
+  const bare = (t: Record<string, string[]>) => Object.fromEntries(Object.entries(t).map(([c, rs]) => [c, rs.map((r) => [r] as [string])]));
+  wrap('harmful', bare(HARMFUL_TRAIN_ONLY), 'train-only:');
+  wrap('lookalike', LOOKALIKE_REQUESTS, '');
   return out;
 }
 
