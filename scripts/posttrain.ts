@@ -62,7 +62,8 @@ const PRESETS: Record<string, Preset> = {
     instructions: 6000,
     dictionary: 3000,
     safety: 4000,
-    sftSteps: 800,
+    // 800 -> 1600 (session 14): held-out task accuracy 38.6% -> 51.4%, adherence kept.
+    sftSteps: 1600,
     sftLr: 1e-3,
     // From the base the training loss is near 0 by step 200.
     classifierSteps: 400,
@@ -76,7 +77,9 @@ const PRESETS: Record<string, Preset> = {
     dpoSteps: 300,
     dpoLr: 1e-4,
     rlSteps: 100,
-    rlLr: 1e-4,
+    // From the 1600-step SFT model: 1e-4 trades refusals for answers (9.3% disallowed, 10.0%
+    // over-refusal); 5e-5 keeps disallowed at the goal (5.0%, over-refusal 27.1%) and task accuracy.
+    rlLr: 5e-5,
     sources: 'wordnet,arithmetic',
   },
   tiny: {
