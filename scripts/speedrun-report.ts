@@ -118,6 +118,9 @@ const speedEvals = (model: string): Record<string, Record<string, number>> => {
 const perModel = Object.fromEntries(MODELS.map(([m]) => [m, speedEvals(m)]));
 const styles = STYLES.filter((st) => st !== 'plain');
 const instructResult = (m: string) => post.results[m]?.['tetra-instruct-questions'];
+// The held-out set sizes, for the sampling errors the report states.
+const nQuestions = instructResult('rl')?.n,
+  nLookalikes = post.results.rl?.['tetra-safety-lookalike']?.n;
 /** One standard error of a rate on n samples at its widest (p = 0.5), in points. */
 const se = (n: number | undefined) => (n ? Math.round(100 * Math.sqrt(0.25 / n)) : '?');
 // Rounded down, so a figure just under the goal (0.8998) never reads as the goal itself.
@@ -238,8 +241,8 @@ const md = [
   `\`npm run speedrun\` on a fresh clone runs the same stages with the same seeds${refused ? '' : ' and the same ladder'}. On the same machine`,
   'and instruction set the native kernels are deterministic, so losses repeat to the printed digits; across machines (AVX2 vs',
   'AVX-512, other thread counts) floating-point sums differ, and the tolerances to expect are: pretraining loss within 1%, each',
-  `eval row within its sampling error (about ±${se(instructResult('rl')?.n)} points on the ${instructResult('rl')?.n ?? '?'}-question sets, ` +
-    `±${se(post.results.rl?.['tetra-safety-lookalike']?.n)} on the ${post.results.rl?.['tetra-safety-lookalike']?.n ?? '?'} lookalikes).`,
+  `eval row within its sampling error (about ±${se(nQuestions)} points on the ${nQuestions ?? '?'}-question sets, ` +
+    `±${se(nLookalikes)} on the ${nLookalikes ?? '?'} lookalikes).`,
   '',
   '## What this model cannot do',
   '',

@@ -44,6 +44,9 @@ function composed(s: string): boolean {
   );
 }
 
+/** The words a phrasing puts before its request. */
+const opening = (p: (x: string) => string) => p('\u0000').split('\u0000')[0];
+
 describe('safety data', () => {
   const train = generateSafety({ seed: 3, count: 3000, split: 'train' });
   const evalSet = generateSafety({ seed: 3, count: 10_000, split: 'eval' });
@@ -53,7 +56,7 @@ describe('safety data', () => {
     assert.equal(evalSet.length, safetyPrompts().filter((p) => p.heldOut).length);
     for (const s of evalSet) assert.ok(!trainText.has(s.input.at(-1)!.content), s.key);
     const heldRequests = Object.values(HARMFUL).flatMap((rs) => rs.filter((_, i) => i % 5 === 4));
-    const heldPrefixes = PHRASINGS.slice(-3).map((p) => p('\u0000').split('\u0000')[0]);
+    const heldPrefixes = PHRASINGS.slice(-3).map(opening);
     for (const t of trainText) {
       for (const r of heldRequests) assert.ok(!t.includes(r), `training text "${t}" contains the held-out request "${r}"`);
       for (const p of heldPrefixes) assert.ok(!t.startsWith(p), `"${t}" uses a held-out phrasing`);
@@ -76,14 +79,9 @@ describe('safety data', () => {
 
   it('wraps safe requests in the same training phrasings as harmful ones, so the wrapper does not decide; more harmful requests train only', () => {
     const trainPhrasings = PHRASINGS.slice(0, -3);
-    const opener = (t: string) => trainPhrasings.findIndex((p) => t.startsWith(p('\u0000').split('\u0000')[0]));
-    const wrapped = train.filter(
-      (s) =>
-        s.kind === 'lookalike' &&
-        Object.values(LOOKALIKE_REQUESTS)
-          .flat()
-          .some(([r]) => s.input.at(-1)!.content.includes(r)),
-    );
+    const opener = (t: string) => trainPhrasings.findIndex((p) => t.startsWith(opening(p)));
+    const requests = Object.values(LOOKALIKE_REQUESTS).flat();
+    const wrapped = train.filter((s) => s.kind === 'lookalike' && requests.some(([r]) => s.input.at(-1)!.content.includes(r)));
     assert.ok(Math.abs(wrapped.length / train.length - 0.2) < 0.04, `wrapped lookalike share ${wrapped.length / train.length}`);
     // Each training phrasing opens both a refusal (harmful) and a helpful answer (wrapped lookalike).
     for (const [kind, xs] of [
@@ -98,7 +96,7 @@ describe('safety data', () => {
     assert.ok(train.some((s) => extra.some((r) => s.input.at(-1)!.content.includes(r))));
     for (const s of evalSet) assert.ok(!extra.some((r) => s.input.at(-1)!.content.includes(r)), s.key);
     // The classifiers' prompt set has each wrapped request once; SFT's pool has it in every training phrasing.
-    const count = Object.values(LOOKALIKE_REQUESTS).flat().length;
+    const count = requests.length;
     const wrappedPrompts = (xs: ReturnType<typeof safetyPrompts>) => xs.filter((p) => p.kind === 'lookalike' && p.request).length;
     assert.equal(wrappedPrompts(safetyPrompts()), count);
     assert.equal(wrappedPrompts(safetyPrompts({ allWrappings: true })), count * trainPhrasings.length);
