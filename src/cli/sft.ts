@@ -24,7 +24,12 @@ export const sftCommand: Command = {
   flags: {
     checkpoint: { type: 'string', help: 'the pretrained run (or checkpoint directory) to start from' },
     data: { type: 'string', help: 'training conversations, one {"messages": [...]} per line; synth:shapes streams the shapes scenes' },
-    vision: { type: 'string', help: 'synth:shapes: add image input to a text checkpoint, SIZE:PATCH pixels (e.g. 64:8)' },
+    vision: {
+      type: 'string',
+      help:
+        'synth:shapes: add image input to a text checkpoint, SIZE:PATCH[:STEM[:WINDOW]]: image and patch pixels, ' +
+        'a SwiGLU patch stem that wide, each patch token reading WINDOW pixels around its patch (e.g. 64:8 or 64:8:128:16)',
+    },
     text: { type: 'string', help: 'synth:shapes: text conversations mixed in (JSONL)' },
     'text-share': { type: 'number', help: 'synth:shapes: share of rows drawn from --text', default: 0.2 },
     questions: { type: 'number', help: 'synth:shapes: questions per scene (default: one of each type)' },
@@ -67,9 +72,17 @@ export const sftCommand: Command = {
 function shapes(f: Flags, checkpoint: string, meta: CheckpointMeta, tok: Tokenizer): Promise<number> {
   let vision: VisionConfig | undefined;
   if (f.vision !== undefined) {
-    const m = /^(\d+):(\d+)$/.exec(String(f.vision));
-    if (!m) throw new UsageError(`${cmd}: --vision must be SIZE:PATCH in pixels, e.g. 64:8, got ${JSON.stringify(f.vision)}`);
-    vision = { imageSize: Number(m[1]), patchSize: Number(m[2]) };
+    const m = /^(\d+):(\d+)(?::(\d+)(?::(\d+))?)?$/.exec(String(f.vision));
+    if (!m)
+      throw new UsageError(
+        `${cmd}: --vision must be SIZE:PATCH[:STEM[:WINDOW]], e.g. 64:8 or 64:8:128:16, got ${JSON.stringify(f.vision)}`,
+      );
+    vision = {
+      imageSize: Number(m[1]),
+      patchSize: Number(m[2]),
+      ...(m[3] ? { stem: Number(m[3]) } : {}),
+      ...(m[4] ? { window: Number(m[4]) } : {}),
+    };
   }
   const config = checkpointInfo(checkpoint).config;
   let text: ConversationRow[] | undefined;

@@ -109,7 +109,14 @@ export class GPT {
         qkv: this.storage.subarray(at, at + 3 * C * C),
       };
     });
-    this.vision = config.vision ? { patchIn: this.p('vision.patch_in'), row: this.p('vision.row'), col: this.p('vision.col') } : null;
+    this.vision = config.vision
+      ? {
+          patchUp: config.vision.stem ? this.p('vision.patch_up') : undefined,
+          patchIn: this.p('vision.patch_in'),
+          row: this.p('vision.row'),
+          col: this.p('vision.col'),
+        }
+      : null;
   }
 
   /**

@@ -6,7 +6,9 @@
 // costs: the projection is one small GEMM, the rest is the decoder. The sequence keeps its 1D
 // RoPE positions, so image tokens also have their raster order.
 //
-//   vision.patch_in   [C, P*P*3]   patch -> width
+//   vision.patch_in   [C, P*P*3]   patch -> width (with a stem: [C, H])
+//   vision.patch_up   [2H, P*P*3]  optional stem (config.vision.stem = H): patch -> SwiGLU -> patch_in,
+//                                  so a patch's edges and corners are read before the decoder
 //   vision.row        [G, C]       row of the patch (G = imageSize / P)
 //   vision.col        [G, C]       column of the patch
 //
@@ -18,6 +20,14 @@ export interface VisionConfig {
   imageSize: number;
   /** Side of a patch, in pixels; it divides imageSize. */
   patchSize: number;
+  /** Hidden width of a SwiGLU stem before the projection (absent: the projection alone, Fuyu's). */
+  stem?: number;
+  /**
+   * Side of the window each patch token reads, centred on its patch (absent: the patch itself).
+   * Wider than the patch, windows overlap as a convolution's do (kernel = window, stride = patch),
+   * so a token sees a small shape whole; outside the image reads as 0 (mid-grey in [-1, 1]).
+   */
+  window?: number;
 }
 
 /** Images of one batch (or one sequence): pixels back to back, and where each one's first slot is. */
@@ -42,7 +52,8 @@ export function packImages(pixels: readonly Float32Array[], at: ArrayLike<number
 export const grid = (v: VisionConfig): number => v.imageSize / v.patchSize;
 /** Slot tokens per image: the patches. */
 export const imageSlots = (v: VisionConfig): number => grid(v) ** 2;
-export const patchValues = (v: VisionConfig): number => v.patchSize * v.patchSize * 3;
+const windowOf = (v: VisionConfig): number => v.window ?? v.patchSize;
+export const patchValues = (v: VisionConfig): number => windowOf(v) ** 2 * 3;
 export const imageValues = (v: VisionConfig): number => v.imageSize * v.imageSize * 3;
 
 export function validateVision(v: VisionConfig): void {
@@ -50,24 +61,37 @@ export function validateVision(v: VisionConfig): void {
   if (!ok(v.imageSize, 2, 1024)) throw new Error(`config.vision.imageSize must be an integer in [2, 1024], got ${v.imageSize}`);
   if (!ok(v.patchSize, 1, v.imageSize) || v.imageSize % v.patchSize)
     throw new Error(`config.vision.patchSize must divide imageSize ${v.imageSize}, got ${v.patchSize}`);
+  if (v.stem !== undefined && !ok(v.stem, 1, 4096)) throw new Error(`config.vision.stem must be an integer in [1, 4096], got ${v.stem}`);
+  if (v.window !== undefined && (!ok(v.window, v.patchSize, v.imageSize) || (v.window - v.patchSize) % 2))
+    throw new Error(
+      `config.vision.window must be an integer from patchSize ${v.patchSize} to imageSize ${v.imageSize}, ` +
+        `patchSize plus an even number, got ${v.window}`,
+    );
 }
 
 export function visionParamShapes(v: VisionConfig, C: number): [string, number[]][] {
   return [
-    ['vision.patch_in', [C, patchValues(v)]],
+    ...(v.stem ? ([['vision.patch_up', [2 * v.stem, patchValues(v)]]] as [string, number[]][]) : []),
+    ['vision.patch_in', [C, v.stem ?? patchValues(v)]],
     ['vision.row', [grid(v), C]],
     ['vision.col', [grid(v), C]],
   ];
 }
 
-/** Init std of a vision weight: the projection's outputs start near token embeddings' size (0.02). */
+/**
+ * Init std of a vision weight: the projection's outputs start near token embeddings' size (0.02);
+ * a stem's pre-activations near unit size, its SwiGLU outputs about 0.5.
+ */
 export function visionInitStd(name: string, v: VisionConfig): number {
-  return name === 'vision.patch_in' ? 0.02 / Math.sqrt(patchValues(v)) : 0.02;
+  if (name === 'vision.patch_up') return 1 / Math.sqrt(patchValues(v));
+  if (name === 'vision.patch_in') return v.stem ? 0.04 / Math.sqrt(v.stem) : 0.02 / Math.sqrt(patchValues(v));
+  return 0.02;
 }
 
 /**
- * Patches of `count` images, [count * G*G, P*P*3]: patch (gy, gx) of image i is row i*G*G + gy*G + gx,
- * its values in (py, px, channel) order, scaled from [0, 1] to [-1, 1].
+ * Patches of `count` images, [count * G*G, W*W*3] (W the window, P without one): patch (gy, gx) of
+ * image i is row i*G*G + gy*G + gx, its window's values in (py, px, channel) order, scaled from
+ * [0, 1] to [-1, 1], 0 outside the image.
  */
 export function patchify(v: VisionConfig, pixels: Float32Array, count: number): Float32Array {
   const S = v.imageSize,
@@ -75,6 +99,8 @@ export function patchify(v: VisionConfig, pixels: Float32Array, count: number): 
     G = grid(v),
     PV = patchValues(v);
   if (pixels.length !== count * imageValues(v)) throw new Error(`patchify: ${pixels.length} values is not ${count} images of ${S}x${S}x3`);
+  const W = windowOf(v);
+  if (W !== P) return windows(pixels, count, S, P, W);
   const out = new Float32Array(count * G * G * PV);
   let o = 0;
   for (let i = 0; i < count; i++) {
@@ -86,6 +112,27 @@ export function patchify(v: VisionConfig, pixels: Float32Array, count: number): 
           for (let j = 0; j < P * 3; j++) out[o++] = 2 * pixels[from + j] - 1;
         }
   }
+  return out;
+}
+
+function windows(pixels: Float32Array, count: number, S: number, P: number, W: number): Float32Array {
+  const G = S / P,
+    pad = (W - P) / 2;
+  const out = new Float32Array(count * G * G * W * W * 3);
+  let o = 0;
+  for (let i = 0; i < count; i++)
+    for (let gy = 0; gy < G; gy++)
+      for (let gx = 0; gx < G; gx++)
+        for (let wy = 0; wy < W; wy++) {
+          const y = gy * P - pad + wy;
+          for (let wx = 0; wx < W; wx++) {
+            const x = gx * P - pad + wx;
+            if (y >= 0 && y < S && x >= 0 && x < S) {
+              const from = ((i * S + y) * S + x) * 3;
+              for (let c = 0; c < 3; c++) out[o++] = 2 * pixels[from + c] - 1;
+            } else o += 3;
+          }
+        }
   return out;
 }
 
@@ -103,6 +150,8 @@ function positions(v: VisionConfig, count: number): { rows: Int32Array; cols: In
 }
 
 export interface VisionWeights {
+  /** The stem's [gate | up] projection, when config.vision.stem is set. */
+  patchUp?: Tensor;
   patchIn: Tensor;
   row: Tensor;
   col: Tensor;
@@ -124,7 +173,9 @@ export function embedImages(tape: Tape, v: VisionConfig, w: VisionWeights, image
   const G = grid(v);
   const patches = patchify(v, images.pixels, n);
   const data = tape.dtype === 'f64' ? Float64Array.from(patches) : patches;
-  const x = tape.linear(new Tensor(data, [n * G * G, patchValues(v)], { requiresGrad: false }), w.patchIn);
+  let x = new Tensor(data, [n * G * G, patchValues(v)], { requiresGrad: false });
+  if (w.patchUp) x = tape.swiglu(tape.linear(x, w.patchUp));
+  x = tape.linear(x, w.patchIn);
   const { rows, cols } = positions(v, n);
   const pos = tape.add(tape.embedding(rows, [rows.length], w.row), tape.embedding(cols, [cols.length], w.col));
   return tape.add(pos, x, { inPlace: true });
@@ -152,7 +203,31 @@ export function embedImagesInto(
   const G = grid(v),
     PV = patchValues(v),
     S = G * G;
-  const patches = patchify(v, images.pixels, n);
+  let patches = patchify(v, images.pixels, n);
+  let K = PV;
+  if (w.patchUp) {
+    // The stem: [gate | up] for every patch of every image, then SwiGLU down to H values a patch.
+    const H = v.stem!,
+      up = new Float32Array(n * S * 2 * H);
+    be.gemm({
+      transA: false,
+      transB: true,
+      M: n * S,
+      N: 2 * H,
+      K: PV,
+      alpha: 1,
+      A: patches,
+      lda: PV,
+      B: w.patchUp.data as Float32Array,
+      ldb: PV,
+      beta: 0,
+      C: up,
+      ldc: 2 * H,
+    });
+    patches = new Float32Array(n * S * H);
+    be.swigluForward(patches, up, n * S, H);
+    K = H;
+  }
   const rw = w.row.data as Float32Array,
     cw = w.col.data as Float32Array;
   for (let i = 0; i < n; i++) {
@@ -169,12 +244,12 @@ export function embedImagesInto(
       transB: true,
       M: S,
       N: C,
-      K: PV,
+      K,
       alpha: 1,
-      A: patches.subarray(i * S * PV, (i + 1) * S * PV),
-      lda: PV,
+      A: patches.subarray(i * S * K, (i + 1) * S * K),
+      lda: K,
       B: w.patchIn.data as Float32Array,
-      ldb: PV,
+      ldb: K,
       beta: 1,
       C: rows,
       ldc: C,

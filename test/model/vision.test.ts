@@ -17,7 +17,7 @@ import {
   step,
   type VisionConfig,
 } from '../../src/model/index.ts';
-import { embedImages, slotIndices, visionParamShapes } from '../../src/model/vision.ts';
+import { embedImages, slotIndices, validateVision, visionParamShapes } from '../../src/model/vision.ts';
 import { defaultBackend, refBackend, Tape, Tensor } from '../../src/tensor/index.ts';
 import { assertGradClose, numericGrad } from '../gradcheck.ts';
 import { assertClose, randn64, rng } from '../helpers.ts';
@@ -40,53 +40,80 @@ describe('patchify', () => {
           }
   });
 
+  it('with a window, gives each patch the W x W pixels centred on it, 0 outside the image', () => {
+    const vc: VisionConfig = { imageSize: 6, patchSize: 2, window: 4 };
+    const r = rng(2);
+    const pixels = Float32Array.from({ length: 2 * 6 * 6 * 3 }, () => r());
+    const out = patchify(vc, pixels, 2);
+    assert.equal(out.length, 2 * 9 * 48);
+    for (let i = 0; i < 2; i++)
+      for (let gy = 0; gy < 3; gy++)
+        for (let gx = 0; gx < 3; gx++)
+          for (let wy = 0; wy < 4; wy++)
+            for (let wx = 0; wx < 4; wx++)
+              for (let c = 0; c < 3; c++) {
+                const y = gy * 2 - 1 + wy,
+                  x = gx * 2 - 1 + wx;
+                const inside = y >= 0 && y < 6 && x >= 0 && x < 6;
+                const want = inside ? Math.fround(2 * pixels[((i * 6 + y) * 6 + x) * 3 + c] - 1) : 0;
+                assert.equal(out[((i * 9 + gy * 3 + gx) * 16 + wy * 4 + wx) * 3 + c], want);
+              }
+    assert.throws(() => validateVision({ imageSize: 6, patchSize: 2, window: 3 }), /window must be an integer from patchSize 2/);
+  });
+
   it('rejects pixels that are not whole images, naming the size', () => {
     assert.throws(() => patchify(v, new Float32Array(47), 1), /47 values is not 1 images of 4x4x3/);
   });
 });
 
 describe('the patch path on the tape (float64, reference backend)', () => {
-  it('matches finite differences for the projection, the row and column embeddings and the token embeddings', () => {
-    const C = 6,
-      V = 7,
-      N = 12; // two sequences of 6 tokens; one image of 4 slots in each
-    const r = rng(3);
-    const param = (shape: number[], name: string) =>
-      new Tensor(
-        randn64(
-          shape.reduce((a, b) => a * b, 1),
-          r,
-          0.5,
-        ),
-        shape,
-        { requiresGrad: true, name },
-      );
-    const shapes = Object.fromEntries(visionParamShapes(v, C));
-    const w = {
-      patchIn: param(shapes['vision.patch_in'], 'p'),
-      row: param(shapes['vision.row'], 'r'),
-      col: param(shapes['vision.col'], 'c'),
-    };
-    const wte = param([V, C], 'wte'),
-      head = param([V, C], 'head');
-    const tokens = Int32Array.from({ length: N }, () => Math.floor(r() * V));
-    const targets = Int32Array.from({ length: N }, () => Math.floor(r() * V));
-    const images = { pixels: Float32Array.from({ length: 2 * 48 }, () => r()), at: [1, 7] };
-    const loss = (tape: Tape) => {
-      const x = tape.overwriteRows(tape.embedding(tokens, [N], wte), slotIndices(v, images), embedImages(tape, v, w, images));
-      return tape.crossEntropy(tape.linear(x, head), targets);
-    };
-    const tape = new Tape(refBackend, 'f64');
-    tape.backward(loss(tape));
-    for (const t of [w.patchIn, w.row, w.col, wte, head]) {
-      const numeric = numericGrad(() => loss(new Tape(refBackend, 'f64')).data[0], t.data as Float64Array);
-      assertGradClose(t.grad as Float64Array, numeric, t.name!, 1e-5);
-    }
-    // The slot tokens' own embeddings were replaced: their rows of wte get nothing from the slots.
-    const slotToken = tokens[1];
-    if (!Array.from(tokens).some((t, i) => t === slotToken && (i < 1 || (i >= 5 && i < 7) || i >= 11)))
-      assert.ok((wte.grad as Float64Array).subarray(slotToken * C, (slotToken + 1) * C).every((g) => g === 0));
-  });
+  for (const [what, v] of [
+    ['the projection', { imageSize: 4, patchSize: 2 }],
+    ['a SwiGLU stem and the projection', { imageSize: 4, patchSize: 2, stem: 3 }],
+    ['a stem over overlapping windows', { imageSize: 4, patchSize: 2, stem: 3, window: 4 }],
+  ] as [string, VisionConfig][])
+    it(`matches finite differences for ${what}, the row and column embeddings and the token embeddings`, () => {
+      const C = 6,
+        V = 7,
+        N = 12; // two sequences of 6 tokens; one image of 4 slots in each
+      const r = rng(3);
+      const param = (shape: number[], name: string) =>
+        new Tensor(
+          randn64(
+            shape.reduce((a, b) => a * b, 1),
+            r,
+            0.5,
+          ),
+          shape,
+          { requiresGrad: true, name },
+        );
+      const shapes = Object.fromEntries(visionParamShapes(v, C));
+      const w = {
+        patchUp: v.stem ? param(shapes['vision.patch_up'], 'u') : undefined,
+        patchIn: param(shapes['vision.patch_in'], 'p'),
+        row: param(shapes['vision.row'], 'r'),
+        col: param(shapes['vision.col'], 'c'),
+      };
+      const wte = param([V, C], 'wte'),
+        head = param([V, C], 'head');
+      const tokens = Int32Array.from({ length: N }, () => Math.floor(r() * V));
+      const targets = Int32Array.from({ length: N }, () => Math.floor(r() * V));
+      const images = { pixels: Float32Array.from({ length: 2 * 48 }, () => r()), at: [1, 7] };
+      const loss = (tape: Tape) => {
+        const x = tape.overwriteRows(tape.embedding(tokens, [N], wte), slotIndices(v, images), embedImages(tape, v, w, images));
+        return tape.crossEntropy(tape.linear(x, head), targets);
+      };
+      const tape = new Tape(refBackend, 'f64');
+      tape.backward(loss(tape));
+      for (const t of [w.patchIn, w.row, w.col, wte, head, ...(w.patchUp ? [w.patchUp] : [])]) {
+        const numeric = numericGrad(() => loss(new Tape(refBackend, 'f64')).data[0], t.data as Float64Array);
+        assertGradClose(t.grad as Float64Array, numeric, t.name!, 1e-5);
+      }
+      // The slot tokens' own embeddings were replaced: their rows of wte get nothing from the slots.
+      const slotToken = tokens[1];
+      if (!Array.from(tokens).some((t, i) => t === slotToken && (i < 1 || (i >= 5 && i < 7) || i >= 11)))
+        assert.ok((wte.grad as Float64Array).subarray(slotToken * C, (slotToken + 1) * C).every((g) => g === 0));
+    });
 
   it('overwriteRows refuses rows outside x and a y of the wrong shape', () => {
     const tape = new Tape(refBackend, 'f64');
@@ -147,6 +174,20 @@ describe('a GPT with image input', () => {
       () => step(model, be, [{ cache: new KVCache(cfg), tokens: tokens.slice(0, 4), images: { pixels: img, at: [2] } }]),
       /does not fit/,
     );
+  });
+
+  it('with a patch stem and overlapping windows, KV-cache inference matches the training pass, and the stem is part of what is saved', () => {
+    const sc = { ...cfg, vision: { imageSize: 8, patchSize: 4, stem: 16, window: 6 } };
+    const m = GPT.init(sc, 6);
+    assert.equal(paramCount(sc) - paramCount(cfg), 2 * 16 * 108 + 32 * 16 - 32 * 48);
+    const full = m.forward(new Tape(be, 'f32', { grad: false }), tokens, 1, tokens.length, undefined, -1, { pixels: img, at: [2] });
+    const got = step(m, be, [{ cache: new KVCache(sc), tokens, images: { pixels: img, at: [2] } }], true);
+    assertClose(got, full.logits.data as Float32Array, 1e-4, 'logits');
+    const dir = join(mkdtempSync(join(tmpdir(), 'tetra-vision-')), 'ckpt');
+    saveCheckpoint(dir, { config: sc, params: m.weights(), meta: { step: 0, tokensSeen: 0 } as never });
+    const back = loadCheckpoint(dir);
+    assert.deepEqual(back.config.vision, sc.vision);
+    assert.deepEqual(back.params.get('vision.patch_up'), m.weights().get('vision.patch_up'));
   });
 
   it('keeps the vision weights and config through a checkpoint', () => {
