@@ -2,8 +2,10 @@
 //
 //   npm run bench:vision        (TETRA_BENCH_ROUNDS=5 rounds of ~TETRA_BENCH_SECONDS=1 s a side)
 //
-// The model is depth 4 (4 layers, width 256) over the byte tokenizer with image input 64:8 (64
-// patches of 8x8 pixels: 64 image tokens), context 512. A prompt is one shapes scene and its
+// The model is depth 4 (4 layers, width 256) over the byte tokenizer with image input
+// TETRA_BENCH_VISION (default 64:8:128:16, what the shapes model uses: 64 patches of 8x8 pixels,
+// each token reading a 16x16 window through a SwiGLU stem 128 wide; 64:8 is Fuyu's projection
+// alone), context 512. A prompt is one shapes scene and its
 // question as the chat format renders it (<|bos|> <|user|> <|image_start|> 64 slots, the
 // question, <|end|> <|assistant|>); its text twin is the same number of text tokens.
 //   prefill     KV-cache prefill (src/model/kvcache.ts step) of 1 and 8 prompts at once: image
@@ -14,7 +16,7 @@
 // The last line is `image_prefill_vs_text <image tokens/s / text tokens/s>` at the worse of batch 1
 // and 8 (goal >= 0.9: an image token should cost what a text token costs, as Fuyu's do).
 import { generateShapes, rgbToPixels, shapesConversation } from '../src/data/index.ts';
-import { configFromDepth, GPT, imageSlots, KVCache, step, type ImageInput } from '../src/model/index.ts';
+import { configFromDepth, GPT, imageSlots, KVCache, parseVisionSpec, step, type ImageInput } from '../src/model/index.ts';
 import { nativeBackend, nativeError, Tape } from '../src/tensor/index.ts';
 import { byteTokenizer, renderPrompt } from '../src/tokenizer/index.ts';
 import { shapesRows } from '../src/train/vision.ts';
@@ -35,7 +37,8 @@ if (!native) {
 }
 native.setThreads(THREADS);
 const tok = byteTokenizer();
-const cfg = configFromDepth(4, { vocabSize: tok.idLimit, contextLength: 512, vision: { imageSize: 64, patchSize: 8 } });
+const vision = parseVisionSpec(process.env.TETRA_BENCH_VISION ?? '64:8:128:16');
+const cfg = configFromDepth(4, { vocabSize: tok.idLimit, contextLength: 512, vision });
 const model = GPT.init(cfg, 1);
 const slots = imageSlots(cfg.vision!);
 

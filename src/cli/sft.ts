@@ -3,7 +3,7 @@
 // (src/train/sft.ts). Progress, checkpoints and Ctrl-C / --resume as in `tetra train`.
 import { resolve } from 'node:path';
 import { ConversationError, DIGITS_QUESTION, FASHION_QUESTION, loadDigits, loadFashion, type ConversationRow } from '../data/index.ts';
-import { checkpointInfo, type CheckpointMeta, type VisionConfig } from '../model/index.ts';
+import { checkpointInfo, type CheckpointMeta, parseVisionSpec, type VisionConfig } from '../model/index.ts';
 import { defaultBackend } from '../tensor/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
 import { loadSftData, sft, sftShapes, type LabelledSet } from '../train/index.ts';
@@ -72,17 +72,11 @@ export const sftCommand: Command = {
 function shapes(f: Flags, checkpoint: string, meta: CheckpointMeta, tok: Tokenizer): Promise<number> {
   let vision: VisionConfig | undefined;
   if (f.vision !== undefined) {
-    const m = /^(\d+):(\d+)(?::(\d+)(?::(\d+))?)?$/.exec(String(f.vision));
-    if (!m)
-      throw new UsageError(
-        `${cmd}: --vision must be SIZE:PATCH[:STEM[:WINDOW]], e.g. 64:8 or 64:8:128:16, got ${JSON.stringify(f.vision)}`,
-      );
-    vision = {
-      imageSize: Number(m[1]),
-      patchSize: Number(m[2]),
-      ...(m[3] ? { stem: Number(m[3]) } : {}),
-      ...(m[4] ? { window: Number(m[4]) } : {}),
-    };
+    try {
+      vision = parseVisionSpec(String(f.vision));
+    } catch (e) {
+      throw new UsageError(`${cmd}: --vision: ${(e as Error).message}`);
+    }
   }
   const config = checkpointInfo(checkpoint).config;
   let text: ConversationRow[] | undefined;

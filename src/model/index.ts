@@ -7,6 +7,7 @@ export {
   imageSlots,
   imageValues,
   packImages,
+  parseVisionSpec,
   patchify,
   patchValues,
   type ImageInput,

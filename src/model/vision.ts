@@ -56,6 +56,17 @@ const windowOf = (v: VisionConfig): number => v.window ?? v.patchSize;
 export const patchValues = (v: VisionConfig): number => windowOf(v) ** 2 * 3;
 export const imageValues = (v: VisionConfig): number => v.imageSize * v.imageSize * 3;
 
+/** A vision spec as the command line writes it, SIZE:PATCH[:STEM[:WINDOW]] (e.g. 64:8, 64:8:128:16). */
+export function parseVisionSpec(spec: string): VisionConfig {
+  const m = /^(\d+):(\d+)(?::(\d+)(?::(\d+))?)?$/.exec(spec);
+  if (!m) throw new Error(`a vision spec is SIZE:PATCH[:STEM[:WINDOW]], e.g. 64:8 or 64:8:128:16, got ${JSON.stringify(spec)}`);
+  const v: VisionConfig = { imageSize: Number(m[1]), patchSize: Number(m[2]) };
+  if (m[3]) v.stem = Number(m[3]);
+  if (m[4]) v.window = Number(m[4]);
+  validateVision(v);
+  return v;
+}
+
 export function validateVision(v: VisionConfig): void {
   const ok = (x: number, lo: number, hi: number) => Number.isInteger(x) && x >= lo && x <= hi;
   if (!ok(v.imageSize, 2, 1024)) throw new Error(`config.vision.imageSize must be an integer in [2, 1024], got ${v.imageSize}`);

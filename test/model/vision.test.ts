@@ -17,7 +17,7 @@ import {
   step,
   type VisionConfig,
 } from '../../src/model/index.ts';
-import { embedImages, slotIndices, validateVision, visionParamShapes } from '../../src/model/vision.ts';
+import { embedImages, parseVisionSpec, slotIndices, validateVision, visionParamShapes } from '../../src/model/vision.ts';
 import { defaultBackend, refBackend, Tape, Tensor } from '../../src/tensor/index.ts';
 import { assertGradClose, numericGrad } from '../gradcheck.ts';
 import { assertClose, randn64, rng } from '../helpers.ts';
@@ -63,6 +63,22 @@ describe('patchify', () => {
 
   it('rejects pixels that are not whole images, naming the size', () => {
     assert.throws(() => patchify(v, new Float32Array(47), 1), /47 values is not 1 images of 4x4x3/);
+  });
+});
+
+describe('parseVisionSpec', () => {
+  it('reads SIZE:PATCH, with a stem, and with a stem and a window', () => {
+    assert.deepEqual(parseVisionSpec('64:8'), { imageSize: 64, patchSize: 8 });
+    assert.deepEqual(parseVisionSpec('64:8:128'), { imageSize: 64, patchSize: 8, stem: 128 });
+    assert.deepEqual(parseVisionSpec('64:8:128:16'), { imageSize: 64, patchSize: 8, stem: 128, window: 16 });
+  });
+
+  it('names the form for malformed specs and the limit for impossible ones', () => {
+    for (const bad of ['64', '64:8:', '64x8', '64:8:128:16:2', ''])
+      assert.throws(() => parseVisionSpec(bad), /SIZE:PATCH\[:STEM\[:WINDOW\]\]/, bad);
+    assert.throws(() => parseVisionSpec('64:7'), /patchSize must divide imageSize 64/);
+    assert.throws(() => parseVisionSpec('64:8:128:13'), /window must be an integer from patchSize 8/);
+    assert.throws(() => parseVisionSpec('64:8:0'), /stem must be an integer in \[1, 4096\]/);
   });
 });
 
