@@ -103,7 +103,11 @@ const results = new Map<string, number[]>(sides.map(([k]) => [k, []]));
 for (let r = 0; r < rounds; r++) for (const [k, fn] of sides) results.get(k)!.push(rate(roundSeconds, fn));
 const tps = (k: string) => median(results.get(k)!);
 
-console.log(`bench:vision  depth 4, width 256, image 64x64 in 8x8 patches (${slots} image tokens), ${native.isa()}, ${THREADS} threads`);
+const stem = vision.stem ? `, a ${vision.stem}-wide stem over ${vision.window ?? vision.patchSize}-px windows` : ', projection only';
+console.log(
+  `bench:vision  depth 4, width 256, image ${vision.imageSize}px in ${vision.patchSize}px patches (${slots} image tokens${stem}), ` +
+    `${native.isa()}, ${THREADS} threads`,
+);
 console.log(`prompt: ${prompts[0].ids.length} tokens (${slots} of them image slots)`);
 console.log('| what | image tokens/s | text tokens/s | image / text |');
 console.log('|---|---|---|---|');
