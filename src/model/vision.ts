@@ -108,42 +108,26 @@ export function patchify(v: VisionConfig, pixels: Float32Array, count: number): 
   const S = v.imageSize,
     P = v.patchSize,
     G = grid(v),
-    PV = patchValues(v);
-  if (pixels.length !== count * imageValues(v)) throw new Error(`patchify: ${pixels.length} values is not ${count} images of ${S}x${S}x3`);
-  const W = windowOf(v);
-  if (W !== P) return windows(pixels, count, S, P, W);
-  const out = new Float32Array(count * G * G * PV);
-  let o = 0;
-  for (let i = 0; i < count; i++) {
-    const base = i * S * S * 3;
-    for (let gy = 0; gy < G; gy++)
-      for (let gx = 0; gx < G; gx++)
-        for (let py = 0; py < P; py++) {
-          const from = base + ((gy * P + py) * S + gx * P) * 3;
-          for (let j = 0; j < P * 3; j++) out[o++] = 2 * pixels[from + j] - 1;
-        }
-  }
-  return out;
-}
-
-function windows(pixels: Float32Array, count: number, S: number, P: number, W: number): Float32Array {
-  const G = S / P,
+    W = windowOf(v),
     pad = (W - P) / 2;
-  const out = new Float32Array(count * G * G * W * W * 3);
+  if (pixels.length !== count * imageValues(v)) throw new Error(`patchify: ${pixels.length} values is not ${count} images of ${S}x${S}x3`);
+  const out = new Float32Array(count * G * G * patchValues(v));
   let o = 0;
   for (let i = 0; i < count; i++)
     for (let gy = 0; gy < G; gy++)
-      for (let gx = 0; gx < G; gx++)
-        for (let wy = 0; wy < W; wy++) {
+      for (let gx = 0; gx < G; gx++) {
+        // The window's columns inside the image; without a window (pad 0) that is the whole patch.
+        const x0 = gx * P - pad,
+          lo = Math.max(0, x0),
+          n = (Math.min(S, x0 + W) - lo) * 3;
+        for (let wy = 0; wy < W; wy++, o += W * 3) {
           const y = gy * P - pad + wy;
-          for (let wx = 0; wx < W; wx++) {
-            const x = gx * P - pad + wx;
-            if (y >= 0 && y < S && x >= 0 && x < S) {
-              const from = ((i * S + y) * S + x) * 3;
-              for (let c = 0; c < 3; c++) out[o++] = 2 * pixels[from + c] - 1;
-            } else o += 3;
-          }
+          if (y < 0 || y >= S) continue;
+          const from = ((i * S + y) * S + lo) * 3,
+            to = o + (lo - x0) * 3;
+          for (let j = 0; j < n; j++) out[to + j] = 2 * pixels[from + j] - 1;
         }
+      }
   return out;
 }
 
