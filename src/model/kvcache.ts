@@ -13,6 +13,7 @@
 import type { Backend, GemmArgs } from '../tensor/index.ts';
 import { headSize, type GPTConfig } from './config.ts';
 import type { GPT } from './gpt.ts';
+import { linear, linearArgs } from './linear.ts';
 import { embedImagesInto, imageSlots, type ImageInput } from './vision.ts';
 
 export class KVCache {
@@ -60,22 +61,8 @@ class Workspace {
   readonly rstd: Float32Array; // [rows]
   readonly lse: Float32Array; // [NH, rows]  attention's log-sum-exp (unused: no backward)
   readonly last: Float32Array; // [rows, C]   gathered rows for the LM head
-  /** GEMM arguments by name, reused; A/B/C and sizes are set before each call. */
-  readonly g: GemmArgs<Float32Array> = {
-    transA: false,
-    transB: true,
-    M: 0,
-    N: 0,
-    K: 0,
-    alpha: 1,
-    A: new Float32Array(0),
-    lda: 0,
-    B: new Float32Array(0),
-    ldb: 0,
-    beta: 0,
-    C: new Float32Array(0),
-    ldc: 0,
-  };
+  /** GEMM arguments, reused; A/B/C and sizes are set before each call (linear.ts). */
+  readonly g: GemmArgs<Float32Array> = linearArgs();
 
   constructor(c: GPTConfig, rows: number) {
     const C = c.nEmbd,
@@ -107,31 +94,6 @@ function workspace(model: GPT, rows: number): Workspace {
     workspaces.set(model, ws);
   }
   return ws;
-}
-
-/** y[M, N] = beta * y + x[M, K] @ W^T, W [N, K] row-major. */
-function linear(
-  be: Backend<Float32Array>,
-  g: GemmArgs<Float32Array>,
-  y: Float32Array,
-  x: Float32Array,
-  w: Float32Array,
-  M: number,
-  N: number,
-  K: number,
-  beta = 0,
-): void {
-  g.M = M;
-  g.N = N;
-  g.K = K;
-  g.A = x;
-  g.lda = K;
-  g.B = w;
-  g.ldb = K;
-  g.C = y;
-  g.ldc = N;
-  g.beta = beta;
-  be.gemm(g);
 }
 
 /**

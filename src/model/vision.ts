@@ -14,6 +14,7 @@
 //
 // Pixels come in as Float32 HWC in [0, 1], imageSize x imageSize (src/vision decodes and resizes).
 import { type Backend, type Tape, Tensor } from '../tensor/index.ts';
+import { linear, linearArgs } from './linear.ts';
 
 export interface VisionConfig {
   /** Side of the square image the model sees, in pixels. */
@@ -198,27 +199,14 @@ export function embedImagesInto(
   const G = grid(v),
     PV = patchValues(v),
     S = G * G;
+  const g = linearArgs();
   let patches = patchify(v, images.pixels, n);
   let K = PV;
   if (w.patchUp) {
     // The stem: [gate | up] for every patch of every image, then SwiGLU down to H values a patch.
     const H = v.stem!,
       up = new Float32Array(n * S * 2 * H);
-    be.gemm({
-      transA: false,
-      transB: true,
-      M: n * S,
-      N: 2 * H,
-      K: PV,
-      alpha: 1,
-      A: patches,
-      lda: PV,
-      B: w.patchUp.data as Float32Array,
-      ldb: PV,
-      beta: 0,
-      C: up,
-      ldc: 2 * H,
-    });
+    linear(be, g, up, patches, w.patchUp.data as Float32Array, n * S, 2 * H, PV);
     patches = new Float32Array(n * S * H);
     be.swigluForward(patches, up, n * S, H);
     K = H;
@@ -234,20 +222,6 @@ export function embedImagesInto(
         c = (p % G) * C;
       for (let k = 0; k < C; k++) rows[p * C + k] = rw[r + k] + cw[c + k];
     }
-    be.gemm({
-      transA: false,
-      transB: true,
-      M: S,
-      N: C,
-      K,
-      alpha: 1,
-      A: patches.subarray(i * S * K, (i + 1) * S * K),
-      lda: K,
-      B: w.patchIn.data as Float32Array,
-      ldb: K,
-      beta: 1,
-      C: rows,
-      ldc: C,
-    });
+    linear(be, g, rows, patches.subarray(i * S * K, (i + 1) * S * K), w.patchIn.data as Float32Array, S, C, K, 1);
   }
 }
