@@ -14,7 +14,7 @@ import type { Backend, GemmArgs } from '../tensor/index.ts';
 import { headSize, type GPTConfig } from './config.ts';
 import type { GPT } from './gpt.ts';
 import { linear, linearArgs } from './linear.ts';
-import { embedImagesInto, imageSlots, type ImageInput } from './vision.ts';
+import { embedImagesInto, imageSlots, packImages, type ImageInput } from './vision.ts';
 
 export class KVCache {
   /** Per layer: keys and values [capacity, NH, HS], RoPE already applied to keys. */
@@ -139,6 +139,9 @@ export function step(model: GPT, backend: Backend<Float32Array>, inputs: StepInp
     r += s.tokens.length;
   }
   be.embeddingForward(x, f32(model.wte), ws.tokens, N, C, V);
+  // Every sequence's images in one pass (one stem GEMM for a batch), each over its slots' rows.
+  const pixels: Float32Array[] = [],
+    at: number[] = [];
   r = 0;
   for (const s of inputs) {
     if (s.images?.at.length) {
@@ -147,10 +150,12 @@ export function step(model: GPT, backend: Backend<Float32Array>, inputs: StepInp
       for (const a of Array.from(s.images.at))
         if (!(a >= 0 && a + slots <= s.tokens.length))
           throw new Error(`step: an image at ${a} does not fit in ${s.tokens.length} new tokens`);
-      embedImagesInto(be, c.vision, model.vision, s.images, x, C, r);
+      pixels.push(s.images.pixels);
+      for (const a of Array.from(s.images.at)) at.push(r + a);
     }
     r += s.tokens.length;
   }
+  if (at.length) embedImagesInto(be, c.vision!, model.vision!, packImages(pixels, at), x, C);
 
   // Without the fused projection, q, k and v each take N rows of qkv, one after another.
   const qOff = 0,

@@ -41,6 +41,7 @@ export interface ImageInput {
 
 /** Images as one ImageInput: their pixels back to back, with each one's first slot. */
 export function packImages(pixels: readonly Float32Array[], at: ArrayLike<number>): ImageInput {
+  if (pixels.length === 1) return { pixels: pixels[0], at };
   const out = new Float32Array(pixels.reduce((s, x) => s + x.length, 0));
   let o = 0;
   for (const x of pixels) {
@@ -105,14 +106,17 @@ export function visionInitStd(name: string, v: VisionConfig): number {
  * image i is row i*G*G + gy*G + gx, its window's values in (py, px, channel) order, scaled from
  * [0, 1] to [-1, 1], 0 outside the image.
  */
-export function patchify(v: VisionConfig, pixels: Float32Array, count: number): Float32Array {
+export function patchify(v: VisionConfig, pixels: Float32Array, count: number, into?: Float32Array): Float32Array {
   const S = v.imageSize,
     P = v.patchSize,
     G = grid(v),
     W = windowOf(v),
     pad = (W - P) / 2;
   if (pixels.length !== count * imageValues(v)) throw new Error(`patchify: ${pixels.length} values is not ${count} images of ${S}x${S}x3`);
-  const out = new Float32Array(count * G * G * patchValues(v));
+  const n = count * G * G * patchValues(v);
+  // Outside the image reads 0: a reused buffer is cleared where windows reach past the edge.
+  const out = into ? into.subarray(0, n) : new Float32Array(n);
+  if (into && W > P) out.fill(0);
   let o = 0;
   for (let i = 0; i < count; i++)
     for (let gy = 0; gy < G; gy++)
@@ -185,7 +189,18 @@ export function slotIndices(v: VisionConfig, images: ImageInput): Int32Array {
   return out;
 }
 
-/** Inference: writes the image tokens' embeddings over rows of x [N, C] (no tape); `at` counts from row `offset`. */
+// Inference's buffers, kept between calls so a prefill allocates nothing for its images.
+const g = linearArgs();
+const scratch: Float32Array[] = Array.from({ length: 3 }, () => new Float32Array(0));
+function buffer(i: number, n: number): Float32Array {
+  if (scratch[i].length < n) scratch[i] = new Float32Array(n);
+  return scratch[i].subarray(0, n);
+}
+
+/**
+ * Inference: writes the image tokens' embeddings over rows of x [N, C] (no tape); `at` counts from
+ * row `offset`. All images go through patchify and the stem together: one GEMM for a batch's.
+ */
 export function embedImagesInto(
   be: Backend<Float32Array>,
   v: VisionConfig,
@@ -199,15 +214,14 @@ export function embedImagesInto(
   const G = grid(v),
     PV = patchValues(v),
     S = G * G;
-  const g = linearArgs();
-  let patches = patchify(v, images.pixels, n);
+  let patches = patchify(v, images.pixels, n, buffer(0, n * S * PV));
   let K = PV;
   if (w.patchUp) {
     // The stem: [gate | up] for every patch of every image, then SwiGLU down to H values a patch.
     const H = v.stem!,
-      up = new Float32Array(n * S * 2 * H);
+      up = buffer(1, n * S * 2 * H);
     linear(be, g, up, patches, w.patchUp.data as Float32Array, n * S, 2 * H, PV);
-    patches = new Float32Array(n * S * H);
+    patches = buffer(2, n * S * H);
     be.swigluForward(patches, up, n * S, H);
     K = H;
   }

@@ -17,7 +17,7 @@ import {
   step,
   type VisionConfig,
 } from '../../src/model/index.ts';
-import { embedImages, parseVisionSpec, slotIndices, validateVision, visionParamShapes } from '../../src/model/vision.ts';
+import { embedImages, packImages, parseVisionSpec, slotIndices, validateVision, visionParamShapes } from '../../src/model/vision.ts';
 import { defaultBackend, refBackend, Tape, Tensor } from '../../src/tensor/index.ts';
 import { assertGradClose, numericGrad } from '../gradcheck.ts';
 import { assertClose, randn64, rng } from '../helpers.ts';
@@ -204,6 +204,34 @@ describe('a GPT with image input', () => {
     const back = loadCheckpoint(dir);
     assert.deepEqual(back.config.vision, sc.vision);
     assert.deepEqual(back.params.get('vision.patch_up'), m.weights().get('vision.patch_up'));
+  });
+
+  it('a batch of sequences with images, without, and with two, gives each sequence its own logits, call after call', () => {
+    // One step embeds every sequence's images together (one stem GEMM) in reused buffers: each
+    // sequence must still get what it gets alone, and a smaller call after a bigger one too.
+    const sc = { ...cfg, vision: { imageSize: 8, patchSize: 4, stem: 16, window: 6 } };
+    const m = GPT.init(sc, 7);
+    const two = Int32Array.from([1, 3, 3, 3, 3, 2, 3, 3, 3, 3, 4, 5]);
+    const seqs = [
+      { tokens, images: { pixels: img, at: [2] } },
+      { tokens: tokens.slice(0, 5) },
+      { tokens: two, images: packImages([image(), image()], [1, 6]) },
+    ];
+    const alone = seqs.map((s) => step(m, be, [{ cache: new KVCache(sc), ...s }], true));
+    for (let round = 0; round < 2; round++) {
+      const together = step(
+        m,
+        be,
+        seqs.map((s) => ({ cache: new KVCache(sc), ...s })),
+        true,
+      );
+      let o = 0;
+      seqs.forEach((s, i) => {
+        assertClose(together.subarray(o, o + s.tokens.length * 40), alone[i], 1e-4, `sequence ${i}, round ${round}`);
+        o += s.tokens.length * 40;
+      });
+    }
+    assertClose(step(m, be, [{ cache: new KVCache(sc), ...seqs[0] }], true), alone[0], 0, 'alone again, after the batch');
   });
 
   it('keeps the vision weights and config through a checkpoint', () => {
