@@ -47,3 +47,4 @@ export {
   FASHION_QUESTION,
   type LabelledImages,
 } from './vision-sets.ts';
+export { shiftPixels } from './pixels.ts';

@@ -32,3 +32,25 @@ export function toPixels(src: Uint8Array, S: number, channels: 1 | 3, size: numb
       }
   return out;
 }
+
+/**
+ * Training augmentation: the image moved by (dx, dy) whole pixels (right and down for positive),
+ * size x size RGB as toPixels makes them; the strip uncovered repeats the nearest edge pixel,
+ * which is the background in the labelled sets (a digit or garment drawn on a plain ground).
+ */
+export function shiftPixels(pixels: Float32Array, size: number, dx: number, dy: number): Float32Array {
+  if (pixels.length !== size * size * 3) throw new Error(`shiftPixels: ${pixels.length} values is not ${size}x${size}x3`);
+  const out = new Float32Array(pixels.length);
+  const clamp = (v: number) => Math.min(size - 1, Math.max(0, v));
+  for (let y = 0; y < size; y++) {
+    const sy = clamp(y - dy);
+    for (let x = 0; x < size; x++) {
+      const from = (sy * size + clamp(x - dx)) * 3,
+        to = (y * size + x) * 3;
+      out[to] = pixels[from];
+      out[to + 1] = pixels[from + 1];
+      out[to + 2] = pixels[from + 2];
+    }
+  }
+  return out;
+}

@@ -14,6 +14,7 @@ import {
   conversationRow,
   generateShapes,
   greyToPixels,
+  shiftPixels,
   type LabelledImages,
   shapesConversation,
   type ConversationRow,
@@ -71,10 +72,15 @@ export interface LabelledSet {
   question: string;
 }
 
-/** Image i of a labelled set as a training row: the image and the question, the answer learned. */
-export function labelledRow(tok: Tokenizer, config: GPTConfig, set: LabelledSet, i: number): ConversationRow {
-  const v = visionOf(config);
-  const pixels = greyToPixels(set.images, i, config.vision!.imageSize);
+/**
+ * Image i of a labelled set as a training row: the image and the question, the answer learned.
+ * shift moves the image by [dx, dy] pixels (shapesSource's augmentation).
+ */
+export function labelledRow(tok: Tokenizer, config: GPTConfig, set: LabelledSet, i: number, shift?: [number, number]): ConversationRow {
+  const v = visionOf(config),
+    size = config.vision!.imageSize;
+  let pixels = greyToPixels(set.images, i, size);
+  if (shift) pixels = shiftPixels(pixels, size, shift[0], shift[1]);
   const messages: ChatMessage[] = [
     {
       role: 'user',
@@ -95,8 +101,11 @@ export interface VisionMix {
 }
 
 /**
- * Batch after batch of B rows: each a text row, an image of a labelled set (by their shares) or
- * a fresh scene from the shapes training split (the rest). Batch n is a pure function of (seed, n).
+ * Batch after batch of B rows: text rows, images of a labelled set (by their shares) or fresh
+ * scenes from the shapes training split (the rest). Each batch is of one kind, drawn by the
+ * shares: a batch is padded to its longest row, and a labelled image's row (about 110 tokens) is
+ * a third of a scene's with all its questions, so mixed batches spent two thirds of those rows on
+ * padding. Batch n is a pure function of (seed, n).
  */
 export function shapesSource(
   tok: Tokenizer,
@@ -107,23 +116,29 @@ export function shapesSource(
   const parts: [number, (r: () => number) => ConversationRow][] = [];
   const text = o.mix?.text;
   if (text?.rows.length) parts.push([text.share, (r) => text.rows[Math.floor(r() * text.rows.length)]]);
+  // Labelled images move by up to 1/16 of their side each way (4 px at 64): the sets are small
+  // (898 training digits) and their objects centred, so each draw is a slightly new image.
+  const reach = Math.floor((config.vision?.imageSize ?? 0) / 16),
+    offset = (r: () => number) => Math.floor(r() * (2 * reach + 1)) - reach;
   for (const { set, share } of o.mix?.sets ?? [])
-    parts.push([share, (r) => labelledRow(tok, config, set, Math.floor(r() * set.images.answers.length))]);
+    parts.push([share, (r) => labelledRow(tok, config, set, Math.floor(r() * set.images.answers.length), [offset(r), offset(r)])]);
   if (parts.reduce((s, [w]) => s + w, 0) > 1) throw new Error('shapes: the mixed-in shares add up to more than 1');
   return {
     next() {
       const r = mulberry32((o.seed * 2654435761 + n * 97) >>> 0);
-      const rows = Array.from({ length: o.B }, (_, b) => {
-        let u = r();
-        for (const [w, draw] of parts) if ((u -= w) < 0) return draw(r);
-        return shapesRows(tok, config, {
-          seed: (o.seed * 1000003 + n * o.B + b) >>> 0,
-          count: 1,
-          split: 'train',
-          types: o.types,
-          perScene: o.perScene,
-        })[0];
-      });
+      let u = r();
+      const draw = parts.find(([w]) => (u -= w) < 0)?.[1];
+      const rows = Array.from({ length: o.B }, (_, b) =>
+        draw
+          ? draw(r)
+          : shapesRows(tok, config, {
+              seed: (o.seed * 1000003 + n * o.B + b) >>> 0,
+              count: 1,
+              split: 'train',
+              types: o.types,
+              perScene: o.perScene,
+            })[0],
+      );
       n++;
       return padRows(rows, LENGTH_MULTIPLE, config.contextLength);
     },

@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { FASHION_CLASSES, greyToPixels, parseDigits, parseIdx } from '../../src/data/index.ts';
+import { FASHION_CLASSES, greyToPixels, parseDigits, parseIdx, shiftPixels } from '../../src/data/index.ts';
 import { configFromDepth, imageSlots, latestCheckpoint, loadCheckpoint } from '../../src/model/index.ts';
 import { byteTokenizer } from '../../src/tokenizer/index.ts';
 import { labelledRow, shapesRows, shapesSource } from '../../src/train/index.ts';
@@ -51,18 +51,32 @@ describe('the shapes training stream', () => {
     assert.deepEqual(b.images!.at, third.images!.at);
   });
 
-  it('mixes text rows and labelled images by their shares', () => {
+  it('mixes text rows and labelled images by their shares, each batch of one kind', () => {
     const text = shapesRows(tok, cfg, { seed: 2, count: 1, split: 'train' }).map(({ images: _, ...r }) => r);
     const images = { name: 'toy', grey: new Uint8Array(2 * 64).fill(0), size: 8, answers: ['7', '3'] };
     const src = shapesSource(tok, cfg, {
-      B: 200,
+      B: 4,
       seed: 3,
       mix: { text: { rows: text, share: 0.25 }, sets: [{ set: { images, question: 'What digit is this?' }, share: 0.25 }] },
     });
-    const b = src.next();
-    const perRow = Array.from({ length: 200 }, (_, r) => Array.from(b.images!.at).filter((a) => a >= r * b.T && a < (r + 1) * b.T).length);
-    const textRows = perRow.filter((n) => n === 0).length;
-    assert.ok(textRows > 30 && textRows < 70, `${textRows} text rows of 200`);
+    const kinds = { text: 0, digit: 0, scene: 0 };
+    for (let n = 0; n < 200; n++) {
+      const b = src.next();
+      // Per row: no image (text), or an image whose answer is a digit, or a scene.
+      const kind = Array.from({ length: 4 }, (_, r) => {
+        if (!Array.from(b.images?.at ?? []).some((a) => a >= r * b.T && a < (r + 1) * b.T)) return 'text';
+        const answer = tok.decode(Array.from(b.targets.subarray(r * b.T, (r + 1) * b.T)).filter((t) => t >= 0));
+        return /^[73]<\|end\|>$/.test(answer) ? 'digit' : 'scene';
+      });
+      assert.equal(new Set(kind).size, 1, `batch ${n} holds ${kind}`);
+      kinds[kind[0] as keyof typeof kinds]++;
+    }
+    for (const [k, want] of [
+      ['text', 50],
+      ['digit', 50],
+      ['scene', 100],
+    ] as const)
+      assert.ok(Math.abs(kinds[k] - want) < 25, `${kinds[k]} ${k} batches of 200, want about ${want}`);
     const row = labelledRow(tok, cfg, { images, question: 'What digit is this?' }, 0);
     assert.equal(tok.decode(Array.from(row.targets).filter((t) => t >= 0)), '7<|end|>');
   });
@@ -103,6 +117,50 @@ describe('the Debian image sets', () => {
     assert.equal(px.length, 16 * 16 * 3);
     assert.equal(px[(5 * 16 + 1) * 3], 0);
     assert.equal(px[(5 * 16 + 14) * 3 + 2], 1);
+  });
+
+  it('shifts an image by whole pixels, the uncovered strip repeating the edge; (0, 0) is the image itself', () => {
+    const size = 6,
+      px = Float32Array.from({ length: size * size * 3 }, (_, i) => i / (size * size * 3));
+    assert.deepEqual(shiftPixels(px, size, 0, 0), px);
+    const at = (a: Float32Array, y: number, x: number) => Array.from(a.subarray((y * size + x) * 3, (y * size + x) * 3 + 3));
+    for (const [dx, dy] of [
+      [2, 1],
+      [-1, -3],
+      [0, 2],
+    ]) {
+      const s = shiftPixels(px, size, dx, dy);
+      for (let y = 0; y < size; y++)
+        for (let x = 0; x < size; x++) {
+          const sy = Math.min(size - 1, Math.max(0, y - dy)),
+            sx = Math.min(size - 1, Math.max(0, x - dx));
+          assert.deepEqual(at(s, y, x), at(px, sy, sx), `(${dx}, ${dy}) at (${y}, ${x})`);
+        }
+    }
+    assert.throws(() => shiftPixels(px, 5, 1, 1), /is not 5x5x3/);
+  });
+
+  it('the training stream moves labelled images by at most 1/16 of the side, differently from draw to draw', () => {
+    const v = { ...cfg, vision: { imageSize: 32, patchSize: 8 } };
+    const grey = new Uint8Array(8 * 8).fill(255);
+    grey[3 * 8 + 3] = grey[3 * 8 + 4] = grey[4 * 8 + 3] = grey[4 * 8 + 4] = 0; // a dark 2x2 centre
+    const images = { name: 'dot', grey, size: 8, answers: ['0'] };
+    const b = shapesSource(tok, v, {
+      B: 64,
+      seed: 5,
+      mix: { sets: [{ set: { images, question: 'What digit is this?' }, share: 0.999 }] },
+    }).next();
+    const plain = greyToPixels(images, 0, 32);
+    const seen = new Set<string>();
+    for (let i = 0; i < b.images!.at.length; i++) {
+      const img = b.images!.pixels.subarray(i * 32 * 32 * 3, (i + 1) * 32 * 32 * 3);
+      const moves = [];
+      for (let dy = -2; dy <= 2; dy++)
+        for (let dx = -2; dx <= 2; dx++) if (shiftPixels(plain, 32, dx, dy).every((x, j) => x === img[j])) moves.push(`${dx},${dy}`);
+      assert.equal(moves.length, 1, `image ${i} is the centred image moved by at most 2 px`);
+      seen.add(moves[0]);
+    }
+    assert.ok(seen.size >= 10, `${seen.size} different moves in 64 draws`);
   });
 });
 
