@@ -22,14 +22,7 @@ import { defaultBackend, Rng, type Backend } from '../tensor/index.ts';
 import { constraintFor, JsonSchemaError, pickConstrained, tokenBytesOf } from './json-constraint.ts';
 import { StepBatcher } from './batcher.ts';
 import { FairQueue, QueueAbortedError } from './queue.ts';
-import {
-  ContextOverflowError,
-  openTokenizerRef,
-  renderPrompt,
-  StreamDecoder,
-  type ChatMessage,
-  type Tokenizer,
-} from '../tokenizer/index.ts';
+import { ContextOverflowError, renderPrompt, StreamDecoder, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
 import { openCheckpoint } from '../model/index.ts';
 import { decodeImage, ImageDecodeError } from '../vision/index.ts';
 import { EngineError } from './types.ts';
