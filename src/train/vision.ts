@@ -101,11 +101,11 @@ export interface VisionMix {
 }
 
 /**
- * Batch after batch of B rows: text rows, images of a labelled set (by their shares) or fresh
- * scenes from the shapes training split (the rest). Each batch is of one kind, drawn by the
- * shares: a batch is padded to its longest row, and a labelled image's row (about 110 tokens) is
- * a third of a scene's with all its questions, so mixed batches spent two thirds of those rows on
- * padding. Batch n is a pure function of (seed, n).
+ * Batch after batch of B rows: each a text row, an image of a labelled set (by their shares) or
+ * a fresh scene from the shapes training split (the rest). Batch n is a pure function of (seed, n).
+ * Rows of every kind share each batch. Batches of one kind each would pad less (a labelled row is
+ * about a third of a scene's), and ran 3.5 steps/s against 2.8, but the shapes learned far slower:
+ * validation loss 0.129 at step 4,000 against 0.068 with mixed batches (2026-12-06).
  */
 export function shapesSource(
   tok: Tokenizer,
@@ -126,19 +126,17 @@ export function shapesSource(
   return {
     next() {
       const r = mulberry32((o.seed * 2654435761 + n * 97) >>> 0);
-      let u = r();
-      const draw = parts.find(([w]) => (u -= w) < 0)?.[1];
-      const rows = Array.from({ length: o.B }, (_, b) =>
-        draw
-          ? draw(r)
-          : shapesRows(tok, config, {
-              seed: (o.seed * 1000003 + n * o.B + b) >>> 0,
-              count: 1,
-              split: 'train',
-              types: o.types,
-              perScene: o.perScene,
-            })[0],
-      );
+      const rows = Array.from({ length: o.B }, (_, b) => {
+        let u = r();
+        for (const [w, draw] of parts) if ((u -= w) < 0) return draw(r);
+        return shapesRows(tok, config, {
+          seed: (o.seed * 1000003 + n * o.B + b) >>> 0,
+          count: 1,
+          split: 'train',
+          types: o.types,
+          perScene: o.perScene,
+        })[0];
+      });
       n++;
       return padRows(rows, LENGTH_MULTIPLE, config.contextLength);
     },

@@ -51,32 +51,18 @@ describe('the shapes training stream', () => {
     assert.deepEqual(b.images!.at, third.images!.at);
   });
 
-  it('mixes text rows and labelled images by their shares, each batch of one kind', () => {
+  it('mixes text rows and labelled images by their shares', () => {
     const text = shapesRows(tok, cfg, { seed: 2, count: 1, split: 'train' }).map(({ images: _, ...r }) => r);
     const images = { name: 'toy', grey: new Uint8Array(2 * 64).fill(0), size: 8, answers: ['7', '3'] };
     const src = shapesSource(tok, cfg, {
-      B: 4,
+      B: 200,
       seed: 3,
       mix: { text: { rows: text, share: 0.25 }, sets: [{ set: { images, question: 'What digit is this?' }, share: 0.25 }] },
     });
-    const kinds = { text: 0, digit: 0, scene: 0 };
-    for (let n = 0; n < 200; n++) {
-      const b = src.next();
-      // Per row: no image (text), or an image whose answer is a digit, or a scene.
-      const kind = Array.from({ length: 4 }, (_, r) => {
-        if (!Array.from(b.images?.at ?? []).some((a) => a >= r * b.T && a < (r + 1) * b.T)) return 'text';
-        const answer = tok.decode(Array.from(b.targets.subarray(r * b.T, (r + 1) * b.T)).filter((t) => t >= 0));
-        return /^[73]<\|end\|>$/.test(answer) ? 'digit' : 'scene';
-      });
-      assert.equal(new Set(kind).size, 1, `batch ${n} holds ${kind}`);
-      kinds[kind[0] as keyof typeof kinds]++;
-    }
-    for (const [k, want] of [
-      ['text', 50],
-      ['digit', 50],
-      ['scene', 100],
-    ] as const)
-      assert.ok(Math.abs(kinds[k] - want) < 25, `${kinds[k]} ${k} batches of 200, want about ${want}`);
+    const b = src.next();
+    const perRow = Array.from({ length: 200 }, (_, r) => Array.from(b.images!.at).filter((a) => a >= r * b.T && a < (r + 1) * b.T).length);
+    const textRows = perRow.filter((n) => n === 0).length;
+    assert.ok(textRows > 30 && textRows < 70, `${textRows} text rows of 200`);
     const row = labelledRow(tok, cfg, { images, question: 'What digit is this?' }, 0);
     assert.equal(tok.decode(Array.from(row.targets).filter((t) => t >= 0)), '7<|end|>');
   });
