@@ -147,11 +147,12 @@ export function step(model: GPT, backend: Backend<Float32Array>, inputs: StepInp
     if (s.images?.at.length) {
       if (!c.vision || !model.vision) throw new Error('step: images given to a model without image input');
       const slots = imageSlots(c.vision);
-      for (const a of Array.from(s.images.at))
+      for (const a of Array.from(s.images.at)) {
         if (!(a >= 0 && a + slots <= s.tokens.length))
           throw new Error(`step: an image at ${a} does not fit in ${s.tokens.length} new tokens`);
+        at.push(r + a);
+      }
       pixels.push(s.images.pixels);
-      for (const a of Array.from(s.images.at)) at.push(r + a);
     }
     r += s.tokens.length;
   }

@@ -198,8 +198,8 @@ function buffer(i: number, n: number): Float32Array {
 }
 
 /**
- * Inference: writes the image tokens' embeddings over rows of x [N, C] (no tape); `at` counts from
- * row `offset`. All images go through patchify and the stem together: one GEMM for a batch's.
+ * Inference: writes the image tokens' embeddings over rows of x [N, C] (no tape), image i's slots
+ * from row at[i]. All images go through patchify and the stem together: one GEMM for a batch's.
  */
 export function embedImagesInto(
   be: Backend<Float32Array>,
@@ -208,7 +208,6 @@ export function embedImagesInto(
   images: ImageInput,
   x: Float32Array,
   C: number,
-  offset = 0,
 ): void {
   const n = imageCount(v, images);
   const G = grid(v),
@@ -229,7 +228,7 @@ export function embedImagesInto(
     cw = w.col.data as Float32Array;
   for (let i = 0; i < n; i++) {
     // An image's slots are consecutive rows of x: the projection writes straight into them.
-    const at = (offset + images.at[i]) * C;
+    const at = images.at[i] * C;
     const rows = x.subarray(at, at + S * C);
     for (let p = 0; p < S; p++) {
       const r = Math.floor(p / G) * C,
