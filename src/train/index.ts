@@ -53,6 +53,7 @@ export { answerRows, greedyReward, rl, type RewardFn, type RlConfig, type RlProm
 // Image input: SFT on the shapes scene set, streamed.
 export {
   labelledRow,
+  SHIFT_BELOW,
   sftShapes,
   shapesRows,
   shapesSource,

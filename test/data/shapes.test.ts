@@ -57,6 +57,11 @@ function checkAnswers(s: ShapesSample) {
         assert.equal(side.length, 1, q);
         assert.equal(a, side[0].kind, q);
       }
+    } else if (type === 'side') {
+      const [, c, k] = m(/the (\w+) (circle|square|triangle)/)!;
+      const [x] = sh.filter((y) => y.colour === c && y.kind === k);
+      assert.equal(a, x.x < SCENE_SIZE / 2 ? 'left' : 'right', q);
+      assert.ok(Math.abs(x.x - SCENE_SIZE / 2) >= 6, `${q}: centre too near the middle`);
     } else if (type === 'caption') {
       assert.equal(a.split(/, | and /).length, sh.length, q);
     }
@@ -95,7 +100,7 @@ describe('the shapes scene set', () => {
       assert.ok(focus.length >= 1 && new Set(focus.map((x) => `${x.colour} ${x.kind}`)).size === 1);
       const name = `${focus[0].colour} ${focus[0].kind}`;
       for (const q of s.questions)
-        if (q.type === 'exist' || q.type === 'relation')
+        if (q.type === 'exist' || q.type === 'relation' || q.type === 'side')
           assert.ok(q.question.includes(name) || HELD_OUT_COMBOS.some(([c, k]) => q.question.includes(`${c} ${k}`)), q.question);
     }
   });
@@ -111,7 +116,7 @@ describe('the shapes scene set', () => {
         assert.ok(!trainQ.has(shape), `held-out phrasing seen in training: ${q.question}`);
       }
     const kinds = new Set(phr.flatMap((s) => s.questions.map((q) => q.type)));
-    assert.equal(kinds.size, 6);
+    assert.equal(kinds.size, 7);
   });
 
   it('renders the exact colour at a shape centre (no jitter), white far from shapes, and is the same for the same seed', () => {

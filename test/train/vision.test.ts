@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { FASHION_CLASSES, greyToPixels, parseDigits, parseIdx, shiftPixels } from '../../src/data/index.ts';
 import { configFromDepth, imageSlots, latestCheckpoint, loadCheckpoint } from '../../src/model/index.ts';
 import { byteTokenizer } from '../../src/tokenizer/index.ts';
-import { labelledRow, shapesRows, shapesSource } from '../../src/train/index.ts';
+import { labelledRow, SHIFT_BELOW, shapesRows, shapesSource } from '../../src/train/index.ts';
 import { pretrainTinyBase } from '../fixtures/tiny-base.ts';
 
 const tok = byteTokenizer();
@@ -147,6 +147,23 @@ describe('the Debian image sets', () => {
       seen.add(moves[0]);
     }
     assert.ok(seen.size >= 10, `${seen.size} different moves in 64 draws`);
+  });
+
+  it('leaves the images of a large set (SHIFT_BELOW or more) where they are', () => {
+    const v = { ...cfg, vision: { imageSize: 32, patchSize: 8 } };
+    const one = new Uint8Array(8 * 8).fill(255);
+    one[3 * 8 + 3] = one[3 * 8 + 4] = one[4 * 8 + 3] = one[4 * 8 + 4] = 0;
+    const grey = new Uint8Array(8 * 8 * SHIFT_BELOW);
+    for (let i = 0; i < SHIFT_BELOW; i++) grey.set(one, i * 64);
+    const images = { name: 'many', grey, size: 8, answers: Array.from({ length: SHIFT_BELOW }, () => '0') };
+    const b = shapesSource(tok, v, {
+      B: 32,
+      seed: 5,
+      mix: { sets: [{ set: { images, question: 'What digit is this?' }, share: 0.999 }] },
+    }).next();
+    const plain = greyToPixels(images, 0, 32);
+    assert.equal(b.images!.at.length, 32);
+    for (let i = 0; i < 32; i++) assert.deepEqual(b.images!.pixels.subarray(i * 32 * 32 * 3, (i + 1) * 32 * 32 * 3), plain, `image ${i}`);
   });
 });
 

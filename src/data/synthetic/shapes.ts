@@ -13,6 +13,8 @@
 //       relation  "Is the red circle left of the blue square?" (yes / no), "What shape is left of
 //                 the green circle?" (only when exactly one shape is) -- left/right by centres at
 //                 least 4 px apart
+//       side      "Which side is the red circle on?" -> left / right, by the centre's half (asked
+//                 only when it is at least 6 px from the middle)
 //       caption   "Describe the image." -> the shapes left to right: "a red circle and a blue square"
 //
 // Held out, so evals measure generalisation (CLEVR CoGenT's idea): HELD_OUT_COMBOS, four
@@ -49,7 +51,7 @@ export const HELD_OUT_COMBOS: readonly [ShapeColour, ShapeKind][] = [
   ['yellow', 'circle'],
   ['purple', 'square'],
 ];
-export const QUESTION_TYPES = ['colour', 'kind', 'count', 'exist', 'relation', 'caption'] as const;
+export const QUESTION_TYPES = ['colour', 'kind', 'count', 'exist', 'relation', 'caption', 'side'] as const;
 export type QuestionType = (typeof QUESTION_TYPES)[number];
 
 export interface Shape {
@@ -193,6 +195,18 @@ const P = {
     'Which object is right of the {a}?',
     'Name the shape right of the {a}.',
   ],
+  side: [
+    'Which side is the {a} on?',
+    'Is the {a} on the left or the right?',
+    'On which side is the {a}?',
+    'Which half of the image is the {a} in?',
+    'Is the {a} on the left side or the right side?',
+    'Which side of the picture is the {a} on?',
+    'Tell me which side the {a} is on.',
+    'Does the {a} sit on the left or on the right?',
+    'Where is the {a}, left or right?',
+    'In which half is the {a}, left or right?',
+  ],
   caption: [
     'Describe the image.',
     'What is in the image?',
@@ -209,6 +223,13 @@ const P = {
 const heldOutCombo = (c: ShapeColour, k: ShapeKind) => HELD_OUT_COMBOS.some(([hc, hk]) => hc === c && hk === k);
 /** Left/right is asked only between centres at least this far apart. */
 const MIN_DX = 4;
+/**
+ * The side is asked only of centres at least this far from the middle. Side questions teach the
+ * model to fetch a named shape's column, the first half of a relation: without them relations sat
+ * at chance; from the same checkpoint, 1,500 steps of side and relation questions took yes/no
+ * relations from 50% to 71% (88.6% with centres 32 px apart or more), relations alone did nothing.
+ */
+const MIN_SIDE = 6;
 
 /** A random scene: 1 to 6 shapes placed without overlap (2 px apart at least). */
 export function randomScene(r: () => number, allow: (c: ShapeColour, k: ShapeKind) => boolean, count = randInt(r, 1, 6)): Scene {
@@ -331,6 +352,10 @@ function questionsOf(scene: Scene, type: QuestionType, phr: (n: number) => numbe
       }
       break;
     }
+    case 'side':
+      for (const a of uniqueCombo.filter(about))
+        if (Math.abs(a.x - SCENE_SIZE / 2) >= MIN_SIDE) out.push(q(P.side, { a: name(a) }, a.x < SCENE_SIZE / 2 ? 'left' : 'right'));
+      break;
     case 'caption': {
       const names = [...sh].sort((a, b) => a.x - b.x).map((s) => `${s.colour === 'orange' ? 'an' : 'a'} ${name(s)}`);
       const text = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
