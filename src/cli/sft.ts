@@ -33,7 +33,10 @@ export const sftCommand: Command = {
     text: { type: 'string', help: 'synth:shapes: text conversations mixed in (JSONL)' },
     'text-share': { type: 'number', help: 'synth:shapes: share of rows drawn from --text', default: 0.2 },
     questions: { type: 'number', help: 'synth:shapes: questions per scene (default: one of each type)' },
-    mix: { type: 'string', help: 'synth:shapes: Debian image sets mixed in, e.g. digits:0.1,fashion:0.15 (npm run vision-data)' },
+    mix: {
+      type: 'string',
+      help: 'synth:shapes: Debian image sets mixed in, shares of rows (3 images a row), e.g. digits:0.1,fashion:0.15 (npm run vision-data)',
+    },
     val: { type: 'string', help: 'validation conversations (default: 5% of --data, held out by content hash)' },
     batch: { type: 'number', help: 'conversations per step', default: 16 },
     'weight-decay': { type: 'number', help: 'AdamW weight decay (matrices only)', default: 0 },

@@ -52,7 +52,9 @@ export {
 export { answerRows, greedyReward, rl, type RewardFn, type RlConfig, type RlPrompt, type SamplingSettings } from './policy-gradient.ts';
 // Image input: SFT on the shapes scene set, streamed.
 export {
+  LABELLED_PER_ROW,
   labelledRow,
+  type LabelledDraw,
   SHIFT_BELOW,
   sftShapes,
   shapesRows,

@@ -72,26 +72,41 @@ export interface LabelledSet {
   question: string;
 }
 
+/** One image of a labelled set in a training row: its index, and a move by [dx, dy] pixels. */
+export interface LabelledDraw {
+  i: number;
+  shift?: [number, number];
+}
+
 /**
- * Image i of a labelled set as a training row: the image and the question, the answer learned.
- * shift moves the image by [dx, dy] pixels (shapesSource's augmentation).
+ * Images of a labelled set as one training row: a turn each, the image and the question, the
+ * answers learned. As many of the draws as the context holds (at least the first).
  */
-export function labelledRow(tok: Tokenizer, config: GPTConfig, set: LabelledSet, i: number, shift?: [number, number]): ConversationRow {
+export function labelledRow(tok: Tokenizer, config: GPTConfig, set: LabelledSet, draws: readonly LabelledDraw[]): ConversationRow {
   const v = visionOf(config),
     size = config.vision!.imageSize;
-  let pixels = greyToPixels(set.images, i, size);
-  if (shift) pixels = shiftPixels(pixels, size, shift[0], shift[1]);
-  const messages: ChatMessage[] = [
-    {
-      role: 'user',
-      content: [
-        { type: 'image', pixels },
-        { type: 'text', text: set.question },
-      ],
-    },
-    { role: 'assistant', content: set.images.answers[i] },
-  ];
-  return conversationRow(tok, { source: `${set.images.name}:${i}`, messages, untrained: [] }, config.contextLength, v);
+  const messages: ChatMessage[] = draws.flatMap(({ i, shift }) => {
+    let pixels = greyToPixels(set.images, i, size);
+    if (shift) pixels = shiftPixels(pixels, size, shift[0], shift[1]);
+    return [
+      {
+        role: 'user' as const,
+        content: [
+          { type: 'image' as const, pixels },
+          { type: 'text' as const, text: set.question },
+        ],
+      },
+      { role: 'assistant' as const, content: set.images.answers[i] },
+    ];
+  });
+  const source = `${set.images.name}:${draws.map((d) => d.i).join(',')}`;
+  for (let upTo = draws.length; ; upTo--) {
+    try {
+      return conversationRow(tok, { source, messages: messages.slice(0, 2 * upTo), untrained: [] }, config.contextLength, v);
+    } catch (e) {
+      if (!(e instanceof ConversationError) || upTo === 1) throw e;
+    }
+  }
 }
 
 /** What a batch's rows are drawn from besides the shapes scenes, each with its share of the rows. */
@@ -102,13 +117,19 @@ export interface VisionMix {
 
 /** Labelled sets with fewer training images than this are shifted a little on each draw. */
 export const SHIFT_BELOW = 10_000;
+/**
+ * Images in a labelled row, one turn each. A labelled turn is about a third of a scene's row
+ * (64:8: ~110 tokens against ~400), and rows are padded to a batch's longest, so three turns
+ * a row teach three images for about the compute of one.
+ */
+export const LABELLED_PER_ROW = 3;
 
 /**
- * Batch after batch of B rows: each a text row, an image of a labelled set (by their shares) or
- * a fresh scene from the shapes training split (the rest). Batch n is a pure function of (seed, n).
- * Rows of every kind share each batch. Batches of one kind each would pad less (a labelled row is
- * about a third of a scene's), and ran 3.5 steps/s against 2.8, but the shapes learned far slower:
- * validation loss 0.129 at step 4,000 against 0.068 with mixed batches (2026-12-06).
+ * Batch after batch of B rows: each a text row, LABELLED_PER_ROW images of a labelled set (by
+ * their shares) or a fresh scene from the shapes training split (the rest). Batch n is a pure
+ * function of (seed, n). Rows of every kind share each batch. Batches of one kind each would pad
+ * less, and ran 3.5 steps/s against 2.8, but the shapes learned far slower: validation loss 0.129
+ * at step 4,000 against 0.068 with mixed batches (2026-12-06).
  */
 export function shapesSource(
   tok: Tokenizer,
@@ -127,7 +148,17 @@ export function shapesSource(
   for (const { set, share } of o.mix?.sets ?? []) {
     const n = set.images.answers.length,
       shift = n < SHIFT_BELOW;
-    parts.push([share, (r) => labelledRow(tok, config, set, Math.floor(r() * n), shift ? [offset(r), offset(r)] : undefined)]);
+    const draw = (r: () => number): LabelledDraw => ({ i: Math.floor(r() * n), shift: shift ? [offset(r), offset(r)] : undefined });
+    parts.push([
+      share,
+      (r) =>
+        labelledRow(
+          tok,
+          config,
+          set,
+          Array.from({ length: LABELLED_PER_ROW }, () => draw(r)),
+        ),
+    ]);
   }
   if (parts.reduce((s, [w]) => s + w, 0) > 1) throw new Error('shapes: the mixed-in shares add up to more than 1');
   return {

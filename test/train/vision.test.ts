@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { FASHION_CLASSES, greyToPixels, parseDigits, parseIdx, shiftPixels } from '../../src/data/index.ts';
 import { configFromDepth, imageSlots, latestCheckpoint, loadCheckpoint } from '../../src/model/index.ts';
 import { byteTokenizer } from '../../src/tokenizer/index.ts';
-import { labelledRow, SHIFT_BELOW, shapesRows, shapesSource } from '../../src/train/index.ts';
+import { LABELLED_PER_ROW, labelledRow, SHIFT_BELOW, shapesRows, shapesSource } from '../../src/train/index.ts';
 import { pretrainTinyBase } from '../fixtures/tiny-base.ts';
 
 const tok = byteTokenizer();
@@ -63,8 +63,11 @@ describe('the shapes training stream', () => {
     const perRow = Array.from({ length: 200 }, (_, r) => Array.from(b.images!.at).filter((a) => a >= r * b.T && a < (r + 1) * b.T).length);
     const textRows = perRow.filter((n) => n === 0).length;
     assert.ok(textRows > 30 && textRows < 70, `${textRows} text rows of 200`);
-    const row = labelledRow(tok, cfg, { images, question: 'What digit is this?' }, 0);
+    const row = labelledRow(tok, cfg, { images, question: 'What digit is this?' }, [{ i: 0 }]);
     assert.equal(tok.decode(Array.from(row.targets).filter((t) => t >= 0)), '7<|end|>');
+    const three = labelledRow(tok, cfg, { images, question: 'What digit is this?' }, [{ i: 1 }, { i: 0 }, { i: 1 }]);
+    assert.equal(tok.decode(Array.from(three.targets).filter((t) => t >= 0)), '3<|end|>7<|end|>3<|end|>');
+    assert.equal(three.images!.at.length, 3);
   });
 });
 
@@ -162,8 +165,9 @@ describe('the Debian image sets', () => {
       mix: { sets: [{ set: { images, question: 'What digit is this?' }, share: 0.999 }] },
     }).next();
     const plain = greyToPixels(images, 0, 32);
-    assert.equal(b.images!.at.length, 32);
-    for (let i = 0; i < 32; i++) assert.deepEqual(b.images!.pixels.subarray(i * 32 * 32 * 3, (i + 1) * 32 * 32 * 3), plain, `image ${i}`);
+    assert.equal(b.images!.at.length, 32 * LABELLED_PER_ROW);
+    for (let i = 0; i < 32 * LABELLED_PER_ROW; i++)
+      assert.deepEqual(b.images!.pixels.subarray(i * 32 * 32 * 3, (i + 1) * 32 * 32 * 3), plain, `image ${i}`);
   });
 });
 

@@ -1,7 +1,7 @@
 // Visual question answering (issue 15): each sample is an image and a question in one user turn
 // (OpenAI content parts: image_url as a data URL, then text), answered greedily; correct when the
 // reply equals the ideal answer after trimming, lowercasing and dropping a final period. Metrics:
-// accuracy, and accuracy/<type> per question type (colour, kind, count, exist, relation, caption).
+// accuracy, and accuracy/<type> per question type (colour, kind, count, exist, relation, caption, side).
 // Samples: {"input": [{"role": "user", "content": [...]}], "ideal": "red", "type": "colour"}.
 import { samplesFromArgs, type TemplateFactory } from '../classes.ts';
 import { accuracyMetrics } from '../metrics.ts';
