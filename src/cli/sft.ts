@@ -2,7 +2,16 @@
 // fine-tuning format (JSONL, {"messages": [...]} per line), loss on assistant turns only
 // (src/train/sft.ts). Progress, checkpoints and Ctrl-C / --resume as in `tetra train`.
 import { resolve } from 'node:path';
-import { ConversationError, DIGITS_QUESTION, FASHION_QUESTION, loadDigits, loadFashion, type ConversationRow } from '../data/index.ts';
+import {
+  ConversationError,
+  DIGITS_QUESTION,
+  FASHION_QUESTION,
+  loadDigits,
+  loadFashion,
+  QUESTION_TYPES,
+  type ConversationRow,
+  type QuestionType,
+} from '../data/index.ts';
 import { checkpointInfo, type CheckpointMeta, parseVisionSpec, type VisionConfig } from '../model/index.ts';
 import { defaultBackend } from '../tensor/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
@@ -33,6 +42,10 @@ export const sftCommand: Command = {
     text: { type: 'string', help: 'synth:shapes: text conversations mixed in (JSONL)' },
     'text-share': { type: 'number', help: 'synth:shapes: share of rows drawn from --text', default: 0.2 },
     questions: { type: 'number', help: 'synth:shapes: questions per scene (default: one of each type)' },
+    types: {
+      type: 'string',
+      help: `synth:shapes: question types to ask, a type named twice asked twice as often (default: each once: ${QUESTION_TYPES.join(',')})`,
+    },
     mix: {
       type: 'string',
       help: 'synth:shapes: Debian image sets mixed in, shares of rows (3 images a row), e.g. digits:0.1,fashion:0.15 (npm run vision-data)',
@@ -102,6 +115,10 @@ function shapes(f: Flags, checkpoint: string, meta: CheckpointMeta, tok: Tokeniz
       throw e instanceof UsageError ? e : new UsageError(`${cmd}: ${(e as Error).message}`);
     }
   }
+  const types = f.types !== undefined ? String(f.types).split(',') : undefined;
+  for (const t of types ?? [])
+    if (!(QUESTION_TYPES as readonly string[]).includes(t))
+      throw new UsageError(`${cmd}: --types knows ${QUESTION_TYPES.join(', ')}, got ${JSON.stringify(t)}`);
   return interruptible(async (signal) => {
     const r = await sftShapes(
       {
@@ -110,7 +127,8 @@ function shapes(f: Flags, checkpoint: string, meta: CheckpointMeta, tok: Tokeniz
         vision,
         mix: { text: text ? { rows: text, share: numberFlag(f, 'text-share', 0, 1, cmd, false) } : undefined, sets },
         batchSize: numberFlag(f, 'batch', 1, 1 << 16, cmd),
-        perScene: f.questions !== undefined ? numberFlag(f, 'questions', 1, 6, cmd) : undefined,
+        perScene: f.questions !== undefined ? numberFlag(f, 'questions', 1, (types ?? QUESTION_TYPES).length, cmd) : undefined,
+        types: types as QuestionType[] | undefined,
       },
       tok,
       defaultBackend(),

@@ -206,6 +206,8 @@ export interface ShapesSftConfig
   valScenes?: number;
   /** Questions per training scene (default: one of each type the scene allows). Fewer: more images per step. */
   perScene?: number;
+  /** Question types asked of training scenes (default: every type once); a type named twice is asked twice as often. */
+  types?: readonly QuestionType[];
 }
 
 /** SFT on the shapes stream (and text), from a checkpoint that sees or is given eyes here. */
@@ -237,7 +239,8 @@ export async function sftShapes(
       seqLen: config.contextLength,
       evalBatches: 1,
       initFrom,
-      source: (position) => shapesSource(tok, config, { B: c.batchSize, seed: c.seed, position, mix: c.mix, perScene: c.perScene }),
+      source: (position) =>
+        shapesSource(tok, config, { B: c.batchSize, seed: c.seed, position, mix: c.mix, perScene: c.perScene, types: c.types }),
       validate: (model, be) => conversationLoss(model, be, val, c.batchSize),
     },
     backend,

@@ -211,7 +211,15 @@ describe('tetra sft --data synth:shapes', () => {
         ],
         { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
       );
-    run(2);
+    assert.throws(
+      () => run(1, ['--types', 'colour,shape']),
+      (e: { status: number; stderr: string }) => {
+        assert.equal(e.status, 2);
+        assert.match(e.stderr, /--types knows colour, kind, count, exist, relation, caption, side, got "shape"/);
+        return true;
+      },
+    );
+    run(2, ['--types', 'side,side,relation,colour']);
     const resumed = JSON.parse(run(4, ['--resume']).trim().split('\n').pop()!);
     assert.equal(resumed.step, 4);
     assert.ok(Number.isFinite(resumed.val_loss));
