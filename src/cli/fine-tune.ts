@@ -14,6 +14,7 @@ export function fineTuneFlags(d: { steps: number; lr: number; warmup: number; ev
     out: { type: 'string', help: 'run directory: checkpoints/, metrics.jsonl' },
     resume: { type: 'boolean', help: "continue from OUT's newest checkpoint" },
     steps: { type: 'number', help: 'optimizer steps', default: d.steps },
+    'stop-at': { type: 'number', help: 'stop after this step, checkpoint saved (the schedule still spans --steps; --resume goes on)' },
     lr: { type: 'number', help: 'peak learning rate', default: d.lr },
     warmup: { type: 'number', help: 'warmup steps', default: d.warmup },
     seed: { type: 'number', help: 'data order (and sampling)', default: 1337 },
@@ -48,6 +49,7 @@ export function fineTuneSettings(
   | 'out'
   | 'accum'
   | 'steps'
+  | 'stopAt'
   | 'optimizer'
   | 'schedule'
   | 'seed'
@@ -64,6 +66,7 @@ export function fineTuneSettings(
     out: resolve(String(f.out)),
     accum: 1,
     steps: numberFlag(f, 'steps', 1, 1e9, cmd),
+    stopAt: f['stop-at'] !== undefined ? numberFlag(f, 'stop-at', 1, 1e9, cmd) : undefined,
     optimizer: { ...defaultAdamW, lr: numberFlag(f, 'lr', 0, 10, cmd, false), weightDecay },
     schedule: { minLr: 0, warmup: numberFlag(f, 'warmup', 0, 1e9, cmd), decay: 'linear' },
     seed: numberFlag(f, 'seed', 0, 2 ** 31, cmd),

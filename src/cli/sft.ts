@@ -44,7 +44,7 @@ export const sftCommand: Command = {
     questions: { type: 'number', help: 'synth:shapes: questions per scene (default: one of each type)' },
     types: {
       type: 'string',
-      help: `synth:shapes: question types to ask, a type named twice asked twice as often (default: each once: ${QUESTION_TYPES.join(',')})`,
+      help: `synth:shapes: types of question, one named twice is asked twice as often (default: each once, ${QUESTION_TYPES.join(',')})`,
     },
     mix: {
       type: 'string',

@@ -28,6 +28,8 @@ export interface TrainConfig {
   seqLen: number;
   accum: number;
   steps: number;
+  /** Stop after this step, checkpoint saved, as an interrupt would; the schedule still spans `steps`. */
+  stopAt?: number;
   optimizer: AdamWConfig;
   schedule: Omit<Schedule, 'total' | 'lr'>;
   seed: number;
@@ -306,8 +308,8 @@ export async function train(
     while (step < c.steps) {
       // Let signal handlers run between steps.
       await new Promise((r) => setImmediate(r));
-      if (opts.signal?.aborted) {
-        log(`stopping at step ${step} (interrupted); checkpoint saved`);
+      if (opts.signal?.aborted || (c.stopAt !== undefined && step >= c.stopAt)) {
+        log(`stopping at step ${step} (${opts.signal?.aborted ? 'interrupted' : `stop at ${c.stopAt}`}); checkpoint saved`);
         save();
         break;
       }

@@ -219,7 +219,8 @@ describe('tetra sft --data synth:shapes', () => {
         return true;
       },
     );
-    run(2, ['--types', 'side,side,relation,colour']);
+    const first = JSON.parse(run(4, ['--types', 'side,side,relation,colour', '--stop-at', '2']).trim().split('\n').pop()!);
+    assert.equal(first.step, 2);
     const resumed = JSON.parse(run(4, ['--resume']).trim().split('\n').pop()!);
     assert.equal(resumed.step, 4);
     assert.ok(Number.isFinite(resumed.val_loss));
