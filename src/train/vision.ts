@@ -44,21 +44,27 @@ export function shapesRows(
   o: { seed: number; count: number; split: ShapesSplit; types?: readonly QuestionType[]; perScene?: number },
 ): ConversationRow[] {
   const v = visionOf(config);
-  return generateShapes(o).map((s, i) => {
-    // As many of the scene's questions as the context holds (at least the first).
-    for (let upTo = s.questions.length; ; upTo--) {
-      try {
-        const c = {
-          source: `shapes:${o.split}:${o.seed}:${i}`,
-          messages: shapesConversation(s, upTo, config.vision!.imageSize),
-          untrained: [],
-        };
-        return conversationRow(tok, c, config.contextLength, v);
-      } catch (e) {
-        if (!(e instanceof ConversationError) || upTo === 1) throw e;
-      }
+  return generateShapes(o).map((s, i) =>
+    longestFitting(s.questions.length, (upTo) =>
+      conversationRow(
+        tok,
+        { source: `shapes:${o.split}:${o.seed}:${i}`, messages: shapesConversation(s, upTo, config.vision!.imageSize), untrained: [] },
+        config.contextLength,
+        v,
+      ),
+    ),
+  );
+}
+
+/** row(n), or with fewer turns while the context cannot hold them (at least one; other errors pass through). */
+function longestFitting(n: number, row: (upTo: number) => ConversationRow): ConversationRow {
+  for (let upTo = n; ; upTo--) {
+    try {
+      return row(upTo);
+    } catch (e) {
+      if (!(e instanceof ConversationError) || upTo === 1) throw e;
     }
-  });
+  }
 }
 
 function visionOf(config: GPTConfig): { imageSlots: number; imageValues: number } {
@@ -100,13 +106,9 @@ export function labelledRow(tok: Tokenizer, config: GPTConfig, set: LabelledSet,
     ];
   });
   const source = `${set.images.name}:${draws.map((d) => d.i).join(',')}`;
-  for (let upTo = draws.length; ; upTo--) {
-    try {
-      return conversationRow(tok, { source, messages: messages.slice(0, 2 * upTo), untrained: [] }, config.contextLength, v);
-    } catch (e) {
-      if (!(e instanceof ConversationError) || upTo === 1) throw e;
-    }
-  }
+  return longestFitting(draws.length, (upTo) =>
+    conversationRow(tok, { source, messages: messages.slice(0, 2 * upTo), untrained: [] }, config.contextLength, v),
+  );
 }
 
 /** What a batch's rows are drawn from besides the shapes scenes, each with its share of the rows. */

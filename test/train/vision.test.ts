@@ -129,17 +129,24 @@ describe('the Debian image sets', () => {
     assert.throws(() => shiftPixels(px, 5, 1, 1), /is not 5x5x3/);
   });
 
-  it('the training stream moves labelled images by at most 1/16 of the side, differently from draw to draw', () => {
+  /** n copies of an 8x8 image with a dark 2x2 centre, and one batch of B rows drawn from them at 32x32. */
+  const dotBatch = (n: number, B: number) => {
+    const one = new Uint8Array(8 * 8).fill(255);
+    one[3 * 8 + 3] = one[3 * 8 + 4] = one[4 * 8 + 3] = one[4 * 8 + 4] = 0;
+    const grey = new Uint8Array(8 * 8 * n);
+    for (let i = 0; i < n; i++) grey.set(one, i * 64);
+    const images = { name: 'dot', grey, size: 8, answers: Array.from({ length: n }, () => '0') };
     const v = { ...cfg, vision: { imageSize: 32, patchSize: 8 } };
-    const grey = new Uint8Array(8 * 8).fill(255);
-    grey[3 * 8 + 3] = grey[3 * 8 + 4] = grey[4 * 8 + 3] = grey[4 * 8 + 4] = 0; // a dark 2x2 centre
-    const images = { name: 'dot', grey, size: 8, answers: ['0'] };
     const b = shapesSource(tok, v, {
-      B: 64,
+      B,
       seed: 5,
       mix: { sets: [{ set: { images, question: 'What digit is this?' }, share: 0.999 }] },
     }).next();
-    const plain = greyToPixels(images, 0, 32);
+    return { b, plain: greyToPixels(images, 0, 32) };
+  };
+
+  it('the training stream moves labelled images by at most 1/16 of the side, differently from draw to draw', () => {
+    const { b, plain } = dotBatch(1, 64);
     const seen = new Set<string>();
     for (let i = 0; i < b.images!.at.length; i++) {
       const img = b.images!.pixels.subarray(i * 32 * 32 * 3, (i + 1) * 32 * 32 * 3);
@@ -153,18 +160,7 @@ describe('the Debian image sets', () => {
   });
 
   it('leaves the images of a large set (SHIFT_BELOW or more) where they are', () => {
-    const v = { ...cfg, vision: { imageSize: 32, patchSize: 8 } };
-    const one = new Uint8Array(8 * 8).fill(255);
-    one[3 * 8 + 3] = one[3 * 8 + 4] = one[4 * 8 + 3] = one[4 * 8 + 4] = 0;
-    const grey = new Uint8Array(8 * 8 * SHIFT_BELOW);
-    for (let i = 0; i < SHIFT_BELOW; i++) grey.set(one, i * 64);
-    const images = { name: 'many', grey, size: 8, answers: Array.from({ length: SHIFT_BELOW }, () => '0') };
-    const b = shapesSource(tok, v, {
-      B: 32,
-      seed: 5,
-      mix: { sets: [{ set: { images, question: 'What digit is this?' }, share: 0.999 }] },
-    }).next();
-    const plain = greyToPixels(images, 0, 32);
+    const { b, plain } = dotBatch(SHIFT_BELOW, 32);
     assert.equal(b.images!.at.length, 32 * LABELLED_PER_ROW);
     for (let i = 0; i < 32 * LABELLED_PER_ROW; i++)
       assert.deepEqual(b.images!.pixels.subarray(i * 32 * 32 * 3, (i + 1) * 32 * 32 * 3), plain, `image ${i}`);
