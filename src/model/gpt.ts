@@ -113,6 +113,7 @@ export class GPT {
       ? {
           patchUp: config.vision.stem ? this.p('vision.patch_up') : undefined,
           patchIn: this.p('vision.patch_in'),
+          colourIn: config.vision.colour ? this.p('vision.colour_in') : undefined,
           row: this.p('vision.row'),
           col: this.p('vision.col'),
         }

@@ -9,8 +9,13 @@
 //   vision.patch_in   [C, P*P*3]   patch -> width (with a stem: [C, H])
 //   vision.patch_up   [2H, P*P*3]  optional stem (config.vision.stem = H): patch -> SwiGLU -> patch_in,
 //                                  so a patch's edges and corners are read before the decoder
+//   vision.colour_in  [C, 4]       optional (config.vision.colour): the window's ink mass and mean
+//                                  colour -> width, while the stem reads ink alone (form apart from colour)
 //   vision.row        [G, C]       row of the patch (G = imageSize / P)
 //   vision.col        [G, C]       column of the patch
+//
+// With config.vision.xy the stem also reads the patch's row and column (one-hot, 2G values at the
+// end of each patch), so position grows in the token as fast as what the pixels say.
 //
 // Pixels come in as Float32 HWC in [0, 1], imageSize x imageSize (src/vision decodes and resizes).
 import { type Backend, type Tape, Tensor } from '../tensor/index.ts';
@@ -29,6 +34,21 @@ export interface VisionConfig {
    * so a token sees a small shape whole; outside the image reads as 0 (mid-grey in [-1, 1]).
    */
   window?: number;
+  /**
+   * Colour apart from form: the stem reads each window's ink (1 - the pixel's smallest channel:
+   * white 0, any strong colour near 1), and `vision.colour_in` adds the window's ink-weighted mean
+   * colour and its ink mass. A token is then form + colour + position, so a colour seen on other
+   * kinds reads the same on a kind it was never seen with (CLEVR CoGenT's held-out combinations).
+   */
+  colour?: boolean;
+  /**
+   * Where a patch is, also read by the stem: each patch's values end with a one-hot of its row and
+   * one of its column (2G values), so position reaches the token through the same weights as its
+   * pixels and grows as fast as they do. Without it, position is only the learned row and column
+   * embeddings, which a trained stem's outputs outgrow about a hundredfold (bench/RESULTS.md,
+   * session 16).
+   */
+  xy?: boolean;
 }
 
 /** Images of one batch (or one sequence): pixels back to back, and where each one's first slot is. */
@@ -55,16 +75,24 @@ export const grid = (v: VisionConfig): number => v.imageSize / v.patchSize;
 /** Slot tokens per image: the patches. */
 export const imageSlots = (v: VisionConfig): number => grid(v) ** 2;
 const windowOf = (v: VisionConfig): number => v.window ?? v.patchSize;
-export const patchValues = (v: VisionConfig): number => windowOf(v) ** 2 * 3;
+export const patchValues = (v: VisionConfig): number => windowOf(v) ** 2 * (v.colour ? 1 : 3) + (v.xy ? 2 * grid(v) : 0);
+/** Colour values of a window (colour): ink mass and the ink-weighted mean R, G, B. */
+export const COLOUR_VALUES = 4;
 export const imageValues = (v: VisionConfig): number => v.imageSize * v.imageSize * 3;
 
-/** A vision spec as the command line writes it, SIZE:PATCH[:STEM[:WINDOW]] (e.g. 64:8, 64:8:128:16). */
+/** A vision spec as the command line writes it, SIZE:PATCH[:STEM[:WINDOW]][:colour][:xy] (e.g. 64:8, 64:8:128:16:colour:xy). */
 export function parseVisionSpec(spec: string): VisionConfig {
-  const m = /^(\d+):(\d+)(?::(\d+)(?::(\d+))?)?$/.exec(spec);
-  if (!m) throw new Error(`a vision spec is SIZE:PATCH[:STEM[:WINDOW]], e.g. 64:8 or 64:8:128:16, got ${JSON.stringify(spec)}`);
+  const m = /^(\d+):(\d+)(?::(\d+)(?::(\d+))?)?(:colour)?(:xy)?$/.exec(spec);
+  if (!m)
+    throw new Error(
+      `a vision spec is SIZE:PATCH[:STEM[:WINDOW]][:colour][:xy], e.g. 64:8, 64:8:128:16 or 64:8:128:16:colour:xy, ` +
+        `got ${JSON.stringify(spec)}`,
+    );
   const v: VisionConfig = { imageSize: Number(m[1]), patchSize: Number(m[2]) };
   if (m[3]) v.stem = Number(m[3]);
   if (m[4]) v.window = Number(m[4]);
+  if (m[5]) v.colour = true;
+  if (m[6]) v.xy = true;
   validateVision(v);
   return v;
 }
@@ -86,6 +114,7 @@ export function visionParamShapes(v: VisionConfig, C: number): [string, number[]
   return [
     ...(v.stem ? ([['vision.patch_up', [2 * v.stem, patchValues(v)]]] as [string, number[]][]) : []),
     ['vision.patch_in', [C, v.stem ?? patchValues(v)]],
+    ...(v.colour ? ([['vision.colour_in', [C, COLOUR_VALUES]]] as [string, number[]][]) : []),
     ['vision.row', [grid(v), C]],
     ['vision.col', [grid(v), C]],
   ];
@@ -111,7 +140,8 @@ export function patchify(v: VisionConfig, pixels: Float32Array, count: number, i
     P = v.patchSize,
     G = grid(v),
     W = windowOf(v),
-    pad = (W - P) / 2;
+    pad = (W - P) / 2,
+    C3 = v.colour ? 1 : 3;
   if (pixels.length !== count * imageValues(v)) throw new Error(`patchify: ${pixels.length} values is not ${count} images of ${S}x${S}x3`);
   const n = count * G * G * patchValues(v);
   // Outside the image reads 0: a reused buffer is cleared where windows reach past the edge.
@@ -125,13 +155,67 @@ export function patchify(v: VisionConfig, pixels: Float32Array, count: number, i
         const x0 = gx * P - pad,
           lo = Math.max(0, x0),
           n = (Math.min(S, x0 + W) - lo) * 3;
-        for (let wy = 0; wy < W; wy++, o += W * 3) {
+        for (let wy = 0; wy < W; wy++, o += W * C3) {
           const y = gy * P - pad + wy;
           if (y < 0 || y >= S) continue;
           const from = ((i * S + y) * S + lo) * 3,
             to = o + (lo - x0) * 3;
-          for (let j = 0; j < n; j++) out[to + j] = 2 * pixels[from + j] - 1;
+          if (v.colour) {
+            // Ink: one value a pixel.
+            for (let j = 0, t = o + (lo - x0); j < n; j += 3, t++)
+              out[t] = 1 - Math.min(pixels[from + j], pixels[from + j + 1], pixels[from + j + 2]);
+          } else for (let j = 0; j < n; j++) out[to + j] = 2 * pixels[from + j] - 1;
         }
+        if (v.xy) {
+          out.fill(0, o, o + 2 * G);
+          out[o + gy] = 1;
+          out[o + G + gx] = 1;
+          o += 2 * G;
+        }
+      }
+  return out;
+}
+
+/** Gain on the colour values, so colour_in's outputs can grow as fast as the stem's. */
+const COLOUR_GAIN = 4;
+
+/**
+ * Colour values of every window (config.vision.colour), [count * G*G, COLOUR_VALUES] in patchify's
+ * order: the window's mean ink, then its ink-weighted mean R, G, B in [-1, 1] (0 without ink), all
+ * times COLOUR_GAIN.
+ */
+export function colourValues(v: VisionConfig, pixels: Float32Array, count: number, into?: Float32Array): Float32Array {
+  const S = v.imageSize,
+    P = v.patchSize,
+    G = grid(v),
+    W = windowOf(v),
+    pad = (W - P) / 2;
+  const out = into ? into.subarray(0, count * G * G * COLOUR_VALUES) : new Float32Array(count * G * G * COLOUR_VALUES);
+  let o = 0;
+  for (let i = 0; i < count; i++)
+    for (let gy = 0; gy < G; gy++)
+      for (let gx = 0; gx < G; gx++, o += COLOUR_VALUES) {
+        let m = 0,
+          r = 0,
+          g = 0,
+          b = 0;
+        for (let y = Math.max(0, gy * P - pad); y < Math.min(S, gy * P - pad + W); y++)
+          for (let x = Math.max(0, gx * P - pad); x < Math.min(S, gx * P - pad + W); x++) {
+            const at = ((i * S + y) * S + x) * 3,
+              pr = pixels[at],
+              pg = pixels[at + 1],
+              pb = pixels[at + 2],
+              ink = 1 - Math.min(pr, pg, pb);
+            m += ink;
+            r += ink * (2 * pr - 1);
+            g += ink * (2 * pg - 1);
+            b += ink * (2 * pb - 1);
+          }
+        const k = COLOUR_GAIN / (m + 1e-3);
+        out[o] = (COLOUR_GAIN * m) / (W * W);
+        out[o + 1] = r * k;
+        out[o + 2] = g * k;
+        out[o + 3] = b * k;
       }
   return out;
 }
@@ -152,6 +236,8 @@ function positions(v: VisionConfig, count: number): { rows: Int32Array; cols: In
 export interface VisionWeights {
   /** The stem's [gate | up] projection, when config.vision.stem is set. */
   patchUp?: Tensor;
+  /** Colour values -> width, when config.vision.colour is set. */
+  colourIn?: Tensor;
   patchIn: Tensor;
   row: Tensor;
   col: Tensor;
@@ -176,6 +262,11 @@ export function embedImages(tape: Tape, v: VisionConfig, w: VisionWeights, image
   let x = new Tensor(data, [n * G * G, patchValues(v)], { requiresGrad: false });
   if (w.patchUp) x = tape.swiglu(tape.linear(x, w.patchUp));
   x = tape.linear(x, w.patchIn);
+  if (w.colourIn) {
+    const cv = colourValues(v, images.pixels, n);
+    const c = new Tensor(tape.dtype === 'f64' ? Float64Array.from(cv) : cv, [n * G * G, COLOUR_VALUES], { requiresGrad: false });
+    x = tape.add(x, tape.linear(c, w.colourIn));
+  }
   const { rows, cols } = positions(v, n);
   const pos = tape.add(tape.embedding(rows, [rows.length], w.row), tape.embedding(cols, [cols.length], w.col));
   return tape.add(pos, x, { inPlace: true });
@@ -191,7 +282,7 @@ export function slotIndices(v: VisionConfig, images: ImageInput): Int32Array {
 
 // Inference's buffers, kept between calls so a prefill allocates nothing for its images.
 const g = linearArgs();
-const scratch: Float32Array[] = Array.from({ length: 3 }, () => new Float32Array(0));
+const scratch: Float32Array[] = Array.from({ length: 4 }, () => new Float32Array(0));
 function buffer(i: number, n: number): Float32Array {
   if (scratch[i].length < n) scratch[i] = new Float32Array(n);
   return scratch[i].subarray(0, n);
@@ -224,6 +315,7 @@ export function embedImagesInto(
     be.swigluForward(patches, up, n * S, H);
     K = H;
   }
+  const colour = w.colourIn ? colourValues(v, images.pixels, n, buffer(3, n * S * COLOUR_VALUES)) : null;
   const rw = w.row.data as Float32Array,
     cw = w.col.data as Float32Array;
   for (let i = 0; i < n; i++) {
@@ -236,5 +328,17 @@ export function embedImagesInto(
       for (let k = 0; k < C; k++) rows[p * C + k] = rw[r + k] + cw[c + k];
     }
     linear(be, g, rows, patches.subarray(i * S * K, (i + 1) * S * K), w.patchIn.data as Float32Array, S, C, K, 1);
+    if (colour)
+      linear(
+        be,
+        g,
+        rows,
+        colour.subarray(i * S * COLOUR_VALUES, (i + 1) * S * COLOUR_VALUES),
+        w.colourIn!.data as Float32Array,
+        S,
+        C,
+        COLOUR_VALUES,
+        1,
+      );
   }
 }

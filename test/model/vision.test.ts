@@ -17,7 +17,15 @@ import {
   step,
   type VisionConfig,
 } from '../../src/model/index.ts';
-import { embedImages, packImages, parseVisionSpec, slotIndices, validateVision, visionParamShapes } from '../../src/model/vision.ts';
+import {
+  colourValues,
+  embedImages,
+  packImages,
+  parseVisionSpec,
+  slotIndices,
+  validateVision,
+  visionParamShapes,
+} from '../../src/model/vision.ts';
 import { defaultBackend, refBackend, Tape, Tensor } from '../../src/tensor/index.ts';
 import { assertGradClose, numericGrad } from '../gradcheck.ts';
 import { assertClose, randn64, rng } from '../helpers.ts';
@@ -61,6 +69,65 @@ describe('patchify', () => {
     assert.throws(() => validateVision({ imageSize: 6, patchSize: 2, window: 3 }), /window must be an integer from patchSize 2/);
   });
 
+  it('with colour apart from form, gives each pixel its ink; with xy, ends each patch with its row and column, one-hot', () => {
+    const vc: VisionConfig = { imageSize: 6, patchSize: 2, window: 4, colour: true, xy: true };
+    const r = rng(5);
+    const pixels = Float32Array.from({ length: 2 * 6 * 6 * 3 }, () => r());
+    // A reused buffer full of junk must come back the same as a fresh one.
+    const into = new Float32Array(2 * 9 * (16 + 6) + 5).fill(7);
+    for (const out of [patchify(vc, pixels, 2), patchify(vc, pixels, 2, into)]) {
+      assert.equal(out.length, 2 * 9 * (16 + 6));
+      for (let i = 0; i < 2; i++)
+        for (let gy = 0; gy < 3; gy++)
+          for (let gx = 0; gx < 3; gx++) {
+            const at = (i * 9 + gy * 3 + gx) * 22;
+            for (let wy = 0; wy < 4; wy++)
+              for (let wx = 0; wx < 4; wx++) {
+                const y = gy * 2 - 1 + wy,
+                  x = gx * 2 - 1 + wx;
+                const p = ((i * 6 + y) * 6 + x) * 3;
+                const inside = y >= 0 && y < 6 && x >= 0 && x < 6;
+                assert.equal(out[at + wy * 4 + wx], inside ? Math.fround(1 - Math.min(pixels[p], pixels[p + 1], pixels[p + 2])) : 0);
+              }
+            assert.deepEqual(
+              [...out.subarray(at + 16, at + 22)],
+              [0, 1, 2, 0, 1, 2].map((k, j) => (k === (j < 3 ? gy : gx) ? 1 : 0)),
+            );
+          }
+    }
+  });
+
+  it('colour values: nothing where there is no ink, and the same colour whatever the form', () => {
+    // 8x8 white image, 4x4 patches: a red 3x3 square in patch (0, 0), a red plus of 5 pixels in
+    // patch (0, 1), a gray pixel in patch (1, 0), nothing in patch (1, 1).
+    const vc: VisionConfig = { imageSize: 8, patchSize: 4, colour: true };
+    const px = new Float32Array(8 * 8 * 3).fill(1);
+    const paint = (x: number, y: number, rgb: number[]) => px.set(rgb, (y * 8 + x) * 3);
+    const red = [220 / 255, 30 / 255, 30 / 255];
+    for (let y = 0; y < 3; y++) for (let x = 0; x < 3; x++) paint(x, y, red);
+    for (const [x, y] of [
+      [5, 1],
+      [4, 1],
+      [6, 1],
+      [5, 0],
+      [5, 2],
+    ])
+      paint(x, y, red);
+    paint(1, 5, [0.5, 0.5, 0.5]);
+    const cv = colourValues(vc, px, 1);
+    const at = (p: number) => [...cv.subarray(p * 4, p * 4 + 4)];
+    const [square, plus, gray, blank] = [0, 1, 2, 3].map(at);
+    assert.deepEqual(blank, [0, 0, 0, 0]);
+    // Ink mass follows the pixels inked; the mean colour does not depend on the form.
+    assert.ok(Math.abs(square[0] / plus[0] - 9 / 5) < 1e-5, `${square[0]} / ${plus[0]}`);
+    for (let c = 1; c < 4; c++) {
+      assert.ok(Math.abs(square[c] - plus[c]) < 1e-3, `channel ${c}: ${square[c]} vs ${plus[c]}`);
+      assert.ok(Math.abs(square[c] / 4 - (2 * red[c - 1] - 1)) < 1e-3, `channel ${c} is the colour in [-1, 1], times the gain`);
+      assert.ok(Math.abs(gray[c]) < 1e-3, 'gray is 0 in [-1, 1]');
+    }
+    assert.ok(gray[0] > 0 && gray[0] < plus[0]);
+  });
+
   it('rejects pixels that are not whole images, naming the size', () => {
     assert.throws(() => patchify(v, new Float32Array(47), 1), /47 values is not 1 images of 4x4x3/);
   });
@@ -71,10 +138,19 @@ describe('parseVisionSpec', () => {
     assert.deepEqual(parseVisionSpec('64:8'), { imageSize: 64, patchSize: 8 });
     assert.deepEqual(parseVisionSpec('64:8:128'), { imageSize: 64, patchSize: 8, stem: 128 });
     assert.deepEqual(parseVisionSpec('64:8:128:16'), { imageSize: 64, patchSize: 8, stem: 128, window: 16 });
+    assert.deepEqual(parseVisionSpec('64:8:128:16:colour:xy'), {
+      imageSize: 64,
+      patchSize: 8,
+      stem: 128,
+      window: 16,
+      colour: true,
+      xy: true,
+    });
+    assert.deepEqual(parseVisionSpec('64:8:128:xy'), { imageSize: 64, patchSize: 8, stem: 128, xy: true });
   });
 
   it('names the form for malformed specs and the limit for impossible ones', () => {
-    for (const bad of ['64', '64:8:', '64x8', '64:8:128:16:2', ''])
+    for (const bad of ['64', '64:8:', '64x8', '64:8:128:16:2', '64:8:xy:colour', ''])
       assert.throws(() => parseVisionSpec(bad), /SIZE:PATCH\[:STEM\[:WINDOW\]\]/, bad);
     assert.throws(() => parseVisionSpec('64:7'), /patchSize must divide imageSize 64/);
     assert.throws(() => parseVisionSpec('64:8:128:13'), /window must be an integer from patchSize 8/);
@@ -87,6 +163,8 @@ describe('the patch path on the tape (float64, reference backend)', () => {
     ['the projection', { imageSize: 4, patchSize: 2 }],
     ['a SwiGLU stem and the projection', { imageSize: 4, patchSize: 2, stem: 3 }],
     ['a stem over overlapping windows', { imageSize: 4, patchSize: 2, stem: 3, window: 4 }],
+    ['colour apart from form', { imageSize: 4, patchSize: 2, stem: 3, window: 4, colour: true }],
+    ['colour apart from form and the stem reading where', { imageSize: 4, patchSize: 2, stem: 3, window: 4, colour: true, xy: true }],
   ] as [string, VisionConfig][])
     it(`matches finite differences for ${what}, the row and column embeddings and the token embeddings`, () => {
       const C = 6,
@@ -107,6 +185,7 @@ describe('the patch path on the tape (float64, reference backend)', () => {
       const w = {
         patchUp: v.stem ? param(shapes['vision.patch_up'], 'u') : undefined,
         patchIn: param(shapes['vision.patch_in'], 'p'),
+        colourIn: v.colour ? param(shapes['vision.colour_in'], 'k') : undefined,
         row: param(shapes['vision.row'], 'r'),
         col: param(shapes['vision.col'], 'c'),
       };
@@ -121,7 +200,7 @@ describe('the patch path on the tape (float64, reference backend)', () => {
       };
       const tape = new Tape(refBackend, 'f64');
       tape.backward(loss(tape));
-      for (const t of [w.patchIn, w.row, w.col, wte, head, ...(w.patchUp ? [w.patchUp] : [])]) {
+      for (const t of [w.patchIn, w.row, w.col, wte, head, ...(w.patchUp ? [w.patchUp] : []), ...(w.colourIn ? [w.colourIn] : [])]) {
         const numeric = numericGrad(() => loss(new Tape(refBackend, 'f64')).data[0], t.data as Float64Array);
         assertGradClose(t.grad as Float64Array, numeric, t.name!, 1e-5);
       }
@@ -204,6 +283,14 @@ describe('a GPT with image input', () => {
     const back = loadCheckpoint(dir);
     assert.deepEqual(back.config.vision, sc.vision);
     assert.deepEqual(back.params.get('vision.patch_up'), m.weights().get('vision.patch_up'));
+  });
+
+  it('with colour apart from form and the stem reading where, KV-cache inference matches the training pass', () => {
+    const sc = { ...cfg, vision: { imageSize: 8, patchSize: 4, stem: 16, window: 6, colour: true, xy: true } };
+    const m = GPT.init(sc, 6);
+    const full = m.forward(new Tape(be, 'f32', { grad: false }), tokens, 1, tokens.length, undefined, -1, { pixels: img, at: [2] });
+    const got = step(m, be, [{ cache: new KVCache(sc), tokens, images: { pixels: img, at: [2] } }], true);
+    assertClose(got, full.logits.data as Float32Array, 1e-4, 'logits');
   });
 
   it('a batch of sequences with images, without, and with two, gives each sequence its own logits, call after call', () => {
