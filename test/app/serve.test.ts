@@ -53,10 +53,16 @@ describe('tetra serve with the chat app', { skip }, () => {
     assert.ok(answer && answer.trim().length > 0, 'the model wrote something');
     const list = (await (await t.page.request.get(`${url}/app/api/conversations`)).json()) as { data: { id: string }[] };
     assert.equal(list.data.length, 1);
-    const detail = (await (await t.page.request.get(`${url}/app/api/conversations/${list.data[0].id}`)).json()) as {
-      messages: { role: string; status: string; completionTokens: number }[];
-    };
-    const kept = detail.messages.find((m) => m.role === 'assistant')!;
+    // The server keeps the answer as it ends the stream; on a loaded machine the page can be done
+    // first, so ask again while it still says 'streaming' (as the page does), for at most 30 s.
+    type Detail = { messages: { role: string; status: string; completionTokens: number }[] };
+    const stored = async () =>
+      ((await (await t.page.request.get(`${url}/app/api/conversations/${list.data[0].id}`)).json()) as Detail).messages.find(
+        (m) => m.role === 'assistant',
+      )!;
+    let kept = await stored();
+    for (const until = Date.now() + 30_000; kept.status === 'streaming' && Date.now() < until; kept = await stored())
+      await new Promise((r) => setTimeout(r, 200));
     assert.equal(kept.status, 'done');
     assert.ok(kept.completionTokens > 0 && kept.completionTokens <= 12, `completion tokens ${kept.completionTokens} (max tokens 12)`);
     await t.page.reload();
