@@ -162,8 +162,7 @@ export function patchify(v: VisionConfig, pixels: Float32Array, count: number, i
             to = o + (lo - x0) * 3;
           if (v.colour) {
             // Ink: one value a pixel.
-            for (let j = 0, t = o + (lo - x0); j < n; j += 3, t++)
-              out[t] = 1 - Math.min(pixels[from + j], pixels[from + j + 1], pixels[from + j + 2]);
+            for (let j = 0, t = o + (lo - x0); j < n; j += 3, t++) out[t] = inkAt(pixels, from + j);
           } else for (let j = 0; j < n; j++) out[to + j] = 2 * pixels[from + j] - 1;
         }
         if (v.xy) {
@@ -174,6 +173,11 @@ export function patchify(v: VisionConfig, pixels: Float32Array, count: number, i
         }
       }
   return out;
+}
+
+/** Ink of the RGB pixel at `at` (values in [0, 1]): 1 - its smallest channel, so white is 0. */
+function inkAt(pixels: Float32Array, at: number): number {
+  return 1 - Math.min(pixels[at], pixels[at + 1], pixels[at + 2]);
 }
 
 /** Gain on the colour values, so colour_in's outputs can grow as fast as the stem's. */
@@ -205,7 +209,7 @@ export function colourValues(v: VisionConfig, pixels: Float32Array, count: numbe
               pr = pixels[at],
               pg = pixels[at + 1],
               pb = pixels[at + 2],
-              ink = 1 - Math.min(pr, pg, pb);
+              ink = inkAt(pixels, at);
             m += ink;
             r += ink * (2 * pr - 1);
             g += ink * (2 * pg - 1);
