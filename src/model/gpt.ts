@@ -153,7 +153,8 @@ export class GPT {
 
   /**
    * The training forward pass (on the tape): tokens [B*T] as B sequences of T, positions 0..T-1.
-   * Returns logits [B*T, V] and, with targets, the mean cross-entropy over non-ignored targets.
+   * Returns logits [B*T, V] and, with targets, the mean cross-entropy over non-ignored targets
+   * (weighted by weights, one per position, when given: Tape.crossEntropy).
    */
   forward(
     tape: Tape,
@@ -163,9 +164,10 @@ export class GPT {
     targets?: Int32Array,
     ignoreIndex = -1,
     images?: ImageInput,
+    weights?: ArrayLike<number>,
   ): { logits: Tensor; loss?: Tensor } {
     const logits = this.run(tape, tokens, B, T, images);
-    return { logits, loss: targets ? tape.crossEntropy(logits, targets, ignoreIndex) : undefined };
+    return { logits, loss: targets ? tape.crossEntropy(logits, targets, ignoreIndex, weights) : undefined };
   }
 
   /**

@@ -406,20 +406,22 @@ export class Tape {
 
   /**
    * Mean softmax cross-entropy over the rows whose target is not ignoreIndex: logits [..., V],
-   * targets one per row. Returns a one-element tensor (0 when every row is ignored).
+   * targets one per row. Returns a one-element tensor (0 when every row is ignored). weights (one
+   * per row, >= 0): the weighted mean sum(w * loss) / sum(w) over the rows not ignored instead.
    */
-  crossEntropy(logits: Tensor, targets: Int32Array, ignoreIndex = -1): Tensor {
+  crossEntropy(logits: Tensor, targets: Int32Array, ignoreIndex = -1, weights?: ArrayLike<number>): Tensor {
     const V = last(logits.shape),
       N = logits.size / V;
     if (targets.length !== N) throw new Error(`crossEntropy: ${N} rows of logits but ${targets.length} targets`);
+    if (weights && weights.length !== N) throw new Error(`crossEntropy: ${N} rows of logits but ${weights.length} weights`);
     let count = 0;
-    for (let i = 0; i < N; i++) if (targets[i] !== ignoreIndex) count++;
+    for (let i = 0; i < N; i++) if (targets[i] !== ignoreIndex) count += weights ? weights[i] : 1;
     const losses = this.take(N, false),
       lse = this.take(N, false);
     const be = this.backend;
     be.crossEntropyForward(losses, lse, logits.data, targets, N, V, ignoreIndex);
     let sum = 0;
-    for (let i = 0; i < N; i++) sum += losses[i];
+    for (let i = 0; i < N; i++) sum += weights ? weights[i] * losses[i] : losses[i]; // an ignored row's loss is 0
     const y = this.out([1], logits.requiresGrad);
     y.data[0] = count ? sum / count : 0;
     this.record(
@@ -427,6 +429,7 @@ export class Tape {
       () => {
         if (!y.grad || !count) return;
         const dlosses = this.take(N, false).fill(y.grad[0] / count);
+        if (weights) for (let i = 0; i < N; i++) dlosses[i] *= weights[i];
         be.crossEntropyBackward(logits.ensureGrad(), dlosses, logits.data, lse, targets, N, V, ignoreIndex);
       },
       y,

@@ -19,6 +19,7 @@ export {
   epochBatches,
   loadSftData,
   padRows,
+  answerWeights,
   rowLogProbs,
   sft,
   type SftConfig,

@@ -51,6 +51,8 @@ export const KIND = 0,
   OBJ_B = 16,
   /** SEQUENCE: the share's stats back (OBJECTIVE_STATS' order), from here on. */
   STATS = 17,
+  /** BACKWARD: 1 when `extra` holds a weight per target (the share's loss is their weighted mean), else 0. */
+  WEIGHTED = 30,
   /** BACKWARD: the share's images (pixels and first-slot positions in the images buffers); the last field. */
   IMAGES = 31;
 export const BACKWARD = 0,
@@ -82,7 +84,7 @@ export interface ReplicaInit {
   ctrl: SharedArrayBuffer;
   task: SharedArrayBuffer;
   tokens: SharedArrayBuffer;
-  /** Float64s per row of a share: a SEQUENCE objective's numbers (objectives.ts). */
+  /** Float64s: a SEQUENCE objective's numbers per row (objectives.ts), or a BACKWARD's weight per target. */
   extra: SharedArrayBuffer;
   /** A vision model's share of images: Float32 pixels, and Int32 first-slot positions within the share. */
   pixels: SharedArrayBuffer;
@@ -285,7 +287,8 @@ export class DataParallel {
    * seed x the gradient of the batch's mean loss to the replicas' gradients (as
    * tape.backward(loss, seed) on the whole batch would); reduce() or update() sums them into
    * model's. Returns that mean loss. images: a vision model's images among the tokens (at: flat
-   * positions in B*T), each sent with its row's share.
+   * positions in B*T), each sent with its row's share. weights: one per target, the loss then
+   * their weighted mean (Tape.crossEntropy), each share weighted by its sum of them.
    */
   async accumulate(
     tape: Tape,
@@ -296,18 +299,20 @@ export class DataParallel {
     seed = 1,
     ignoreIndex = -1,
     images?: ImageInput,
+    weights?: Float32Array,
   ): Promise<number> {
     if (this.closed) throw new Error('data parallel: closed');
     if (inputs.length !== B * T || targets.length !== B * T)
       throw new Error(`data parallel: ${inputs.length} tokens and ${targets.length} targets, B*T = ${B}*${T} wanted`);
+    if (weights && weights.length !== B * T) throw new Error(`data parallel: ${weights.length} weights, B*T = ${B}*${T} wanted`);
     const rows = splitRows(B, this.size);
     const counts = rows.map(() => 0);
     let total = 0;
     for (let s = 0, row = 0; s < rows.length; row += rows[s], s++) {
-      for (let i = row * T; i < (row + rows[s]) * T; i++) if (targets[i] !== ignoreIndex) counts[s]++;
+      for (let i = row * T; i < (row + rows[s]) * T; i++) if (targets[i] !== ignoreIndex) counts[s] += weights ? weights[i] : 1;
       total += counts[s];
     }
-    // Replica s's loss is the mean over its own non-ignored targets: weighting it by its share
+    // Replica s's loss is the (weighted) mean over its own non-ignored targets: weighting it by its share
     // of the batch's makes the sum the batch's mean (and all-ignored shares count 0).
     const share = counts.map((c) => (total > 0 ? c / total : 0));
     // Checked before any worker starts: a worker's half-done share would stay in its gradients.
@@ -325,6 +330,8 @@ export class DataParallel {
       r.task[SEQ_LEN] = T;
       r.task[SEED] = seed * share[s];
       r.task[IGNORE] = ignoreIndex;
+      r.task[WEIGHTED] = weights ? 1 : 0;
+      if (weights) r.extra.set(weights.subarray(row * T, row * T + n));
       const own = imagesOf(this.model.config, images, row * T, n);
       if (own && own.at.length * imageSlots(this.model.config.vision!) > this.maxTokens)
         throw new Error(`data parallel: a share holds ${own.at.length} images, more than its tokens can`);
@@ -339,7 +346,16 @@ export class DataParallel {
     tape.reset();
     const n0 = rows[0] * T;
     const own = imagesOf(this.model.config, images, 0, n0);
-    const { loss } = this.model.forward(tape, inputs.subarray(0, n0), rows[0], T, targets.subarray(0, n0), ignoreIndex, own);
+    const { loss } = this.model.forward(
+      tape,
+      inputs.subarray(0, n0),
+      rows[0],
+      T,
+      targets.subarray(0, n0),
+      ignoreIndex,
+      own,
+      weights?.subarray(0, n0),
+    );
     tape.backward(loss!, seed * share[0]);
     let mean = share[0] * loss!.data[0];
     for (const [r, w] of busy) {

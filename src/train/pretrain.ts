@@ -91,6 +91,8 @@ export interface TrainBatch {
   extra?: Float64Array;
   /** A vision model's images: pixels, and each one's first slot as a flat position in B*T. */
   images?: ImageInput;
+  /** A weight per target: the loss is their weighted mean (answerWeights: each answer the same). */
+  weights?: Float32Array;
 }
 export interface BatchSource {
   next(): TrainBatch;
@@ -325,7 +327,8 @@ export async function train(
           const r = await dp.accumulateSequences(tape, batch, c.sequence, 1 / c.accum);
           lossSum += r.loss;
           for (const [k, v] of Object.entries(r.stats)) stats[k] = (stats[k] ?? 0) + v / c.accum;
-        } else lossSum += await dp.accumulate(tape, batch.inputs, batch.targets, batch.B, batch.T, 1 / c.accum, -1, batch.images);
+        } else
+          lossSum += await dp.accumulate(tape, batch.inputs, batch.targets, batch.B, batch.T, 1 / c.accum, -1, batch.images, batch.weights);
         tokensPerStep += batch.tokens;
         positions += batch.B * batch.T;
       }

@@ -39,6 +39,7 @@ import {
   SUMSQ,
   TASK,
   WEIGHT_DECAY,
+  WEIGHTED,
   type ReplicaInit,
 } from './parallel.ts';
 
@@ -87,7 +88,8 @@ function main(): void {
         const images = count ? { pixels: pixels.subarray(0, count * IV), at: imageAt.subarray(0, count) } : undefined;
         tape.reset();
         const targets = tokens.subarray(maxTokens, maxTokens + n);
-        const { loss } = model.forward(tape, tokens.subarray(0, n), B, T, targets, task[IGNORE], images);
+        const lossWeights = task[WEIGHTED] ? extra.subarray(0, n) : undefined;
+        const { loss } = model.forward(tape, tokens.subarray(0, n), B, T, targets, task[IGNORE], images, lossWeights);
         tape.backward(loss!, task[SEED]);
         task[LOSS] = loss!.data[0];
       } else if (task[KIND] === SEQUENCE) {

@@ -45,29 +45,52 @@ export function loadSftData(
 }
 
 /**
+ * A weight per target that makes each answer (a run of learned targets: an assistant turn) weigh
+ * the same in the loss, 1 shared among its tokens, 0 where ignored. By token, a caption of 60
+ * bytes outweighs a yes/no answer, whose first byte decides it, 60 to 1.
+ */
+export function answerWeights(targets: ArrayLike<number>, ignoreIndex = -1): Float32Array {
+  const w = new Float32Array(targets.length);
+  for (let i = 0; i < targets.length; ) {
+    if (targets[i] === ignoreIndex) {
+      i++;
+      continue;
+    }
+    let end = i;
+    while (end < targets.length && targets[end] !== ignoreIndex) end++;
+    w.fill(1 / (end - i), i, end);
+    i = end;
+  }
+  return w;
+}
+
+/**
  * Pads rows into one batch as long as its longest row, rounded up to a multiple of `multiple`
  * (at most `maxT`): training tapes keep their buffers by size, so batch lengths come from a few
  * sizes rather than every length a conversation has, or memory would grow with each new one.
+ * perAnswer: the batch carries answerWeights, so its loss is the mean over answers, not tokens.
  */
-export function padRows(rows: ConversationRow[], multiple = 1, maxT = Number.POSITIVE_INFINITY): TrainBatch {
+export function padRows(rows: ConversationRow[], multiple = 1, maxT = Number.POSITIVE_INFINITY, perAnswer = false): TrainBatch {
   const longest = Math.max(...rows.map((r) => r.inputs.length));
   const B = rows.length,
     T = Math.max(longest, Math.min(Math.ceil(longest / multiple) * multiple, maxT));
   const inputs = new Int32Array(B * T),
-    targets = new Int32Array(B * T).fill(-1);
+    targets = new Int32Array(B * T).fill(-1),
+    weights = perAnswer ? new Float32Array(B * T) : undefined;
   let tokens = 0;
   const pixels: Float32Array[] = [],
     at: number[] = [];
   rows.forEach((r, b) => {
     inputs.set(r.inputs, b * T);
     targets.set(r.targets, b * T);
+    weights?.set(answerWeights(r.targets), b * T);
     tokens += r.tokens;
     if (r.images) {
       pixels.push(r.images.pixels);
       for (const a of r.images.at) at.push(b * T + a);
     }
   });
-  return { inputs, targets, B, T, tokens, ...(at.length ? { images: packImages(pixels, at) } : {}) };
+  return { inputs, targets, B, T, tokens, ...(at.length ? { images: packImages(pixels, at) } : {}), ...(weights ? { weights } : {}) };
 }
 
 /** Where a source over epochs is: the epoch and the next batch in it. */
@@ -104,12 +127,20 @@ export const LENGTH_MULTIPLE = 64;
  * rows but the epoch's last (whose size never changes), and a length that is a multiple of
  * LENGTH_MULTIPLE up to maxT, so a run meets a bounded number of batch shapes.
  */
-export function conversationSource(rows: ConversationRow[], B: number, seed: number, position?: unknown, maxT?: number): BatchSource {
+export function conversationSource(
+  rows: ConversationRow[],
+  B: number,
+  seed: number,
+  position?: unknown,
+  maxT?: number,
+  perAnswer = false,
+): BatchSource {
   return epochSource(rows, B, seed, position, (idx) =>
     padRows(
       idx.map((i) => rows[i]),
       LENGTH_MULTIPLE,
       maxT,
+      perAnswer,
     ),
   );
 }
@@ -184,6 +215,8 @@ export interface SftConfig
   trainFile: string;
   valFile?: string;
   valFraction?: number;
+  /** Each answer weighs the same in the loss, whatever its length (answerWeights). */
+  perAnswer?: boolean;
 }
 
 /** Fine-tunes `checkpoint` on the conversations; checkpoints, metrics and resume as in pretraining. */
@@ -208,7 +241,7 @@ export async function sft(
       seqLen: config.contextLength,
       evalBatches: 1,
       initFrom: c.checkpoint,
-      source: (position) => conversationSource(data.train, c.batchSize, c.seed, position, config.contextLength),
+      source: (position) => conversationSource(data.train, c.batchSize, c.seed, position, config.contextLength, c.perAnswer),
       validate: data.val.length ? (model, be) => conversationLoss(model, be, data.val, c.batchSize) : undefined,
       evalEvery: data.val.length ? c.evalEvery : 0,
     },

@@ -136,7 +136,15 @@ export const LABELLED_PER_ROW = 3;
 export function shapesSource(
   tok: Tokenizer,
   config: GPTConfig,
-  o: { B: number; seed: number; position?: unknown; mix?: VisionMix; types?: readonly QuestionType[]; perScene?: number },
+  o: {
+    B: number;
+    seed: number;
+    position?: unknown;
+    mix?: VisionMix;
+    types?: readonly QuestionType[];
+    perScene?: number;
+    perAnswer?: boolean;
+  },
 ): BatchSource {
   let n = (o.position as { batch: number } | undefined)?.batch ?? 0;
   const parts: [number, (r: () => number) => ConversationRow][] = [];
@@ -178,7 +186,7 @@ export function shapesSource(
         })[0];
       });
       n++;
-      return padRows(rows, LENGTH_MULTIPLE, config.contextLength);
+      return padRows(rows, LENGTH_MULTIPLE, config.contextLength, o.perAnswer);
     },
     get position() {
       return { batch: n };
@@ -210,6 +218,8 @@ export interface ShapesSftConfig
   perScene?: number;
   /** Question types asked of training scenes (default: every type once); a type named twice is asked twice as often. */
   types?: readonly QuestionType[];
+  /** Each answer weighs the same in the loss, a one-word answer as much as a caption (answerWeights). */
+  perAnswer?: boolean;
 }
 
 /** SFT on the shapes stream (and text), from a checkpoint that sees or is given eyes here. */
@@ -242,7 +252,15 @@ export async function sftShapes(
       evalBatches: 1,
       initFrom,
       source: (position) =>
-        shapesSource(tok, config, { B: c.batchSize, seed: c.seed, position, mix: c.mix, perScene: c.perScene, types: c.types }),
+        shapesSource(tok, config, {
+          B: c.batchSize,
+          seed: c.seed,
+          position,
+          mix: c.mix,
+          perScene: c.perScene,
+          types: c.types,
+          perAnswer: c.perAnswer,
+        }),
       validate: (model, be) => conversationLoss(model, be, val, c.batchSize),
     },
     backend,

@@ -163,6 +163,46 @@ describe('tape autograd on a 2-layer toy transformer', () => {
   });
 });
 
+describe('weighted cross-entropy (tape)', () => {
+  const N = 6,
+    V2 = 5;
+  const targets = Int32Array.of(1, -1, 4, 0, -1, 2);
+  const weights = Float64Array.of(0.5, 9, 0.25, 1, 7, 2); // the ignored rows' weights must not count
+  const logitsOf = (seed: number) => new Tensor(randn64(N * V2, rng(seed), 1), [N, V2], { requiresGrad: true });
+  const loss = (x: Tensor, w?: ArrayLike<number>) => new Tape(refBackend, 'f64').crossEntropy(x, targets, -1, w).data[0];
+
+  it('is sum(w * loss) / sum(w) over the rows not ignored', () => {
+    const x = logitsOf(11);
+    let num = 0,
+      den = 0;
+    targets.forEach((t, n) => {
+      if (t < 0) return;
+      const row = Array.from(x.data.subarray(n * V2, (n + 1) * V2));
+      num += weights[n] * (Math.log(row.reduce((s, v) => s + Math.exp(v), 0)) - row[t]);
+      den += weights[n];
+    });
+    assert.ok(Math.abs(loss(x, weights) - num / den) < 1e-12);
+    // equal weights, whatever their size, give the plain mean
+    assert.ok(Math.abs(loss(x, new Float64Array(N).fill(3)) - loss(x)) < 1e-12);
+  });
+
+  it('matches finite differences, the ignored rows getting no gradient', () => {
+    const x = logitsOf(12);
+    const tape = new Tape(refBackend, 'f64');
+    tape.backward(tape.crossEntropy(x, targets, -1, weights));
+    assertGradClose(
+      x.grad as Float64Array,
+      numericGrad(() => loss(x, weights), x.data as Float64Array),
+      'dlogits',
+    );
+    for (const n of [1, 4]) for (let v = 0; v < V2; v++) assert.equal(x.grad![n * V2 + v], 0, `ignored row ${n}`);
+  });
+
+  it('refuses weights of the wrong length', () => {
+    assert.throws(() => loss(logitsOf(13), new Float64Array(N - 1)), /6 rows of logits but 5 weights/);
+  });
+});
+
 describe('Tensor', () => {
   it('shares data and gradient between a tensor and its reshaped view', () => {
     const t = Tensor.zeros([2, 6], 'f32', { requiresGrad: true });

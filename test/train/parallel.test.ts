@@ -24,10 +24,10 @@ function batch(B: number, T: number, seed: number, ignoreEvery = 0) {
 }
 
 /** The whole batch on this thread: loss and flat gradient (seeded as accumulate is). */
-function reference(B: number, T: number, b: ReturnType<typeof batch>, seed: number) {
+function reference(B: number, T: number, b: ReturnType<typeof batch>, seed: number, weights?: Float32Array) {
   const model = new GPT(cfg, GPT.init(cfg, 3).weights(), { gradStorage: new Float32Array(GPT.init(cfg, 3).storage.length) });
   const tape = new Tape(native!, 'f32');
-  const { loss } = model.forward(tape, b.inputs, B, T, b.targets);
+  const { loss } = model.forward(tape, b.inputs, B, T, b.targets, -1, undefined, weights);
   tape.backward(loss!, seed);
   return { loss: loss!.data[0], grad: model.gradStorage as Float32Array };
 }
@@ -128,6 +128,31 @@ describe('data parallel', { skip: native ? false : 'native kernels unavailable' 
       assert.notEqual(native!.threads(), 0);
     });
   }
+
+  it('weights per target travel with their rows: 3 replicas give the one-thread weighted loss and gradient', async () => {
+    const B = 5,
+      T = 16;
+    const b = batch(B, T, 31, 3);
+    // Heavier in the last rows (another replica's), so the shares' sums differ from their counts.
+    const weights = Float32Array.from({ length: B * T }, (_, i) => (b.targets[i] < 0 ? 0 : 0.1 + Math.floor(i / T) ** 2));
+    const dp = await DataParallel.start(GPT.init(cfg, 3), native!, 3, 2 * T);
+    try {
+      const tape = new Tape(native!, 'f32', { recycle: true });
+      for (const w of [weights, undefined, weights]) {
+        // weighted, then plain (the replicas must drop the weights), then weighted again
+        (dp.model.gradStorage as Float32Array).fill(0);
+        const loss = await dp.accumulate(tape, b.inputs, b.targets, B, T, 1, -1, undefined, w);
+        await dp.reduce();
+        const ref = reference(B, T, b, 1, w);
+        assert.ok(Math.abs(loss - ref.loss) < 1e-5 * ref.loss, `loss ${loss} vs ${ref.loss}`);
+        assertClose(dp.model.gradStorage as Float32Array, ref.grad, 1e-4);
+      }
+      assert.ok(Math.abs(reference(B, T, b, 1, weights).loss - reference(B, T, b, 1).loss) > 1e-3, 'the weights change the loss');
+      await assert.rejects(dp.accumulate(tape, b.inputs, b.targets, B, T, 1, -1, undefined, weights.subarray(1)), /79 weights/);
+    } finally {
+      await dp.close();
+    }
+  });
 
   it('images travel with their rows: 3 replicas with a vision model give the one-thread gradient', async () => {
     const vcfg = { ...cfg, vision: { imageSize: 4, patchSize: 2 } }; // 4 slots per image

@@ -11,7 +11,7 @@ import { conversationRow, generateInstructions, readConversations } from '../../
 import { GPT, latestCheckpoint, loadCheckpoint } from '../../src/model/index.ts';
 import { defaultBackend } from '../../src/tensor/index.ts';
 import { byteTokenizer } from '../../src/tokenizer/index.ts';
-import { conversationLoss, conversationSource, loadSftData, padRows, readMetrics } from '../../src/train/index.ts';
+import { answerWeights, conversationLoss, conversationSource, loadSftData, padRows, readMetrics } from '../../src/train/index.ts';
 import { pretrainTinyBase } from '../fixtures/tiny-base.ts';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'tetra-sft-'));
@@ -86,6 +86,12 @@ describe('conversation data', () => {
       ]),
     );
     assert.throws(() => loadSftData(tok, 128, file), /long\.jsonl:2: the conversation needs \d+ tokens; the model's context holds 128/);
+  });
+
+  it('answer weights: each run of learned targets shares a weight of 1', () => {
+    const w = answerWeights(Int32Array.of(-1, 5, 6, 7, -1, -1, 8, -1, 9, 9), -1);
+    assert.deepEqual(Array.from(w), [0, 1 / 3, 1 / 3, 1 / 3, 0, 0, 1, 0, 0.5, 0.5].map(Math.fround));
+    assert.deepEqual(Array.from(answerWeights(Int32Array.of(-1, -1))), [0, 0]);
   });
 
   it('batches pad with ignored targets and resume at any batch exactly', () => {

@@ -39,6 +39,39 @@ describe('the shapes training stream', () => {
     }
   });
 
+  it('per answer: the same batch, with a weight per target that makes each answer weigh 1', () => {
+    const end = tok.special('<|end|>');
+    const plain = shapesSource(tok, cfg, { B: 6, seed: 5 }).next(),
+      b = shapesSource(tok, cfg, { B: 6, seed: 5, perAnswer: true }).next();
+    assert.equal(plain.weights, undefined);
+    assert.deepEqual(b.inputs, plain.inputs);
+    assert.deepEqual(b.targets, plain.targets);
+    const w = b.weights!;
+    for (let r = 0; r < b.B; r++) {
+      const span = (a: ArrayLike<number>) => Array.from(a).slice(r * b.T, (r + 1) * b.T);
+      const targets = span(b.targets),
+        weights = span(w);
+      const answers = targets.filter((t) => t === end).length;
+      assert.ok(answers >= 2, `row ${r}: ${answers} answers`);
+      let sum = 0;
+      targets.forEach((t, i) => {
+        if (t < 0) assert.equal(weights[i], 0);
+        else sum += weights[i];
+      });
+      assert.ok(Math.abs(sum - answers) < 1e-4, `row ${r}: weights sum to ${sum}, ${answers} answers`);
+      // within an answer every token weighs alike: a longer answer's tokens weigh less each
+      const lengths = new Set<number>();
+      for (let i = 0; i < targets.length; i++)
+        if (targets[i] === end) {
+          let j = i;
+          while (j > 0 && targets[j - 1] >= 0) j--;
+          lengths.add(i - j + 1);
+          for (let k = j; k <= i; k++) assert.ok(Math.abs(weights[k] - 1 / (i - j + 1)) < 1e-6);
+        }
+      assert.ok(lengths.size > 1, `row ${r}: answers of one length only`);
+    }
+  });
+
   it('is a pure function of the seed and the batch number, so a resumed run continues exactly', () => {
     const a = shapesSource(tok, cfg, { B: 4, seed: 7 });
     a.next();
@@ -215,7 +248,7 @@ describe('tetra sft --data synth:shapes', () => {
         return true;
       },
     );
-    const first = JSON.parse(run(4, ['--types', 'side,side,relation,colour', '--stop-at', '2']).trim().split('\n').pop()!);
+    const first = JSON.parse(run(4, ['--types', 'side,side,relation,colour', '--per-answer', '--stop-at', '2']).trim().split('\n').pop()!);
     assert.equal(first.step, 2);
     const resumed = JSON.parse(run(4, ['--resume']).trim().split('\n').pop()!);
     assert.equal(resumed.step, 4);
