@@ -53,6 +53,12 @@ export const sftCommand: Command = {
     },
     val: { type: 'string', help: 'validation conversations (default: 5% of --data, held out by content hash)' },
     batch: { type: 'number', help: 'conversations per step', default: 16 },
+    variety: {
+      type: 'number',
+      help:
+        "synth:shapes: the chance that a training shape's kind, and apart its colour, may be one beyond the contract's " +
+        '(diamond, cross, ring; pink, cyan, brown, lime, teal, maroon), so each kind is seen in more colours (default 0)',
+    },
     'per-answer': {
       type: 'boolean',
       help: 'each answer weighs the same in the loss, a one-word answer as much as a long one (default: each token)',
@@ -136,6 +142,7 @@ function shapes(f: Flags, checkpoint: string, meta: CheckpointMeta, tok: Tokeniz
         perScene: f.questions !== undefined ? numberFlag(f, 'questions', 1, (types ?? QUESTION_TYPES).length, cmd) : undefined,
         types: types as QuestionType[] | undefined,
         perAnswer: !!f['per-answer'],
+        variety: f.variety !== undefined ? numberFlag(f, 'variety', 0, 1, cmd, false) : undefined,
       },
       tok,
       defaultBackend(),

@@ -41,7 +41,7 @@ import { conversationLoss, LENGTH_MULTIPLE, padRows } from './sft.ts';
 export function shapesRows(
   tok: Tokenizer,
   config: GPTConfig,
-  o: { seed: number; count: number; split: ShapesSplit; types?: readonly QuestionType[]; perScene?: number },
+  o: { seed: number; count: number; split: ShapesSplit; types?: readonly QuestionType[]; perScene?: number; variety?: number },
 ): ConversationRow[] {
   const v = visionOf(config);
   return generateShapes(o).map((s, i) =>
@@ -144,6 +144,7 @@ export function shapesSource(
     types?: readonly QuestionType[];
     perScene?: number;
     perAnswer?: boolean;
+    variety?: number;
   },
 ): BatchSource {
   let n = (o.position as { batch: number } | undefined)?.batch ?? 0;
@@ -183,6 +184,7 @@ export function shapesSource(
           split: 'train',
           types: o.types,
           perScene: o.perScene,
+          variety: o.variety,
         })[0];
       });
       n++;
@@ -220,6 +222,8 @@ export interface ShapesSftConfig
   types?: readonly QuestionType[];
   /** Each answer weighs the same in the loss, a one-word answer as much as a caption (answerWeights). */
   perAnswer?: boolean;
+  /** The chance that a training shape's kind, and apart its colour, may be one beyond the contract's (generateShapes). */
+  variety?: number;
 }
 
 /** SFT on the shapes stream (and text), from a checkpoint that sees or is given eyes here. */
@@ -260,6 +264,7 @@ export async function sftShapes(
           perScene: c.perScene,
           types: c.types,
           perAnswer: c.perAnswer,
+          variety: c.variety,
         }),
       validate: (model, be) => conversationLoss(model, be, val, c.batchSize),
     },

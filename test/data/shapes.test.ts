@@ -8,13 +8,20 @@ import {
   renderScene,
   rgbToPixels,
   SCENE_SIZE,
+  COLOUR_NAMES,
+  EXTRA_COLOURS,
+  EXTRA_KINDS,
   SHAPE_COLOURS,
+  SHAPE_KINDS,
   shapesConversation,
   type ShapesSample,
 } from '../../src/data/index.ts';
 
 const held = (c: string, k: string) => HELD_OUT_COMBOS.some(([hc, hk]) => hc === c && hk === k);
 const WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six'];
+// Every kind and colour, the training-only extra ones (generateShapes' variety) included.
+const KINDS = [...SHAPE_KINDS, ...EXTRA_KINDS].join('|'),
+  COLOURS = [...COLOUR_NAMES, ...Object.keys(EXTRA_COLOURS)].join('|');
 
 /** Checks every answer against the scene it is about. */
 function checkAnswers(s: ShapesSample) {
@@ -22,29 +29,29 @@ function checkAnswers(s: ShapesSample) {
   for (const { type, question: q, answer: a } of s.questions) {
     const m = (re: RegExp) => re.exec(q);
     if (type === 'colour') {
-      const kind = m(/the (circle|square|triangle)/)![1];
+      const kind = m(new RegExp(`the (${KINDS})`))![1];
       assert.deepEqual(
         sh.filter((x) => x.kind === kind).map((x) => x.colour),
         [a],
         q,
       );
     } else if (type === 'kind') {
-      const colour = m(/(red|green|blue|yellow|orange|purple|black|gray)/)![1];
+      const colour = m(new RegExp(`(${COLOURS})`))![1];
       assert.deepEqual(
         sh.filter((x) => x.colour === colour).map((x) => x.kind),
         [a],
         q,
       );
     } else if (type === 'count') {
-      const colour = m(/(red|green|blue|yellow|orange|purple|black|gray)/)?.[1];
-      const kind = m(/(circle|square|triangle)s/)?.[1];
+      const colour = m(new RegExp(`(${COLOURS})`))?.[1];
+      const kind = m(new RegExp(`(${KINDS})(?:es|s)\\b`))?.[1];
       const n = sh.filter((x) => (!colour || x.colour === colour) && (!kind || x.kind === kind)).length;
       assert.equal(a, WORDS[n], q);
     } else if (type === 'exist') {
-      const [, colour, kind] = m(/a (\w+) (circle|square|triangle)/)!;
+      const [, colour, kind] = m(new RegExp(`a (\\w+) (${KINDS})`))!;
       assert.equal(a, sh.some((x) => x.colour === colour && x.kind === kind) ? 'yes' : 'no', q);
     } else if (type === 'relation') {
-      const names = [...q.matchAll(/the (\w+) (circle|square|triangle)/g)].map(
+      const names = [...q.matchAll(new RegExp(`the (\\w+) (${KINDS})`, 'g'))].map(
         ([, c, k]) => sh.find((x) => x.colour === c && x.kind === k)!,
       );
       if (names.length === 2) {
@@ -58,7 +65,7 @@ function checkAnswers(s: ShapesSample) {
         assert.equal(a, side[0].kind, q);
       }
     } else if (type === 'side') {
-      const [, c, k] = m(/the (\w+) (circle|square|triangle)/)!;
+      const [, c, k] = m(new RegExp(`the (\\w+) (${KINDS})`))!;
       const [x] = sh.filter((y) => y.colour === c && y.kind === k);
       assert.equal(a, x.x < SCENE_SIZE / 2 ? 'left' : 'right', q);
       assert.ok(Math.abs(x.x - SCENE_SIZE / 2) >= 6, `${q}: centre too near the middle`);
@@ -124,10 +131,60 @@ describe('the shapes scene set', () => {
     const rgb = renderScene(s.scene);
     for (const x of s.scene.shapes) {
       const o = (Math.round(x.y + (x.kind === 'triangle' ? 2 : 0)) * SCENE_SIZE + Math.round(x.x)) * 3;
-      assert.deepEqual([...rgb.subarray(o, o + 3)], [...SHAPE_COLOURS[x.colour]]);
+      assert.deepEqual([...rgb.subarray(o, o + 3)], [...SHAPE_COLOURS[x.colour as keyof typeof SHAPE_COLOURS]]);
     }
     assert.deepEqual(rgb, s.rgb);
     assert.deepEqual(generateShapes({ seed: 7, count: 1, split: 'seen' })[0], s);
+  });
+
+  it('variety: training shapes of the extra kinds and colours too, answered truly, never a held-out combination', () => {
+    const wide = generateShapes({ seed: 9, count: 400, split: 'train', variety: 0.3 });
+    const kinds = new Set<string>(),
+      colours = new Map<string, Set<string>>(); // colours seen per contract kind
+    for (const s of wide) {
+      checkAnswers(s);
+      for (const x of s.scene.shapes) {
+        assert.ok(!held(x.colour, x.kind), `${x.colour} ${x.kind} in training`);
+        kinds.add(x.kind);
+        if (!colours.has(x.kind)) colours.set(x.kind, new Set());
+        colours.get(x.kind)!.add(x.colour);
+      }
+    }
+    assert.deepEqual([...kinds].sort(), [...SHAPE_KINDS, ...EXTRA_KINDS].sort());
+    // each contract kind in every colour but its held-out ones: 14 - (held-out combos of that kind)
+    for (const k of SHAPE_KINDS)
+      assert.equal(colours.get(k)!.size, 14 - HELD_OUT_COMBOS.filter(([, hk]) => hk === k).length, `${k}: ${[...colours.get(k)!]}`);
+    // most shapes stay the contract's: variety 0.3 draws each part from the wider list 30% of the time
+    const plain = wide.flatMap((s) => s.scene.shapes).filter((x) => (SHAPE_KINDS as readonly string[]).includes(x.kind)).length;
+    assert.ok(plain / wide.flatMap((s) => s.scene.shapes).length > 0.75);
+    assert.ok(
+      wide.some((s) => s.questions.some((q) => q.question.includes('crosses'))),
+      'the plural of cross',
+    );
+    // without it, the contract only; and eval splits never take it
+    for (const s of train)
+      for (const x of s.scene.shapes) assert.ok((SHAPE_KINDS as readonly string[]).includes(x.kind) && x.colour in SHAPE_COLOURS);
+    assert.throws(
+      () => generateShapes({ seed: 9, count: 1, split: 'seen', variety: 0.3 }),
+      /variety is for the train split only, not seen/,
+    );
+    assert.throws(() => generateShapes({ seed: 9, count: 1, split: 'train', variety: 2 }), /variety must be in \[0, 1\], got 2/);
+  });
+
+  it("draws the extra kinds as their shapes: a diamond's corners, a cross's corners and a ring's centre stay white", () => {
+    const at = (rgb: Uint8Array, x: number, y: number) => [...rgb.subarray((y * SCENE_SIZE + x) * 3, (y * SCENE_SIZE + x) * 3 + 3)];
+    const white = [255, 255, 255],
+      pink = [...EXTRA_COLOURS.pink];
+    for (const [kind, centre, edge, corner] of [
+      ['diamond', pink, pink, white], // edge: the middle of the right side, 1 px in
+      ['cross', pink, pink, white],
+      ['ring', white, pink, white],
+    ] as const) {
+      const rgb = renderScene({ shapes: [{ kind, colour: 'pink', x: 32, y: 32, size: 20 }] });
+      assert.deepEqual(at(rgb, 32, 32), centre, `${kind} centre`);
+      assert.deepEqual(at(rgb, 40, 32), edge, `${kind} edge`);
+      assert.deepEqual(at(rgb, 24, 24), corner, `${kind} corner`);
+    }
   });
 
   it('gives the model any size: blocks averaged when the size divides 64, the same picture either way', () => {

@@ -55,6 +55,8 @@ export {
   rgbToPixels,
   shapesConversation,
   COLOUR_NAMES,
+  EXTRA_COLOURS,
+  EXTRA_KINDS,
   HELD_OUT_COMBOS,
   QUESTION_TYPES,
   SCENE_SIZE,

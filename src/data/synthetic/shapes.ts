@@ -31,7 +31,21 @@ import { pick, randInt, seededRandom } from './common.ts';
 export const SHAPES_TASK = 'shapes';
 export const SCENE_SIZE = 64;
 export const SHAPE_KINDS = ['circle', 'square', 'triangle'] as const;
-export type ShapeKind = (typeof SHAPE_KINDS)[number];
+/**
+ * Kinds and colours beyond the contract's, for training only (generateShapes' `variety`): they
+ * show the model every kind in many colours and every colour in many kinds, as a held-out
+ * combination's parts are seen only with some of the others. Eval splits never draw them.
+ */
+export const EXTRA_KINDS = ['diamond', 'cross', 'ring'] as const;
+export const EXTRA_COLOURS = {
+  pink: [240, 120, 190],
+  cyan: [20, 200, 220],
+  brown: [140, 85, 40],
+  lime: [160, 230, 40],
+  teal: [20, 130, 130],
+  maroon: [120, 20, 30],
+} as const satisfies Record<string, readonly [number, number, number]>;
+export type ShapeKind = (typeof SHAPE_KINDS)[number] | (typeof EXTRA_KINDS)[number];
 export const SHAPE_COLOURS = {
   red: [220, 30, 30],
   green: [30, 160, 60],
@@ -42,8 +56,10 @@ export const SHAPE_COLOURS = {
   black: [20, 20, 20],
   gray: [128, 128, 128],
 } as const satisfies Record<string, readonly [number, number, number]>;
-export type ShapeColour = keyof typeof SHAPE_COLOURS;
+export type ShapeColour = keyof typeof SHAPE_COLOURS | keyof typeof EXTRA_COLOURS;
+/** The contract's colours. */
 export const COLOUR_NAMES = Object.keys(SHAPE_COLOURS) as ShapeColour[];
+const RGB: Record<ShapeColour, readonly number[]> = { ...SHAPE_COLOURS, ...EXTRA_COLOURS };
 /** Combinations never drawn in training images (each kind and colour still appears otherwise). */
 export const HELD_OUT_COMBOS: readonly [ShapeColour, ShapeKind][] = [
   ['red', 'triangle'],
@@ -130,15 +146,15 @@ const P = {
     'What is the number of {colour} shapes?',
   ],
   countKind: [
-    'How many {kind}s are there?',
-    'How many {kind}s are in the image?',
-    'Count the {kind}s.',
-    'How many {kind}s do you see?',
-    'Count all the {kind}s.',
-    'Tell me how many {kind}s there are.',
-    'How many {kind}s can you see?',
-    'How many {kind}s does the picture have?',
-    'What is the number of {kind}s?',
+    'How many {kinds} are there?',
+    'How many {kinds} are in the image?',
+    'Count the {kinds}.',
+    'How many {kinds} do you see?',
+    'Count all the {kinds}.',
+    'Tell me how many {kinds} there are.',
+    'How many {kinds} can you see?',
+    'How many {kinds} does the picture have?',
+    'What is the number of {kinds}?',
   ],
   exist: [
     'Is there a {colour} {kind}?',
@@ -231,13 +247,34 @@ const MIN_DX = 4;
  */
 const MIN_SIDE = 6;
 
+/** What a scene's shapes are drawn from: the contract's kinds and colours, or more (Palette.variety). */
+export interface Palette {
+  kinds: readonly ShapeKind[];
+  colours: readonly ShapeColour[];
+  /** The chance that a shape's kind, and apart its colour, comes from every kind (colour) rather than the contract's. */
+  variety: number;
+}
+export const CONTRACT: Palette = { kinds: SHAPE_KINDS, colours: COLOUR_NAMES, variety: 0 };
+/** The contract's kinds and colours, and with the chance `variety` each, the extra ones too. */
+export const widePalette = (variety: number): Palette =>
+  variety > 0
+    ? { kinds: [...SHAPE_KINDS, ...EXTRA_KINDS], colours: [...COLOUR_NAMES, ...(Object.keys(EXTRA_COLOURS) as ShapeColour[])], variety }
+    : CONTRACT;
+
 /** A random scene: 1 to 6 shapes placed without overlap (2 px apart at least). */
-export function randomScene(r: () => number, allow: (c: ShapeColour, k: ShapeKind) => boolean, count = randInt(r, 1, 6)): Scene {
+export function randomScene(
+  r: () => number,
+  allow: (c: ShapeColour, k: ShapeKind) => boolean,
+  count = randInt(r, 1, 6),
+  palette = CONTRACT,
+): Scene {
+  const drawKind = () => pick(r, palette.variety && r() < palette.variety ? palette.kinds : SHAPE_KINDS),
+    drawColour = () => pick(r, palette.variety && r() < palette.variety ? palette.colours : COLOUR_NAMES);
   for (;;) {
     const shapes: Shape[] = [];
     for (let tries = 0; shapes.length < count && tries < 200; tries++) {
-      const kind = pick(r, SHAPE_KINDS),
-        colour = pick(r, COLOUR_NAMES);
+      const kind = drawKind(),
+        colour = drawColour();
       if (!allow(colour, kind)) continue;
       const size = randInt(r, 10, 20),
         half = size / 2;
@@ -256,6 +293,9 @@ function inside(s: Shape, px: number, py: number): boolean {
     dy = py - s.y;
   if (s.kind === 'circle') return dx * dx + dy * dy <= h * h;
   if (s.kind === 'square') return Math.abs(dx) <= h && Math.abs(dy) <= h;
+  if (s.kind === 'diamond') return Math.abs(dx) + Math.abs(dy) <= h;
+  if (s.kind === 'cross') return (Math.abs(dx) <= h / 3 && Math.abs(dy) <= h) || (Math.abs(dy) <= h / 3 && Math.abs(dx) <= h);
+  if (s.kind === 'ring') return dx * dx + dy * dy <= h * h && dx * dx + dy * dy >= 0.3 * h * h;
   // triangle pointing up: apex (x, y - h), base from (x - h, y + h) to (x + h, y + h)
   return dy >= -h && dy <= h && Math.abs(dx) <= (dy + h) / 2;
 }
@@ -268,7 +308,7 @@ export function renderScene(scene: Scene, r?: () => number): Uint8Array {
   const S = SCENE_SIZE,
     out = new Uint8Array(S * S * 3).fill(255);
   for (const s of scene.shapes) {
-    const base = SHAPE_COLOURS[s.colour];
+    const base = RGB[s.colour];
     const rgb = base.map((v) => Math.max(0, Math.min(255, v + (r ? Math.round((r() * 2 - 1) * 12) : 0))));
     const h = s.size / 2;
     for (let py = Math.max(0, Math.floor(s.y - h - 1)); py <= Math.min(S - 1, Math.ceil(s.y + h + 1)); py++)
@@ -291,7 +331,7 @@ const fill = (t: string, v: Record<string, string>) => t.replace(/\{(\w+)\}/g, (
  * Every question this scene allows of one type, in the phrasing chosen by `phr` (an index into
  * the type's list). focus (the unseen split): only questions about that shape.
  */
-function questionsOf(scene: Scene, type: QuestionType, phr: (n: number) => number, r: () => number, focus: Shape | null) {
+function questionsOf(scene: Scene, type: QuestionType, phr: (n: number) => number, r: () => number, focus: Shape | null, palette: Palette) {
   const sh = scene.shapes;
   const q = (template: readonly string[], vars: Record<string, string>, answer: string): ShapesQuestion => ({
     type,
@@ -315,10 +355,10 @@ function questionsOf(scene: Scene, type: QuestionType, phr: (n: number) => numbe
       break;
     case 'count': {
       out.push(q(P.countAll, {}, englishNumber(sh.length)));
-      const c = focus?.colour ?? pick(r, COLOUR_NAMES),
-        k = focus?.kind ?? pick(r, SHAPE_KINDS);
+      const c = focus?.colour ?? pick(r, palette.colours),
+        k = focus?.kind ?? pick(r, palette.kinds);
       out.push(q(P.countColour, { colour: c }, englishNumber(sh.filter((s) => s.colour === c).length)));
-      out.push(q(P.countKind, { kind: k }, englishNumber(sh.filter((s) => s.kind === k).length)));
+      out.push(q(P.countKind, { kinds: k === 'cross' ? 'crosses' : `${k}s` }, englishNumber(sh.filter((s) => s.kind === k).length)));
       break;
     }
     case 'exist': {
@@ -326,8 +366,8 @@ function questionsOf(scene: Scene, type: QuestionType, phr: (n: number) => numbe
       out.push(q(P.exist, { colour: present.colour, kind: present.kind }, 'yes'));
       // Asked about: seen combinations in seen scenes, held-out ones in unseen scenes.
       const absent: [ShapeColour, ShapeKind][] = [];
-      for (const c of COLOUR_NAMES)
-        for (const k of SHAPE_KINDS)
+      for (const c of palette.colours)
+        for (const k of palette.kinds)
           if (heldOutCombo(c, k) === !!focus && !sh.some((s) => s.colour === c && s.kind === k)) absent.push([c, k]);
       // Near misses half the time: a present colour with another kind, or the reverse.
       const near = absent.filter(([c, k]) => sh.some((s) => s.colour === c || s.kind === k));
@@ -372,6 +412,8 @@ const ALL_TYPES: readonly QuestionType[] = QUESTION_TYPES;
  * `count` samples of one split, drawn from the seed: a scene, its pixels and up to `perScene`
  * questions of different types (one per type when the scene allows it, in random order).
  * Training images never hold a held-out combination and never use a held-out phrasing.
+ * variety (training only): the chance that a shape's kind, and apart its colour, is drawn from
+ * the extra ones as well (EXTRA_KINDS, EXTRA_COLOURS); 0, the default, draws the contract's only.
  */
 export function generateShapes(o: {
   seed: number;
@@ -379,8 +421,13 @@ export function generateShapes(o: {
   split: ShapesSplit;
   perScene?: number;
   types?: readonly QuestionType[];
+  variety?: number;
 }): ShapesSample[] {
   if (!(Number.isInteger(o.count) && o.count >= 0)) throw new RangeError(`shapes: count must be a non-negative integer, got ${o.count}`);
+  const variety = o.variety ?? 0;
+  if (!(variety >= 0 && variety <= 1)) throw new RangeError(`shapes: variety must be in [0, 1], got ${o.variety}`);
+  if (variety && o.split !== 'train') throw new RangeError(`shapes: variety is for the train split only, not ${o.split}`);
+  const palette = widePalette(variety);
   const r = seededRandom(o.seed, `${SHAPES_TASK}:${o.split}`);
   const types = o.types ?? ALL_TYPES;
   const seenOnly = (c: ShapeColour, k: ShapeKind) => !heldOutCombo(c, k);
@@ -395,10 +442,10 @@ export function generateShapes(o: {
       scene = randomScene(r, (cc, kk) => !heldOutCombo(cc, kk) || (cc === c && kk === k));
       focus = scene.shapes.find((s) => s.colour === c && s.kind === k) ?? null;
       if (!focus) continue;
-    } else scene = randomScene(r, seenOnly);
+    } else scene = randomScene(r, seenOnly, undefined, palette);
     const questions: ShapesQuestion[] = [];
     for (const t of [...types].sort(() => r() - 0.5)) {
-      const qs = questionsOf(scene, t, phr, r, focus);
+      const qs = questionsOf(scene, t, phr, r, focus, palette);
       if (qs.length) questions.push(pick(r, qs));
       if (questions.length === (o.perScene ?? types.length)) break;
     }
