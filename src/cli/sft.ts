@@ -9,6 +9,7 @@ import {
   loadDigits,
   loadFashion,
   QUESTION_TYPES,
+  TRAINING_TYPES,
   type ConversationRow,
   type QuestionType,
 } from '../data/index.ts';
@@ -45,7 +46,9 @@ export const sftCommand: Command = {
     questions: { type: 'number', help: 'synth:shapes: questions per scene (default: one of each type)' },
     types: {
       type: 'string',
-      help: `synth:shapes: types of question, one named twice is asked twice as often (default: each once, ${QUESTION_TYPES.join(',')})`,
+      help:
+        `synth:shapes: types of question, one named twice is asked twice as often (default: each once, ${QUESTION_TYPES.join(',')}; ` +
+        `for training only: ${TRAINING_TYPES.join(',')})`,
     },
     mix: {
       type: 'string',
@@ -129,8 +132,8 @@ function shapes(f: Flags, checkpoint: string, meta: CheckpointMeta, tok: Tokeniz
   }
   const types = f.types !== undefined ? String(f.types).split(',') : undefined;
   for (const t of types ?? [])
-    if (!(QUESTION_TYPES as readonly string[]).includes(t))
-      throw new UsageError(`${cmd}: --types knows ${QUESTION_TYPES.join(', ')}, got ${JSON.stringify(t)}`);
+    if (![...QUESTION_TYPES, ...TRAINING_TYPES].includes(t as QuestionType))
+      throw new UsageError(`${cmd}: --types knows ${[...QUESTION_TYPES, ...TRAINING_TYPES].join(', ')}, got ${JSON.stringify(t)}`);
   return interruptible(async (signal) => {
     const r = await sftShapes(
       {

@@ -71,6 +71,14 @@ function checkAnswers(s: ShapesSample) {
       assert.ok(Math.abs(x.x - SCENE_SIZE / 2) >= 6, `${q}: centre too near the middle`);
     } else if (type === 'caption') {
       assert.equal(a.split(/, | and /).length, sh.length, q);
+    } else if (type === 'list') {
+      const [, c, k] = m(new RegExp(`the (\\w+) (${KINDS})\\.`))!;
+      const ref = sh.find((x) => x.colour === c && x.kind === k)!;
+      const left = /left/.test(q);
+      const side = sh.filter((x) => x !== ref && (left ? x.x < ref.x : x.x > ref.x)).sort((x, y) => x.x - y.x);
+      const words = side.map((x) => `${x.colour === 'orange' ? 'an' : 'a'} ${x.colour} ${x.kind}`);
+      assert.equal(a, words.length ? words.join(', ').replace(/, ([^,]*)$/, ' and $1') : 'none', q);
+      for (const x of sh) if (x !== ref) assert.ok(Math.abs(x.x - ref.x) >= 4, `${q}: a shape too near to tell`);
     }
   }
 }
@@ -169,6 +177,19 @@ describe('the shapes scene set', () => {
       /variety is for the train split only, not seen/,
     );
     assert.throws(() => generateShapes({ seed: 9, count: 1, split: 'train', variety: 2 }), /variety must be in \[0, 1\], got 2/);
+  });
+
+  it('list (training only): the shapes on one side of a named one, left to right, or none', () => {
+    const lists = generateShapes({ seed: 10, count: 300, split: 'train', types: ['list', 'colour'], variety: 0.3 });
+    const answers = lists.flatMap((s) => s.questions.filter((q) => q.type === 'list').map((q) => q.answer));
+    for (const s of lists) checkAnswers(s);
+    assert.ok(answers.length > 150, `${answers.length} list questions`);
+    assert.ok(answers.includes('none') && answers.some((a) => a.includes(' and ')) && answers.some((a) => /^an? \w+ \w+$/.test(a)));
+    for (const split of ['seen', 'unseen', 'phrasing'] as const)
+      assert.throws(
+        () => generateShapes({ seed: 1, count: 1, split, types: ['list'] }),
+        new RegExp(`list questions are for the train split only, not ${split}`),
+      );
   });
 
   it("draws the extra kinds as their shapes: a diamond's corners, a cross's corners and a ring's centre stay white", () => {

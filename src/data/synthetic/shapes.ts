@@ -68,7 +68,14 @@ export const HELD_OUT_COMBOS: readonly [ShapeColour, ShapeKind][] = [
   ['purple', 'square'],
 ];
 export const QUESTION_TYPES = ['colour', 'kind', 'count', 'exist', 'relation', 'caption', 'side'] as const;
-export type QuestionType = (typeof QUESTION_TYPES)[number];
+/**
+ * Question types for training only (named in generateShapes' types; never in an eval split):
+ *   list   "List the shapes left of the green circle." -> "a red circle and a blue square" (or
+ *          "none"), left to right: a caption of one side of a named shape, so every shape's
+ *          place against it is taught at once, as captions teach what is where.
+ */
+export const TRAINING_TYPES = ['list'] as const;
+export type QuestionType = (typeof QUESTION_TYPES)[number] | (typeof TRAINING_TYPES)[number];
 
 export interface Shape {
   kind: ShapeKind;
@@ -223,6 +230,20 @@ const P = {
     'Where is the {a}, left or right?',
     'In which half is the {a}, left or right?',
   ],
+  listLeft: [
+    'List the shapes left of the {a}.',
+    'List every shape to the left of the {a}.',
+    'Name all the shapes left of the {a}.',
+    'List the shapes on the left of the {a}.',
+    'Name every shape to the left of the {a}.',
+  ],
+  listRight: [
+    'List the shapes right of the {a}.',
+    'List every shape to the right of the {a}.',
+    'Name all the shapes right of the {a}.',
+    'List the shapes on the right of the {a}.',
+    'Name every shape to the right of the {a}.',
+  ],
   caption: [
     'Describe the image.',
     'What is in the image?',
@@ -325,6 +346,11 @@ export function renderScene(scene: Scene, r?: () => number): Uint8Array {
 }
 
 const name = (s: Shape) => `${s.colour} ${s.kind}`;
+/** Shapes left to right in words: "a red circle, an orange square and a blue triangle". */
+function listed(shapes: readonly Shape[]): string {
+  const names = [...shapes].sort((a, b) => a.x - b.x).map((s) => `${s.colour === 'orange' ? 'an' : 'a'} ${name(s)}`);
+  return names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
 const fill = (t: string, v: Record<string, string>) => t.replace(/\{(\w+)\}/g, (_, k: string) => v[k]);
 
 /**
@@ -396,12 +422,18 @@ function questionsOf(scene: Scene, type: QuestionType, phr: (n: number) => numbe
       for (const a of uniqueCombo.filter(about))
         if (Math.abs(a.x - SCENE_SIZE / 2) >= MIN_SIDE) out.push(q(P.side, { a: name(a) }, a.x < SCENE_SIZE / 2 ? 'left' : 'right'));
       break;
-    case 'caption': {
-      const names = [...sh].sort((a, b) => a.x - b.x).map((s) => `${s.colour === 'orange' ? 'an' : 'a'} ${name(s)}`);
-      const text = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
-      out.push(q(P.caption, {}, text));
+    case 'caption':
+      out.push(q(P.caption, {}, listed(sh)));
       break;
-    }
+    case 'list':
+      for (const a of uniqueCombo) {
+        const others = sh.filter((s) => s !== a);
+        if (!about(a) || others.some((s) => Math.abs(s.x - a.x) < MIN_DX)) continue;
+        const left = r() < 0.5;
+        const side = others.filter((s) => (left ? s.x < a.x : s.x > a.x));
+        out.push(q(left ? P.listLeft : P.listRight, { a: name(a) }, side.length ? listed(side) : 'none'));
+      }
+      break;
   }
   return out;
 }
@@ -428,6 +460,9 @@ export function generateShapes(o: {
   if (!(variety >= 0 && variety <= 1)) throw new RangeError(`shapes: variety must be in [0, 1], got ${o.variety}`);
   if (variety && o.split !== 'train') throw new RangeError(`shapes: variety is for the train split only, not ${o.split}`);
   const palette = widePalette(variety);
+  for (const t of o.types ?? [])
+    if ((TRAINING_TYPES as readonly string[]).includes(t) && o.split !== 'train')
+      throw new RangeError(`shapes: ${t} questions are for the train split only, not ${o.split}`);
   const r = seededRandom(o.seed, `${SHAPES_TASK}:${o.split}`);
   const types = o.types ?? ALL_TYPES;
   const seenOnly = (c: ShapeColour, k: ShapeKind) => !heldOutCombo(c, k);
