@@ -244,7 +244,7 @@ describe('tetra sft --data synth:shapes', () => {
       () => run(1, ['--types', 'colour,shape']),
       (e: { status: number; stderr: string }) => {
         assert.equal(e.status, 2);
-        assert.match(e.stderr, /--types knows colour, kind, count, exist, relation, caption, side, got "shape"/);
+        assert.match(e.stderr, /--types knows colour, kind, count, exist, relation, caption, side, list, got "shape"/);
         return true;
       },
     );
