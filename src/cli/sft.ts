@@ -131,9 +131,9 @@ function shapes(f: Flags, checkpoint: string, meta: CheckpointMeta, tok: Tokeniz
     }
   }
   const types = f.types !== undefined ? String(f.types).split(',') : undefined;
+  const known: readonly QuestionType[] = [...QUESTION_TYPES, ...TRAINING_TYPES];
   for (const t of types ?? [])
-    if (![...QUESTION_TYPES, ...TRAINING_TYPES].includes(t as QuestionType))
-      throw new UsageError(`${cmd}: --types knows ${[...QUESTION_TYPES, ...TRAINING_TYPES].join(', ')}, got ${JSON.stringify(t)}`);
+    if (!known.includes(t as QuestionType)) throw new UsageError(`${cmd}: --types knows ${known.join(', ')}, got ${JSON.stringify(t)}`);
   return interruptible(async (signal) => {
     const r = await sftShapes(
       {

@@ -371,6 +371,8 @@ function questionsOf(scene: Scene, type: QuestionType, phr: (n: number) => numbe
   };
   const uniqueCombo = sh.filter((s) => sh.filter((t) => t.kind === s.kind && t.colour === s.colour).length === 1);
   const about = (s: Shape) => !focus || s === focus;
+  // Shapes asked about, every other shape clearly left or right of them (relation's "what shape is left of", list).
+  const anchors = () => uniqueCombo.filter((a) => about(a) && sh.every((s) => s === a || Math.abs(s.x - a.x) >= MIN_DX));
   const out: ShapesQuestion[] = [];
   switch (type) {
     case 'colour':
@@ -408,9 +410,8 @@ function questionsOf(scene: Scene, type: QuestionType, phr: (n: number) => numbe
           const left = r() < 0.5;
           out.push(q(left ? P.leftOf : P.rightOf, { a: name(a), b: name(b) }, (left ? a.x < b.x : a.x > b.x) ? 'yes' : 'no'));
         }
-      for (const a of uniqueCombo) {
+      for (const a of anchors()) {
         const others = sh.filter((s) => s !== a);
-        if (!about(a) || others.some((s) => Math.abs(s.x - a.x) < MIN_DX)) continue;
         const lefts = others.filter((s) => s.x < a.x),
           rights = others.filter((s) => s.x > a.x);
         if (lefts.length === 1) out.push(q(P.whichLeft, { a: name(a) }, lefts[0].kind));
@@ -426,9 +427,8 @@ function questionsOf(scene: Scene, type: QuestionType, phr: (n: number) => numbe
       out.push(q(P.caption, {}, listed(sh)));
       break;
     case 'list':
-      for (const a of uniqueCombo) {
+      for (const a of anchors()) {
         const others = sh.filter((s) => s !== a);
-        if (!about(a) || others.some((s) => Math.abs(s.x - a.x) < MIN_DX)) continue;
         const left = r() < 0.5;
         const side = others.filter((s) => (left ? s.x < a.x : s.x > a.x));
         out.push(q(left ? P.listLeft : P.listRight, { a: name(a) }, side.length ? listed(side) : 'none'));
