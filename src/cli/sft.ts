@@ -62,6 +62,12 @@ export const sftCommand: Command = {
         "synth:shapes: the chance that a training shape's kind, and apart its colour, may be one beyond the contract's " +
         '(diamond, cross, ring; pink, cyan, brown, lime, teal, maroon), so each kind is seen in more colours (default 0)',
     },
+    'add-layers': {
+      type: 'number',
+      help:
+        "synth:shapes: blocks added on top of the checkpoint's, silent at first (their output projections zero, so the model " +
+        'starts as it was) and free to learn what the old depth could not; give the same number on --resume (default 0)',
+    },
     'per-answer': {
       type: 'boolean',
       help: 'each answer weighs the same in the loss, a one-word answer as much as a long one (default: each token)',
@@ -72,6 +78,7 @@ export const sftCommand: Command = {
   async run(f) {
     const { checkpoint, meta, tok } = await openStart(f, cmd, usage, ['data']);
     if (f.data === 'synth:shapes') return shapes(f, checkpoint, meta, tok);
+    if (f['add-layers'] !== undefined) throw new UsageError(`${cmd}: --add-layers is for --data synth:shapes`);
     return interruptible(async (signal) => {
       try {
         const r = await sft(
@@ -146,6 +153,7 @@ function shapes(f: Flags, checkpoint: string, meta: CheckpointMeta, tok: Tokeniz
         types: types as QuestionType[] | undefined,
         perAnswer: !!f['per-answer'],
         variety: f.variety !== undefined ? numberFlag(f, 'variety', 0, 1, cmd, false) : undefined,
+        addLayers: f['add-layers'] !== undefined ? numberFlag(f, 'add-layers', 0, 16, cmd) : undefined,
       },
       tok,
       defaultBackend(),

@@ -1,6 +1,7 @@
 // Public surface of src/model: configuration, the GPT, KV-cache inference, sampling, generation.
 export { configFromDepth, validateConfig, paramShapes, paramCount, flopsPerToken, headSize, type GPTConfig } from './config.ts';
 export { GPT, type LayerWeights } from './gpt.ts';
+export { grownWeights } from './grow.ts';
 export { KVCache, step, type StepInput } from './kvcache.ts';
 export {
   grid,

@@ -5,8 +5,9 @@
 // so its position is just the batch number and a resumed run continues exactly.
 //
 // A text-only checkpoint gains image input here: its config gets `vision`, its weights are kept and
-// the vision weights (vision.ts) start fresh from the seed. That starting point is written as a
-// checkpoint under OUT/init, so the trainer's usual initFrom, resume and checkpoints apply.
+// the vision weights (vision.ts) start fresh from the seed; addLayers puts silent blocks on top
+// (src/model/grow.ts). That starting point is written as a checkpoint under OUT/init, so the
+// trainer's usual initFrom, resume and checkpoints apply.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -23,7 +24,7 @@ import {
 } from '../data/index.ts';
 import {
   checkpointInfo,
-  GPT,
+  grownWeights,
   imageSlots,
   imageValues,
   latestCheckpoint,
@@ -224,6 +225,8 @@ export interface ShapesSftConfig
   perAnswer?: boolean;
   /** The chance that a training shape's kind, and apart its colour, may be one beyond the contract's (generateShapes). */
   variety?: number;
+  /** Blocks added on top of the checkpoint's, silent at first (grownWeights); on resume, give the same number again. */
+  addLayers?: number;
 }
 
 /** SFT on the shapes stream (and text), from a checkpoint that sees or is given eyes here. */
@@ -234,16 +237,17 @@ export async function sftShapes(
   opts: { log?: (line: string) => void; signal?: AbortSignal } = {},
 ): Promise<TrainResult> {
   const base = checkpointInfo(c.checkpoint).config;
-  const config = withVision(base, c.vision);
+  const addLayers = c.addLayers ?? 0;
+  if (!(Number.isInteger(addLayers) && addLayers >= 0 && addLayers <= 16))
+    throw new Error(`shapes: addLayers must be an integer in [0, 16], got ${c.addLayers}`);
+  const config = { ...withVision(base, c.vision), nLayer: base.nLayer + addLayers };
   let initFrom = c.checkpoint;
-  if (!base.vision) {
-    // The text weights as they are, the vision weights fresh: written once, read by train().
+  if (!base.vision || addLayers) {
+    // The old weights as they are, the new ones fresh (added blocks silent): written once, read by train().
     initFrom = join(c.out, 'init');
     if (!existsSync(join(initFrom, 'checkpoint.json')) && !latestCheckpoint(join(c.out, 'checkpoints'))) {
       const ck = loadCheckpoint(c.checkpoint, { withOptimizer: false });
-      const fresh = GPT.init(config, c.seed).weights();
-      for (const [k, w] of ck.params) fresh.get(k)!.set(w);
-      saveCheckpoint(initFrom, { config, params: fresh, meta: { ...ck.meta, step: 0, tokensSeen: 0 } });
+      saveCheckpoint(initFrom, { config, params: grownWeights(ck.params, config, c.seed), meta: { ...ck.meta, step: 0, tokensSeen: 0 } });
     }
   }
   const val = shapesRows(tok, config, { seed: c.seed, count: c.valScenes ?? 64, split: 'seen' });

@@ -206,47 +206,51 @@ describe('tetra sft --data synth:shapes', () => {
     base = await pretrainTinyBase(10);
   });
 
+  const sft = (out: string, steps: number, extra: string[] = []) =>
+    execFileSync(
+      process.execPath,
+      [
+        'bin/tetra.js',
+        'sft',
+        '--checkpoint',
+        base,
+        '--data',
+        'synth:shapes',
+        '--vision',
+        '16:8',
+        '--out',
+        out,
+        '--steps',
+        String(steps),
+        '--batch',
+        '4',
+        '--lr',
+        '1e-3',
+        '--warmup',
+        '0',
+        '--eval-every',
+        '2',
+        '--checkpoint-every',
+        '2',
+        '--replicas',
+        '1',
+        ...extra,
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+  const usageError = (f: () => unknown, message: RegExp) =>
+    assert.throws(f, (e: { status: number; stderr: string }) => {
+      assert.equal(e.status, 2);
+      assert.match(e.stderr, message);
+      return true;
+    });
+
   it('gives a text checkpoint vision weights, keeps its text weights, trains and resumes', () => {
     const out = mkdtempSync(join(tmpdir(), 'tetra-vis-sft-'));
-    const run = (steps: number, extra: string[] = []) =>
-      execFileSync(
-        process.execPath,
-        [
-          'bin/tetra.js',
-          'sft',
-          '--checkpoint',
-          base,
-          '--data',
-          'synth:shapes',
-          '--vision',
-          '16:8',
-          '--out',
-          out,
-          '--steps',
-          String(steps),
-          '--batch',
-          '4',
-          '--lr',
-          '1e-3',
-          '--warmup',
-          '0',
-          '--eval-every',
-          '2',
-          '--checkpoint-every',
-          '2',
-          '--replicas',
-          '1',
-          ...extra,
-        ],
-        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-    assert.throws(
+    const run = (steps: number, extra: string[] = []) => sft(out, steps, extra);
+    usageError(
       () => run(1, ['--types', 'colour,shape']),
-      (e: { status: number; stderr: string }) => {
-        assert.equal(e.status, 2);
-        assert.match(e.stderr, /--types knows colour, kind, count, exist, relation, caption, side, list, got "shape"/);
-        return true;
-      },
+      /--types knows colour, kind, count, exist, relation, caption, side, list, got "shape"/,
     );
     const first = JSON.parse(run(4, ['--types', 'side,side,relation,colour', '--per-answer', '--stop-at', '2']).trim().split('\n').pop()!);
     assert.equal(first.step, 2);
@@ -257,5 +261,36 @@ describe('tetra sft --data synth:shapes', () => {
     const start = loadCheckpoint(latestCheckpoint(join(base, 'checkpoints'))!);
     assert.deepEqual(ck.config.vision, { imageSize: 16, patchSize: 8 });
     assert.deepEqual(ck.params.get('blocks.0.wq'), start.params.get('blocks.0.wq'));
+  });
+
+  it('--add-layers puts silent blocks on top: the init keeps every weight, the added block trains', () => {
+    const out = mkdtempSync(join(tmpdir(), 'tetra-vis-deep-'));
+    usageError(() => sft(out, 1, ['--add-layers', '1.5']), /--add-layers must be an integer in \[0, 16\], got 1.5/);
+    const last = JSON.parse(sft(out, 2, ['--add-layers', '1']).trim().split('\n').pop()!);
+    assert.equal(last.step, 2);
+    const start = loadCheckpoint(latestCheckpoint(join(base, 'checkpoints'))!);
+    const init = loadCheckpoint(join(out, 'init'));
+    const L = start.config.nLayer;
+    assert.equal(init.config.nLayer, L + 1);
+    for (const [k, w] of start.params) assert.deepEqual(init.params.get(k), w, k);
+    assert.ok(init.params.get(`blocks.${L}.w_down`)!.every((x) => x === 0));
+    const trained = loadCheckpoint(latestCheckpoint(join(out, 'checkpoints'))!);
+    assert.equal(trained.config.nLayer, L + 1);
+    assert.ok(
+      trained.params.get(`blocks.${L}.w_down`)!.some((x) => x !== 0),
+      'the added block learned',
+    );
+    usageError(
+      () =>
+        execFileSync(
+          process.execPath,
+          ['bin/tetra.js', 'sft', '--checkpoint', base, '--data', 'x.jsonl', '--out', out, '--add-layers', '1'],
+          {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        ),
+      /--add-layers is for --data synth:shapes/,
+    );
   });
 });
