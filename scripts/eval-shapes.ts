@@ -5,7 +5,7 @@
 // shapes' centres are (where relations fail: between shapes close together, or everywhere).
 import { parseArgs } from 'node:util';
 import { DIGITS_QUESTION, FASHION_QUESTION, generateShapes, loadDigits, loadFashion, rgbToPixels } from '../src/data/index.ts';
-import { labelledItems, shapesItems, vqaAccuracy, type VqaItem } from '../src/evals/index.ts';
+import { labelledItems, normaliseAnswer, shapesItems, vqaAccuracy, vqaItem, type VqaItem } from '../src/evals/index.ts';
 import { openCheckpoint } from '../src/model/index.ts';
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { scenes: { type: 'string', default: '100' }, fashion: { type: 'string', default: '10000' }, relations: { type: 'string', default: '0' } } });
@@ -54,8 +54,7 @@ if (Number(values.relations) > 0) {
         .filter((x) => x !== undefined);
       if (named.length !== 2) continue; // "What shape is left of the ...?" names one shape
       apart.push(Math.abs(named[0].x - named[1].x));
-      const pixels = rgbToPixels(s.rgb, size);
-      items.push({ type: 'relation', answer: q.answer, messages: [{ role: 'user', content: [{ type: 'image', pixels }, { type: 'text', text: q.question }] }] });
+      items.push(vqaItem('relation', q.answer, rgbToPixels(s.rgb, size), q.question));
     }
   const r = vqaAccuracy(model, tok, items, { answers: true });
   const rows = [[0, 8, 'under 8 px'], [8, 16, '8-16 px'], [16, 32, '16-32 px'], [32, Infinity, '32 px or more'], [0, Infinity, 'all']] as const;
@@ -63,7 +62,7 @@ if (Number(values.relations) > 0) {
   const byApart: Record<string, number> = {};
   for (const [lo, hi, name] of rows) {
     const at = apart.flatMap((d, i) => (d >= lo && d < hi ? [i] : []));
-    const right = at.filter((i) => r.answers![i].trim() === items[i].answer).length;
+    const right = at.filter((i) => normaliseAnswer(r.answers![i]) === normaliseAnswer(items[i].answer)).length; // vqaAccuracy's match
     byApart[name] = right / at.length;
     console.log(`| ${name} | ${((100 * right) / at.length).toFixed(1)}% | ${at.length} |`);
   }

@@ -7,7 +7,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { generateShapes, rgbToPixels, SCENE_SIZE, type ShapesSplit } from '../src/data/index.ts';
-import { vqaAccuracy } from '../src/evals/index.ts';
+import { vqaAccuracy, vqaItem } from '../src/evals/index.ts';
 import { openCheckpoint } from '../src/model/index.ts';
 
 const { values, positionals } = parseArgs({
@@ -36,8 +36,7 @@ for (const split of ['seen', 'unseen'] as ShapesSplit[]) {
       .toFile(file);
     const pixels = rgbToPixels(s.rgb, size);
     for (const [i, q] of s.questions.entries()) {
-      const item = { type: q.type, answer: q.answer, messages: [{ role: 'user' as const, content: [{ type: 'image' as const, pixels }, { type: 'text' as const, text: q.question }] }] };
-      const r = vqaAccuracy(model, tok, [item], { answers: true });
+      const r = vqaAccuracy(model, tok, [vqaItem(q.type, q.answer, pixels, q.question)], { answers: true });
       const said = r.answers![0];
       const img = i === 0 ? `![scene ${n}](${relative('.', file)})` : '';
       rows.push(`| ${img} | ${i === 0 ? split : ''} | ${q.question} | ${said}${r.accuracy === 1 ? '' : ' ✗'} | ${q.answer} |`);

@@ -25,4 +25,4 @@ export {
 export { pythonShuffle, MersenneTwister } from './pyrandom.ts';
 export { openRun, sampleRows, summaryTable, htmlReport, reliabilitySvg, metricRows, verdictOf, type SampleRow } from './report.ts';
 export { compareRuns, formatComparison, formatSideBySide, type Comparison, type MetricDiff, type Flip } from './compare.ts';
-export { labelledItems, normalise as normaliseAnswer, shapesItems, vqaAccuracy, type VqaItem, type VqaReport } from './vqa.ts';
+export { labelledItems, normalise as normaliseAnswer, shapesItems, vqaAccuracy, vqaItem, type VqaItem, type VqaReport } from './vqa.ts';

@@ -20,41 +20,34 @@ export interface VqaReport {
   answers?: string[];
 }
 
+/** One question on one image: the image and the question in one user turn. */
+export function vqaItem(type: string, answer: string, pixels: Float32Array, question: string): VqaItem {
+  return {
+    type,
+    answer,
+    messages: [
+      {
+        role: 'user',
+        content: [
+          { type: 'image', pixels },
+          { type: 'text', text: question },
+        ],
+      },
+    ],
+  };
+}
+
 /** One item per question of `count` scenes of a held-out split. */
 export function shapesItems(split: ShapesSplit, count: number, seed = 1, size = SCENE_SIZE): VqaItem[] {
   return generateShapes({ seed, count, split }).flatMap((s) => {
     const pixels = rgbToPixels(s.rgb, size);
-    return s.questions.map((q) => ({
-      type: q.type,
-      answer: q.answer,
-      messages: [
-        {
-          role: 'user' as const,
-          content: [
-            { type: 'image' as const, pixels },
-            { type: 'text' as const, text: q.question },
-          ],
-        },
-      ],
-    }));
+    return s.questions.map((q) => vqaItem(q.type, q.answer, pixels, q.question));
   });
 }
 
 /** One item per image of a labelled set (its first `limit`), pixels at the model's size. */
 export function labelledItems(images: LabelledImages, question: string, size: number, type: string, limit = Infinity): VqaItem[] {
-  return images.answers.slice(0, limit).map((answer, i) => ({
-    type,
-    answer,
-    messages: [
-      {
-        role: 'user' as const,
-        content: [
-          { type: 'image' as const, pixels: greyToPixels(images, i, size) },
-          { type: 'text' as const, text: question },
-        ],
-      },
-    ],
-  }));
+  return images.answers.slice(0, limit).map((answer, i) => vqaItem(type, answer, greyToPixels(images, i, size), question));
 }
 
 export const normalise = (s: string): string =>
