@@ -1,12 +1,59 @@
 // What `tetra sft`, `tetra dpo` and `tetra rl` share: the flags of a run that starts from a
 // checkpoint (output, resume, schedule, checkpoints, replicas), the start checkpoint and its
 // tokenizer, and the training settings those flags make.
-import { resolve } from 'node:path';
-import { checkpointInfo, type CheckpointMeta } from '../model/index.ts';
-import { openTokenizerRef, type Tokenizer } from '../tokenizer/index.ts';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { checkpointInfo, configFromDepth, GPT, saveCheckpoint, type CheckpointMeta, type GPTConfig } from '../model/index.ts';
+import { openTokenizer, openTokenizerRef, tokenizerRef, type Tokenizer } from '../tokenizer/index.ts';
 import { defaultAdamW, defaultReplicas, nominalPeakFlops, type TrainConfig } from '../train/index.ts';
 import { numberFlag, UsageError, type FlagSpec, type Flags } from './args.ts';
 import { resolveCheckpoint } from './generate.ts';
+
+/**
+ * --init LAYERS:WIDTH:HEADS: a model from nothing instead of a pretrained checkpoint, random
+ * weights from --seed and the --tokenizer, written once as OUT/base (a checkpoint at step 0) so
+ * the run starts, resumes and records its tokenizer as one from a checkpoint does. Returns its path.
+ */
+export async function initCheckpoint(f: Flags, cmd: string): Promise<string> {
+  if (f.checkpoint !== undefined) throw new UsageError(`${cmd}: give --checkpoint or --init, not both`);
+  if (!f.out) throw new UsageError(`${cmd}: --out is required`);
+  if (f.tokenizer === undefined)
+    throw new UsageError(`${cmd}: --init needs --tokenizer (bytes, cl100k or a file from \`tetra tokenizer train\`)`);
+  const spec = String(f.init);
+  const m = /^(\d+):(\d+):(\d+)$/.exec(spec);
+  if (!m) throw new UsageError(`${cmd}: --init wants LAYERS:WIDTH:HEADS, e.g. 4:192:12, got ${JSON.stringify(spec)}`);
+  const dir = join(resolve(String(f.out)), 'base');
+  let tok: Tokenizer;
+  try {
+    tok = await openTokenizer(String(f.tokenizer));
+  } catch (e) {
+    throw new UsageError(`${cmd}: --tokenizer ${f.tokenizer}: ${(e as Error).message}`);
+  }
+  let config: GPTConfig;
+  try {
+    config = configFromDepth(Number(m[1]), {
+      nEmbd: Number(m[2]),
+      nHead: Number(m[3]),
+      vocabSize: tok.idLimit,
+      contextLength: numberFlag(f, 'context', 1, 1 << 20, cmd),
+    });
+  } catch (e) {
+    throw new UsageError(`${cmd}: --init ${spec}: ${(e as Error).message}`);
+  }
+  if (existsSync(join(dir, 'checkpoint.json'))) {
+    const was = checkpointInfo(dir).config;
+    if (JSON.stringify(was) !== JSON.stringify(config))
+      throw new UsageError(`${cmd}: ${dir} holds a different model than --init ${spec} makes; give the run's own flags or a new --out`);
+    return dir;
+  }
+  const seed = numberFlag(f, 'seed', 0, 2 ** 31, cmd);
+  saveCheckpoint(dir, {
+    config,
+    params: GPT.init(config, seed).weights(),
+    meta: { step: 0, tokensSeen: 0, tokenizer: tokenizerRef(String(f.tokenizer)) },
+  });
+  return dir;
+}
 
 /** The shared flags, with each command's defaults. */
 export function fineTuneFlags(d: { steps: number; lr: number; warmup: number; every: number }): Record<string, FlagSpec> {

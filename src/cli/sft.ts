@@ -19,13 +19,13 @@ import type { Tokenizer } from '../tokenizer/index.ts';
 import { loadSftData, sft, sftShapes, type LabelledSet } from '../train/index.ts';
 import { numberFlag, UsageError, type Flags } from './args.ts';
 import type { Command } from './command.ts';
-import { fineTuneFlags, fineTuneSettings, openStart } from './fine-tune.ts';
+import { fineTuneFlags, fineTuneSettings, initCheckpoint, openStart } from './fine-tune.ts';
 import { interruptible } from './interrupt.ts';
 
 const cmd = 'tetra sft';
 const usage =
-  'tetra sft --checkpoint DIR --data train.jsonl|synth:shapes --out DIR [--val val.jsonl] [--vision 64:8] [--text chat.jsonl] ' +
-  '[--steps N] [--batch B] [--lr LR] [--resume]';
+  'tetra sft --checkpoint DIR|--init L:W:H --tokenizer T --data train.jsonl|synth:shapes --out DIR [--val val.jsonl] ' +
+  '[--vision 64:8] [--text chat.jsonl] [--steps N] [--batch B] [--lr LR] [--resume]';
 
 export const sftCommand: Command = {
   name: 'sft',
@@ -33,6 +33,14 @@ export const sftCommand: Command = {
   usage,
   flags: {
     checkpoint: { type: 'string', help: 'the pretrained run (or checkpoint directory) to start from' },
+    init: {
+      type: 'string',
+      help:
+        'instead of --checkpoint, a model from nothing: LAYERS:WIDTH:HEADS (e.g. 4:192:12), random weights from --seed, ' +
+        'kept as OUT/base',
+    },
+    tokenizer: { type: 'string', help: "with --init: the model's tokenizer (bytes, cl100k or a file from `tetra tokenizer train`)" },
+    context: { type: 'number', help: 'with --init: the context length', default: 512 },
     data: { type: 'string', help: 'training conversations, one {"messages": [...]} per line; synth:shapes streams the shapes scenes' },
     vision: {
       type: 'string',
@@ -76,6 +84,8 @@ export const sftCommand: Command = {
     ...fineTuneFlags({ steps: 500, lr: 3e-4, warmup: 20, every: 50 }),
   },
   async run(f) {
+    if (f.init !== undefined) f.checkpoint = await initCheckpoint(f, cmd);
+    else if (f.tokenizer !== undefined) throw new UsageError(`${cmd}: --tokenizer is for --init (a checkpoint names its own)`);
     const { checkpoint, meta, tok } = await openStart(f, cmd, usage, ['data']);
     if (f.data === 'synth:shapes') return shapes(f, checkpoint, meta, tok);
     if (f['add-layers'] !== undefined) throw new UsageError(`${cmd}: --add-layers is for --data synth:shapes`);

@@ -7,9 +7,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { FASHION_CLASSES, greyToPixels, parseDigits, parseIdx, shiftPixels } from '../../src/data/index.ts';
+import { COLOUR_NAMES, FASHION_CLASSES, greyToPixels, parseDigits, parseIdx, SHAPE_KINDS, shiftPixels } from '../../src/data/index.ts';
 import { configFromDepth, imageSlots, latestCheckpoint, loadCheckpoint } from '../../src/model/index.ts';
-import { byteTokenizer } from '../../src/tokenizer/index.ts';
+import { byteTokenizer, openTokenizer } from '../../src/tokenizer/index.ts';
 import { LABELLED_PER_ROW, labelledRow, SHIFT_BELOW, shapesRows, shapesSource } from '../../src/train/index.ts';
 import { pretrainTinyBase } from '../fixtures/tiny-base.ts';
 
@@ -200,6 +200,20 @@ describe('the Debian image sets', () => {
   });
 });
 
+describe('the shapes tokenizer (models/tokenizers/shapes-512.json)', () => {
+  it('reads every word of the contract as one token and halves a scene row against bytes, losslessly', async () => {
+    const shapesTok = await openTokenizer(join(import.meta.dirname, '..', '..', 'models', 'tokenizers', 'shapes-512.json'));
+    for (const w of [...SHAPE_KINDS, ...COLOUR_NAMES, 'left', 'right', 'color', 'shape', 'many', 'image'])
+      assert.equal(shapesTok.encode(` ${w}`).length, 1, w);
+    const text = 'Is the red circle left of the blue square? a gray triangle, an orange circle and a purple square; 7; t-shirt';
+    assert.equal(shapesTok.decode(shapesTok.encode(text)), text);
+    const big = { ...cfg, contextLength: 1024, vision: { imageSize: 64, patchSize: 8 } };
+    const rows = (t: typeof tok) => shapesRows(t, big, { seed: 3, count: 20, split: 'train' }).reduce((n, r) => n + r.inputs.length, 0);
+    const [bpe, bytes] = [rows(shapesTok), rows(tok)];
+    assert.ok(bpe < 0.6 * bytes, `${bpe} tokens against ${bytes}`);
+  });
+});
+
 describe('tetra sft --data synth:shapes', () => {
   let base: string;
   before(async () => {
@@ -261,6 +275,116 @@ describe('tetra sft --data synth:shapes', () => {
     const start = loadCheckpoint(latestCheckpoint(join(base, 'checkpoints'))!);
     assert.deepEqual(ck.config.vision, { imageSize: 16, patchSize: 8 });
     assert.deepEqual(ck.params.get('blocks.0.wq'), start.params.get('blocks.0.wq'));
+  });
+
+  it('--init trains a model from nothing: random weights kept as OUT/base with the tokenizer, resumable, refused when mixed up', () => {
+    const out = mkdtempSync(join(tmpdir(), 'tetra-vis-init-'));
+    const fresh = (extra: string[]) =>
+      execFileSync(
+        process.execPath,
+        [
+          'bin/tetra.js',
+          'sft',
+          '--data',
+          'synth:shapes',
+          '--vision',
+          '16:8',
+          '--out',
+          out,
+          '--batch',
+          '4',
+          '--lr',
+          '1e-3',
+          '--warmup',
+          '0',
+          '--eval-every',
+          '0',
+          '--checkpoint-every',
+          '2',
+          '--replicas',
+          '1',
+          '--context',
+          '256',
+          ...extra,
+        ],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+    const init = ['--init', '1:32:2', '--tokenizer', 'bytes'];
+    usageError(
+      () => fresh(['--init', '1:32', '--tokenizer', 'bytes', '--steps', '2']),
+      /--init wants LAYERS:WIDTH:HEADS, e.g. 4:192:12, got "1:32"/,
+    );
+    usageError(() => fresh(['--init', '1:30:4', '--tokenizer', 'bytes', '--steps', '2']), /--init 1:30:4: config.nHead \(4\) must divide/);
+    usageError(() => fresh(['--init', '1:32:2', '--steps', '2']), /--init needs --tokenizer/);
+    usageError(() => fresh([...init, '--checkpoint', base, '--steps', '2']), /give --checkpoint or --init, not both/);
+    usageError(() => sft(out, 2, ['--tokenizer', 'bytes']), /--tokenizer is for --init/);
+    assert.equal(
+      JSON.parse(
+        fresh([...init, '--steps', '4', '--stop-at', '2'])
+          .trim()
+          .split('\n')
+          .pop()!,
+      ).step,
+      2,
+    );
+    const start = loadCheckpoint(join(out, 'base'));
+    assert.equal(start.meta.step, 0);
+    assert.deepEqual(start.meta.tokenizer, { name: 'bytes' });
+    assert.deepEqual(
+      [
+        start.config.nLayer,
+        start.config.nEmbd,
+        start.config.nHead,
+        start.config.vocabSize,
+        start.config.contextLength,
+        start.config.vision,
+      ],
+      [1, 32, 2, 264, 256, undefined],
+    );
+    // The weights are the seed's: the same --init and --seed elsewhere write the same base.
+    const again = mkdtempSync(join(tmpdir(), 'tetra-vis-init-'));
+    execFileSync(
+      process.execPath,
+      [
+        'bin/tetra.js',
+        'sft',
+        '--data',
+        'synth:shapes',
+        '--vision',
+        '16:8',
+        '--out',
+        again,
+        '--batch',
+        '2',
+        '--steps',
+        '1',
+        '--replicas',
+        '1',
+        '--eval-every',
+        '0',
+        '--context',
+        '256',
+        ...init,
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    assert.deepEqual(loadCheckpoint(join(again, 'base')).params, start.params);
+    assert.equal(
+      JSON.parse(
+        fresh([...init, '--steps', '4', '--resume'])
+          .trim()
+          .split('\n')
+          .pop()!,
+      ).step,
+      4,
+    );
+    const trained = loadCheckpoint(latestCheckpoint(join(out, 'checkpoints'))!);
+    assert.deepEqual(trained.config.vision, { imageSize: 16, patchSize: 8 });
+    assert.notDeepEqual(trained.params.get('blocks.0.wq'), start.params.get('blocks.0.wq'));
+    usageError(
+      () => fresh(['--init', '2:32:2', '--tokenizer', 'bytes', '--steps', '4', '--resume']),
+      /holds a different model than --init 2:32:2/,
+    );
   });
 
   it('--add-layers puts silent blocks on top: the init keeps every weight, the added block trains', () => {
