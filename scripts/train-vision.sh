@@ -20,15 +20,15 @@ stage() {
   # shellcheck disable=SC2086
   npx tetra sft "$@" --out "$R/$name" $resume
 }
-# 1. everything at once, 9,000 of a 12,000-step schedule (side and relations have not formed yet)
-stage s1 9000 --init 4:192:12 --tokenizer models/tokenizers/shapes-512.json --vision 64:8:128:16:xy $MIX --questions 6 \
-  --steps 12000 --stop-at 9000 --lr 2e-3 --warmup 200
+# 1. everything at once, 7,000 of a 9,400-step schedule (side and relations have not formed yet)
+stage s1 7000 --init 4:192:12 --tokenizer models/tokenizers/shapes-512.json --vision 64:8:128:16:xy $MIX --questions 6 \
+  --steps 9400 --stop-at 7000 --lr 2e-3 --warmup 200
 # 2. side and relation questions asked more often: the model learns where each shape is
 stage s2 2500 --checkpoint "$R/s1" $MIX --questions 6 --types colour,kind,count,exist,caption,side,side,relation,relation,relation \
   --steps 2500 --lr 1e-3
-# 3. the relation probe: side, relation and list questions alone
-stage s3 2000 --checkpoint "$R/s2" --data synth:shapes --batch 16 --eval-every 500 --checkpoint-every 500 \
-  --types side,relation,list --questions 3 --steps 2000 --lr 1e-3
+# 3. the relation probe: side, relation and list questions alone (relations form after 2,000 steps)
+stage s3 4000 --checkpoint "$R/s2" --data synth:shapes --batch 16 --eval-every 500 --checkpoint-every 500 \
+  --types side,relation,list --questions 3 --steps 4000 --lr 1e-3
 # 4. everything again, list questions kept, at a lower rate: what the probe narrowed comes back
 stage s4 1500 --checkpoint "$R/s3" $MIX --questions 6 --types colour,kind,count,exist,caption,side,side,relation,relation,relation,list \
   --steps 1500 --lr 5e-4
