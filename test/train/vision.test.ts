@@ -220,38 +220,27 @@ describe('tetra sft --data synth:shapes', () => {
     base = await pretrainTinyBase(10);
   });
 
+  const tetraSft = (args: string[]) =>
+    execFileSync(process.execPath, ['bin/tetra.js', 'sft', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  // What every run here shares: a 16x16 image, 4 rows a step, one thread.
+  const common = (out: string) => [
+    '--data',
+    'synth:shapes',
+    '--vision',
+    '16:8',
+    '--out',
+    out,
+    '--batch',
+    '4',
+    '--lr',
+    '1e-3',
+    '--warmup',
+    '0',
+    '--replicas',
+    '1',
+  ];
   const sft = (out: string, steps: number, extra: string[] = []) =>
-    execFileSync(
-      process.execPath,
-      [
-        'bin/tetra.js',
-        'sft',
-        '--checkpoint',
-        base,
-        '--data',
-        'synth:shapes',
-        '--vision',
-        '16:8',
-        '--out',
-        out,
-        '--steps',
-        String(steps),
-        '--batch',
-        '4',
-        '--lr',
-        '1e-3',
-        '--warmup',
-        '0',
-        '--eval-every',
-        '2',
-        '--checkpoint-every',
-        '2',
-        '--replicas',
-        '1',
-        ...extra,
-      ],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    tetraSft(['--checkpoint', base, ...common(out), '--steps', String(steps), '--eval-every', '2', '--checkpoint-every', '2', ...extra]);
   const usageError = (f: () => unknown, message: RegExp) =>
     assert.throws(f, (e: { status: number; stderr: string }) => {
       assert.equal(e.status, 2);
@@ -279,36 +268,8 @@ describe('tetra sft --data synth:shapes', () => {
 
   it('--init trains a model from nothing: random weights kept as OUT/base with the tokenizer, resumable, refused when mixed up', () => {
     const out = mkdtempSync(join(tmpdir(), 'tetra-vis-init-'));
-    const fresh = (extra: string[]) =>
-      execFileSync(
-        process.execPath,
-        [
-          'bin/tetra.js',
-          'sft',
-          '--data',
-          'synth:shapes',
-          '--vision',
-          '16:8',
-          '--out',
-          out,
-          '--batch',
-          '4',
-          '--lr',
-          '1e-3',
-          '--warmup',
-          '0',
-          '--eval-every',
-          '0',
-          '--checkpoint-every',
-          '2',
-          '--replicas',
-          '1',
-          '--context',
-          '256',
-          ...extra,
-        ],
-        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+    const fresh = (extra: string[], dir = out) =>
+      tetraSft([...common(dir), '--eval-every', '0', '--checkpoint-every', '2', '--context', '256', ...extra]);
     const init = ['--init', '1:32:2', '--tokenizer', 'bytes'];
     usageError(
       () => fresh(['--init', '1:32', '--tokenizer', 'bytes', '--steps', '2']),
@@ -343,31 +304,7 @@ describe('tetra sft --data synth:shapes', () => {
     );
     // The weights are the seed's: the same --init and --seed elsewhere write the same base.
     const again = mkdtempSync(join(tmpdir(), 'tetra-vis-init-'));
-    execFileSync(
-      process.execPath,
-      [
-        'bin/tetra.js',
-        'sft',
-        '--data',
-        'synth:shapes',
-        '--vision',
-        '16:8',
-        '--out',
-        again,
-        '--batch',
-        '2',
-        '--steps',
-        '1',
-        '--replicas',
-        '1',
-        '--eval-every',
-        '0',
-        '--context',
-        '256',
-        ...init,
-      ],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    fresh([...init, '--steps', '1'], again);
     assert.deepEqual(loadCheckpoint(join(again, 'base')).params, start.params);
     assert.equal(
       JSON.parse(
@@ -405,15 +342,7 @@ describe('tetra sft --data synth:shapes', () => {
       'the added block learned',
     );
     usageError(
-      () =>
-        execFileSync(
-          process.execPath,
-          ['bin/tetra.js', 'sft', '--checkpoint', base, '--data', 'x.jsonl', '--out', out, '--add-layers', '1'],
-          {
-            encoding: 'utf8',
-            stdio: ['ignore', 'pipe', 'pipe'],
-          },
-        ),
+      () => tetraSft(['--checkpoint', base, '--data', 'x.jsonl', '--out', out, '--add-layers', '1']),
       /--add-layers is for --data synth:shapes/,
     );
   });
