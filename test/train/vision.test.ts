@@ -220,8 +220,14 @@ describe('tetra sft --data synth:shapes', () => {
     base = await pretrainTinyBase(10);
   });
 
-  const tetraSft = (args: string[]) =>
-    execFileSync(process.execPath, ['bin/tetra.js', 'sft', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  /** `tetra sft ARGS`, and the summary it prints last ({"step":..., "val_loss":...}). */
+  const tetraSft = (args: string[]): { step: number; val_loss: number | null } =>
+    JSON.parse(
+      execFileSync(process.execPath, ['bin/tetra.js', 'sft', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+        .trim()
+        .split('\n')
+        .pop()!,
+    );
   // What every run here shares: a 16x16 image, 4 rows a step, one thread.
   const common = (out: string) => [
     '--data',
@@ -255,9 +261,9 @@ describe('tetra sft --data synth:shapes', () => {
       () => run(1, ['--types', 'colour,shape']),
       /--types knows colour, kind, count, exist, relation, caption, side, list, got "shape"/,
     );
-    const first = JSON.parse(run(4, ['--types', 'side,side,relation,colour', '--per-answer', '--stop-at', '2']).trim().split('\n').pop()!);
+    const first = run(4, ['--types', 'side,side,relation,colour', '--per-answer', '--stop-at', '2']);
     assert.equal(first.step, 2);
-    const resumed = JSON.parse(run(4, ['--resume']).trim().split('\n').pop()!);
+    const resumed = run(4, ['--resume']);
     assert.equal(resumed.step, 4);
     assert.ok(Number.isFinite(resumed.val_loss));
     const ck = loadCheckpoint(join(out, 'init'));
@@ -279,15 +285,7 @@ describe('tetra sft --data synth:shapes', () => {
     usageError(() => fresh(['--init', '1:32:2', '--steps', '2']), /--init needs --tokenizer/);
     usageError(() => fresh([...init, '--checkpoint', base, '--steps', '2']), /give --checkpoint or --init, not both/);
     usageError(() => sft(out, 2, ['--tokenizer', 'bytes']), /--tokenizer is for --init/);
-    assert.equal(
-      JSON.parse(
-        fresh([...init, '--steps', '4', '--stop-at', '2'])
-          .trim()
-          .split('\n')
-          .pop()!,
-      ).step,
-      2,
-    );
+    assert.equal(fresh([...init, '--steps', '4', '--stop-at', '2']).step, 2);
     const start = loadCheckpoint(join(out, 'base'));
     assert.equal(start.meta.step, 0);
     assert.deepEqual(start.meta.tokenizer, { name: 'bytes' });
@@ -306,15 +304,7 @@ describe('tetra sft --data synth:shapes', () => {
     const again = mkdtempSync(join(tmpdir(), 'tetra-vis-init-'));
     fresh([...init, '--steps', '1'], again);
     assert.deepEqual(loadCheckpoint(join(again, 'base')).params, start.params);
-    assert.equal(
-      JSON.parse(
-        fresh([...init, '--steps', '4', '--resume'])
-          .trim()
-          .split('\n')
-          .pop()!,
-      ).step,
-      4,
-    );
+    assert.equal(fresh([...init, '--steps', '4', '--resume']).step, 4);
     const trained = loadCheckpoint(latestCheckpoint(join(out, 'checkpoints'))!);
     assert.deepEqual(trained.config.vision, { imageSize: 16, patchSize: 8 });
     assert.notDeepEqual(trained.params.get('blocks.0.wq'), start.params.get('blocks.0.wq'));
@@ -327,7 +317,7 @@ describe('tetra sft --data synth:shapes', () => {
   it('--add-layers puts silent blocks on top: the init keeps every weight, the added block trains', () => {
     const out = mkdtempSync(join(tmpdir(), 'tetra-vis-deep-'));
     usageError(() => sft(out, 1, ['--add-layers', '1.5']), /--add-layers must be an integer in \[0, 16\], got 1.5/);
-    const last = JSON.parse(sft(out, 2, ['--add-layers', '1']).trim().split('\n').pop()!);
+    const last = sft(out, 2, ['--add-layers', '1']);
     assert.equal(last.step, 2);
     const start = loadCheckpoint(latestCheckpoint(join(base, 'checkpoints'))!);
     const init = loadCheckpoint(join(out, 'init'));
