@@ -4,8 +4,9 @@
 //   "cl100k"  GPT-4's ranks (js-tiktoken's file)
 //   a path    a tokenizer file written by `tetra tokenizer train`
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { cl100k } from './cl100k.ts';
 import { loadTokenizer } from './format.ts';
 import { specialsAfter } from './special.ts';
@@ -31,10 +32,29 @@ export function tokenizerRef(spec: string): { name: string; path?: string; sha25
   return { name: spec, path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex') };
 }
 
-/** Opens the tokenizer a checkpoint names, checking a file's hash so a changed file is caught. */
+/** The tetra package's root, against which a shipped tokenizer's relative name also resolves. */
+const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * Opens the tokenizer a checkpoint names, checking a file's hash so a changed file is caught. A file
+ * no longer at its recorded path (the checkout moved, the run was copied to another machine) is
+ * looked for by its recorded name, relative to the working directory and then to the package (a
+ * tokenizer shipped under models/), and taken only when its hash is the recorded one.
+ */
 export async function openTokenizerRef(ref: { name?: string; path?: string; sha256?: string }): Promise<Tokenizer> {
   if (ref.path) {
-    const sha = createHash('sha256').update(readFileSync(ref.path)).digest('hex');
+    const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+    if (!existsSync(ref.path) && ref.name && !isAbsolute(ref.name) && ref.sha256) {
+      const tried = [resolve(ref.name), resolve(PACKAGE_ROOT, ref.name)];
+      const found = tried.find((p) => existsSync(p) && sha256(p) === ref.sha256);
+      if (!found)
+        throw new Error(
+          `tokenizer ${ref.path} is gone, and no file of its hash is at ${[...new Set(tried)].join(' or ')} ` +
+            `(sha256 ${ref.sha256.slice(0, 12)}...)`,
+        );
+      return loadTokenizer(found);
+    }
+    const sha = sha256(ref.path);
     if (ref.sha256 && sha !== ref.sha256)
       throw new Error(
         `tokenizer ${ref.path} has changed since the checkpoint was written (sha256 ${sha.slice(0, 12)}..., expected ` +
