@@ -433,6 +433,23 @@ napi_value AttentionBackward(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// ---------------------------------------------------------------------------- image windows
+
+// windowsForward(out, pixels, count, S, P, W, stride)
+napi_value WindowsForward(napi_env env, napi_callback_info info) {
+  Args a(env, info, "windowsForward");
+  int64_t count = a.size(2, "count"), S = a.size(3, "S"), P = a.size(4, "P"), W = a.size(5, "W"), stride = a.size(6, "stride");
+  if (a.failed) return nullptr;
+  if (P < 1 || S % P != 0) { a.fail("S (" + std::to_string(S) + ") must be a multiple of P (" + std::to_string(P) + ")"); return nullptr; }
+  if (W < P || (W - P) % 2 != 0) { a.fail("W (" + std::to_string(W) + ") must be P or P plus an even number"); return nullptr; }
+  if (stride < W * W * 3) { a.fail("stride (" + std::to_string(stride) + ") must hold a window's W*W*3 values"); return nullptr; }
+  const int64_t G = S / P;
+  float* out = a.f32(0, "out", count * G * G * stride); const float* pixels = a.f32(1, "pixels", count * S * S * 3);
+  if (a.failed) return nullptr;
+  K->windows_forward(out, pixels, count, S, P, W, stride);
+  return undefined(env);
+}
+
 // ---------------------------------------------------------------------------- module
 
 napi_value Init(napi_env env, napi_value exports) {
@@ -458,6 +475,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"softmaxForward", SoftmaxForward}, {"softmaxBackward", SoftmaxBackward},
       {"adamwStep", AdamwStep},
       {"attentionForward", AttentionForward}, {"attentionBackward", AttentionBackward},
+      {"windowsForward", WindowsForward},
   };
   for (auto& f : fns) {
     napi_value v;

@@ -49,6 +49,7 @@ const Kernels* TETRA_ISA_FN() {
       softmax_forward, softmax_backward,
       adamw_step,
       attention_forward, attention_backward,
+      windows_forward,
   };
   return &table;
 }

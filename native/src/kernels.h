@@ -92,6 +92,10 @@ struct Kernels {
   void (*attention_backward)(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                              const float* v, const float* out, const float* lse, int64_t B, int64_t Tq, int64_t Tk,
                              int64_t NH, int64_t HS, float scale);
+
+  // ---- image windows (ops_windows.h): each patch's W x W x 3 window of count S x S x 3 images in
+  // [0, 1] as 2p - 1 (0 past the edge), one row of `stride` floats a patch (the rest left as is)
+  void (*windows_forward)(float* out, const float* pixels, int64_t count, int64_t S, int64_t P, int64_t W, int64_t stride);
 };
 
 // One table per ISA, each defined in its own translation unit.

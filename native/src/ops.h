@@ -1,5 +1,5 @@
 // Non-GEMM, non-attention kernels: elementwise ops and reductions, embedding, RMSNorm, RoPE,
-// SwiGLU, row softmax, softmax cross-entropy and AdamW, one header per family. Included inside an
+// SwiGLU, row softmax, softmax cross-entropy, AdamW and image windows, one header per family. Included inside an
 // anonymous namespace by isa_impl.h and so compiled once per ISA (generic, avx2, avx512) from this
 // one source: the loops are written for GCC's auto-vectoriser, with `omp simd` where a reduction
 // must be allowed to reassociate. Semantics: native/src/kernels.h and src/tensor/backend.ts; the
@@ -17,3 +17,4 @@
 #include "ops_softmax.h"
 #include "ops_crossentropy.h"
 #include "ops_adamw.h"
+#include "ops_windows.h"

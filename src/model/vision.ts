@@ -18,7 +18,7 @@
 // end of each patch), so position grows in the token as fast as what the pixels say.
 //
 // Pixels come in as Float32 HWC in [0, 1], imageSize x imageSize (src/vision decodes and resizes).
-import { type Backend, type Tape, Tensor } from '../tensor/index.ts';
+import { type Backend, refBackend, type Tape, Tensor } from '../tensor/index.ts';
 import { linear, linearArgs } from './linear.ts';
 
 export interface VisionConfig {
@@ -133,45 +133,46 @@ export function visionInitStd(name: string, v: VisionConfig): number {
 /**
  * Patches of `count` images, [count * G*G, W*W*3] (W the window, P without one): patch (gy, gx) of
  * image i is row i*G*G + gy*G + gx, its window's values in (py, px, channel) order, scaled from
- * [0, 1] to [-1, 1], 0 outside the image.
+ * [0, 1] to [-1, 1], 0 outside the image (`be`'s windowsForward; ink, with colour apart, here).
+ * With xy, each row ends with its row and column one-hot.
  */
-export function patchify(v: VisionConfig, pixels: Float32Array, count: number, into?: Float32Array): Float32Array {
+export function patchify(
+  v: VisionConfig,
+  pixels: Float32Array,
+  count: number,
+  into?: Float32Array,
+  be: Backend<Float32Array> = refBackend as Backend<Float32Array>,
+): Float32Array {
   const S = v.imageSize,
     P = v.patchSize,
     G = grid(v),
     W = windowOf(v),
     pad = (W - P) / 2,
-    C3 = v.colour ? 1 : 3;
+    PV = patchValues(v);
   if (pixels.length !== count * imageValues(v)) throw new Error(`patchify: ${pixels.length} values is not ${count} images of ${S}x${S}x3`);
-  const n = count * G * G * patchValues(v);
-  // Outside the image reads 0: a reused buffer is cleared where windows reach past the edge.
-  const out = into ? into.subarray(0, n) : new Float32Array(n);
-  if (into && W > P) out.fill(0);
-  let o = 0;
-  for (let i = 0; i < count; i++)
-    for (let gy = 0; gy < G; gy++)
-      for (let gx = 0; gx < G; gx++) {
-        // The window's columns inside the image; without a window (pad 0) that is the whole patch.
-        const x0 = gx * P - pad,
-          lo = Math.max(0, x0),
-          n = (Math.min(S, x0 + W) - lo) * 3;
-        for (let wy = 0; wy < W; wy++, o += W * C3) {
-          const y = gy * P - pad + wy;
-          if (y < 0 || y >= S) continue;
-          const from = ((i * S + y) * S + lo) * 3,
-            to = o + (lo - x0) * 3;
-          if (v.colour) {
-            // Ink: one value a pixel.
-            for (let j = 0, t = o + (lo - x0); j < n; j += 3, t++) out[t] = inkAt(pixels, from + j);
-          } else for (let j = 0; j < n; j++) out[to + j] = 2 * pixels[from + j] - 1;
+  const out = into ? into.subarray(0, count * G * G * PV) : new Float32Array(count * G * G * PV);
+  if (!v.colour) be.windowsForward(out, pixels, count, S, P, W, PV);
+  else
+    for (let i = 0, o = 0; i < count; i++)
+      for (let gy = 0; gy < G; gy++)
+        for (let gx = 0; gx < G; gx++, o += PV) {
+          // Ink, one value a pixel; outside the image reads 0 (a reused buffer is cleared first).
+          out.fill(0, o, o + W * W);
+          const x0 = gx * P - pad,
+            lo = Math.max(0, x0),
+            hi = Math.min(S, x0 + W);
+          for (let wy = 0; wy < W; wy++) {
+            const y = gy * P - pad + wy;
+            if (y < 0 || y >= S) continue;
+            for (let x = lo, t = o + wy * W + (lo - x0); x < hi; x++, t++) out[t] = inkAt(pixels, ((i * S + y) * S + x) * 3);
+          }
         }
-        if (v.xy) {
-          out.fill(0, o, o + 2 * G);
-          out[o + gy] = 1;
-          out[o + G + gx] = 1;
-          o += 2 * G;
-        }
-      }
+  if (v.xy)
+    for (let p = 0, o = W * W * (v.colour ? 1 : 3); p < count * G * G; p++, o += PV) {
+      out.fill(0, o, o + 2 * G);
+      out[o + (Math.floor(p / G) % G)] = 1;
+      out[o + G + (p % G)] = 1;
+    }
   return out;
 }
 
@@ -261,7 +262,7 @@ export function imageCount(v: VisionConfig, images: ImageInput): number {
 export function embedImages(tape: Tape, v: VisionConfig, w: VisionWeights, images: ImageInput): Tensor {
   const n = imageCount(v, images);
   const G = grid(v);
-  const patches = patchify(v, images.pixels, n);
+  const patches = patchify(v, images.pixels, n, undefined, tape.dtype === 'f32' ? tape.backend : undefined);
   const data = tape.dtype === 'f64' ? Float64Array.from(patches) : patches;
   let x = new Tensor(data, [n * G * G, patchValues(v)], { requiresGrad: false });
   if (w.patchUp) x = tape.swiglu(tape.linear(x, w.patchUp));
@@ -285,8 +286,13 @@ export function slotIndices(v: VisionConfig, images: ImageInput): Int32Array {
 }
 
 // Inference's buffers, kept between calls so a prefill allocates nothing for its images.
+let onePositionsCache: { G: number; rows: Int32Array; cols: Int32Array } | undefined;
+function onePositions(v: VisionConfig): { rows: Int32Array; cols: Int32Array } {
+  if (onePositionsCache?.G !== grid(v)) onePositionsCache = { G: grid(v), ...positions(v, 1) };
+  return onePositionsCache;
+}
 const g = linearArgs();
-const scratch: Float32Array[] = Array.from({ length: 4 }, () => new Float32Array(0));
+const scratch: Float32Array[] = Array.from({ length: 6 }, () => new Float32Array(0));
 function buffer(i: number, n: number): Float32Array {
   if (scratch[i].length < n) scratch[i] = new Float32Array(n);
   return scratch[i].subarray(0, n);
@@ -308,7 +314,7 @@ export function embedImagesInto(
   const G = grid(v),
     PV = patchValues(v),
     S = G * G;
-  let patches = patchify(v, images.pixels, n, buffer(0, n * S * PV));
+  let patches = patchify(v, images.pixels, n, buffer(0, n * S * PV), be);
   let K = PV;
   if (w.patchUp) {
     // The stem: [gate | up] for every patch of every image, then SwiGLU down to H values a patch.
@@ -320,17 +326,18 @@ export function embedImagesInto(
     K = H;
   }
   const colour = w.colourIn ? colourValues(v, images.pixels, n, buffer(3, n * S * COLOUR_VALUES)) : null;
-  const rw = w.row.data as Float32Array,
-    cw = w.col.data as Float32Array;
+  // Every image's slots start from the same row + column embeddings: one table, copied in.
+  const pos = buffer(4, S * C),
+    cols = buffer(5, S * C),
+    at0 = onePositions(v);
+  be.embeddingForward(pos, w.row.data as Float32Array, at0.rows, S, C, G);
+  be.embeddingForward(cols, w.col.data as Float32Array, at0.cols, S, C, G);
+  be.add(pos, pos, cols, S * C);
   for (let i = 0; i < n; i++) {
     // An image's slots are consecutive rows of x: the projection writes straight into them.
     const at = images.at[i] * C;
     const rows = x.subarray(at, at + S * C);
-    for (let p = 0; p < S; p++) {
-      const r = Math.floor(p / G) * C,
-        c = (p % G) * C;
-      for (let k = 0; k < C; k++) rows[p * C + k] = rw[r + k] + cw[c + k];
-    }
+    rows.set(pos);
     linear(be, g, rows, patches.subarray(i * S * K, (i + 1) * S * K), w.patchIn.data as Float32Array, S, C, K, 1);
     if (colour)
       linear(

@@ -126,6 +126,13 @@ export interface Backend<F extends FloatArray = FloatArray> {
     HS: number,
     scale: number,
   ): void;
+
+  // ---- image windows (im2col for a vision stem): pixels holds count images of S x S x 3 (HWC,
+  // values in [0, 1]). For each image i and patch (gy, gx) of its G x G grid (G = S / P), writes
+  // the W x W x 3 window with its top-left corner at (gy * P - (W - P) / 2, gx * P - (W - P) / 2),
+  // as 2 * pixel - 1 and 0 past the image's edge, at out[((i * G + gy) * G + gx) * stride]; a
+  // row's values after the first W * W * 3 are left as they are. W must be P plus an even number.
+  windowsForward(out: F, pixels: F, count: number, S: number, P: number, W: number, stride: number): void;
 }
 
 /** A backend that runs native kernels also names the instruction set it runs them with. */

@@ -101,5 +101,6 @@ function wrap(m: Addon): NativeBackend {
     adamwStep: m.adamwStep,
     attentionForward: m.attentionForward,
     attentionBackward: m.attentionBackward,
+    windowsForward: m.windowsForward,
   };
 }

@@ -316,6 +316,28 @@ const specs: Record<string, (nat: NativeBackend, seed: number) => void> = {
       }
     }
   },
+  "image windows match exactly, with and without padding, and leave each row's extra values alone"(nat, seed) {
+    const r = rng(seed);
+    // [count, S, P, W, extra]: plain patches, the shapes model's windows (batch 8), odd sizes.
+    for (const [count, S, P, W, extra] of [
+      [2, 6, 3, 3, 0],
+      [8, 64, 8, 16, 16],
+      [3, 10, 2, 6, 5],
+      [1, 9, 9, 11, 1],
+    ]) {
+      const pixels = Float32Array.from({ length: count * S * S * 3 }, () => r());
+      const G = S / P,
+        stride = W * W * 3 + extra;
+      // Junk in the output: windows past the edge must write their zeros, the extra values stay.
+      parity(
+        nat,
+        { out: randn32(count * G * G * stride, r) },
+        (be, o) => be.windowsForward(o.out, pixels, count, S, P, W, stride),
+        0,
+        `windowsForward ${count}x${S} P=${P} W=${W}`,
+      );
+    }
+  },
 };
 
 describe('native ops match the reference', { skip }, () => {
@@ -400,6 +422,15 @@ describe('native ops reject bad arguments with an error that names the argument'
     );
     // the ignore index itself is allowed
     nat.crossEntropyForward(f(2), f(2), f(8), new Int32Array([1, -100]), 2, 4, -100);
+  });
+  it('refuses image windows whose sizes do not fit, naming the size', () => {
+    for (const be of [native!, refBackend] as Backend<Float32Array>[]) {
+      assert.throws(() => be.windowsForward(f(4 * 48), f(4 * 4 * 3), 1, 4, 3, 3, 27), /S \(4\) must be a multiple of P \(3\)/);
+      assert.throws(() => be.windowsForward(f(4 * 48), f(4 * 4 * 3), 1, 4, 2, 3, 27), /W \(3\) must be P or P plus an even number/);
+      assert.throws(() => be.windowsForward(f(4 * 48), f(4 * 4 * 3), 1, 4, 2, 4, 47), /stride \(47\) must hold a window's W\*W\*3 values/);
+      assert.throws(() => be.windowsForward(f(4 * 48 - 1), f(4 * 4 * 3), 1, 4, 2, 4, 48), /out has 191 elements, needs/);
+      assert.throws(() => be.windowsForward(f(4 * 48), f(47), 1, 4, 2, 4, 48), /pixels has 47 elements, needs/);
+    }
   });
   it('the reference rejects out-of-range tokens too', () => {
     assert.throws(() => refBackend.embeddingForward(f(6), f(6), new Int32Array([0, 3, 1]), 3, 2, 3), /tokens\[1\] = 3 is outside/);

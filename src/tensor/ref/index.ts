@@ -11,6 +11,7 @@ import { crossEntropyForward, crossEntropyBackward } from './crossentropy.ts';
 import { softmaxForward, softmaxBackward } from './softmax.ts';
 import { adamwStep } from './adamw.ts';
 import { attentionForward, attentionBackward } from './attention.ts';
+import { windowsForward } from './windows.ts';
 
 export const refBackend: Backend<FloatArray> = {
   name: 'ref',
@@ -34,4 +35,5 @@ export const refBackend: Backend<FloatArray> = {
   adamwStep,
   attentionForward,
   attentionBackward,
+  windowsForward,
 };
