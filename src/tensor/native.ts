@@ -50,7 +50,11 @@ export function loadNative(): NativeLoad {
     return { backend: null, error: (e as Error).message.split('\n')[0] };
   }
   const info = addon.info();
-  return { backend: wrap(addon), warning: info.warning };
+  const backend = wrap(addon);
+  // An addon built from older sources lacks the newer ops: the reference backend, said once.
+  const missing = Object.entries(backend).filter(([, f]) => f === undefined);
+  if (missing.length) return { backend: null, error: `${addonPath} is older than the sources (no ${missing.map(([k]) => k).join(', ')})` };
+  return { backend, warning: info.warning };
 }
 
 function wrap(m: Addon): NativeBackend {

@@ -1,7 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { refBackend } from '../../src/tensor/index.ts';
 import { requireNative } from '../helpers.ts';
 
 const bin = join(import.meta.dirname, '../../bin/tetra.js');
@@ -36,6 +39,23 @@ describe('the tetra command', () => {
     const lines = r.stderr.trim().split('\n');
     assert.equal(lines.length, 1, r.stderr);
     assert.match(lines[0], /native kernels unavailable.*reference backend.*npm run build:native/);
+    assert.equal(JSON.parse(r.stdout).backend, 'ref');
+  });
+
+  it('falls back the same way, naming the op, when the addon was built from older sources', () => {
+    // A stand-in addon with every op but the newest: what a build from before windowsForward exports.
+    const dir = mkdtempSync(join(tmpdir(), 'tetra-addon-'));
+    const ops = Object.keys(refBackend).filter((k) => k !== 'name' && k !== 'windowsForward');
+    writeFileSync(
+      join(dir, 'tetra.cjs'),
+      `const f = () => {};\nmodule.exports = { info: () => ({ isa: 'generic', available: ['generic'], threads: 1, cores: 1 }), ` +
+        `setIsa: f, setThreads: f, ${ops.map((k) => `${k}: f`).join(', ')} };\n`,
+    );
+    const r = tetra(['info', '--json'], { TETRA_ADDON: join(dir, 'tetra.cjs') });
+    assert.equal(r.code, 0);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, r.stderr);
+    assert.match(lines[0], /is older than the sources \(no windowsForward\).*reference backend.*npm run build:native/);
     assert.equal(JSON.parse(r.stdout).backend, 'ref');
   });
 
