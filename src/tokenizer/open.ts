@@ -29,8 +29,10 @@ export async function openTokenizer(spec: string): Promise<Tokenizer> {
 export function tokenizerRef(spec: string): { name: string; path?: string; sha256?: string } {
   if (spec === 'bytes' || spec === 'cl100k' || spec === 'cl100k_base') return { name: spec };
   const path = resolve(spec);
-  return { name: spec, path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex') };
+  return { name: spec, path, sha256: fileSha256(path) };
 }
+
+const fileSha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 /** The tetra package's root, against which a shipped tokenizer's relative name also resolves. */
 const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -43,10 +45,9 @@ const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
  */
 export async function openTokenizerRef(ref: { name?: string; path?: string; sha256?: string }): Promise<Tokenizer> {
   if (ref.path) {
-    const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
     if (!existsSync(ref.path) && ref.name && !isAbsolute(ref.name) && ref.sha256) {
       const tried = [resolve(ref.name), resolve(PACKAGE_ROOT, ref.name)];
-      const found = tried.find((p) => existsSync(p) && sha256(p) === ref.sha256);
+      const found = tried.find((p) => existsSync(p) && fileSha256(p) === ref.sha256);
       if (!found)
         throw new Error(
           `tokenizer ${ref.path} is gone, and no file of its hash is at ${[...new Set(tried)].join(' or ')} ` +
@@ -54,7 +55,7 @@ export async function openTokenizerRef(ref: { name?: string; path?: string; sha2
         );
       return loadTokenizer(found);
     }
-    const sha = sha256(ref.path);
+    const sha = fileSha256(ref.path);
     if (ref.sha256 && sha !== ref.sha256)
       throw new Error(
         `tokenizer ${ref.path} has changed since the checkpoint was written (sha256 ${sha.slice(0, 12)}..., expected ` +
