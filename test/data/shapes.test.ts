@@ -48,7 +48,7 @@ function checkAnswers(s: ShapesSample) {
       const n = sh.filter((x) => (!colour || x.colour === colour) && (!kind || x.kind === kind)).length;
       assert.equal(a, WORDS[n], q);
     } else if (type === 'exist') {
-      const [, colour, kind] = m(new RegExp(`a (\\w+) (${KINDS})`))!;
+      const [, colour, kind] = m(new RegExp(`an? (\\w+) (${KINDS})`))!;
       assert.equal(a, sh.some((x) => x.colour === colour && x.kind === kind) ? 'yes' : 'no', q);
     } else if (type === 'relation') {
       const names = [...q.matchAll(new RegExp(`the (\\w+) (${KINDS})`, 'g'))].map(
@@ -100,12 +100,18 @@ describe('the shapes scene set', () => {
     assert.deepEqual([...counts].sort(), [1, 2, 3, 4, 5, 6]);
   });
 
-  it('answers every question truly, one lowercase word (captions aside)', () => {
+  it('answers every question truly, one lowercase word (captions aside), in English articles ("an orange")', () => {
+    let an = 0;
     for (const split of ['train', 'seen', 'unseen', 'phrasing'] as const)
       for (const s of split === 'train' ? train : generateShapes({ seed: 4, count: 150, split })) {
         checkAnswers(s);
-        for (const q of s.questions) if (q.type !== 'caption') assert.match(q.answer, /^[a-z]+$/);
+        for (const q of s.questions) {
+          if (q.type !== 'caption') assert.match(q.answer, /^[a-z]+$/);
+          assert.doesNotMatch(`${q.question} ${q.answer}`, /\ba [aeiou]/i);
+          if (/\ban orange\b/.test(q.question)) an++;
+        }
       }
+    assert.ok(an > 0, 'some question names an orange shape');
   });
 
   it('keeps the held-out colour-shape combinations out of training images, and puts one in each unseen scene, asked about', () => {

@@ -351,7 +351,9 @@ function listed(shapes: readonly Shape[]): string {
   const names = [...shapes].sort((a, b) => a.x - b.x).map((s) => `${s.colour === 'orange' ? 'an' : 'a'} ${name(s)}`);
   return names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
-const fill = (t: string, v: Record<string, string>) => t.replace(/\{(\w+)\}/g, (_, k: string) => v[k]);
+/** A template with its slots filled, "a" before a vowel made "an" ("Is there an orange circle?"). */
+const fill = (t: string, v: Record<string, string>) =>
+  t.replace(/\{(\w+)\}/g, (_, k: string) => v[k]).replace(/\b([Aa]) (?=[aeiou])/g, '$1n ');
 
 /**
  * Every question this scene allows of one type, in the phrasing chosen by `phr` (an index into
