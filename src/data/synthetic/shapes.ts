@@ -348,12 +348,13 @@ export function renderScene(scene: Scene, r?: () => number): Uint8Array {
 const name = (s: Shape) => `${s.colour} ${s.kind}`;
 /** Shapes left to right in words: "a red circle, an orange square and a blue triangle". */
 function listed(shapes: readonly Shape[]): string {
-  const names = [...shapes].sort((a, b) => a.x - b.x).map((s) => `${s.colour === 'orange' ? 'an' : 'a'} ${name(s)}`);
-  return names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+  const names = [...shapes].sort((a, b) => a.x - b.x).map((s) => `a ${name(s)}`);
+  return articles(names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`);
 }
-/** A template with its slots filled, "a" before a vowel made "an" ("Is there an orange circle?"). */
-const fill = (t: string, v: Record<string, string>) =>
-  t.replace(/\{(\w+)\}/g, (_, k: string) => v[k]).replace(/\b([Aa]) (?=[aeiou])/g, '$1n ');
+/** "a" before a vowel made "an" ("an orange circle"). */
+const articles = (text: string) => text.replace(/\b([Aa]) (?=[aeiou])/g, '$1n ');
+/** A template with its slots filled ("Is there an orange circle?"). */
+const fill = (t: string, v: Record<string, string>) => articles(t.replace(/\{(\w+)\}/g, (_, k: string) => v[k]));
 
 /**
  * Every question this scene allows of one type, in the phrasing chosen by `phr` (an index into
