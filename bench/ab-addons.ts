@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { GPT, type GPTConfig } from '../src/model/index.ts';
-import { Tape, type GemmArgs, type NativeBackend } from '../src/tensor/index.ts';
+import { type Addon, Tape, type NativeBackend, wrapAddon } from '../src/tensor/index.ts';
 
 const paths = process.argv.slice(2);
 if (paths.length !== 2) {
@@ -26,31 +26,9 @@ for (const p of paths)
     process.exit(2);
   }
 
-/** An addon's positional gemm under the Backend's argument object (as src/tensor/native.ts wraps it). */
+/** A build of the addon as a Backend, on one kernel thread (ops it lacks stay undefined: the step uses the old ones). */
 function load(path: string): NativeBackend {
-  // biome-ignore lint/suspicious/noExplicitAny: a raw addon build, called through its untyped exports
-  const m = createRequire(import.meta.url)(resolve(path)) as Record<string, any>;
-  const be = { ...m, name: 'native' } as unknown as NativeBackend & Record<string, unknown>;
-  be.gemm = (a: GemmArgs<Float32Array>) =>
-    m.gemm(
-      a.transA,
-      a.transB,
-      a.M,
-      a.N,
-      a.K,
-      a.alpha,
-      a.A,
-      a.lda,
-      a.strideA ?? 0,
-      a.B,
-      a.ldb,
-      a.strideB ?? 0,
-      a.beta,
-      a.C,
-      a.ldc,
-      a.strideC ?? 0,
-      a.batch ?? 1,
-    );
+  const be = wrapAddon(createRequire(import.meta.url)(resolve(path)) as Addon);
   be.setThreads(1);
   return be;
 }

@@ -1,7 +1,7 @@
 // Public surface of src/tensor: the backend contract, both backends, Tensor and the tape.
 export type { Backend, FloatArray, GemmArgs, NativeBackend } from './backend.ts';
 export { refBackend } from './ref/index.ts';
-export { loadNative, addonPath } from './native.ts';
+export { loadNative, addonPath, wrapAddon, type Addon } from './native.ts';
 export { defaultBackend, nativeBackend, nativeError } from './select.ts';
 export { Tensor, alloc, numel, type DType } from './tensor.ts';
 export { Tape } from './tape.ts';

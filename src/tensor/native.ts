@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GemmArgs, NativeBackend } from './backend.ts';
 
-interface Addon {
+export interface Addon {
   info(): { isa: string; available: string[]; threads: number; cores: number; warning?: string };
   setIsa(isa: string): void;
   setThreads(n: number): void;
@@ -50,14 +50,15 @@ export function loadNative(): NativeLoad {
     return { backend: null, error: (e as Error).message.split('\n')[0] };
   }
   const info = addon.info();
-  const backend = wrap(addon);
+  const backend = wrapAddon(addon);
   // An addon built from older sources lacks the newer ops: the reference backend, said once.
   const missing = Object.entries(backend).filter(([, f]) => f === undefined);
   if (missing.length) return { backend: null, error: `${addonPath} is older than the sources (no ${missing.map(([k]) => k).join(', ')})` };
   return { backend, warning: info.warning };
 }
 
-function wrap(m: Addon): NativeBackend {
+/** A loaded addon as a Backend (bench/ab-addons.ts wraps two builds side by side with it). */
+export function wrapAddon(m: Addon): NativeBackend {
   const info = m.info();
   return {
     name: 'native',

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { paramShapes, validateConfig, type GPTConfig } from '../config.ts';
-import { decodeSafetensors, writeFileAtomic, encodeSafetensors, type TensorIn } from './safetensors.ts';
+import { decodeSafetensors, encodeSafetensors, tempSibling, writeFileAtomic, type TensorIn } from './safetensors.ts';
 
 export const CHECKPOINT_FORMAT = 'tetra-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -135,7 +135,7 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint, opts: SaveOptions 
   const target = resolve(dir);
   const parent = dirname(target);
   mkdirSync(parent, { recursive: true });
-  const tmp = join(parent, `.${basename(target)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  const tmp = tempSibling(target);
   mkdirSync(tmp);
   try {
     const wBytes = encodeSafetensors(weights, { metadata: { format: CHECKPOINT_FORMAT }, dtype: opts.weightsDtype ?? 'F32' });
@@ -166,7 +166,7 @@ export function saveCheckpoint(dir: string, ckpt: Checkpoint, opts: SaveOptions 
     if (existsSync(target)) {
       // No atomic directory swap in Node: move the old one aside, move the new one in, then
       // delete the old. Between the two renames the target is briefly absent (never half-written).
-      const old = join(parent, `.${basename(target)}.old-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+      const old = tempSibling(target, 'old');
       renameSync(target, old);
       renameSync(tmp, target);
       rmSync(old, { recursive: true, force: true });

@@ -14,10 +14,9 @@
 // Why validate so hard: llama.cpp aborts the whole process (no catchable error) on some bad
 // files, e.g. a missing llama.feed_forward_length or head_count, or two tokens with the same
 // text. Every file we write, and every file we hand to llama.cpp, passes validateLlamaGGUF first.
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { headSize, requireParams, validateConfig, type GPTConfig } from '../config.ts';
-import { decodeF16, encodeF16 } from './safetensors.ts';
+import { decodeF16, encodeF16, writeFileAtomicWith } from './safetensors.ts';
 
 // ---------------------------------------------------------------------------------------------
 // types
@@ -236,11 +235,6 @@ function encodeHeader(metadata: GGUFKV[], tensors: GGUFTensorIn[], alignment: nu
 
 const alignUp = (n: number, a: number) => Math.ceil(n / a) * a;
 
-function writeAll(fd: number, bytes: Uint8Array): void {
-  let off = 0;
-  while (off < bytes.length) off += writeSync(fd, bytes, off, Math.min(bytes.length - off, 1 << 28));
-}
-
 /**
  * Writes a GGUF file atomically (temp file, fsync, rename). Tensors are streamed one at a time,
  * so a file larger than memory's spare room can be written. Validates nothing about meaning:
@@ -253,33 +247,22 @@ export function writeGGUF(path: string, metadata: GGUFKV[], tensors: GGUFTensorI
     path,
   );
   const { header, offsets } = encodeHeader(metadata, tensors, alignment);
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
   let size = header.length;
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      writeAll(fd, header);
-      for (let i = 0; i < tensors.length; i++) {
-        const t = tensors[i];
-        const pad = header.length + offsets[i] - size;
-        if (pad) {
-          writeAll(fd, new Uint8Array(pad));
-          size += pad;
-        }
-        const bytes =
-          t.type === 'F32' ? new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) : new Uint8Array(encodeF16(t.data).buffer);
-        writeAll(fd, bytes);
-        size += bytes.length;
+  writeFileAtomicWith(path, (write) => {
+    write(header);
+    for (let i = 0; i < tensors.length; i++) {
+      const t = tensors[i];
+      const pad = header.length + offsets[i] - size;
+      if (pad) {
+        write(new Uint8Array(pad));
+        size += pad;
       }
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      const bytes =
+        t.type === 'F32' ? new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) : new Uint8Array(encodeF16(t.data).buffer);
+      write(bytes);
+      size += bytes.length;
     }
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  });
   return size;
 }
 

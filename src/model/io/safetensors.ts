@@ -167,18 +167,24 @@ export function encodeSafetensors(tensors: Iterable<[string, TensorIn]>, opts: W
   return out;
 }
 
+/** A fresh hidden name beside `path` (`.NAME.tmp-…`): written, then renamed over it; or `tag` 'old' for moving it aside. */
+export const tempSibling = (path: string, tag = 'tmp'): string =>
+  join(dirname(path), `.${basename(path)}.${tag}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+
 /**
- * Writes bytes to path so that a reader sees either the old file or the new one, never a torn
- * one: write a sibling temp file, fsync it, rename over the target.
+ * Writes a file so that a reader sees either the old file or the new one, never a torn one:
+ * `fill` writes a sibling temp file through `write` (a part at a time, so a file larger than
+ * memory's spare room can be written), then it is fsynced and renamed over the target.
  */
-export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+export function writeFileAtomicWith(path: string, fill: (write: (bytes: Uint8Array) => void) => void): void {
+  const tmp = tempSibling(path);
   try {
     const fd = openSync(tmp, 'w');
     try {
-      const buf = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
-      let off = 0;
-      while (off < buf.length) off += writeSync(fd, buf, off, Math.min(buf.length - off, 1 << 28));
+      fill((buf) => {
+        let off = 0;
+        while (off < buf.length) off += writeSync(fd, buf, off, Math.min(buf.length - off, 1 << 28));
+      });
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -188,6 +194,11 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
     rmSync(tmp, { force: true });
     throw e;
   }
+}
+
+/** writeFileAtomicWith for bytes (or text, as UTF-8) already in memory. */
+export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+  writeFileAtomicWith(path, (write) => write(typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes));
 }
 
 export function writeSafetensors(path: string, tensors: Iterable<[string, TensorIn]>, opts: WriteOptions = {}): void {
