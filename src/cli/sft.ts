@@ -70,6 +70,12 @@ export const sftCommand: Command = {
         "synth:shapes: the chance that a training shape's kind, and apart its colour, may be one beyond the contract's " +
         '(diamond, cross, ring; pink, cyan, brown, lime, teal, maroon), so each kind is seen in more colours (default 0)',
     },
+    'count-present': {
+      type: 'number',
+      help:
+        'synth:shapes: the chance that a training count question ("How many blue shapes are there?") asks about a colour and a kind ' +
+        "the scene has rather than any of the palette's, where most answers are zero (default 0, as the eval splits)",
+    },
     'add-layers': {
       type: 'number',
       help:
@@ -163,6 +169,7 @@ function shapes(f: Flags, checkpoint: string, meta: CheckpointMeta, tok: Tokeniz
         types: types as QuestionType[] | undefined,
         perAnswer: !!f['per-answer'],
         variety: f.variety !== undefined ? numberFlag(f, 'variety', 0, 1, cmd, false) : undefined,
+        countPresent: f['count-present'] !== undefined ? numberFlag(f, 'count-present', 0, 1, cmd, false) : undefined,
         addLayers: f['add-layers'] !== undefined ? numberFlag(f, 'add-layers', 0, 16, cmd) : undefined,
       },
       tok,

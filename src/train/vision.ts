@@ -42,7 +42,15 @@ import { conversationLoss, LENGTH_MULTIPLE, padRows } from './sft.ts';
 export function shapesRows(
   tok: Tokenizer,
   config: GPTConfig,
-  o: { seed: number; count: number; split: ShapesSplit; types?: readonly QuestionType[]; perScene?: number; variety?: number },
+  o: {
+    seed: number;
+    count: number;
+    split: ShapesSplit;
+    types?: readonly QuestionType[];
+    perScene?: number;
+    variety?: number;
+    countPresent?: number;
+  },
 ): ConversationRow[] {
   const v = visionOf(config);
   return generateShapes(o).map((s, i) =>
@@ -146,6 +154,7 @@ export function shapesSource(
     perScene?: number;
     perAnswer?: boolean;
     variety?: number;
+    countPresent?: number;
   },
 ): BatchSource {
   let n = (o.position as { batch: number } | undefined)?.batch ?? 0;
@@ -186,6 +195,7 @@ export function shapesSource(
           types: o.types,
           perScene: o.perScene,
           variety: o.variety,
+          countPresent: o.countPresent,
         })[0];
       });
       n++;
@@ -225,6 +235,8 @@ export interface ShapesSftConfig
   perAnswer?: boolean;
   /** The chance that a training shape's kind, and apart its colour, may be one beyond the contract's (generateShapes). */
   variety?: number;
+  /** The chance that a training count question asks about a colour and a kind the scene has (generateShapes). */
+  countPresent?: number;
   /** Blocks added on top of the checkpoint's, silent at first (grownWeights); on resume, give the same number again. */
   addLayers?: number;
 }
@@ -269,6 +281,7 @@ export async function sftShapes(
           types: c.types,
           perAnswer: c.perAnswer,
           variety: c.variety,
+          countPresent: c.countPresent,
         }),
       validate: (model, be) => conversationLoss(model, be, val, c.batchSize),
     },

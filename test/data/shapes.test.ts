@@ -185,6 +185,33 @@ describe('the shapes scene set', () => {
     assert.throws(() => generateShapes({ seed: 9, count: 1, split: 'train', variety: 2 }), /variety must be in \[0, 1\], got 2/);
   });
 
+  it('countPresent: training count questions ask about a colour the scene has, the seen split about any', () => {
+    // The share of "How many blue shapes are there?" and the like answered other than zero.
+    const colours = new RegExp(`\\b(${[...COLOUR_NAMES, ...Object.keys(EXTRA_COLOURS)].join('|')})\\b`);
+    const nonZero = (split: 'train' | 'seen', countPresent = 0) => {
+      const variety = split === 'train' ? 0.3 : 0;
+      const scenes = generateShapes({ seed: 12, count: 400, split, types: ['count'], perScene: 1, variety, countPresent });
+      for (const s of scenes) checkAnswers(s);
+      const qs = scenes.flatMap((s) => s.questions).filter((q) => colours.test(q.question));
+      assert.ok(qs.length > 100, `${split}: ${qs.length} questions`);
+      return qs.filter((q) => q.answer !== 'zero').length / qs.length;
+    };
+    const present = nonZero('train', 0.5),
+      any = nonZero('train'),
+      seen = nonZero('seen');
+    assert.ok(present > 0.5, `countPresent 0.5: ${present}`); // half of them, and a few drawn at random: 0.59
+    assert.ok(any < 0.35, `train: ${any}`); // 0.27: drawn from the 14 colours, most are absent
+    assert.ok(seen < 0.45, `seen: ${seen}`); // 0.38: the palette's 8
+    assert.throws(
+      () => generateShapes({ seed: 1, count: 1, split: 'unseen', countPresent: 0.5 }),
+      /countPresent is for the train split only, not unseen/,
+    );
+    assert.throws(
+      () => generateShapes({ seed: 1, count: 1, split: 'train', countPresent: -1 }),
+      /countPresent must be in \[0, 1\], got -1/,
+    );
+  });
+
   it('list (training only): the shapes on one side of a named one, left to right, or none', () => {
     const lists = generateShapes({ seed: 10, count: 300, split: 'train', types: ['list', 'colour'], variety: 0.3 });
     const answers = lists.flatMap((s) => s.questions.filter((q) => q.type === 'list').map((q) => q.answer));

@@ -358,9 +358,18 @@ const fill = (t: string, v: Record<string, string>) => articles(t.replace(/\{(\w
 
 /**
  * Every question this scene allows of one type, in the phrasing chosen by `phr` (an index into
- * the type's list). focus (the unseen split): only questions about that shape.
+ * the type's list). focus (the unseen split): only questions about that shape. countPresent: the
+ * chance that a count question asks about the colour and the kind of a shape in the scene.
  */
-function questionsOf(scene: Scene, type: QuestionType, phr: (n: number) => number, r: () => number, focus: Shape | null, palette: Palette) {
+function questionsOf(
+  scene: Scene,
+  type: QuestionType,
+  phr: (n: number) => number,
+  r: () => number,
+  focus: Shape | null,
+  palette: Palette,
+  countPresent = 0,
+) {
   const sh = scene.shapes;
   const q = (template: readonly string[], vars: Record<string, string>, answer: string): ShapesQuestion => ({
     type,
@@ -386,8 +395,11 @@ function questionsOf(scene: Scene, type: QuestionType, phr: (n: number) => numbe
       break;
     case 'count': {
       out.push(q(P.countAll, {}, englishNumber(sh.length)));
-      const c = focus?.colour ?? pick(r, palette.colours),
-        k = focus?.kind ?? pick(r, palette.kinds);
+      // countPresent (training): a colour and a kind the scene has; drawn from the whole palette,
+      // most answers are zero (with variety, 8 in 10 colour counts) and counting past one is rarely taught.
+      const shown = countPresent && r() < countPresent ? pick(r, sh) : null;
+      const c = focus?.colour ?? shown?.colour ?? pick(r, palette.colours),
+        k = focus?.kind ?? shown?.kind ?? pick(r, palette.kinds);
       out.push(q(P.countColour, { colour: c }, englishNumber(sh.filter((s) => s.colour === c).length)));
       out.push(q(P.countKind, { kinds: k === 'cross' ? 'crosses' : `${k}s` }, englishNumber(sh.filter((s) => s.kind === k).length)));
       break;
@@ -449,6 +461,9 @@ const ALL_TYPES: readonly QuestionType[] = QUESTION_TYPES;
  * Training images never hold a held-out combination and never use a held-out phrasing.
  * variety (training only): the chance that a shape's kind, and apart its colour, is drawn from
  * the extra ones as well (EXTRA_KINDS, EXTRA_COLOURS); 0, the default, draws the contract's only.
+ * countPresent (training only): the chance that "How many blue shapes / circles are there?" asks
+ * about the colour and the kind of a shape in the scene rather than any of the palette's (as the
+ * eval splits do: 0, the default).
  */
 export function generateShapes(o: {
   seed: number;
@@ -457,11 +472,15 @@ export function generateShapes(o: {
   perScene?: number;
   types?: readonly QuestionType[];
   variety?: number;
+  countPresent?: number;
 }): ShapesSample[] {
   if (!(Number.isInteger(o.count) && o.count >= 0)) throw new RangeError(`shapes: count must be a non-negative integer, got ${o.count}`);
   const variety = o.variety ?? 0;
   if (!(variety >= 0 && variety <= 1)) throw new RangeError(`shapes: variety must be in [0, 1], got ${o.variety}`);
   if (variety && o.split !== 'train') throw new RangeError(`shapes: variety is for the train split only, not ${o.split}`);
+  const countPresent = o.countPresent ?? 0;
+  if (!(countPresent >= 0 && countPresent <= 1)) throw new RangeError(`shapes: countPresent must be in [0, 1], got ${o.countPresent}`);
+  if (countPresent && o.split !== 'train') throw new RangeError(`shapes: countPresent is for the train split only, not ${o.split}`);
   const palette = widePalette(variety);
   for (const t of o.types ?? [])
     if ((TRAINING_TYPES as readonly string[]).includes(t) && o.split !== 'train')
@@ -483,7 +502,7 @@ export function generateShapes(o: {
     } else scene = randomScene(r, seenOnly, undefined, palette);
     const questions: ShapesQuestion[] = [];
     for (const t of [...types].sort(() => r() - 0.5)) {
-      const qs = questionsOf(scene, t, phr, r, focus, palette);
+      const qs = questionsOf(scene, t, phr, r, focus, palette, countPresent);
       if (qs.length) questions.push(pick(r, qs));
       if (questions.length === (o.perScene ?? types.length)) break;
     }
