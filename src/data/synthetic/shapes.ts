@@ -396,7 +396,7 @@ function questionsOf(
     case 'count': {
       out.push(q(P.countAll, {}, englishNumber(sh.length)));
       // countPresent (training): a colour and a kind the scene has; drawn from the whole palette,
-      // most answers are zero (with variety, 8 in 10 colour counts) and counting past one is rarely taught.
+      // most answers are zero (with variety, 73% of colour counts) and counting past one is rarely taught.
       const shown = countPresent && r() < countPresent ? pick(r, sh) : null;
       const c = focus?.colour ?? shown?.colour ?? pick(r, palette.colours),
         k = focus?.kind ?? shown?.kind ?? pick(r, palette.kinds);
