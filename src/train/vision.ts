@@ -20,7 +20,6 @@ import {
   shapesConversation,
   type ConversationRow,
   type QuestionType,
-  type ShapesSplit,
 } from '../data/index.ts';
 import {
   checkpointInfo,
@@ -39,19 +38,7 @@ import { train, type BatchSource, type TrainConfig, type TrainResult } from './p
 import { conversationLoss, LENGTH_MULTIPLE, padRows } from './sft.ts';
 
 /** The shapes scenes of one split as training rows (one scene each, all its questions that fit the context). */
-export function shapesRows(
-  tok: Tokenizer,
-  config: GPTConfig,
-  o: {
-    seed: number;
-    count: number;
-    split: ShapesSplit;
-    types?: readonly QuestionType[];
-    perScene?: number;
-    variety?: number;
-    countPresent?: number;
-  },
-): ConversationRow[] {
+export function shapesRows(tok: Tokenizer, config: GPTConfig, o: Parameters<typeof generateShapes>[0]): ConversationRow[] {
   const v = visionOf(config);
   return generateShapes(o).map((s, i) =>
     longestFitting(s.questions.length, (upTo) =>
