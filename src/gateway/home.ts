@@ -23,7 +23,7 @@ export type Db = Database.Database;
 export function openDb(path: string): Db {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
+  db.pragma('busy_timeout = 5000'); // first: switching to WAL takes a lock too (two servers opening one file at once)
   db.pragma('journal_mode = WAL');
-  db.pragma('busy_timeout = 5000');
   return db;
 }
