@@ -91,6 +91,13 @@ struct Args {
     if (napi_get_value_double(env, v, &d) != napi_ok) { fail(std::string(name) + " must be a number"); return 0; }
     return (float)d;
   }
+  // Argument i absent, undefined or null.
+  bool none(size_t i) {
+    if (i >= argc) return true;
+    napi_valuetype t;
+    napi_typeof(env, argv[i], &t);
+    return t == napi_undefined || t == napi_null;
+  }
   bool boolean(size_t i, const char* name) {
     napi_value v = at(i, name);
     if (failed) return false;
@@ -401,7 +408,26 @@ napi_value AdamwStep(napi_env env, napi_callback_info info) {
 
 // ---------------------------------------------------------------------------- attention
 
-// attentionForward(out, lse, q, k, v, B, Tq, Tk, NH, HS, scale)
+// Attention's optional key limits, argument i: null when absent (causal), else lim [B, Tq] checked
+// against the kernel's contract, off+i+1 <= lim[b, i] <= Tk and non-decreasing in i, so no read
+// goes past a row's keys.
+const int32_t* attention_limits(Args& a, size_t i, int64_t B, int64_t Tq, int64_t Tk) {
+  if (a.none(i)) return nullptr;
+  const int32_t* lim = a.i32(i, "lim", B * Tq);
+  if (a.failed) return nullptr;
+  for (int64_t b = 0; b < B; b++)
+    for (int64_t t = 0; t < Tq; t++) {
+      const int64_t x = lim[b * Tq + t], lo = Tk - Tq + t + 1;
+      if (x < lo || x > Tk || (t > 0 && x < lim[b * Tq + t - 1])) {
+        a.fail("lim[" + std::to_string(b * Tq + t) + "] = " + std::to_string(x) + " must be in [" + std::to_string(lo) +
+               ", " + std::to_string(Tk) + "] and at least the entry before it");
+        return nullptr;
+      }
+    }
+  return lim;
+}
+
+// attentionForward(out, lse, q, k, v, B, Tq, Tk, NH, HS, scale[, lim])
 napi_value AttentionForward(napi_env env, napi_callback_info info) {
   Args a(env, info, "attentionForward");
   int64_t B = a.size(5, "B"), Tq = a.size(6, "Tq"), Tk = a.size(7, "Tk"), NH = a.size(8, "NH"), HS = a.size(9, "HS");
@@ -411,12 +437,13 @@ napi_value AttentionForward(napi_env env, napi_callback_info info) {
   float* out = a.f32(0, "out", B * Tq * NH * HS); float* lse = a.f32(1, "lse", B * NH * Tq);
   const float* q = a.f32(2, "q", B * Tq * NH * HS);
   const float* k = a.f32(3, "k", B * Tk * NH * HS); const float* v = a.f32(4, "v", B * Tk * NH * HS);
+  const int32_t* lim = attention_limits(a, 11, B, Tq, Tk);
   if (a.failed) return nullptr;
-  K->attention_forward(out, lse, q, k, v, B, Tq, Tk, NH, HS, scale);
+  K->attention_forward(out, lse, q, k, v, B, Tq, Tk, NH, HS, scale, lim);
   return undefined(env);
 }
 
-// attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, NH, HS, scale)
+// attentionBackward(dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, NH, HS, scale[, lim])
 napi_value AttentionBackward(napi_env env, napi_callback_info info) {
   Args a(env, info, "attentionBackward");
   int64_t B = a.size(9, "B"), Tq = a.size(10, "Tq"), Tk = a.size(11, "Tk"), NH = a.size(12, "NH"), HS = a.size(13, "HS");
@@ -428,8 +455,9 @@ napi_value AttentionBackward(napi_env env, napi_callback_info info) {
   const float* dout = a.f32(3, "dout", nq); const float* q = a.f32(4, "q", nq);
   const float* k = a.f32(5, "k", nk); const float* v = a.f32(6, "v", nk);
   const float* out = a.f32(7, "out", nq); const float* lse = a.f32(8, "lse", B * NH * Tq);
+  const int32_t* lim = attention_limits(a, 15, B, Tq, Tk);
   if (a.failed) return nullptr;
-  K->attention_backward(dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, NH, HS, scale);
+  K->attention_backward(dq, dk, dv, dout, q, k, v, out, lse, B, Tq, Tk, NH, HS, scale, lim);
   return undefined(env);
 }
 

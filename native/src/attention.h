@@ -3,8 +3,11 @@
 // reference is src/tensor/ref/attention.ts.
 //
 // q [B, Tq, NH, HS]; k, v [B, Tk, NH, HS]; out [B, Tq, NH, HS]; lse [B, NH, Tq]. Query i sits at
-// position off + i (off = Tk - Tq) and sees keys 0..off+i. One head's time steps are ld = NH*HS
-// floats apart, so tiles are read in place with that row stride; nothing is permuted.
+// position off + i (off = Tk - Tq) and sees keys 0..off+i, or with lim [B, Tq] (prefix attention:
+// an image block's tokens see the whole block) keys 0..lim[b, i]-1, lim non-decreasing in i and
+// at least off+i+1, so every loop bound below stays a per-row end that grows with the row. One
+// head's time steps are ld = NH*HS floats apart, so tiles are read in place with that row stride;
+// nothing is permuted.
 //
 // Forward: for each (b, h, query tile of BQ rows), walk key tiles of BK keys up to the diagonal
 // with an online softmax (running max m and sum l per row), so at most one BQ x BK tile of the
@@ -170,6 +173,11 @@ inline int thread_id() {
 
 inline float* alloc_floats(int64_t n) { return static_cast<float*>(std::malloc(sizeof(float) * (n > 0 ? n : 1))); }
 
+// One past the last key query i of batch row b sees: off + i + 1 (causal), or lim's entry.
+inline int64_t key_end(const int32_t* lim, int64_t b, int64_t i, int64_t Tq, int64_t off) {
+  return lim ? int64_t(lim[b * Tq + i]) : off + i + 1;
+}
+
 // ---------------------------------------------------------------------------- forward
 
 // Floats of per-thread scratch forward_tile needs.
@@ -267,9 +275,9 @@ inline void forward_row(const float* qt, const float* kh, const float* vh, int64
 // Query rows i0..i0+rows of head (b, h) against the keys in [kbeg, kstop) they may see (kbeg a
 // multiple of BK), leaving the unnormalised output O and the running max m and sum l in ws
 // (forward_scratch_outputs says where).
-inline void forward_tile(const float* q, const float* k, const float* v, int64_t b, int64_t h, int64_t i0,
-                         int64_t rows, int64_t kbeg, int64_t kstop, int64_t Tq, int64_t Tk, int64_t NH, int64_t HS,
-                         float scale, float* ws) {
+inline void forward_tile(const float* q, const float* k, const float* v, const int32_t* lim, int64_t b, int64_t h,
+                         int64_t i0, int64_t rows, int64_t kbeg, int64_t kstop, int64_t Tq, int64_t Tk, int64_t NH,
+                         int64_t HS, float scale, float* ws) {
   const int64_t ld = NH * HS, off = Tk - Tq;
   float* Qs = ws;             // [rows, HS]  scale * q, so S below is already scaled
   float* O = Qs + BQ * HS;    // [rows, HS]  unnormalised output
@@ -280,7 +288,7 @@ inline void forward_tile(const float* q, const float* k, const float* v, int64_t
 
   const float* qt = q + (b * Tq + i0) * ld + h * HS;
   if (rows == 1) {
-    const int64_t kend = min_i64(off + i0 + 1, kstop);
+    const int64_t kend = min_i64(key_end(lim, b, i0, Tq, off), kstop);
     forward_row(qt, k + b * Tk * ld + h * HS, v + b * Tk * ld + h * HS, ld, kbeg, kend, HS, scale, ws);
     return;
   }
@@ -292,14 +300,14 @@ inline void forward_tile(const float* q, const float* k, const float* v, int64_t
   const float* kh = k + b * Tk * ld + h * HS;
   const float* vh = v + b * Tk * ld + h * HS;
   // One past the last key the last row sees: tiles above the diagonal are never visited.
-  const int64_t kend = min_i64(off + i0 + rows, kstop);
+  const int64_t kend = min_i64(key_end(lim, b, i0 + rows - 1, Tq, off), kstop);
   for (int64_t j0 = kbeg; j0 < kend; j0 += BK) {
     const int64_t cols = min_i64(BK, kend - j0), nc = score_width(cols);
     transpose_tile(Kt, kh + j0 * ld, ld, cols, nc, HS);
     tile_gemm(S, BK, Qs, HS, 1, Kt, BK, rows, nc, HS, true);  // S = (scale Q) K^T
     for (int64_t r = 0; r < rows; r++) {
       float* s = S + r * BK;
-      const int64_t visible = min_i64(off + i0 + r - j0 + 1, cols);  // keys j0..j0+visible-1
+      const int64_t visible = min_i64(key_end(lim, b, i0 + r, Tq, off) - j0, cols);  // keys j0..j0+visible-1
       if (visible <= 0) {  // the whole tile is in this row's future: it adds nothing
         std::memset(s, 0, sizeof(float) * nc);
         continue;
@@ -348,8 +356,9 @@ inline int64_t backward_scratch(int64_t HS) { return 4 * HS * BK + 2 * BQ * BK; 
 // Key tile j0..j0+BK of head (b, h): dk and dv for those keys, and their share of dq (added at
 // dqh, whose rows are dq_ld apart). D[i] = rowsum(dout_i * out_i) for this head.
 inline void backward_key_tile(float* dqh, int64_t dq_ld, float* dk, float* dv, const float* dout, const float* q,
-                              const float* k, const float* v, const float* lse, const float* D, int64_t b, int64_t h,
-                              int64_t j0, int64_t Tq, int64_t Tk, int64_t NH, int64_t HS, float scale, float* ws) {
+                              const float* k, const float* v, const float* lse, const float* D, const int32_t* lim,
+                              int64_t b, int64_t h, int64_t j0, int64_t Tq, int64_t Tk, int64_t NH, int64_t HS,
+                              float scale, float* ws) {
   const int64_t ld = NH * HS, off = Tk - Tq;
   const int64_t cols = min_i64(BK, Tk - j0), nc = score_width(cols);
   float* Kt = ws;              // [HS, BK]
@@ -367,21 +376,24 @@ inline void backward_key_tile(float* dqh, int64_t dq_ld, float* dk, float* dv, c
   std::memset(dVt, 0, sizeof(float) * cols * HS);
 
   const float* lseh = lse + (b * NH + h) * Tq;
-  // Queries before j0 - off cannot see this tile: start at the diagonal.
-  for (int64_t i0 = max_i64(0, j0 - off); i0 < Tq; i0 += BQ) {
+  // Queries before j0 - off cannot see this tile: start at the diagonal, or (lim) at the first
+  // query whose prefix block reaches into the tile.
+  int64_t first = max_i64(0, j0 - off);
+  while (lim && first > 0 && key_end(lim, b, first - 1, Tq, off) > j0) first--;
+  for (int64_t i0 = first; i0 < Tq; i0 += BQ) {
     const int64_t rows = min_i64(BQ, Tq - i0);
     const float* qt = q + (b * Tq + i0) * ld + h * HS;
     const float* dot = dout + (b * Tq + i0) * ld + h * HS;
     // Keys of this tile that the tile's last query row sees: the rest of the tile is masked for
     // every row (P = 0, dS = 0), so the products skip those columns (a query tile on the
     // diagonal of a 64-key tile sees half of it). Skipped terms are exact zeros.
-    const int64_t kv = min_i64(cols, off + i0 + rows - j0), ncq = score_width(kv);
+    const int64_t kv = min_i64(cols, key_end(lim, b, i0 + rows - 1, Tq, off) - j0), ncq = score_width(kv);
 
     // forward: P = exp(scale * Q K^T - lse) under the causal mask
     tile_gemm(P, BK, qt, ld, 1, Kt, BK, rows, ncq, HS, true);
     for (int64_t r = 0; r < rows; r++) {
       float* p = P + r * BK;
-      const int64_t visible = min_i64(off + i0 + r - j0 + 1, cols);
+      const int64_t visible = min_i64(key_end(lim, b, i0 + r, Tq, off) - j0, cols);
       for (int64_t c = 0; c < ncq; c++) p[c] *= scale;  // then mask, so any sign of scale works
       for (int64_t c = max_i64(visible, 0); c < ncq; c++) p[c] = -INFINITY;
       row_exp_sum(p, ncq, 1.0f, lseh[i0 + r]);
@@ -434,7 +446,7 @@ inline int64_t attention_work(int64_t B, int64_t Tq, int64_t Tk, int64_t NH, int
 // ---------------------------------------------------------------------------- entry points
 
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v, int64_t B, int64_t Tq,
-                       int64_t Tk, int64_t NH, int64_t HS, float scale) {
+                       int64_t Tk, int64_t NH, int64_t HS, float scale, const int32_t* lim) {
   using namespace attn_detail;
   const int64_t nqt = (Tq + BQ - 1) / BQ;
   const int64_t units = B * NH * nqt;
@@ -460,7 +472,7 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
       for (int64_t u = 0; u < units; u++) {
         const int64_t qt = u / (B * NH), bh = u % (B * NH);
         const int64_t i0 = qt * BQ, rows = min_i64(BQ, Tq - i0);
-        forward_tile(q, k, v, bh / NH, bh % NH, i0, rows, 0, Tk, Tq, Tk, NH, HS, scale, ws);
+        forward_tile(q, k, v, lim, bh / NH, bh % NH, i0, rows, 0, Tk, Tq, Tk, NH, HS, scale, ws);
         forward_finish(out, lse, ws, bh / NH, bh % NH, i0, rows, Tq, NH, HS);
       }
       return;
@@ -476,7 +488,7 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
       for (int64_t u = 0; u < units; u++) {
         const int64_t qt = nqt - 1 - u / (B * NH), bh = u % (B * NH);
         const int64_t i0 = qt * BQ, rows = min_i64(BQ, Tq - i0);
-        forward_tile(q, k, v, bh / NH, bh % NH, i0, rows, 0, Tk, Tq, Tk, NH, HS, scale, ws);
+        forward_tile(q, k, v, lim, bh / NH, bh % NH, i0, rows, 0, Tk, Tq, Tk, NH, HS, scale, ws);
         forward_finish(out, lse, ws, bh / NH, bh % NH, i0, rows, Tq, NH, HS);
       }
       std::free(ws);
@@ -499,7 +511,7 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
     const int64_t qt = u / (B * NH), bh = u % (B * NH);
     const int64_t i0 = qt * BQ, rows = min_i64(BQ, Tq - i0);
     float* ws = partial + w * per;
-    forward_tile(q, k, v, bh / NH, bh % NH, i0, rows, p * span, (p + 1) * span, Tq, Tk, NH, HS, scale, ws);
+    forward_tile(q, k, v, lim, bh / NH, bh % NH, i0, rows, p * span, (p + 1) * span, Tq, Tk, NH, HS, scale, ws);
   }
   for (int64_t u = 0; u < units; u++) {
     const int64_t qt = u / (B * NH), bh = u % (B * NH);
@@ -529,7 +541,7 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
 
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                         const float* v, const float* out, const float* lse, int64_t B, int64_t Tq, int64_t Tk,
-                        int64_t NH, int64_t HS, float scale) {
+                        int64_t NH, int64_t HS, float scale, const int32_t* lim) {
   using namespace attn_detail;
   if (B * NH * Tq == 0) return;
   const int64_t ld = NH * HS;
@@ -549,7 +561,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
         backward_rowdots(D, dout, out, b, h, Tq, NH, HS);
         float* dqh = dq + b * Tq * ld + h * HS;
         for (int64_t j = 0; j < nkt; j++)
-          backward_key_tile(dqh, ld, dk, dv, dout, q, k, v, lse, D, b, h, j * BK, Tq, Tk, NH, HS, scale, ws);
+          backward_key_tile(dqh, ld, dk, dv, dout, q, k, v, lse, D, lim, b, h, j * BK, Tq, Tk, NH, HS, scale, ws);
       }
       std::free(D);
       std::free(ws);
@@ -574,7 +586,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
       // Early key tiles meet the most queries; dynamic scheduling in order balances the tail.
 #pragma omp for schedule(dynamic, 1)
       for (int64_t j = 0; j < nkt; j++)
-        backward_key_tile(mine, HS, dk, dv, dout, q, k, v, lse, D, b, h, j * BK, Tq, Tk, NH, HS, scale, ws);
+        backward_key_tile(mine, HS, dk, dv, dout, q, k, v, lse, D, lim, b, h, j * BK, Tq, Tk, NH, HS, scale, ws);
       std::free(ws);
       // The implicit barrier above means every copy is complete.
 #pragma omp for schedule(static)

@@ -86,12 +86,15 @@ struct Kernels {
   // q [B, Tq, NH, HS]; k, v [B, Tk, NH, HS] with Tk >= Tq; query i sits at position Tk - Tq + i and
   // attends to keys 0..Tk-Tq+i. out [B, Tq, NH, HS]; lse [B, NH, Tq] = logsumexp of the scaled scores
   // (kept for backward). Never materialises more than a tile of the Tq x Tk score matrix per head.
+  // lim [B, Tq] or null: query i attends to keys 0..lim[b, i]-1 instead (prefix attention over an
+  // image block), with off+i+1 <= lim[b, i] <= Tk and lim non-decreasing in i (the caller checks).
   void (*attention_forward)(float* out, float* lse, const float* q, const float* k, const float* v,
-                            int64_t B, int64_t Tq, int64_t Tk, int64_t NH, int64_t HS, float scale);
-  // dq, dk, dv accumulate (+=). Uses out and lse from the forward pass.
+                            int64_t B, int64_t Tq, int64_t Tk, int64_t NH, int64_t HS, float scale,
+                            const int32_t* lim);
+  // dq, dk, dv accumulate (+=). Uses out and lse from the forward pass and the same lim.
   void (*attention_backward)(float* dq, float* dk, float* dv, const float* dout, const float* q, const float* k,
                              const float* v, const float* out, const float* lse, int64_t B, int64_t Tq, int64_t Tk,
-                             int64_t NH, int64_t HS, float scale);
+                             int64_t NH, int64_t HS, float scale, const int32_t* lim);
 
   // ---- image windows (ops_windows.h): each patch's W x W x 3 window of count S x S x 3 images in
   // [0, 1] as 2p - 1 (0 past the edge), one row of `stride` floats a patch (the rest left as is)

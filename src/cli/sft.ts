@@ -45,9 +45,10 @@ export const sftCommand: Command = {
     vision: {
       type: 'string',
       help:
-        'synth:shapes: add image input to a text checkpoint, SIZE:PATCH[:STEM[:WINDOW]][:colour][:xy]: image and patch pixels, ' +
-        'a SwiGLU patch stem that wide, each patch token reading WINDOW pixels around its patch, the stem reading ink with colour ' +
-        'added apart, the stem reading the patch row and column (e.g. 64:8, 64:8:128:16 or 64:8:128:16:colour:xy)',
+        'synth:shapes: add image input to a text checkpoint, SIZE:PATCH[:STEM[:WINDOW]][:colour][:xy][:prefix]: image and patch ' +
+        'pixels, a SwiGLU patch stem that wide, each patch token reading WINDOW pixels around its patch, the stem reading ink with ' +
+        'colour added apart, the stem reading the patch row and column, prefix attention over the image (every patch sees all of ' +
+        'it) (e.g. 64:8, 64:8:128:16 or 64:8:128:16:colour:xy)',
     },
     text: { type: 'string', help: 'synth:shapes: text conversations mixed in (JSONL)' },
     'text-share': { type: 'number', help: 'synth:shapes: share of rows drawn from --text', default: 0.2 },

@@ -8,7 +8,7 @@
 // shaped for its own hot path, and the tests hold the two to the same logits.
 import { Rng, ropeTables, type Tape, Tensor, type FloatArray } from '../tensor/index.ts';
 import { headSize, paramCount, paramShapes, validateConfig, type GPTConfig } from './config.ts';
-import { embedImages, slotIndices, visionInitStd, type ImageInput, type VisionWeights } from './vision.ts';
+import { embedImages, imageLimits, slotIndices, visionInitStd, type ImageInput, type VisionWeights } from './vision.ts';
 
 /** One block's weights, by role (views of GPT.storage). */
 export interface LayerWeights {
@@ -184,16 +184,18 @@ export class GPT {
       HS = headSize(c);
     const { cos, sin } = this.rope;
     let x = tape.embedding(tokens, [tokens.length], this.wte); // (N, C)
+    let limits: Int32Array | undefined; // prefix attention's key limits, [B, T]
     if (images?.at.length) {
       if (!c.vision || !this.vision) throw new Error('forward: images given to a model without image input');
       x = tape.overwriteRows(x, slotIndices(c.vision, images), embedImages(tape, c.vision, this.vision, images));
+      if (c.vision.prefix) limits = imageLimits(c.vision, images.at, B, T);
     }
     for (const w of this.layers) {
       const h = tape.rmsnorm(x, w.attnNorm, c.normEps);
       // q and k are linear outputs read by nothing else: rotated in place.
       const q = tape.rope(tape.linear(h, w.wq).reshape([B, T, NH, HS]), cos, sin, 0, { inPlace: true });
       const k = tape.rope(tape.linear(h, w.wk).reshape([B, T, NH, HS]), cos, sin, 0, { inPlace: true });
-      const att = tape.attention(q, k, tape.linear(h, w.wv).reshape([B, T, NH, HS])).reshape([B * T, c.nEmbd]);
+      const att = tape.attention(q, k, tape.linear(h, w.wv).reshape([B, T, NH, HS]), undefined, limits).reshape([B * T, c.nEmbd]);
       // Each branch's projection is read by nothing but its residual add: the sum goes over it.
       x = tape.add(x, tape.linear(att, w.wo), { inPlace: true });
       const m = tape.linear(tape.rmsnorm(x, w.mlpNorm, c.normEps), w.wGateUp); // (N, 2H)

@@ -14,7 +14,7 @@ import type { Backend, GemmArgs } from '../tensor/index.ts';
 import { headSize, type GPTConfig } from './config.ts';
 import type { GPT } from './gpt.ts';
 import { linear, linearArgs } from './linear.ts';
-import { embedImagesInto, imageSlots, packImages, type ImageInput } from './vision.ts';
+import { embedImagesInto, imageLimits, imageSlots, packImages, type ImageInput } from './vision.ts';
 
 export class KVCache {
   /** Per layer: keys and values [capacity, NH, HS], RoPE already applied to keys. */
@@ -157,6 +157,10 @@ export function step(model: GPT, backend: Backend<Float32Array>, inputs: StepInp
     r += s.tokens.length;
   }
   if (at.length) embedImagesInto(be, c.vision!, model.vision!, packImages(pixels, at), x, C);
+  // Prefix attention: each sequence's key limits for its new tokens (an image lies wholly among them).
+  const limits = inputs.map((s) =>
+    c.vision?.prefix && s.images?.at.length ? imageLimits(c.vision, s.images.at, 1, s.tokens.length, s.cache.length) : undefined,
+  );
 
   // Without the fused projection, q, k and v each take N rows of qkv, one after another.
   const qOff = 0,
@@ -174,7 +178,7 @@ export function step(model: GPT, backend: Backend<Float32Array>, inputs: StepInp
       linear(be, g, qkv.subarray(vOff), h, f32(w.wv), N, C, C);
     }
     r = 0;
-    for (const s of inputs) {
+    for (const [si, s] of inputs.entries()) {
       const T = s.tokens.length,
         pos = s.cache.length,
         ck = s.cache.k[l],
@@ -185,7 +189,7 @@ export function step(model: GPT, backend: Backend<Float32Array>, inputs: StepInp
       be.ropeForward(q, q, cos, sin, 1, T, NH, HS, pos);
       be.ropeForward(ck.subarray(pos * C, (pos + T) * C), k, cos, sin, 1, T, NH, HS, pos);
       cv.set(v, pos * C);
-      be.attentionForward(att.subarray(r * C, (r + T) * C), lse, q, ck, cv, 1, T, pos + T, NH, HS, scale);
+      be.attentionForward(att.subarray(r * C, (r + T) * C), lse, q, ck, cv, 1, T, pos + T, NH, HS, scale, limits[si]);
       r += T;
     }
     linear(be, g, x, att, f32(w.wo), N, C, C, 1); // x += attn W_o^T

@@ -15,7 +15,9 @@
 //   vision.col        [G, C]       column of the patch
 //
 // With config.vision.xy the stem also reads the patch's row and column (one-hot, 2G values at the
-// end of each patch), so position grows in the token as fast as what the pixels say.
+// end of each patch), so position grows in the token as fast as what the pixels say. With
+// config.vision.prefix an image's slot tokens attend to each other both ways (PaliGemma's prefix
+// attention): a patch token sees the whole image, not only the patches before it in raster order.
 //
 // Pixels come in as Float32 HWC in [0, 1], imageSize x imageSize (src/vision decodes and resizes).
 import { type Backend, refBackend, type Tape, Tensor } from '../tensor/index.ts';
@@ -49,6 +51,12 @@ export interface VisionConfig {
    * session 16).
    */
   xy?: boolean;
+  /**
+   * Prefix attention over each image block: every slot token of an image sees all of the image's
+   * slots, later ones included (imageLimits), while text keeps causal attention. Without it a
+   * patch token sees only the patches before it in raster order.
+   */
+  prefix?: boolean;
 }
 
 /** Images of one batch (or one sequence): pixels back to back, and where each one's first slot is. */
@@ -80,19 +88,23 @@ export const patchValues = (v: VisionConfig): number => windowOf(v) ** 2 * (v.co
 export const COLOUR_VALUES = 4;
 export const imageValues = (v: VisionConfig): number => v.imageSize * v.imageSize * 3;
 
-/** A vision spec as the command line writes it, SIZE:PATCH[:STEM[:WINDOW]][:colour][:xy] (e.g. 64:8, 64:8:128:16:colour:xy). */
+/**
+ * A vision spec as the command line writes it, SIZE:PATCH[:STEM[:WINDOW]][:colour][:xy][:prefix]
+ * (e.g. 64:8, 64:8:128:16:colour:xy).
+ */
 export function parseVisionSpec(spec: string): VisionConfig {
-  const m = /^(\d+):(\d+)(?::(\d+)(?::(\d+))?)?(:colour)?(:xy)?$/.exec(spec);
+  const m = /^(\d+):(\d+)(?::(\d+)(?::(\d+))?)?(:colour)?(:xy)?(:prefix)?$/.exec(spec);
   if (!m)
     throw new Error(
-      `a vision spec is SIZE:PATCH[:STEM[:WINDOW]][:colour][:xy], e.g. 64:8, 64:8:128:16 or 64:8:128:16:colour:xy, ` +
-        `got ${JSON.stringify(spec)}`,
+      `a vision spec is SIZE:PATCH[:STEM[:WINDOW]][:colour][:xy][:prefix], e.g. 64:8, 64:8:128:16 or ` +
+        `64:8:128:16:colour:xy, got ${JSON.stringify(spec)}`,
     );
   const v: VisionConfig = { imageSize: Number(m[1]), patchSize: Number(m[2]) };
   if (m[3]) v.stem = Number(m[3]);
   if (m[4]) v.window = Number(m[4]);
   if (m[5]) v.colour = true;
   if (m[6]) v.xy = true;
+  if (m[7]) v.prefix = true;
   validateVision(v);
   return v;
 }
@@ -278,6 +290,24 @@ export function embedImages(tape: Tape, v: VisionConfig, w: VisionWeights, image
 }
 
 /** Flattened token index of every slot of every image: image i's slots follow at[i]. */
+/**
+ * Attention key limits [rows, T] for prefix attention (Backend.attentionForward's lim): token t of
+ * a row sees keys 0..off+t causally, and every slot of an image sees through its image's last
+ * slot. at: each image's first slot among the rows' flattened tokens; off: keys already cached
+ * before the row's first token. An image must lie within one row (its slots are consecutive).
+ */
+export function imageLimits(v: VisionConfig, at: ArrayLike<number>, rows: number, T: number, off = 0): Int32Array {
+  const S = imageSlots(v);
+  const lim = new Int32Array(rows * T);
+  for (let i = 0; i < lim.length; i++) lim[i] = off + (i % T) + 1;
+  for (const a of Array.from(at)) {
+    const t = a % T;
+    if (!(a >= 0 && a < rows * T && t + S <= T)) throw new Error(`imageLimits: an image at ${a} does not fit in its row of ${T} tokens`);
+    lim.fill(off + t + S, a, a + S);
+  }
+  return lim;
+}
+
 export function slotIndices(v: VisionConfig, images: ImageInput): Int32Array {
   const S = imageSlots(v);
   const out = new Int32Array(images.at.length * S);

@@ -107,8 +107,23 @@ export interface Backend<F extends FloatArray = FloatArray> {
   // q [B, Tq, NH, HS]; k, v [B, Tk, NH, HS], Tk >= Tq. Query i sits at position Tk - Tq + i and
   // attends to keys 0..Tk-Tq+i with scores scale * q.k. out [B, Tq, NH, HS];
   // lse [B, NH, Tq] = logsumexp of each query's scaled scores, kept for backward.
-  attentionForward(out: F, lse: F, q: F, k: F, v: F, B: number, Tq: number, Tk: number, NH: number, HS: number, scale: number): void;
-  /** dq, dk, dv accumulate (+=); out and lse come from the forward pass. */
+  // lim [B, Tq] (prefix attention): query i attends to keys 0..lim[b, i]-1 instead, where
+  // Tk-Tq+i+1 <= lim[b, i] <= Tk and lim never decreases along i (Tape.attention checks).
+  attentionForward(
+    out: F,
+    lse: F,
+    q: F,
+    k: F,
+    v: F,
+    B: number,
+    Tq: number,
+    Tk: number,
+    NH: number,
+    HS: number,
+    scale: number,
+    lim?: Int32Array | null,
+  ): void;
+  /** dq, dk, dv accumulate (+=); out and lse come from the forward pass with the same lim. */
   attentionBackward(
     dq: F,
     dk: F,
@@ -125,6 +140,7 @@ export interface Backend<F extends FloatArray = FloatArray> {
     NH: number,
     HS: number,
     scale: number,
+    lim?: Int32Array | null,
   ): void;
 
   // ---- image windows (im2col for a vision stem): pixels holds count images of S x S x 3 (HWC,

@@ -48,6 +48,21 @@ function negated(sin: FloatArray): FloatArray {
   return n;
 }
 
+/**
+ * Checks attention key limits [B, Tq] against the kernels' contract: query i of a row sees at
+ * least its causal keys (Tk-Tq+i+1), at most Tk, and no fewer than the query before it.
+ */
+export function checkAttentionLimits(lim: Int32Array, B: number, Tq: number, Tk: number): void {
+  if (lim.length !== B * Tq) throw new Error(`attention: limits has ${lim.length} entries, needs B*Tq = ${B * Tq}`);
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < Tq; i++) {
+      const x = lim[b * Tq + i],
+        lo = Tk - Tq + i + 1;
+      if (x < lo || x > Tk || (i > 0 && x < lim[b * Tq + i - 1]))
+        throw new Error(`attention: limits[${b * Tq + i}] = ${x} must be in [${lo}, ${Tk}] and at least the entry before it`);
+    }
+}
+
 export class Tape {
   // biome-ignore lint/suspicious/noExplicitAny: one tape records float32 or float64 (gradient checks) ops
   readonly backend: Backend<any>;
@@ -355,8 +370,12 @@ export class Tape {
     return y;
   }
 
-  /** Causal self-attention, q [B, Tq, NH, HS], k and v [B, Tk, NH, HS]; scale defaults to 1/sqrt(HS). */
-  attention(q: Tensor, k: Tensor, v: Tensor, scale?: number): Tensor {
+  /**
+   * Causal self-attention, q [B, Tq, NH, HS], k and v [B, Tk, NH, HS]; scale defaults to
+   * 1/sqrt(HS). limits [B, Tq] (prefix attention, attentionLimits): query i sees keys
+   * 0..limits[b, i]-1 instead of 0..Tk-Tq+i.
+   */
+  attention(q: Tensor, k: Tensor, v: Tensor, scale?: number, limits?: Int32Array): Tensor {
     if (q.shape.length !== 4 || k.shape.length !== 4)
       throw new Error(`attention: q, k, v must be [B, T, NH, HS]; got q [${q.shape}], k [${k.shape}]`);
     sameShape('attention k/v', k, v);
@@ -365,12 +384,13 @@ export class Tape {
     if (k.shape[0] !== B || k.shape[2] !== NH || k.shape[3] !== HS || Tk < Tq) {
       throw new Error(`attention: k [${k.shape}] does not match q [${q.shape}] (needs the same B, NH, HS and Tk >= Tq)`);
     }
+    if (limits) checkAttentionLimits(limits, B, Tq, Tk);
     const s = scale ?? 1 / Math.sqrt(HS);
     const needs = q.requiresGrad || k.requiresGrad || v.requiresGrad;
     const y = this.out(q.shape, needs);
     const lse = this.take(B * NH * Tq, false);
     const be = this.backend;
-    be.attentionForward(y.data, lse, q.data, k.data, v.data, B, Tq, Tk, NH, HS, s);
+    be.attentionForward(y.data, lse, q.data, k.data, v.data, B, Tq, Tk, NH, HS, s, limits);
     this.record(
       needs,
       () => {
@@ -378,7 +398,7 @@ export class Tape {
         const dq = q.requiresGrad ? q.ensureGrad() : this.take(q.size, true);
         const dk = k.requiresGrad ? k.ensureGrad() : this.take(k.size, true);
         const dv = v.requiresGrad ? v.ensureGrad() : this.take(v.size, true);
-        be.attentionBackward(dq, dk, dv, y.grad, q.data, k.data, v.data, y.data, lse, B, Tq, Tk, NH, HS, s);
+        be.attentionBackward(dq, dk, dv, y.grad, q.data, k.data, v.data, y.data, lse, B, Tq, Tk, NH, HS, s, limits);
       },
       y,
     );

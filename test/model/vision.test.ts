@@ -20,6 +20,7 @@ import {
 import {
   colourValues,
   embedImages,
+  imageLimits,
   packImages,
   parseVisionSpec,
   slotIndices,
@@ -147,10 +148,14 @@ describe('parseVisionSpec', () => {
       xy: true,
     });
     assert.deepEqual(parseVisionSpec('64:8:128:xy'), { imageSize: 64, patchSize: 8, stem: 128, xy: true });
+    assert.deepEqual(parseVisionSpec('64:8:128:16:colour:xy:prefix'), {
+      ...parseVisionSpec('64:8:128:16:colour:xy'),
+      prefix: true,
+    });
   });
 
   it('names the form for malformed specs and the limit for impossible ones', () => {
-    for (const bad of ['64', '64:8:', '64x8', '64:8:128:16:2', '64:8:xy:colour', ''])
+    for (const bad of ['64', '64:8:', '64x8', '64:8:128:16:2', '64:8:xy:colour', '64:8:prefix:xy', ''])
       assert.throws(() => parseVisionSpec(bad), /SIZE:PATCH\[:STEM\[:WINDOW\]\]/, bad);
     assert.throws(() => parseVisionSpec('64:7'), /patchSize must divide imageSize 64/);
     assert.throws(() => parseVisionSpec('64:8:128:13'), /window must be an integer from patchSize 8/);
@@ -319,6 +324,42 @@ describe('a GPT with image input', () => {
       });
     }
     assertClose(step(m, be, [{ cache: new KVCache(sc), ...seqs[0] }], true), alone[0], 0, 'alone again, after the batch');
+  });
+
+  it('imageLimits: slots see through their image, every other token its causal keys, after any cached ones', () => {
+    // two rows of 8, images (4 slots) at row 0's 2..5 and row 1's 4..7
+    assert.deepEqual(Array.from(imageLimits(cfg.vision!, [2, 12], 2, 8)), [1, 2, 6, 6, 6, 6, 7, 8, 1, 2, 3, 4, 8, 8, 8, 8]);
+    assert.deepEqual(Array.from(imageLimits(cfg.vision!, [1], 1, 6, 10)), [11, 15, 15, 15, 15, 16]);
+    assert.throws(() => imageLimits(cfg.vision!, [5], 1, 8), /an image at 5 does not fit in its row of 8 tokens/);
+    assert.throws(() => imageLimits(cfg.vision!, [6], 2, 8), /an image at 6 does not fit/);
+  });
+
+  it('with prefix attention, every slot sees the whole image, and KV-cache inference matches the training pass', () => {
+    const sc = { ...cfg, vision: { imageSize: 8, patchSize: 4, stem: 16, window: 6, colour: true, xy: true, prefix: true } };
+    const m = GPT.init(sc, 8);
+    const fwd = (pixels: Float32Array, at: number[], B: number, toks: Int32Array) =>
+      m.forward(new Tape(be, 'f32', { grad: false }), toks, B, toks.length / B, undefined, -1, { pixels, at }).logits.data as Float32Array;
+    // Two rows with their images at different places: each row as one KV-cache prefill.
+    const row2 = Int32Array.from([1, 2, 3, 4, 3, 3, 3, 3, 5, 6]);
+    const img2 = image();
+    const batch = fwd(packImages([img, img2], [2, 14]).pixels, [2, 14], 2, Int32Array.from([...tokens, ...row2]));
+    const one = step(m, be, [{ cache: new KVCache(sc), tokens, images: { pixels: img, at: [2] } }], true);
+    const two = step(m, be, [{ cache: new KVCache(sc), tokens: row2, images: { pixels: img2, at: [4] } }], true);
+    assertClose(one, batch.subarray(0, 10 * 40), 1e-4, 'row 0');
+    assertClose(two, batch.subarray(10 * 40), 1e-4, 'row 1');
+    // The image's last patch (bottom right, pixels y, x >= 5, outside the first window) reaches its first slot's logits
+    // (position 2), which causal attention would keep from it; the tokens before the image stay.
+    const moved = img.slice();
+    for (let y = 5; y < 8; y++)
+      for (let x = 5; x < 8; x++) for (let c = 0; c < 3; c++) moved[(y * 8 + x) * 3 + c] = 1 - img[(y * 8 + x) * 3 + c];
+    const base = fwd(img, [2], 1, tokens),
+      after = fwd(moved, [2], 1, tokens);
+    assert.deepEqual(after.subarray(0, 2 * 40), base.subarray(0, 2 * 40), 'tokens before the image');
+    assert.notDeepEqual(after.subarray(2 * 40, 3 * 40), base.subarray(2 * 40, 3 * 40), "the first slot sees the image's last patch");
+    const causal = GPT.init({ ...sc, vision: { ...sc.vision, prefix: false } }, 8);
+    const cf = (pixels: Float32Array) =>
+      causal.forward(new Tape(be, 'f32', { grad: false }), tokens, 1, 10, undefined, -1, { pixels, at: [2] }).logits.data as Float32Array;
+    assert.deepEqual(cf(moved).subarray(2 * 40, 3 * 40), cf(img).subarray(2 * 40, 3 * 40), 'without prefix, the first slot does not');
   });
 
   it('keeps the vision weights and config through a checkpoint', () => {

@@ -1,10 +1,12 @@
 // Fused causal self-attention: the reference's backward against finite differences, the native
 // flash kernel against the reference for every ISA and thread count, and the properties that
-// define the op (causality, lse = logsumexp of the scores) checked directly.
+// define the op (causality, lse = logsumexp of the scores) checked directly; all of it also with
+// key limits (prefix attention: an image block's queries see the whole block).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Backend, FloatArray, NativeBackend } from '../../src/tensor/backend.ts';
 import { refBackend } from '../../src/tensor/ref/index.ts';
+import { checkAttentionLimits } from '../../src/tensor/tape.ts';
 import { assertGradClose, dot, numericGrad } from '../gradcheck.ts';
 import { ALL_ISAS, assertClose, isaSkip, randn32, randn64, requireNative, rng, withIsa } from '../helpers.ts';
 
@@ -112,17 +114,34 @@ interface Result<F extends FloatArray> {
 }
 
 /** Forward, then backward accumulating into copies of the non-zero initial gradients. */
-function run<F extends FloatArray>(be: Backend<F>, s: Shape, x: Inputs<F>, make: (n: number) => F): Result<F> {
+function run<F extends FloatArray>(be: Backend<F>, s: Shape, x: Inputs<F>, make: (n: number) => F, lim?: Int32Array): Result<F> {
   const { B, Tq, Tk, NH, HS } = s;
   const scale = 1 / Math.sqrt(HS);
   const out = make(B * Tq * NH * HS),
     lse = make(B * NH * Tq);
-  be.attentionForward(out, lse, x.q, x.k, x.v, B, Tq, Tk, NH, HS, scale);
+  be.attentionForward(out, lse, x.q, x.k, x.v, B, Tq, Tk, NH, HS, scale, lim);
   const dq = x.dq0.slice() as F,
     dk = x.dk0.slice() as F,
     dv = x.dv0.slice() as F;
-  be.attentionBackward(dq, dk, dv, x.dout, x.q, x.k, x.v, out, lse, B, Tq, Tk, NH, HS, scale);
+  be.attentionBackward(dq, dk, dv, x.dout, x.q, x.k, x.v, out, lse, B, Tq, Tk, NH, HS, scale, lim);
   return { out, lse, dq, dk, dv };
+}
+
+/**
+ * Key limits [B, Tq] with prefix blocks: blocks[b] lists [start, end) position ranges of row b
+ * whose queries see the whole range; every other query sees its causal keys.
+ */
+function prefixLimits(s: Shape, blocks: [number, number][][]): Int32Array {
+  const { B, Tq, Tk } = s,
+    off = Tk - Tq;
+  const lim = new Int32Array(B * Tq);
+  for (let b = 0; b < B; b++)
+    for (let i = 0; i < Tq; i++) {
+      const pos = off + i;
+      const block = (blocks[b] ?? []).find(([a, e]) => pos >= a && pos < e);
+      lim[b * Tq + i] = block ? block[1] : pos + 1;
+    }
+  return lim;
 }
 
 const f32 = (n: number) => new Float32Array(n);
@@ -168,6 +187,41 @@ describe('reference attention backward matches finite differences (float64)', ()
         dk = f64(nk),
         dv = f64(nk);
       refBackend.attentionBackward(dq, dk, dv, w, q, k, v, out, lse, B, Tq, Tk, NH, HS, scale);
+      assertGradClose(dq, numericGrad(loss, q), 'dq');
+      assertGradClose(dk, numericGrad(loss, k), 'dk');
+      assertGradClose(dv, numericGrad(loss, v), 'dv');
+    });
+  }
+
+  // Prefix blocks: one inside a row, one ending at the last key, a row without one, and a block
+  // that starts before the queries (Tq < Tk).
+  const prefixed: [Shape, [number, number][][]][] = [
+    [{ B: 3, Tq: 6, Tk: 6, NH: 2, HS: 3 }, [[[1, 4]], [[3, 6]], []]],
+    [{ B: 1, Tq: 4, Tk: 7, NH: 1, HS: 4 }, [[[2, 5]]]],
+  ];
+  for (const [s, blocks] of prefixed) {
+    it(`with prefix blocks ${JSON.stringify(blocks)}: dq, dk, dv at B=${s.B} Tq=${s.Tq} Tk=${s.Tk}`, () => {
+      const { B, Tq, Tk, NH, HS } = s;
+      const lim = prefixLimits(s, blocks);
+      const r = rng(13 + Tk);
+      const nq = B * Tq * NH * HS,
+        nk = B * Tk * NH * HS;
+      const q = randn64(nq, r, 2),
+        k = randn64(nk, r),
+        v = randn64(nk, r),
+        w = randn64(nq, r);
+      const scale = 0.7;
+      const out = f64(nq),
+        lse = f64(B * NH * Tq);
+      const loss = () => {
+        refBackend.attentionForward(out, lse, q, k, v, B, Tq, Tk, NH, HS, scale, lim);
+        return dot(out, w);
+      };
+      loss();
+      const dq = f64(nq),
+        dk = f64(nk),
+        dv = f64(nk);
+      refBackend.attentionBackward(dq, dk, dv, w, q, k, v, out, lse, B, Tq, Tk, NH, HS, scale, lim);
       assertGradClose(dq, numericGrad(loss, q), 'dq');
       assertGradClose(dk, numericGrad(loss, k), 'dk');
       assertGradClose(dv, numericGrad(loss, v), 'dv');
@@ -225,6 +279,108 @@ describe('native flash attention matches the reference (float32)', { skip }, () 
       }
     }
   }
+});
+
+// Prefix blocks where the tiles make them hard: across a 64-key tile boundary (so a key tile's
+// first seeing query sits before the diagonal), across 32-query tiles, at the start and end of a
+// row, with one head (the key-parallel backward), in chunked prefill (Tq < Tk, a block begun
+// before the queries) and at a block of 64 (the vision model's image at 64:8).
+const PREFIX_CASES: (Case & { blocks: [number, number][][] })[] = [
+  {
+    name: 'training shape B=3 NH=2 T=64 HS=32, blocks [3, 43), [0, 64), none',
+    ...{ B: 3, Tq: 64, Tk: 64, NH: 2, HS: 32, fwdTol: 1e-4, bwdTol: 5e-4 },
+    blocks: [[[3, 43]], [[0, 64]], []],
+  },
+  {
+    name: 'B=2 NH=2 T=200 HS=32, a 64-slot image across key tiles [50, 114) and two blocks in a row',
+    ...{ B: 2, Tq: 200, Tk: 200, NH: 2, HS: 32, fwdTol: 2e-4, bwdTol: 5e-4 },
+    blocks: [
+      [[50, 114]],
+      [
+        [10, 20],
+        [130, 194],
+      ],
+    ],
+  },
+  {
+    name: 'one head B=1 NH=1 T=200 HS=32 (key-parallel backward), block [60, 190)',
+    ...{ B: 1, Tq: 200, Tk: 200, NH: 1, HS: 32, fwdTol: 2e-4, bwdTol: 5e-4 },
+    blocks: [[[60, 190]]],
+  },
+  {
+    name: 'chunked prefill Tq=40 Tk=70 B=2 NH=2 HS=17, blocks [20, 45) and [66, 70)',
+    ...{ B: 2, Tq: 40, Tk: 70, NH: 2, HS: 17, fwdTol: 1e-4, bwdTol: 5e-4 },
+    blocks: [[[20, 45]], [[66, 70]]],
+  },
+  {
+    name: 'decode-length blocks: Tq=3 Tk=300 B=1 NH=1 HS=32, block [297, 300)',
+    ...{ B: 1, Tq: 3, Tk: 300, NH: 1, HS: 32, fwdTol: 1e-4, bwdTol: 3e-4 },
+    blocks: [[[297, 300]]],
+  },
+];
+
+describe('native flash attention with prefix blocks matches the reference (float32)', { skip }, () => {
+  const want = new Map<string, { x: Inputs<Float32Array>; lim: Int32Array; r: Result<Float32Array> }>();
+  const expected = (c: (typeof PREFIX_CASES)[number]) => {
+    let e = want.get(c.name);
+    if (!e) {
+      const x = inputs32(c, c.Tq * 17 + c.Tk * 5 + c.HS);
+      const lim = prefixLimits(c, c.blocks);
+      e = { x, lim, r: run(refBackend as Backend<Float32Array>, c, x, f32, lim) };
+      want.set(c.name, e);
+    }
+    return e;
+  };
+  for (const isa of ALL_ISAS) {
+    for (const threads of [1, 2]) {
+      for (const c of PREFIX_CASES) {
+        it(`${isa}, ${threads} thread(s): ${c.name}`, { skip: native ? isaSkip(native, isa) : skip }, () => {
+          const { x, lim, r: ref } = expected(c);
+          const got = withIsa(native!, isa, () => withThreads(native!, threads, () => run(native!, c, x, f32, lim)));
+          assertClose(got.out, ref.out, c.fwdTol, 'out');
+          assertClose(got.lse, ref.lse, c.fwdTol, 'lse');
+          assertClose(got.dq, ref.dq, c.bwdTol, 'dq');
+          assertClose(got.dk, ref.dk, c.bwdTol, 'dk');
+          assertClose(got.dv, ref.dv, c.bwdTol, 'dv');
+        });
+      }
+    }
+  }
+
+  it('limits that are all causal give exactly the causal kernel', () => {
+    const c = CASES[4]; // the training shape
+    const x = inputs32(c, 99);
+    const causal = prefixLimits(c, []);
+    const a = run(native!, c, x, f32),
+      b = run(native!, c, x, f32, causal);
+    for (const key of ['out', 'lse', 'dq', 'dk', 'dv'] as const) assert.deepEqual(b[key], a[key], key);
+  });
+
+  it('refuses limits outside the contract, naming the entry, and writes nothing', () => {
+    const s = { B: 1, Tq: 4, Tk: 6, NH: 1, HS: 4 };
+    const x = inputs32(s, 1);
+    const out = f32(16),
+      lse = f32(4);
+    const bad: [string, number[]][] = [
+      ['below causal', [3, 4, 5, 6]], // query 0 sits at position 2: needs at least 3 keys
+      ['past Tk', [3, 7, 7, 7]],
+      ['decreasing', [5, 4, 5, 6]],
+    ];
+    for (const [what, l] of bad) {
+      const lim = Int32Array.from(l.map((v, i) => (what === 'below causal' && i === 0 ? 2 : v)));
+      assert.throws(
+        () => native!.attentionForward(out, lse, x.q, x.k, x.v, 1, 4, 6, 1, 4, 0.5, lim),
+        /attentionForward: lim\[\d\] = \d+ must be in \[\d+, 6\]/,
+        what,
+      );
+      assert.throws(() => checkAttentionLimits(lim, 1, 4, 6), /limits\[\d\] = \d+ must be in/, what);
+      assert.ok(
+        out.every((v) => v === 0),
+        `${what}: out was written`,
+      );
+    }
+    assert.throws(() => native!.attentionForward(out, lse, x.q, x.k, x.v, 1, 4, 6, 1, 4, 0.5, new Int32Array(3)), /lim has 3 elements/);
+  });
 });
 
 // ---------------------------------------------------------------------------- properties
@@ -288,6 +444,48 @@ describe('attention properties', () => {
             row2 = out2.subarray(i * NH * HS, (i + 1) * NH * HS);
           if (pos < p) assert.deepEqual(row2, row1, `query ${i} at position ${pos} saw the change at ${p}`);
           else assert.notDeepEqual(row2, row1, `query ${i} at position ${pos} should see the change at ${p}`);
+        }
+      } finally {
+        if (before) native!.setIsa(before);
+      }
+    });
+
+    it(`${b.name}: with a prefix block, its queries see its later keys and nothing past it`, { skip: b.skip }, () => {
+      const before = native?.isa();
+      try {
+        const be = b.be();
+        const s = { B: 1, Tq: 90, Tk: 90, NH: 1, HS: 8 };
+        const lim = prefixLimits(s, [[[20, 84]]]);
+        const r = rng(21);
+        const fill = (n: number) => {
+          const a = b.make(n);
+          for (let i = 0; i < n; i++) a[i] = r() * 2 - 1;
+          return a;
+        };
+        const q = fill(90 * 8),
+          k = fill(90 * 8),
+          v = fill(90 * 8);
+        const forward = (kk: FloatArray, vv: FloatArray) => {
+          const out = b.make(90 * 8);
+          be.attentionForward(out, b.make(90), q, kk, vv, 1, 90, 90, 1, 8, 0.4, lim);
+          return out;
+        };
+        const base = forward(k, v);
+        for (const p of [70, 84]) {
+          // a key late in the block (70) reaches every query of the block; the first key past it
+          // (84) reaches only the queries from 84 on
+          const k2 = k.slice(),
+            v2 = v.slice();
+          for (let d = 0; d < 8; d++) {
+            k2[p * 8 + d] += 4;
+            v2[p * 8 + d] -= 2;
+          }
+          const moved = forward(k2, v2);
+          for (let i = 0; i < 90; i++) {
+            const sees = i >= p || (p < 84 && i >= 20);
+            const same = moved.subarray(i * 8, i * 8 + 8).every((x, d) => x === base[i * 8 + d]);
+            assert.equal(!same, sees, `query ${i}, key ${p} changed: ${sees ? 'should move' : 'must not move'}`);
+          }
         }
       } finally {
         if (before) native!.setIsa(before);

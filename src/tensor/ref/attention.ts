@@ -3,7 +3,8 @@
 // Semantics: src/tensor/backend.ts (attentionForward / attentionBackward).
 //
 // q [B, Tq, NH, HS]; k, v [B, Tk, NH, HS]; out [B, Tq, NH, HS]; lse [B, NH, Tq].
-// Query i sits at position Tk - Tq + i and sees keys 0..Tk-Tq+i.
+// Query i sits at position Tk - Tq + i and sees keys 0..Tk-Tq+i, or with lim [B, Tq] (prefix
+// attention) keys 0..lim[b, i]-1.
 import type { FloatArray } from '../backend.ts';
 
 // ---------------------------------------------------------------------------- forward
@@ -20,6 +21,7 @@ export function attentionForward(
   NH: number,
   HS: number,
   scale: number,
+  lim?: Int32Array | null,
 ): void {
   const ld = NH * HS; // elements between consecutive time steps of one head
   const att = new Float64Array(Tk); // one query's scores, then its probabilities
@@ -27,7 +29,7 @@ export function attentionForward(
     for (let h = 0; h < NH; h++) {
       for (let i = 0; i < Tq; i++) {
         const qi = (b * Tq + i) * ld + h * HS;
-        const last = Tk - Tq + i; // the last key this query may see
+        const last = lim ? lim[b * Tq + i] - 1 : Tk - Tq + i; // the last key this query may see
         // scores: att[j] = scale * q_i . k_j
         let max = -Infinity;
         for (let j = 0; j <= last; j++) {
@@ -74,6 +76,7 @@ export function attentionBackward(
   NH: number,
   HS: number,
   scale: number,
+  lim?: Int32Array | null,
 ): void {
   // The textbook backward needs only P, rebuilt from lse; `out` is there for the flash kernel,
   // which takes rowsum(dP * P) as the cheaper rowsum(dout * out).
@@ -84,7 +87,7 @@ export function attentionBackward(
     for (let h = 0; h < NH; h++) {
       for (let i = 0; i < Tq; i++) {
         const qi = (b * Tq + i) * ld + h * HS;
-        const last = Tk - Tq + i;
+        const last = lim ? lim[b * Tq + i] - 1 : Tk - Tq + i;
         const L = lse[(b * NH + h) * Tq + i];
         // in the forward pass this was: att[j] = exp(scale * q_i . k_j - max) / sum, and
         // max + log(sum) was kept as lse, so P[j] = exp(scale * q_i . k_j - lse)
