@@ -25,6 +25,8 @@ interface Case extends Shape {
   /** Bound on relErr (test/helpers.ts) for out and lse, and for dq, dk, dv. */
   fwdTol: number;
   bwdTol: number;
+  /** Prefix blocks per row (prefixLimits); absent: causal. */
+  blocks?: [number, number][][];
 }
 
 // The kernel's tiles are 32 queries x 64 keys: T = 70 and 33 leave partial tiles, B * NH = 1 with
@@ -252,40 +254,11 @@ describe('reference attention backward matches finite differences (float64)', ()
 
 // ---------------------------------------------------------------------------- native vs reference
 
-describe('native flash attention matches the reference (float32)', { skip }, () => {
-  // The reference is slow at T = 512: compute its answers once per case, not per ISA.
-  const want = new Map<string, { x: Inputs<Float32Array>; r: Result<Float32Array> }>();
-  const expected = (c: Case) => {
-    let e = want.get(c.name);
-    if (!e) {
-      const x = inputs32(c, c.Tq * 131 + c.Tk * 7 + c.HS);
-      e = { x, r: run(refBackend as Backend<Float32Array>, c, x, f32) };
-      want.set(c.name, e);
-    }
-    return e;
-  };
-  for (const isa of ALL_ISAS) {
-    for (const threads of [1, 2]) {
-      for (const c of CASES) {
-        it(`${isa}, ${threads} thread(s): ${c.name}`, { skip: native ? isaSkip(native, isa) : skip }, () => {
-          const { x, r: ref } = expected(c);
-          const got = withIsa(native!, isa, () => withThreads(native!, threads, () => run(native!, c, x, f32)));
-          assertClose(got.out, ref.out, c.fwdTol, 'out');
-          assertClose(got.lse, ref.lse, c.fwdTol, 'lse');
-          assertClose(got.dq, ref.dq, c.bwdTol, 'dq');
-          assertClose(got.dk, ref.dk, c.bwdTol, 'dk');
-          assertClose(got.dv, ref.dv, c.bwdTol, 'dv');
-        });
-      }
-    }
-  }
-});
-
 // Prefix blocks where the tiles make them hard: across a 64-key tile boundary (so a key tile's
 // first seeing query sits before the diagonal), across 32-query tiles, at the start and end of a
 // row, with one head (the key-parallel backward), in chunked prefill (Tq < Tk, a block begun
 // before the queries) and at a block of 64 (the vision model's image at 64:8).
-const PREFIX_CASES: (Case & { blocks: [number, number][][] })[] = [
+const PREFIX_CASES: Case[] = [
   {
     name: 'training shape B=3 NH=2 T=64 HS=32, blocks [3, 43), [0, 64), none',
     ...{ B: 3, Tq: 64, Tk: 64, NH: 2, HS: 32, fwdTol: 1e-4, bwdTol: 5e-4 },
@@ -319,13 +292,14 @@ const PREFIX_CASES: (Case & { blocks: [number, number][][] })[] = [
   },
 ];
 
-describe('native flash attention with prefix blocks matches the reference (float32)', { skip }, () => {
-  const want = new Map<string, { x: Inputs<Float32Array>; lim: Int32Array; r: Result<Float32Array> }>();
-  const expected = (c: (typeof PREFIX_CASES)[number]) => {
+describe('native flash attention matches the reference (float32)', { skip }, () => {
+  // The reference is slow at T = 512: compute its answers once per case, not per ISA.
+  const want = new Map<string, { x: Inputs<Float32Array>; lim?: Int32Array; r: Result<Float32Array> }>();
+  const expected = (c: Case) => {
     let e = want.get(c.name);
     if (!e) {
-      const x = inputs32(c, c.Tq * 17 + c.Tk * 5 + c.HS);
-      const lim = prefixLimits(c, c.blocks);
+      const x = inputs32(c, c.Tq * 131 + c.Tk * 7 + c.HS);
+      const lim = c.blocks && prefixLimits(c, c.blocks);
       e = { x, lim, r: run(refBackend as Backend<Float32Array>, c, x, f32, lim) };
       want.set(c.name, e);
     }
@@ -333,7 +307,7 @@ describe('native flash attention with prefix blocks matches the reference (float
   };
   for (const isa of ALL_ISAS) {
     for (const threads of [1, 2]) {
-      for (const c of PREFIX_CASES) {
+      for (const c of [...CASES, ...PREFIX_CASES]) {
         it(`${isa}, ${threads} thread(s): ${c.name}`, { skip: native ? isaSkip(native, isa) : skip }, () => {
           const { x, lim, r: ref } = expected(c);
           const got = withIsa(native!, isa, () => withThreads(native!, threads, () => run(native!, c, x, f32, lim)));
@@ -346,7 +320,9 @@ describe('native flash attention with prefix blocks matches the reference (float
       }
     }
   }
+});
 
+describe('native flash attention key limits', { skip }, () => {
   it('limits that are all causal give exactly the causal kernel', () => {
     const c = CASES[4]; // the training shape
     const x = inputs32(c, 99);
