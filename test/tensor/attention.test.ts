@@ -162,14 +162,20 @@ function withThreads<T>(n: NativeBackend, threads: number, fn: () => T): T {
 // ---------------------------------------------------------------------------- reference gradients
 
 describe('reference attention backward matches finite differences (float64)', () => {
-  const shapes: Shape[] = [
+  const shapes: (Shape & { blocks?: [number, number][][] })[] = [
     { B: 2, Tq: 4, Tk: 4, NH: 2, HS: 3 },
     { B: 1, Tq: 3, Tk: 7, NH: 2, HS: 5 }, // Tq < Tk: queries at positions 4..6
     { B: 1, Tq: 1, Tk: 1, NH: 1, HS: 1 },
+    // prefix blocks: one inside a row, one ending at the last key, a row without one, and a block
+    // that starts before the queries (Tq < Tk)
+    { B: 3, Tq: 6, Tk: 6, NH: 2, HS: 3, blocks: [[[1, 4]], [[3, 6]], []] },
+    { B: 1, Tq: 4, Tk: 7, NH: 1, HS: 4, blocks: [[[2, 5]]] },
   ];
   for (const s of shapes) {
-    it(`dq, dk, dv of sum(out * w) at B=${s.B} Tq=${s.Tq} Tk=${s.Tk} NH=${s.NH} HS=${s.HS}`, () => {
+    const with_ = s.blocks ? ` with prefix blocks ${JSON.stringify(s.blocks)}` : '';
+    it(`dq, dk, dv of sum(out * w) at B=${s.B} Tq=${s.Tq} Tk=${s.Tk} NH=${s.NH} HS=${s.HS}${with_}`, () => {
       const { B, Tq, Tk, NH, HS } = s;
+      const lim = s.blocks && prefixLimits(s, s.blocks);
       const r = rng(7 + Tk);
       const nq = B * Tq * NH * HS,
         nk = B * Tk * NH * HS;
@@ -178,41 +184,6 @@ describe('reference attention backward matches finite differences (float64)', ()
         v = randn64(nk, r),
         w = randn64(nq, r);
       const scale = 1 / Math.sqrt(HS);
-      const out = f64(nq),
-        lse = f64(B * NH * Tq);
-      const loss = () => {
-        refBackend.attentionForward(out, lse, q, k, v, B, Tq, Tk, NH, HS, scale);
-        return dot(out, w);
-      };
-      loss();
-      const dq = f64(nq),
-        dk = f64(nk),
-        dv = f64(nk);
-      refBackend.attentionBackward(dq, dk, dv, w, q, k, v, out, lse, B, Tq, Tk, NH, HS, scale);
-      assertGradClose(dq, numericGrad(loss, q), 'dq');
-      assertGradClose(dk, numericGrad(loss, k), 'dk');
-      assertGradClose(dv, numericGrad(loss, v), 'dv');
-    });
-  }
-
-  // Prefix blocks: one inside a row, one ending at the last key, a row without one, and a block
-  // that starts before the queries (Tq < Tk).
-  const prefixed: [Shape, [number, number][][]][] = [
-    [{ B: 3, Tq: 6, Tk: 6, NH: 2, HS: 3 }, [[[1, 4]], [[3, 6]], []]],
-    [{ B: 1, Tq: 4, Tk: 7, NH: 1, HS: 4 }, [[[2, 5]]]],
-  ];
-  for (const [s, blocks] of prefixed) {
-    it(`with prefix blocks ${JSON.stringify(blocks)}: dq, dk, dv at B=${s.B} Tq=${s.Tq} Tk=${s.Tk}`, () => {
-      const { B, Tq, Tk, NH, HS } = s;
-      const lim = prefixLimits(s, blocks);
-      const r = rng(13 + Tk);
-      const nq = B * Tq * NH * HS,
-        nk = B * Tk * NH * HS;
-      const q = randn64(nq, r, 2),
-        k = randn64(nk, r),
-        v = randn64(nk, r),
-        w = randn64(nq, r);
-      const scale = 0.7;
       const out = f64(nq),
         lse = f64(B * NH * Tq);
       const loss = () => {
