@@ -289,7 +289,6 @@ export function embedImages(tape: Tape, v: VisionConfig, w: VisionWeights, image
   return tape.add(pos, x, { inPlace: true });
 }
 
-/** Flattened token index of every slot of every image: image i's slots follow at[i]. */
 /**
  * Attention key limits [rows, T] for prefix attention (Backend.attentionForward's lim): token t of
  * a row sees keys 0..off+t causally, and every slot of an image sees through its image's last
@@ -308,6 +307,7 @@ export function imageLimits(v: VisionConfig, at: ArrayLike<number>, rows: number
   return lim;
 }
 
+/** Flattened token index of every slot of every image: image i's slots follow at[i]. */
 export function slotIndices(v: VisionConfig, images: ImageInput): Int32Array {
   const S = imageSlots(v);
   const out = new Int32Array(images.at.length * S);

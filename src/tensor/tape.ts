@@ -372,8 +372,8 @@ export class Tape {
 
   /**
    * Causal self-attention, q [B, Tq, NH, HS], k and v [B, Tk, NH, HS]; scale defaults to
-   * 1/sqrt(HS). limits [B, Tq] (prefix attention, attentionLimits): query i sees keys
-   * 0..limits[b, i]-1 instead of 0..Tk-Tq+i.
+   * 1/sqrt(HS). limits [B, Tq] (prefix attention; checkAttentionLimits states the contract): query
+   * i sees keys 0..limits[b, i]-1 instead of 0..Tk-Tq+i.
    */
   attention(q: Tensor, k: Tensor, v: Tensor, scale?: number, limits?: Int32Array): Tensor {
     if (q.shape.length !== 4 || k.shape.length !== 4)
