@@ -110,8 +110,19 @@ describe('chat app in the browser', { skip }, () => {
     s.engine.reply = () => Array.from({ length: 300 }, (_, i) => `w${i} `);
     try {
       const t = await open(browser, s.url);
+      await t.page.emulateMedia({ reducedMotion: 'no-preference' }); // the dots animate (checked below)
       await sendMessage(t.page, 'a long one');
       await t.page.locator('[data-role="assistant"]', { hasText: 'w2' }).waitFor();
+      // The typing dots wait half a second before they pulse: a running animation takes frames, and
+      // CPU, from a model on the same machine while it reads the prompt (bench:app).
+      const delays = await t.page.evaluate(() =>
+        [...document.querySelectorAll('.typing span')].flatMap((e) => e.getAnimations().map((a) => Number(a.effect?.getTiming().delay))),
+      );
+      assert.equal(delays.length, 3, 'three dots, one animation each');
+      assert.ok(
+        delays.every((d) => d >= 500),
+        `every dot waits 500 ms or more, got ${delays}`,
+      );
       const aborts = s.engine.aborts;
       await t.page.getByRole('button', { name: 'Stop' }).click();
       await t.page.waitForTimeout(500);
