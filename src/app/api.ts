@@ -323,36 +323,38 @@ export async function send(
   if (!model) throw invalid('model', 'Your plan may not use any model on this server.');
   const takesImages = visibleModel(models.data, model).image_input;
   if (start && input.parentId !== null) throw invalid('parentId', 'A new conversation starts with parentId null.');
-  const fresh = start ? d.store.createConversation(c.user.id, { ...start, model }) : null;
-  const detail = fresh ? { conversation: fresh, messages: [] } : existing!;
-  const conv = detail.conversation;
-
-  let userMessage: AppMessage;
-  let created = false;
-  if (input.regenerate) {
-    const m = detail.messages.find((x) => x.id === input.parentId);
-    if (m?.role !== 'user') throw invalid('parentId', 'regenerate answers a user message of this conversation; parentId is not one.');
-    userMessage = m;
-  } else {
-    if (input.parentId !== null) {
-      const p = detail.messages.find((x) => x.id === input.parentId);
-      if (p?.role !== 'assistant') throw invalid('parentId', 'parentId must be null or an answer in this conversation.');
+  // The chat (when new), the user message and the answer's placeholder are stored in one
+  // transaction: one commit (an fsync) before generation instead of three, and all or none of them.
+  const { conv, userMessage, answer } = d.store.db.transaction(() => {
+    const fresh = start ? d.store.createConversation(c.user.id, { ...start, model }) : null;
+    const detail = fresh ? { conversation: fresh, messages: [] } : existing!;
+    const conv = detail.conversation;
+    let userMessage: AppMessage;
+    if (input.regenerate) {
+      const m = detail.messages.find((x) => x.id === input.parentId);
+      if (m?.role !== 'user') throw invalid('parentId', 'regenerate answers a user message of this conversation; parentId is not one.');
+      userMessage = m;
+    } else {
+      if (input.parentId !== null) {
+        const p = detail.messages.find((x) => x.id === input.parentId);
+        if (p?.role !== 'assistant') throw invalid('parentId', 'parentId must be null or an answer in this conversation.');
+      }
+      userMessage = d.store.addMessage(c.user.id, conv.id, {
+        parentId: input.parentId,
+        role: 'user',
+        content: input.content,
+        images: input.decoded,
+      });
     }
-    userMessage = d.store.addMessage(c.user.id, conv.id, {
-      parentId: input.parentId,
-      role: 'user',
-      content: input.content,
-      images: input.decoded,
+    const answer = d.store.addMessage(c.user.id, conv.id, {
+      parentId: userMessage.id,
+      role: 'assistant',
+      content: '',
+      model,
+      status: 'streaming',
     });
-    created = true;
-  }
-  const answer = d.store.addMessage(c.user.id, conv.id, {
-    parentId: userMessage.id,
-    role: 'assistant',
-    content: '',
-    model,
-    status: 'streaming',
-  });
+    return { conv, userMessage, answer };
+  })();
   res.setHeader('x-tetra-conversation-id', conv.id);
   res.setHeader('x-tetra-user-message-id', userMessage.id);
   res.setHeader('x-tetra-assistant-message-id', answer.id);
@@ -418,9 +420,11 @@ export async function send(
       }
       if (!res.headersSent) {
         // Refused before anything streamed (usage cap, context, model): nothing is kept; the page keeps the draft.
-        d.store.deleteMessage(answer.id);
-        if (created) d.store.deleteMessage(userMessage.id);
-        if (fresh) d.store.deleteConversation(c.user.id, fresh.id);
+        d.store.db.transaction(() => {
+          d.store.deleteMessage(answer.id);
+          if (!input.regenerate) d.store.deleteMessage(userMessage.id);
+          if (start) d.store.deleteConversation(c.user.id, conv.id);
+        })();
         res.removeHeader('x-tetra-conversation-id');
         res.removeHeader('x-tetra-user-message-id');
         res.removeHeader('x-tetra-assistant-message-id');
