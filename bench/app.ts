@@ -7,9 +7,12 @@
 // 4 layers, 1,024-token window) served by the builtin engine, asked a question of about 600
 // characters (a pasted paragraph), so the time includes a real prefill.
 // Rounds alternate the two paths; the table shows medians. Also measured: the critical-path
-// bundle (gzip), first contentful paint (median of 5 loads) and the render cost per streamed token.
+// bundle (gzip), first contentful paint (median of 5 loads) and the render cost per streamed token,
+// and where the app's time goes: Send to the answer's first byte, that byte to the painted token,
+// and the page's frame interval (the floor row: the ratio an app would reach if its only cost were
+// the wait for the next frame, half a frame on the median).
 //
-// Run: npm run bench:app [-- --rounds 15 --depth 4 --prompt long|short]
+// Run: npm run bench:app [-- --rounds 31 --depth 4 --prompt long|short]
 // Ends with `app_ttft_vs_api <ratio>` (goal <= 1.2): the app's median TTFT over the API's.
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,7 +40,7 @@ requireFiles('bench:app', [{ path: process.env.CHROMIUM_PATH ?? '/usr/bin/chromi
 
 const { values: args } = parseArgs({
   options: {
-    rounds: { type: 'string', default: '15' },
+    rounds: { type: 'string', default: '31' },
     depth: { type: 'string', default: '4' },
     prompt: { type: 'string', default: 'long' },
   },
@@ -187,6 +190,7 @@ async function measured(f: () => Promise<number>): Promise<number> {
 const api: number[] = [];
 const ui: number[] = [];
 const uiServer: number[] = [];
+const byteToPaint: number[] = [];
 for (let r = 0; r < ROUNDS; r++) {
   if (r % 2) {
     api.push(await measured(apiTtft));
@@ -196,7 +200,16 @@ for (let r = 0; r < ROUNDS; r++) {
     api.push(await measured(apiTtft));
   }
   uiServer.push(lastTtfb);
+  byteToPaint.push(ui.at(-1)! - lastTtfb);
 }
+// The page's frame interval: the browser paints once a frame, so text that arrives between two
+// frames waits for the next one (half a frame on average), a wait no app can remove.
+const frames = await page.evaluate(async () => {
+  const ts: number[] = [];
+  for (let i = 0; i < 61; i++) ts.push(await new Promise<number>((tick) => requestAnimationFrame(tick)));
+  return ts.slice(1).map((t, i) => t - ts[i]);
+});
+const frame = median(frames);
 const render = await page.evaluate(() => (window as { __tetraRender?: { tokens: number; ms: number } }).__tetraRender);
 const mf = app.assets.manifest!;
 const critical = mf.critical.reduce((a, f) => a + (mf.files[f]?.gzipBytes ?? mf.files[f]?.bytes ?? 0), 0);
@@ -213,7 +226,10 @@ const rows: [string, string][] = [
   ],
   [`API TTFT, openai client, median of ${ROUNDS}`, `${median(api).toFixed(1)} ms`],
   [`app: Send to the answer's first byte (page's resource timing)`, `${median(uiServer).toFixed(1)} ms`],
+  [`app: the answer's first byte to its first painted token`, `${median(byteToPaint).toFixed(1)} ms`],
+  ['page frame interval (requestAnimationFrame), median', `${frame.toFixed(1)} ms`],
   [`app TTFT, Send to first painted token, median of ${ROUNDS}`, `${median(ui).toFixed(1)} ms`],
+  ['floor: API TTFT + half a frame, over API TTFT', `${((median(api) + frame / 2) / median(api)).toFixed(3)}`],
 ];
 const w = Math.max(...rows.map((r) => r[0].length));
 console.log(
