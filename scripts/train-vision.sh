@@ -29,6 +29,6 @@ stage() {
 stage s1 5000 --init 4:192:12 --tokenizer models/tokenizers/shapes-512.json --vision 64:8:128:16:colour:xy:prefix $SHAPES \
   --types colour,kind,count,exist,caption --questions 5 --steps 5000 --lr 2e-3 --warmup 200
 # 2. everything, digits and Fashion-MNIST rows too, the position questions (side, relation, list) asked most often
-stage s2 4400 --checkpoint "$R/s1" $SHAPES --mix digits:0.1,fashion:0.25 --eval-every 500 --checkpoint-every 500 --questions 6 \
-  --types colour,kind,count,exist,caption,side,relation,relation,relation,relation,list,list,list --steps 4400 --lr 1e-3 --warmup 100
+stage s2 4800 --checkpoint "$R/s1" $SHAPES --mix digits:0.1,fashion:0.28 --eval-every 500 --checkpoint-every 500 --questions 6 \
+  --types colour,kind,count,exist,caption,side,relation,relation,relation,relation,list,list,list --steps 4800 --lr 1e-3 --warmup 100
 npx tsx scripts/eval-shapes.ts "$R/s2" --scenes 400 --relations 600
