@@ -294,9 +294,12 @@ function chatMessages(store: AppStore, system: string, path: AppMessage[], image
       out.push({ role: 'user', content: m.content ? `${note}\n${m.content}` : note });
       continue;
     }
-    const parts: unknown[] = m.content ? [{ type: 'text', text: m.content }] : [];
-    for (const im of store.messageImages(m.id))
-      parts.push({ type: 'image_url', image_url: { url: `data:${im.mime};base64,${Buffer.from(im.data).toString('base64')}` } });
+    // Images first, then the text: as the message shows them, and as vision models are trained
+    // (tetra's answer a question asked after its image, and drift when the order is swapped).
+    const parts: unknown[] = store
+      .messageImages(m.id)
+      .map((im) => ({ type: 'image_url', image_url: { url: `data:${im.mime};base64,${Buffer.from(im.data).toString('base64')}` } }));
+    if (m.content) parts.push({ type: 'text', text: m.content });
     out.push({ role: 'user', content: parts });
   }
   return out;

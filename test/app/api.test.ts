@@ -282,8 +282,13 @@ describe('chat app API: stop, images, export', () => {
     const dataUrl = `data:image/png;base64,${bytes.toString('base64')}`;
     const r = await send(s, c.json.id, { parentId: null, content: 'what is this?', images: [{ dataUrl }] });
     assert.equal(r.status, 200);
-    const part = (s.engine.requests.at(-1)!.messages.at(-1)!.content as any[]).find((p) => p.type === 'image');
-    assert.deepEqual(Buffer.from(part.data), bytes);
+    const parts = s.engine.requests.at(-1)!.messages.at(-1)!.content as any[];
+    // The image comes before the question, as the message shows it and as vision models are trained.
+    assert.deepEqual(
+      parts.map((p) => p.type),
+      ['image', 'text'],
+    );
+    assert.deepEqual(Buffer.from(parts[0].data), bytes);
     const d = await call(s, 'GET', `/app/api/conversations/${c.json.id}`);
     const id = d.json.messages[0].images[0];
     const img = await fetch(`${s.url}/app/api/attachments/${id}`);
