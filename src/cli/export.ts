@@ -9,7 +9,16 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openTokenizerRef } from '../tokenizer/index.ts';
-import { exportGGUF, exportHF, ggufTokenizer, inspectLlamaGGUF, loadCheckpoint, saveCheckpoint, type GGMLType } from '../model/index.ts';
+import {
+  exportGGUF,
+  exportHF,
+  ggufTokenizer,
+  inspectLlamaGGUF,
+  loadCheckpoint,
+  MODEL_NAME,
+  saveCheckpoint,
+  type GGMLType,
+} from '../model/index.ts';
 import { UsageError } from './args.ts';
 import type { Command } from './command.ts';
 import { resolveCheckpoint } from './generate.ts';
@@ -22,13 +31,14 @@ export const exportCommand: Command = {
   usage:
     'tetra export gguf --checkpoint DIR --out FILE [--dtype f32|f16] [--name NAME]\n' +
     '       tetra export hf --checkpoint DIR --out DIR [--dtype f32|f16]\n' +
-    '       tetra export release --checkpoint DIR --out DIR --snapshot NAME [--dtype f16|f32]',
+    '       tetra export release --checkpoint DIR --out DIR --snapshot NAME [--alias NAME] [--dtype f16|f32]',
   flags: {
     checkpoint: { type: 'string', help: 'checkpoint directory (or a run directory: its newest checkpoint)' },
     out: { type: 'string', help: 'gguf: the file to write (replaced atomically); hf, release: the directory' },
     dtype: { type: 'string', help: 'f32 (exact) or f16 (half the size; GGUF norms stay f32); default f32, release f16' },
     name: { type: 'string', help: 'gguf: general.name in the file (default: the checkpoint directory)' },
     snapshot: { type: 'string', help: 'release: the pinned model name it is served as (tetra-1-YYYY-MM-DD)' },
+    alias: { type: 'string', help: "release: the moving alias of its family (default tetra, the default model's)" },
   },
   async run(f, rest) {
     const [format, ...extra] = rest;
@@ -51,7 +61,7 @@ export const exportCommand: Command = {
       throw new UsageError(`${CMD}: ${src} is neither a checkpoint nor a run directory with checkpoints`);
     }
     const ck = loadCheckpoint(dir, { withOptimizer: false });
-    if (format === 'release') return release(ck, dir, resolve(String(f.out)), dtype as 'F32' | 'F16', f.snapshot);
+    if (format === 'release') return release(ck, dir, resolve(String(f.out)), dtype as 'F32' | 'F16', f.snapshot, f.alias);
     if (!ck.meta.tokenizer) throw new Error(`checkpoint ${dir} names no tokenizer, so the GGUF cannot carry one`);
     const tok = await openTokenizerRef(ck.meta.tokenizer);
     const out = resolve(String(f.out));
@@ -75,12 +85,18 @@ export const exportCommand: Command = {
   },
 };
 
-/** Pinned snapshot names: a family, a version and a date, as gpt-4-0613 or tetra-1-2026-12-05. */
-const SNAPSHOT = /^[a-z][a-z0-9.-]{0,62}$/;
-
-function release(ck: ReturnType<typeof loadCheckpoint>, from: string, out: string, dtype: 'F32' | 'F16', snapshot: unknown): number {
-  if (typeof snapshot !== 'string' || !SNAPSHOT.test(snapshot))
+function release(
+  ck: ReturnType<typeof loadCheckpoint>,
+  from: string,
+  out: string,
+  dtype: 'F32' | 'F16',
+  snapshot: unknown,
+  alias: unknown,
+): number {
+  if (typeof snapshot !== 'string' || !MODEL_NAME.test(snapshot))
     throw new UsageError(`${CMD} release: --snapshot NAME is required (lowercase letters, digits, '.' and '-'; e.g. tetra-1-2026-12-05)`);
+  if (alias !== undefined && (typeof alias !== 'string' || !MODEL_NAME.test(alias) || alias === snapshot))
+    throw new UsageError(`${CMD} release: --alias must be a model name other than the snapshot (e.g. tetra-vision), got '${alias}'`);
   if (!ck.meta.tokenizer) throw new Error(`checkpoint ${from} names no tokenizer; a release must carry one`);
   saveCheckpoint(
     out,
@@ -89,7 +105,8 @@ function release(ck: ReturnType<typeof loadCheckpoint>, from: string, out: strin
       weightsDtype: dtype,
     },
   );
-  writeFileSync(join(out, 'release.json'), `${JSON.stringify({ snapshot, createdAt: new Date().toISOString(), dtype }, null, 2)}\n`);
-  console.log(`wrote ${out}: release ${snapshot} (${dtype}), from ${from}`);
+  const info = { snapshot, ...(alias !== undefined ? { alias } : {}), createdAt: new Date().toISOString(), dtype };
+  writeFileSync(join(out, 'release.json'), `${JSON.stringify(info, null, 2)}\n`);
+  console.log(`wrote ${out}: release ${snapshot}${alias !== undefined ? ` (alias ${alias})` : ''} (${dtype}), from ${from}`);
   return 0;
 }

@@ -1,6 +1,6 @@
 // `tetra serve`: the OpenAI-compatible API over a checkpoint, a GGUF, an upstream server, or a
 // full catalog config. Prints `listening on http://HOST:PORT` on stdout once it accepts requests.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { LlamaCppEngine, openBuiltinEngine, UpstreamEngine, type ChatEngine } from '../engine/index.ts';
 import {
@@ -14,7 +14,7 @@ import {
   type EngineSpec,
   type ModerationService,
 } from '../gateway/index.ts';
-import { checkpointInfo } from '../model/index.ts';
+import { checkpointInfo, DEFAULT_ALIAS, readRelease } from '../model/index.ts';
 import { ModerationClassifier } from '../safety/index.ts';
 import { defaultBackend } from '../tensor/index.ts';
 import { numberFlag, UsageError } from './args.ts';
@@ -71,15 +71,6 @@ export const engineOpeners: Record<string, (spec: EngineSpec) => Promise<ChatEng
   },
 };
 
-/** The snapshot a release directory names in release.json, or null. */
-export function releaseSnapshot(dir: string): string | null {
-  const file = join(dir, 'release.json');
-  if (!existsSync(file)) return null;
-  const r = JSON.parse(readFileSync(file, 'utf8')) as { snapshot?: unknown };
-  if (typeof r.snapshot !== 'string') throw new UsageError(`${file}: "snapshot" must name the model (e.g. tetra-1-2026-12-05)`);
-  return r.snapshot;
-}
-
 function today(path: string): string {
   try {
     return statSync(path).mtime.toISOString().slice(0, 10);
@@ -91,8 +82,9 @@ function today(path: string): string {
 /**
  * The catalog for --checkpoint / --gguf / --upstream: one snapshot and a moving alias (upstream:
  * its own name). --checkpoint may list several checkpoints, comma-separated: each is served as its
- * own pinned snapshot and the alias `tetra` moves to the last (`tetra start` lists the releases
- * oldest first, so a user pinned to an older snapshot keeps it).
+ * own pinned snapshot, and each family's alias (release.json's "alias", `tetra` when it names
+ * none) moves to the family's last (`tetra start` lists the releases oldest first, so a user
+ * pinned to an older snapshot keeps it). `tetra` is the default model when it is served.
  */
 function singleEngineCatalog(f: Record<string, unknown>): CatalogConfig {
   if (f.checkpoint) {
@@ -100,9 +92,21 @@ function singleEngineCatalog(f: Record<string, unknown>): CatalogConfig {
       .split(',')
       .map((c) => resolveCheckpoint(c));
     // A release (tetra export release) names its pinned snapshot; any other checkpoint is named by its date.
-    const snaps = dirs.map((dir) => releaseSnapshot(dir) ?? `tetra-${today(join(dir, 'checkpoint.json'))}`);
+    const named = dirs.map((dir) => {
+      let info: ReturnType<typeof readRelease>;
+      try {
+        info = readRelease(dir);
+      } catch (e) {
+        throw new UsageError(`${cmd}: ${(e as Error).message}`);
+      }
+      return info ?? { snapshot: `tetra-${today(join(dir, 'checkpoint.json'))}`, alias: DEFAULT_ALIAS };
+    });
+    const snaps = named.map((n) => n.snapshot);
     const twice = snaps.find((s, i) => snaps.indexOf(s) !== i);
     if (twice) throw new UsageError(`${cmd}: --checkpoint names the snapshot ${twice} twice`);
+    const clash = named.find((n) => snaps.includes(n.alias));
+    if (clash) throw new UsageError(`${cmd}: the alias ${clash.alias} is also a snapshot's name`);
+    const aliases = new Map(named.map((n) => [n.alias, n.snapshot])); // the last of each family wins
     const engine = (i: number) => (dirs.length === 1 ? 'builtin' : `builtin-${snaps[i]}`);
     return parseCatalog(
       {
@@ -114,9 +118,9 @@ function singleEngineCatalog(f: Record<string, unknown>): CatalogConfig {
             engine: engine(i),
             ...(checkpointInfo(dir).config.vision ? { image_input: true } : {}),
           })),
-          { id: 'tetra', alias: snaps[snaps.length - 1] },
+          ...[...aliases].map(([id, alias]) => ({ id, alias })),
         ],
-        default_model: 'tetra',
+        default_model: aliases.has(DEFAULT_ALIAS) ? DEFAULT_ALIAS : named[named.length - 1].alias,
       },
       '--checkpoint',
     );

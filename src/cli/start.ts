@@ -2,8 +2,9 @@
 // chat app at / and the API at /v1, at once: the model ships in the repository under models/
 // (a release from `npm run speedrun`: F16 weights, config, tokenizer, report card), so nothing is
 // trained on first start. Every release there is served as its pinned snapshot
-// (tetra-1-YYYY-MM-DD), and the moving alias `tetra` names the newest.
-import { releases, SHIPPED_MODELS } from '../model/index.ts';
+// (tetra-1-YYYY-MM-DD), and each family's moving alias names its newest: `tetra` the default
+// model's, `tetra-vision` the vision model's (release.json's "alias").
+import { readRelease, releases, SHIPPED_MODELS } from '../model/index.ts';
 import { UsageError } from './args.ts';
 import type { Command } from './command.ts';
 
@@ -23,7 +24,8 @@ export const start: Command = {
         `tetra start: no model release under ${models} (a folder with release.json); ` +
           'make one with `npm run speedrun`, or serve a checkpoint with `tetra serve --checkpoint DIR`',
       );
-    console.error(`tetra start: serving ${all.join(', ')} (tetra = ${all[all.length - 1]})`);
+    const newest = new Map(all.map((dir) => [readRelease(dir)!.alias, dir]));
+    console.error(`tetra start: serving ${all.join(', ')} (${[...newest].map(([alias, dir]) => `${alias} = ${dir}`).join(', ')})`);
     const { main } = await import('./main.ts');
     return main(['serve', '--checkpoint', all.join(','), '--port', String(flags.port)]);
   },

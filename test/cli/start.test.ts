@@ -1,14 +1,16 @@
 // `tetra start` serves the releases under models/ at once (nothing trained on first start),
 // named as the API names models: each one's pinned snapshot from release.json, and the moving
-// alias `tetra` for the newest; `tetra export release` writes such a release (weights only,
-// F16). And the release the repository ships loads, is small, and carries its report card.
+// alias of each family for its newest (`tetra`, `tetra-vision`); `tetra export release` writes such
+// a release (weights only, F16). And the releases the repository ships load, are small, carry
+// their cards, and the vision model sees.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { checkpointInfo, newestRelease, readSafetensors, SHIPPED_MODELS } from '../../src/model/index.ts';
+import { shapesItems, vqaAccuracy } from '../../src/evals/index.ts';
+import { checkpointInfo, newestRelease, openCheckpoint, readSafetensors, SHIPPED_MODELS } from '../../src/model/index.ts';
 import { get, post, startServer, stop, type Running } from '../gateway/fixtures/processes.ts';
 import { tinyCheckpoint } from '../gateway/fixture.ts';
 
@@ -61,13 +63,53 @@ describe('tetra export release and tetra start', () => {
     assert.equal(newestRelease(join(models, 'missing')), null);
   });
 
-  it('serves every release at once as its pinned snapshot, the alias tetra the newest, with the chat app', async () => {
+  it("keeps another family's release under its own alias: it sorts last by name, and tetra stays the default model's", () => {
+    const vision = tetra(
+      'export',
+      'release',
+      '--checkpoint',
+      tinyCheckpoint(),
+      '--out',
+      join(models, 'tetra-1-vision-2026-01-03'),
+      '--snapshot',
+      'tetra-1-vision-2026-01-03',
+      '--alias',
+      'tetra-vision',
+    );
+    assert.equal(vision.status, 0, vision.stderr);
+    assert.equal(JSON.parse(readFileSync(join(models, 'tetra-1-vision-2026-01-03', 'release.json'), 'utf8')).alias, 'tetra-vision');
+    assert.equal(newestRelease(models), join(models, 'tetra-1-2026-01-02'));
+    assert.equal(newestRelease(models, 'tetra-vision'), join(models, 'tetra-1-vision-2026-01-03'));
+    const same = tetra(
+      'export',
+      'release',
+      '--checkpoint',
+      tinyCheckpoint(),
+      '--out',
+      join(models, 'y'),
+      '--snapshot',
+      'x-1',
+      '--alias',
+      'x-1',
+    );
+    assert.equal(same.status, 2);
+    assert.match(same.stderr, /--alias must be a model name other than the snapshot/);
+  });
+
+  it("serves every release at once as its pinned snapshot, each alias its family's newest, with the chat app", async () => {
     srv = await startServer(TETRA, {}, 60_000, ['start', '--models', models, '--port', '0']);
     const list = JSON.parse((await get(srv.port, '/v1/models')).body) as { data: { id: string }[] };
-    assert.deepEqual(list.data.map((m) => m.id).sort(), ['tetra', 'tetra-1-2025-12-31', 'tetra-1-2026-01-02']);
+    assert.deepEqual(list.data.map((m) => m.id).sort(), [
+      'tetra',
+      'tetra-1-2025-12-31',
+      'tetra-1-2026-01-02',
+      'tetra-1-vision-2026-01-03',
+      'tetra-vision',
+    ]);
     for (const [model, served] of [
       ['tetra', 'tetra-1-2026-01-02'],
       ['tetra-1-2025-12-31', 'tetra-1-2025-12-31'],
+      ['tetra-vision', 'tetra-1-vision-2026-01-03'],
     ]) {
       const reply = await post(srv.port, '/v1/chat/completions', {
         model,
@@ -101,5 +143,23 @@ describe('the shipped default model', () => {
     assert.ok(statSync(join(dir, 'model.safetensors')).size < 50e6);
     for (const f of ['README.md', 'REPORT.md', 'report.html']) assert.ok(existsSync(join(dir, f)), `${f} is missing`);
     assert.match(readFileSync(join(dir, 'REPORT.md'), 'utf8'), /## What this model cannot do/);
+  });
+});
+
+describe('the shipped vision model', () => {
+  const release = newestRelease(SHIPPED_MODELS, 'tetra-vision');
+  it('is in the repository, small, with its model card, and sees held-out shapes scenes', {
+    skip: release ? undefined : 'no tetra-vision release under models/',
+  }, async () => {
+    const dir = release!;
+    assert.ok(statSync(join(dir, 'model.safetensors')).size < 50e6);
+    assert.ok(existsSync(join(dir, 'README.md')), 'README.md is missing');
+    const { model, tok } = await openCheckpoint(dir);
+    assert.equal(model.config.vision?.imageSize, 64);
+    // Fresh scenes of the seen combinations (a seed of their own), the question types it answers best.
+    const items = shapesItems('seen', 24, 404, 64).filter((i) => ['colour', 'kind', 'exist', 'count'].includes(i.type));
+    const r = vqaAccuracy(model, tok, items);
+    assert.ok(items.length >= 40, `only ${items.length} questions`);
+    assert.ok(r.accuracy >= 0.9, `accuracy ${r.accuracy} on ${items.length} questions: ${JSON.stringify(r.byType)}`);
   });
 });
