@@ -77,6 +77,12 @@ export const sftCommand: Command = {
         'synth:shapes: the chance that a training count question ("How many blue shapes are there?") asks about a colour and a kind ' +
         "the scene has rather than any of the palette's, where most answers are zero (default 0, as the eval splits)",
     },
+    'text-first': {
+      type: 'number',
+      help:
+        "synth:shapes: the chance that an image's question comes before it in training, as OpenAI's examples send it " +
+        '(text, then image_url); a model trained at 0 answers only questions asked after the image (default 0)',
+    },
     'add-layers': {
       type: 'number',
       help:
@@ -171,6 +177,7 @@ function shapes(f: Flags, checkpoint: string, meta: CheckpointMeta, tok: Tokeniz
         perAnswer: !!f['per-answer'],
         variety: f.variety !== undefined ? numberFlag(f, 'variety', 0, 1, cmd, false) : undefined,
         countPresent: f['count-present'] !== undefined ? numberFlag(f, 'count-present', 0, 1, cmd, false) : undefined,
+        textFirst: f['text-first'] !== undefined ? numberFlag(f, 'text-first', 0, 1, cmd, false) : undefined,
         addLayers: f['add-layers'] !== undefined ? numberFlag(f, 'add-layers', 0, 16, cmd) : undefined,
       },
       tok,

@@ -15,6 +15,7 @@ import {
   conversationRow,
   generateShapes,
   greyToPixels,
+  imageAndText,
   shiftPixels,
   type LabelledImages,
   shapesConversation,
@@ -37,14 +38,26 @@ import type { ChatMessage, Tokenizer } from '../tokenizer/index.ts';
 import { train, type BatchSource, type TrainConfig, type TrainResult } from './pretrain.ts';
 import { conversationLoss, LENGTH_MULTIPLE, padRows } from './sft.ts';
 
-/** The shapes scenes of one split as training rows (one scene each, all its questions that fit the context). */
-export function shapesRows(tok: Tokenizer, config: GPTConfig, o: Parameters<typeof generateShapes>[0]): ConversationRow[] {
+/**
+ * The shapes scenes of one split as training rows (one scene each, all its questions that fit the
+ * context); textFirst: the first question before the image.
+ */
+export function shapesRows(
+  tok: Tokenizer,
+  config: GPTConfig,
+  o: Parameters<typeof generateShapes>[0],
+  textFirst = false,
+): ConversationRow[] {
   const v = visionOf(config);
   return generateShapes(o).map((s, i) =>
     longestFitting(s.questions.length, (upTo) =>
       conversationRow(
         tok,
-        { source: `shapes:${o.split}:${o.seed}:${i}`, messages: shapesConversation(s, upTo, config.vision!.imageSize), untrained: [] },
+        {
+          source: `shapes:${o.split}:${o.seed}:${i}`,
+          messages: shapesConversation(s, upTo, config.vision!.imageSize, textFirst),
+          untrained: [],
+        },
         config.contextLength,
         v,
       ),
@@ -74,10 +87,11 @@ export interface LabelledSet {
   question: string;
 }
 
-/** One image of a labelled set in a training row: its index, and a move by [dx, dy] pixels. */
+/** One image of a labelled set in a training row: its index, a move by [dx, dy] pixels, and whether the question comes first. */
 export interface LabelledDraw {
   i: number;
   shift?: [number, number];
+  textFirst?: boolean;
 }
 
 /**
@@ -87,17 +101,11 @@ export interface LabelledDraw {
 export function labelledRow(tok: Tokenizer, config: GPTConfig, set: LabelledSet, draws: readonly LabelledDraw[]): ConversationRow {
   const v = visionOf(config),
     size = config.vision!.imageSize;
-  const messages: ChatMessage[] = draws.flatMap(({ i, shift }) => {
+  const messages: ChatMessage[] = draws.flatMap(({ i, shift, textFirst }) => {
     let pixels = greyToPixels(set.images, i, size);
     if (shift) pixels = shiftPixels(pixels, size, shift[0], shift[1]);
     return [
-      {
-        role: 'user' as const,
-        content: [
-          { type: 'image' as const, pixels },
-          { type: 'text' as const, text: set.question },
-        ],
-      },
+      { role: 'user' as const, content: imageAndText(pixels, set.question, textFirst) },
       { role: 'assistant' as const, content: set.images.answers[i] },
     ];
   });
@@ -142,6 +150,8 @@ export function shapesSource(
     perAnswer?: boolean;
     variety?: number;
     countPresent?: number;
+    /** The chance that an image's question comes before it (OpenAI's examples' order); 0 draws nothing more. */
+    textFirst?: number;
   },
 ): BatchSource {
   let n = (o.position as { batch: number } | undefined)?.batch ?? 0;
@@ -153,10 +163,16 @@ export function shapesSource(
   // A large set is left as it is: in the same run Fashion-MNIST's 60,000 fell from 81.7% to 78.2%.
   const reach = Math.floor((config.vision?.imageSize ?? 0) / 16),
     offset = (r: () => number) => Math.floor(r() * (2 * reach + 1)) - reach;
+  // Drawn only when asked for, so a run without it has the batches it had before.
+  const textFirst = (r: () => number) => (o.textFirst ? r() < o.textFirst : false);
   for (const { set, share } of o.mix?.sets ?? []) {
     const n = set.images.answers.length,
       shift = n < SHIFT_BELOW;
-    const draw = (r: () => number): LabelledDraw => ({ i: Math.floor(r() * n), shift: shift ? [offset(r), offset(r)] : undefined });
+    const draw = (r: () => number): LabelledDraw => ({
+      i: Math.floor(r() * n),
+      shift: shift ? [offset(r), offset(r)] : undefined,
+      textFirst: textFirst(r),
+    });
     parts.push([
       share,
       (r) =>
@@ -175,15 +191,20 @@ export function shapesSource(
       const rows = Array.from({ length: o.B }, (_, b) => {
         let u = r();
         for (const [w, draw] of parts) if ((u -= w) < 0) return draw(r);
-        return shapesRows(tok, config, {
-          seed: (o.seed * 1000003 + n * o.B + b) >>> 0,
-          count: 1,
-          split: 'train',
-          types: o.types,
-          perScene: o.perScene,
-          variety: o.variety,
-          countPresent: o.countPresent,
-        })[0];
+        return shapesRows(
+          tok,
+          config,
+          {
+            seed: (o.seed * 1000003 + n * o.B + b) >>> 0,
+            count: 1,
+            split: 'train',
+            types: o.types,
+            perScene: o.perScene,
+            variety: o.variety,
+            countPresent: o.countPresent,
+          },
+          textFirst(r),
+        )[0];
       });
       n++;
       return padRows(rows, LENGTH_MULTIPLE, config.contextLength, o.perAnswer);
@@ -224,6 +245,8 @@ export interface ShapesSftConfig
   variety?: number;
   /** The chance that a training count question asks about a colour and a kind the scene has (generateShapes). */
   countPresent?: number;
+  /** The chance that a training image's question comes before it, as OpenAI's examples send it (shapesSource). */
+  textFirst?: number;
   /** Blocks added on top of the checkpoint's, silent at first (grownWeights); on resume, give the same number again. */
   addLayers?: number;
 }
@@ -269,6 +292,7 @@ export async function sftShapes(
           perAnswer: c.perAnswer,
           variety: c.variety,
           countPresent: c.countPresent,
+          textFirst: c.textFirst,
         }),
       validate: (model, be) => conversationLoss(model, be, val, c.batchSize),
     },

@@ -54,6 +54,7 @@ export {
   renderScene,
   rgbToPixels,
   shapesConversation,
+  imageAndText,
   COLOUR_NAMES,
   EXTRA_COLOURS,
   EXTRA_KINDS,

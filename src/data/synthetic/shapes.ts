@@ -23,7 +23,7 @@
 //   seen      fresh scenes of seen combinations, training phrasings
 //   unseen    scenes holding a held-out combination, questions about it where the type allows
 //   phrasing  fresh scenes of seen combinations, the held-out phrasings
-import type { ChatMessage } from '../../tokenizer/index.ts';
+import type { ChatMessage, ChatPart } from '../../tokenizer/index.ts';
 import { toPixels } from '../pixels.ts';
 import { englishNumber } from './instructions.ts';
 import { pick, randInt, seededRandom } from './common.ts';
@@ -518,22 +518,21 @@ export function rgbToPixels(rgb: Uint8Array, size = SCENE_SIZE, S = SCENE_SIZE):
 }
 
 /**
- * A sample as a conversation: the image and the first question, then one turn per further
- * question. The image part carries its pixels (the model's input, size x size) for training and local evals.
+ * A sample as a conversation: the image and the first question (the question first when
+ * textFirst, as OpenAI's examples send it), then one turn per further question. The image part
+ * carries its pixels (the model's input, size x size) for training and local evals.
  */
-export function shapesConversation(s: ShapesSample, upTo = s.questions.length, size = SCENE_SIZE): ChatMessage[] {
+export function shapesConversation(s: ShapesSample, upTo = s.questions.length, size = SCENE_SIZE, textFirst = false): ChatMessage[] {
   const pixels = rgbToPixels(s.rgb, size);
   return s.questions.slice(0, upTo).flatMap((q, i): ChatMessage[] => [
-    {
-      role: 'user',
-      content:
-        i === 0
-          ? [
-              { type: 'image', pixels },
-              { type: 'text', text: q.question },
-            ]
-          : q.question,
-    },
+    { role: 'user', content: i === 0 ? imageAndText(pixels, q.question, textFirst) : q.question },
     { role: 'assistant', content: q.answer },
   ]);
+}
+
+/** A user turn's parts: the image and the question, in the order asked. */
+export function imageAndText(pixels: Float32Array, text: string, textFirst = false): ChatPart[] {
+  const image: ChatPart = { type: 'image', pixels },
+    question: ChatPart = { type: 'text', text };
+  return textFirst ? [question, image] : [image, question];
 }
