@@ -1,6 +1,6 @@
 // Held-out accuracy of a vision checkpoint on the shapes scene set, per split and question type:
 //   npx tsx scripts/eval-shapes.ts RUN_OR_CHECKPOINT [--scenes N] [--fashion N] [--relations N]
-// and the Debian sets' test splits (digits: 899 images; Fashion-MNIST: the first N of 10,000).
+// (the seen split also with each question before its image), and the Debian sets' test splits (digits: 899 images; Fashion-MNIST: the first N of 10,000).
 // --relations N: the yes/no left/right questions of N more seen scenes, by how far apart the two
 // shapes' centres are (where relations fail: between shapes close together, or everywhere).
 import { parseArgs } from 'node:util';
@@ -15,14 +15,22 @@ if (!positionals[0]) {
 }
 const { model, tok } = await openCheckpoint(positionals[0]);
 const out: Record<string, unknown> = {};
-for (const split of ['seen', 'unseen', 'phrasing'] as const) {
+// The three splits, and the seen split's questions again asked before their image ("text first":
+// OpenAI's examples send the text part, then the image_url).
+for (const [name, split, textFirst] of [
+  ['seen', 'seen', false],
+  ['unseen', 'unseen', false],
+  ['phrasing', 'phrasing', false],
+  ['textFirst', 'seen', true],
+] as const) {
   const t0 = Date.now();
-  const r = vqaAccuracy(model, tok, shapesItems(split, Number(values.scenes), 11, model.config.vision!.imageSize));
-  out[split] = r;
+  const r = vqaAccuracy(model, tok, shapesItems(split, Number(values.scenes), 11, model.config.vision!.imageSize, textFirst));
+  out[name] = r;
   const types = Object.entries(r.byType)
     .map(([t, x]) => `${t} ${(100 * x.accuracy).toFixed(1)}% (${x.n})`)
     .join(', ');
-  console.log(`${split}: ${(100 * r.accuracy).toFixed(1)}% of ${r.n} [${types}] in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  const label = textFirst ? `${split}, question first` : split;
+  console.log(`${label}: ${(100 * r.accuracy).toFixed(1)}% of ${r.n} [${types}] in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 }
 // The Debian sets, when `npm run vision-data` has extracted them.
 const size = model.config.vision!.imageSize;

@@ -1,7 +1,15 @@
 // Visual question answering, scored as the shapes scene set defines it: each question asked on
 // its own (the image and the question in one user turn), answered greedily, exact match after
 // trimming and lowercasing, accuracy overall and per question type.
-import { generateShapes, greyToPixels, rgbToPixels, SCENE_SIZE, type LabelledImages, type ShapesSplit } from '../data/index.ts';
+import {
+  generateShapes,
+  greyToPixels,
+  imageAndText,
+  rgbToPixels,
+  SCENE_SIZE,
+  type LabelledImages,
+  type ShapesSplit,
+} from '../data/index.ts';
 import { generate, imageSlots, packImages, type GPT } from '../model/index.ts';
 import { defaultBackend, type Backend } from '../tensor/index.ts';
 import { renderPrompt, type ChatMessage, type Tokenizer } from '../tokenizer/index.ts';
@@ -21,27 +29,15 @@ export interface VqaReport {
 }
 
 /** One question on one image: the image and the question in one user turn. */
-export function vqaItem(type: string, answer: string, pixels: Float32Array, question: string): VqaItem {
-  return {
-    type,
-    answer,
-    messages: [
-      {
-        role: 'user',
-        content: [
-          { type: 'image', pixels },
-          { type: 'text', text: question },
-        ],
-      },
-    ],
-  };
+export function vqaItem(type: string, answer: string, pixels: Float32Array, question: string, textFirst = false): VqaItem {
+  return { type, answer, messages: [{ role: 'user', content: imageAndText(pixels, question, textFirst) }] };
 }
 
-/** One item per question of `count` scenes of a held-out split. */
-export function shapesItems(split: ShapesSplit, count: number, seed = 1, size = SCENE_SIZE): VqaItem[] {
+/** The questions of `count` scenes of a split (textFirst: each asked before its image, as OpenAI's examples order parts). */
+export function shapesItems(split: ShapesSplit, count: number, seed = 1, size = SCENE_SIZE, textFirst = false): VqaItem[] {
   return generateShapes({ seed, count, split }).flatMap((s) => {
     const pixels = rgbToPixels(s.rgb, size);
-    return s.questions.map((q) => vqaItem(q.type, q.answer, pixels, q.question));
+    return s.questions.map((q) => vqaItem(q.type, q.answer, pixels, q.question, textFirst));
   });
 }
 

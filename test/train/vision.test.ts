@@ -84,6 +84,28 @@ describe('the shapes training stream', () => {
     assert.deepEqual(b.images!.at, third.images!.at);
   });
 
+  it('textFirst: that share of images has its question before it; 0 leaves the batches as they were', () => {
+    const images = { name: 'toy', grey: new Uint8Array(2 * 64).fill(0), size: 8, answers: ['7', '3'] };
+    const mix = { sets: [{ set: { images, question: 'What digit is this?' }, share: 0.3 }] };
+    const plain = shapesSource(tok, cfg, { B: 40, seed: 9, mix }).next(),
+      zero = shapesSource(tok, cfg, { B: 40, seed: 9, mix, textFirst: 0 }).next();
+    assert.deepEqual(zero.inputs, plain.inputs);
+    assert.deepEqual(zero.images!.pixels, plain.images!.pixels);
+    // An image is <|image_start|> and its slots: after <|user|> when it comes first, after the question's text otherwise.
+    const start = tok.special('<|image_start|>'),
+      user = tok.special('<|user|>');
+    const firsts = (b: typeof plain) => Array.from(b.images!.at).map((at) => b.inputs[at - 2] !== user);
+    assert.equal(plain.inputs[plain.images!.at[0] - 1], start);
+    assert.ok(
+      firsts(plain).every((f) => !f),
+      'without textFirst every question follows its image',
+    );
+    const half = firsts(shapesSource(tok, cfg, { B: 40, seed: 9, mix, textFirst: 0.5 }).next());
+    const n = half.filter(Boolean).length;
+    assert.ok(n > 0.3 * half.length && n < 0.7 * half.length, `${n} of ${half.length} questions first`);
+    assert.ok(firsts(shapesSource(tok, cfg, { B: 40, seed: 9, mix, textFirst: 1 }).next()).every(Boolean));
+  });
+
   it('mixes text rows and labelled images by their shares', () => {
     const text = shapesRows(tok, cfg, { seed: 2, count: 1, split: 'train' }).map(({ images: _, ...r }) => r);
     const images = { name: 'toy', grey: new Uint8Array(2 * 64).fill(0), size: 8, answers: ['7', '3'] };
