@@ -9,6 +9,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import sharp from 'sharp';
+import { generateShapes } from '../../src/data/index.ts';
+import { openBuiltinEngine } from '../../src/engine/index.ts';
+import { chatRequest, collect, textOf } from '../engine/helpers.ts';
 import { shapesItems, vqaAccuracy } from '../../src/evals/index.ts';
 import { checkpointInfo, newestRelease, openCheckpoint, readSafetensors, SHIPPED_MODELS } from '../../src/model/index.ts';
 import { get, post, startServer, stop, type Running } from '../gateway/fixtures/processes.ts';
@@ -161,5 +165,34 @@ describe('the shipped vision model', () => {
     const r = vqaAccuracy(model, tok, items);
     assert.ok(items.length >= 40, `only ${items.length} questions`);
     assert.ok(r.accuracy >= 0.9, `accuracy ${r.accuracy} on ${items.length} questions: ${JSON.stringify(r.byType)}`);
+  });
+
+  it("answers through the engine a question sent before its image (OpenAI's examples' order) as one sent after it", {
+    skip: release ? undefined : 'no tetra-vision release under models/',
+  }, async () => {
+    const engine = await openBuiltinEngine(release!);
+    const ask = async (png: Uint8Array, text: string, textFirst: boolean) => {
+      const image = { type: 'image' as const, data: png, mime: 'image/png' },
+        question = { type: 'text' as const, text };
+      const req = chatRequest({ messages: [{ role: 'user', content: textFirst ? [question, image] : [image, question] }], maxTokens: 24 });
+      return textOf(await collect(engine.chat(req, new AbortController().signal)));
+    };
+    let right = 0,
+      n = 0;
+    for (const s of generateShapes({ seed: 405, count: 8, split: 'seen', types: ['colour', 'kind', 'count'] })) {
+      const png = new Uint8Array(
+        await sharp(Buffer.from(s.rgb), { raw: { width: 64, height: 64, channels: 3 } })
+          .png()
+          .toBuffer(),
+      );
+      for (const q of s.questions) {
+        const before = await ask(png, q.question, true);
+        assert.equal(before, await ask(png, q.question, false), q.question);
+        n++;
+        if (before.trim() === q.answer) right++;
+      }
+    }
+    assert.ok(right >= 0.85 * n, `${right} of ${n} right`);
+    await engine.close();
   });
 });

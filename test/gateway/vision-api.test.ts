@@ -104,6 +104,31 @@ describe('image input through the API (official client)', () => {
     assert.notDeepEqual(top(red), top(blue), 'two images, two different next-token distributions');
   });
 
+  it("reads a question sent before its image (OpenAI's examples' order) as the model is trained: the image first", async () => {
+    const url = dataUrl(await square([220, 30, 30]));
+    const asked = (content: OpenAI.ChatCompletionContentPart[]) =>
+      client.chat.completions.create({
+        model: 'tetra',
+        messages: [{ role: 'user', content }],
+        max_tokens: 1,
+        temperature: 0,
+        logprobs: true,
+        top_logprobs: 5,
+      });
+    const image = { type: 'image_url' as const, image_url: { url } },
+      text = { type: 'text' as const, text: 'What color is the square?' };
+    const after = await asked([image, text]),
+      before = await asked([text, image]);
+    assert.deepEqual(before.choices[0].logprobs, after.choices[0].logprobs);
+    assert.equal(before.usage!.prompt_tokens, after.usage!.prompt_tokens);
+    // A bad image is still named by where the request put it.
+    const bad = dataUrl(Buffer.from('not an image'), 'image/png');
+    await assert.rejects(asked([text, { type: 'image_url', image_url: { url: bad } }]), (e: unknown) => {
+      assert.equal((e as { param?: string }).param, 'messages[0].content[1].image_url.url');
+      return true;
+    });
+  });
+
   it('refuses bad images with a 400 naming the part, and keeps serving', async () => {
     const png = await square([30, 160, 60]);
     const frames = await Promise.all([square([220, 30, 30]), square([30, 70, 220])]);
