@@ -5,6 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request } from 'node:http';
+import { parseCatalog } from '../../src/gateway/index.ts';
 import { fetchImage, DEFAULT_IMAGE_LIMITS, isNonPublicAddress } from '../../src/gateway/http/images.ts';
 import { png, post, serve, sseEvents, SNAPSHOT, SNAPSHOT_LONG, type Served } from './fixture.ts';
 
@@ -131,6 +132,24 @@ describe('HTTP API', () => {
     assert.equal(one.snapshot, SNAPSHOT_LONG);
     const missing = await fetch(s.url + '/v1/models/gpt-9');
     assertEnvelope({ status: missing.status, json: await missing.json() }, 404, 'model_not_found');
+  });
+
+  it("dates a snapshot by its name's date, a point release (.2) included; other names 0", () => {
+    const c = parseCatalog(
+      {
+        engines: { b: { kind: 'builtin', checkpoint: 'x' } },
+        models: ['tetra-1-2026-12-06', 'tetra-1-2026-12-06.2', 'tetra-1-vision-2026-12-07', 'custom', 'tetra-2026-13-45'].map((id) => ({
+          id,
+          engine: 'b',
+        })),
+      },
+      'test',
+    );
+    const day = (d: string) => Date.parse(d) / 1000;
+    assert.deepEqual(
+      c.snapshots.map((x) => x.created),
+      [day('2026-12-06'), day('2026-12-06'), day('2026-12-07'), 0, 0],
+    );
   });
 
   it("enforces each snapshot's own context window, with the counts in the message", async () => {

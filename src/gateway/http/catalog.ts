@@ -52,6 +52,13 @@ export class CatalogError extends Error {}
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** A snapshot's date as Unix seconds, from its name's end (tetra-1-2026-12-06, or a point release tetra-1-2026-12-06.2); else 0. */
+function snapshotDate(id: string): number {
+  const m = /(\d{4}-\d{2}-\d{2})(\.\d+)?$/.exec(id);
+  const t = m ? Date.parse(m[1]) : Number.NaN;
+  return Number.isNaN(t) ? 0 : t / 1000;
+}
+
 /** Validates a parsed catalog file; `where` names the file in errors; paths resolve against baseDir. */
 export function parseCatalog(raw: unknown, where: string, baseDir = process.cwd()): CatalogConfig {
   const fail = (path: string, msg: string): never => {
@@ -114,9 +121,7 @@ export function parseCatalog(raw: unknown, where: string, baseDir = process.cwd(
       prices: { prompt: pr.prompt, completion: pr.completion },
       deprecationDate: dep as string | null,
       ownedBy: (m.owned_by as string | undefined) ?? 'tetra',
-      created:
-        (m.created as number | undefined) ??
-        (/\d{4}-\d{2}-\d{2}$/.test(id) && !Number.isNaN(Date.parse(id.slice(-10))) ? Date.parse(id.slice(-10)) / 1000 : 0),
+      created: (m.created as number | undefined) ?? snapshotDate(id),
     });
   });
   aliases.forEach((a) => {
