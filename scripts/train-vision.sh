@@ -3,10 +3,11 @@
 # shapes tokenizer, trained in two stages, then evaluated on the held-out splits. Form and colour
 # enter apart (`:colour`), each image block attends to itself both ways (`:prefix`), some shapes are
 # drawn beyond the contract's kinds and colours (`--variety 0.3`) and count questions ask about
-# shapes the scene has half the time (`--count-present 0.5`), and half the questions come before
-# their image (`--text-first 0.5`: OpenAI's examples send the text part first). Stage 1 is shapes alone: colour, kind,
-# count, existence and captions form there, undisturbed. Stage 2 adds 8x8 digits, Fashion-MNIST and
-# the position questions (side, left/right relations, the training-only lists), asked most often.
+# shapes the scene has half the time (`--count-present 0.5`). Every question follows its image (the
+# engine puts a message's images first; with `--text-first 0.5` left/right stayed at chance in the
+# hour). Stage 1 is shapes alone: colour, kind, count, existence and captions form there,
+# undisturbed. Stage 2 adds 8x8 digits, Fashion-MNIST and the position questions (side, left/right
+# relations, the training-only lists), asked most often.
 # Each stage resumes where it stopped and is skipped once done, so the script can be interrupted
 # (Ctrl-C) and run again.
 #   sh scripts/train-vision.sh [RUN_DIR]     (default runs/vision; needs `npm run vision-data`)
@@ -14,7 +15,7 @@ set -eu
 cd "$(dirname "$0")/.."
 R=${1:-runs/vision}
 mkdir -p "$R"
-SHAPES="--data synth:shapes --batch 16 --variety 0.3 --count-present 0.5 --text-first 0.5"
+SHAPES="--data synth:shapes --batch 16 --variety 0.3 --count-present 0.5"
 # stage NAME LAST_STEP FLAGS...: run `tetra sft` into R/NAME unless its last step is saved.
 stage() {
   name=$1 last=$(printf 'step-%06d' "$2")
