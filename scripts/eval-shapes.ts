@@ -1,6 +1,7 @@
 // Held-out accuracy of a vision checkpoint on the shapes scene set, per split and question type:
 //   npx tsx scripts/eval-shapes.ts RUN_OR_CHECKPOINT [--scenes N] [--fashion N] [--relations N]
-// (the seen split also with each question before its image), and the Debian sets' test splits (digits: 899 images; Fashion-MNIST: the first N of 10,000).
+// (the seen split also with each question before its image), and the Debian sets' test splits
+// (digits: 899 images; Fashion-MNIST: the first N of 10,000).
 // --relations N: the yes/no left/right questions of N more seen scenes, by how far apart the two
 // shapes' centres are (where relations fail: between shapes close together, or everywhere).
 import { parseArgs } from 'node:util';

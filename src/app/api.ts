@@ -294,8 +294,8 @@ function chatMessages(store: AppStore, system: string, path: AppMessage[], image
       out.push({ role: 'user', content: m.content ? `${note}\n${m.content}` : note });
       continue;
     }
-    // Images first, then the text: as the message shows them, and as vision models are trained
-    // (tetra's answer a question asked after its image, and drift when the order is swapped).
+    // Images first, then the text: the order the page shows them in (the builtin engine puts a
+    // message's images first for its vision models anyway; an upstream model gets what the user saw).
     const parts: unknown[] = store
       .messageImages(m.id)
       .map((im) => ({ type: 'image_url', image_url: { url: `data:${im.mime};base64,${Buffer.from(im.data).toString('base64')}` } }));

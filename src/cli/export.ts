@@ -17,6 +17,7 @@ import {
   loadCheckpoint,
   MODEL_NAME,
   saveCheckpoint,
+  validAlias,
   type GGMLType,
 } from '../model/index.ts';
 import { UsageError } from './args.ts';
@@ -95,7 +96,7 @@ function release(
 ): number {
   if (typeof snapshot !== 'string' || !MODEL_NAME.test(snapshot))
     throw new UsageError(`${CMD} release: --snapshot NAME is required (lowercase letters, digits, '.' and '-'; e.g. tetra-1-2026-12-05)`);
-  if (alias !== undefined && (typeof alias !== 'string' || !MODEL_NAME.test(alias) || alias === snapshot))
+  if (alias !== undefined && !validAlias(alias, snapshot))
     throw new UsageError(`${CMD} release: --alias must be a model name other than the snapshot (e.g. tetra-vision), got '${alias}'`);
   if (!ck.meta.tokenizer) throw new Error(`checkpoint ${from} names no tokenizer; a release must carry one`);
   saveCheckpoint(

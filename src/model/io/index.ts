@@ -53,4 +53,13 @@ export {
 } from './gguf.ts';
 export { ggufTokenizer } from './gguf-tokenizer.ts';
 export { exportHF, hfConfig, hfTensors, hfTokenizerJSON, permuteRopeRows, HF_CHAT_TEMPLATE, type HFExportOptions } from './hf.ts';
-export { DEFAULT_ALIAS, MODEL_NAME, newestRelease, readRelease, releases, SHIPPED_MODELS, type ReleaseInfo } from './release.ts';
+export {
+  DEFAULT_ALIAS,
+  MODEL_NAME,
+  newestRelease,
+  readRelease,
+  releases,
+  SHIPPED_MODELS,
+  validAlias,
+  type ReleaseInfo,
+} from './release.ts';

@@ -14,6 +14,10 @@ export const DEFAULT_ALIAS = 'tetra';
 /** Pinned snapshot and alias names: a family, a version and a date, as gpt-4-0613 or tetra-1-2026-12-05. */
 export const MODEL_NAME = /^[a-z][a-z0-9.-]{0,62}$/;
 
+/** Whether `alias` can name a release's family: a model name, and not the release's own snapshot. */
+export const validAlias = (alias: unknown, snapshot: string): alias is string =>
+  typeof alias === 'string' && MODEL_NAME.test(alias) && alias !== snapshot;
+
 export interface ReleaseInfo {
   /** The pinned name it is served as, e.g. tetra-1-2026-12-05. */
   snapshot: string;
@@ -28,9 +32,9 @@ export function readRelease(dir: string): ReleaseInfo | null {
   const r = JSON.parse(readFileSync(file, 'utf8')) as { snapshot?: unknown; alias?: unknown };
   if (typeof r.snapshot !== 'string' || !MODEL_NAME.test(r.snapshot))
     throw new Error(`${file}: "snapshot" must name the model (lowercase letters, digits, '.' and '-'; e.g. tetra-1-2026-12-05)`);
-  if (r.alias !== undefined && (typeof r.alias !== 'string' || !MODEL_NAME.test(r.alias) || r.alias === r.snapshot))
+  if (r.alias !== undefined && !validAlias(r.alias, r.snapshot))
     throw new Error(`${file}: "alias" must be a model name other than the snapshot (e.g. tetra-vision), got ${JSON.stringify(r.alias)}`);
-  return { snapshot: r.snapshot, alias: r.alias ?? DEFAULT_ALIAS };
+  return { snapshot: r.snapshot, alias: (r.alias as string | undefined) ?? DEFAULT_ALIAS };
 }
 
 /** The releases under a models folder (directories with release.json), oldest first by name (its date sorts). */
