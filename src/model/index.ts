@@ -11,6 +11,7 @@ export {
   parseVisionSpec,
   patchify,
   patchValues,
+  WITHHOLD,
   type ImageInput,
   type VisionConfig,
 } from './vision.ts';

@@ -51,6 +51,7 @@ const error = new Uint8Array(init.error);
 const extra = new Float64Array(init.extra);
 const pixels = new Float32Array(init.pixels);
 const imageAt = new Int32Array(init.imageAt);
+const imageWithhold = new Uint8Array(init.imageWithhold);
 const maxTokens = tokens.length / 2;
 
 function main(): void {
@@ -85,7 +86,10 @@ function main(): void {
           n = B * T;
         const count = task[IMAGES],
           IV = init.config.vision ? imageValues(init.config.vision) : 0;
-        const images = count ? { pixels: pixels.subarray(0, count * IV), at: imageAt.subarray(0, count) } : undefined;
+        const withhold = imageWithhold.subarray(0, count);
+        const images = count
+          ? { pixels: pixels.subarray(0, count * IV), at: imageAt.subarray(0, count), ...(withhold.some((c) => c) ? { withhold } : {}) }
+          : undefined;
         tape.reset();
         const targets = tokens.subarray(maxTokens, maxTokens + n);
         const lossWeights = task[WEIGHTED] ? extra.subarray(0, n) : undefined;
