@@ -83,12 +83,6 @@ export const sftCommand: Command = {
         "synth:shapes: the chance that an image's question comes before it in training, as OpenAI's examples send it " +
         '(text, then image_url); a model trained at 0 answers only questions asked after the image (default 0)',
     },
-    withhold: {
-      type: 'number',
-      help:
-        'synth:shapes: the chance that a training scene is shown without its colour, or apart without its form (half each), ' +
-        'and asked only the count questions that need neither, so counting reads form apart from colour (needs :colour; default 0)',
-    },
     'add-layers': {
       type: 'number',
       help:
@@ -184,7 +178,6 @@ function shapes(f: Flags, checkpoint: string, meta: CheckpointMeta, tok: Tokeniz
         variety: f.variety !== undefined ? numberFlag(f, 'variety', 0, 1, cmd, false) : undefined,
         countPresent: f['count-present'] !== undefined ? numberFlag(f, 'count-present', 0, 1, cmd, false) : undefined,
         textFirst: f['text-first'] !== undefined ? numberFlag(f, 'text-first', 0, 1, cmd, false) : undefined,
-        withhold: f.withhold !== undefined ? numberFlag(f, 'withhold', 0, 1, cmd, false) : undefined,
         addLayers: f['add-layers'] !== undefined ? numberFlag(f, 'add-layers', 0, 16, cmd) : undefined,
       },
       tok,

@@ -21,11 +21,8 @@ export interface ConversationRow {
   targets: Int32Array;
   /** Targets that are learned (not -1). */
   tokens: number;
-  /**
-   * Images (a vision model's rows): pixels back to back, each one's first slot among inputs, and in
-   * training what is kept from the model of each (an image part's `withhold`: 'colour' or 'form').
-   */
-  images?: { pixels: Float32Array; at: number[]; withhold?: (string | undefined)[] };
+  /** Images (a vision model's rows): pixels back to back, each one's first slot among inputs. */
+  images?: { pixels: Float32Array; at: number[] };
 }
 
 export interface Conversation {
@@ -133,8 +130,7 @@ export function conversationRow(
         throw new ConversationError(`${c.source}: image ${i + 1} is not decoded to ${vision.imageValues} values`);
       pixels.set(px, i * vision.imageValues);
     });
-    const withhold = parts.map((p) => (p as { withhold?: string }).withhold);
-    images = { pixels, at: r.imagePositions, ...(withhold.some((w) => w) ? { withhold } : {}) };
+    images = { pixels, at: r.imagePositions };
   }
   const n = r.ids.length - 1;
   if (n > contextLength)

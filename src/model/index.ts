@@ -11,7 +11,6 @@ export {
   parseVisionSpec,
   patchify,
   patchValues,
-  WITHHOLD,
   type ImageInput,
   type VisionConfig,
 } from './vision.ts';

@@ -65,20 +65,10 @@ export interface ImageInput {
   pixels: Float32Array;
   /** Index of each image's first slot token among the batch's flattened tokens (B * T). */
   at: ArrayLike<number>;
-  /**
-   * Training only, a code per image (absent: every image whole): WITHHOLD.colour, its colour values
-   * read 0 (the model sees form and place); WITHHOLD.form, its ink reads 0 (colour, ink mass and
-   * place). Needs config.vision.colour, where the two enter apart.
-   */
-  withhold?: Uint8Array;
 }
 
-/** What embedImages can keep from the model of an image (ImageInput.withhold); 0 keeps nothing. */
-export const WITHHOLD = { colour: 1, form: 2 } as const;
-
-/** Images as one ImageInput: their pixels back to back, with each one's first slot (and withhold codes, when any). */
-export function packImages(pixels: readonly Float32Array[], at: ArrayLike<number>, withhold?: Uint8Array): ImageInput {
-  if (withhold) return { ...packImages(pixels, at), withhold };
+/** Images as one ImageInput: their pixels back to back, with each one's first slot. */
+export function packImages(pixels: readonly Float32Array[], at: ArrayLike<number>): ImageInput {
   if (pixels.length === 1) return { pixels: pixels[0], at };
   const out = new Float32Array(pixels.reduce((s, x) => s + x.length, 0));
   let o = 0;
@@ -285,33 +275,18 @@ export function embedImages(tape: Tape, v: VisionConfig, w: VisionWeights, image
   const n = imageCount(v, images);
   const G = grid(v);
   const patches = patchify(v, images.pixels, n, undefined, tape.dtype === 'f32' ? tape.backend : undefined);
-  const cv = w.colourIn ? colourValues(v, images.pixels, n) : undefined;
-  if (images.withhold) withholdFrom(v, images.withhold, n, patches, cv);
   const data = tape.dtype === 'f64' ? Float64Array.from(patches) : patches;
   let x = new Tensor(data, [n * G * G, patchValues(v)], { requiresGrad: false });
   if (w.patchUp) x = tape.swiglu(tape.linear(x, w.patchUp));
   x = tape.linear(x, w.patchIn);
-  if (w.colourIn && cv) {
+  if (w.colourIn) {
+    const cv = colourValues(v, images.pixels, n);
     const c = new Tensor(tape.dtype === 'f64' ? Float64Array.from(cv) : cv, [n * G * G, COLOUR_VALUES], { requiresGrad: false });
     x = tape.add(x, tape.linear(c, w.colourIn));
   }
   const { rows, cols } = positions(v, n);
   const pos = tape.add(tape.embedding(rows, [rows.length], w.row), tape.embedding(cols, [cols.length], w.col));
   return tape.add(pos, x, { inPlace: true });
-}
-
-/** Zeroes what each image's withhold code keeps from the model: its colour values, or its ink (xy stays). */
-function withholdFrom(v: VisionConfig, codes: Uint8Array, n: number, patches: Float32Array, colour: Float32Array | undefined): void {
-  if (codes.length !== n) throw new Error(`images: ${codes.length} withhold codes for ${n} images`);
-  if (!v.colour && codes.some((c) => c)) throw new Error('images: withholding colour or form needs config.vision.colour');
-  const S = imageSlots(v),
-    PV = patchValues(v),
-    ink = windowOf(v) ** 2;
-  codes.forEach((code, i) => {
-    if (code === WITHHOLD.colour) colour!.fill(0, i * S * COLOUR_VALUES, (i + 1) * S * COLOUR_VALUES);
-    else if (code === WITHHOLD.form) for (let p = i * S; p < (i + 1) * S; p++) patches.fill(0, p * PV, p * PV + ink);
-    else if (code) throw new Error(`images: withhold code ${code} is not 0, ${WITHHOLD.colour} or ${WITHHOLD.form}`);
-  });
 }
 
 /**

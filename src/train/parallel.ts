@@ -89,8 +89,6 @@ export interface ReplicaInit {
   /** A vision model's share of images: Float32 pixels, and Int32 first-slot positions within the share. */
   pixels: SharedArrayBuffer;
   imageAt: SharedArrayBuffer;
-  /** Uint8 withhold codes of the share's images (ImageInput.withhold; all 0 when it has none). */
-  imageWithhold: SharedArrayBuffer;
   error: SharedArrayBuffer;
 }
 
@@ -103,7 +101,6 @@ interface Replica {
   extra: Float64Array;
   pixels: Float32Array;
   imageAt: Int32Array;
-  imageWithhold: Uint8Array;
   grads: Float32Array;
   error: Uint8Array;
   seq: number;
@@ -127,7 +124,6 @@ export function imagesOf(config: GPTConfig, images: ImageInput | undefined, from
   const IV = imageValues(config.vision);
   const at: number[] = [],
     pick: number[] = [];
-  const withhold = images.withhold;
   Array.from(images.at).forEach((a, i) => {
     if (a >= from && a < from + n) {
       at.push(a - from);
@@ -137,7 +133,7 @@ export function imagesOf(config: GPTConfig, images: ImageInput | undefined, from
   if (!at.length) return undefined;
   const pixels = new Float32Array(pick.length * IV);
   pick.forEach((i, j) => pixels.set(images.pixels.subarray(i * IV, (i + 1) * IV), j * IV));
-  return { pixels, at, ...(withhold ? { withhold: Uint8Array.from(pick, (i) => withhold[i]) } : {}) };
+  return { pixels, at };
 }
 
 /** A thread's share of the optimizer step: parameters from..to in storage, whole tensors. */
@@ -259,7 +255,6 @@ export class DataParallel {
             4 * maxImages(model.config, maxTokens) * (model.config.vision ? imageValues(model.config.vision) : 0),
           ),
           imageAt: new SharedArrayBuffer(4 * maxImages(model.config, maxTokens)),
-          imageWithhold: new SharedArrayBuffer(maxImages(model.config, maxTokens)),
           error: new SharedArrayBuffer(ERR_BYTES),
         }),
       );
@@ -344,8 +339,6 @@ export class DataParallel {
       if (own) {
         r.pixels.set(own.pixels);
         r.imageAt.set(own.at);
-        if (own.withhold) r.imageWithhold.set(own.withhold);
-        else r.imageWithhold.fill(0, 0, own.at.length);
       }
       dispatch(r, BACKWARD);
       busy.push([r, share[s]]);
@@ -577,7 +570,6 @@ async function startReplica(init: ReplicaInit): Promise<Replica> {
     extra: new Float64Array(init.extra),
     pixels: new Float32Array(init.pixels),
     imageAt: new Int32Array(init.imageAt),
-    imageWithhold: new Uint8Array(init.imageWithhold),
     grads: new Float32Array(init.grads[init.index]),
     error: new Uint8Array(init.error),
   };

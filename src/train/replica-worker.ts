@@ -51,7 +51,6 @@ const error = new Uint8Array(init.error);
 const extra = new Float64Array(init.extra);
 const pixels = new Float32Array(init.pixels);
 const imageAt = new Int32Array(init.imageAt);
-const imageWithhold = new Uint8Array(init.imageWithhold);
 const maxTokens = tokens.length / 2;
 
 function main(): void {
@@ -86,10 +85,7 @@ function main(): void {
           n = B * T;
         const count = task[IMAGES],
           IV = init.config.vision ? imageValues(init.config.vision) : 0;
-        const withhold = imageWithhold.subarray(0, count);
-        const images = count
-          ? { pixels: pixels.subarray(0, count * IV), at: imageAt.subarray(0, count), ...(withhold.some((c) => c) ? { withhold } : {}) }
-          : undefined;
+        const images = count ? { pixels: pixels.subarray(0, count * IV), at: imageAt.subarray(0, count) } : undefined;
         tape.reset();
         const targets = tokens.subarray(maxTokens, maxTokens + n);
         const lossWeights = task[WEIGHTED] ? extra.subarray(0, n) : undefined;

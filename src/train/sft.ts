@@ -12,7 +12,7 @@
 // learned tokens (assistant turns), exactly, whatever the replica split (parallel.ts weighs each
 // share by its tokens).
 import { conversationRow, isHeldOut, readConversations, type ConversationRow } from '../data/index.ts';
-import { checkpointInfo, packImages, WITHHOLD, type GPT, type GPTConfig } from '../model/index.ts';
+import { checkpointInfo, packImages, type GPT, type GPTConfig } from '../model/index.ts';
 import { mulberry32, Tape, type Backend } from '../tensor/index.ts';
 import type { Tokenizer } from '../tokenizer/index.ts';
 import { train, type BatchSource, type TrainBatch, type TrainConfig, type TrainResult } from './pretrain.ts';
@@ -79,8 +79,7 @@ export function padRows(rows: ConversationRow[], multiple = 1, maxT = Number.POS
     weights = perAnswer ? new Float32Array(B * T) : undefined;
   let tokens = 0;
   const pixels: Float32Array[] = [],
-    at: number[] = [],
-    withhold: number[] = [];
+    at: number[] = [];
   rows.forEach((r, b) => {
     inputs.set(r.inputs, b * T);
     targets.set(r.targets, b * T);
@@ -88,29 +87,10 @@ export function padRows(rows: ConversationRow[], multiple = 1, maxT = Number.POS
     tokens += r.tokens;
     if (r.images) {
       pixels.push(r.images.pixels);
-      r.images.at.forEach((a, i) => {
-        at.push(b * T + a);
-        withhold.push(withholdCode(r.images!.withhold?.[i], r.source));
-      });
+      for (const a of r.images.at) at.push(b * T + a);
     }
   });
-  const codes = withhold.some((c) => c) ? Uint8Array.from(withhold) : undefined;
-  return {
-    inputs,
-    targets,
-    B,
-    T,
-    tokens,
-    ...(at.length ? { images: packImages(pixels, at, codes) } : {}),
-    ...(weights ? { weights } : {}),
-  };
-}
-
-/** An image part's `withhold` ('colour' or 'form', none) as the model's code (WITHHOLD). */
-function withholdCode(w: string | undefined, source: string): number {
-  if (w === undefined) return 0;
-  if (w in WITHHOLD) return WITHHOLD[w as keyof typeof WITHHOLD];
-  throw new Error(`${source}: an image's withhold must be 'colour' or 'form', got ${JSON.stringify(w)}`);
+  return { inputs, targets, B, T, tokens, ...(at.length ? { images: packImages(pixels, at) } : {}), ...(weights ? { weights } : {}) };
 }
 
 /** Where a source over epochs is: the epoch and the next batch in it. */

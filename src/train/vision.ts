@@ -152,8 +152,6 @@ export function shapesSource(
     countPresent?: number;
     /** The chance that an image's question comes before it (OpenAI's examples' order); 0 draws nothing more. */
     textFirst?: number;
-    /** The chance that a scene is shown without its colour or its form (generateShapes). */
-    withhold?: number;
   },
 ): BatchSource {
   let n = (o.position as { batch: number } | undefined)?.batch ?? 0;
@@ -204,7 +202,6 @@ export function shapesSource(
             perScene: o.perScene,
             variety: o.variety,
             countPresent: o.countPresent,
-            withhold: o.withhold,
           },
           textFirst(r),
         )[0];
@@ -250,8 +247,6 @@ export interface ShapesSftConfig
   countPresent?: number;
   /** The chance that a training image's question comes before it, as OpenAI's examples send it (shapesSource). */
   textFirst?: number;
-  /** The chance that a training scene is shown without its colour or its form, asked only counts (generateShapes). */
-  withhold?: number;
   /** Blocks added on top of the checkpoint's, silent at first (grownWeights); on resume, give the same number again. */
   addLayers?: number;
 }
@@ -268,8 +263,6 @@ export async function sftShapes(
   if (!(Number.isInteger(addLayers) && addLayers >= 0 && addLayers <= 16))
     throw new Error(`shapes: addLayers must be an integer in [0, 16], got ${c.addLayers}`);
   const config = { ...withVision(base, c.vision), nLayer: base.nLayer + addLayers };
-  if (c.withhold && !config.vision?.colour)
-    throw new Error('shapes: withholding colour or form needs a model that reads them apart (a vision spec with :colour)');
   let initFrom = c.checkpoint;
   if (!base.vision || addLayers) {
     // The old weights as they are, the new ones fresh (added blocks silent): written once, read by train().
@@ -300,7 +293,6 @@ export async function sftShapes(
           variety: c.variety,
           countPresent: c.countPresent,
           textFirst: c.textFirst,
-          withhold: c.withhold,
         }),
       validate: (model, be) => conversationLoss(model, be, val, c.batchSize),
     },

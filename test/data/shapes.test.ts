@@ -212,38 +212,6 @@ describe('the shapes scene set', () => {
     );
   });
 
-  it('withhold: a share of training scenes hide colour or form and ask only the counts that need neither', () => {
-    const colours = new RegExp(`\\b(${[...COLOUR_NAMES, ...Object.keys(EXTRA_COLOURS)].join('|')})\\b`);
-    const kinds = /\b(circles|squares|triangles|diamonds|crosses|rings)\b/;
-    const o = { seed: 14, count: 300, split: 'train' as const, variety: 0.3, countPresent: 0.5 };
-    // 0 draws nothing: the scenes and questions are those of a run without it.
-    assert.deepEqual(generateShapes({ ...o, withhold: 0 }), generateShapes(o));
-    const scenes = generateShapes({ ...o, withhold: 0.4 });
-    const hidden = { colour: 0, form: 0 };
-    for (const s of scenes) {
-      checkAnswers(s);
-      if (!s.withhold) continue;
-      hidden[s.withhold]++;
-      assert.ok(s.questions.length === 2, `${s.withhold}: ${s.questions.map((q) => q.question)}`);
-      for (const q of s.questions) {
-        assert.equal(q.type, 'count');
-        // Withheld colour: no question names one; withheld form: none names a kind.
-        assert.ok(!(s.withhold === 'colour' ? colours : kinds).test(q.question), `${s.withhold}: ${q.question}`);
-      }
-      // The image part says what is withheld, for the trainer (ImageInput.withhold).
-      const first = shapesConversation(s)[0].content as { type: string; withhold?: string }[];
-      assert.equal(first.find((p) => p.type === 'image')?.withhold, s.withhold);
-    }
-    // About 0.2 each of 300: 60, give or take.
-    assert.ok(hidden.colour > 35 && hidden.colour < 90 && hidden.form > 35 && hidden.form < 90, JSON.stringify(hidden));
-    assert.ok(!('withhold' in (shapesConversation(scenes.find((s) => !s.withhold)!)[0].content as object[])[0]));
-    assert.throws(
-      () => generateShapes({ seed: 1, count: 1, split: 'seen', withhold: 0.5 }),
-      /withhold is for the train split only, not seen/,
-    );
-    assert.throws(() => generateShapes({ seed: 1, count: 1, split: 'train', withhold: 1.5 }), /withhold must be in \[0, 1\], got 1.5/);
-  });
-
   it('list (training only): the shapes on one side of a named one, left to right, or none', () => {
     const lists = generateShapes({ seed: 10, count: 300, split: 'train', types: ['list', 'colour'], variety: 0.3 });
     const answers = lists.flatMap((s) => s.questions.filter((q) => q.type === 'list').map((q) => q.answer));

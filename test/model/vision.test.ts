@@ -26,7 +26,6 @@ import {
   slotIndices,
   validateVision,
   visionParamShapes,
-  WITHHOLD,
 } from '../../src/model/vision.ts';
 import { defaultBackend, refBackend, Tape, Tensor } from '../../src/tensor/index.ts';
 import { assertGradClose, numericGrad } from '../gradcheck.ts';
@@ -215,55 +214,6 @@ describe('the patch path on the tape (float64, reference backend)', () => {
       if (!Array.from(tokens).some((t, i) => t === slotToken && (i < 1 || (i >= 5 && i < 7) || i >= 11)))
         assert.ok((wte.grad as Float64Array).subarray(slotToken * C, (slotToken + 1) * C).every((g) => g === 0));
     });
-
-  it('withholds colour or form per image: what is left is exactly the rest of the embedding', () => {
-    const v: VisionConfig = { imageSize: 4, patchSize: 2, stem: 3, window: 4, colour: true, xy: true };
-    const C = 5,
-      r = rng(8);
-    const shapes = Object.fromEntries(visionParamShapes(v, C));
-    const t = (shape: number[]) => new Tensor(randn64(shape[0] * shape[1], r, 0.5), shape);
-    const w = {
-      patchUp: t(shapes['vision.patch_up']),
-      patchIn: t(shapes['vision.patch_in']),
-      colourIn: t(shapes['vision.colour_in']),
-      row: t(shapes['vision.row']),
-      col: t(shapes['vision.col']),
-    };
-    const img = Float32Array.from({ length: 48 }, () => r()),
-      white = new Float32Array(48).fill(1);
-    const embed = (pixels: Float32Array, code?: number) =>
-      embedImages(new Tape(refBackend, 'f64'), v, w, { pixels, at: [0], ...(code !== undefined ? { withhold: Uint8Array.of(code) } : {}) })
-        .data as Float64Array;
-    // The colour values' share of each slot: colour_in applied to them.
-    const cv = colourValues(v, img, 1);
-    const colourPart = (p: number, c: number) =>
-      [0, 1, 2, 3].reduce((s, k) => s + (w.colourIn.data as Float64Array)[c * 4 + k] * cv[p * 4 + k], 0);
-    const whole = embed(img),
-      noColour = embed(img, WITHHOLD.colour),
-      noForm = embed(img, WITHHOLD.form),
-      blank = embed(white); // no ink and no colour: position and the stem reading xy alone
-    assert.deepEqual(embed(img, 0), whole);
-    const part = Float64Array.from({ length: 4 * C }, (_, i) => colourPart(Math.floor(i / C), i % C));
-    assertClose(
-      noColour,
-      whole.map((x, i) => x - part[i]),
-      1e-9,
-      'colour withheld',
-    );
-    assertClose(
-      noForm,
-      blank.map((x, i) => x + part[i]),
-      1e-9,
-      'form withheld',
-    );
-    assert.ok(Math.abs(noColour[0] - whole[0]) > 1e-3 && Math.abs(noForm[0] - whole[0]) > 1e-3);
-    const bad =
-      (code: number, vv = v) =>
-      () =>
-        embedImages(new Tape(refBackend, 'f64'), vv, w, { pixels: img, at: [0], withhold: Uint8Array.of(code) });
-    assert.throws(bad(3), /withhold code 3 is not 0, 1 or 2/);
-    assert.throws(bad(1, { ...v, colour: undefined }), /withholding colour or form needs config.vision.colour/);
-  });
 
   it('overwriteRows refuses rows outside x and a y of the wrong shape', () => {
     const tape = new Tape(refBackend, 'f64');

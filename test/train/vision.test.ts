@@ -106,17 +106,6 @@ describe('the shapes training stream', () => {
     assert.ok(firsts(shapesSource(tok, cfg, { B: 40, seed: 9, mix, textFirst: 1 }).next()).every(Boolean));
   });
 
-  it('withhold: that share of scenes carries its code to the model; 0 leaves the batches as they were', () => {
-    const plain = shapesSource(tok, cfg, { B: 40, seed: 9, variety: 0.3 }).next(),
-      zero = shapesSource(tok, cfg, { B: 40, seed: 9, variety: 0.3, withhold: 0 }).next();
-    assert.deepEqual(zero, plain);
-    assert.equal(plain.images!.withhold, undefined);
-    const codes = Array.from(shapesSource(tok, cfg, { B: 40, seed: 9, variety: 0.3, withhold: 0.5 }).next().images!.withhold!);
-    assert.equal(codes.length, 40);
-    const n = (c: number) => codes.filter((x) => x === c).length;
-    assert.ok(n(1) > 4 && n(2) > 4 && n(0) > 10 && n(0) + n(1) + n(2) === 40, `codes ${codes}`);
-  });
-
   it('mixes text rows and labelled images by their shares', () => {
     const text = shapesRows(tok, cfg, { seed: 2, count: 1, split: 'train' }).map(({ images: _, ...r }) => r);
     const images = { name: 'toy', grey: new Uint8Array(2 * 64).fill(0), size: 8, answers: ['7', '3'] };

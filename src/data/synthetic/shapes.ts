@@ -101,15 +101,7 @@ export interface ShapesSample {
   rgb: Uint8Array;
   questions: ShapesQuestion[];
   split: ShapesSplit;
-  /** Training only (generateShapes' `withhold`): what the model is not shown of this image. */
-  withhold?: Withhold;
 }
-
-/**
- * A factor of an image kept from the model in training (generateShapes' `withhold`): `colour`, it
- * sees each shape's form and place alone; `form`, each shape's colour, ink and place alone.
- */
-export type Withhold = 'colour' | 'form';
 
 // Phrasings per type; the last of each is held out. Nine or ten for training, so a question's
 // wording varies as a user's would and the held-out one is one more, not one of four.
@@ -377,7 +369,6 @@ function questionsOf(
   focus: Shape | null,
   palette: Palette,
   countPresent = 0,
-  withhold?: Withhold,
 ) {
   const sh = scene.shapes;
   const q = (template: readonly string[], vars: Record<string, string>, answer: string): ShapesQuestion => ({
@@ -409,9 +400,8 @@ function questionsOf(
       const shown = countPresent && r() < countPresent ? pick(r, sh) : null;
       const c = focus?.colour ?? shown?.colour ?? pick(r, palette.colours),
         k = focus?.kind ?? shown?.kind ?? pick(r, palette.kinds);
-      if (withhold !== 'colour') out.push(q(P.countColour, { colour: c }, englishNumber(sh.filter((s) => s.colour === c).length)));
-      if (withhold !== 'form')
-        out.push(q(P.countKind, { kinds: k === 'cross' ? 'crosses' : `${k}s` }, englishNumber(sh.filter((s) => s.kind === k).length)));
+      out.push(q(P.countColour, { colour: c }, englishNumber(sh.filter((s) => s.colour === c).length)));
+      out.push(q(P.countKind, { kinds: k === 'cross' ? 'crosses' : `${k}s` }, englishNumber(sh.filter((s) => s.kind === k).length)));
       break;
     }
     case 'exist': {
@@ -474,10 +464,6 @@ const ALL_TYPES: readonly QuestionType[] = QUESTION_TYPES;
  * countPresent (training only): the chance that "How many blue shapes / circles are there?" asks
  * about the colour and the kind of a shape in the scene rather than any of the palette's (as the
  * eval splits do: 0, the default).
- * withhold (training only): the chance that a scene is shown with its colour withheld, or apart its
- * form (half each), and asked only the count questions that need neither: how many shapes, and how
- * many of a kind (colour withheld) or of a colour (form withheld). Counting then learns to read
- * form apart from colour and colour apart from form, as it must for a held-out combination.
  */
 export function generateShapes(o: {
   seed: number;
@@ -487,7 +473,6 @@ export function generateShapes(o: {
   types?: readonly QuestionType[];
   variety?: number;
   countPresent?: number;
-  withhold?: number;
 }): ShapesSample[] {
   if (!(Number.isInteger(o.count) && o.count >= 0)) throw new RangeError(`shapes: count must be a non-negative integer, got ${o.count}`);
   const variety = o.variety ?? 0;
@@ -496,9 +481,6 @@ export function generateShapes(o: {
   const countPresent = o.countPresent ?? 0;
   if (!(countPresent >= 0 && countPresent <= 1)) throw new RangeError(`shapes: countPresent must be in [0, 1], got ${o.countPresent}`);
   if (countPresent && o.split !== 'train') throw new RangeError(`shapes: countPresent is for the train split only, not ${o.split}`);
-  const withholdShare = o.withhold ?? 0;
-  if (!(withholdShare >= 0 && withholdShare <= 1)) throw new RangeError(`shapes: withhold must be in [0, 1], got ${o.withhold}`);
-  if (withholdShare && o.split !== 'train') throw new RangeError(`shapes: withhold is for the train split only, not ${o.split}`);
   const palette = widePalette(variety);
   for (const t of o.types ?? [])
     if ((TRAINING_TYPES as readonly string[]).includes(t) && o.split !== 'train')
@@ -518,19 +500,14 @@ export function generateShapes(o: {
       focus = scene.shapes.find((s) => s.colour === c && s.kind === k) ?? null;
       if (!focus) continue;
     } else scene = randomScene(r, seenOnly, undefined, palette);
-    // Drawn only when asked for, so a run without it has the scenes it had before.
-    const withhold: Withhold | undefined = withholdShare && r() < withholdShare ? (r() < 0.5 ? 'colour' : 'form') : undefined;
     const questions: ShapesQuestion[] = [];
-    if (withhold) questions.push(...questionsOf(scene, 'count', phr, r, focus, palette, countPresent, withhold));
-    else
-      for (const t of [...types].sort(() => r() - 0.5)) {
-        const qs = questionsOf(scene, t, phr, r, focus, palette, countPresent);
-        if (qs.length) questions.push(pick(r, qs));
-        if (questions.length === (o.perScene ?? types.length)) break;
-      }
+    for (const t of [...types].sort(() => r() - 0.5)) {
+      const qs = questionsOf(scene, t, phr, r, focus, palette, countPresent);
+      if (qs.length) questions.push(pick(r, qs));
+      if (questions.length === (o.perScene ?? types.length)) break;
+    }
     if (!questions.length) continue;
-    const rgb = renderScene(scene, o.split === 'train' ? r : undefined);
-    out.push({ scene, rgb, questions, split: o.split, ...(withhold ? { withhold } : {}) });
+    out.push({ scene, rgb: renderScene(scene, o.split === 'train' ? r : undefined), questions, split: o.split });
   }
   return out;
 }
@@ -548,14 +525,14 @@ export function rgbToPixels(rgb: Uint8Array, size = SCENE_SIZE, S = SCENE_SIZE):
 export function shapesConversation(s: ShapesSample, upTo = s.questions.length, size = SCENE_SIZE, textFirst = false): ChatMessage[] {
   const pixels = rgbToPixels(s.rgb, size);
   return s.questions.slice(0, upTo).flatMap((q, i): ChatMessage[] => [
-    { role: 'user', content: i === 0 ? imageAndText(pixels, q.question, textFirst, s.withhold) : q.question },
+    { role: 'user', content: i === 0 ? imageAndText(pixels, q.question, textFirst) : q.question },
     { role: 'assistant', content: q.answer },
   ]);
 }
 
 /** A user turn's parts: the image and the question, in the order asked. */
-export function imageAndText(pixels: Float32Array, text: string, textFirst = false, withhold?: Withhold): ChatPart[] {
-  const image: ChatPart = { type: 'image', pixels, ...(withhold ? { withhold } : {}) },
+export function imageAndText(pixels: Float32Array, text: string, textFirst = false): ChatPart[] {
+  const image: ChatPart = { type: 'image', pixels },
     question: ChatPart = { type: 'text', text };
   return textFirst ? [question, image] : [image, question];
 }
