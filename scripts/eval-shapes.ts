@@ -1,11 +1,20 @@
 // Held-out accuracy of a vision checkpoint on the shapes scene set, per split and question type:
 //   npx tsx scripts/eval-shapes.ts RUN_OR_CHECKPOINT [--scenes N] [--fashion N] [--relations N]
 // (the seen split also with each question before its image), and the Debian sets' test splits
-// (digits: 899 images; Fashion-MNIST: the first N of 10,000).
+// (digits: 899 images; Fashion-MNIST: the first N of 10,000), and the unseen split by held-out
+// combination and what each count question names.
 // --relations N: the yes/no left/right questions of N more seen scenes, by how far apart the two
 // shapes' centres are (where relations fail: between shapes close together, or everywhere).
 import { parseArgs } from 'node:util';
-import { DIGITS_QUESTION, FASHION_QUESTION, generateShapes, loadDigits, loadFashion, rgbToPixels } from '../src/data/index.ts';
+import {
+  DIGITS_QUESTION,
+  FASHION_QUESTION,
+  generateShapes,
+  HELD_OUT_COMBOS,
+  loadDigits,
+  loadFashion,
+  rgbToPixels,
+} from '../src/data/index.ts';
 import { labelledItems, normaliseAnswer, shapesItems, vqaAccuracy, vqaItem, type VqaItem } from '../src/evals/index.ts';
 import { openCheckpoint } from '../src/model/index.ts';
 
@@ -25,13 +34,41 @@ for (const [name, split, textFirst] of [
   ['textFirst', 'seen', true],
 ] as const) {
   const t0 = Date.now();
-  const r = vqaAccuracy(model, tok, shapesItems(split, Number(values.scenes), 11, model.config.vision!.imageSize, textFirst));
-  out[name] = r;
+  const items = shapesItems(split, Number(values.scenes), 11, model.config.vision!.imageSize, textFirst);
+  const r = vqaAccuracy(model, tok, items, { answers: true });
+  out[name] = { ...r, answers: undefined };
   const types = Object.entries(r.byType)
     .map(([t, x]) => `${t} ${(100 * x.accuracy).toFixed(1)}% (${x.n})`)
     .join(', ');
   const label = textFirst ? `${split}, question first` : split;
   console.log(`${label}: ${(100 * r.accuracy).toFixed(1)}% of ${r.n} [${types}] in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  if (name === 'unseen') out.unseenByCombination = byCombination(items, r.answers!);
+}
+
+/**
+ * The unseen split by held-out combination (each scene holds one, and its questions are about it):
+ * colour, kind and existence, and count apart by what it names (the combination's colour, its kind,
+ * or all shapes), where a combination's parts fail to reach counting.
+ */
+function byCombination(items: VqaItem[], answers: string[]): Record<string, Record<string, string>> {
+  const scenes = generateShapes({ seed: 11, count: Number(values.scenes), split: 'unseen' });
+  const table: Record<string, Record<string, [number, number]>> = {};
+  let i = 0;
+  for (const s of scenes) {
+    const [c, k] = HELD_OUT_COMBOS.find(([hc, hk]) => s.scene.shapes.some((x) => x.colour === hc && x.kind === hk))!;
+    for (const q of s.questions) {
+      const what = q.type !== 'count' ? q.type : q.question.includes(c) ? 'count colour' : q.question.includes(k) ? 'count kind' : 'count all';
+      const cell = ((table[`${c} ${k}`] ??= {})[what] ??= [0, 0]);
+      cell[0] += normaliseAnswer(answers[i]) === normaliseAnswer(items[i].answer) ? 1 : 0;
+      cell[1]++;
+      i++;
+    }
+  }
+  const cols = ['colour', 'kind', 'exist', 'count colour', 'count kind', 'count all'];
+  console.log(`| unseen | ${cols.join(' | ')} |\n|---|${cols.map(() => '---|').join('')}`);
+  const pct = ([right, n]: [number, number] = [0, 0]) => (n ? `${((100 * right) / n).toFixed(0)}% (${n})` : '-');
+  for (const [combo, row] of Object.entries(table)) console.log(`| ${combo} | ${cols.map((t) => pct(row[t])).join(' | ')} |`);
+  return Object.fromEntries(Object.entries(table).map(([combo, row]) => [combo, Object.fromEntries(cols.map((t) => [t, pct(row[t])]))]));
 }
 // The Debian sets, when `npm run vision-data` has extracted them.
 const size = model.config.vision!.imageSize;
