@@ -24,6 +24,8 @@ if (!positionals[0]) {
   process.exit(2);
 }
 const { model, tok } = await openCheckpoint(positionals[0]);
+/** The splits' scenes: shapesItems' seed, and byCombination's, which walks the same scenes. */
+const SCENE_SEED = 11;
 const out: Record<string, unknown> = {};
 // The three splits, and the seen split's questions again asked before their image ("text first":
 // OpenAI's examples send the text part, then the image_url).
@@ -34,7 +36,7 @@ for (const [name, split, textFirst] of [
   ['textFirst', 'seen', true],
 ] as const) {
   const t0 = Date.now();
-  const items = shapesItems(split, Number(values.scenes), 11, model.config.vision!.imageSize, textFirst);
+  const items = shapesItems(split, Number(values.scenes), SCENE_SEED, model.config.vision!.imageSize, textFirst);
   const r = vqaAccuracy(model, tok, items, { answers: true });
   out[name] = { ...r, answers: undefined };
   const types = Object.entries(r.byType)
@@ -51,7 +53,7 @@ for (const [name, split, textFirst] of [
  * or all shapes), where a combination's parts fail to reach counting.
  */
 function byCombination(items: VqaItem[], answers: string[]): Record<string, Record<string, string>> {
-  const scenes = generateShapes({ seed: 11, count: Number(values.scenes), split: 'unseen' });
+  const scenes = generateShapes({ seed: SCENE_SEED, count: Number(values.scenes), split: 'unseen' });
   const table: Record<string, Record<string, [number, number]>> = {};
   let i = 0;
   for (const s of scenes) {
